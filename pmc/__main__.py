@@ -1,0 +1,5 @@
+import sys
+
+from pmc.cli import main
+
+sys.exit(main())

@@ -1,0 +1,89 @@
+"""The ``pmc`` command line: one subcommand group per module, each with ``register()``.
+
+Exit codes are the same everywhere: 0 done, 1 failed (and rolled back where that applies),
+2 bad input (nothing was changed), 130 cancelled by the operator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from pmc import __version__
+from pmc.errors import Cancelled, InputError, PmcError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_CANCELLED = 130
+
+GuiLauncher = Callable[[list[str]], int]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _groups() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
+    # Imported here so that `pmc --version` stays fast.
+    from pmc.cli import inventory
+
+    groups = [inventory.register]
+    for optional in ("lab", "setup", "bundle", "sync"):
+        try:
+            module = __import__(f"pmc.cli.{optional}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"pmc.cli.{optional}":
+                raise
+            continue
+        groups.append(module.register)
+    return groups
+
+
+def build_parser(gui: GuiLauncher | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pmc",
+        description="Playout Management Console. Without a command, opens the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"pmc {__version__}")
+    parser.add_argument(
+        "--inventory",
+        metavar="FILE",
+        help="inventory file to use (default: the one in your user config folder)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gui_parser = sub.add_parser("gui", help="open the desktop app")
+    gui_parser.set_defaults(handler=lambda args: _run_gui(gui, args))
+    for register in _groups():
+        register(sub)
+    return parser
+
+
+def _run_gui(gui: GuiLauncher | None, args: argparse.Namespace) -> int:
+    if gui is None:
+        print("pmc: the desktop app is not available in this installation", file=sys.stderr)
+        return EXIT_FAILED
+    return gui(list(getattr(args, "gui_args", [])))
+
+
+def main(argv: Sequence[str] | None = None, *, gui: GuiLauncher | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(gui)
+    args = parser.parse_args(args_list)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return handler(args)
+    except Cancelled as exc:
+        print(f"pmc: cancelled: {exc}", file=sys.stderr)
+        return EXIT_CANCELLED
+    except InputError as exc:
+        print(f"pmc: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except PmcError as exc:
+        print(f"pmc: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("pmc: interrupted", file=sys.stderr)
+        return EXIT_CANCELLED

@@ -1,0 +1,121 @@
+"""The operator's inventory: clusters of Playout servers, their addresses, access and roles.
+
+This module holds the model only (frozen dataclasses, no I/O). Reading and writing the TOML
+file lives in :mod:`pmc.inventory_file`, the rules in :mod:`pmc.validation`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pmc.layout import DEFAULT_LAYOUT, PlayoutLayout
+
+
+class Architecture(StrEnum):
+    """The redundancy architectures of the vendor's manual."""
+
+    MANUAL = "manual"  # export/import of configuration bundles only
+    WEB_ONE_WAY = "web-one-way"  # Playout Web Redundancy, main master → backup spooler
+    WEB_SYMMETRIC = "web-symmetric"  # Playout Web Redundancy both ways
+    DATABASE = "database"  # 1+1 database replication (Slony copy config) prerequisites
+    COMBINED = "combined"  # web redundancy plus database replication
+    ADMIN_PLAYER = "admin-player"  # cluster of Admin and Player servers
+
+    @property
+    def title(self) -> str:
+        return _TITLES[self]
+
+
+_TITLES = {
+    Architecture.MANUAL: "Manual export and import",
+    Architecture.WEB_ONE_WAY: "Web redundancy, main to backup",
+    Architecture.WEB_SYMMETRIC: "Web redundancy, both ways",
+    Architecture.DATABASE: "1+1 database replication",
+    Architecture.COMBINED: "Web redundancy and database replication",
+    Architecture.ADMIN_PLAYER: "Admin and Player cluster",
+}
+
+
+class Role(StrEnum):
+    """What a server is in its cluster. Web redundancy speaks of master/spooler, copy config
+    of primary/secondary, the cluster diagram of admin/player."""
+
+    MAIN = "main"
+    BACKUP = "backup"
+    ADMIN = "admin"
+    PLAYER = "player"
+
+
+class AuthMethod(StrEnum):
+    PASSWORD = "password"  # password kept in the OS keyring
+    KEY = "key"  # private key file; its passphrase, if any, in the OS keyring
+    AGENT = "agent"  # ssh-agent
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    management_address: str  # eth3: SSH, Web Console, Playout API
+    redundancy_address: str | None = None  # eth2: Slony copy config between main and backup
+    role: Role = Role.MAIN
+    ssh_port: int = 22
+    ssh_user: str = "root"
+    auth: AuthMethod = AuthMethod.PASSWORD
+    key_file: str | None = None
+    layout_overrides: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
+
+    @property
+    def layout(self) -> PlayoutLayout:
+        if not self.layout_overrides:
+            return DEFAULT_LAYOUT
+        return DEFAULT_LAYOUT.with_overrides(self.layout_overrides, where=f"server {self.name}")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    architecture: Architecture = Architecture.COMBINED
+    servers: tuple[Server, ...] = ()
+
+    def server(self, name: str) -> Server:
+        for server in self.servers:
+            if server.name == name:
+                return server
+        raise KeyError(name)
+
+    def by_role(self, role: Role) -> tuple[Server, ...]:
+        return tuple(s for s in self.servers if s.role is role)
+
+    @property
+    def main(self) -> Server | None:
+        mains = self.by_role(Role.MAIN) or self.by_role(Role.ADMIN)
+        return mains[0] if mains else None
+
+    @property
+    def backup(self) -> Server | None:
+        backups = self.by_role(Role.BACKUP)
+        return backups[0] if backups else None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    clusters: tuple[Cluster, ...] = ()
+
+    def cluster(self, name: str) -> Cluster:
+        for cluster in self.clusters:
+            if cluster.name == name:
+                return cluster
+        raise KeyError(name)
+
+    def find_server(self, name: str) -> tuple[Cluster, Server]:
+        """The server called ``name`` and its cluster; ``cluster/server`` is accepted too."""
+        cluster_name, _, server_name = name.rpartition("/")
+        for cluster in self.clusters:
+            if cluster_name and cluster.name != cluster_name:
+                continue
+            for server in cluster.servers:
+                if server.name == server_name:
+                    return cluster, server
+        raise KeyError(name)

@@ -1,0 +1,3 @@
+"""Shared fixtures: each lives in tests/fixtures/ and is loaded here as a plugin."""
+
+pytest_plugins: list[str] = []

@@ -1,0 +1,25 @@
+"""The ``pmc`` executable: no arguments (or ``gui``) opens the desktop app, anything else is
+the command line of :mod:`pmc.cli`. Qt is imported only when the app opens."""
+
+from __future__ import annotations
+
+import sys
+
+
+def _open_app(argv: list[str]) -> int:
+    from ui.app import run  # Qt is loaded here and only here
+
+    return run(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pmc.cli import main as cli_main
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        return _open_app([])
+    return cli_main(args, gui=_open_app)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
