@@ -1,0 +1,304 @@
+"""Jobs: every long operator action (setup, verify, export, import, sync) runs as one.
+
+A :class:`Job` wraps an async *body* ``async def body(ctx: JobContext) -> T``. The body reports
+through its context — steps, progress, log lines — and checks :meth:`JobContext.checkpoint` at
+the safe points where stopping leaves every server consistent. Nothing here knows about Qt:
+the GUI adapts :class:`JobEvent` callbacks into signals in one place, the CLI prints them.
+
+Cancellation is cooperative: :meth:`Job.cancel` only *asks*; the body stops at its next
+checkpoint (raising :class:`~pmc.errors.Cancelled`), and long transfers watch
+:attr:`JobContext.cancel_requested` (a thread-safe event) to close their channels early.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from pmc.errors import Cancelled, PmcError
+from pmc.redact import redact
+from pmc.store import Store
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class EventKind(StrEnum):
+    STARTED = "started"
+    STEP_STARTED = "step-started"
+    STEP_FINISHED = "step-finished"
+    STEP_FAILED = "step-failed"
+    PROGRESS = "progress"
+    LOG = "log"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class JobState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    job_id: str
+    seq: int
+    kind: EventKind
+    time: float
+    message: str = ""
+    level: str = "info"
+    server: str | None = None
+    step: str | None = None
+    done: float | None = None
+    total: float | None = None
+    unit: str = ""
+
+    @property
+    def fraction(self) -> float | None:
+        if self.done is None or not self.total:
+            return None
+        return max(0.0, min(1.0, self.done / self.total))
+
+
+Listener = Callable[[JobEvent], None]
+
+
+class JobContext:
+    """What a job body uses to report and to honour cancellation."""
+
+    def __init__(self, job: Job[object]) -> None:
+        self._job = job
+        self.cancel_requested = threading.Event()
+        self._progress_started: float | None = None
+
+    @property
+    def job_id(self) -> str:
+        return self._job.id
+
+    def log(self, message: str, *, level: str = "info", server: str | None = None) -> None:
+        self._job._emit(EventKind.LOG, message, level=level, server=server)
+
+    def progress(
+        self, done: float, total: float | None = None, *, unit: str = "", message: str = ""
+    ) -> None:
+        self._job._emit(EventKind.PROGRESS, message, done=done, total=total, unit=unit)
+
+    @contextlib.contextmanager
+    def step(self, title: str, *, server: str | None = None) -> Iterator[None]:
+        """Reports ``title`` as started, then finished or failed (the error is re-raised)."""
+        self._job._emit(EventKind.STEP_STARTED, title, step=title, server=server)
+        try:
+            yield
+        except Cancelled:
+            self._job._emit(EventKind.STEP_FAILED, f"{title}: cancelled", step=title, server=server)
+            raise
+        except Exception as exc:
+            self._job._emit(
+                EventKind.STEP_FAILED, f"{title}: {exc}", level="error", step=title, server=server
+            )
+            raise
+        self._job._emit(EventKind.STEP_FINISHED, title, step=title, server=server)
+
+    def checkpoint(self) -> None:
+        """A safe point: stop here if the operator asked to cancel."""
+        if self.cancel_requested.is_set():
+            raise Cancelled("the job was cancelled by the operator")
+
+    async def acheckpoint(self) -> None:
+        """Yield to the event loop, then behave like :meth:`checkpoint`."""
+        await asyncio.sleep(0)
+        self.checkpoint()
+
+
+class Job(Generic[T]):
+    """One run of an operator action; see the module docs."""
+
+    def __init__(
+        self,
+        kind: str,
+        title: str,
+        body: Callable[[JobContext], Awaitable[T]],
+        *,
+        cluster: str | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.kind = kind
+        self.title = title
+        self.cluster = cluster
+        self.state = JobState.PENDING
+        self.started: float | None = None
+        self.finished: float | None = None
+        self.result: T | None = None
+        self.error: BaseException | None = None
+        self.events: list[JobEvent] = []
+        self._body = body
+        self._store = store
+        self._listeners: list[Listener] = []
+        self._context = JobContext(self)  # type: ignore[arg-type]
+        self._task: asyncio.Task[T] | None = None
+        self._pending_log: list[tuple[int, float, str, str, str | None, str]] = []
+        self._lock = threading.Lock()
+
+    # observation ------------------------------------------------------------------------
+    def subscribe(self, listener: Listener, *, replay: bool = False) -> Callable[[], None]:
+        """Call ``listener`` for every event; returns a function that unsubscribes."""
+        with self._lock:
+            self._listeners.append(listener)
+            past = list(self.events) if replay else []
+        for event in past:
+            listener(event)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    @property
+    def duration(self) -> float | None:
+        if self.started is None:
+            return None
+        return (self.finished or time.time()) - self.started
+
+    @property
+    def last_progress(self) -> JobEvent | None:
+        for event in reversed(self.events):
+            if event.kind is EventKind.PROGRESS:
+                return event
+        return None
+
+    # control ----------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Ask the job to stop at its next safe point."""
+        if not self.state.is_final:
+            self._context.cancel_requested.set()
+            self._emit(EventKind.LOG, "cancel requested; stopping at the next safe point")
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._context.cancel_requested.is_set()
+
+    def start(self) -> asyncio.Task[T]:
+        """Run the job as a task on the running loop (the task is kept referenced)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.run(), name=self.title)
+        return self._task
+
+    async def wait(self) -> T:
+        if self._task is None:
+            return await self.run()
+        return await asyncio.shield(self._task)
+
+    async def run(self) -> T:
+        if self.state is not JobState.PENDING:
+            raise RuntimeError(f"job {self.id} was already run")
+        self.state = JobState.RUNNING
+        self.started = time.time()
+        if self._store:
+            await asyncio.to_thread(
+                self._store.job_started, self.id, self.kind, self.title, self.cluster
+            )
+        self._emit(EventKind.STARTED, self.title)
+        try:
+            result = await self._body(self._context)
+        except (Cancelled, asyncio.CancelledError) as exc:
+            self.error = exc
+            await self._finish(JobState.CANCELLED, EventKind.CANCELLED, "cancelled", "warning")
+            raise Cancelled("the job was cancelled by the operator", where=self.title) from exc
+        except PmcError as exc:
+            self.error = exc
+            await self._finish(JobState.FAILED, EventKind.FAILED, str(exc), "error")
+            raise
+        except Exception as exc:
+            self.error = exc
+            log.exception("job %s failed unexpectedly", self.title)
+            await self._finish(
+                JobState.FAILED, EventKind.FAILED, f"unexpected error: {exc!r}", "error"
+            )
+            raise
+        self.result = result
+        await self._finish(JobState.SUCCEEDED, EventKind.FINISHED, _summary(result), "info")
+        return result
+
+    # internals --------------------------------------------------------------------------
+    async def _finish(self, state: JobState, kind: EventKind, message: str, level: str) -> None:
+        self.state = state
+        self.finished = time.time()
+        self._emit(kind, message, level=level)
+        if self._store:
+            pending, self._pending_log = self._pending_log, []
+            await asyncio.to_thread(self._store_final, state, message, pending)
+
+    def _store_final(
+        self,
+        state: JobState,
+        message: str,
+        pending: list[tuple[int, float, str, str, str | None, str]],
+    ) -> None:
+        assert self._store is not None
+        self._store.job_log(self.id, pending)
+        self._store.job_finished(self.id, state.value, message)
+
+    def _emit(
+        self,
+        kind: EventKind,
+        message: str = "",
+        *,
+        level: str = "info",
+        server: str | None = None,
+        step: str | None = None,
+        done: float | None = None,
+        total: float | None = None,
+        unit: str = "",
+    ) -> None:
+        with self._lock:
+            event = JobEvent(
+                job_id=self.id,
+                seq=len(self.events),
+                kind=kind,
+                time=time.time(),
+                message=redact(message),
+                level=level,
+                server=server,
+                step=step,
+                done=done,
+                total=total,
+                unit=unit,
+            )
+            self.events.append(event)
+            if kind is not EventKind.PROGRESS:
+                self._pending_log.append(
+                    (event.seq, event.time, kind.value, level, server, event.message)
+                )
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not break the job
+                log.exception("job listener failed")
+
+
+def _summary(result: object) -> str:
+    if result is None:
+        return "done"
+    text = str(result)
+    return text if len(text) <= 500 else text[:497] + "..."

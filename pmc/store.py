@@ -1,0 +1,262 @@
+"""PMC's local state: one SQLite file with the job history and the audit log.
+
+The schema is created and migrated by PMC itself: :data:`MIGRATIONS` is an ordered list of
+SQL scripts, one per schema version; ``PRAGMA user_version`` records how far a file has come.
+Every text stored here has passed through :func:`pmc.redact.redact`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pmc.errors import PmcError
+from pmc.redact import redact
+
+MIGRATIONS: list[str] = [
+    # 1: job history and audit log
+    """
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        cluster TEXT,
+        state TEXT NOT NULL,
+        started REAL NOT NULL,
+        finished REAL,
+        summary TEXT NOT NULL DEFAULT '',
+        os_user TEXT NOT NULL
+    );
+    CREATE INDEX jobs_started ON jobs (started);
+    CREATE TABLE job_log (
+        job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        time REAL NOT NULL,
+        kind TEXT NOT NULL,
+        level TEXT NOT NULL,
+        server TEXT,
+        message TEXT NOT NULL,
+        PRIMARY KEY (job_id, seq)
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time REAL NOT NULL,
+        os_user TEXT NOT NULL,
+        job_id TEXT,
+        cluster TEXT,
+        server TEXT,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_time ON audit (time);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(PmcError):
+    """The local history file cannot be opened or is from a newer PMC."""
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: str
+    kind: str
+    title: str
+    cluster: str | None
+    state: str
+    started: float
+    finished: float | None
+    summary: str
+    os_user: str
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.finished is None else self.finished - self.started
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    time: float
+    os_user: str
+    job_id: str | None
+    cluster: str | None
+    server: str | None
+    action: str
+    target: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    seq: int
+    time: float
+    kind: str
+    level: str
+    server: str | None
+    message: str
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without passwd entry)
+        return "unknown"
+
+
+class Store:
+    """Thread-safe access to the SQLite file; open with :meth:`open`."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path | None) -> None:
+        self._db = connection
+        self._lock = threading.Lock()
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> Store:
+        """Open (creating and migrating) the history file; ``None`` means the default place."""
+        if path is None:
+            from pmc.paths import state_db_path
+
+            path = state_db_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            _migrate(db, str(path))
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"cannot open PMC's history file ({exc})",
+                where=str(path),
+                hint="Move the file aside; PMC will start a new one.",
+            ) from exc
+        return cls(db, path)
+
+    @classmethod
+    def in_memory(cls) -> Store:
+        db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        _migrate(db, ":memory:")
+        return cls(db, None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # jobs -------------------------------------------------------------------------------
+    def job_started(self, job_id: str, kind: str, title: str, cluster: str | None) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO jobs (id, kind, title, cluster, state, started, os_user)"
+                " VALUES (?, ?, ?, ?, 'running', ?, ?)",
+                (job_id, kind, redact(title), cluster, time.time(), os_user()),
+            )
+
+    def job_finished(self, job_id: str, state: str, summary: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE jobs SET state = ?, finished = ?, summary = ? WHERE id = ?",
+                (state, time.time(), redact(summary), job_id),
+            )
+
+    def job_log(
+        self, job_id: str, rows: list[tuple[int, float, str, str, str | None, str]]
+    ) -> None:
+        """Append log rows ``(seq, time, kind, level, server, message)`` of a job."""
+        clean = [(job_id, s, t, k, lvl, srv, redact(m)) for s, t, k, lvl, srv, m in rows]
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO job_log VALUES (?, ?, ?, ?, ?, ?, ?)",
+                clean,
+            )
+
+    def jobs(self, *, limit: int = 200, kind: str | None = None) -> list[JobRecord]:
+        query = "SELECT * FROM jobs"
+        params: list[Any] = []
+        if kind:
+            query += " WHERE kind = ?"
+            params.append(kind)
+        query += " ORDER BY started DESC LIMIT ?"
+        params.append(limit)
+        with self._lock:
+            rows = self._db.execute(query, params).fetchall()
+        return [JobRecord(*row) for row in rows]
+
+    def job_log_of(self, job_id: str) -> list[LogRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, time, kind, level, server, message FROM job_log"
+                " WHERE job_id = ? ORDER BY seq",
+                (job_id,),
+            ).fetchall()
+        return [LogRecord(*row) for row in rows]
+
+    # audit ------------------------------------------------------------------------------
+    def audit(
+        self,
+        action: str,
+        *,
+        target: str = "",
+        detail: str | dict[str, Any] = "",
+        job_id: str | None = None,
+        cluster: str | None = None,
+        server: str | None = None,
+    ) -> None:
+        """Record a change made to a server (or to PMC's own inventory)."""
+        text = detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO audit (time, os_user, job_id, cluster, server, action, target,"
+                " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), os_user(), job_id, cluster, server, action, target, redact(text)),
+            )
+
+    def audit_log(self, *, limit: int = 500, job_id: str | None = None) -> list[AuditRecord]:
+        query = "SELECT * FROM audit"
+        params: list[Any] = []
+        if job_id:
+            query += " WHERE job_id = ?"
+            params.append(job_id)
+        query += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        with self._lock:
+            rows = self._db.execute(query, params).fetchall()
+        return [AuditRecord(*row) for row in rows]
+
+
+def _migrate(db: sqlite3.Connection, where: str) -> None:
+    db.execute("PRAGMA foreign_keys = ON")
+    if where != ":memory:":
+        db.execute("PRAGMA journal_mode = WAL")
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the history file is from a newer PMC (schema {version}, this PMC knows"
+            f" {SCHEMA_VERSION})",
+            where=where,
+            hint="Use the newer PMC, or move the file aside.",
+        )
+    for number in range(version, SCHEMA_VERSION):
+        db.executescript(
+            f"BEGIN; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;"
+        )
