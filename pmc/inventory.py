@@ -24,7 +24,7 @@ class Architecture(StrEnum):
     ADMIN_PLAYER = "admin-player"  # cluster of Admin and Player servers
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # str.title() is not used on it
         return _TITLES[self]
 
 
@@ -49,7 +49,7 @@ class Role(StrEnum):
 
 
 class AuthMethod(StrEnum):
-    PASSWORD = "password"  # password kept in the OS keyring
+    PASSWORD = "password"  # noqa: S105 - the method; the password itself is in the OS keyring
     KEY = "key"  # private key file; its passphrase, if any, in the OS keyring
     AGENT = "agent"  # ssh-agent
 

@@ -1,0 +1,477 @@
+"""The rules an inventory must follow, with messages an operator can act on.
+
+:func:`validate` checks a loaded file and places every :class:`Problem` at its line
+(``str(problem)`` is ``FILE:LINE: message``). The GUI checks fields as the operator types with
+:func:`check_address` and :func:`check_server`.
+
+Rules, and the decisions behind them:
+
+- Addresses are strict IPv4/IPv6 (``192.168.1.018`` is an error, not 18); no host names, no
+  network, multicast, broadcast or unspecified addresses. Every address belongs to one server
+  in the whole inventory, and a server's management (eth3) and redundancy (eth2) addresses
+  differ.
+- Subnets: when the other servers of a cluster all have their management addresses in one
+  ``/24`` (``/64`` for IPv6), a server outside it is flagged, naming that subnet (the seed's
+  ``192.158.1.105`` among ``192.168.1.x``); the same for redundancy addresses. In a cluster of
+  two that disagree, both servers are flagged, since either may hold the typo.
+- Size: at most 4 servers; at least 2, except architecture ``manual`` where one server (export
+  and import of bundles) is enough.
+- Roles: ``web-one-way``, ``web-symmetric``, ``database`` and ``combined`` need exactly one
+  ``main`` and one ``backup`` (and no admin/player); ``database`` and ``combined`` need a
+  redundancy address on every server. ``admin-player`` uses the roles ``admin`` and ``player``
+  (main/backup do not fit it) and needs at least one of each. ``manual`` takes any roles.
+- ``allow_incomplete=True`` (used while a cluster is built server by server) skips only the
+  "too few servers" and "missing main/backup/admin/player" rules.
+- SSH: port 1–65535, a plain user name, ``auth = "key"`` needs an existing ``key_file``.
+- Unknown keys (typos such as ``managment_address``) and wrong types are found while reading
+  the file (:mod:`pmc.inventory_file`); invalid layout overrides here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pmc.configs.addresses import IPAddress, parse_address
+from pmc.errors import InputError
+from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
+from pmc.layout import DEFAULT_LAYOUT
+
+if TYPE_CHECKING:
+    from pmc.inventory_file import LoadedInventory
+
+MIN_SERVERS = 2
+MAX_SERVERS = 4
+
+ONE_MAIN_ONE_BACKUP = frozenset(
+    {
+        Architecture.WEB_ONE_WAY,
+        Architecture.WEB_SYMMETRIC,
+        Architecture.DATABASE,
+        Architecture.COMBINED,
+    }
+)
+NEEDS_REDUNDANCY_ADDRESS = frozenset({Architecture.DATABASE, Architecture.COMBINED})
+
+_NAME = re.compile(r"\w(?:[\w.-]| (?=\S)){0,63}")
+_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the inventory; ``str()`` is ``FILE:LINE: message``."""
+
+    message: str
+    path: str = ""
+    line: int | None = None
+    cluster: str | None = None
+    server: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        if not self.path:
+            return self.message
+        if self.line is None:
+            return f"{self.path}: {self.message}"
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+Locate = Callable[[int, int | None, str | None], int | None]
+"""``locate(cluster_index, server_index, field)`` → line, for problems found in the model."""
+
+
+def _nowhere(_cluster: int, _server: int | None, _field: str | None) -> int | None:
+    return None
+
+
+# --------------------------------------------------------------------------------- entry points
+
+
+def validate(loaded: LoadedInventory, *, allow_incomplete: bool = False) -> list[Problem]:
+    """Every problem of a loaded inventory file, in line order."""
+
+    def locate(cluster: int, server: int | None, field: str | None) -> int | None:
+        key = loaded.cluster_keys[cluster]
+        if server is not None:
+            key = loaded.server_keys[cluster][server]
+        if field:
+            key = (*key, *field.split("."))
+        return loaded.line_of(key)
+
+    already = {(p.cluster, p.server, p.field) for p in loaded.problems}
+    unsure_roles = frozenset(
+        p.cluster for p in loaded.problems if p.field in ("role", "architecture") and p.cluster
+    )
+    found = validate_inventory(
+        loaded.inventory,
+        path=str(loaded.path),
+        locate=locate,
+        allow_incomplete=allow_incomplete,
+        unsure_roles=unsure_roles,
+    )
+    problems = list(loaded.problems)
+    problems += [p for p in found if (p.cluster, p.server, p.field) not in already]
+    return sort_problems(problems)
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Problems by line (those without a line last), otherwise in the order found."""
+    return sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+
+
+def validate_inventory(
+    inventory: Inventory,
+    *,
+    path: str = "",
+    locate: Locate = _nowhere,
+    allow_incomplete: bool = False,
+    unsure_roles: frozenset[str] = frozenset(),
+) -> list[Problem]:
+    """Every problem of ``inventory`` (a model, maybe not from a file)."""
+    rules = _Rules(path, locate)
+    rules.inventory(inventory, allow_incomplete=allow_incomplete, unsure_roles=unsure_roles)
+    return rules.problems
+
+
+def check_address(text: str) -> str | None:
+    """Why ``text`` is not a usable server address, or None if it is."""
+    try:
+        address = parse_address(text)
+    except InputError as exc:
+        return str(exc)
+    if address.is_unspecified:
+        return f"{address} is the 'any' address, not the address of a server"
+    if address.is_multicast:
+        return f"{address} is a multicast address, not the address of a server"
+    if address == ipaddress.IPv4Address("255.255.255.255"):
+        return f"{address} is the broadcast address, not the address of a server"
+    return None
+
+
+def check_server(
+    cluster: Cluster, server: Server, *, inventory: Inventory | None = None
+) -> list[Problem]:
+    """Problems of ``server`` if it were in ``cluster`` (and ``inventory``): for inline hints.
+
+    A server of ``cluster`` with the same name is taken to be the one being edited and is
+    replaced. Problems of the cluster as a whole (such as too many servers) are included;
+    "too few servers" and missing roles are not, since the cluster may still be growing.
+    """
+    others = tuple(s for s in cluster.servers if s.name != server.name)
+    candidate = dataclasses.replace(cluster, servers=(*others, server))
+    clusters = tuple(c for c in (inventory.clusters if inventory else ()) if c.name != cluster.name)
+    problems = validate_inventory(Inventory((*clusters, candidate)), allow_incomplete=True)
+    return [p for p in problems if p.cluster == cluster.name and p.server in (server.name, None)]
+
+
+# -------------------------------------------------------------------------------------- rules
+
+
+def _label(cluster: Cluster, server: Server | None = None, index: int = 0) -> str:
+    cluster_text = f"cluster {cluster.name!r}" if cluster.name else "a cluster without a name"
+    if server is None:
+        return cluster_text
+    server_text = f"server {server.name!r}" if server.name else f"server #{index + 1}"
+    return f"{server_text} of {cluster_text}"
+
+
+def _subnet(address: IPAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    prefix = 24 if address.version == 4 else 64
+    return ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+
+
+class _Rules:
+    def __init__(self, path: str, locate: Locate) -> None:
+        self.path = path
+        self.locate = locate
+        self.problems: list[Problem] = []
+
+    def add(  # noqa: PLR0917 - (cluster index, cluster, server index, server, field) is one place
+        self,
+        message: str,
+        ci: int,
+        cluster: Cluster,
+        si: int | None = None,
+        server: Server | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.problems.append(
+            Problem(
+                message,
+                path=self.path,
+                line=self.locate(ci, si, field),
+                cluster=cluster.name or None,
+                server=server.name if server is not None and server.name else None,
+                field=field,
+            )
+        )
+
+    def inventory(
+        self, inventory: Inventory, *, allow_incomplete: bool, unsure_roles: frozenset[str]
+    ) -> None:
+        cluster_names: dict[str, int] = {}
+        used: dict[IPAddress, tuple[Cluster, Server, str, int | None]] = {}
+        for ci, cluster in enumerate(inventory.clusters):
+            label = _label(cluster)
+            if not cluster.name:
+                self.add('a cluster has no name; add name = "…"', ci, cluster, field="name")
+            elif not _NAME.fullmatch(cluster.name):
+                self.add(
+                    f"{label}: the name may use letters, digits, '.', '-', '_' and single"
+                    " spaces (at most 64 characters)",
+                    ci,
+                    cluster,
+                    field="name",
+                )
+            elif cluster.name in cluster_names:
+                first = self.locate(cluster_names[cluster.name], None, "name")
+                self.add(
+                    f"{label}: another cluster has the same name"
+                    + (f" (line {first})" if first else "")
+                    + "; give each cluster its own name",
+                    ci,
+                    cluster,
+                    field="name",
+                )
+            else:
+                cluster_names[cluster.name] = ci
+            self.cluster(ci, cluster, allow_incomplete, cluster.name in unsure_roles)
+            self.duplicate_addresses(ci, cluster, used)
+
+    def cluster(self, ci: int, cluster: Cluster, allow_incomplete: bool, unsure: bool) -> None:
+        names: dict[str, int] = {}
+        for si, server in enumerate(cluster.servers):
+            self.server(ci, cluster, si, server)
+            if server.name in names:
+                first = self.locate(ci, names[server.name], "name")
+                self.add(
+                    f"{_label(cluster, server, si)}: another server of this cluster has the"
+                    " same name" + (f" (line {first})" if first else "") + "; rename one",
+                    ci,
+                    cluster,
+                    si,
+                    server,
+                    "name",
+                )
+            elif server.name:
+                names[server.name] = si
+        self.subnets(ci, cluster, "management_address")
+        self.subnets(ci, cluster, "redundancy_address")
+        self.size(ci, cluster, allow_incomplete)
+        if not unsure:
+            self.roles(ci, cluster, allow_incomplete)
+
+    def server(self, ci: int, cluster: Cluster, si: int, server: Server) -> None:
+        label = _label(cluster, server, si)
+
+        def add(message: str, field: str) -> None:
+            self.add(f"{label}: {message}", ci, cluster, si, server, field)
+
+        if not server.name:
+            add('the server has no name; add name = "…"', "name")
+        elif not _NAME.fullmatch(server.name):
+            add(
+                "the name may use letters, digits, '.', '-', '_' and single spaces (at most"
+                " 64 characters)",
+                "name",
+            )
+        management = self.address(server.management_address, "management_address", add)
+        redundancy = None
+        if server.redundancy_address is not None:
+            redundancy = self.address(server.redundancy_address, "redundancy_address", add)
+        if management is not None and management == redundancy:
+            add(
+                f"management_address and redundancy_address are both {management}; eth3"
+                " (management) and eth2 (redundancy) need different addresses",
+                "redundancy_address",
+            )
+        if not 0 < server.ssh_port < 65536:
+            add(f"ssh_port {server.ssh_port} is not a port number (1–65535)", "ssh_port")
+        if not _USER.fullmatch(server.ssh_user):
+            add(
+                f"ssh_user {server.ssh_user!r} is not a valid user name (letters, digits,"
+                " '.', '-', '_'; usually root)",
+                "ssh_user",
+            )
+        if server.auth is AuthMethod.KEY:
+            if not server.key_file:
+                add('auth = "key" needs key_file = "path of the private key"', "key_file")
+            elif not Path(server.key_file).expanduser().is_file():
+                add(
+                    f"key_file {server.key_file!r} does not exist on this computer; check the path",
+                    "key_file",
+                )
+        for name, value in server.layout_overrides.items():
+            try:
+                DEFAULT_LAYOUT.with_overrides({name: value}, where="layout")
+            except InputError as exc:
+                add(
+                    f"layout override {name}: {exc.what}" + (f". {exc.hint}" if exc.hint else ""),
+                    f"layout.{name}",
+                )
+
+    @staticmethod
+    def address(text: str, field: str, add: Callable[[str, str], None]) -> IPAddress | None:
+        if not text:
+            if field == "management_address":
+                add("the server has no management_address (eth3); add it", field)
+            else:
+                add("redundancy_address is empty; remove the line or give the eth2 address", field)
+            return None
+        reason = check_address(text)
+        if reason is not None:
+            add(f"{field}: {reason}", field)
+            return None
+        return parse_address(text)
+
+    def duplicate_addresses(
+        self,
+        ci: int,
+        cluster: Cluster,
+        used: dict[IPAddress, tuple[Cluster, Server, str, int | None]],
+    ) -> None:
+        for si, server in enumerate(cluster.servers):
+            for field in ("management_address", "redundancy_address"):
+                text = getattr(server, field)
+                if not text or check_address(text) is not None:
+                    continue
+                address = parse_address(text)
+                owner = used.get(address)
+                if owner is None:
+                    used[address] = (cluster, server, field, self.locate(ci, si, field))
+                    continue
+                other_cluster, other, other_field, line = owner
+                if other is server:
+                    continue  # management == redundancy is reported by the server rule
+                at = f", line {line}" if line else ""
+                self.add(
+                    f"{_label(cluster, server, si)}: {field} {address} is already the"
+                    f" {other_field} of {_label(other_cluster, other)}{at}; every address"
+                    " belongs to one server",
+                    ci,
+                    cluster,
+                    si,
+                    server,
+                    field,
+                )
+
+    def subnets(self, ci: int, cluster: Cluster, field: str) -> None:
+        valid: list[tuple[int, Server, IPAddress]] = []
+        for si, server in enumerate(cluster.servers):
+            text = getattr(server, field)
+            if text and check_address(text) is None:
+                valid.append((si, server, parse_address(text)))
+        for si, server, address in valid:
+            peers = [(s, a) for i, s, a in valid if i != si]
+            networks = {_subnet(a) for _, a in peers}
+            if len(networks) != 1:
+                continue
+            (network,) = networks
+            if address in network:
+                continue
+            examples = ", ".join(f"{s.name or '?'}: {a}" for s, a in peers)
+            self.add(
+                f"{_label(cluster, server, si)}: {field} {address} is outside {network}, where"
+                f" the other servers of the cluster have theirs ({examples}); check it for a"
+                " typo",
+                ci,
+                cluster,
+                si,
+                server,
+                field,
+            )
+
+    def size(self, ci: int, cluster: Cluster, allow_incomplete: bool) -> None:
+        count = len(cluster.servers)
+        label = _label(cluster)
+        if count > MAX_SERVERS:
+            self.add(
+                f"{label} has {count} servers; a Playout cluster has at most {MAX_SERVERS}",
+                ci,
+                cluster,
+                field="servers",
+            )
+        minimum = 1 if cluster.architecture is Architecture.MANUAL else MIN_SERVERS
+        if not allow_incomplete and count < minimum:
+            self.add(
+                f"{label} has {count} server{'s' if count != 1 else ''}; architecture"
+                f" {cluster.architecture.value!r} needs at least {minimum}; add"
+                " [[clusters.servers]]",
+                ci,
+                cluster,
+                field="servers",
+            )
+
+    def roles(self, ci: int, cluster: Cluster, allow_incomplete: bool) -> None:
+        arch = cluster.architecture
+        title = f"{arch.value!r} ({arch.title})"
+        if arch in ONE_MAIN_ONE_BACKUP:
+            self.exactly_one(ci, cluster, Role.MAIN, title, allow_incomplete)
+            self.exactly_one(ci, cluster, Role.BACKUP, title, allow_incomplete)
+            self.misfits(ci, cluster, (Role.ADMIN, Role.PLAYER), "main or backup", title)
+        if arch in NEEDS_REDUNDANCY_ADDRESS:
+            for si, server in enumerate(cluster.servers):
+                if server.redundancy_address is None:
+                    self.add(
+                        f"{_label(cluster, server, si)}: architecture {title} replicates the"
+                        " database over eth2; add redundancy_address",
+                        ci,
+                        cluster,
+                        si,
+                        server,
+                        "redundancy_address",
+                    )
+        if arch is Architecture.ADMIN_PLAYER:
+            self.misfits(ci, cluster, (Role.MAIN, Role.BACKUP), "admin or player", title)
+            for role in (Role.ADMIN, Role.PLAYER):
+                if not allow_incomplete and not cluster.by_role(role):
+                    self.add(
+                        f"{_label(cluster)} has no {role.value} server; architecture {title}"
+                        f' needs at least one (role = "{role.value}")',
+                        ci,
+                        cluster,
+                        field="servers",
+                    )
+
+    def exactly_one(
+        self, ci: int, cluster: Cluster, role: Role, title: str, allow_incomplete: bool
+    ) -> None:
+        holders = [(si, s) for si, s in enumerate(cluster.servers) if s.role is role]
+        if not holders and not allow_incomplete:
+            self.add(
+                f"{_label(cluster)} has no {role.value} server; architecture {title} needs"
+                " exactly one main and one backup",
+                ci,
+                cluster,
+                field="servers",
+            )
+        first = holders[0][1].name if holders else ""
+        for si, server in holders[1:]:
+            self.add(
+                f"{_label(cluster, server, si)}: role {role.value!r} is taken by {first!r}"
+                f" already; architecture {title} has exactly one main and one backup",
+                ci,
+                cluster,
+                si,
+                server,
+                "role",
+            )
+
+    def misfits(
+        self, ci: int, cluster: Cluster, roles: tuple[Role, ...], wanted: str, title: str
+    ) -> None:
+        for si, server in enumerate(cluster.servers):
+            if server.role in roles:
+                self.add(
+                    f"{_label(cluster, server, si)}: role {server.role.value!r} does not fit"
+                    f" architecture {title}; use {wanted}",
+                    ci,
+                    cluster,
+                    si,
+                    server,
+                    "role",
+                )
