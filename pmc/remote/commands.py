@@ -1,0 +1,401 @@
+"""Running commands on a server: output line by line as it arrives, exit status, time limits,
+and a cancel that really stops the remote process.
+
+Every command runs as ``setsid -w sh -c 'echo $$; exec "$@"' pmc ARGV…``: it gets its own
+process group, whose id is the first line the server sends back. Closing a channel does not
+stop a remote process (paramiko #785), so on a timeout or a cancel PMC kills that group over a
+second channel. Commands are argument lists, quoted with :func:`shlex.quote`; a plain string is
+run by ``sh -c`` and must have been built with quoting already.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import select
+import shlex
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import paramiko
+
+from pmc.remote.connection import Connection
+from pmc.remote.errors import (
+    CommandFailed,
+    CommandNotFound,
+    CommandTimeout,
+    PermissionDenied,
+    SudoNotAllowed,
+)
+
+Stream = Literal["stdout", "stderr"]
+Command = Sequence[str] | str
+_DEFAULT: float = -1.0
+
+
+@dataclass(frozen=True)
+class OutputLine:
+    stream: Stream
+    text: str  # without the line end
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    exit_status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+
+def describe(command: Command) -> str:
+    """The command as an operator would type it (for messages and logs)."""
+    return command if isinstance(command, str) else shlex.join(command)
+
+
+def wrap(connection: Connection, command: Command, *, root: bool = False) -> str:
+    """The remote command line: in its own process group, reporting the group id first."""
+    argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
+    if not argv:
+        raise ValueError("empty command")
+    full = ["setsid", "-w", "sh", "-c", 'echo "$$"; exec "$@"', "pmc", *argv]
+    if root:
+        full = connection.as_root(full)
+    return shlex.join(full)
+
+
+def check_sudo(connection: Connection, stderr: str) -> None:
+    if (
+        connection.needs_sudo
+        and "sudo:" in stderr
+        and (
+            "password is required" in stderr
+            or "not allowed" in stderr
+            or "not in the sudoers" in stderr
+        )
+    ):
+        user = connection.server.ssh_user
+        raise SudoNotAllowed(
+            f"{user!r} may not run commands as root without a password (sudo -n refused)",
+            server=connection.label,
+            hint="On the server, allow it in /etc/sudoers.d/pmc "
+            f"('{user} ALL=(ALL) NOPASSWD: ALL'), or log in as root",
+        )
+
+
+class RunningCommand:
+    """A command started on a server. Iterate it for its lines; ``result`` once it ended."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        command: Command,
+        *,
+        root: bool = False,
+        input: bytes | None = None,
+        timeout: float | None = _DEFAULT,
+    ) -> None:
+        self.connection = connection
+        self.command = describe(command)
+        self._line = wrap(connection, command, root=root)
+        self._input = input
+        if timeout == _DEFAULT:
+            timeout = connection.timeouts.command
+        self.timeout = timeout
+        self.pgid: int | None = None
+        self.exit_status: int | None = None
+        self._channel: paramiko.Channel | None = None
+        self._queue: asyncio.Queue[OutputLine | int | BaseException] = asyncio.Queue()
+        self._stdout: list[str] = []
+        self._stderr: list[str] = []
+        self._deadline = 0.0
+        self._reader: asyncio.Future[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> RunningCommand:
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.time() + (self.timeout if self.timeout is not None else 1e12)
+        channel = await self.connection.open_session()
+        self._channel = channel
+        try:
+            await self.connection.in_thread(
+                self.connection.executors.control, channel.exec_command, self._line
+            )
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            channel.close()
+            raise self.connection.lost(exc, f"starting {self.command}") from exc
+        self._reader = loop.run_in_executor(
+            self.connection.executors.commands, self._read, loop, channel
+        )
+        return self
+
+    def __aiter__(self) -> AsyncIterator[OutputLine]:
+        return self._lines()
+
+    async def _lines(self) -> AsyncIterator[OutputLine]:
+        while True:
+            item = await self._next()
+            if isinstance(item, OutputLine):
+                yield item
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            self.exit_status = item
+            self._judge()
+            return
+
+    async def _next(self) -> OutputLine | int | BaseException:
+        loop = asyncio.get_running_loop()
+        remaining = self._deadline - loop.time()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            return await asyncio.wait_for(self._queue.get(), remaining)
+        except TimeoutError:
+            await self.stop()
+            raise CommandTimeout(
+                f"{self.command!r} did not finish within {self.timeout:g} s (command timeout); "
+                "it was stopped",
+                server=self.connection.label,
+                hint="Run it again with a longer time limit if the server is just slow",
+            ) from None
+        except asyncio.CancelledError:
+            await asyncio.shield(self.stop())
+            raise
+
+    async def wait(self) -> CommandResult:
+        """Wait for the end (collecting the output) and return the result."""
+        async for _line in self:
+            pass
+        return self.result
+
+    @property
+    def result(self) -> CommandResult:
+        assert self.exit_status is not None, "the command has not ended yet"
+        return CommandResult(
+            self.command,
+            self.exit_status,
+            "".join(self._stdout),
+            "".join(self._stderr),
+        )
+
+    def _judge(self) -> None:
+        stderr = "".join(self._stderr)
+        if self.exit_status != 0:
+            check_sudo(self.connection, stderr)
+        if self.exit_status == 127 and self.pgid is not None:
+            program = self.command.split()[0] if self.command else "?"
+            raise CommandNotFound(
+                f"command not found: {program} ({stderr.strip()[-200:]})",
+                server=self.connection.label,
+                hint="Install it on the server, or check the path in the server's layout",
+            )
+        if self.exit_status == 126:
+            raise PermissionDenied(
+                f"{self.command!r} cannot be run: {stderr.strip()[-200:]}",
+                server=self.connection.label,
+                hint="Check the file's execute permission and the login user's rights",
+            )
+
+    async def stop(self) -> None:
+        """Stop the remote process group (TERM, then KILL after 3 s) and close the channel."""
+        channel, pgid = self._channel, self.pgid
+        self._stopping = True
+        if pgid is not None and self.exit_status is None:
+            kill = (
+                f"kill -s TERM -- -{pgid} 2>/dev/null || exit 0; i=0; "
+                f"while kill -s 0 -- -{pgid} 2>/dev/null; do i=$((i+1)); "
+                f'[ "$i" -ge 30 ] && {{ kill -s KILL -- -{pgid}; exit 0; }}; sleep 0.1; done'
+            )
+            argv = self.connection.as_root(["sh", "-c", kill])
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(_run_plain(self.connection, shlex.join(argv)), 10)
+        if channel is not None:
+            channel.close()
+
+    # ---- reader thread ------------------------------------------------------------------
+
+    def _read(self, loop: asyncio.AbstractEventLoop, channel: paramiko.Channel) -> None:
+        put = self._queue.put_nowait
+
+        def emit(item: OutputLine | int | BaseException) -> None:
+            loop.call_soon_threadsafe(put, item)
+
+        try:
+            if self._input is not None:
+                channel.sendall(self._input)
+            channel.shutdown_write()
+            out = _LineSplitter("stdout", self._stdout, emit, first_line=self._got_pgid)
+            err = _LineSplitter("stderr", self._stderr, emit)
+            fd = channel.fileno()
+            while True:
+                select.select([fd], [], [], 1.0)
+                while channel.recv_stderr_ready():
+                    err.feed(channel.recv_stderr(65536))
+                if channel.recv_ready():
+                    data = channel.recv(65536)
+                    if data:
+                        out.feed(data)
+                        continue
+                if channel.eof_received and not channel.recv_ready():
+                    while channel.recv_stderr_ready():
+                        err.feed(channel.recv_stderr(65536))
+                    break
+                if channel.closed:
+                    break
+            out.flush()
+            err.flush()
+            status = self._exit_status(channel)
+            emit(status)
+        except Exception as exc:  # reported to the consumer, never lost in the thread
+            if self._stopping:
+                emit(-1)
+            else:
+                emit(self.connection.lost(exc, f"running {self.command}"))
+        finally:
+            channel.close()
+
+    def _exit_status(self, channel: paramiko.Channel) -> int | BaseException:
+        while not channel.exit_status_ready():
+            if self._stopping:
+                return -1
+            transport = channel.get_transport()
+            if transport is None or not transport.is_active():
+                return self.connection.lost(None, f"running {self.command}")
+            channel.status_event.wait(0.1)
+        return channel.recv_exit_status()
+
+    def _got_pgid(self, text: str) -> bool:
+        if self.pgid is None and text.isdigit():
+            self.pgid = int(text)
+            return True
+        return False
+
+
+class _LineSplitter:
+    def __init__(
+        self,
+        stream: Stream,
+        keep: list[str],
+        emit: Callable[[OutputLine | int | BaseException], None],
+        first_line: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.stream: Stream = stream
+        self.keep = keep
+        self.emit = emit
+        self.first_line = first_line
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.pending = ""
+
+    def feed(self, data: bytes) -> None:
+        self.pending += self.decoder.decode(data)
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            self._line(line, "\n")
+
+    def flush(self) -> None:
+        self.pending += self.decoder.decode(b"", final=True)
+        if self.pending:
+            self._line(self.pending, "")
+            self.pending = ""
+
+    def _line(self, text: str, end: str) -> None:
+        if self.first_line is not None:
+            hook, self.first_line = self.first_line, None
+            if hook(text):
+                return
+        self.keep.append(text + end)
+        self.emit(OutputLine(self.stream, text.removesuffix("\r")))
+
+
+async def _run_plain(connection: Connection, line: str) -> int:
+    """Run ``line`` without a process group (used to stop other commands)."""
+    channel = await connection.open_session()
+
+    def go() -> int:
+        try:
+            channel.exec_command(line)
+            channel.shutdown_write()
+            while channel.recv(65536):
+                pass
+            return channel.recv_exit_status()
+        finally:
+            channel.close()
+
+    return await connection.in_thread(connection.executors.control, go)
+
+
+async def start(
+    connection: Connection,
+    command: Command,
+    *,
+    root: bool = False,
+    input: bytes | None = None,
+    timeout: float | None = _DEFAULT,
+) -> RunningCommand:
+    """Start ``command``; iterate the result for its output lines."""
+    running = RunningCommand(connection, command, root=root, input=input, timeout=timeout)
+    return await running.start()
+
+
+async def run(
+    connection: Connection,
+    command: Command,
+    *,
+    root: bool = False,
+    input: bytes | None = None,
+    timeout: float | None = _DEFAULT,
+    check: bool = False,
+    on_line: Callable[[OutputLine], None] | None = None,
+) -> CommandResult:
+    """Run ``command`` to its end; ``on_line`` sees each output line as it arrives.
+
+    ``root`` runs it through ``sudo -n`` for a non-root login. ``check`` turns a non-zero
+    exit status into :class:`CommandFailed`.
+    """
+    running = await start(connection, command, root=root, input=input, timeout=timeout)
+    async for line in running:
+        if on_line is not None:
+            on_line(line)
+    result = running.result
+    if check and not result.ok:
+        tail = result.stderr.strip()[-300:] or result.stdout.strip()[-300:]
+        raise CommandFailed(
+            f"{result.command!r} failed with exit status {result.exit_status}: {tail}",
+            server=connection.label,
+            exit_status=result.exit_status,
+            stderr=result.stderr,
+        )
+    return result
+
+
+async def stream(
+    connection: Connection,
+    command: Command,
+    *,
+    root: bool = False,
+    timeout: float | None = _DEFAULT,
+    check: bool = True,
+) -> AsyncIterator[OutputLine]:
+    """Yield the output lines of ``command`` as they arrive; a failure raises at the end."""
+    running = await start(connection, command, root=root, timeout=timeout)
+    try:
+        async for line in running:
+            yield line
+    finally:
+        if running.exit_status is None:
+            await asyncio.shield(running.stop())
+    if check and running.exit_status != 0:
+        result = running.result
+        raise CommandFailed(
+            f"{result.command!r} failed with exit status {result.exit_status}: "
+            f"{result.stderr.strip()[-300:]}",
+            server=connection.label,
+            exit_status=result.exit_status,
+            stderr=result.stderr,
+        )

@@ -1,0 +1,476 @@
+"""One SSH connection per server, shared by every job that talks to it.
+
+A :class:`Connection` owns one paramiko ``Transport``: it connects on first use, verifies the
+host key against PMC's known hosts (asking the :class:`~pmc.remote.host_keys.TrustDecision`
+about a new key), logs in by key file, ssh-agent or password, watches the link with
+``keepalive@openssh.com`` requests under its own deadline, and connects again on the next call
+after a drop. Blocking paramiko work runs in worker threads (:class:`Executors`), so the same
+coroutines serve ``asyncio.run`` (the CLI) and qasync (the GUI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import paramiko
+
+from pmc import redact
+from pmc.inventory import AuthMethod, Server
+from pmc.remote.credentials import CredentialSource, NoCredentials
+from pmc.remote.errors import (
+    AuthenticationFailed,
+    ConnectionLost,
+    HostKeyChanged,
+    UnknownHostKey,
+    Unreachable,
+)
+from pmc.remote.host_keys import KnownHosts, RefuseUnknown, TrustDecision, host_id
+
+log = logging.getLogger("pmc.remote")
+
+T = TypeVar("T")
+
+# paramiko's own rekey every 2**29 bytes can stall a long transfer (paramiko #822): leave
+# rekeying to the trusted OpenSSH server, which rekeys on its own schedule.
+_NO_CLIENT_REKEY = 2**62
+# Faster ciphers first (AES-GCM needs no separate MAC); paramiko's other choices follow.
+_CIPHER_PREFERENCE = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr")
+WINDOW_SIZE = 8 * 1024 * 1024
+MAX_PACKET_SIZE = 32768
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Time limits in seconds; each error names the one that ran out."""
+
+    connect: float = 10.0  # TCP connection to port 22
+    banner: float = 15.0  # the server's SSH banner and key exchange
+    auth: float = 30.0  # the login
+    channel: float = 15.0  # opening a session or forwarding channel
+    command: float | None = 300.0  # default limit of one command
+    keepalive_interval: float = 15.0  # how often the link is checked while connected
+    keepalive_deadline: float = 10.0  # how long an answer to a check may take
+
+
+@dataclass
+class Executors:
+    """Worker threads: short control calls never wait behind long commands or transfers."""
+
+    control: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="pmc-ssh-control")
+    )
+    commands: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(128, thread_name_prefix="pmc-ssh-command")
+    )
+    transfers: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="pmc-ssh-transfer")
+    )
+
+    def shutdown(self) -> None:
+        for pool in (self.control, self.commands, self.transfers):
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def server_label(server: Server) -> str:
+    """How errors name a server: ``main (127.168.1.105)``, with ``:port`` when not 22."""
+    address = server.management_address
+    if server.ssh_port != 22:
+        address = f"{address}:{server.ssh_port}"
+    return f"{server.name} ({address})"
+
+
+class Connection:
+    """The shared SSH connection to one server."""
+
+    def __init__(
+        self,
+        server: Server,
+        *,
+        cluster: str = "",
+        known_hosts: KnownHosts,
+        credentials: CredentialSource | None = None,
+        trust: TrustDecision | None = None,
+        timeouts: Timeouts | None = None,
+        executors: Executors | None = None,
+    ) -> None:
+        self.server = server
+        self.cluster = cluster
+        self.label = server_label(server)
+        self.known_hosts = known_hosts
+        self.credentials: CredentialSource = credentials or NoCredentials()
+        self.trust: TrustDecision = trust or RefuseUnknown()
+        self.timeouts = timeouts or Timeouts()
+        self._own_executors = executors is None
+        self.executors = executors or Executors()
+        self._transport: paramiko.Transport | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._watchdog: threading.Thread | None = None
+        self._wake = threading.Event()
+        self.connects = 0  # how many times a transport was set up (for status and tests)
+
+    # ---- public --------------------------------------------------------------------------
+
+    @property
+    def needs_sudo(self) -> bool:
+        return self.server.ssh_user != "root"
+
+    def as_root(self, argv: list[str]) -> list[str]:
+        """``argv`` as root: unchanged for a root login, under ``sudo -n`` otherwise."""
+        return ["sudo", "-n", "--", *argv] if self.needs_sudo else argv
+
+    @property
+    def is_connected(self) -> bool:
+        transport = self._transport
+        return transport is not None and transport.is_active()
+
+    async def in_thread(
+        self, pool: ThreadPoolExecutor, function: Callable[..., T], *args: object
+    ) -> T:
+        return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
+
+    async def transport(self) -> paramiko.Transport:
+        """The live transport, connecting (again) if needed; asks about an unknown host key."""
+        for _attempt in range(2):
+            try:
+                return await self.in_thread(self.executors.control, self._ensure_transport)
+            except UnknownHostKey as question:
+                log.info("%s: unknown host key %s", self.label, question.fingerprint)
+                if not await self.trust.decide(question):
+                    raise
+                key = self._pending_key
+                if key is None:  # pragma: no cover - set by _ensure_transport before raising
+                    raise
+                self.known_hosts.add(question.host_id, key)
+                log.info(
+                    "%s: host key %s trusted by the operator", self.label, question.fingerprint
+                )
+        return await self.in_thread(self.executors.control, self._ensure_transport)
+
+    async def open_session(self) -> paramiko.Channel:
+        transport = await self.transport()
+        return await self.in_thread(self.executors.control, self._open_session, transport)
+
+    async def open_forward(
+        self, dest: tuple[str, int], origin: tuple[str, int] = ("127.0.0.1", 0)
+    ) -> paramiko.Channel:
+        transport = await self.transport()
+        return await self.in_thread(
+            self.executors.control, self.open_forward_blocking, transport, dest, origin
+        )
+
+    def open_forward_blocking(
+        self, transport: paramiko.Transport, dest: tuple[str, int], origin: tuple[str, int]
+    ) -> paramiko.Channel:
+        try:
+            return transport.open_channel(
+                "direct-tcpip", dest, origin, timeout=self.timeouts.channel
+            )
+        except paramiko.ChannelException as exc:
+            raise ConnectionLost(
+                f"the server refused to forward a connection to {dest[0]}:{dest[1]} "
+                f"({exc.text or exc.code})",
+                server=self.label,
+                hint="Check that the service listens there and that sshd allows AllowTcpForwarding",
+            ) from exc
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self.lost(exc) from exc
+
+    def lost(self, exc: BaseException | None = None, doing: str = "") -> ConnectionLost:
+        """The error for a connection that dropped; the next call connects again."""
+        self.drop()
+        detail = f" ({exc})" if exc and str(exc) else ""
+        what = f"the SSH connection was lost{' while ' + doing if doing else ''}{detail}"
+        return ConnectionLost(
+            what,
+            server=self.label,
+            hint="Check that the server is up and sshd is running; PMC connects again on "
+            "the next action",
+        )
+
+    def drop(self) -> None:
+        """Close the transport (it is set up again on the next call)."""
+        with self._lock:
+            transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
+
+    async def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self.drop()
+        if self._own_executors:
+            self.executors.shutdown()
+
+    # ---- blocking work (worker threads) -------------------------------------------------
+
+    _pending_key: paramiko.PKey | None = None
+
+    def _open_session(self, transport: paramiko.Transport) -> paramiko.Channel:
+        try:
+            return transport.open_session(timeout=self.timeouts.channel)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            if not transport.is_active():
+                raise self.lost(exc, "opening a session") from exc
+            raise ConnectionLost(
+                f"the server did not open a session within {self.timeouts.channel:g} s "
+                f"(channel timeout): {exc}",
+                server=self.label,
+                hint="The server may be overloaded or limit sessions (sshd MaxSessions)",
+            ) from exc
+
+    def _ensure_transport(self) -> paramiko.Transport:
+        with self._lock:
+            if self._closed:
+                raise ConnectionLost("the connection was closed", server=self.label)
+            if self._transport is not None and self._transport.is_active():
+                return self._transport
+            if self._transport is not None:
+                self._transport.close()
+                self._transport = None
+            transport = self._connect()
+            self._transport = transport
+            self.connects += 1
+            self._start_watchdog()
+            return transport
+
+    def _connect(self) -> paramiko.Transport:
+        address, port = self.server.management_address, self.server.ssh_port
+        sock = self._open_socket(address, port)
+        transport = paramiko.Transport(
+            sock, default_window_size=WINDOW_SIZE, default_max_packet_size=MAX_PACKET_SIZE
+        )
+        try:
+            self._tune(transport)
+            transport.banner_timeout = self.timeouts.banner
+            transport.auth_timeout = self.timeouts.auth
+            transport.channel_timeout = self.timeouts.channel
+            try:
+                transport.start_client(timeout=self.timeouts.banner)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise Unreachable(
+                    f"no SSH handshake with {address}:{port} within {self.timeouts.banner:g} s "
+                    f"(banner timeout): {exc}",
+                    server=self.label,
+                    hint="Check that this address and port are the server's SSH service",
+                ) from exc
+            key = transport.get_remote_server_key()
+            self._pending_key = key
+            # Nothing is sent before this check: no login is attempted with a wrong key.
+            self.known_hosts.verify(server=self.label, host=host_id(address, port), key=key)
+            self._authenticate(transport)
+            return transport
+        except BaseException:
+            transport.close()
+            raise
+
+    def _open_socket(self, address: str, port: int) -> socket.socket:
+        where = f"{address}:{port}"
+        hint = "Check the address in the inventory, that the server is on and sshd runs"
+        try:
+            return socket.create_connection((address, port), timeout=self.timeouts.connect)
+        except TimeoutError as exc:
+            raise Unreachable(
+                f"no answer from {where} within {self.timeouts.connect:g} s (connect timeout)",
+                server=self.label,
+                hint=hint + "; a firewall may drop SSH",
+            ) from exc
+        except ConnectionRefusedError as exc:
+            raise Unreachable(
+                f"connection to {where} refused: no SSH service is listening there",
+                server=self.label,
+                hint="Start sshd on the server (systemctl start sshd) or correct the SSH port",
+            ) from exc
+        except socket.gaierror as exc:
+            raise Unreachable(
+                f"the name {address!r} is not known ({exc.strerror})",
+                server=self.label,
+                hint="Correct the management address in the inventory",
+            ) from exc
+        except OSError as exc:
+            reason = {
+                errno.EHOSTUNREACH: "no route to host",
+                errno.ENETUNREACH: "network unreachable",
+            }.get(exc.errno or 0, exc.strerror or str(exc))
+            raise Unreachable(
+                f"cannot reach {where}: {reason}", server=self.label, hint=hint
+            ) from exc
+
+    def _tune(self, transport: paramiko.Transport) -> None:
+        transport.packetizer.REKEY_BYTES = _NO_CLIENT_REKEY
+        transport.packetizer.REKEY_PACKETS = _NO_CLIENT_REKEY
+        options = transport.get_security_options()
+        ciphers = list(options.ciphers)
+        options.ciphers = tuple(
+            [c for c in _CIPHER_PREFERENCE if c in ciphers]
+            + [c for c in ciphers if c not in _CIPHER_PREFERENCE]
+        )
+        # Ask first for the key types already trusted, so that a changed key is recognised as
+        # changed (and not as a new key of another type).
+        known = self.known_hosts.keys_for(
+            host_id(self.server.management_address, self.server.ssh_port)
+        )
+        if known:
+            kinds = list(options.key_types)
+            options.key_types = tuple(
+                [k for k in kinds if k in known] + [k for k in kinds if k not in known]
+            )
+
+    def _authenticate(self, transport: paramiko.Transport) -> None:
+        server, user = self.server, self.server.ssh_user
+        method = server.auth
+        try:
+            if method is AuthMethod.KEY:
+                transport.auth_publickey(user, self._load_key())
+            elif method is AuthMethod.AGENT:
+                self._auth_agent(transport)
+            else:
+                self._auth_password(transport)
+        except AuthenticationFailed:
+            raise
+        except paramiko.AuthenticationException as exc:
+            hint = {
+                AuthMethod.KEY: f"Check that the key {server.key_file} is in "
+                f"~{user}/.ssh/authorized_keys on the server",
+                AuthMethod.AGENT: "Load the right key into ssh-agent (ssh-add) or choose "
+                "another login method",
+                AuthMethod.PASSWORD: "Store the correct password for this server in PMC "
+                "(Server > Access, or pmc inventory set-password)",
+            }[method]
+            timed_out = "timeout" in str(exc).lower()
+            what = (
+                f"no login answer within {self.timeouts.auth:g} s (auth timeout)"
+                if timed_out
+                else f"the server refused the login of {user!r} by {method.value}"
+            )
+            raise AuthenticationFailed(what, server=self.label, hint=hint) from exc
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self.lost(exc, "logging in") from exc
+        if not transport.is_authenticated():  # pragma: no cover - paramiko raises instead
+            raise AuthenticationFailed("login was not completed", server=self.label)
+
+    def _load_key(self) -> paramiko.PKey:
+        path = self.server.key_file
+        if not path:
+            raise AuthenticationFailed(
+                "login by key is chosen but no key file is set",
+                server=self.label,
+                hint="Set the key file of this server in the inventory",
+            )
+        try:
+            try:
+                return paramiko.PKey.from_path(path)
+            except (paramiko.PasswordRequiredException, TypeError):
+                passphrase = self.credentials.key_passphrase(self.cluster, self.server.name)
+                redact.register(passphrase)
+                if passphrase is None:
+                    raise AuthenticationFailed(
+                        f"the key {path} is protected by a passphrase and none is stored",
+                        server=self.label,
+                        hint="Store the key's passphrase in PMC (it goes to the OS keyring)",
+                    ) from None
+                return paramiko.PKey.from_path(path, passphrase.encode())  # type: ignore[arg-type]
+        except (paramiko.SSHException, ValueError) as exc:
+            raise AuthenticationFailed(
+                f"the key {path} cannot be used: wrong passphrase or unknown format",
+                server=self.label,
+                hint="Store the right passphrase, or convert the key (ssh-keygen -p)",
+            ) from exc
+        except OSError as exc:
+            raise AuthenticationFailed(
+                f"the key file {path} cannot be read ({exc.strerror})",
+                server=self.label,
+                hint="Correct the key file path in the inventory",
+            ) from exc
+
+    def _auth_agent(self, transport: paramiko.Transport) -> None:
+        agent = paramiko.Agent()
+        try:
+            keys = agent.get_keys()
+            if not keys:
+                raise AuthenticationFailed(
+                    "ssh-agent has no keys (or is not running)",
+                    server=self.label,
+                    hint="Start ssh-agent and add the key with ssh-add",
+                )
+            for key in keys:
+                try:
+                    transport.auth_publickey(self.server.ssh_user, key)
+                    return
+                except paramiko.AuthenticationException:
+                    continue
+            raise paramiko.AuthenticationException("no agent key accepted")
+        finally:
+            agent.close()
+
+    def _auth_password(self, transport: paramiko.Transport) -> None:
+        password = self.credentials.ssh_password(self.cluster, self.server.name)
+        redact.register(password)
+        if password is None:
+            raise AuthenticationFailed(
+                "no password is stored for this server",
+                server=self.label,
+                hint="Store the SSH password in PMC (it goes to the OS keyring)",
+            )
+        try:
+            transport.auth_password(self.server.ssh_user, password)
+        except paramiko.BadAuthenticationType as exc:
+            if "keyboard-interactive" not in exc.allowed_types:
+                raise
+
+            def answer(_title: str, _text: str, prompts: list[tuple[str, bool]]) -> list[str]:
+                return [password for _prompt, _echo in prompts]
+
+            transport.auth_interactive(self.server.ssh_user, answer)
+
+    # ---- keepalive watchdog -------------------------------------------------------------
+
+    def _start_watchdog(self) -> None:
+        if self._watchdog is not None and self._watchdog.is_alive():
+            return
+        self._watchdog = threading.Thread(
+            target=self._watch, name=f"pmc-ssh-keepalive-{self.server.name}", daemon=True
+        )
+        self._watchdog.start()
+
+    def _watch(self) -> None:
+        while not self._wake.wait(self.timeouts.keepalive_interval):
+            transport = self._transport
+            if transport is None or not transport.is_active():
+                continue
+            if not self.check_alive(transport):
+                log.warning(
+                    "%s: no keepalive answer within %g s; closing the connection",
+                    self.label,
+                    self.timeouts.keepalive_deadline,
+                )
+                with self._lock:
+                    if self._transport is transport:
+                        self._transport = None
+                transport.close()
+
+    def check_alive(self, transport: paramiko.Transport) -> bool:
+        """Ask the server for a keepalive answer within the keepalive deadline."""
+        done = threading.Event()
+
+        def ask() -> None:
+            try:
+                transport.global_request("keepalive@openssh.com", wait=True)
+            except Exception:
+                return
+            done.set()
+
+        threading.Thread(target=ask, daemon=True).start()
+        return done.wait(self.timeouts.keepalive_deadline) and transport.is_active()
+
+
+# Connection errors for callers that want to catch every "could not talk to it" case.
+CONNECTION_ERRORS = (Unreachable, ConnectionLost, AuthenticationFailed, HostKeyChanged)

@@ -1,0 +1,92 @@
+"""What can go wrong between PMC and a server, in words an operator can act on.
+
+Every error names the server as ``main (127.168.1.105)`` and says what to do next. None of
+them ever carries a password or passphrase: they are built from the server, the command and
+the remote program's own message only.
+"""
+
+from __future__ import annotations
+
+from pmc.errors import RemoteError
+
+
+class Unreachable(RemoteError):
+    """No SSH connection could be made: refused, timed out, no route, or name not known."""
+
+
+class ConnectionLost(RemoteError):
+    """An established connection dropped (network gone, sshd stopped or restarted)."""
+
+
+class AuthenticationFailed(RemoteError):
+    """The server refused the user's password, key or agent keys."""
+
+
+class UnknownHostKey(RemoteError):
+    """The server's host key is not in PMC's known hosts yet; the operator must decide."""
+
+    def __init__(self, *, server: str, key_type: str, fingerprint: str, host_id: str) -> None:
+        self.key_type = key_type
+        self.fingerprint = fingerprint
+        self.host_id = host_id
+        super().__init__(
+            f"the server's host key is not known yet ({key_type} {fingerprint})",
+            server=server,
+            hint=(
+                "Compare the fingerprint with the one on the server's console "
+                "(ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and trust it only if they match "
+                f"(pmc: --trust-fingerprint {fingerprint})"
+            ),
+        )
+
+
+class HostKeyChanged(RemoteError):
+    """The server presents a key different from the trusted one. Nothing was sent to it."""
+
+    def __init__(
+        self, *, server: str, key_type: str, old_fingerprint: str, new_fingerprint: str
+    ) -> None:
+        self.key_type = key_type
+        self.old_fingerprint = old_fingerprint
+        self.new_fingerprint = new_fingerprint
+        super().__init__(
+            "WARNING: the server's host key has changed — this may be a man-in-the-middle "
+            f"attack. Trusted {key_type} key: {old_fingerprint}; the server now presents: "
+            f"{new_fingerprint}. PMC refused to log in and sent nothing to it",
+            server=server,
+            hint=(
+                "If the server was reinstalled or its keys were regenerated on purpose, "
+                "remove its old key from PMC's known hosts and connect again to trust the new one"
+            ),
+        )
+
+
+class PermissionDenied(RemoteError):
+    """The login user may not read, write or run something."""
+
+
+class SudoNotAllowed(PermissionDenied):
+    """A non-root login needs ``sudo -n`` to work without a password, and it does not."""
+
+
+class CommandNotFound(RemoteError):
+    """The program is not installed on the server (exit status 127)."""
+
+
+class CommandTimeout(RemoteError):
+    """A command or transfer did not finish within its time limit; it was stopped."""
+
+
+class CommandFailed(RemoteError):
+    """A command ended with a non-zero exit status where success was required."""
+
+    def __init__(
+        self, what: str, *, server: str, exit_status: int, stderr: str, hint: str | None = None
+    ) -> None:
+        self.exit_status = exit_status
+        self.stderr = stderr
+        super().__init__(what, server=server, hint=hint)
+
+
+class RemoteFileError(RemoteError):
+    """A remote file could not be read, written or restored; the file in place is unchanged."""

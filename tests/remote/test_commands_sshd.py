@@ -1,0 +1,133 @@
+"""Connections and commands against a throwaway sshd on 127.0.0.1 (fast, no lab needed)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from pmc.remote import commands
+from pmc.remote.commands import OutputLine
+from pmc.remote.errors import CommandFailed, CommandNotFound, CommandTimeout
+from tests.fixtures.sshd import ThrowawaySshd
+from tests.remote.conftest import trusting_connection
+
+
+def test_run_returns_status_and_output(sshd: ThrowawaySshd, tmp_path: Path) -> None:
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            result = await commands.run(conn, ["sh", "-c", "echo out; echo err >&2; exit 3"])
+            assert (result.exit_status, result.stdout, result.stderr) == (3, "out\n", "err\n")
+            quoted = await commands.run(conn, ["printf", "%s|", "a b", "$HOME", "'; rm -rf /"])
+            assert quoted.stdout == "a b|$HOME|'; rm -rf /|"
+            with pytest.raises(CommandFailed, match="exit status 3"):
+                await commands.run(conn, ["sh", "-c", "exit 3"], check=True)
+            assert conn.connects == 1  # one shared transport
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_command_not_found_names_the_server(sshd: ThrowawaySshd, tmp_path: Path) -> None:
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            with pytest.raises(CommandNotFound) as caught:
+                await commands.run(conn, ["no-such-program-pmc"])
+            assert str(caught.value).startswith(f"main (127.0.0.1:{sshd.port}): command not found")
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_lines_stream_as_they_arrive(sshd: ThrowawaySshd, tmp_path: Path) -> None:
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            marker = tmp_path / "go-on"
+            script = f"echo first; while [ ! -e {marker} ]; do sleep 0.05; done; echo second >&2"
+            seen: list[OutputLine] = []
+            async for line in commands.stream(conn, script):
+                seen.append(line)
+                if line.text == "first":
+                    # the second line can only come after the first one reached us
+                    marker.touch()
+            assert seen == [OutputLine("stdout", "first"), OutputLine("stderr", "second")]
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def _alive(pid_file: Path) -> bool:
+    pid = int(pid_file.read_text())
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text()
+
+
+def test_timeout_stops_the_remote_process(sshd: ThrowawaySshd, tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            with pytest.raises(CommandTimeout, match="command timeout"):
+                await commands.run(conn, f"sleep 300 & echo $! > {pid_file}; wait", timeout=1)
+            assert not _alive(pid_file)
+            # the connection is still good for the next command
+            assert (await commands.run(conn, ["true"])).ok
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_cancel_stops_the_remote_process(sshd: ThrowawaySshd, tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            task = asyncio.create_task(
+                commands.run(conn, f"sleep 300 & echo $! > {pid_file}; echo started; wait")
+            )
+            while not pid_file.exists() or not pid_file.read_text().strip():
+                await asyncio.sleep(0.05)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert not _alive(pid_file)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_input_reaches_stdin(sshd: ThrowawaySshd, tmp_path: Path) -> None:
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            data = b"x" * 3_000_000
+            result = await commands.run(conn, ["wc", "-c"], input=data)
+            assert result.stdout.strip() == "3000000"
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_many_concurrent_commands(sshd: ThrowawaySshd, tmp_path: Path) -> None:
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            results = await asyncio.gather(
+                *(commands.run(conn, ["sh", "-c", f"sleep 0.2; echo {i}"]) for i in range(50))
+            )
+            assert [r.stdout.strip() for r in results] == [str(i) for i in range(50)]
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
