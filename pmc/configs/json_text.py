@@ -75,7 +75,8 @@ class _Reader:
         if ch == "":
             raise self.fail("the file ends where a value was expected", "Complete the file.")
         match = _NUMBER.match(self.text, self.pos)
-        if match:
+        after = self.text[match.end() : match.end() + 1] if match else ""
+        if match and (after == "" or after in _WS + ",]}"):
             self.pos = match.end()
             return Node("number", match.start(), match.end(), json.loads(match.group()))
         for word, literal in _LITERALS.items():

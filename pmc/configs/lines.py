@@ -65,3 +65,5 @@ def remove(lines: list[tuple[str, str]], index: int) -> None:
     _, ending = lines.pop(index)
     if ending == "" and lines and index == len(lines):
         lines[-1] = (lines[-1][0], "")
+        if lines[-1] == ("", ""):  # a blank line without newline is no line at all
+            lines.pop()

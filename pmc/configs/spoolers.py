@@ -204,7 +204,7 @@ def _interpret(body: str, path: str) -> tuple[tuple[Spooler, ...], _Style, tuple
                 fields["type"].start,
                 '"master" is the server being edited, "spooler" every other server.',
             )
-        where_address = fields["address"].start + 1
+        where_address = fields["address"].start
         try:
             spooler = Spooler(name, str(parse_address(address)), kind)  # type: ignore[arg-type]
         except InputError as exc:
