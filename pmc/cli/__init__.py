@@ -25,9 +25,11 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _groups() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
     # Imported here so that `pmc --version` stays fast.
-    from pmc.cli import inventory
+    from pmc.cli import inventory  # noqa: PLC0415
 
-    groups = [inventory.register]
+    groups: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+        inventory.register
+    ]
     for optional in ("lab", "setup", "bundle", "sync"):
         try:
             module = __import__(f"pmc.cli.{optional}", fromlist=["register"])
