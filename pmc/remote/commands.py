@@ -207,14 +207,7 @@ class RunningCommand:
         channel, pgid = self._channel, self.pgid
         self._stopping = True
         if pgid is not None and self.exit_status is None:
-            kill = (
-                f"kill -s TERM -- -{pgid} 2>/dev/null || exit 0; i=0; "
-                f"while kill -s 0 -- -{pgid} 2>/dev/null; do i=$((i+1)); "
-                f'[ "$i" -ge 30 ] && {{ kill -s KILL -- -{pgid}; exit 0; }}; sleep 0.1; done'
-            )
-            argv = self.connection.as_root(["sh", "-c", kill])
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(_run_plain(self.connection, shlex.join(argv)), 10)
+            await kill_group(self.connection, pgid)
         if channel is not None:
             channel.close()
 
@@ -311,6 +304,18 @@ class _LineSplitter:
                 return
         self.keep.append(text + end)
         self.emit(OutputLine(self.stream, text.removesuffix("\r")))
+
+
+async def kill_group(connection: Connection, pgid: int) -> None:
+    """Stop the remote process group ``pgid``: TERM, then KILL if it lives on after 3 s."""
+    kill = (
+        f"kill -s TERM -- -{pgid} 2>/dev/null || exit 0; i=0; "
+        f"while kill -s 0 -- -{pgid} 2>/dev/null; do i=$((i+1)); "
+        f'[ "$i" -ge 30 ] && {{ kill -s KILL -- -{pgid}; exit 0; }}; sleep 0.1; done'
+    )
+    argv = connection.as_root(["sh", "-c", kill])
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(_run_plain(connection, shlex.join(argv)), 10)
 
 
 async def _run_plain(connection: Connection, line: str) -> int:

@@ -1,0 +1,151 @@
+"""Remote files against a throwaway sshd: atomic writes, backups, restores, streams."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pmc.remote import files
+from pmc.remote.errors import RemoteFileError
+from tests.fixtures.sshd import ThrowawaySshd
+from tests.remote.conftest import trusting_connection
+
+
+def test_write_keeps_owner_and_mode_and_backs_up(sshd: ThrowawaySshd, tmp_path: Path) -> None:
+    target = tmp_path / "cfg" / "spoolers.json"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    os.chown(target, 65534, 65534)
+    target.chmod(0o640)
+
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            result = await files.write_atomic(conn, str(target), '{"new": true}\n')
+            assert await files.read_text(conn, str(target)) == '{"new": true}\n'
+            assert result.backup is not None
+            assert result.backup.startswith(f"{target}.pmc-backup-")
+            assert await files.list_backups(conn, str(target)) == [result.backup]
+            assert Path(result.backup).read_text() == "old\n"
+            stat = target.stat()
+            assert (stat.st_uid, stat.st_gid, stat.st_mode & 0o777) == (65534, 65534, 0o640)
+            # a second write in the same second gets its own backup
+            second = await files.write_atomic(conn, str(target), "third\n")
+            assert second.backup not in (None, result.backup)
+            await files.restore_backup(conn, str(target), result.backup)
+            assert target.read_text() == "old\n"
+            assert [p.name for p in target.parent.iterdir() if "pmc-tmp" in p.name] == []
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_new_file_gets_the_given_mode(sshd: ThrowawaySshd, tmp_path: Path) -> None:
+    target = tmp_path / "new.conf"
+
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            result = await files.write_atomic(conn, str(target), b"x", new_mode=0o600)
+            assert result.backup is None
+            assert target.stat().st_mode & 0o777 == 0o600
+            with pytest.raises(RemoteFileError, match="does not exist"):
+                await files.write_atomic(conn, str(tmp_path / "nope" / "f"), b"x")
+            with pytest.raises(RemoteFileError, match="not an absolute path"):
+                await files.write_atomic(conn, "relative/f", b"x")
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_interrupted_write_leaves_the_old_file(sshd: ThrowawaySshd, tmp_path: Path) -> None:
+    folder = tmp_path / "cfg"
+    folder.mkdir()
+    target = folder / "big.bin"
+    target.write_bytes(b"original")
+
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            task = asyncio.create_task(files.write_atomic(conn, str(target), b"n" * 300_000_000))
+            while not any("pmc-tmp" in p.name and p.stat().st_size for p in folder.iterdir()):
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            for _ in range(100):  # the remote trap removes its temporary file as it exits
+                if not any("pmc-tmp" in p.name for p in folder.iterdir()):
+                    break
+                await asyncio.sleep(0.05)
+            assert target.read_bytes() == b"original"
+            assert sorted(p.name for p in folder.iterdir()) == ["big.bin"]
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_cut_connection_during_write_leaves_the_old_file(
+    sshd: ThrowawaySshd, tmp_path: Path
+) -> None:
+    folder = tmp_path / "cfg"
+    folder.mkdir()
+    target = folder / "big.bin"
+    target.write_bytes(b"original")
+
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            task = asyncio.create_task(files.write_atomic(conn, str(target), b"n" * 300_000_000))
+            while not any("pmc-tmp" in p.name and p.stat().st_size for p in folder.iterdir()):
+                await asyncio.sleep(0.01)
+            await asyncio.to_thread(sshd.stop)
+            with pytest.raises(Exception, match="lost|exit status"):
+                await task
+            assert target.read_bytes() == b"original"
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_tree_and_file_streams(sshd: ThrowawaySshd, tmp_path: Path) -> None:
+    source = tmp_path / "tree"
+    (source / "sub").mkdir(parents=True)
+    (source / "a.txt").write_text("alpha")
+    (source / "sub" / "b.bin").write_bytes(os.urandom(3_000_000))
+    target = tmp_path / "copy"
+    target.mkdir()
+
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            stream = b"".join([c async for c in files.download_tree(conn, str(source))])
+            with tarfile.open(fileobj=io.BytesIO(stream)) as tar:
+                names = sorted(m.name for m in tar.getmembers())
+            assert names == [".", "./a.txt", "./sub", "./sub/b.bin"]
+
+            async def chunks() -> object:
+                for i in range(0, len(stream), 100_000):
+                    yield stream[i : i + 100_000]
+
+            await files.upload_tree(conn, str(target), chunks())  # type: ignore[arg-type]
+            assert (target / "sub" / "b.bin").read_bytes() == (
+                source / "sub" / "b.bin"
+            ).read_bytes()
+            data = b"".join([c async for c in files.download_file(conn, str(source / "sub/b.bin"))])
+            assert data == (source / "sub" / "b.bin").read_bytes()
+            assert await files.read_bytes(conn, str(source / "a.txt")) == b"alpha"
+            with pytest.raises(RemoteFileError, match="does not exist"):
+                await files.read_bytes(conn, str(source / "missing"))
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
