@@ -1,0 +1,194 @@
+"""Plans: every change PMC makes to a server, as pure data the operator sees before it happens.
+
+A :class:`Plan` is computed from the inventory and the *observed facts* of each server (see
+:mod:`pmc.setup.observe`) without any I/O. It holds ordered :class:`Step` objects — a file
+written with its before/after text, a command as an argument tuple, a service restart, or a
+public key moved from one server to another — each with the reason it is needed, and
+:class:`NoChange` entries saying why something is already right ("no change because …").
+
+Steps are frozen: the executor (:mod:`pmc.setup.apply`) applies exactly the plan the operator
+saw. The plan carries a fingerprint of the facts of every server it was computed from; the
+executor observes again and refuses to apply if a server changed in between.
+
+Diffs are data (:meth:`Step.diff`); :func:`render_text` is the plain-text rendering that the
+CLI prints (the GUI renders the same objects its own way).
+"""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pmc.redact import Masked
+
+
+class StepKind(StrEnum):
+    WRITE_FILE = "write-file"  # replace a file's text (atomically, with a backup)
+    AUTHORIZE_KEY = "authorize-key"  # append a public key read from another server at apply time
+    RUN = "run"  # run a command (argv); ``undo`` reverses it on rollback
+    RESTART = "restart"  # restart a service and check it comes back active
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change on one server. Which fields matter depends on :attr:`kind`."""
+
+    kind: StepKind
+    server: str
+    title: str
+    reason: str
+    path: str | None = None  # WRITE_FILE, AUTHORIZE_KEY: the file changed
+    before: str | None = None  # its text as observed (None: the file does not exist)
+    after: str | None = None  # WRITE_FILE: the text written
+    mode: int = 0o644  # WRITE_FILE of a new file
+    argv: tuple[str, ...] = ()  # RUN
+    undo: tuple[str, ...] = ()  # RUN: the command that reverses it (empty: nothing to undo)
+    creates: tuple[str, ...] = ()  # RUN: files it creates (removed on rollback)
+    service: str | None = None  # RESTART
+    expect_log: tuple[str, ...] = ()  # RESTART: lines the service's log must show afterwards
+    log_path: str | None = None  # RESTART: where that log is
+    key_server: str | None = None  # AUTHORIZE_KEY: whose public key
+    key_path: str | None = None  # AUTHORIZE_KEY: where that key is on key_server
+
+    def command_text(self) -> str:
+        """The command as the operator reads it (masked arguments show ``***``)."""
+        return " ".join(_shown(a) for a in self.argv)
+
+    def diff(self) -> str:
+        """A unified diff of the file change ('' for steps that change no file text)."""
+        if self.kind is StepKind.AUTHORIZE_KEY:
+            before = self.before or ""
+            lines = difflib.unified_diff(
+                before.splitlines(keepends=True),
+                [
+                    *before.splitlines(keepends=True),
+                    f"<public key of root@{self.key_server} from {self.key_path}>\n",
+                ],
+                fromfile=f"{self.server}:{self.path}",
+                tofile=f"{self.server}:{self.path}",
+            )
+            return _fix_no_newline("".join(lines))
+        if self.kind is not StepKind.WRITE_FILE or self.after is None:
+            return ""
+        lines = difflib.unified_diff(
+            (self.before or "").splitlines(keepends=True),
+            self.after.splitlines(keepends=True),
+            fromfile=f"{self.server}:{self.path}" if self.before is not None else "/dev/null",
+            tofile=f"{self.server}:{self.path}",
+        )
+        return _fix_no_newline("".join(lines))
+
+    def summary(self) -> str:
+        """One line: what the step does, where."""
+        if self.kind is StepKind.RUN:
+            return f"[{self.server}] run: {self.command_text()}"
+        if self.kind is StepKind.RESTART:
+            return f"[{self.server}] restart {self.service}"
+        return f"[{self.server}] {self.title}"
+
+
+def _shown(arg: str) -> str:
+    if isinstance(arg, Masked):
+        return arg.display()
+    return shlex.quote(arg)
+
+
+def _fix_no_newline(diff: str) -> str:
+    # difflib does not mark a last line without newline; keep every diff line terminated.
+    return "".join(line if line.endswith("\n") else line + "\n" for line in diff.splitlines(True))
+
+
+@dataclass(frozen=True)
+class NoChange:
+    """Something the plan looked at and found already right."""
+
+    server: str
+    subject: str
+    reason: str  # "no change because …" — the sentence after "because"
+
+    def summary(self) -> str:
+        return f"[{self.server}] {self.subject}: no change because {self.reason}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    cluster: str
+    architecture: str
+    steps: tuple[Step, ...] = ()
+    unchanged: tuple[NoChange, ...] = ()
+    fingerprints: tuple[tuple[str, str], ...] = ()  # (server, fingerprint of its facts)
+    notes: tuple[str, ...] = ()  # warnings for the operator (risks the plan accepts)
+    options: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.steps
+
+    @property
+    def servers(self) -> tuple[str, ...]:
+        seen: list[str] = []
+        for step in self.steps:
+            if step.server not in seen:
+                seen.append(step.server)
+        return tuple(seen)
+
+    def fingerprint_of(self, server: str) -> str | None:
+        return dict(self.fingerprints).get(server)
+
+    def as_data(self) -> dict[str, object]:
+        """A JSON-ready view (golden tests, the GUI's plan page)."""
+        return {
+            "cluster": self.cluster,
+            "architecture": self.architecture,
+            "steps": [_step_data(s) for s in self.steps],
+            "unchanged": [
+                {"server": n.server, "subject": n.subject, "reason": n.reason}
+                for n in self.unchanged
+            ],
+            "notes": list(self.notes),
+        }
+
+
+def _step_data(step: Step) -> dict[str, object]:
+    data: dict[str, object] = {
+        "kind": step.kind.value,
+        "server": step.server,
+        "title": step.title,
+        "reason": step.reason,
+    }
+    if step.kind is StepKind.WRITE_FILE:
+        data["path"] = step.path
+        data["diff"] = step.diff().splitlines()
+    elif step.kind is StepKind.AUTHORIZE_KEY:
+        data["path"] = step.path
+        data["key"] = f"{step.key_server}:{step.key_path}"
+    elif step.kind is StepKind.RUN:
+        data["argv"] = [a.display() if isinstance(a, Masked) else a for a in step.argv]
+        if step.undo:
+            data["undo"] = [a.display() if isinstance(a, Masked) else a for a in step.undo]
+    else:
+        data["service"] = step.service
+        if step.expect_log:
+            data["expect_log"] = list(step.expect_log)
+    return data
+
+
+def render_text(plan: Plan, *, diffs: bool = True) -> str:
+    """The plan as the CLI prints it: numbered steps with reasons and diffs, then no-changes."""
+    out: list[str] = [f"Plan for cluster {plan.cluster} ({plan.architecture}):"]
+    if plan.is_empty:
+        out.append("  Nothing to change.")
+    for number, step in enumerate(plan.steps, 1):
+        out.append(f"{number:3}. {step.summary()}")
+        out.append(f"     why: {step.reason}")
+        if diffs:
+            out.extend("     " + line for line in step.diff().splitlines())
+    if plan.unchanged:
+        out.append("Already right:")
+        out.extend(f"   - {n.summary()}" for n in plan.unchanged)
+    if plan.notes:
+        out.append("Notes:")
+        out.extend(f"   ! {note}" for note in plan.notes)
+    return "\n".join(out) + "\n"

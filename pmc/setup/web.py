@@ -1,0 +1,107 @@
+"""Planner: Playout Web Redundancy (spoolers.json and replicate.conf), one way or symmetric.
+
+One way (the manual's first part): the main's spoolers.json lists itself as ``master`` and
+every other server as ``spooler``, its replicate.conf lists itself first. Symmetric (the
+manual's second part): every server does the same with itself as master, so editing on either
+reaches the other.
+
+Addresses: spoolers.json gets the management (eth3) addresses — the API forwards changes over
+the network the Web Console uses. replicate.conf feeds copy config, which runs over eth2, so it
+gets the redundancy addresses when every server has one (the manual's copy-config chapter);
+only without eth2 addresses does it get the management addresses (the manual's web chapter).
+"""
+
+from __future__ import annotations
+
+from pmc.configs.replicate import ReplicateConf
+from pmc.configs.spoolers import Spooler, Spoolers
+from pmc.inventory import Server
+from pmc.setup import facts as F
+from pmc.setup.planning import PlanBuilder, PlanRefused, ensure_in_cluster, foreign_addresses
+
+
+def web_servers(builder: PlanBuilder) -> tuple[Server, ...]:
+    main = builder.cluster.main
+    if main is None or len(builder.cluster.servers) < 2:
+        raise PlanRefused(
+            f"web redundancy in cluster {builder.cluster.name} needs a main server and at least"
+            " one other server",
+            hint="Set one server's role to main in the inventory.",
+        )
+    return (main, *(s for s in builder.cluster.servers if s is not main))
+
+
+def plan_web(builder: PlanBuilder, *, symmetric: bool) -> None:
+    servers = web_servers(builder)
+    editing = servers if symmetric else servers[:1]
+    for server in editing:
+        others = [s for s in servers if s is not server]
+        spoolers(builder, server, others, symmetric=symmetric)
+        replicate_list(builder, server, others)
+
+
+def replication_address(server: Server, everyone: list[Server]) -> str:
+    if all(s.redundancy_address for s in everyone):
+        assert server.redundancy_address
+        return server.redundancy_address
+    return server.management_address
+
+
+def spoolers(
+    builder: PlanBuilder, server: Server, others: list[Server], *, symmetric: bool
+) -> None:
+    wanted = [Spooler(server.name, server.management_address, "master")] + [
+        Spooler(o.name, o.management_address, "spooler") for o in others
+    ]
+    ensure_in_cluster(
+        builder.cluster, [s.address for s in wanted], where=f"{server.name}:spoolers.json"
+    )
+    _, doc = builder.document(server, F.SPOOLERS)
+    extra = ""
+    if isinstance(doc, Spoolers):
+        strangers = foreign_addresses(builder.cluster, [s.address for s in doc.servers])
+        if strangers:
+            extra = f" (it now lists {', '.join(strangers)}, which belongs to no server here)"
+
+    def edit(d: object) -> bool:
+        assert isinstance(d, Spoolers)
+        return d.set_servers(wanted)
+
+    listed = ", ".join(f"{s.name} {s.address} {s.type}" for s in wanted)
+    direction = "either server reaches the other" if symmetric else "main reaches the others"
+    builder.wish(
+        server,
+        F.SPOOLERS,
+        "spoolers.json servers",
+        edit,
+        reason=f"so that a change made in the Web Console on {server.name} also updates"
+        f" {', '.join(o.name for o in others)} ({direction}): {listed}{extra}",
+        already=f"it already lists {listed}",
+    )
+
+
+def replicate_list(builder: PlanBuilder, server: Server, others: list[Server]) -> None:
+    everyone = [server, *others]
+    wanted = [replication_address(s, everyone) for s in everyone]
+    ensure_in_cluster(builder.cluster, wanted, where=f"{server.name}:replicate.conf")
+    _, doc = builder.document(server, F.REPLICATE)
+    extra = ""
+    if isinstance(doc, ReplicateConf):
+        strangers = foreign_addresses(builder.cluster, doc.addresses)
+        if strangers:
+            extra = f" (it now lists {', '.join(strangers)}, which belongs to no server here)"
+
+    def edit(d: object) -> bool:
+        assert isinstance(d, ReplicateConf)
+        return d.set_addresses(wanted)
+
+    network = "eth2" if all(s.redundancy_address for s in everyone) else "management"
+    builder.wish(
+        server,
+        F.REPLICATE,
+        "replicate.conf addresses",
+        edit,
+        reason=f"the Web Console's copy config reads this server's own {network} address"
+        f" first, then its peers': {', '.join(wanted)}{extra}",
+        already=f"it already lists {', '.join(wanted)}",
+    )
