@@ -43,7 +43,8 @@ trap 'exit 143' TERM INT HUP PIPE
 head -c "$size" > "$tmp"
 got=$(wc -c < "$tmp" | tr -d ' ')
 [ "$got" -eq "$size" ] || { echo "pmc: received $got of $size bytes" >&2; exit 3; }
-[ "$(sha256sum < "$tmp" | cut -d' ' -f1)" = "$sum" ] || { echo "pmc: checksum differs" >&2; exit 3; }
+got=$(sha256sum < "$tmp" | cut -d' ' -f1)
+[ "$got" = "$sum" ] || { echo "pmc: checksum differs" >&2; exit 3; }
 b=
 if [ -e "$f" ]; then
   chown --reference="$f" -- "$tmp"
