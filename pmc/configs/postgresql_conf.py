@@ -136,6 +136,8 @@ class PostgresqlConf:
                 what = f"the quoted value of {name.group()} has no closing quote"
             else:
                 what = f"unexpected text after the value of {name.group()}"
+                value = re.match(rf"(?:{_VALUE})[ \t]*", rest)
+                column += value.end() if value else 0
         raise ConfigSyntaxError(
             what,
             path=self.path,

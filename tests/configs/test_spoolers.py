@@ -20,14 +20,20 @@ BACKUP = Spooler("backup", "192.168.1.108", "spooler")
     ("name", "expected"),
     [
         ("spoolers-installer.json", [("master", "192.168.1.105", "master")]),
-        ("spoolers-main.json", [("main", "192.168.1.105", "master"),
-                                ("backup", "192.168.1.108", "spooler")]),
-        ("spoolers-backup.json", [("backup", "192.168.1.108", "master"),
-                                  ("main", "192.168.1.105", "spooler")]),
-        ("spoolers-symmetric.json", [("main", "192.168.1.105", "master"),
-                                     ("backup", "192.168.1.108", "master")]),
+        (
+            "spoolers-main.json",
+            [("main", "192.168.1.105", "master"), ("backup", "192.168.1.108", "spooler")],
+        ),
+        (
+            "spoolers-backup.json",
+            [("backup", "192.168.1.108", "master"), ("main", "192.168.1.105", "spooler")],
+        ),
+        (
+            "spoolers-symmetric.json",
+            [("main", "192.168.1.105", "master"), ("backup", "192.168.1.108", "master")],
+        ),
     ],
-)  # fmt: skip
+)
 def test_seed_files(name: str, expected: list[tuple[str, str, str]]) -> None:
     text = golden(name)
     doc = spoolers.parse(text)
@@ -45,8 +51,9 @@ def test_manuals_edits_are_reproduced_exactly() -> None:
     doc = spoolers.parse(golden("spoolers-main.json"))
     doc.set_servers([MAIN, Spooler("backup", "192.168.1.108", "master")])
     assert doc.render() == golden("spoolers-symmetric.json")
-    doc.set_servers([Spooler("backup", "192.168.1.108", "master"),
-                     Spooler("main", "192.168.1.105", "spooler")])  # fmt: skip
+    doc.set_servers(
+        [Spooler("backup", "192.168.1.108", "master"), Spooler("main", "192.168.1.105", "spooler")]
+    )
     assert doc.render() == golden("spoolers-backup.json")
 
 
@@ -74,37 +81,76 @@ SEED_MAIN = golden("spoolers-main.json")
     ("text", "line", "column", "words"),
     [
         # the manual's warning: "you need a comma between the 2 objects"
-        (SEED_MAIN.replace("},\n", "}\n"), 2, 60,
-         "missing comma between server entry 1 and server entry 2"),
-        (SEED_MAIN.replace('"}\n]', '"},\n]'), 3, 63,
-         "trailing comma after the last server entry"),
-        (SEED_MAIN.replace('"spooler"', '"slave"'), 3, 53,
-         'the type of server entry 2 is "slave"; it must be "master" or "spooler"'),
-        (SEED_MAIN.replace('"backup"', '"main"'), 3, 11,
-         "server entry 2 has the same name as server entry 1"),
-        (SEED_MAIN.replace("192.168.1.108", "192.168.1.105"), 3, 30,
-         "server entry 2 has the same address as server entry 1"),
-        (SEED_MAIN.replace('"address":"192.168.1.108",', ""), 3, 3,
-         'server entry 2 has no "address" field'),
+        (
+            SEED_MAIN.replace("},\n", "}\n"),
+            2,
+            60,
+            "missing comma between server entry 1 and server entry 2",
+        ),
+        (SEED_MAIN.replace('"}\n]', '"},\n]'), 3, 63, "trailing comma after the last server entry"),
+        (
+            SEED_MAIN.replace('"spooler"', '"slave"'),
+            3,
+            53,
+            'the type of server entry 2 is "slave"; it must be "master" or "spooler"',
+        ),
+        (
+            SEED_MAIN.replace('"backup"', '"main"'),
+            3,
+            11,
+            "server entry 2 has the same name as server entry 1",
+        ),
+        (
+            SEED_MAIN.replace("192.168.1.108", "192.168.1.105"),
+            3,
+            30,
+            "server entry 2 has the same address as server entry 1",
+        ),
+        (
+            SEED_MAIN.replace('"address":"192.168.1.108",', ""),
+            3,
+            3,
+            'server entry 2 has no "address" field',
+        ),
         (SEED_MAIN.replace("192.168.1.108", "192.168.1.018"), 3, 30, "leading zero"),
-        ('{"name":"main","address":"192.168.1.105","type":"master"}', 1, 1,
-         "must be a list of servers"),
-        ('[{"name":"main","address":"192.168.1.105","type":"master","port":8081}]', 1, 59,
-         'unknown field "port"'),
-        ('[{"name":"main","address":"192.168.1.105" "type":"master"}]', 1, 42,
-         'missing comma after the field "address"'),
-        ('[{"name":"main","address":"192.168.1.105","type":"master",}]', 1, 58,
-         "trailing comma after the last field"),
+        (
+            '{"name":"main","address":"192.168.1.105","type":"master"}',
+            1,
+            1,
+            "must be a list of servers",
+        ),
+        (
+            '[{"name":"main","address":"192.168.1.105","type":"master","port":8081}]',
+            1,
+            59,
+            'unknown field "port"',
+        ),
+        (
+            '[{"name":"main","address":"192.168.1.105" "type":"master"}]',
+            1,
+            42,
+            'missing comma after the field "address"',
+        ),
+        (
+            '[{"name":"main","address":"192.168.1.105","type":"master",}]',
+            1,
+            58,
+            "trailing comma after the last field",
+        ),
         ("[{'name':'main'}]", 1, 3, "double quotes"),
-        ('[{"name":"main","address":"192.168.1.105","type":"master"}', 1, 59,
-         "ends before the list is closed"),
+        (
+            '[{"name":"main","address":"192.168.1.105","type":"master"}',
+            1,
+            59,
+            "ends before the list is closed",
+        ),
         ('[{"name":"main","address":192.168.1.105,"type":"master"}]', 1, 27, "unexpected"),
         ('[{"name":"main","address":"192.168.1.105","type":true}]', 1, 50, "not text"),
         ("[]", 1, 1, "empty"),
         ("", 1, 1, "the file is empty"),
         ('\ufeff[{"name":"m","address":"10.0.0.1","type":"master"}] x', 1, 53, "after the end"),
     ],
-)  # fmt: skip
+)
 def test_errors_say_what_and_where(text: str, line: int, column: int, words: str) -> None:
     with pytest.raises(ConfigSyntaxError) as caught:
         spoolers.parse(text, path="/opt/playout/api/config/spoolers.json")
