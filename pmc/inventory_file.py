@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 
 import tomlkit
 import tomlkit.exceptions
-from tomlkit.items import AoT, Table
+from tomlkit.items import AoT, Comment, Table, Whitespace
 from tomlkit.toml_document import TOMLDocument
 
 from pmc.errors import ConfigSyntaxError, InputError
@@ -125,7 +125,7 @@ def load_inventory(path: Path | str, *, missing_ok: bool = False) -> LoadedInven
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text, _ = _read_text(path)
     except FileNotFoundError:
         if missing_ok:
             return LoadedInventory(path=path, inventory=Inventory(), exists=False)
@@ -145,6 +145,13 @@ def load_inventory(path: Path | str, *, missing_ok: bool = False) -> LoadedInven
             f"cannot read the inventory: {exc.strerror or exc}", where=str(path)
         ) from None
     return parse_inventory(text, path)
+
+
+def _read_text(path: Path) -> tuple[str, bool]:
+    """The file's text with its line endings as they are, and whether it had a UTF-8 BOM."""
+    data = path.read_bytes()
+    bom = data.startswith(b"\xef\xbb\xbf")
+    return data.decode("utf-8-sig" if bom else "utf-8"), bom
 
 
 def parse_inventory(text: str, path: Path | str = "<inventory>") -> LoadedInventory:
@@ -588,10 +595,16 @@ def save_inventory(inventory: Inventory, path: Path | str) -> None:
     that is there cannot be parsed, raises :class:`ConfigSyntaxError` and writes nothing.
     """
     path = Path(path)
+    bom = False
     try:
-        existing = path.read_text(encoding="utf-8-sig")
+        existing, bom = _read_text(path)
     except FileNotFoundError:
         existing = None
+    except UnicodeDecodeError as exc:
+        raise ConfigSyntaxError(
+            f"the inventory is not UTF-8 text ({exc.reason}); nothing was written",
+            path=str(path),
+        ) from None
     except OSError as exc:
         raise InputError(
             f"cannot read the inventory: {exc.strerror or exc}", where=str(path)
@@ -612,7 +625,7 @@ def save_inventory(inventory: Inventory, path: Path | str) -> None:
             where=str(path),
             hint="Please report this with the file attached.",
         )
-    atomic_write_text(path, text)
+    atomic_write_text(path, "\ufeff" + text if bom else text)
 
 
 def render_into(document: TOMLDocument, inventory: Inventory) -> None:
@@ -645,7 +658,11 @@ def _sync_array(array: AoT, wanted: tuple[_Named, ...], sync: Any) -> None:
             used.add(match)
         pending.append((tables[match] if match is not None else None, item))
     for index in sorted(set(range(len(tables))) - used, reverse=True):
+        trailing = _trailing_comments(tables[index])
         del array[index]
+        if index > 0:
+            for comment in trailing:
+                array.body[index - 1].add(comment)
     for table, item in pending:
         if table is None:
             if len(array.body):
@@ -657,45 +674,76 @@ def _sync_array(array: AoT, wanted: tuple[_Named, ...], sync: Any) -> None:
             sync(table, item)
 
 
+def _trailing_comments(table: Table) -> list[Comment | Whitespace]:
+    """The comments (and blank lines) at the end of ``table``'s text.
+
+    TOML has no notion of a comment's owner; tomlkit gives the comment above a table header to
+    the table before it. When that table is deleted, the comment is kept (it usually speaks
+    of what follows).
+    """
+    body = table.value.body
+    if body and isinstance(body[-1][1], Table):
+        return _trailing_comments(body[-1][1])
+    items: list[Comment | Whitespace] = []
+    for key, item in reversed(body):
+        if key is not None or not isinstance(item, Comment | Whitespace):
+            break
+        items.append(item)
+    items.reverse()
+    if not any(isinstance(item, Comment) for item in items):
+        return []
+    return items
+
+
 def _end_with_blank_line(table: Table) -> None:
     if not table.as_string().endswith("\n\n"):
         table.add(tomlkit.nl())
 
 
-def _set(table: Table, key: str, value: str | int | None) -> None:
+def _set(table: Table, key: str, value: str | int | None, default: str | int | None = None) -> None:
+    """Set ``key`` if its value differs; an absent key that would be ``default`` stays absent."""
     if value is None:
         if key in table:
             del table[key]
+        return
+    if key not in table and value == default:
         return
     if table.get(key) != value or type(table.get(key)) is bool:
         table[key] = value
 
 
 def _sync_cluster(table: Table, cluster: Cluster) -> None:
+    new = len(table) == 0  # a new table spells out every setting, for the operator to see
     _set(table, "name", cluster.name)
-    _set(table, "architecture", cluster.architecture.value)
+    _set(table, "architecture", cluster.architecture.value, None if new else "combined")
     servers = table.get("servers")
     if not isinstance(servers, AoT):
         if "servers" in table:
             del table["servers"]
         servers = tomlkit.aot()
+        if new:
+            table.add(tomlkit.nl())
         table.append("servers", servers)
     _sync_array(servers, cluster.servers, _sync_server)
 
 
 def _sync_server(table: Table, server: Server) -> None:
+    new = len(table) == 0
     _set(table, "name", server.name)
     _set(table, "management_address", server.management_address)
     _set(table, "redundancy_address", server.redundancy_address)
-    _set(table, "role", server.role.value)
-    _set(table, "ssh_port", server.ssh_port)
-    _set(table, "ssh_user", server.ssh_user)
-    _set(table, "auth", server.auth.value)
+    _set(table, "role", server.role.value, None if new else Role.MAIN.value)
+    _set(table, "ssh_port", server.ssh_port, None if new else 22)
+    _set(table, "ssh_user", server.ssh_user, None if new else "root")
+    _set(table, "auth", server.auth.value, None if new else AuthMethod.PASSWORD.value)
     _set(table, "key_file", server.key_file)
     layout = table.get("layout")
     if not server.layout_overrides:
         if layout is not None:
+            trailing = _trailing_comments(layout) if isinstance(layout, Table) else []
             del table["layout"]
+            for item in trailing:
+                table.add(item)
         return
     if not isinstance(layout, Table):
         if layout is not None:

@@ -261,7 +261,7 @@ class _Rules:
                 names[server.name] = si
         self.subnets(ci, cluster, "management_address")
         self.subnets(ci, cluster, "redundancy_address")
-        self.size(ci, cluster, allow_incomplete)
+        self.size(ci, cluster, allow_incomplete or unsure)
         if not unsure:
             self.roles(ci, cluster, allow_incomplete)
 
