@@ -44,7 +44,7 @@ class Step:
     after: str | None = None  # WRITE_FILE: the text written
     mode: int = 0o644  # WRITE_FILE of a new file
     argv: tuple[str, ...] = ()  # RUN
-    undo: tuple[str, ...] = ()  # RUN: the command that reverses it (empty: nothing to undo)
+    undo: tuple[tuple[str, ...], ...] = ()  # RUN: commands that reverse it, in order
     creates: tuple[str, ...] = ()  # RUN: files it creates (removed on rollback)
     service: str | None = None  # RESTART
     expect_log: tuple[str, ...] = ()  # RESTART: lines the service's log must show afterwards
@@ -167,7 +167,9 @@ def _step_data(step: Step) -> dict[str, object]:
     elif step.kind is StepKind.RUN:
         data["argv"] = [a.display() if isinstance(a, Masked) else a for a in step.argv]
         if step.undo:
-            data["undo"] = [a.display() if isinstance(a, Masked) else a for a in step.undo]
+            data["undo"] = [
+                [a.display() if isinstance(a, Masked) else a for a in u] for u in step.undo
+            ]
     else:
         data["service"] = step.service
         if step.expect_log:

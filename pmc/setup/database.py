@@ -197,31 +197,36 @@ def firewall(builder: PlanBuilder, server: Server) -> None:
             "firewalld is not running on this server, so it blocks nothing",
         )
         return
-    if port in facts.firewall_ports or PG_PORT_SERVICE in facts.firewall_services:
+    permanent = port in facts.firewall_ports or PG_PORT_SERVICE in facts.firewall_services
+    runtime = port in facts.runtime_ports or PG_PORT_SERVICE in facts.firewall_services
+    if permanent and runtime:
         builder.no_change(
             server, f"firewall port {port}", f"{port} is already open in the firewall"
         )
         return
     zone = f"--zone={layout.firewall_zone}"
-    builder.run_middle(
-        Step(
-            StepKind.RUN,
-            server.name,
-            f"open {port} in the firewall",
-            f"the peer's slon connects to PostgreSQL on {port}, which the firewall does not"
-            " allow yet",
-            argv=("firewall-cmd", "--permanent", zone, f"--add-port={port}"),
-            undo=("firewall-cmd", "--permanent", zone, f"--remove-port={port}"),
+    if not permanent:
+        builder.run_middle(
+            Step(
+                StepKind.RUN,
+                server.name,
+                f"open {port} in the firewall",
+                f"the peer's slon connects to PostgreSQL on {port}, which the firewall does"
+                " not allow yet",
+                argv=("firewall-cmd", "--permanent", zone, f"--add-port={port}"),
+                undo=(
+                    ("firewall-cmd", "--permanent", zone, f"--remove-port={port}"),
+                    ("firewall-cmd", "--reload"),
+                ),
+            )
         )
-    )
     builder.run_middle(
         Step(
             StepKind.RUN,
             server.name,
             "reload the firewall",
-            f"a --permanent rule takes effect at the next reload ({port})",
+            f"the permanent rule for {port} takes effect at the next reload",
             argv=("firewall-cmd", "--reload"),
-            undo=("firewall-cmd", "--reload"),
         )
     )
 
@@ -410,6 +415,11 @@ def known_host(builder: PlanBuilder, server: Server, peer: Server) -> None:
     )
 
 
+def failover_file(server: Server) -> str:
+    """Where check_failover.sh records its peer (PLAYOUT_HOME/.failover-peer)."""
+    return server.layout.bin_dir.rsplit("/", 1)[0] + "/.failover-peer"
+
+
 def failover(builder: PlanBuilder, main: Server, backup: Server) -> None:
     facts = builder.facts_of(backup)
     address = main.redundancy_address
@@ -427,5 +437,6 @@ def failover(builder: PlanBuilder, main: Server, backup: Server) -> None:
             "copy config fails with 'Checking failover on slave... returned 127' until the"
             " backup has checked its main's status",
             argv=(backup.layout.check_failover_script, address),
+            creates=() if facts.failover_peer is not None else (failover_file(backup),),
         )
     )

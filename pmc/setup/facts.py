@@ -47,8 +47,15 @@ class ServerFacts:
     services: tuple[tuple[str, bool], ...] = ()  # (systemd name, active)
     firewall_running: bool = True
     firewall_ports: tuple[str, ...] = ()  # permanent configuration, e.g. "5432/tcp"
+    firewall_runtime_ports: tuple[str, ...] | None = None  # None: same as permanent
     firewall_services: tuple[str, ...] = ()
     failover_peer: str | None = None  # the peer check_failover.sh was last run for
+
+    @property
+    def runtime_ports(self) -> tuple[str, ...]:
+        if self.firewall_runtime_ports is None:
+            return self.firewall_ports
+        return self.firewall_runtime_ports
 
     def file(self, key: str) -> str | None:
         return dict(self.files).get(key)
@@ -64,6 +71,9 @@ class ServerFacts:
             "services": dict(sorted(self.services)),
             "firewall_running": self.firewall_running,
             "firewall_ports": sorted(self.firewall_ports),
+            "firewall_runtime_ports": None
+            if self.firewall_runtime_ports is None
+            else sorted(self.firewall_runtime_ports),
             "firewall_services": sorted(self.firewall_services),
             "failover_peer": self.failover_peer,
         }
@@ -77,6 +87,9 @@ class ServerFacts:
             services=tuple(sorted(data.get("services", {}).items())),
             firewall_running=bool(data.get("firewall_running", True)),
             firewall_ports=tuple(sorted(data.get("firewall_ports", ()))),
+            firewall_runtime_ports=None
+            if data.get("firewall_runtime_ports") is None
+            else tuple(sorted(data["firewall_runtime_ports"])),
             firewall_services=tuple(sorted(data.get("firewall_services", ()))),
             failover_peer=data.get("failover_peer"),
         )

@@ -255,17 +255,16 @@ class PlanBuilder:
 
 def api_log_expectations(spoolers_text: str | None, replicate_text: str | None) -> tuple[str, ...]:
     """The start-up lines the manual says to look for: spoolers and ipAddresses."""
-    out: list[str] = []
-    if spoolers_text is not None:
-        listed = [
-            {"name": s.name, "address": s.address, "type": s.type}
-            for s in spoolers.parse(spoolers_text).servers
-        ]
-        out.append("spoolers: " + json.dumps(listed, separators=(",", ":")))
-    if replicate_text is not None:
-        addresses = [str(a) for a in replicate.parse(replicate_text).addresses]
-        out.append("ipAddresses: " + json.dumps(addresses, separators=(",", ":")))
-    return tuple(out)
+    del replicate_text  # the API logs the addresses of spoolers.json as ipAddresses
+    if spoolers_text is None:
+        return ()
+    servers = spoolers.parse(spoolers_text).servers
+    listed = [{"name": s.name, "address": s.address, "type": s.type} for s in servers]
+    addresses = [s.address for s in servers]
+    return (
+        "spoolers: " + json.dumps(listed, separators=(",", ":")),
+        "ipAddresses: " + json.dumps(addresses, separators=(",", ":")),
+    )
 
 
 def validate_cluster(cluster: Cluster) -> None:
