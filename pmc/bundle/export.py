@@ -1,0 +1,394 @@
+"""Export a server's configuration into a bundle, streamed end to end over SSH.
+
+- Database: one ``psql`` session on the server, in one ``REPEATABLE READ`` snapshot, runs
+  ``COPY … TO STDOUT`` (text format) for every table in foreign-key order; the output comes
+  back over one exec channel, split at marker lines that carry a random nonce. A tar member
+  needs its size in its header, so each table is spooled to a temporary file next to the
+  bundle (on disk, never in memory), then copied into the bundle.
+- API config: ``spoolers.json`` and ``replicate.conf`` (small files, read whole).
+- Data folders: ``tar -cf - .`` in each folder on the server, re-read here header by header
+  with the bundle's own bounded tar reader and re-written as bundle members (only regular
+  files and folders; a link or a special file on the server is skipped and reported).
+
+The bundle is written under a temporary name and renamed at the end; a cancel or an error
+removes it, so no partial bundle is ever left behind. Memory stays bounded by the SSH window
+and 1 MiB chunks, whatever the size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import secrets as pysecrets
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from pmc import __version__
+from pmc.bundle.archive import CHUNK, BundleWriter, TarStream, open_for_write
+from pmc.bundle.catalog import (
+    copy_columns,
+    playout_version,
+    postgresql_version,
+    psql_argv,
+    quote_ident,
+    read_catalog,
+)
+from pmc.bundle.errors import BundleOperationFailed
+from pmc.bundle.manifest import (
+    PART_CONFIG,
+    PART_DATA,
+    PART_DATABASE,
+    PART_EPG,
+    Checksums,
+    Manifest,
+    Source,
+    TableSpec,
+)
+from pmc.bundle.pipe import Pipe
+from pmc.bundle.progress import ByteProgress, human_bytes
+from pmc.errors import Cancelled
+from pmc.jobs import JobContext
+from pmc.remote.commands import run
+from pmc.remote.connection import Connection
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    database: bool = True
+    epg: bool = False  # as in the legacy PMC: the EPG only when asked for
+    config: bool = True
+    data: bool = True
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        chosen = [
+            (PART_DATABASE, self.database),
+            (PART_EPG, self.epg),
+            (PART_CONFIG, self.config),
+            (PART_DATA, self.data),
+        ]
+        return tuple(p for p, on in chosen if on)
+
+    @classmethod
+    def from_parts(cls, parts: tuple[str, ...] | list[str]) -> ExportOptions:
+        return cls(
+            database=PART_DATABASE in parts,
+            epg=PART_EPG in parts,
+            config=PART_CONFIG in parts,
+            data=PART_DATA in parts,
+        )
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    manifest: Manifest
+    checksums: Checksums
+    size: int
+    seconds: float
+    skipped: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        rate = self.size / self.seconds if self.seconds > 0 else 0
+        return (
+            f"exported {self.manifest.source.server} to {self.path} "
+            f"({human_bytes(self.size)} in {self.seconds:.1f} s, {human_bytes(rate)}/s)"
+        )
+
+
+@dataclass(frozen=True)
+class DataListing:
+    files: int
+    bytes: int
+    present: dict[str, str]  # key -> path of each data folder that exists
+
+
+async def list_data(connection: Connection, data_dirs: dict[str, str]) -> DataListing:
+    """How many files and bytes the data folders hold (to plan progress and free space)."""
+    script = (
+        'for d in "$@"; do if [ -d "$d" ]; then echo "dir $d"; '
+        "find \"$d\" -type f -printf '%s\\n' | awk '{n++; s+=$1} END {print \"sum\", n+0, s+0}'; "
+        "fi; done"
+    )
+    result = await run(
+        connection, ["sh", "-c", script, "pmc", *data_dirs.values()], root=True, check=True
+    )
+    files = size = 0
+    present: dict[str, str] = {}
+    by_path = {v: k for k, v in data_dirs.items()}
+    for line in result.stdout.splitlines():
+        if line.startswith("dir "):
+            path = line[4:]
+            if path in by_path:
+                present[by_path[path]] = path
+        elif line.startswith("sum "):
+            _, n, s = line.split()
+            files += int(n)
+            size += int(s)
+    return DataListing(files, size, present)
+
+
+async def free_bytes(connection: Connection, path: str) -> int:
+    """Free bytes on the filesystem holding ``path`` (or its nearest existing parent)."""
+    script = 'p="$1"; while [ ! -e "$p" ]; do p=$(dirname "$p"); done; df -P -B1 "$p" | tail -1'
+    result = await run(connection, ["sh", "-c", script, "pmc", path], root=True, check=True)
+    fields = result.stdout.split()
+    return int(fields[3])
+
+
+async def read_small_file(connection: Connection, path: str, limit: int = 16 << 20) -> bytes | None:
+    """The content of a small remote file, or None if it does not exist."""
+    pipe = await Pipe.start(
+        connection, ["sh", "-c", '[ -f "$1" ] || exit 3; head -c "$2" -- "$1"', "pmc", path,
+                     str(limit + 1)],
+    )  # fmt: skip
+
+    def go() -> bytes | None:
+        parts = []
+        while chunk := pipe.read(CHUNK):
+            parts.append(chunk)
+        status = pipe.finish(check=False)
+        if status == 3:
+            return None
+        if status != 0:
+            raise BundleOperationFailed(
+                f"cannot read {path}: {pipe.stderr.strip()}", where=connection.label
+            )
+        data = b"".join(parts)
+        if len(data) > limit:
+            raise BundleOperationFailed(
+                f"{path} is larger than {limit} bytes", where=connection.label
+            )
+        return data
+
+    return await connection.in_thread(connection.executors.transfers, go)
+
+
+def db_script(tables: list[TableSpec], nonce: str) -> str:
+    lines = [
+        "\\set ON_ERROR_STOP 1",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;",
+    ]
+    for spec in tables:
+        lines.append(f"\\echo PMC-{nonce} {spec.name}")
+        lines.append(f"COPY public.{quote_ident(spec.name)} ({copy_columns(spec)}) TO STDOUT;")
+    lines.append(f"\\echo PMC-{nonce}")
+    lines.append("COMMIT;")
+    return "\n".join(lines) + "\n"
+
+
+class _TableSplitter:
+    """Splits psql's output at the marker lines into one spool file per table."""
+
+    def __init__(self, nonce: str, spool: dict[str, IO[bytes]], where: str) -> None:
+        self.marker = f"PMC-{nonce}".encode()
+        self.spool = spool
+        self.where = where
+        self.rows: dict[str, int] = {}
+        self.current: str | None = None
+        self.buf = b""
+        self.at_line_start = True
+        self.ended = False
+
+    def _marker_line(self, line: bytes) -> None:
+        rest = line[len(self.marker) :].strip().decode()
+        self.current = rest or None
+        if rest and rest not in self.spool:
+            raise BundleOperationFailed(
+                f"unexpected table {rest!r} in psql output", where=self.where
+            )
+        if rest:
+            self.rows[rest] = 0
+        else:
+            self.ended = True
+
+    def _data(self, data: bytes) -> None:
+        if not data:
+            return
+        if self.current is None:
+            raise BundleOperationFailed(f"unexpected psql output: {data[:200]!r}", where=self.where)
+        self.spool[self.current].write(data)
+        self.rows[self.current] += data.count(b"\n")
+
+    def feed(self, chunk: bytes) -> None:
+        self.buf += chunk
+        keep = len(self.marker) + 1
+        while self.buf:
+            if self.at_line_start and self.buf.startswith(self.marker):
+                nl = self.buf.find(b"\n")
+                if nl < 0:
+                    return
+                self._marker_line(self.buf[:nl])
+                self.buf = self.buf[nl + 1 :]
+                continue
+            if (
+                self.at_line_start
+                and len(self.buf) < len(self.marker)
+                and self.marker.startswith(self.buf)
+            ):
+                return
+            idx = self.buf.find(b"\n" + self.marker)
+            if idx >= 0:
+                self._data(self.buf[: idx + 1])
+                self.buf = self.buf[idx + 1 :]
+                self.at_line_start = True
+                continue
+            if len(self.buf) > keep:
+                out, self.buf = self.buf[:-keep], self.buf[-keep:]
+                self._data(out)
+                self.at_line_start = out.endswith(b"\n")
+            return
+
+    def close(self) -> None:
+        if self.buf:
+            self._data(self.buf)
+            self.buf = b""
+        if not self.ended:
+            raise BundleOperationFailed(
+                "the database dump ended early (psql stopped before its end marker)",
+                where=self.where,
+            )
+
+
+async def export_bundle(
+    connection: Connection,
+    path: Path,
+    options: ExportOptions | None = None,
+    ctx: JobContext | None = None,
+) -> ExportResult:
+    """Export ``connection``'s server into the bundle file ``path``; see the module docs."""
+    options = options or ExportOptions()
+    server = connection.server
+    layout = server.layout
+    started = time.monotonic()
+    path = Path(path)
+    log = ctx.log if ctx else (lambda *_a, **_k: None)
+
+    version = await playout_version(connection)
+    pg_version = await postgresql_version(connection, layout)
+    tables: list[TableSpec] = []
+    cycles: list[str] = []
+    if options.database or options.epg:
+        specs, order, all_cycles = await read_catalog(connection, layout)
+        wanted = {p for p in (PART_DATABASE, PART_EPG) if p in options.parts}
+        tables = [specs[t] for t in order if specs[t].part in wanted]
+        cycles = [t for t in all_cycles if specs[t].part in wanted]
+    listing = (
+        await list_data(connection, layout.data_dirs) if options.data else DataListing(0, 0, {})
+    )
+    manifest = Manifest(
+        source=Source(
+            cluster=connection.cluster,
+            server=server.name,
+            address=server.management_address,
+            playout_version=version,
+            postgresql_version=pg_version,
+            redundancy_address=server.redundancy_address or "",
+        ),
+        created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        parts=options.parts,
+        tables=tuple(tables),
+        fk_cycles=tuple(cycles),
+        data_dirs=dict(layout.data_dirs) if options.data else {},
+        planned_files=listing.files,
+        planned_bytes=listing.bytes,
+        pmc_version=__version__,
+    )
+    progress = ByteProgress(ctx, "Exporting", listing.bytes or None)
+    skipped: list[str] = []
+    rows: dict[str, int] = {}
+    pipes: list[Pipe] = []
+    try:
+        with open_for_write(path) as out:
+            writer = BundleWriter(out, on_bytes=progress)
+            writer.write_manifest(manifest)
+            if tables:
+                rows = await _export_tables(connection, tables, writer, path.parent, pipes)
+            if options.config:
+                for name, remote in (
+                    ("spoolers.json", layout.spoolers_json),
+                    ("replicate.conf", layout.replicate_conf),
+                ):
+                    data = await read_small_file(connection, remote)
+                    if data is None:
+                        skipped.append(f"{remote} (not on the server)")
+                        continue
+                    writer.add_bytes(f"config/{name}", data)
+            for key, remote_dir in listing.present.items():
+                if ctx:
+                    await ctx.acheckpoint()
+                pipe = await Pipe.start(connection, ["tar", "-C", remote_dir, "-cf", "-", "."])
+                pipes.append(pipe)
+                skipped += await connection.in_thread(
+                    connection.executors.transfers, _copy_tree, pipe, key, writer
+                )
+            checksums = writer.finish(rows)
+            size = writer.bytes_written
+    except (Cancelled, asyncio.CancelledError, Exception):
+        for pipe in pipes:
+            await pipe.abort()
+        raise
+    progress.report()
+    for item in skipped:
+        log(f"skipped {item}", level="warning")
+    return ExportResult(path, manifest, checksums, size, time.monotonic() - started, skipped)
+
+
+async def _export_tables(
+    connection: Connection,
+    tables: list[TableSpec],
+    writer: BundleWriter,
+    spool_dir: Path,
+    pipes: list[Pipe],
+) -> dict[str, int]:
+    nonce = pysecrets.token_hex(16)
+    layout = connection.server.layout
+    pipe = await Pipe.start(connection, psql_argv(layout, "-f", "-"))
+    pipes.append(pipe)
+    with contextlib.ExitStack() as stack:
+        spool: dict[str, IO[bytes]] = {
+            t.name: stack.enter_context(tempfile.TemporaryFile(dir=spool_dir, prefix=".pmc-"))
+            for t in tables
+        }
+
+        def dump() -> dict[str, int]:
+            pipe.write(db_script(tables, nonce).encode())
+            pipe.close_stdin()
+            splitter = _TableSplitter(nonce, spool, connection.label)
+            while chunk := pipe.read(CHUNK):
+                splitter.feed(chunk)
+            pipe.finish()
+            splitter.close()
+            for spec in tables:
+                f = spool[spec.name]
+                size = f.tell()
+                f.seek(0)
+                writer.add_stream(spec.member, size, f, mode=0o644)
+            return splitter.rows
+
+        return await connection.in_thread(connection.executors.transfers, dump)
+
+
+def _copy_tree(pipe: Pipe, key: str, writer: BundleWriter) -> list[str]:
+    """Re-writes the server's ``tar -cf - .`` of data folder ``key`` as bundle members."""
+    stream = TarStream(pipe, where=f"{pipe.connection.label}: tar of {key}")
+    skipped: list[str] = []
+    while (info := stream.next()) is not None:
+        rel = info.name
+        while rel.startswith("./"):
+            rel = rel[2:]
+        rel = rel.rstrip("/")
+        name = f"data/{key}" if rel in ("", ".") else f"data/{key}/{rel}"
+        if info.isdir():
+            writer.add_dir(name, mode=info.mode, mtime=info.mtime)
+        elif info.type == tarfile.REGTYPE:
+            writer.add_stream(name, info.size, stream, mode=info.mode, mtime=info.mtime)
+        else:
+            skipped.append(f"{key}/{rel} (a link or special file; bundles hold files only)")
+    pipe.finish()
+    return skipped

@@ -1,0 +1,133 @@
+"""A remote process with binary stdin and stdout over one SSH channel, for bulk transfers.
+
+The command lines of :mod:`pmc.remote.commands` are line-oriented text; a bundle moves
+gigabytes of binary data (``tar -cf -``, ``psql`` COPY output) with bounded memory: SSH's flow
+control window (8 MiB) is the only buffer, and every read or write here is a blocking call
+meant for a worker thread. The process runs in its own process group (the same wrapper as
+:mod:`pmc.remote.commands`) so that :meth:`Pipe.abort` really stops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import paramiko
+
+from pmc.errors import Cancelled
+from pmc.remote.commands import describe, kill_group, wrap
+from pmc.remote.connection import Connection
+from pmc.remote.errors import CommandFailed
+
+READ_TIMEOUT = 120.0
+
+
+class Pipe:
+    """``argv`` running on the server as root; read its stdout, write its stdin."""
+
+    def __init__(self, connection: Connection, channel: paramiko.Channel, command: str) -> None:
+        self.connection = connection
+        self.channel = channel
+        self.command = command
+        self.pgid: int | None = None
+        self._stderr: list[bytes] = []
+        self._stderr_size = 0
+        self._ended = False
+
+    @classmethod
+    async def start(cls, connection: Connection, argv: list[str]) -> Pipe:
+        channel = await connection.open_session()
+        channel.settimeout(READ_TIMEOUT)
+        line = wrap(connection, argv, root=True)
+        pipe = cls(connection, channel, describe(argv))
+        try:
+            await connection.in_thread(connection.executors.control, channel.exec_command, line)
+            await connection.in_thread(connection.executors.control, pipe._read_pgid)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            channel.close()
+            raise connection.lost(exc, f"starting {pipe.command}") from exc
+        return pipe
+
+    def _read_pgid(self) -> None:
+        raw = b""
+        while not raw.endswith(b"\n") and len(raw) < 32:
+            byte = self.channel.recv(1)
+            if not byte:
+                break
+            raw += byte
+        text = raw.strip()
+        self.pgid = int(text) if text.isdigit() else None
+
+    # --- blocking I/O (worker threads)
+    def read(self, size: int = 1 << 20, /) -> bytes:
+        """Up to ``size`` bytes of stdout; b"" at its end."""
+        try:
+            data: bytes = self.channel.recv(size)
+        except TimeoutError as exc:
+            raise self.connection.lost(
+                exc, f"waiting {READ_TIMEOUT:g} s for output of {self.command}"
+            ) from exc
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self.connection.lost(exc, f"reading from {self.command}") from exc
+        self._take_stderr()
+        if not data and self.channel.closed and not self.channel.eof_received:
+            raise self.connection.lost(None, f"reading from {self.command}")
+        return data
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.channel.sendall(data)
+        except (TimeoutError, paramiko.SSHException, EOFError, OSError) as exc:
+            raise self.connection.lost(exc, f"writing to {self.command}") from exc
+        self._take_stderr()
+
+    def close_stdin(self) -> None:
+        with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+            self.channel.shutdown_write()
+
+    def _take_stderr(self) -> None:
+        while self.channel.recv_stderr_ready():
+            chunk = self.channel.recv_stderr(65536)
+            if self._stderr_size < 64 << 10:
+                self._stderr.append(chunk)
+                self._stderr_size += len(chunk)
+
+    @property
+    def stderr(self) -> str:
+        return b"".join(self._stderr).decode("utf-8", "replace")
+
+    def finish(self, *, check: bool = True) -> int:
+        """Waits for the end (reading what is left of stdout); the exit status."""
+        while self.read(1 << 16):
+            pass
+        while not self.channel.exit_status_ready():
+            transport = self.channel.get_transport()
+            if transport is None or not transport.is_active():
+                raise self.connection.lost(None, f"running {self.command}")
+            self.channel.status_event.wait(0.2)
+        status = self.channel.recv_exit_status()
+        self._take_stderr()
+        self._ended = True
+        self.channel.close()
+        if check and status != 0:
+            raise CommandFailed(
+                f"{self.command!r} failed with exit status {status}: {self.stderr.strip()[-400:]}",
+                server=self.connection.label,
+                exit_status=status,
+                stderr=self.stderr,
+            )
+        return int(status)
+
+    # --- async control
+    async def abort(self) -> None:
+        """Stops the remote process group and closes the channel (for cancel and errors)."""
+        self.channel.close()
+        if self.pgid is not None and not self._ended:
+            with contextlib.suppress(Exception):
+                await kill_group(self.connection, self.pgid)
+
+
+def raise_if_cancelled(flag: object) -> None:
+    """For blocking loops: raise Cancelled when ``flag`` (a threading.Event) is set."""
+    is_set = getattr(flag, "is_set", None)
+    if is_set is not None and is_set():
+        raise Cancelled("the job was cancelled by the operator")
