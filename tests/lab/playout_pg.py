@@ -90,3 +90,20 @@ def start(address: str = "127.0.0.1", port: int = 5432) -> Instance:
     instance = Instance(root, address, port)
     instance.psql("CREATE DATABASE playout", db="postgres")
     return instance
+
+
+def free_address() -> tuple[str, int]:
+    """A 127.x address and port unlikely to be used by a parallel test session."""
+    import random
+
+    rng = random.Random(os.getpid())
+    return f"127.{rng.randrange(60, 90)}.{rng.randrange(1, 250)}.{rng.randrange(1, 250)}", 5432
+
+
+def address_pair() -> tuple[str, str]:
+    """Two 127.x addresses (same port 5432) for a primary and a secondary instance."""
+    import random
+
+    rng = random.Random(os.getpid() + 1)
+    base = f"127.{rng.randrange(90, 120)}.{rng.randrange(1, 250)}"
+    return f"{base}.1", f"{base}.2"
