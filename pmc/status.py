@@ -20,10 +20,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pmc.errors import PmcError
 from pmc.inventory import Cluster, Role, Server
+from pmc.remote import commands
+
+if TYPE_CHECKING:
+    from pmc.remote.pool import ConnectionPool
 
 PROBE_TIMEOUT = 3.0  # seconds one port may take to answer, as seen from a server
 COMMAND_TIMEOUT = 15.0  # seconds one probe command may take in all
@@ -479,3 +483,16 @@ def empty_status(cluster: Cluster) -> ClusterStatus:
         links={link.key: NOT_CHECKED for link in links_of(cluster)},
         checked=0.0,
     )
+
+
+class PoolRunner:
+    """A :class:`CommandRunner` over PMC's SSH connection pool, for one cluster's servers."""
+
+    def __init__(self, pool: ConnectionPool, cluster: str) -> None:
+        self.pool = pool
+        self.cluster = cluster
+
+    async def run(self, server: Server, command: str, *, timeout: float) -> CommandOutcome:
+        connection = self.pool.connection(server, self.cluster)
+        result = await commands.run(connection, command, root=True, timeout=timeout)
+        return CommandOutcome(result.exit_status, result.stdout, result.stderr)

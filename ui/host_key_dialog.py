@@ -1,0 +1,192 @@
+"""Host-key trust: the first contact with a server asks the operator (SHA256 fingerprint and
+key type); a changed key is a blocking warning with both fingerprints, and nothing connects
+until the operator acts. :class:`DialogTrustDecision` is the GUI's
+:class:`pmc.remote.host_keys.TrustDecision`."""
+
+from __future__ import annotations
+
+import asyncio
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pmc.remote.errors import HostKeyChanged, UnknownHostKey
+from ui.async_dialog import ask
+from ui.icons import icon
+
+
+def _mono(text: str) -> QLabel:
+    label = QLabel(text)
+    font = QFont("DejaVu Sans Mono")
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    label.setFont(font)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def _icon_label(name: str) -> QLabel:
+    label = QLabel()
+    label.setPixmap(icon(name).pixmap(48, 48))
+    label.setAlignment(Qt.AlignmentFlag.AlignTop)
+    return label
+
+
+class NewHostKeyDialog(QDialog):
+    """First contact: trust this key? Default is not to trust."""
+
+    def __init__(self, question: UnknownHostKey, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("newHostKeyDialog")
+        self.setWindowTitle("Unknown host key")
+        self.question = question
+        title = QLabel(f"PMC has not connected to <b>{question.where}</b> before.")
+        title.setWordWrap(True)
+        explain = QLabel(
+            "Compare this fingerprint with the one shown on the server's own console "
+            "(<tt>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</tt>). Trust the key only "
+            "if they match: PMC will then remember it and refuse any other key for this server."
+        )
+        explain.setWordWrap(True)
+        grid = QGridLayout()
+        grid.addWidget(QLabel("Key type:"), 0, 0)
+        grid.addWidget(_mono(question.key_type), 0, 1)
+        grid.addWidget(QLabel("Fingerprint:"), 1, 0)
+        self.fingerprint = _mono(question.fingerprint)
+        self.fingerprint.setObjectName("fingerprint")
+        grid.addWidget(self.fingerprint, 1, 1)
+        grid.addWidget(QLabel("Stored as:"), 2, 0)
+        grid.addWidget(_mono(question.host_id), 2, 1)
+        self.buttons = QDialogButtonBox()
+        self.trust_button = QPushButton(icon("key"), "&Trust and connect")
+        self.trust_button.setObjectName("trustButton")
+        self.refuse_button = QPushButton("&Do not trust")
+        self.refuse_button.setObjectName("refuseButton")
+        self.buttons.addButton(self.trust_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(self.refuse_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.refuse_button.setDefault(True)
+        self.refuse_button.setAutoDefault(True)
+        self.trust_button.setAutoDefault(False)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        text = QVBoxLayout()
+        text.addWidget(title)
+        text.addLayout(grid)
+        text.addWidget(explain)
+        row = QHBoxLayout()
+        row.addWidget(_icon_label("key"))
+        row.addLayout(text, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(560)
+
+
+class ChangedHostKeyDialog(QDialog):
+    """A changed key: a warning that blocks. PMC sent nothing to the server."""
+
+    def __init__(self, error: HostKeyChanged, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("changedHostKeyDialog")
+        self.setWindowTitle("WARNING: host key changed")
+        self.error = error
+        self.forget_requested = False
+        title = QLabel(
+            f"<b>The host key of {error.where} has changed.</b><br>"
+            "Someone may be intercepting the connection (a man-in-the-middle attack), or "
+            "the server was reinstalled or its keys were regenerated."
+        )
+        title.setWordWrap(True)
+        grid = QGridLayout()
+        grid.addWidget(QLabel("Key type:"), 0, 0)
+        grid.addWidget(_mono(error.key_type), 0, 1)
+        grid.addWidget(QLabel("Trusted fingerprint:"), 1, 0)
+        self.old = _mono(error.old_fingerprint)
+        self.old.setObjectName("oldFingerprint")
+        grid.addWidget(self.old, 1, 1)
+        grid.addWidget(QLabel("Fingerprint now presented:"), 2, 0)
+        self.new = _mono(error.new_fingerprint)
+        self.new.setObjectName("newFingerprint")
+        grid.addWidget(self.new, 2, 1)
+        outcome = QLabel(
+            "PMC refused to log in and sent nothing to this server. It will keep refusing "
+            "until you act. If the change is expected, check the new fingerprint on the "
+            "server's console, then forget the old key: the next connection will ask you to "
+            "trust the new one."
+        )
+        outcome.setWordWrap(True)
+        self.buttons = QDialogButtonBox()
+        self.close_button = QPushButton("&Close")
+        self.close_button.setObjectName("closeButton")
+        self.forget_button = QPushButton(icon("remove"), "&Forget the old key…")
+        self.forget_button.setObjectName("forgetKeyButton")
+        self.buttons.addButton(self.close_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.buttons.addButton(self.forget_button, QDialogButtonBox.ButtonRole.DestructiveRole)
+        self.close_button.setDefault(True)
+        self.buttons.rejected.connect(self.reject)
+        self.forget_button.clicked.connect(self._forget)
+        text = QVBoxLayout()
+        text.addWidget(title)
+        text.addLayout(grid)
+        text.addWidget(outcome)
+        row = QHBoxLayout()
+        row.addWidget(_icon_label("warning"))
+        row.addLayout(text, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(600)
+
+    def _forget(self) -> None:
+        self.forget_requested = True
+        self.accept()
+
+
+class DialogTrustDecision:
+    """The GUI's trust decision: one dialog at a time, opened with ``open()`` (never exec)."""
+
+    def __init__(self, parent: QWidget | None) -> None:
+        self.parent = parent
+        self._lock = asyncio.Lock()
+        self._refused: set[str] = set()
+        self.last_dialog: NewHostKeyDialog | None = None
+        self.asked = 0
+
+    def forget_refusals(self) -> None:
+        self._refused.clear()
+
+    async def decide(self, question: UnknownHostKey) -> bool:
+        """Ask once per key: a key the operator refused is refused again without a dialog
+        (background refreshes do not nag) until the operator chooses Server ▸ Connect."""
+        async with self._lock:
+            if question.fingerprint in self._refused:
+                return False
+            dialog = NewHostKeyDialog(question, self.parent)
+            self.last_dialog = dialog
+            self.asked += 1
+            try:
+                trusted = await ask(dialog) == QDialog.DialogCode.Accepted
+            finally:
+                dialog.deleteLater()
+            if not trusted:
+                self._refused.add(question.fingerprint)
+            return trusted
+
+
+async def warn_changed_key(error: HostKeyChanged, parent: QWidget | None) -> bool:
+    """Show the changed-key warning; True if the operator chose to forget the old key."""
+    dialog = ChangedHostKeyDialog(error, parent)
+    try:
+        await ask(dialog)
+        return dialog.forget_requested
+    finally:
+        dialog.deleteLater()

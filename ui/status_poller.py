@@ -1,0 +1,87 @@
+"""Background refresh of the cluster status: every server probed concurrently on the loop.
+
+One refresh at a time per poller; a tick while a refresh is still running is skipped. The
+interval is the operator's (View ▸ Status refresh interval), kept in QSettings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from pmc.inventory import Cluster
+from pmc.status import ClusterStatus, empty_status, probe_cluster
+from ui.session import Session
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_S = 15
+
+
+class StatusPoller(QObject):
+    updated = Signal(object)  # ClusterStatus
+    refreshing = Signal(bool)
+
+    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.cluster: Cluster | None = None
+        self.last: ClusterStatus | None = None
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.refresh)
+        self._task: asyncio.Task[None] | None = None
+        self.set_interval(DEFAULT_INTERVAL_S)
+
+    @property
+    def interval(self) -> int:
+        return self._timer.interval() // 1000
+
+    def set_interval(self, seconds: int) -> None:
+        self._timer.setInterval(max(2, seconds) * 1000)
+
+    def watch(self, cluster: Cluster | None) -> None:
+        """Probe ``cluster`` from now on (None stops)."""
+        changed = cluster != self.cluster
+        self.cluster = cluster
+        if changed and self._task is not None:
+            self._task.cancel()
+            self._task = None
+        if cluster is None:
+            self._timer.stop()
+            return
+        if changed:
+            self.last = empty_status(cluster)
+            self.updated.emit(self.last)
+        if not self._timer.isActive():
+            self._timer.start()
+        self.refresh()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        if self._task is not None:
+            self._task.cancel()
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def refresh(self) -> asyncio.Task[None] | None:
+        """Start a refresh now unless one is running; returns its task."""
+        if self.cluster is None or self.session.pool is None or self.busy:
+            return self._task if self.busy else None
+        self._task = self.session.tasks.spawn(self._refresh(self.cluster), what="status refresh")
+        return self._task
+
+    async def _refresh(self, cluster: Cluster) -> None:
+        runner = self.session.runner_for(cluster)
+        assert runner is not None
+        self.refreshing.emit(True)
+        try:
+            status = await probe_cluster(cluster, runner)
+        finally:
+            self.refreshing.emit(False)
+        if cluster == self.cluster:
+            self.last = status
+            self.updated.emit(status)

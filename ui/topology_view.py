@@ -1,0 +1,316 @@
+"""The cluster topology in the centre of the main window (QGraphicsView).
+
+Servers are nodes; links are drawn as the seed's cluster diagram draws them: the management
+network (eth3) from the operator's desktop, the eth2 redundancy link between main and backup,
+and from the main (or admin) server to each other server HTTP 80 (green), TCP 22/2001/5555
+(orange) and UDP 161/162 (black). Each link is coloured live by the probes of
+:mod:`pmc.status`: solid when up, dashed red when down, dotted when unknown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QWheelEvent,
+)
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import (
+    QApplication,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+    QWidget,
+)
+
+from pmc.inventory import Cluster, Role, Server
+from pmc.status import ClusterStatus, Health, Link, LinkKind, links_of
+from ui.topology_items import (
+    NODE_WIDTH,
+    LinkItem,
+    ServerNode,
+    link_colour,
+    link_pen,
+)
+
+GAP = 110.0
+BUS_Y = -80.0
+OPERATOR_Y = -170.0
+OPERATOR_ADDRESS = "operator"
+
+PORT_KINDS = (LinkKind.HTTP, LinkKind.TCP, LinkKind.UDP)
+
+
+def ordered(cluster: Cluster) -> list[Server]:
+    """Main/admin first, then backup, then players: eth2 then joins neighbours."""
+    rank = {Role.MAIN: 0, Role.ADMIN: 0, Role.BACKUP: 1, Role.PLAYER: 2}
+    return sorted(cluster.servers, key=lambda s: rank[s.role])
+
+
+class TopologyScene(QGraphicsScene):
+    """Emits :attr:`activated` with ``("server", name)`` or ``("link", key)`` on a click."""
+
+    activated = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cluster: Cluster | None = None
+        self.nodes: dict[str, ServerNode] = {}
+        self.links: dict[str, LinkItem] = {}
+        self._quiet = False
+        self.selectionChanged.connect(self._selection_changed)
+
+    # building ------------------------------------------------------------------------------
+    def show_cluster(self, cluster: Cluster | None) -> None:
+        self._quiet = True
+        self.clear()
+        self.nodes.clear()
+        self.links.clear()
+        self.cluster = cluster
+        self._quiet = False
+        if cluster is None or not cluster.servers:
+            text = self.addSimpleText(
+                "No cluster yet. Use Cluster ▸ New… and Server ▸ Add… to describe your servers."
+            )
+            text.setBrush(QApplication.palette().color(QPalette.ColorRole.Text))
+            return
+        servers = ordered(cluster)
+        for i, server in enumerate(servers):
+            node = ServerNode(cluster.name, server)
+            node.setPos(i * (NODE_WIDTH + GAP), 0)
+            self.addItem(node)
+            self.nodes[server.name] = node
+        self._add_management(servers)
+        for link in links_of(cluster):
+            if link.kind is LinkKind.REDUNDANCY:
+                self._add_redundancy(link)
+            elif link.kind in PORT_KINDS:
+                self._add_port_link(link)
+        self._add_legend()
+
+    def _add_management(self, servers: list[Server]) -> None:
+        left = -40.0
+        right = (len(servers) - 1) * (NODE_WIDTH + GAP) + NODE_WIDTH + 40
+        bus = QPainterPath(QPointF(left, BUS_Y))
+        bus.lineTo(right, BUS_Y)
+        bus_item = self.addPath(bus, QPen(link_colour(LinkKind.MANAGEMENT), 4))
+        bus_item.setZValue(-2)
+        bus_item.setToolTip("Management network (eth3)")
+        label = self.addSimpleText("management network (eth3)")
+        label.setBrush(link_colour(LinkKind.MANAGEMENT))
+        label.setPos(left, BUS_Y - 20)
+        # the operator's desktop on the bus
+        centre = (left + right) / 2
+        box = QGraphicsRectItem(QRectF(centre - 85, OPERATOR_Y - 18, 170, 40))
+        palette = QApplication.palette()
+        box.setBrush(QBrush(palette.color(QPalette.ColorRole.AlternateBase)))
+        box.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
+        box.setToolTip("This desktop, running PMC")
+        self.addItem(box)
+        text = QGraphicsSimpleTextItem("Operator (PMC)", box)
+        text.setBrush(palette.color(QPalette.ColorRole.Text))
+        r = text.boundingRect()
+        text.setPos(centre - r.width() / 2, OPERATOR_Y + 2 - r.height() / 2)
+        stub = QPainterPath(QPointF(centre, OPERATOR_Y + 22))
+        stub.lineTo(centre, BUS_Y)
+        self.addPath(stub, QPen(link_colour(LinkKind.MANAGEMENT), 3)).setZValue(-2)
+        for link in links_of(self.cluster) if self.cluster else []:
+            if link.kind is not LinkKind.MANAGEMENT:
+                continue
+            node = self.nodes[link.target]
+            top = node.anchor("top", -60)
+            path = QPainterPath(QPointF(top.x(), BUS_Y))
+            path.lineTo(top)
+            item = LinkItem(link, path)
+            self.addItem(item)
+            self.links[link.key] = item
+
+    def _add_redundancy(self, link: Link) -> None:
+        assert link.source is not None
+        a, b = self.nodes[link.source], self.nodes[link.target]
+        start, end = a.anchor("right", -28), b.anchor("left", -28)
+        path = QPainterPath(start)
+        if abs(a.pos().x() - b.pos().x()) <= NODE_WIDTH + GAP + 1:
+            path.lineTo(end)
+            mid = QPointF((start.x() + end.x()) / 2, start.y())
+        else:  # not neighbours: arc over the nodes in between
+            top_a, top_b = a.anchor("top", 60), b.anchor("top", -60)
+            path = QPainterPath(top_a)
+            path.cubicTo(top_a + QPointF(0, -55), top_b + QPointF(0, -55), top_b)
+            mid = path.pointAtPercent(0.5)
+        item = LinkItem(link, path, label_at=mid)
+        self.addItem(item)
+        self.links[link.key] = item
+
+    def _add_port_link(self, link: Link) -> None:
+        assert link.source is not None
+        a, b = self.nodes[link.source], self.nodes[link.target]
+        index = PORT_KINDS.index(link.kind)
+        distance = abs(b.pos().x() - a.pos().x()) / (NODE_WIDTH + GAP)
+        # nested arcs: HTTP innermost, UDP outermost; farther peers get deeper arcs
+        spread = 80 - index * 35
+        start = a.anchor("bottom", spread)
+        end = b.anchor("bottom", -spread)
+        depth = 42 + index * 34 + (distance - 1) * 115
+        path = QPainterPath(start)
+        path.cubicTo(start + QPointF(0, depth), end + QPointF(0, depth), end)
+        mid = path.pointAtPercent(0.5)
+        item = LinkItem(link, path, label_at=mid + QPointF(0, -2))
+        self.addItem(item)
+        self.links[link.key] = item
+
+    def _add_legend(self) -> None:
+        rect = self.itemsBoundingRect()
+        x, y = rect.left(), rect.bottom() + 28
+        palette = QApplication.palette()
+        font = QFont()
+        font.setPointSizeF(8.5)
+        entries: list[tuple[str, QPen]] = [
+            ("HTTP 80", link_pen(LinkKind.HTTP, Health.UP)),
+            ("TCP 22, 2001, 5555", link_pen(LinkKind.TCP, Health.UP)),
+            ("UDP 161, 162", link_pen(LinkKind.UDP, Health.UP)),
+            ("eth2 redundancy", link_pen(LinkKind.REDUNDANCY, Health.UP)),
+            ("down", link_pen(LinkKind.TCP, Health.DOWN)),
+            ("not checked", link_pen(LinkKind.TCP, Health.UNKNOWN)),
+        ]
+        for label, pen in entries:
+            line = QPainterPath(QPointF(x, y))
+            line.lineTo(x + 30, y)
+            self.addPath(line, pen)
+            text = self.addSimpleText(label, font)
+            text.setBrush(palette.color(QPalette.ColorRole.Text))
+            text.setPos(x + 36, y - text.boundingRect().height() / 2)
+            x += 36 + text.boundingRect().width() + 22
+
+    # live state ----------------------------------------------------------------------------
+    def apply_status(self, status: ClusterStatus) -> None:
+        if self.cluster is None or status.cluster != self.cluster.name:
+            return
+        for name, server_status in status.servers.items():
+            node = self.nodes.get(name)
+            if node is not None:
+                node.set_status(server_status)
+        for key, check in status.links.items():
+            item = self.links.get(key)
+            if item is not None:
+                item.set_check(check)
+
+    def link_health(self, key: str) -> Health:
+        return self.links[key].health
+
+    # selection -----------------------------------------------------------------------------
+    def select(self, kind: str, key: str) -> None:
+        self._quiet = True
+        self.clearSelection()
+        item = self.nodes.get(key) if kind == "server" else self.links.get(key)
+        if item is not None:
+            item.setSelected(True)
+        self._quiet = False
+
+    def _selection_changed(self) -> None:
+        if self._quiet:
+            return
+        for item in self.selectedItems():
+            if isinstance(item, ServerNode):
+                self.activated.emit("server", item.server.name)
+                return
+            if isinstance(item, LinkItem):
+                self.activated.emit("link", item.key)
+                return
+
+
+class TopologyView(QGraphicsView):
+    """Zoom (Ctrl+wheel, actions), pan (drag), fit, and export as PNG or SVG."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self.topology = TopologyScene()
+        super().__init__(self.topology, parent)
+        self.setObjectName("topologyView")
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setToolTip("")
+        self.setMinimumSize(QSize(420, 260))
+        self._auto_fit = True
+
+    def show_cluster(self, cluster: Cluster | None) -> None:
+        self.topology.show_cluster(cluster)
+        margin = 40
+        self.topology.setSceneRect(
+            self.topology.itemsBoundingRect().adjusted(-margin, -margin, margin, margin)
+        )
+        self._auto_fit = True
+        self.fit()
+
+    # zoom and pan --------------------------------------------------------------------------
+    def zoom(self, factor: float) -> None:
+        self._auto_fit = False
+        current = self.transform().m11()
+        factor = max(0.2 / current, min(4.0 / current, factor))
+        self.scale(factor, factor)
+
+    def zoom_in(self) -> None:
+        self.zoom(1.25)
+
+    def zoom_out(self) -> None:
+        self.zoom(0.8)
+
+    def fit(self) -> None:
+        self._auto_fit = True
+        self.fitInView(self.topology.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.transform().m11() > 1.3:
+            self.resetTransform()
+            self.scale(1.3, 1.3)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom(1.15 if event.angleDelta().y() > 0 else 1 / 1.15)
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def resizeEvent(self, event: object) -> None:  # type: ignore[override]
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        if self._auto_fit:
+            self.fit()
+
+    # export --------------------------------------------------------------------------------
+    def export(self, path: Path) -> None:
+        """Write the whole diagram to ``path`` (``.svg`` as SVG, anything else as PNG)."""
+        source = self.topology.sceneRect()
+        background = QApplication.palette().color(QPalette.ColorRole.Base)
+        if path.suffix.lower() == ".svg":
+            generator = QSvgGenerator()
+            generator.setFileName(str(path))
+            generator.setSize(source.size().toSize())
+            generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
+            generator.setTitle("PMC cluster topology")
+            painter = QPainter(generator)
+            painter.fillRect(QRectF(0, 0, source.width(), source.height()), background)
+            self.topology.render(painter, QRectF(0, 0, source.width(), source.height()), source)
+            painter.end()
+            return
+        scale = 2.0
+        image = QImage(
+            int(source.width() * scale), int(source.height() * scale), QImage.Format.Format_ARGB32
+        )
+        image.fill(QColor(background))
+        painter = QPainter(image)
+        painter.setRenderHints(
+            QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
+        )
+        self.topology.render(painter, QRectF(image.rect()), source)
+        painter.end()
+        if not image.save(str(path)):
+            raise OSError(f"cannot write {path}")
