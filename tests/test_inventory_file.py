@@ -10,7 +10,8 @@ import pytest
 
 from pmc.errors import ConfigSyntaxError, InputError
 from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
-from pmc.inventory_file import load_inventory, parse_inventory, save_inventory, scan_lines
+from pmc.inventory_file import load_inventory, parse_inventory, save_inventory
+from pmc.toml_lines import scan_lines
 
 SEED = """\
 # Studio head-end, as in the vendor's manual
