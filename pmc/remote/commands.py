@@ -254,14 +254,16 @@ class RunningCommand:
             channel.close()
 
     def _exit_status(self, channel: paramiko.Channel) -> int | BaseException:
-        while not channel.exit_status_ready():
+        while not channel.status_event.wait(0.1):
             if self._stopping:
                 return -1
-            transport = channel.get_transport()
-            if transport is None or not transport.is_active():
-                return self.connection.lost(None, f"running {self.command}")
-            channel.status_event.wait(0.1)
-        return channel.recv_exit_status()
+            if channel.closed:
+                break
+        if channel.status_event.is_set() and channel.recv_exit_status() != -1:
+            return channel.recv_exit_status()
+        if self._stopping:
+            return -1
+        return self.connection.lost_channel(f"running {self.command}")
 
     def _got_pgid(self, text: str) -> bool:
         if self.pgid is None and text.isdigit():

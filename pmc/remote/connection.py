@@ -155,6 +155,10 @@ class Connection:
                 )
         return await self.in_thread(self.executors.control, self._ensure_transport)
 
+    def transport_blocking(self) -> paramiko.Transport:
+        """The live transport from a worker thread (no trust question: it must be known)."""
+        return self._ensure_transport()
+
     async def open_session(self) -> paramiko.Channel:
         transport = await self.transport()
         return await self.in_thread(self.executors.control, self._open_session, transport)
@@ -194,6 +198,20 @@ class Connection:
             server=self.label,
             hint="Check that the server is up and sshd is running; PMC connects again on "
             "the next action",
+        )
+
+    def lost_channel(self, doing: str) -> ConnectionLost:
+        """A channel closed without an exit status: the link dropped, or sshd's session died."""
+        transport = self._transport
+        if transport is None or not transport.is_active():
+            return self.lost(None, doing)
+        # give the transport a moment to notice a dead link before deciding
+        if not self.check_alive(transport):
+            return self.lost(None, doing)
+        return ConnectionLost(
+            f"the server ended the session while {doing}, without an exit status",
+            server=self.label,
+            hint="The SSH session on the server was killed; the command may still be running",
         )
 
     def drop(self) -> None:

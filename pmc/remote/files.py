@@ -354,12 +354,12 @@ class _Pipe:
         return data.decode("utf-8", "replace")
 
     def finish(self, what: str, doing: str) -> None:
-        transport = self.channel.get_transport()
-        while not self.channel.exit_status_ready():
-            if transport is None or not transport.is_active():
-                raise self.connection.lost(None, f"running {self.command}")
-            self.channel.status_event.wait(0.1)
-        status = self.channel.recv_exit_status()
+        while not self.channel.status_event.wait(0.1):
+            if self.channel.closed:
+                break
+        status = self.channel.recv_exit_status() if self.channel.status_event.is_set() else -1
+        if status == -1:
+            raise self.connection.lost_channel(f"running {self.command}")
         self.done = True
         if status != 0:
             stderr = self._stderr()

@@ -1,0 +1,244 @@
+"""Services and probes on a server: systemctl, firewall-cmd, log tails, TCP reachability.
+
+Everything here uses only what a minimal Rocky 8 server has (systemd, firewalld, coreutils,
+bash), runs as root (through ``sudo -n`` for a non-root login) and returns typed results.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pmc.errors import InputError
+from pmc.remote import commands
+from pmc.remote.connection import Connection
+from pmc.remote.errors import CommandFailed
+
+_UNIT = re.compile(r"^[A-Za-z0-9@._:-]+$")
+_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+_ACTIVE = re.compile(r"^\s*Active:\s*(\S+)(?:\s+\(([^)]*)\))?(?:\s+since\s+(.*?)(?:;.*)?)?\s*$")
+_LOADED = re.compile(r"^\s*Loaded:\s*(\S+)")
+_MAIN_PID = re.compile(r"^\s*Main PID:\s*(\d+)")
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    unit: str
+    load_state: str  # loaded, not-found, masked…
+    active_state: str  # active, inactive, failed, activating…
+    sub_state: str  # running, dead, exited…
+    since: str | None
+    main_pid: int | None
+    text: str  # systemctl's own words, for the operator
+
+    @property
+    def is_running(self) -> bool:
+        return self.active_state == "active"
+
+    @property
+    def exists(self) -> bool:
+        return self.load_state not in ("not-found", "")
+
+
+def _unit(name: str) -> str:
+    if not _UNIT.match(name):
+        raise InputError(f"{name!r} is not a service name", hint="Use a systemd unit name")
+    return name
+
+
+def parse_status(unit: str, text: str) -> ServiceStatus:
+    """Read ``systemctl status`` text: Loaded, Active (with sub-state and since), Main PID."""
+    load, active, sub, since, pid = "", "unknown", "", None, None
+    for line in text.splitlines():
+        if m := _LOADED.match(line):
+            load = m.group(1)
+        elif m := _ACTIVE.match(line):
+            active, sub, since = m.group(1), m.group(2) or "", m.group(3)
+        elif m := _MAIN_PID.match(line):
+            pid = int(m.group(1))
+    if "could not be found" in text or "not-found" in load:
+        load, active = "not-found", "inactive"
+    return ServiceStatus(unit, load, active, sub, since, pid, text.strip())
+
+
+async def status(connection: Connection, unit: str) -> ServiceStatus:
+    result = await commands.run(
+        connection, ["systemctl", "status", "--no-pager", "--lines=0", "--", _unit(unit)],
+        root=True, timeout=60,
+    )  # fmt: skip
+    return parse_status(unit, result.stdout + result.stderr)
+
+
+async def is_active(connection: Connection, unit: str) -> str:
+    """``active``, ``inactive``, ``failed``, ``activating``… as ``systemctl is-active`` says."""
+    result = await commands.run(
+        connection, ["systemctl", "is-active", "--", _unit(unit)], root=True, timeout=60
+    )
+    return result.stdout.strip() or "unknown"
+
+
+async def _systemctl(connection: Connection, verb: str, unit: str) -> ServiceStatus:
+    result = await commands.run(
+        connection, ["systemctl", verb, "--", _unit(unit)], root=True, timeout=180
+    )
+    if not result.ok:
+        after = await status(connection, unit)
+        raise CommandFailed(
+            f"systemctl {verb} {unit} failed: {result.stderr.strip()[-300:]}",
+            server=connection.label,
+            exit_status=result.exit_status,
+            stderr=result.stderr,
+            hint=f"The service is {after.active_state}; see journalctl -u {unit} on the server",
+        )
+    return await status(connection, unit)
+
+
+async def restart(connection: Connection, unit: str) -> ServiceStatus:
+    return await _systemctl(connection, "restart", unit)
+
+
+async def start(connection: Connection, unit: str) -> ServiceStatus:
+    return await _systemctl(connection, "start", unit)
+
+
+async def stop(connection: Connection, unit: str) -> ServiceStatus:
+    return await _systemctl(connection, "stop", unit)
+
+
+# ---- firewall ---------------------------------------------------------------------------
+
+
+class Protocol(StrEnum):
+    TCP = "tcp"
+    UDP = "udp"
+
+
+def _port_spec(port: int, protocol: Protocol | str) -> str:
+    if not 0 < port < 65536:
+        raise InputError(f"{port} is not a port number 1–65535")
+    return f"{port}/{Protocol(protocol).value}"
+
+
+async def firewall_query_port(
+    connection: Connection, port: int, protocol: Protocol | str = Protocol.TCP, *, zone: str = ""
+) -> bool:
+    """Whether the running firewall lets ``port`` in (``firewall-cmd --query-port``)."""
+    argv = ["firewall-cmd", *_zone(zone), f"--query-port={_port_spec(port, protocol)}"]
+    result = await commands.run(connection, argv, root=True, timeout=60)
+    if result.stdout.strip() in ("yes", "no"):
+        return result.stdout.strip() == "yes"
+    raise _firewall_error(connection, "query", result)
+
+
+async def firewall_add_port(
+    connection: Connection, port: int, protocol: Protocol | str = Protocol.TCP, *, zone: str = ""
+) -> None:
+    """Open ``port`` permanently and reload the firewall (``--add-port``, ``--reload``)."""
+    spec = _port_spec(port, protocol)
+    for argv in (
+        ["firewall-cmd", "--permanent", *_zone(zone), f"--add-port={spec}"],
+        ["firewall-cmd", "--reload"],
+    ):
+        result = await commands.run(connection, argv, root=True, timeout=120)
+        if not result.ok:
+            raise _firewall_error(connection, "open a port in", result)
+
+
+def _zone(zone: str) -> list[str]:
+    if not zone:
+        return []
+    if not _UNIT.match(zone):
+        raise InputError(f"{zone!r} is not a firewall zone name")
+    return [f"--zone={zone}"]
+
+
+def _firewall_error(
+    connection: Connection, doing: str, result: commands.CommandResult
+) -> CommandFailed:
+    words = (result.stderr or result.stdout).strip()[-300:]
+    hint = (
+        "Start firewalld (systemctl start firewalld)"
+        if "not running" in words
+        else "See the message from firewall-cmd"
+    )
+    return CommandFailed(
+        f"cannot {doing} the firewall: {words or f'exit status {result.exit_status}'}",
+        server=connection.label,
+        exit_status=result.exit_status,
+        stderr=result.stderr,
+        hint=hint,
+    )
+
+
+# ---- logs and probes --------------------------------------------------------------------
+
+
+async def tail(connection: Connection, path: str, lines: int = 100) -> list[str]:
+    """The last ``lines`` lines of the log file ``path``."""
+    result = await commands.run(
+        connection, ["tail", "-n", str(int(lines)), "--", path], root=True, timeout=60
+    )
+    if not result.ok:
+        raise CommandFailed(
+            f"cannot read the log {path}: {result.stderr.strip()[-300:]}",
+            server=connection.label,
+            exit_status=result.exit_status,
+            stderr=result.stderr,
+        )
+    return result.stdout.splitlines()
+
+
+class Reachability(StrEnum):
+    OPEN = "open"  # something accepted the connection
+    REFUSED = "refused"  # the peer answered: nothing listens there
+    TIMEOUT = "timeout"  # no answer: a firewall drops it, or the host is down
+    NO_ROUTE = "no-route"  # the server has no route, or the peer host is unreachable
+    ERROR = "error"  # the probe itself failed (bad name…)
+
+
+@dataclass(frozen=True)
+class ReachabilityResult:
+    source: str  # the server that probed
+    address: str
+    port: int
+    state: Reachability
+    detail: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.source} → {self.address}:{self.port}: {self.state.value} {self.detail}".strip()
+        )
+
+
+def _peer(address: str) -> str:
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        if _HOSTNAME.match(address):
+            return address
+    raise InputError(f"{address!r} is not an address or host name")
+
+
+async def tcp_reachable(
+    connection: Connection, address: str, port: int, *, wait: int = 3
+) -> ReachabilityResult:
+    """Can the server open a TCP connection to ``address:port``? Uses only bash's /dev/tcp."""
+    peer = _peer(address)
+    _port_spec(port, Protocol.TCP)
+    argv = ["timeout", str(int(wait)), "bash", "-c", 'exec 3<>"/dev/tcp/$1/$2"', "probe", peer,
+            str(port)]  # fmt: skip
+    result = await commands.run(connection, argv, timeout=wait + 30)
+    words = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+    if result.exit_status == 0:
+        state = Reachability.OPEN
+    elif result.exit_status == 124:
+        state, words = Reachability.TIMEOUT, f"no answer within {wait} s"
+    elif "refused" in words:
+        state = Reachability.REFUSED
+    elif "No route" in words or "unreachable" in words:
+        state = Reachability.NO_ROUTE
+    else:
+        state = Reachability.ERROR
+    return ReachabilityResult(connection.server.name, peer, port, state, words)

@@ -1,0 +1,158 @@
+"""Local port forwarding over a server's SSH connection (``ssh -L`` done by PMC).
+
+The operator's desktop is not in a server's pg_hba and PostgreSQL listens on the server's own
+127.0.0.1: PMC opens a listening socket on 127.0.0.1 (a free port) and carries each connection
+made to it through a ``direct-tcpip`` channel to the server's ``remote_host:remote_port``.
+Several connections at once work (psycopg's cancel opens a second one). Blocking work runs in
+threads of the tunnel's own, so synchronous psycopg in a worker thread can use it freely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import socket
+import threading
+from types import TracebackType
+
+import paramiko
+
+from pmc.remote.connection import Connection
+
+log = logging.getLogger("pmc.remote.tunnels")
+
+
+class Tunnel:
+    """A local port forwarded to ``remote_host:remote_port`` as seen from the server."""
+
+    def __init__(self, connection: Connection, remote_host: str, remote_port: int) -> None:
+        self.connection = connection
+        self.remote_host = remote_host
+        self.remote_port = remote_port
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self.local_host = "127.0.0.1"
+        self.local_port: int = self._listener.getsockname()[1]
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket | paramiko.Channel] = set()
+        self.connections_served = 0
+        self._acceptor = threading.Thread(
+            target=self._accept, name=f"pmc-tunnel-{self.local_port}", daemon=True
+        )
+
+    def __str__(self) -> str:
+        return (
+            f"127.0.0.1:{self.local_port} → {self.connection.label} → "
+            f"{self.remote_host}:{self.remote_port}"
+        )
+
+    def start(self) -> None:
+        self._acceptor.start()
+
+    def close(self) -> None:
+        """Stop listening and cut every forwarded connection."""
+        self._closed.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() on Linux
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        with self._lock:
+            ends, self._open = list(self._open), set()
+        for end in ends:
+            with contextlib.suppress(Exception):
+                end.close()
+
+    async def __aenter__(self) -> Tunnel:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, origin = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(
+                target=self._serve, args=(client, origin), name="pmc-tunnel-pump", daemon=True
+            ).start()
+
+    def _serve(self, client: socket.socket, origin: tuple[str, int]) -> None:
+        channel: paramiko.Channel | None = None
+        try:
+            self._track(client)
+            transport = self.connection.transport_blocking()
+            channel = self.connection.open_forward_blocking(
+                transport, (self.remote_host, self.remote_port), origin
+            )
+            self._track(channel)
+            self.connections_served += 1
+            self._pump(client, channel)
+        except ConnectionAbortedError:
+            pass
+        except Exception as exc:
+            log.warning("%s: forwarded connection failed: %s", self, exc)
+        finally:
+            for end in (client, channel):
+                if end is not None:
+                    with contextlib.suppress(Exception):
+                        end.close()
+                    with self._lock:
+                        self._open.discard(end)
+
+    def _track(self, end: socket.socket | paramiko.Channel) -> None:
+        with self._lock:
+            if self._closed.is_set():
+                end.close()
+                raise ConnectionAbortedError("tunnel closed")
+            self._open.add(end)
+
+    def _pump(self, client: socket.socket, channel: paramiko.Channel) -> None:
+        client_open = channel_open = True
+        while client_open or channel_open:
+            readers: list[socket.socket | paramiko.Channel] = []
+            if client_open:
+                readers.append(client)
+            if channel_open:
+                readers.append(channel)
+            ready, _, _ = select.select(readers, [], [], 5.0)
+            if self._closed.is_set():
+                return
+            if client in ready:
+                data = client.recv(65536)
+                if data:
+                    channel.sendall(data)
+                else:
+                    client_open = False
+                    channel.shutdown_write()
+            if channel in ready:
+                data = channel.recv(65536)
+                if data:
+                    client.sendall(data)
+                else:
+                    channel_open = False
+                    with contextlib.suppress(OSError):
+                        client.shutdown(socket.SHUT_WR)
+
+
+async def open_tunnel(
+    connection: Connection, remote_port: int, remote_host: str = "127.0.0.1"
+) -> Tunnel:
+    """Forward a free local port to ``remote_host:remote_port`` as the server sees it.
+
+    Use as ``async with await open_tunnel(conn, 5432) as tunnel: … tunnel.local_port …``.
+    The server's connection is made (and its host key checked) before this returns.
+    """
+    await connection.transport()
+    tunnel = Tunnel(connection, remote_host, remote_port)
+    tunnel.start()
+    return tunnel

@@ -1,0 +1,125 @@
+"""Tunnels, probes and status parsing against a throwaway sshd on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import socketserver
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pmc.remote import services
+from pmc.remote.services import Reachability, parse_status
+from pmc.remote.tunnels import open_tunnel
+from tests.fixtures.sshd import ThrowawaySshd
+from tests.remote.conftest import trusting_connection
+
+
+class _Echo(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        while data := self.request.recv(65536):
+            self.request.sendall(data.upper())
+
+
+@pytest.fixture
+def echo_port() -> Iterator[int]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Echo)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def _talk(port: int, text: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(text)
+        sock.shutdown(socket.SHUT_WR)
+        got = b""
+        while chunk := sock.recv(65536):
+            got += chunk
+        return got
+
+
+def test_tunnel_carries_concurrent_connections(
+    sshd: ThrowawaySshd, tmp_path: Path, echo_port: int
+) -> None:
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            async with await open_tunnel(conn, echo_port) as tunnel:
+                texts = [f"hello {i} ".encode() * 20000 for i in range(8)]
+                answers = await asyncio.gather(
+                    *(asyncio.to_thread(_talk, tunnel.local_port, t) for t in texts)
+                )
+                assert answers == [t.upper() for t in texts]
+                assert tunnel.connections_served == 8
+            with pytest.raises(OSError):
+                _talk(tunnel.local_port, b"closed")
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_tcp_probe_from_the_server(sshd: ThrowawaySshd, tmp_path: Path, echo_port: int) -> None:
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            found = await services.tcp_reachable(conn, "127.0.0.1", echo_port)
+            assert found.state is Reachability.OPEN
+            with socket.socket() as unused:
+                unused.bind(("127.0.0.1", 0))
+                closed_port = unused.getsockname()[1]
+            refused = await services.tcp_reachable(conn, "127.0.0.1", closed_port)
+            assert refused.state is Reachability.REFUSED
+            with pytest.raises(Exception, match="not an address"):
+                await services.tcp_reachable(conn, "x; rm -rf /", 22)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_tail_of_a_log(sshd: ThrowawaySshd, tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"line {i}\n" for i in range(500)))
+
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            assert await services.tail(conn, str(log), 3) == ["line 497", "line 498", "line 499"]
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+RUNNING = """\
+● playout-api.service - Playout API
+     Loaded: loaded (/etc/systemd/system/playout-api.service; enabled; vendor preset: disabled)
+     Active: active (running) since Tue 2026-11-24 09:12:03 UTC; 1 day 2h ago
+   Main PID: 1234 (node)
+"""
+
+FAILED = """\
+× postgresql.service - PostgreSQL database server
+     Loaded: loaded (/usr/lib/systemd/system/postgresql.service; enabled)
+     Active: failed (Result: exit-code) since Wed 2026-11-25 21:30:00 UTC; 5s ago
+"""
+
+
+def test_status_text_is_parsed() -> None:
+    running = parse_status("playout-api.service", RUNNING)
+    assert (running.load_state, running.active_state, running.sub_state) == (
+        "loaded", "active", "running",
+    )  # fmt: skip
+    assert running.main_pid == 1234 and running.since == "Tue 2026-11-24 09:12:03 UTC"
+    assert running.is_running
+    failed = parse_status("postgresql", FAILED)
+    assert (failed.active_state, failed.sub_state) == ("failed", "Result: exit-code")
+    missing = parse_status("nope", "Unit nope.service could not be found.\n")
+    assert not missing.exists and not missing.is_running
