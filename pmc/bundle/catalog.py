@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from pmc.bundle.manifest import PART_DATABASE, PART_EPG, TableSpec
 from pmc.layout import PlayoutLayout
@@ -35,7 +36,13 @@ ORDER BY c.relname, a.attnum
 """
 
 FKEYS_SQL = """
-SELECT child.relname, parent.relname
+SELECT child.relname, parent.relname,
+  (SELECT string_agg(a.attname, ',' ORDER BY u.ord)
+   FROM unnest(k.conkey) WITH ORDINALITY u(n, ord)
+   JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n),
+  (SELECT string_agg(a.attname, ',' ORDER BY u.ord)
+   FROM unnest(k.confkey) WITH ORDINALITY u(n, ord)
+   JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n)
 FROM pg_constraint k
 JOIN pg_class child ON child.oid = k.conrelid
 JOIN pg_class parent ON parent.oid = k.confrelid
@@ -89,20 +96,46 @@ def parse_rows(text: str, width: int) -> list[tuple[str, ...]]:
     return rows
 
 
-def build_specs(
-    columns_text: str, fkeys_text: str
-) -> tuple[dict[str, TableSpec], list[str], list[str]]:
-    """Specs of every public table (per-server ones included), the order and the cycles."""
+@dataclass(frozen=True)
+class ForeignKey:
+    child: str
+    parent: str
+    child_columns: tuple[str, ...]
+    parent_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    specs: dict[str, TableSpec]  # every public table, per-server ones with part "local"
+    order: list[str]  # parents before children
+    cycles: list[str]
+    fkeys: list[ForeignKey]
+
+
+def build_catalog(columns_text: str, fkeys_text: str) -> Catalog:
     cols: dict[str, list[tuple[str, str]]] = {}
     for table, column, sqltype in parse_rows(columns_text, 3):
         cols.setdefault(table, []).append((column, sqltype))
-    edges = [(c, p) for c, p in parse_rows(fkeys_text, 2)]
-    order, cycles = fk_order(cols, edges)
-    specs = {
-        t: TableSpec(t, part_of(t) or "local", tuple(cols[t]))
-        for t in order  # "local" specs are never written into a manifest
-    }
-    return specs, order, cycles
+    fkeys = [
+        ForeignKey(c, p, tuple(cc.split(",")), tuple(pc.split(",")))
+        for c, p, cc, pc in parse_rows(fkeys_text, 4)
+    ]
+    order, cycles = fk_order(cols, [(k.child, k.parent) for k in fkeys])
+    specs = {t: TableSpec(t, part_of(t) or "local", tuple(cols[t])) for t in order}
+    return Catalog(specs, order, cycles, fkeys)
+
+
+def dependents(catalog: Catalog, loaded: set[str]) -> list[str]:
+    """Tables not in ``loaded`` that reference them (directly or not), in FK order."""
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for key in catalog.fkeys:
+            if key.parent in loaded | found and key.child not in loaded and key.child not in found:
+                found.add(key.child)
+                changed = True
+    return [t for t in catalog.order if t in found]
 
 
 def psql_argv(layout: PlayoutLayout, *extra: str) -> list[str]:
@@ -118,12 +151,10 @@ async def psql_query(connection: Connection, layout: PlayoutLayout, sql: str) ->
     return result.stdout
 
 
-async def read_catalog(
-    connection: Connection, layout: PlayoutLayout
-) -> tuple[dict[str, TableSpec], list[str], list[str]]:
+async def read_catalog(connection: Connection, layout: PlayoutLayout) -> Catalog:
     columns = await psql_query(connection, layout, COLUMNS_SQL)
     fkeys = await psql_query(connection, layout, FKEYS_SQL)
-    return build_specs(columns, fkeys)
+    return build_catalog(columns, fkeys)
 
 
 VERSION_SCRIPT = (

@@ -274,10 +274,10 @@ async def export_bundle(
     tables: list[TableSpec] = []
     cycles: list[str] = []
     if options.database or options.epg:
-        specs, order, all_cycles = await read_catalog(connection, layout)
+        catalog = await read_catalog(connection, layout)
         wanted = {p for p in (PART_DATABASE, PART_EPG) if p in options.parts}
-        tables = [specs[t] for t in order if specs[t].part in wanted]
-        cycles = [t for t in all_cycles if specs[t].part in wanted]
+        tables = [catalog.specs[t] for t in catalog.order if catalog.specs[t].part in wanted]
+        cycles = [t for t in catalog.cycles if catalog.specs[t].part in wanted]
     listing = (
         await list_data(connection, layout.data_dirs) if options.data else DataListing(0, 0, {})
     )

@@ -77,6 +77,19 @@ class Pipe:
         try:
             self.channel.sendall(data)
         except (TimeoutError, paramiko.SSHException, EOFError, OSError) as exc:
+            transport = self.channel.get_transport()
+            if transport is not None and transport.is_active():
+                # the remote program ended (an error of its own): report it, keep the link
+                self.channel.status_event.wait(5)
+                self._take_stderr()
+                status = self.channel.exit_status if self.channel.exit_status_ready() else -1
+                raise CommandFailed(
+                    f"{self.command!r} stopped reading its input (exit status {status}): "
+                    f"{self.stderr.strip()[-400:]}",
+                    server=self.connection.label,
+                    exit_status=status,
+                    stderr=self.stderr,
+                ) from exc
             raise self.connection.lost(exc, f"writing to {self.command}") from exc
         self._take_stderr()
 

@@ -1,0 +1,245 @@
+"""What a bundle holds, and what importing it would change on a server.
+
+:func:`scan_bundle` reads the bundle once, verifying everything (manifest, names, member types,
+sizes, checksums, the trailer) and keeping what a preview needs: the file list with sizes and
+times, the small members (config files, the services and networks tables). :func:`preview`
+compares that with a target server: DVB services and networks added, removed or changed; data
+files added, changed (size or time differ) or removed; config files as unified diffs; and what
+the import will do with the target's own addresses.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pmc.bundle.archive import BundleReader, Limits
+from pmc.bundle.catalog import copy_columns, psql_query, quote_ident
+from pmc.bundle.errors import NotABundle
+from pmc.bundle.manifest import CONFIG_FILES, PART_DATA, Checksums, Manifest
+from pmc.bundle.progress import ByteProgress, human_bytes
+from pmc.remote.commands import run
+from pmc.remote.connection import Connection
+
+KEEP_TABLES = ("dvb_services", "networks")  # shown row by row in a preview
+SMALL = 64 << 20
+
+
+@dataclass
+class Scan:
+    path: Path
+    manifest: Manifest
+    checksums: Checksums
+    size: int
+    files: dict[str, tuple[int, int]] = field(default_factory=dict)  # data/... -> (size, mtime)
+    dirs: set[str] = field(default_factory=set)
+    small: dict[str, bytes] = field(default_factory=dict)
+
+    def data_bytes(self) -> int:
+        return sum(size for size, _ in self.files.values())
+
+    def summary(self) -> str:
+        m = self.manifest
+        lines = [
+            f"bundle {self.path} ({human_bytes(self.size)}), format {m.format_version}, "
+            f"written by PMC {m.pmc_version or '?'} at {m.created}",
+            f"source: {m.source.cluster}/{m.source.server} ({m.source.address}), Playout "
+            f"{m.source.playout_version}, PostgreSQL {m.source.postgresql_version}",
+            f"parts: {', '.join(m.parts)}",
+        ]
+        if m.tables:
+            lines.append("tables (foreign-key order):")
+            for spec in m.tables:
+                rows = self.checksums.rows.get(spec.name, 0)
+                lines.append(f"  {spec.name:<24} {rows:>10} rows  ({spec.part})")
+        for name in CONFIG_FILES:
+            if f"config/{name}" in self.small:
+                lines.append(f"config: {name} ({len(self.small[f'config/{name}'])} bytes)")
+        if PART_DATA in m.parts:
+            by_key: dict[str, list[int]] = {}
+            for name, (size, _) in self.files.items():
+                key = name.split("/")[1]
+                entry = by_key.setdefault(key, [0, 0])
+                entry[0] += 1
+                entry[1] += size
+            for key, (count, size) in sorted(by_key.items()):
+                lines.append(f"data {key}: {count} files, {human_bytes(size)}")
+        lines.append(f"all {len(self.checksums.members)} members verified (SHA-256)")
+        return "\n".join(lines)
+
+
+def scan_bundle(
+    path: Path, *, progress: ByteProgress | None = None, limits: Limits | None = None
+) -> Scan:
+    """Reads and verifies the whole bundle (blocking: run it in a worker thread)."""
+    path = Path(path)
+    try:
+        raw = open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise NotABundle(f"cannot open the bundle ({exc.strerror})", where=str(path)) from exc
+    with raw:
+        size = path.stat().st_size
+        reader = BundleReader(raw, where=str(path), limits=limits)
+        files: dict[str, tuple[int, int]] = {}
+        dirs: set[str] = set()
+        small: dict[str, bytes] = {}
+        keep = {f"config/{n}" for n in CONFIG_FILES} | {f"db/{t}.copy" for t in KEEP_TABLES}
+        for member, stream in reader.members():
+            if member.is_dir:
+                dirs.add(member.name)
+                continue
+            if member.name.startswith("data/"):
+                files[member.name] = (member.size, member.mtime)
+            parts = []
+            while chunk := stream.read(1 << 20):
+                if progress:
+                    progress(len(chunk))
+                if member.name in keep and member.size <= SMALL:
+                    parts.append(chunk)
+            if parts or (member.name in keep and member.size == 0):
+                small[member.name] = b"".join(parts)
+        assert reader.checksums is not None
+        return Scan(path, reader.manifest, reader.checksums, size, files, dirs, small)
+
+
+# --- comparing with a target -------------------------------------------------------------
+@dataclass
+class RowDiff:
+    table: str
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FileDiff:
+    key: str
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Preview:
+    scan: Scan
+    target: str
+    tables: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (bundle, target)
+    rows: list[RowDiff] = field(default_factory=list)
+    files: list[FileDiff] = field(default_factory=list)
+    config_diffs: dict[str, str] = field(default_factory=dict)
+    config_actions: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def render(self, *, limit: int = 10) -> str:
+        lines = [f"import into {self.target}:"]
+        for name, (ours, theirs) in self.tables.items():
+            lines.append(f"  table {name:<24} {theirs:>8} rows now → {ours:>8} rows")
+        for diff in self.rows:
+            for verb, items in (
+                ("added", diff.added),
+                ("changed", diff.changed),
+                ("removed", diff.removed),
+            ):
+                if items:
+                    shown = ", ".join(items[:limit]) + (" …" if len(items) > limit else "")
+                    lines.append(f"  {diff.table} {verb} ({len(items)}): {shown}")
+        for fdiff in self.files:
+            lines.append(
+                f"  data {fdiff.key}: {len(fdiff.added)} added, {len(fdiff.changed)} changed, "
+                f"{len(fdiff.removed)} removed"
+            )
+            for verb, items in (
+                ("+", fdiff.added),
+                ("~", fdiff.changed),
+                ("-", fdiff.removed),
+            ):
+                lines.extend(f"    {verb} {item}" for item in items[:limit])
+        for name, action in self.config_actions.items():
+            lines.append(f"  {name}: {action}")
+            if self.config_diffs.get(name):
+                lines.extend("    " + line for line in self.config_diffs[name].splitlines())
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+def _keyed_rows(text: str, columns: list[str]) -> dict[str, tuple[str, str]]:
+    """COPY text rows keyed by their first column: key -> (label, whole row)."""
+    name_at = columns.index("name") if "name" in columns else 0
+    out: dict[str, tuple[str, str]] = {}
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if not fields or not fields[0]:
+            continue
+        label = fields[name_at] if name_at < len(fields) else fields[0]
+        out[fields[0]] = (f"{fields[0]} {label}".strip(), line)
+    return out
+
+
+def diff_rows(table: str, columns: list[str], ours: str, theirs: str) -> RowDiff:
+    a = _keyed_rows(ours, columns)
+    b = _keyed_rows(theirs, columns)
+    return RowDiff(
+        table,
+        added=[a[k][0] for k in a if k not in b],
+        removed=[b[k][0] for k in b if k not in a],
+        changed=[a[k][0] for k in a if k in b and a[k][1] != b[k][1]],
+    )
+
+
+def diff_files(
+    key: str, ours: dict[str, tuple[int, int]], theirs: dict[str, tuple[int, int]]
+) -> FileDiff:
+    return FileDiff(
+        key,
+        added=sorted(k for k in ours if k not in theirs),
+        changed=sorted(
+            k
+            for k in ours
+            if k in theirs and (ours[k][0] != theirs[k][0] or ours[k][1] != theirs[k][1])
+        ),
+        removed=sorted(k for k in theirs if k not in ours),
+    )
+
+
+def config_diff(name: str, ours: bytes | None, theirs: bytes | None) -> str:
+    a = (theirs or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    b = (ours or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    return "".join(difflib.unified_diff(a, b, f"target/{name}", f"bundle/{name}", n=2))
+
+
+async def target_files(connection: Connection, path: str) -> dict[str, tuple[int, int]]:
+    """Relative path -> (size, mtime) of every regular file under ``path`` on the server."""
+    script = '[ -d "$1" ] || exit 0; find "$1" -type f -printf \'%s\\t%T@\\t%P\\n\''
+    result = await run(connection, ["sh", "-c", script, "pmc", path], root=True, check=True)
+    out: dict[str, tuple[int, int]] = {}
+    for line in result.stdout.splitlines():
+        size, mtime, rel = line.split("\t", 2)
+        out[rel] = (int(size), int(float(mtime)))
+    return out
+
+
+async def target_table_text(connection: Connection, table: str, columns: list[str]) -> str:
+    layout = connection.server.layout
+    spec_cols = ", ".join(quote_ident(c) for c in columns)
+    return await psql_query(
+        connection,
+        layout,
+        f"COPY (SELECT {spec_cols} FROM public.{quote_ident(table)}) TO STDOUT",
+    )
+
+
+async def target_counts(connection: Connection, tables: list[str]) -> dict[str, int]:
+    if not tables:
+        return {}
+    layout = connection.server.layout
+    sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM public.{quote_ident(t)}" for t in tables)
+    text = await psql_query(connection, layout, sql)
+    out = {}
+    for line in text.splitlines():
+        name, _, count = line.partition("\t")
+        out[name] = int(count)
+    return out
+
+
+__all__ = ["Preview", "Scan", "copy_columns", "diff_files", "diff_rows", "scan_bundle"]
