@@ -122,19 +122,16 @@ class PgHba:
         row = 0
         while row < len(self._lines):
             first, text = row, self._lines[row][0]
-            while (
-                text.rstrip(" \t").endswith("\\") and "#" not in text and row + 1 < len(self._lines)
-            ):
+            data, open_quote = _data_part(text)
+            while data.rstrip(" \t").endswith("\\") and row + 1 < len(self._lines):
                 row += 1
-                text = text.rstrip(" \t")[:-1] + " " + self._lines[row][0]
-            tokens = [(m.group(), m.start() + 1) for m in _TOKEN.finditer(text.split("#")[0])]
-            if '"' in text.split("#")[0] and text.count('"') % 2:
+                text = data.rstrip(" \t")[:-1] + " " + self._lines[row][0]
+                data, open_quote = _data_part(text)
+            if open_quote >= 0:
                 raise self._error(
-                    "a double quote is not closed",
-                    first,
-                    text.index('"') + 1,
-                    'Close the quoted name with ".',
+                    "a double quote is not closed", first, open_quote + 1, 'Close it with ".'
                 )
+            tokens = [(m.group(), m.start() + 1) for m in _TOKEN.finditer(data)]
             item = self._record(tokens, first) if tokens else None
             entries.append(_Entry(first, row, item, tuple(c for _, c in tokens)))
             row += 1
@@ -345,6 +342,18 @@ class PgHba:
 
     def __repr__(self) -> str:
         return f"PgHba({self.path!r}, {len(self.rules)} rules)"
+
+
+def _data_part(text: str) -> tuple[str, int]:
+    """The text before a ``#`` comment (``#`` inside double quotes is data) and the offset of
+    a double quote left open, or -1."""
+    opened = -1
+    for index, ch in enumerate(text):
+        if ch == '"':
+            opened = index if opened < 0 else -1
+        elif ch == "#" and opened < 0:
+            return text[:index], -1
+    return text, opened
 
 
 def _covers(field_text: str, name: str) -> bool:

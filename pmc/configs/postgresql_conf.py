@@ -95,7 +95,8 @@ _TRUE = {"on", "true", "yes", "1"}
 _FALSE = {"off", "false", "no", "0"}
 
 
-def _same(current: str, value: str | int | float | bool) -> bool:
+def same_value(current: str, value: str | int | float | bool) -> bool:
+    """Whether the text value `current` already means `value` (on = true = yes = 1)."""
     if isinstance(value, bool):
         return current.lower() in (_TRUE if value else _FALSE)
     if isinstance(value, int | float):
@@ -194,7 +195,7 @@ class PostgresqlConf:
         if rows:
             current = self.get(name)
             assert current is not None
-            if _same(current, value):
+            if same_value(current, value):
                 return False
             self._replace_value(rows[-1], token)
         else:

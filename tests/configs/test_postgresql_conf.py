@@ -122,7 +122,9 @@ def test_set_is_idempotent_minimal_and_effective(
     assert changed_lines(text, once) <= 2
     again = pgconf.parse(once)
     assert again == doc
-    assert again.get(name) == (pgconf.render_value(value) if not isinstance(value, str) else value)
+    current = again.get(name)
+    assert current is not None
+    assert pgconf.same_value(current, value)
     assert not doc.set(name, value)
     assert not again.set(name, value)
     assert doc.render() == once
