@@ -102,7 +102,8 @@ def load_spoolers(path: Path) -> tuple[list[dict[str, Any]], list[Spooler]]:
     spoolers: list[Spooler] = []
     for index, entry in enumerate(raw, 1):
         if not isinstance(entry, dict) or not all(
-            isinstance(entry.get(key), str) and entry.get(key) for key in ("name", "address", "type")
+            isinstance(entry.get(key), str) and entry.get(key)
+            for key in ("name", "address", "type")
         ):
             raise SpoolersError(
                 f"spoolers file {path}: entry {index} needs text fields name, address and type"
@@ -110,7 +111,7 @@ def load_spoolers(path: Path) -> tuple[list[dict[str, Any]], list[Spooler]]:
         if entry["type"] not in ("master", "spooler"):
             raise SpoolersError(
                 f"spoolers file {path}: entry {index} has type {entry['type']!r}, "
-                "expected \"master\" or \"spooler\""
+                'expected "master" or "spooler"'
             )
         spoolers.append(Spooler(entry["name"], entry["address"], entry["type"]))
     return raw, spoolers
@@ -138,7 +139,7 @@ class Handler(BaseHTTPRequestHandler):
     api: Api
     server_version = "PlayoutAPI/lab"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib name)
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _send(self, status: int, body: Any) -> None:
@@ -307,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-dir", type=Path, default=Path("/opt/playout/api/config"))
     parser.add_argument("--log", type=Path, default=Path("/var/log/playout-api.log"))
     parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--bind", default="0.0.0.0", help="address to listen on")
+    parser.add_argument("--bind", default="0.0.0.0", help="address to listen on")  # noqa: S104 (inside a lab server)
     parser.add_argument("--dsn", default=DEFAULT_DSN)
     parser.add_argument(
         "--peer-port", type=int, help="port of the other servers' APIs (default: --port)"
@@ -336,7 +337,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"playout-api: {exc}", file=sys.stderr)
         return 1
     early("info", "spoolers: " + json.dumps(raw, separators=(",", ":"), ensure_ascii=False))
-    early("info", "ipAddresses: " + json.dumps([s.address for s in spoolers], separators=(",", ":")))
+    early(
+        "info", "ipAddresses: " + json.dumps([s.address for s in spoolers], separators=(",", ":"))
+    )
     mine = set(args.own_address) if args.own_address else machine_addresses()
     own = next((s for s in spoolers if s.address in mine), None)
     if own is None:

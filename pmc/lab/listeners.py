@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 CONTROL_PORTS = {"playout-scheduler": 2001, "eit-update": 5000, "playout-admin": 5555}
 SERVICES = (*CONTROL_PORTS, "httpd", "snmpd")
@@ -95,11 +95,11 @@ async def _control_session(
                 raw = (await reader.readline()).rstrip(b"\r\n")
                 if not raw:
                     break
-                name, sep, value = raw.partition(b":")
-                if not sep or not name.strip():
+                key, sep, value = raw.partition(b":")
+                if not sep or not key.strip():
                     malformed = True
                     continue
-                headers[name.strip().decode("utf-8", "replace").lower()] = value.strip().decode(
+                headers[key.strip().decode("utf-8", "replace").lower()] = value.strip().decode(
                     "utf-8", "replace"
                 )
             length_text = headers.get("content-length", "0")
@@ -200,11 +200,12 @@ def _ber_oid(oid: str) -> bytes:
     parts = [int(p) for p in oid.split(".")]
     out = bytearray([40 * parts[0] + parts[1]])
     for part in parts[2:]:
-        chunk = [part & 0x7F]
-        part >>= 7
-        while part:
-            chunk.append(0x80 | (part & 0x7F))
-            part >>= 7
+        rest = part
+        chunk = [rest & 0x7F]
+        rest >>= 7
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
         out.extend(reversed(chunk))
     return _tlv(0x06, bytes(out))
 
@@ -318,7 +319,10 @@ def snmp_answer(request: bytes, system: dict[str, str | int], community: str = "
         varbinds += _tlv(0x30, _ber_oid(oid) + encoded)
     pdu = _tlv(
         0xA2,
-        _ber_int(request_id) + _ber_int(error_status) + _ber_int(error_index) + _tlv(0x30, varbinds),
+        _ber_int(request_id)
+        + _ber_int(error_status)
+        + _ber_int(error_index)
+        + _tlv(0x30, varbinds),
     )
     return _tlv(0x30, _ber_int(version) + _tlv(0x04, community.encode()) + pdu)
 
@@ -331,8 +335,7 @@ class _SnmpAgent(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         system: dict[str, str | int] = {
@@ -396,7 +399,7 @@ async def serve(service: str, bind: str, port: int | None, log: Log, name: str) 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pmc.lab.listeners", description=__doc__)
     parser.add_argument("service", choices=SERVICES)
-    parser.add_argument("--bind", default="0.0.0.0")
+    parser.add_argument("--bind", default="0.0.0.0")  # noqa: S104 (inside a lab server)
     parser.add_argument(
         "--port", type=int, help="listen here instead (snmpd: traps on the next port)"
     )

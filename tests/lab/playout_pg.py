@@ -35,7 +35,10 @@ def available() -> str | None:
 def as_postgres(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["runuser", "-u", "postgres", "--", *args],
-        check=True, text=True, capture_output=True, **kwargs,  # type: ignore[call-overload]
+        check=True,
+        text=True,
+        capture_output=True,
+        **kwargs,  # type: ignore[call-overload]
     )
 
 
@@ -55,16 +58,38 @@ class Instance:
 
     def psql(self, sql: str, db: str = "playout") -> str:
         out = as_postgres(
-            str(PG_BIN / "psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", self.socket_dir,
-            "-p", str(self.port), "-d", db, "-c", sql,
+            str(PG_BIN / "psql"),
+            "-X",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            self.socket_dir,
+            "-p",
+            str(self.port),
+            "-d",
+            db,
+            "-c",
+            sql,
         )
         return out.stdout.strip()
 
     def stop(self) -> None:
         subprocess.run(
-            ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D",
-             str(self.root / "data"), "-m", "immediate", "stop"],
-            capture_output=True, check=False,
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(self.root / "data"),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+            check=False,
         )
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -76,8 +101,19 @@ def start(address: str = "127.0.0.1", port: int = 5432) -> Instance:
     shutil.chown(root, "postgres", "postgres")
     shutil.chown(root / "sock", "postgres", "postgres")
     data = root / "data"
-    as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                "--no-sync", "-E", "UTF8", "--locale=C")
+    as_postgres(
+        str(PG_BIN / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "--no-sync",
+        "-E",
+        "UTF8",
+        "--locale=C",
+    )
     with (data / "postgresql.conf").open("a") as conf:
         conf.write(
             f"listen_addresses = '{address}'\nport = {port}\n"

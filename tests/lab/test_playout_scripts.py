@@ -41,7 +41,7 @@ def _env(pg: playout_pg.Instance, home: Path) -> dict[str, str]:
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(args, check=False, env=env, capture_output=True, text=True, timeout=120)
 
 
 def _fresh(pg: playout_pg.Instance, rows: int, server: str) -> None:
@@ -74,11 +74,14 @@ def test_slony_copies_the_configuration_and_leaves_local_tables(
     result = _run(["bash", "-c", script], _env(primary, tmp_path))
     assert result.returncode == 0, (result.stderr, (tmp_path / "copy-config.log").read_text())
     # bash reports the killed slons the way the seed shows them
-    assert 'Killed                  slon playout "dbname=playout user=postgres host=$PRIMARY_HOST"' in (
-        result.stderr
+    assert (
+        'Killed                  slon playout "dbname=playout user=postgres host=$PRIMARY_HOST"'
+        in (result.stderr)
     )
     for table in playout.REPLICATED_TABLES:
-        query = f"SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {table} t"
+        query = (
+            f"SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {table} t"
+        )
         assert primary.psql(query) == secondary.psql(query), table
     assert secondary.psql("SELECT name FROM dvb_services WHERE service_id = 5") == "Icareus 5"
     assert secondary.psql("SELECT DISTINCT name FROM ts_outputs") == "backup only"

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
+from pmc.lab import topology
 from pmc.lab.playout import SCRIPTS, bin_dir
 
 FAILOVER_PEER = ".failover-peer"
@@ -53,10 +55,13 @@ class Peer(Protocol):
 
 
 def spoolers_fresh(management_address: str) -> str:
-    return json.dumps(
-        [{"name": "master", "address": management_address, "type": "master"}],
-        separators=(",", ":"),
-    ) + "\n"
+    return (
+        json.dumps(
+            [{"name": "master", "address": management_address, "type": "master"}],
+            separators=(",", ":"),
+        )
+        + "\n"
+    )
 
 
 def spoolers_listing(entries: Sequence[tuple[str, str, str]]) -> str:
@@ -68,7 +73,7 @@ def spoolers_listing(entries: Sequence[tuple[str, str, str]]) -> str:
     return "[\n" + ",\n".join(f"  {line}" for line in lines) + "\n]\n"
 
 
-def playout_files(
+def playout_files(  # noqa: PLR0917 (the lab core's call)
     server_name: str,
     role: str,
     management_address: str,
@@ -106,3 +111,23 @@ def playout_files(
     files["api/config/spoolers.json"] = (spoolers.encode(), 0o644)
     files["api/config/replicate.conf"] = (replicate.encode(), 0o644)
     return files
+
+
+def install(trees: dict[str, Path], state: str) -> None:
+    """Write every server's Playout files into its private tree (``tree / "opt/playout"``).
+
+    ``trees`` maps the lab's server names (:data:`pmc.lab.topology.ALL_SERVERS`) to the host
+    paths of their trees.
+    """
+    specs = [s for s in topology.ALL_SERVERS if s.name in trees]
+    for spec in specs:
+        peers = [p for p in specs if p is not spec]
+        root = trees[spec.name] / "opt/playout"
+        files = playout_files(
+            spec.name, spec.role, spec.management_address, spec.redundancy_address, peers, state
+        )
+        for relative, (content, mode) in files.items():
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+            path.chmod(mode)

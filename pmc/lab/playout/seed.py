@@ -56,7 +56,7 @@ def table_data(rows: int = DEFAULT_ROWS, *, server: str = "main") -> dict[str, t
     The tables come in foreign-key order. Services 1–4 are "Icareus 1" … "Icareus 4" (provider
     Icareus); further services start at 101, so that service 5 is free for the seed's test.
     """
-    rng = random.Random(rows)
+    rng = random.Random(rows)  # noqa: S311 (sample data, not secrets)
     data: dict[str, tuple[str, Rows]] = {}
     data["general_settings"] = (
         "key, value, description",
@@ -78,8 +78,24 @@ def table_data(rows: int = DEFAULT_ROWS, *, server: str = "main") -> dict[str, t
     for i in range(1, n_networks + 1):
         kind = "actual" if i == 1 else "other"
         networks.append(
-            (i, kind, 0x3000 + i, 0x20F6, f"Icareus Network {i}", True, True, True, True,
-             i % 2 == 0, True, True, True, True, 2000, 10000)  # fmt: skip
+            (
+                i,
+                kind,
+                0x3000 + i,
+                0x20F6,
+                f"Icareus Network {i}",
+                True,
+                True,
+                True,
+                True,
+                i % 2 == 0,
+                True,
+                True,
+                True,
+                True,
+                2000,
+                10000,
+            )
         )
     data["networks"] = (
         "id, kind, network_id, original_network_id, name, generate_pat, generate_pmt, "
@@ -109,8 +125,7 @@ def table_data(rows: int = DEFAULT_ROWS, *, server: str = "main") -> dict[str, t
         source = 1 + (sid % len(_EIT_KINDS))
         services.append((sid, name, provider, 1, ts, source, 0x100 + sid, 0x100 + sid))
     data["dvb_services"] = (
-        "service_id, name, provider, service_type, transport_stream, eit_source, pmt_pid, "
-        "pcr_pid",
+        "service_id, name, provider, service_type, transport_stream, eit_source, pmt_pid, pcr_pid",
         services,
     )
     data["network_services"] = (
@@ -241,7 +256,10 @@ def _copy_text(value: Any) -> str:
     text = str(value)
     if any(c in text for c in "\\\t\n\r"):
         text = (
-            text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
         )
     return text
 
@@ -315,7 +333,7 @@ def write_data_files(root: Path, megabytes: int) -> dict[str, int]:
     Content depends only on each file's name and size; with 0 every file is a few hundred bytes.
     Returns the size of each file written, by path relative to ``root``.
     """
-    block = random.Random(20250205).randbytes(1 << 20)
+    block = random.Random(20250205).randbytes(1 << 20)  # noqa: S311 (sample data)
     sizes: dict[str, int] = {}
     for folder, (share, names) in _DATA_FILES.items():
         budget = int(megabytes * share * (1 << 20))
