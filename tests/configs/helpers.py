@@ -20,10 +20,3 @@ def changed_lines(before: str, after: str) -> int:
         if tag != "equal":
             count += max(i2 - i1, j2 - j1)
     return count
-
-
-def line_endings_kept(before: str, after: str) -> bool:
-    """A file that used only LF (or only CRLF) still does after an edit."""
-    if "\r\n" not in before:
-        return "\r\n" not in after
-    return "\n" not in after.replace("\r\n", "") if "\n" not in before.replace("\r\n", "") else True
