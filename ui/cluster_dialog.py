@@ -63,7 +63,7 @@ class ClusterDialog(QDialog):
         self.revalidate()
 
     def _explain(self) -> None:
-        arch: Architecture = self.architecture.currentData()
+        arch = Architecture(self.architecture.currentData())
         self.explanation.setText(EXPLANATIONS[arch])
 
     def revalidate(self) -> bool:
@@ -86,5 +86,7 @@ class ClusterDialog(QDialog):
     def result_cluster(self) -> Cluster:
         base = self.original or Cluster(name="")
         return dataclasses.replace(
-            base, name=self.name.text().strip(), architecture=self.architecture.currentData()
+            base,
+            name=self.name.text().strip(),
+            architecture=Architecture(self.architecture.currentData()),
         )

@@ -188,8 +188,7 @@ class ServerDialog(QDialog):
     # values --------------------------------------------------------------------------------
     @property
     def auth_method(self) -> AuthMethod:
-        method: AuthMethod = self.auth.currentData()
-        return method
+        return AuthMethod(self.auth.currentData())
 
     def candidate(self) -> Server:
         base = self.original or Server(name="", management_address="")
@@ -198,7 +197,7 @@ class ServerDialog(QDialog):
             name=self.name.text().strip(),
             management_address=self.management.text().strip(),
             redundancy_address=self.redundancy.text().strip() or None,
-            role=self.role.currentData(),
+            role=Role(self.role.currentData()),
             ssh_port=self.port.value(),
             ssh_user=self.user.text().strip(),
             auth=self.auth_method,

@@ -1,0 +1,134 @@
+"""The main window over an inventory: tree, topology, status table and their selection."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, qVersion
+from PySide6.QtWidgets import QLabel
+
+from pmc.status import Check, ClusterStatus, Health, LinkKind, ServerStatus, empty_status
+from tests.ui.helpers import open_window
+
+pytestmark = pytest.mark.gui
+
+
+def test_window_shows_the_inventory(qtbot, loop, inventory_file: Path) -> None:
+    window = open_window(qtbot, inventory_file)
+    tree = window.tree
+    assert tree.topLevelItemCount() == 1
+    studio = tree.topLevelItem(0)
+    assert studio.text(0) == "studio"
+    assert [studio.child(i).text(1) for i in range(studio.childCount())] == [
+        "127.168.1.105",
+        "127.168.1.108",
+    ]
+    scene = window.topology.topology
+    assert set(scene.nodes) == {"main", "backup"}
+    kinds = sorted({item.link.kind for item in scene.links.values()})
+    assert kinds == sorted(LinkKind)  # management, eth2, HTTP, TCP, UDP
+    assert window.status.table.rowCount() == 2
+    menus = [a.text() for a in window.menuBar().actions()]
+    assert menus == ["&Server", "&Cluster", "&View", "&Help"]
+
+
+def test_clicking_a_node_selects_it_in_tree_and_table(qtbot, loop, inventory_file: Path) -> None:
+    window = open_window(qtbot, inventory_file)
+    view = window.topology
+    node = view.topology.nodes["backup"]
+    centre = view.mapFromScene(node.sceneBoundingRect().center())
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    assert window.tree.current() == ("studio", "backup")
+    rows = window.status.table.selectionModel().selectedRows()
+    assert [r.row() for r in rows] == [1]
+
+
+def test_clicking_a_link_selects_its_server(qtbot, loop, inventory_file: Path) -> None:
+    window = open_window(qtbot, inventory_file)
+    view = window.topology
+    link = view.topology.links["tcp:main:backup"]
+    point = link.path().pointAtPercent(0.5)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(point))
+    assert link.isSelected()
+    assert window.tree.current() == ("studio", "backup")
+
+
+def test_status_colours_links_and_cells(qtbot, loop, inventory_file: Path) -> None:
+    window = open_window(qtbot, inventory_file)
+    cluster = window.current_cluster()
+    assert cluster is not None
+    now = time.time()
+    base = empty_status(cluster)
+    links = dict(base.links)
+    links["tcp:main:backup"] = Check(Health.DOWN, "1 of 3 closed", now, "TCP 2001 timed out")
+    links["http:main:backup"] = Check(Health.UP, "TCP 80 open", now)
+    servers = {
+        "main": ServerStatus("main", api=Check(Health.UP, "active (running)", now)),
+        "backup": ServerStatus("backup", api=Check(Health.DOWN, "failed", now, "exit 3")),
+    }
+    window._status_updated(ClusterStatus("studio", servers, links, now))
+    scene = window.topology.topology
+    assert scene.link_health("tcp:main:backup") is Health.DOWN
+    assert "TCP 2001 timed out" in scene.links["tcp:main:backup"].toolTip()
+    assert scene.link_health("http:main:backup") is Health.UP
+    assert scene.link_health("udp:main:backup") is Health.UNKNOWN
+    api = window.status.cell("backup", "Playout API")
+    assert api is not None and "failed" in api.text()
+    assert api.data(Qt.ItemDataRole.UserRole) == "down"
+
+
+def test_zoom_fit_and_export(qtbot, loop, inventory_file: Path, tmp_path: Path) -> None:
+    window = open_window(qtbot, inventory_file)
+    view = window.topology
+    before = view.transform().m11()
+    window.zoom_in.trigger()
+    assert view.transform().m11() > before
+    window.zoom_fit.trigger()
+    png, svg = tmp_path / "t.png", tmp_path / "t.svg"
+    view.export(png)
+    view.export(svg)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in svg.read_text() and "main" in svg.read_text()
+
+
+def test_about_lists_versions(qtbot, loop, inventory_file: Path) -> None:
+    from ui.about_dialog import AboutDialog
+
+    window = open_window(qtbot, inventory_file)
+    window.about.trigger()
+    dialog = window.last_dialog
+    assert isinstance(dialog, AboutDialog)
+    table = dialog.findChild(QLabel, "versions")
+    for name in ("PMC", "Qt", "Python", "paramiko", qVersion()):
+        assert name in table.text()
+    dialog.close()
+
+
+def test_placeholders_say_what_is_coming(qtbot, loop, inventory_file: Path) -> None:
+    window = open_window(qtbot, inventory_file)
+    window.tree.select("studio", "main")
+    window.export_settings.trigger()
+    texts = " ".join(label.text() for label in window.last_dialog.findChildren(QLabel))
+    assert "bundle" in texts
+    window.last_dialog.close()
+    window.synchronize.trigger()
+    assert window.last_dialog.windowTitle() == "Synchronize all servers"
+    window.last_dialog.close()
+
+
+def test_settings_persist(qtbot, loop, inventory_file: Path, tmp_path: Path) -> None:
+    from PySide6.QtCore import QSettings
+
+    from ui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "pmc.ini"), QSettings.Format.IniFormat)
+    window = open_window(qtbot, inventory_file)
+    window.settings = settings
+    window.status.interval.setValue(42)
+    window.close()
+    again = MainWindow(window.session, settings)
+    qtbot.addWidget(again)
+    assert again.status.interval.value() == 42
+    assert again.poller.interval == 42

@@ -1,0 +1,73 @@
+"""The GUI's jobs over the setup engine: observe and plan (awaited by the wizard), apply and
+verify (as :class:`pmc.jobs.Job` so that the jobs panel shows them). Glue only: every decision
+is :mod:`pmc.setup`'s."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pmc.errors import PmcError
+from pmc.inventory import Architecture, Cluster
+from pmc.jobs import Job, JobContext
+from pmc.plan import Plan
+from pmc.remote.connection import Connection
+from pmc.setup import SetupOptions, make_plan
+from pmc.setup.apply import ApplyReport, apply_plan
+from pmc.setup.observe import observe_cluster
+from pmc.setup.verify import VerifyReport, verify
+
+if TYPE_CHECKING:
+    from ui.session import Session
+
+
+class VerifyFailed(PmcError):
+    """Verify ran and some checks failed; :attr:`report` has them all."""
+
+    def __init__(self, report: VerifyReport) -> None:
+        self.report = report
+        failed = report.failed
+        super().__init__(
+            f"{len(failed)} of {len(report.checks)} checks fail: "
+            + "; ".join(f"[{c.server}] {c.name}" for c in failed[:4])
+        )
+
+
+def connections(session: Session, cluster: Cluster) -> dict[str, Connection]:
+    if session.pool is None:
+        raise RuntimeError("PMC has no SSH transport in this session")
+    return {s.name: session.pool.connection(s, cluster.name) for s in cluster.servers}
+
+
+async def plan_setup(
+    session: Session, cluster: Cluster, architecture: Architecture, options: SetupOptions
+) -> Plan:
+    """Observe every server of ``cluster`` (over SSH) and plan ``architecture``."""
+    facts = await observe_cluster(cluster, connections(session, cluster))
+    return make_plan(cluster, facts, architecture, options)
+
+
+def apply_job(session: Session, cluster: Cluster, plan: Plan) -> Job[ApplyReport]:
+    async def body(ctx: JobContext) -> ApplyReport:
+        return await apply_plan(
+            plan, cluster, connections(session, cluster), ctx, store=session.store
+        )
+
+    title = f"Set up {Architecture(plan.architecture).title} on {cluster.name}"
+    return Job("setup", title, body, cluster=cluster.name, store=session.store)
+
+
+def verify_job(
+    session: Session, cluster: Cluster, architecture: Architecture | None = None
+) -> Job[VerifyReport]:
+    arch = architecture or cluster.architecture
+
+    async def body(ctx: JobContext) -> VerifyReport:
+        with ctx.step(f"Verify {arch.title}"):
+            report = await verify(cluster, connections(session, cluster), arch)
+        for check in report.checks:
+            ctx.log(str(check), level="info" if check.ok else "error", server=check.server)
+        if not report.ok:
+            raise VerifyFailed(report)
+        return report
+
+    return Job("verify", f"Verify {cluster.name}", body, cluster=cluster.name, store=session.store)

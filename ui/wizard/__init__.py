@@ -1,0 +1,1 @@
+"""The redundancy setup wizard: one module per page, :mod:`setup_wizard` puts them together."""

@@ -1,0 +1,49 @@
+"""Wizard page 4: confirm. After this page the changes start (a commit page: no way back)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWizard, QWizardPage
+
+from pmc.plan import Plan
+
+
+class ConfirmPage(QWizardPage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("confirmPage")
+        self.setTitle("Confirm")
+        self.setSubTitle("Check the summary, then apply.")
+        self.setCommitPage(True)
+        self.setButtonText(QWizard.WizardButton.CommitButton, "&Apply")
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setObjectName("confirmSummary")
+        self.safety = QLabel(
+            "PMC first checks that no server changed since the plan was made. Every file is "
+            "backed up before it is written and replaced atomically; every restarted service "
+            "must come back. If a step fails, PMC restores the backups of every server, "
+            "restarts its services, and tells you what it rolled back. You can cancel at any "
+            "time: PMC stops at the next safe point."
+        )
+        self.safety.setWordWrap(True)
+        self.understood = QCheckBox("I have reviewed the plan; apply it now")
+        self.understood.setObjectName("understood")
+        self.understood.toggled.connect(self.completeChanged)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.safety)
+        layout.addWidget(self.understood)
+        layout.addStretch(1)
+
+    def show_plan(self, plan: Plan, cluster: str) -> None:
+        per_server: dict[str, int] = {}
+        for step in plan.steps:
+            per_server[step.server] = per_server.get(step.server, 0) + 1
+        rows = "".join(f"<li><b>{s}</b>: {n} steps</li>" for s, n in per_server.items())
+        self.summary.setText(
+            f"Apply <b>{len(plan.steps)} steps</b> to cluster <b>{cluster}</b> "
+            f"({plan.architecture}):<ul>{rows}</ul>"
+        )
+
+    def isComplete(self) -> bool:
+        return self.understood.isChecked()

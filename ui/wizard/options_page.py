@@ -1,0 +1,96 @@
+"""Wizard page 2: options — PermitRootLogin hardened or the seed's ``yes``, listen_addresses,
+and for web redundancy whether it works both ways."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QGroupBox,
+    QLabel,
+    QRadioButton,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+from pmc.inventory import Architecture
+from pmc.setup import SetupOptions
+
+
+class OptionsPage(QWizardPage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("optionsPage")
+        self.setTitle("Options")
+        self.setSubTitle(
+            "PMC's defaults are the safer choice; the manual's settings stay available."
+        )
+        ssh = QGroupBox("Root login over SSH (sshd_config PermitRootLogin)")
+        self.hardened = QRadioButton("prohibit-password — keys only (recommended)")
+        self.hardened.setObjectName("hardenedRootLogin")
+        self.seed_yes = QRadioButton("yes — also with a password, as the manual does")
+        self.seed_yes.setObjectName("seedRootLogin")
+        self.hardened.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.hardened)
+        group.addButton(self.seed_yes)
+        ssh_text = QLabel(
+            "Copy config needs root to log in from one server to the other with a key. "
+            "PMC moves the keys itself, so password logins for root are not needed."
+        )
+        ssh_text.setWordWrap(True)
+        box = QVBoxLayout(ssh)
+        box.addWidget(self.hardened)
+        box.addWidget(self.seed_yes)
+        box.addWidget(ssh_text)
+        pg = QGroupBox("PostgreSQL listen_addresses")
+        self.listen_all = QCheckBox("listen on every address ('*'), as the manual does")
+        self.listen_all.setObjectName("listenAll")
+        pg_text = QLabel("Unchecked, PMC lists only localhost and the server's eth2 address.")
+        pg_text.setWordWrap(True)
+        pg_box = QVBoxLayout(pg)
+        pg_box.addWidget(self.listen_all)
+        pg_box.addWidget(pg_text)
+        web = QGroupBox("Web redundancy")
+        self.symmetric = QCheckBox(
+            "symmetric: changes made on backup reach main too (each server is master of its own)"
+        )
+        self.symmetric.setObjectName("symmetric")
+        self.symmetric.setChecked(True)
+        web_box = QVBoxLayout(web)
+        web_box.addWidget(self.symmetric)
+        self.web_group = web
+        self.db_groups = (ssh, pg)
+        layout = QVBoxLayout(self)
+        layout.addWidget(web)
+        layout.addWidget(ssh)
+        layout.addWidget(pg)
+        layout.addStretch(1)
+
+    def show_for(self, architecture: Architecture) -> None:
+        web = architecture in (Architecture.WEB_ONE_WAY, Architecture.WEB_SYMMETRIC)
+        db = architecture in (Architecture.DATABASE, Architecture.COMBINED)
+        self.web_group.setVisible(web or architecture is Architecture.COMBINED)
+        self.symmetric.setEnabled(web)
+        if web:
+            self.symmetric.setChecked(architecture is Architecture.WEB_SYMMETRIC)
+        elif architecture is Architecture.COMBINED:
+            self.symmetric.setChecked(True)
+            self.symmetric.setToolTip("The combined architecture is always symmetric")
+        for group in self.db_groups:
+            group.setVisible(db)
+
+    def options(self) -> SetupOptions:
+        return SetupOptions(
+            permit_root_login="yes" if self.seed_yes.isChecked() else "prohibit-password",
+            listen_all=self.listen_all.isChecked(),
+        )
+
+    def architecture(self, chosen: Architecture) -> Architecture:
+        if chosen in (Architecture.WEB_ONE_WAY, Architecture.WEB_SYMMETRIC):
+            return (
+                Architecture.WEB_SYMMETRIC
+                if self.symmetric.isChecked()
+                else Architecture.WEB_ONE_WAY
+            )
+        return chosen

@@ -1,0 +1,126 @@
+"""Cluster ▸ Setup redundancy…: a QWizard over the setup engine.
+
+Pages: cluster and architecture → options → plan (diffs) → confirm → apply (live) → verify.
+Cancel is safe on every page: before the apply nothing has changed (a running observation is
+cancelled); during the apply the job is asked to stop at its next safe point and the wizard
+closes once the engine has rolled back.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
+
+from pmc.inventory import Cluster
+from pmc.plan import Plan
+from ui import engine
+from ui.icons import icon
+from ui.session import Session
+from ui.wizard.apply_page import ApplyPage
+from ui.wizard.choose_page import ChoosePage
+from ui.wizard.confirm_page import ConfirmPage
+from ui.wizard.options_page import OptionsPage
+from ui.wizard.plan_page import PlanPage
+from ui.wizard.verify_page import VerifyPage
+
+CHOOSE, OPTIONS, PLAN, CONFIRM, APPLY, VERIFY = range(6)
+
+
+class SetupWizard(QWizard):
+    def __init__(self, session: Session, cluster: Cluster, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("setupWizard")
+        self.setWindowTitle("Set up redundancy")
+        self.setWindowIcon(icon("redundancy"))
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        self.resize(860, 640)
+        self.session = session
+        self.choose = ChoosePage(session.inventory, cluster)
+        self.options = OptionsPage()
+        self.plan_page = PlanPage(session.tasks)
+        self.confirm = ConfirmPage()
+        self.apply_page = ApplyPage(session)
+        self.verify_page = VerifyPage(session)
+        for page_id, page in enumerate(
+            (
+                self.choose,
+                self.options,
+                self.plan_page,
+                self.confirm,
+                self.apply_page,
+                self.verify_page,
+            )
+        ):
+            self.setPage(page_id, page)
+        self.plan_page.make_plan = self._make_plan
+        self.plan_page.planned.connect(self._planned)
+        self.apply_page.make_job = self._apply_job
+        self.verify_page.make_job = self._verify_job
+        self.currentIdChanged.connect(self._page_changed)
+        self._closing = False
+
+    # what the pages need -------------------------------------------------------------------
+    @property
+    def cluster(self) -> Cluster:
+        return self.choose.cluster
+
+    @property
+    def architecture(self):  # type: ignore[no-untyped-def]
+        return self.options.architecture(self.choose.architecture)
+
+    @property
+    def plan(self) -> Plan | None:
+        return self.plan_page.plan
+
+    async def _make_plan(self) -> Plan:
+        return await engine.plan_setup(
+            self.session, self.cluster, self.architecture, self.options.options()
+        )
+
+    def _planned(self, plan: Plan) -> None:
+        self.confirm.show_plan(plan, self.cluster.name)
+
+    def _apply_job(self):  # type: ignore[no-untyped-def]
+        assert self.plan is not None
+        return engine.apply_job(self.session, self.cluster, self.plan)
+
+    def _verify_job(self):  # type: ignore[no-untyped-def]
+        return engine.verify_job(self.session, self.cluster, self.architecture)
+
+    def _page_changed(self, page_id: int) -> None:
+        if page_id == OPTIONS:
+            self.options.show_for(self.choose.architecture)
+
+    def nextId(self) -> int:
+        current = self.currentId()
+        if current == PLAN and self.plan is not None and self.plan.is_empty:
+            return VERIFY  # nothing to change: straight to the checks
+        return super().nextId()
+
+    # safe cancel ---------------------------------------------------------------------------
+    def reject(self) -> None:
+        self.plan_page.cancel()
+        if self.apply_page.running:
+            if not self._closing:
+                self._closing = True
+                self.apply_page.cancel()
+                job = self.apply_page.job
+                assert job is not None
+                self.session.signals.event.connect(self._close_when_done)
+                box = QMessageBox(
+                    QMessageBox.Icon.Information,
+                    "Stopping",
+                    "PMC stops at the next safe point and rolls back what it changed. "
+                    "The wizard closes when that is done.",
+                    QMessageBox.StandardButton.Ok,
+                    self,
+                )
+                box.open()
+            return
+        super().reject()
+
+    def _close_when_done(self, _event: object) -> None:
+        if not self.apply_page.running:
+            self.session.signals.event.disconnect(self._close_when_done)
+            super().reject()

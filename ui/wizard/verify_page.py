@@ -1,0 +1,103 @@
+"""Wizard page 6: the verify report — the manual's checks, each passed or failed with the
+fix to try."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QLabel,
+    QProgressBar,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+from pmc.jobs import EventKind, Job, JobEvent, JobState
+from pmc.setup.verify import VerifyReport
+from ui.engine import VerifyFailed
+from ui.icons import icon
+from ui.session import Session
+
+
+class VerifyPage(QWizardPage):
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.setObjectName("verifyPage")
+        self.setTitle("Verify")
+        self.setSubTitle("PMC runs the manual's checks on every server.")
+        self.session = session
+        self.make_job: Any = None
+        self.job: Job[Any] | None = None
+        self.report: VerifyReport | None = None
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setTextVisible(False)
+        self.verdict = QLabel("Checking…")
+        self.verdict.setObjectName("verifyVerdict")
+        self.verdict.setWordWrap(True)
+        self.checks = QTreeWidget()
+        self.checks.setObjectName("verifyChecks")
+        self.checks.setRootIsDecorated(False)
+        self.checks.setHeaderLabels(["Check", "Server", "Result"])
+        self.checks.setColumnWidth(0, 280)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.checks, 1)
+        session.signals.event.connect(self._on_event)
+
+    def initializePage(self) -> None:
+        if self.make_job is None:
+            return
+        self.checks.clear()
+        self.report = None
+        self.busy.setVisible(True)
+        self.verdict.setText("Checking…")
+        self.job = self.make_job()
+        self.session.run_job(self.job)
+        self.completeChanged.emit()
+
+    def _on_event(self, event: JobEvent) -> None:
+        job = self.job
+        if job is None or event.job_id != job.id:
+            return
+        if event.kind not in (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED):
+            return
+        self.busy.setVisible(False)
+        report = job.result if job.state is JobState.SUCCEEDED else None
+        if isinstance(job.error, VerifyFailed):
+            report = job.error.report
+        if report is None:
+            self.verdict.setText(f"<b>Verify could not run:</b> {job.error}")
+            self.completeChanged.emit()
+            return
+        self.show_report(report)
+
+    def show_report(self, report: VerifyReport) -> None:
+        self.report = report
+        for check in report.checks:
+            item = QTreeWidgetItem([check.name, check.server, check.detail])
+            item.setIcon(0, icon("verify" if check.ok else "warning"))
+            tip = check.detail + (f"\nFix: {check.fix}" if check.fix and not check.ok else "")
+            item.setToolTip(2, tip)
+            self.checks.addTopLevelItem(item)
+        if report.ok:
+            self.verdict.setText(
+                f"<b style='color:#2e9e4f'>✔ Verify passed:</b> all {len(report.checks)} checks "
+                f"pass on {report.cluster}."
+            )
+        else:
+            self.verdict.setText(
+                f"<b style='color:#d62d20'>✖ {len(report.failed)} of {len(report.checks)} "
+                "checks fail.</b> Hover a result for the fix to try."
+            )
+        self.completeChanged.emit()
+
+    @property
+    def passed(self) -> bool:
+        return self.report is not None and self.report.ok
+
+    def isComplete(self) -> bool:
+        return self.report is not None
