@@ -11,12 +11,13 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["QT_SCALE_FACTOR"] = "1"
+os.environ.setdefault("QT_API", "pyside6")  # qasync binds to PySide6 whatever the import order
 
 import pytest
+import qasync
 from keyring.backend import KeyringBackend
 from PySide6.QtWidgets import QApplication
 
-import qasync  # after PySide6
 from pmc import secrets
 from pmc.inventory import Architecture, Cluster, Inventory, Role, Server
 from pmc.inventory_file import save_inventory
