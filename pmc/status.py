@@ -261,10 +261,11 @@ def udp_probe_command(address: str, ports: Sequence[int], timeout: float = PROBE
         py_args = " ".join(
             shlex.quote(a) for a in (_PY_UDP, address, str(int(port)), hexed, _secs(timeout))
         )
+        # each probe prints its one line with a single echo, so lines never interleave
         parts.append(
-            "( for py in python3 /usr/libexec/platform-python; do "
-            f'if command -v "$py" >/dev/null 2>&1; then exec "$py" -c {py_args}; fi; done; '
-            f"{bash_fallback} ) &"
+            "( line=$( for py in python3 /usr/libexec/platform-python; do "
+            f'if command -v "$py" >/dev/null 2>&1; then exec "$py" -c {py_args} 2>&1; fi; '
+            f'done; {bash_fallback} ); echo "$line" ) &'
         )
     return "bash -c " + shlex.quote(" ".join(parts) + " wait")
 

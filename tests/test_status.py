@@ -1,0 +1,168 @@
+"""pmc.status: the probe commands really detect open, closed and silent ports (run here by
+bash, as a server would run them), links follow the seed's diagram, and a cluster's probes
+come back typed with their check time and error."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from pmc.errors import RemoteError
+from pmc.inventory import Architecture, Cluster, Role, Server
+from pmc.status import (
+    CommandOutcome,
+    Health,
+    LinkKind,
+    links_of,
+    parse_port_lines,
+    probe_cluster,
+    snmp_packet,
+    tcp_probe_command,
+    udp_probe_command,
+)
+
+COMBINED = Cluster(
+    "studio",
+    Architecture.COMBINED,
+    (
+        Server("main", "127.0.0.1", "127.0.0.2", Role.MAIN),
+        Server("backup", "127.0.0.3", "127.0.0.4", Role.BACKUP),
+    ),
+)
+
+
+class LocalRunner:
+    """Runs the probe command with bash on this machine, as a server runs it over SSH."""
+
+    def __init__(self, unreachable: set[str] | None = None) -> None:
+        self.unreachable = unreachable or set()
+        self.commands: list[tuple[str, str]] = []
+
+    async def run(self, server: Server, command: str, *, timeout: float) -> CommandOutcome:
+        if server.name in self.unreachable:
+            raise RemoteError("no route to host", server=server.name)
+        self.commands.append((server.name, command))
+        done = await asyncio.to_thread(
+            subprocess.run, ["bash", "-c", command], capture_output=True, text=True,
+            timeout=timeout,
+        )  # fmt: skip
+        return CommandOutcome(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def tcp_listener() -> Iterator[int]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+@pytest.fixture
+def snmp_agent() -> Iterator[tuple[int, list[bytes]]]:
+    """A UDP socket that answers every datagram, like an SNMP agent."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    seen: list[bytes] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(2048)
+            except TimeoutError:
+                continue
+            seen.append(data)
+            sock.sendto(b"\x30\x03\x02\x01\x01", peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1], seen
+    stop.set()
+    thread.join()
+    sock.close()
+
+
+def _free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_tcp_probe_tells_open_from_closed(tcp_listener: int) -> None:
+    closed = _free_port()
+    out = subprocess.run(
+        ["bash", "-c", tcp_probe_command("127.0.0.1", [tcp_listener, closed])],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    result = parse_port_lines(out, [tcp_listener, closed])
+    assert result[tcp_listener] == (True, "")
+    assert result[closed] == (False, "refused")
+
+
+def test_udp_probe_sends_snmp_and_needs_an_answer(snmp_agent) -> None:
+    port, seen = snmp_agent
+    silent = _free_port(socket.SOCK_DGRAM)
+    out = subprocess.run(
+        ["bash", "-c", udp_probe_command("127.0.0.1", [port, silent], timeout=1)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    result = parse_port_lines(out, [port, silent])
+    assert result[port][0] is True
+    assert result[silent][0] is False
+    assert seen and seen[0] == snmp_packet(0xA0, request_id=1)
+
+
+def test_snmp_packet_is_a_v2c_get_of_sysdescr() -> None:
+    assert snmp_packet(0xA0).hex() == (
+        "302602010104067075626c6963a019020101020100020100300e300c06082b060102010101000500"
+    )
+
+
+def test_links_follow_the_seed_diagram() -> None:
+    kinds = [(link.kind, link.source, link.target, link.ports) for link in links_of(COMBINED)]
+    assert (LinkKind.REDUNDANCY, "main", "backup", (22,)) in kinds
+    assert (LinkKind.HTTP, "main", "backup", (80,)) in kinds
+    assert (LinkKind.TCP, "main", "backup", (22, 2001, 5555)) in kinds
+    assert (LinkKind.UDP, "main", "backup", (161, 162)) in kinds
+    assert [k for k in kinds if k[0] is LinkKind.MANAGEMENT] == [
+        (LinkKind.MANAGEMENT, None, "main", (22,)),
+        (LinkKind.MANAGEMENT, None, "backup", (22,)),
+    ]
+    cluster = Cluster(
+        "b",
+        Architecture.ADMIN_PLAYER,
+        (
+            Server("p1", "127.0.0.5", role=Role.PLAYER),
+            Server("admin", "127.0.0.6", role=Role.ADMIN),
+            Server("p2", "127.0.0.7", role=Role.PLAYER),
+        ),
+    )
+    sources = {link.source for link in links_of(cluster) if link.kind is LinkKind.TCP}
+    assert sources == {"admin"}
+
+
+def test_probe_cluster_is_typed_and_reports_unreachable_servers() -> None:
+    runner = LocalRunner(unreachable={"backup"})
+    status = asyncio.run(probe_cluster(COMBINED, runner))
+    assert set(status.servers) == {"main", "backup"}
+    assert set(status.links) == {link.key for link in links_of(COMBINED)}
+    backup = status.servers["backup"]
+    assert backup.reachable.health is Health.DOWN
+    assert "no route to host" in (backup.reachable.error or "")
+    assert status.links["management:operator:backup"].health is Health.DOWN
+    main = status.servers["main"]
+    assert main.reachable.health is Health.UP
+    assert main.api.checked is not None
+    # nothing listens on 127.0.0.3:2001 here: the TCP link is down with the port named
+    tcp = status.links["tcp:main:backup"]
+    assert tcp.health is Health.DOWN
+    assert "2001" in (tcp.error or "")
+    # probes of backup's PostgreSQL run on its peer (main), over eth2
+    assert any(name == "main" and "127.0.0.4" in cmd for name, cmd in runner.commands)
