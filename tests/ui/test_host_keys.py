@@ -1,0 +1,110 @@
+"""Host-key trust in the GUI against a real OpenSSH server on 127.0.0.1: first contact shows
+the SHA256 fingerprint and key type and asks; a changed key is a blocking warning with both
+fingerprints and nothing logs in."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
+from pmc.inventory_file import save_inventory
+from pmc.remote.credentials import NoCredentials
+from pmc.remote.host_keys import KnownHosts, fingerprint
+from pmc.remote.pool import ConnectionPool
+from tests.ui.helpers import open_window, wait_dialog
+from ui.host_key_dialog import ChangedHostKeyDialog, DialogTrustDecision, NewHostKeyDialog
+
+pytestmark = pytest.mark.gui
+
+
+def _fingerprint(public_key: Path) -> str:
+    out = subprocess.run(
+        ["ssh-keygen", "-lf", str(public_key)], capture_output=True, text=True, check=True
+    ).stdout
+    return out.split()[1]
+
+
+@pytest.fixture
+def local_window(qtbot, loop, sshd, tmp_path: Path):
+    server = Server(
+        "local", sshd.address, None, Role.MAIN, ssh_port=sshd.port, auth=AuthMethod.KEY,
+        key_file=str(sshd.client_key),
+    )  # fmt: skip
+    inventory = tmp_path / "inventory.toml"
+    save_inventory(Inventory((Cluster("bench", Architecture.MANUAL, (server,)),)), inventory)
+    trust = DialogTrustDecision(None)
+    pool = ConnectionPool(
+        known_hosts=KnownHosts(tmp_path / "known_hosts"), credentials=NoCredentials(), trust=trust
+    )
+    window = open_window(qtbot, inventory, pool=pool)
+    trust.parent = window
+    window.poller.stop()  # this test drives connections itself
+    window.tree.select("bench", "local")
+    yield window, sshd, tmp_path / "known_hosts"
+    closing = window.session.tasks.spawn(pool.close())
+    qtbot.waitUntil(closing.done, timeout=20000)
+
+
+def test_first_contact_asks_with_fingerprint_and_trust_connects(qtbot, local_window) -> None:
+    window, sshd, known_hosts = local_window
+    task = window.session.tasks.spawn(window.connect_flow())
+    dialog = wait_dialog(qtbot, NewHostKeyDialog)
+    assert isinstance(dialog, NewHostKeyDialog)
+    assert dialog.fingerprint.text() == _fingerprint(sshd.host_key.with_suffix(".pub"))
+    assert dialog.question.key_type == "ssh-ed25519"
+    assert dialog.refuse_button.isDefault()  # Enter does not trust by accident
+    qtbot.mouseClick(dialog.trust_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(task.done, timeout=20000)
+    assert task.result() == {"local": "connected"}
+    assert f"[{sshd.address}]:{sshd.port}" in known_hosts.read_text()
+
+
+def test_refused_key_connects_nothing_and_is_not_asked_again_in_background(
+    qtbot, local_window
+) -> None:
+    window, sshd, known_hosts = local_window
+    task = window.session.tasks.spawn(window.connect_flow())
+    dialog = wait_dialog(qtbot, NewHostKeyDialog)
+    qtbot.mouseClick(dialog.refuse_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(task.done, timeout=20000)
+    assert task.result()["local"] != "connected"
+    assert not known_hosts.exists() or sshd.address not in known_hosts.read_text()
+    assert "Accepted" not in sshd.log_text()
+    trust = window.session.pool.trust
+    assert trust.asked == 1
+    refresh = window.poller.refresh()
+    assert refresh is not None
+    qtbot.waitUntil(refresh.done, timeout=20000)
+    assert trust.asked == 1  # a background refresh does not ask again
+
+
+def test_changed_host_key_warns_and_nothing_logs_in(qtbot, local_window) -> None:
+    window, sshd, known_hosts = local_window
+    old = _fingerprint(sshd.host_key.with_suffix(".pub"))
+    task = window.session.tasks.spawn(window.connect_flow())
+    qtbot.mouseClick(wait_dialog(qtbot, NewHostKeyDialog).trust_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(task.done, timeout=20000)
+    sshd.stop()
+    sshd.regenerate_host_key()
+    new = _fingerprint(sshd.host_key.with_suffix(".pub"))
+    sshd.log.write_text("")
+    sshd.start()
+    server = window.current_server()
+    window.session.pool.connection(server, "bench").drop()
+    task = window.session.tasks.spawn(window.connect_flow())
+    dialog = wait_dialog(qtbot, ChangedHostKeyDialog)
+    assert isinstance(dialog, ChangedHostKeyDialog)
+    assert dialog.old.text() == old
+    assert dialog.new.text() == new
+    assert dialog.isModal()
+    qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(task.done, timeout=20000)
+    assert task.result() == {"local": "host key changed"}
+    log = sshd.log_text()
+    assert "Accepted" not in log and "Failed" not in log  # no login was even tried
+    trusted = KnownHosts(known_hosts).keys_for(f"[{sshd.address}]:{sshd.port}")
+    assert [fingerprint(k) for k in trusted.values()] == [old]  # still the old key only
