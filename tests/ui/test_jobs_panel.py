@@ -1,0 +1,67 @@
+"""The jobs panel shows a running job's progress and live log, cancels it at a safe point,
+and lists past jobs from the history store."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from pmc.jobs import Job, JobContext, JobState
+from pmc.store import Store
+from tests.ui.helpers import open_window
+
+pytestmark = pytest.mark.gui
+
+
+def test_running_job_progress_log_and_cancel(qtbot, loop, inventory_file: Path) -> None:
+    store = Store.in_memory()
+    window = open_window(qtbot, inventory_file, store=store)
+    gate = asyncio.Event()
+
+    async def body(ctx: JobContext) -> str:
+        with ctx.step("Write spoolers.json", server="main"):
+            ctx.log("backup taken", server="main")
+            ctx.progress(1, 4)
+        await gate.wait()
+        for _ in range(100):
+            await ctx.acheckpoint()
+            await asyncio.sleep(0.01)
+        return "done"
+
+    job = Job("setup", "Set up studio", body, cluster="studio")
+    window.session.run_job(job)
+    panel = window.jobs
+    qtbot.waitUntil(lambda: panel._bars[job.id].value() == 25)
+    assert panel.tree.topLevelItem(0).text(0) == "Set up studio"
+    assert panel.tree.topLevelItem(0).text(2) == "running"
+    assert "[main] backup taken" in panel.log.toPlainText()
+    assert panel.cancel_button.isEnabled()
+    gate.set()
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: job.state.is_final, timeout=10000)
+    assert job.state is JobState.CANCELLED
+    qtbot.waitUntil(lambda: panel.tree.topLevelItem(0).text(2) == "cancelled")
+    assert not panel.cancel_button.isEnabled()
+    assert panel.tree.topLevelItem(0).text(5).endswith("s")
+    assert [r.state for r in store.jobs()] == ["cancelled"]
+
+
+def test_history_comes_from_the_store(qtbot, loop, inventory_file: Path) -> None:
+    store = Store.in_memory()
+    store.job_started("abc123", "verify", "Verify studio", "studio")
+    store.job_log("abc123", [(0, 1.0, "log", "info", "main", "PASS  [main] API active")])
+    store.job_finished("abc123", "succeeded", "all checks pass")
+    window = open_window(qtbot, inventory_file, store=store)
+    panel = window.jobs
+    qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 1)
+    item = panel.tree.topLevelItem(0)
+    assert (item.text(0), item.text(2), item.text(6)) == (
+        "Verify studio",
+        "succeeded",
+        "all checks pass",
+    )
+    panel.tree.setCurrentItem(item)
+    qtbot.waitUntil(lambda: "API active" in panel.log.toPlainText())
