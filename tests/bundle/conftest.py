@@ -1,0 +1,198 @@
+"""Playout-like servers for bundle tests: real OpenSSH, real PostgreSQL, no mocks.
+
+Each :class:`PlayoutHost` is a throwaway sshd (on its own 127.0.0.x address) whose sessions
+see ``PGHOST`` pointing at a private PostgreSQL 15 instance holding the lab's ``playout``
+schema and seed, plus private data folders and API config files (layout overrides). They are
+lighter than the full rehearsal lab and need only root, sshd and PostgreSQL 15; the lab-marked
+tests run the same scenarios against the rehearsal lab.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+import psycopg
+import pytest
+
+from pmc.inventory import AuthMethod, Server
+from pmc.lab.playout import seed as lab_seed
+from pmc.remote.connection import Connection
+from pmc.remote.host_keys import KnownHosts, TrustFingerprints, fingerprint
+from tests.fixtures.sshd import ThrowawaySshd, _free_port
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@dataclass
+class PlayoutHost:
+    name: str
+    root: Path
+    sshd: ThrowawaySshd
+    pg_socket: Path
+    pg_data: Path
+
+    @property
+    def dsn(self) -> str:
+        return f"dbname=playout user=postgres host={self.pg_socket}"
+
+    @property
+    def data_root(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "api-config"
+
+    def server(self) -> Server:
+        return Server(
+            name=self.name,
+            management_address=self.sshd.address,
+            redundancy_address="127.17.59.128" if self.name == "main" else "127.17.59.129",
+            ssh_port=self.sshd.port,
+            auth=AuthMethod.KEY,
+            key_file=str(self.sshd.client_key),
+            layout_overrides={
+                "carousel_dir": str(self.data_root / "carousel"),
+                "av_dir": str(self.data_root / "av"),
+                "ts_dir": str(self.data_root / "ts"),
+                "spoolers_json": str(self.config_dir / "spoolers.json"),
+                "replicate_conf": str(self.config_dir / "replicate.conf"),
+                "api_config_dir": str(self.config_dir),
+            },
+        )
+
+    def connection(self, known_hosts: Path) -> Connection:
+        kind, blob = self.sshd.host_key.with_suffix(".pub").read_text().split()[:2]
+        fp = fingerprint(paramiko.PKey.from_type_string(kind, base64.b64decode(blob)))
+        return Connection(
+            self.server(),
+            cluster="lab",
+            known_hosts=KnownHosts(known_hosts),
+            trust=TrustFingerprints([fp]),
+        )
+
+    # --- inspection for byte-for-byte checks
+    def table_digest(self, tables: tuple[str, ...]) -> dict[str, str]:
+        out = {}
+        with psycopg.connect(self.dsn) as conn, conn.cursor() as cur:
+            for table in tables:
+                digest = hashlib.sha256()
+                with cur.copy(f"COPY (SELECT * FROM {table} ORDER BY 1, 2) TO STDOUT") as cp:
+                    for block in cp:
+                        digest.update(block)
+                out[table] = digest.hexdigest()
+        return out
+
+    def tree_digest(self) -> dict[str, str]:
+        """Every file and folder under the data root and config dir (and their siblings)."""
+        out = {}
+        for base in (self.root,):
+            for path in sorted(base.rglob("*")):
+                rel = str(path.relative_to(base))
+                if rel.startswith(("pg", "sshd")):
+                    continue
+                if path.is_file():
+                    out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+                else:
+                    out[rel] = "dir"
+        return out
+
+
+def _as_postgres(argv: list[str]) -> None:
+    subprocess.run(["runuser", "-u", "postgres", "--", *argv], check=True, capture_output=True)
+
+
+def make_host(
+    root: Path, name: str, address: str, *, rows: int, data_mb: int, fill: bool = True
+) -> PlayoutHost:
+    root.mkdir(parents=True)
+    root.chmod(0o755)
+    pg_data = root / "pg"
+    pg_socket = root / "pgsock"
+    pg_socket.mkdir()
+    pg_uid = pwd.getpwnam("postgres").pw_uid
+    os.chown(pg_socket, pg_uid, pg_uid)
+    pg_data.mkdir()
+    os.chown(pg_data, pg_uid, pg_uid)
+    _as_postgres([str(PG_BIN / "initdb"), "-D", str(pg_data), "-A", "trust", "-U", "postgres"])
+    _as_postgres(
+        [
+            str(PG_BIN / "pg_ctl"), "-D", str(pg_data), "-l", str(pg_data / "log"), "-w",
+            "-o", f"-c listen_addresses= -k {pg_socket} -c fsync=off", "start",
+        ]
+    )  # fmt: skip
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", "createdb", "-h", str(pg_socket), "playout"],
+        check=True,
+    )
+    sshd = ThrowawaySshd(root=root / "sshd", port=_free_port(), address=address)
+    sshd.root.mkdir()
+    sshd.root.chmod(0o755)
+    sshd.prepare()
+    with sshd.config.open("a") as f:
+        f.write(f"SetEnv PGHOST={pg_socket}\n")
+    sshd.start()
+    host = PlayoutHost(name, root, sshd, pg_socket, pg_data)
+    host.config_dir.mkdir()
+    own = address
+    (host.config_dir / "spoolers.json").write_text(
+        '{\n  "servers": [\n    {"name": "%s", "address": "%s", "type": "master"}\n  ]\n}\n'
+        % (name, own)
+    )
+    (host.config_dir / "replicate.conf").write_text(
+        ("127.17.59.128" if name == "main" else "127.17.59.129") + "\n"
+    )
+    with psycopg.connect(host.dsn, autocommit=True) as conn:
+        conn.execute(lab_seed.schema_sql())
+    if fill:
+        lab_seed.seed(host.dsn, rows, server=name)
+        lab_seed.write_data_files(host.data_root, data_mb)
+    else:
+        for key in ("carousel", "av", "ts"):
+            (host.data_root / key).mkdir(parents=True)
+        (host.data_root / "carousel" / "old-app.html").write_text("old backup carousel\n")
+    return host
+
+
+def stop_host(host: PlayoutHost) -> None:
+    host.sshd.stop()
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(host.pg_data),
+         "-m", "immediate", "stop"],
+        capture_output=True,
+    )  # fmt: skip
+    shutil.rmtree(host.root, ignore_errors=True)
+
+
+@pytest.fixture
+def playout_pair(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[PlayoutHost, PlayoutHost]]:
+    """main (seeded, a little data) and backup (fresh: empty tables, its own files)."""
+    if os.geteuid() != 0 or not (PG_BIN / "initdb").exists() or not Path("/usr/sbin/sshd").exists():
+        pytest.skip("needs root, OpenSSH server and PostgreSQL 15")
+    # pytest's own temp folders are private to root; PostgreSQL runs as postgres
+    base = Path(tempfile.mkdtemp(prefix="pmc-bundle-hosts-"))
+    base.chmod(0o755)
+    main = make_host(base / "main", "main", "127.0.0.21", rows=400, data_mb=2)
+    try:
+        backup = make_host(base / "backup", "backup", "127.0.0.22", rows=0, data_mb=0, fill=False)
+    except BaseException:
+        stop_host(main)
+        raise
+    try:
+        yield main, backup
+    finally:
+        stop_host(main)
+        stop_host(backup)
+        shutil.rmtree(base, ignore_errors=True)

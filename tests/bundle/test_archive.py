@@ -1,0 +1,233 @@
+"""The bundle format and its safety checks, without servers."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pmc.bundle import errors
+from pmc.bundle.archive import BundleReader, BundleWriter, Limits, open_for_write, verify_file
+from pmc.bundle.manifest import Manifest, Source, TableSpec
+
+
+def manifest(**kw: object) -> Manifest:
+    base: dict[str, object] = {
+        "source": Source("lab", "main", "127.168.1.105", "unknown"),
+        "created": "2026-01-01T00:00:00Z",
+        "parts": ("database", "config", "data"),
+        "tables": (TableSpec("networks", "database", (("id", "integer"),)),),
+    }
+    base.update(kw)
+    return Manifest(**base)  # type: ignore[arg-type]
+
+
+def good_bundle(extra: bytes = b"") -> bytes:
+    out = io.BytesIO()
+    w = BundleWriter(out)
+    w.write_manifest(manifest())
+    w.add_bytes("db/networks.copy", b"PGCOPY\n\xff\r\n\x00" + b"x" * 1000)
+    w.add_bytes("config/spoolers.json", b'{"servers": []}\n')
+    w.add_dir("data/carousel")
+    w.add_bytes("data/carousel/app/index.html", b"<html>" * 300 + extra)
+    w.finish({"networks": 3})
+    return out.getvalue()
+
+
+def read(data: bytes, **kw: object) -> BundleReader:
+    reader = BundleReader(io.BytesIO(data), where="b.pmcbundle", **kw)  # type: ignore[arg-type]
+    reader.verify_all()
+    return reader
+
+
+def test_round_trip_streams_members_and_verifies_trailer() -> None:
+    data = good_bundle()
+    reader = BundleReader(io.BytesIO(data), where="b")
+    assert reader.manifest.tables[0].name == "networks"
+    seen = {}
+    for member, stream in reader.members():
+        seen[member.name] = b"" if member.is_dir else stream.read(1 << 20)
+    assert list(seen) == [
+        "db/networks.copy",
+        "config/spoolers.json",
+        "data/carousel",
+        "data/carousel/app/index.html",
+    ]
+    assert seen["config/spoolers.json"] == b'{"servers": []}\n'
+    assert reader.checksums is not None
+    assert reader.checksums.rows == {"networks": 3}
+    # the standard library agrees it is a plain tar with manifest.json first
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        assert tf.getnames()[0] == "manifest.json"
+        assert tf.getnames()[-1] == "checksums.json"
+
+
+def test_gzip_compressed_bundle_is_read() -> None:
+    read(gzip.compress(good_bundle()))
+
+
+def test_open_for_write_leaves_nothing_on_error(tmp_path: Path) -> None:
+    target = tmp_path / "x.pmcbundle"
+    with pytest.raises(RuntimeError), open_for_write(target) as out:
+        out.write(b"half")
+        raise RuntimeError("cancelled")
+    assert list(tmp_path.iterdir()) == []
+    with open_for_write(target) as out:
+        out.write(good_bundle())
+    assert [p.name for p in tmp_path.iterdir()] == ["x.pmcbundle"]
+    m, sums = verify_file(target)
+    assert m.source.server == "main" and "db/networks.copy" in sums.members
+
+
+def test_not_a_bundle() -> None:
+    with pytest.raises(errors.NotABundle, match="not a tar archive"):
+        read(b"PK\x03\x04 this is a zip" + bytes(2000))
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tf:
+        info = tarfile.TarInfo("readme.txt")
+        info.size = 2
+        tf.addfile(info, io.BytesIO(b"hi"))
+    with pytest.raises(errors.NotABundle, match="first member is not manifest.json"):
+        read(out.getvalue())
+
+
+@pytest.mark.parametrize("cut", [700, 2500, -3000])
+def test_truncated(cut: int) -> None:
+    data = good_bundle()
+    with pytest.raises((errors.TruncatedBundle, errors.NotABundle)) as info:
+        read(data[:cut])
+    if cut > 1500 or cut < 0:
+        assert isinstance(info.value, errors.TruncatedBundle)
+        assert "truncated" in str(info.value) or "ends" in str(info.value)
+
+
+def test_checksum_mismatch() -> None:
+    data = bytearray(good_bundle())
+    pos = data.index(b"<html><html>")
+    data[pos + 3] ^= 0x20
+    with pytest.raises(errors.ChecksumMismatch, match="does not match its checksum"):
+        read(bytes(data))
+
+
+def test_unknown_format_version() -> None:
+    out = io.BytesIO()
+    w = BundleWriter(out)
+    w.write_manifest(manifest(format_version=99))
+    w.finish({})
+    with pytest.raises(errors.UnknownFormatVersion, match="version 99 is not supported"):
+        read(out.getvalue())
+
+
+def raw_tar(members: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
+    """A tar with a real manifest first, then ``members`` exactly as given."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        raw = manifest().to_json()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(raw)
+        tf.addfile(info, io.BytesIO(raw))
+        for info, data in members:
+            tf.addfile(info, io.BytesIO(data) if data else None)
+    return out.getvalue()
+
+
+def reg(name: str, data: bytes = b"x") -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../etc/passwd",
+        "data/carousel/../../../etc/cron.d/x",
+        "/etc/passwd",
+        "C:/Windows/x",
+        "data\\carousel\\x",
+        "data/other/x",
+    ],
+)
+def test_path_traversal_names(name: str) -> None:
+    with pytest.raises(errors.UnsafePath):
+        read(raw_tar([reg(name)]))
+
+
+@pytest.mark.parametrize("kind", [tarfile.SYMTYPE, tarfile.LNKTYPE])
+def test_links_are_refused(kind: bytes) -> None:
+    info = tarfile.TarInfo("data/carousel/link")
+    info.type = kind
+    info.linkname = "/etc/shadow" if kind == tarfile.SYMTYPE else "data/carousel/../../x"
+    with pytest.raises(errors.UnsafePath, match="is a link"):
+        read(raw_tar([(info, b"")]))
+
+
+def test_special_files_are_refused() -> None:
+    info = tarfile.TarInfo("data/carousel/fifo")
+    info.type = tarfile.FIFOTYPE
+    with pytest.raises(errors.UnsafePath, match="special file"):
+        read(raw_tar([(info, b"")]))
+
+
+def test_duplicate_members() -> None:
+    with pytest.raises(errors.DuplicateMember, match="more than once"):
+        read(raw_tar([reg("data/av/a.ts"), reg("data/av/a.ts")]))
+
+
+def test_bomb_by_ratio() -> None:
+    out = io.BytesIO()
+    w = BundleWriter(out)
+    w.write_manifest(manifest())
+    zero = bytes(1 << 20)
+
+    class Zeros:
+        def read(self, n: int = -1, /) -> bytes:
+            return zero[: max(0, n)]
+
+    w.add_stream("data/av/huge.ts", 300 << 20, Zeros())
+    w.finish({})
+    packed = gzip.compress(out.getvalue(), compresslevel=1)
+    assert len(packed) < 2 << 20
+    with pytest.raises(errors.DecompressionBomb, match="decompression bomb"):
+        read(packed, limits=Limits(max_ratio=50, ratio_grace=8 << 20))
+
+
+def test_bomb_by_entry_count_and_huge_extended_header() -> None:
+    members = [reg(f"data/ts/{i}.ts") for i in range(20)]
+    with pytest.raises(errors.DecompressionBomb, match="more than 10 members"):
+        read(raw_tar(members), limits=Limits(max_entries=10))
+    # a pax header that claims 1 GiB is refused before anything is read into memory
+    head = bytearray(tarfile.TarInfo("data/ts/x").tobuf(tarfile.USTAR_FORMAT))
+    info = tarfile.TarInfo("././@PaxHeader")
+    info.type = tarfile.XHDTYPE
+    info.size = 1 << 30
+    bad = raw_tar([])[:-1024]
+    bad = bad.rstrip(b"\x00")
+    bad += bytes(-len(bad) % 512) + info.tobuf(tarfile.USTAR_FORMAT) + bytes(head)
+    with pytest.raises(errors.DecompressionBomb, match="extended tar header"):
+        read(bad + bytes(10240))
+
+
+def test_trailer_must_list_every_member() -> None:
+    out = io.BytesIO()
+    w = BundleWriter(out)
+    w.write_manifest(manifest())
+    w.add_bytes("config/replicate.conf", b"127.17.59.128\n")
+    w._sums.pop("config/replicate.conf")
+    w.finish({})
+    with pytest.raises(errors.ChecksumMismatch, match="has no checksum"):
+        read(out.getvalue())
+
+
+def test_expected_checksums_catch_a_changed_file() -> None:
+    data = good_bundle()
+    _, sums = BundleReader(io.BytesIO(data), where="b"), None
+    first = BundleReader(io.BytesIO(data), where="b")
+    sums = first.verify_all()
+    changed = good_bundle(extra=b"!")
+    reader = BundleReader(io.BytesIO(changed), where="b", expected=sums)
+    with pytest.raises(errors.ChecksumMismatch, match="changed while"):
+        reader.verify_all()
