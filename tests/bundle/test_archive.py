@@ -90,7 +90,7 @@ def test_not_a_bundle() -> None:
         info = tarfile.TarInfo("readme.txt")
         info.size = 2
         tf.addfile(info, io.BytesIO(b"hi"))
-    with pytest.raises(errors.NotABundle, match="first member is not manifest.json"):
+    with pytest.raises(errors.NotABundle, match=r"first member is not manifest\.json"):
         read(out.getvalue())
 
 
