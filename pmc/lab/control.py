@@ -1,0 +1,460 @@
+"""Start, stop and look at a lab instance; the objects tests and the CLI hold.
+
+See :mod:`pmc.lab` for the API overview. Nothing secret is written to a file here: the root
+passwords live in :class:`LabServer` objects (and, through the CLI, in the keyring); the
+instance's ``lab.json`` holds ids, addresses and pids.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pmc.errors import InputError, LabError
+from pmc.lab import network, server, topology
+from pmc.lab.standins import request as supervisor_request
+from pmc.lab.topology import ServerSpec
+
+CLONE_NEWNET = 0x40000000
+LOGIN_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/root",
+    "USER": "root",
+    "LOGNAME": "root",
+    "SHELL": "/bin/bash",
+    "LANG": "C.UTF-8",
+    "TERM": "dumb",
+}
+BOOT_TIMEOUT = 120.0
+# The `ip netns exec` processes started by up() in this process, reaped by down().
+_children: dict[str, list[subprocess.Popen[bytes]]] = {}
+
+
+def check_machine() -> None:
+    """Raise LabError naming everything this machine lacks to run the lab."""
+    missing = []
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        missing.append("root privileges (run as root)")
+    for tool, package in (
+        ("ip", "iproute2"), ("unshare", "util-linux"), ("nsenter", "util-linux"),
+        ("nft", "nftables"), ("ssh-keygen", "openssh-client"), ("openssl", "openssl"),
+        ("runuser", "util-linux"),
+    ):  # fmt: skip
+        if shutil.which(tool, path=LOGIN_ENV["PATH"]) is None:
+            missing.append(f"`{tool}` ({package})")
+    if not Path("/usr/sbin/sshd").exists():
+        missing.append("/usr/sbin/sshd (openssh-server)")
+    if not Path(server.PG_BIN, "postgres").exists():
+        missing.append(f"PostgreSQL 15 binaries at {server.PG_BIN} (postgresql-15)")
+    if not Path("/proc/self/ns/net").exists():
+        missing.append("Linux network namespaces")
+    if missing:
+        raise LabError(
+            "the rehearsal lab cannot run on this machine: it needs " + ", ".join(missing),
+            hint="Run it as root on Linux with those installed (see .ci/run for the packages).",
+        )
+
+
+@dataclass
+class LabServer:
+    """One running lab server. ``root_password`` is only ever held in memory."""
+
+    lab_id: str
+    spec: ServerSpec
+    files_root: Path
+    init_pid: int
+    root_password: str = field(repr=False, default="")
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def role(self) -> str:
+        return self.spec.role
+
+    @property
+    def management_address(self) -> str:
+        return self.spec.management_address
+
+    @property
+    def redundancy_address(self) -> str | None:
+        return self.spec.redundancy_address
+
+    @property
+    def namespace(self) -> str:
+        return topology.namespace(self.lab_id, self.name)
+
+    @property
+    def postgres_dsn(self) -> str:
+        """libpq DSN for this server's ``playout`` database over its Unix socket (from the
+        host's namespaces: the socket folder is visible in the private tree)."""
+        return f"dbname=playout user=postgres host={self.files_root}/run/postgresql"
+
+    def path(self, server_path: str) -> Path:
+        """Host path of ``server_path`` as this server sees it (e.g. ``/opt/playout/bin``)."""
+        mapped = (
+            ("/var/run/", "run/"), ("/run/", "run/"), ("/opt/", "opt/"), ("/etc/ssh", "etc/ssh"),
+            ("/etc/shadow", "etc/shadow"), ("/root", "root"), ("/var/log", "var/log"),
+            ("/usr/local/sbin", "usr/local/sbin"), ("/tmp", "tmp"),
+        )  # fmt: skip
+        for prefix, sub in mapped:
+            if server_path == prefix.rstrip("/") or server_path.startswith(prefix):
+                return self.files_root / (sub + server_path[len(prefix) :]).rstrip("/")
+        raise InputError(f"{server_path} is not private to a lab server", where=self.name)
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: str | None = None,
+        check: bool = True,
+        timeout: float | None = 300,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` as root inside this server (its network, mount, PID, UTS namespaces),
+        with a login-like environment in /root. For test set-up and inspection."""
+        nsenter = [
+            "nsenter", "-t", str(self.init_pid), "-m", "-u", "-i", "-n", "-p", "--wd=/root",
+            "--", "env", "-i", *(f"{k}={v}" for k, v in LOGIN_ENV.items()), *argv,
+        ]  # fmt: skip
+        proc = subprocess.run(nsenter, input=input, capture_output=True, text=True,
+                              timeout=timeout)  # fmt: skip
+        if check and proc.returncode != 0:
+            raise LabError(
+                f"`{' '.join(argv)}` exited with {proc.returncode}: "
+                f"{(proc.stderr or proc.stdout).strip()[-2000:]}",
+                where=self.name,
+            )
+        return proc
+
+    def request(self, message: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
+        """Send one request to this server's supervisor (see :mod:`pmc.lab.supervisor`)."""
+        return supervisor_request(
+            message, path=str(self.path(topology.SUPERVISOR_SOCKET)), timeout=timeout
+        )
+
+    def systemctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``systemctl ARGS`` on this server (through its supervisor, without a shell)."""
+        answer = self.request({"op": "systemctl", "argv": list(args)})
+        return subprocess.CompletedProcess(
+            ["systemctl", *args], int(answer["rc"]), str(answer["stdout"]), str(answer["stderr"])
+        )
+
+    def host_key(self, kind: str = "ed25519") -> str:
+        """This server's public host key line (``ssh-ed25519 AAAA… root@main``)."""
+        return (self.files_root / f"etc/ssh/ssh_host_{kind}_key.pub").read_text().strip()
+
+    def block(self, port: int, proto: str = "tcp", mode: str = "reject") -> None:
+        """Make ``port`` unreachable on this server (an extra nft table; the firewall is
+        untouched). ``mode`` "reject" answers with a reset, "drop" stays silent."""
+        if proto not in ("tcp", "udp") or mode not in ("reject", "drop"):
+            raise InputError(f"cannot block {port}/{proto} ({mode})", where=self.name)
+        answer = self.request({"op": "block", "port": int(port), "proto": proto, "mode": mode})
+        if answer.get("rc") != 0:
+            raise LabError(f"blocking {port}/{proto} failed", where=self.name)
+
+    def unblock(self, port: int, proto: str = "tcp") -> None:
+        answer = self.request({"op": "unblock", "port": int(port), "proto": proto})
+        if answer.get("rc") != 0:
+            raise LabError(f"unblocking {port}/{proto} failed", where=self.name)
+
+    def set_root_password(self, password: str | None = None) -> str:
+        """Give root a new password (a random one by default); returns it."""
+        self.root_password = password or server.new_password()
+        server.write_shadow(self.files_root, self.root_password)
+        return self.root_password
+
+
+@dataclass
+class LabCluster:
+    """A running lab instance (see :func:`up`)."""
+
+    lab_id: str
+    state: str
+    servers: dict[str, LabServer]
+
+    @property
+    def operator_namespace(self) -> str:
+        return topology.namespace(self.lab_id, "op")
+
+    @property
+    def operator_address(self) -> str:
+        return topology.OPERATOR_ADDRESS
+
+    def enter_operator_namespace(self) -> None:
+        """Move the calling thread into the operator's network namespace (threads started
+        afterwards inherit it). Call it on the main thread before starting worker threads."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(str(network.NETNS_DIR / self.operator_namespace), os.O_RDONLY)
+        try:
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise LabError(f"cannot enter the operator namespace: {os.strerror(err)}")
+        finally:
+            os.close(fd)
+
+    def operator_run(
+        self, argv: Sequence[str], *, input: str | None = None, check: bool = True,
+        timeout: float | None = 300,
+    ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        """Run ``argv`` in the operator's network namespace (the machine's files)."""
+        proc = subprocess.run(
+            ["ip", "netns", "exec", self.operator_namespace, *argv],
+            input=input, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        if check and proc.returncode != 0:
+            raise LabError(
+                f"`{' '.join(argv)}` exited with {proc.returncode}: "
+                f"{(proc.stderr or proc.stdout).strip()[-2000:]}",
+                where="operator",
+            )
+        return proc
+
+    def block(self, server_name: str, port: int, proto: str = "tcp", mode: str = "reject") -> None:
+        self.servers[server_name].block(port, proto, mode)
+
+    def unblock(self, server_name: str, port: int, proto: str = "tcp") -> None:
+        self.servers[server_name].unblock(port, proto)
+
+    def down(self) -> None:
+        down(self.lab_id)
+
+    def __enter__(self) -> LabCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+
+def _status_file(lab: str) -> Path:
+    return topology.state_dir(lab) / "lab.json"
+
+
+def _read_status(lab: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(_status_file(lab).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _wait_boot(srv: LabServer, outer: subprocess.Popen[bytes], deadline: float) -> None:
+    sock = srv.path(topology.SUPERVISOR_SOCKET)
+    while not sock.exists():
+        if outer.poll() is not None:
+            log = topology.state_dir(srv.lab_id) / f"{srv.name}.log"
+            text = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+            raise LabError(f"the supervisor exited at start: {text.strip()}", where=srv.name)
+        if time.monotonic() > deadline:
+            raise LabError("the supervisor did not start in time", where=srv.name)
+        time.sleep(0.02)
+    answer = srv.request({"op": "wait-boot", "timeout": max(deadline - time.monotonic(), 1)})
+    if answer.get("rc") != 0:
+        raise LabError("the server's services did not start in time", where=srv.name)
+    for unit in ("sshd", "postgresql", "firewalld"):
+        if answer["units"].get(unit) != "active":
+            journal = srv.path(f"/run/pmc-lab-journal/{unit}.log")
+            tail = journal.read_text(errors="replace")[-800:] if journal.exists() else ""
+            raise LabError(f"{unit} did not start: {tail.strip()}", where=srv.name)
+
+
+def _seed(srv: LabServer, rows: int, data_mb: int) -> None:
+    try:
+        from pmc.lab.playout import seed as playout_seed
+    except ImportError:  # Playout's side not there yet: an empty playout database
+        return
+    playout_seed.seed(srv.postgres_dsn, rows, server=srv.name, with_schema=True)
+    playout_seed.write_data_files(srv.path("/opt/playout/data"), data_mb)
+
+
+def _install_playout_files(trees: dict[str, Path], state: str) -> None:
+    try:
+        from pmc.lab.playout import files as playout_files  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    playout_files.install(trees, state)
+
+
+def up(
+    servers: int = 2,
+    state: str = "fresh",
+    seed_rows: int = 300,
+    data_mb: int = 0,
+    lab_id: str | None = None,
+) -> LabCluster:
+    """Start a lab instance (cleaning up a previous or crashed one with the same id)."""
+    lab = topology.lab_id(lab_id)
+    specs = topology.servers_for(servers)
+    if state not in topology.STATES:
+        raise InputError(f"unknown lab state {state!r}", hint="Use --state fresh or redundant.")
+    if seed_rows < 0 or data_mb < 0:
+        raise InputError("--seed-rows and --data-mb cannot be negative")
+    check_machine()
+    down(lab)
+    base = topology.state_dir(lab)
+    base.mkdir(parents=True, mode=0o700)
+    try:
+        network.create(lab, specs)
+        passwords = {s.name: server.new_password() for s in specs}
+        server.postgres_template()
+        with concurrent.futures.ThreadPoolExecutor(len(specs)) as pool:
+            trees = dict(
+                zip(
+                    [s.name for s in specs],
+                    pool.map(lambda s: server.prepare_tree(lab, s, passwords[s.name]), specs),
+                    strict=True,
+                )
+            )
+        _install_playout_files(trees, state)
+        outers = {s.name: server.start(lab, s, trees[s.name], base / f"{s.name}.log")
+                  for s in specs}  # fmt: skip
+        _children[lab] = list(outers.values())
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        lab_servers: dict[str, LabServer] = {}
+        for spec in specs:
+            outer = outers[spec.name]
+            pid = None
+            while pid is None:
+                pid = server.init_pid(outer.pid)
+                if pid is None:
+                    if outer.poll() is not None or time.monotonic() > deadline:
+                        raise LabError("the server's namespaces did not start", where=spec.name)
+                    time.sleep(0.01)
+            lab_servers[spec.name] = LabServer(lab, spec, trees[spec.name], pid,
+                                               passwords[spec.name])  # fmt: skip
+        with concurrent.futures.ThreadPoolExecutor(len(specs)) as pool:
+            list(pool.map(lambda s: _wait_boot(s, outers[s.name], deadline),
+                          lab_servers.values()))  # fmt: skip
+            list(pool.map(lambda s: _seed(s, seed_rows, data_mb), lab_servers.values()))
+        status = {
+            "id": lab,
+            "state": state,
+            "started": time.time(),
+            "operator": {"namespace": topology.namespace(lab, "op"),
+                         "address": topology.OPERATOR_ADDRESS},  # fmt: skip
+            "servers": {
+                name: {
+                    "namespace": s.namespace,
+                    "role": s.role,
+                    "management_address": s.management_address,
+                    "redundancy_address": s.redundancy_address,
+                    "outer_pid": outers[name].pid,
+                    "init_pid": s.init_pid,
+                    "files_root": str(s.files_root),
+                }
+                for name, s in lab_servers.items()
+            },
+        }
+        _status_file(lab).write_text(json.dumps(status, indent=2) + "\n")
+        return LabCluster(lab, state, lab_servers)
+    except BaseException:
+        down(lab)
+        raise
+
+
+def attach(lab_id: str | None = None) -> LabCluster:
+    """The running instance, rebuilt from its status file (root passwords unknown: empty)."""
+    lab = topology.lab_id(lab_id)
+    data = _read_status(lab)
+    if data is None:
+        raise LabError(f"no lab {lab!r} is running", hint="Start one with `pmc lab up`.")
+    specs = {s.name: s for s in topology.ALL_SERVERS}
+    servers = {
+        name: LabServer(lab, specs[name], Path(info["files_root"]), int(info["init_pid"]))
+        for name, info in data["servers"].items()
+    }
+    return LabCluster(lab, str(data.get("state", "fresh")), servers)
+
+
+def _lab_pids(lab: str) -> list[int]:
+    inodes = set()
+    for ns in network.namespaces(lab):
+        st = (network.NETNS_DIR / ns).stat()
+        inodes.add((st.st_dev, st.st_ino))
+    if not inodes:
+        return []
+    pids = []
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            st = os.stat(f"/proc/{entry}/ns/net")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in inodes:
+            pids.append(int(entry))
+    return pids
+
+
+def down(lab_id: str | None = None) -> bool:
+    """Stop instance ``lab_id`` and remove every trace of it; True if there was one."""
+    lab = topology.lab_id(lab_id)
+    data = _read_status(lab) or {}
+    found = bool(data) or bool(network.namespaces(lab)) or topology.state_dir(lab).exists()
+    # Ask each supervisor to stop its services (PostgreSQL shuts down cleanly) ...
+    for info in data.get("servers", {}).values():
+        with contextlib.suppress(ProcessLookupError, ValueError, TypeError):
+            os.kill(int(info["init_pid"]), signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        Path(f"/proc/{info.get('init_pid')}").exists() for info in data.get("servers", {}).values()
+    ):
+        time.sleep(0.02)
+    # ... then end whatever is left in the lab's namespaces (crashed or half-started labs).
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = _lab_pids(lab)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        end = time.monotonic() + 3
+        while pids and time.monotonic() < end:
+            pids = [p for p in pids if _alive(p)]
+            time.sleep(0.02)
+    # Reap our own children (the `ip netns exec` processes when up() ran in this process).
+    for child in _children.pop(lab, []):
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=5)
+    network.delete(lab)
+    shutil.rmtree(topology.state_dir(lab), ignore_errors=True)
+    with contextlib.suppress(OSError):
+        topology.RUN_ROOT.rmdir()
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def status(lab_id: str | None = None) -> dict[str, Any] | None:
+    """The instance's status file plus each service's state, or None when it is not up."""
+    lab = topology.lab_id(lab_id)
+    data = _read_status(lab)
+    if data is None:
+        return None
+    cluster = attach(lab)
+    for name, srv in cluster.servers.items():
+        units: dict[str, str] = {}
+        for unit in topology.SERVICES:
+            try:
+                answer = srv.request({"op": "systemctl", "argv": ["is-active", unit.name]}, 5)
+                units[unit.name] = str(answer.get("stdout", "")).strip() or "unknown"
+            except OSError:
+                units[unit.name] = "unreachable"
+        data["servers"][name]["services"] = units
+    return data

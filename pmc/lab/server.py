@@ -1,0 +1,376 @@
+"""One lab server, seen from the host: its private tree, root password and init process.
+
+:func:`prepare_tree` writes the files a freshly installed Rocky 8 Playout server has at the
+seed's paths (the Playout programs themselves come from :mod:`pmc.lab.playout`);
+:func:`start` launches the server's supervisor in its own namespaces. Root passwords are
+generated here and handed back to the caller in memory only: the tree holds their hash in its
+private shadow file, as a real server does, and nothing else.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pmc
+from pmc.errors import LabError
+from pmc.lab import topology
+from pmc.lab.standins.firewall_cmd import ZoneConfig
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+CACHE_DIR = Path("/var/cache/pmc-lab")
+TEMPLATE_VERSION = "1"
+
+# /etc/ssh/sshd_config as Rocky 8 installs it (OpenSSH 8.0p1), with Debian's sftp-server path.
+SSHD_CONFIG = """\
+#	$OpenBSD: sshd_config,v 1.103 2018/04/09 20:41:22 tj Exp $
+
+# This is the sshd server system-wide configuration file.  See
+# sshd_config(5) for more information.
+
+# The strategy used for options in the default sshd_config shipped with
+# OpenSSH is to specify options with their default value where
+# possible, but leave them commented.  Uncommented options override the
+# default value.
+
+#Port 22
+#AddressFamily any
+#ListenAddress 0.0.0.0
+#ListenAddress ::
+
+HostKey /etc/ssh/ssh_host_rsa_key
+HostKey /etc/ssh/ssh_host_ecdsa_key
+HostKey /etc/ssh/ssh_host_ed25519_key
+
+# Logging
+#SyslogFacility AUTH
+SyslogFacility AUTHPRIV
+#LogLevel INFO
+
+# Authentication:
+
+#LoginGraceTime 2m
+PermitRootLogin yes
+#StrictModes yes
+#MaxAuthTries 6
+#MaxSessions 10
+
+#PubkeyAuthentication yes
+
+# The default is to check both .ssh/authorized_keys and .ssh/authorized_keys2
+# but this is overridden so installations will only check .ssh/authorized_keys
+AuthorizedKeysFile	.ssh/authorized_keys
+
+#AuthorizedPrincipalsFile none
+
+# To disable tunneled clear text passwords, change to no here!
+#PasswordAuthentication yes
+#PermitEmptyPasswords no
+PasswordAuthentication yes
+
+# Change to no to disable s/key passwords
+#ChallengeResponseAuthentication yes
+ChallengeResponseAuthentication no
+
+# GSSAPI options
+GSSAPIAuthentication yes
+GSSAPICleanupCredentials no
+
+# Set this to 'yes' to enable PAM authentication, account processing,
+# and session processing.
+UsePAM yes
+
+#AllowAgentForwarding yes
+#AllowTcpForwarding yes
+#GatewayPorts no
+X11Forwarding yes
+#PermitTTY yes
+
+# It is recommended to use pam_motd in /etc/pam.d/sshd instead of PrintMotd,
+# as it is more configurable and versatile than the built-in version.
+PrintMotd no
+
+#PrintLastLog yes
+#TCPKeepAlive yes
+#PermitUserEnvironment no
+#Compression delayed
+#ClientAliveInterval 0
+#ClientAliveCountMax 3
+#UseDNS no
+#PidFile /var/run/sshd.pid
+#MaxStartups 10:30:100
+#PermitTunnel no
+#ChrootDirectory none
+#VersionAddendum none
+
+# no default banner path
+#Banner none
+
+# Accept locale-related environment variables
+AcceptEnv LANG LC_CTYPE LC_NUMERIC LC_TIME LC_COLLATE LC_MONETARY LC_MESSAGES
+AcceptEnv LC_PAPER LC_NAME LC_ADDRESS LC_TELEPHONE LC_MEASUREMENT
+AcceptEnv LC_IDENTIFICATION LC_ALL LANGUAGE
+AcceptEnv XMODIFIERS
+
+# override default of no subsystems
+Subsystem	sftp	/usr/lib/openssh/sftp-server
+"""
+
+# The seed's pg_hba.conf excerpt, lines 1-12: local entries only (a fresh install).
+PG_HBA_FRESH = """\
+# TYPE  DATABASE        USER            ADDRESS                 METHOD
+# "local" is for Unix domain socket connections only
+local   all             all                                     trust
+# IPv4 local connections:
+host    all             all             127.0.0.1/32            trust
+# IPv6 local connections:
+host    all             all             ::1/128                 trust
+# Allow replication connections from localhost, by a user with the
+# replication privilege.
+#local   replication     postgres                                trust
+#host    replication     postgres        127.0.0.1/32            trust
+#host    replication     postgres        ::1/128                 trust
+"""
+
+# postgresql.conf settings Playout's installer sets (the seed's CONNECTIONS excerpt).
+PG_CONF_LINES = {
+    "listen_addresses": "listen_addresses = 'localhost'\t\t# what IP address(es) to listen on;",
+    "port": "port = 5432\t\t\t\t# (change requires restart)",
+    "max_connections": "max_connections = 100\t\t\t# (change requires restart)",
+    "superuser_reserved_connections": "superuser_reserved_connections = 3\t# (change requires "
+    "restart)",
+    "unix_socket_directories": "unix_socket_directories = '/var/run/postgresql, /tmp'\t# "
+    "comma-separated list of directories",
+    "unix_socket_group": "unix_socket_group = ''\t\t\t# (change requires restart)",
+    "unix_socket_permissions": "unix_socket_permissions = 0777\t\t# begin with 0 to use octal "
+    "notation",
+}
+
+_template_lock = threading.Lock()
+
+
+def _run(argv: list[str], *, what: str, input_text: str | None = None) -> str:
+    proc = subprocess.run(argv, input=input_text, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise LabError(
+            f"{what} failed: {(proc.stderr or proc.stdout).strip() or f'exit {proc.returncode}'}",
+            hint="Run `pmc lab down`, then `pmc lab up` again.",
+        )
+    return proc.stdout
+
+
+def _postgres_ids() -> tuple[int, int]:
+    import pwd
+
+    try:
+        pw = pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise LabError(
+            "the user postgres does not exist on this machine",
+            hint="Install PostgreSQL 15 (apt-get install postgresql-15).",
+        ) from exc
+    return pw.pw_uid, pw.pw_gid
+
+
+def _edit_postgresql_conf(text: str) -> str:
+    out = []
+    for line in text.splitlines():
+        key = line.lstrip("#").split("=", 1)[0].strip()
+        if key in PG_CONF_LINES and "=" in line and line.lstrip("#")[:1].isalpha():
+            out.append(PG_CONF_LINES.pop(key))
+        else:
+            out.append(line)
+    out.extend(PG_CONF_LINES.values())
+    return "\n".join(out) + "\n"
+
+
+def postgres_template() -> Path:
+    """A PostgreSQL 15 data folder with database ``playout``, made once and cached."""
+    template = CACHE_DIR / f"pg15-template-{TEMPLATE_VERSION}"
+    if (template / "PG_VERSION").exists():
+        return template
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with _template_lock, (CACHE_DIR / "template.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder across processes
+        if (template / "PG_VERSION").exists():
+            return template
+        uid, gid = _postgres_ids()
+        work = CACHE_DIR / f"pg15-work-{os.getpid()}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(mode=0o700)
+        os.chown(work, uid, gid)
+        sock = CACHE_DIR / f"pg15-sock-{os.getpid()}"
+        sock.mkdir(exist_ok=True)
+        os.chown(sock, uid, gid)
+        try:
+            as_pg = ["runuser", "-u", "postgres", "--"]
+            _run(
+                [*as_pg, str(PG_BIN / "initdb"), "-D", str(work), "-U", "postgres",
+                 "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+                what="initdb",
+            )  # fmt: skip
+            conf = work / "postgresql.conf"
+            conf.write_text(_edit_postgresql_conf(conf.read_text()))
+            (work / "pg_hba.conf").write_text(PG_HBA_FRESH)
+            opts = f"-c listen_addresses='' -k {sock}"
+            # -l: the server must not inherit our pipes, or reading them never ends.
+            _run(
+                [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(work), "-o", opts, "-l",
+                 str(sock / "log"), "-w", "start"],
+                what="starting PostgreSQL for the lab template",
+            )  # fmt: skip
+            try:
+                _run(
+                    [*as_pg, str(PG_BIN / "createdb"), "-h", str(sock), "-U", "postgres",
+                     "playout"],
+                    what="createdb playout",
+                )  # fmt: skip
+            finally:
+                _run(
+                    [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(work), "-m", "fast", "-w", "stop"],
+                    what="stopping PostgreSQL for the lab template",
+                )
+            for stale in ("postmaster.opts", "postmaster.pid", "log"):
+                (work / stale).unlink(missing_ok=True)
+            work.rename(template)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(sock, ignore_errors=True)
+        return template
+
+
+def _hash_password(password: str) -> str:
+    # openssl reads the password on stdin: it never appears in a process list.
+    return _run(["openssl", "passwd", "-6", "-stdin"], what="hashing a password",
+                input_text=password + "\n").strip()  # fmt: skip
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def write_shadow(tree: Path, password: str) -> None:
+    """Write (in place: the file is bind-mounted) the server's shadow with ``password``."""
+    hashed = _hash_password(password)
+    host = Path("/etc/shadow")
+    lines = host.read_text().splitlines()
+    out = []
+    for line in lines:
+        fields = line.split(":")
+        if fields[0] == "root" and len(fields) > 2:
+            fields[1] = hashed
+            line = ":".join(fields)
+        out.append(line)
+    target = tree / "etc/shadow"
+    if not target.exists():
+        target.touch(mode=0o600)
+        st = host.stat()
+        os.chown(target, st.st_uid, st.st_gid)
+        os.chmod(target, st.st_mode & 0o777)
+    with target.open("r+") as f:
+        f.seek(0)
+        f.write("\n".join(out) + "\n")
+        f.truncate()
+
+
+def _standin(name: str, tool: str) -> str:
+    repo = str(Path(pmc.__file__).resolve().parents[1])
+    return (
+        f"#!{sys.executable}\n"
+        f"# The lab's {name} stand-in: asks this server's supervisor (pmc.lab.supervisor).\n"
+        "import sys\n"
+        f"sys.path.insert(0, {repo!r})\n"
+        "from pmc.lab.standins import client_main\n"
+        f"sys.exit(client_main({tool!r}))\n"
+    )
+
+
+def prepare_tree(lab: str, spec: topology.ServerSpec, password: str) -> Path:
+    """Create the server's private tree in its fresh state; returns its host path."""
+    tree = topology.tree_dir(lab, spec.name)
+    uid, gid = _postgres_ids()
+    for sub, mode in (
+        ("opt/playout", 0o755), ("opt/playout/.lab", 0o700), ("etc/ssh", 0o755),
+        ("root", 0o550), ("root/.ssh", 0o700), ("var/log", 0o755),
+        ("usr/local/sbin", 0o755), ("tmp", 0o1777), ("run", 0o755), ("run/sshd", 0o755),
+        ("run/postgresql", 0o2775),
+    ):  # fmt: skip
+        path = tree / sub
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, mode)
+    os.chown(tree / "run/postgresql", uid, gid)
+    # SSH: the machine's client files, Rocky's server config, this server's own host keys.
+    etc_ssh = tree / "etc/ssh"
+    for name in ("ssh_config", "moduli"):
+        if Path("/etc/ssh", name).exists():
+            shutil.copy2(Path("/etc/ssh", name), etc_ssh / name)
+    (etc_ssh / "sshd_config").write_text(SSHD_CONFIG)
+    os.chmod(etc_ssh / "sshd_config", 0o600)
+    keygens = [
+        subprocess.Popen(
+            ["ssh-keygen", "-q", "-t", kind, *bits, "-N", "", "-C", f"root@{spec.name}",
+             "-f", str(etc_ssh / f"ssh_host_{kind}_key")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        for kind, bits in (("rsa", ["-b", "3072"]), ("ecdsa", []), ("ed25519", []))
+    ]
+    # PostgreSQL: a copy of the cached template at /opt/playout/db.
+    db = tree / "opt/playout/db"
+    shutil.rmtree(db, ignore_errors=True)
+    _run(["cp", "-a", str(postgres_template()), str(db)], what="copying the database template")
+    os.chmod(db, 0o700)
+    write_shadow(tree, password)
+    (tree / "opt/playout/.lab/firewalld.json").write_text(ZoneConfig().to_json())
+    for name, tool in (("systemctl", "systemctl"), ("firewall-cmd", "firewall-cmd")):
+        path = tree / "usr/local/sbin" / name
+        path.write_text(_standin(name, tool))
+        os.chmod(path, 0o755)
+    for proc in keygens:
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            raise LabError(f"ssh-keygen failed for {spec.name}: {err.decode().strip()}")
+    return tree
+
+
+def start(lab: str, spec: topology.ServerSpec, tree: Path, log: Path) -> subprocess.Popen[bytes]:
+    """Start the server's supervisor (PID 1 of its namespaces); returns the `ip` process."""
+    repo = str(Path(pmc.__file__).resolve().parents[1])
+    env = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": "/root",
+        "PYTHONPATH": repo,
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    argv = [
+        "ip", "netns", "exec", topology.namespace(lab, spec.name),
+        "unshare", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc",
+        "--propagation", "private", "--kill-child",
+        sys.executable, "-m", "pmc.lab.supervisor",
+        "--server", spec.name, "--lab", lab, "--tree", str(tree),
+    ]  # fmt: skip
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd="/",
+            start_new_session=True,
+        )
+
+
+def init_pid(outer_pid: int) -> int | None:
+    """Host pid of the supervisor (PID 1 inside the server): the child of `unshare`."""
+    try:
+        children = Path(f"/proc/{outer_pid}/task/{outer_pid}/children").read_text().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None

@@ -1,0 +1,490 @@
+"""The init process of a lab server: ``python -m pmc.lab.supervisor --server NAME --tree DIR``.
+
+Started by :mod:`pmc.lab.server` as
+``ip netns exec NS unshare --mount --uts --ipc --pid --fork --mount-proc … python -m …``, so it
+is PID 1 of the server's own PID namespace, inside the server's network and mount namespaces.
+It bind-mounts the server's private tree over the seed's paths, then forks: PID 1 reaps every
+orphan and forwards SIGTERM; the child runs the services (``topology.SERVICES``) and answers
+requests on ``/run/pmc-lab-supervisor.sock`` (one JSON object per connection):
+
+- ``{"op": "systemctl", "argv": [...]}`` / ``{"op": "firewall-cmd", "argv": [...]}`` →
+  ``{"rc": int, "stdout": str, "stderr": str}`` (the stand-ins in ``/usr/local/sbin``);
+- ``{"op": "wait-boot"}`` → ``{"rc": 0, "units": {name: active-state}}`` once boot is done;
+- ``{"op": "block", "port": 22, "proto": "tcp", "mode": "reject"|"drop"}`` and
+  ``{"op": "unblock", ...}``: the test helpers' extra nft table ``inet pmc-lab-block``;
+- ``{"op": "shutdown"}``: stop every service and exit (SIGTERM does the same).
+
+When PID 1 exits the kernel kills whatever is left in the server, so nothing outlives it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pmc
+from pmc.lab import topology
+from pmc.lab.standins import firewall_cmd, systemctl
+from pmc.lab.standins.firewall_cmd import ZoneConfig
+from pmc.lab.standins.systemctl import UnitState
+
+MS_BIND = 4096
+MS_REC = 16384
+PG_BIN = "/usr/lib/postgresql/15/bin"
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+JOURNAL_DIR = "/run/pmc-lab-journal"
+FIREWALL_JSON = "/opt/playout/.lab/firewalld.json"
+START_TIMEOUT = {"postgresql": 60.0}
+DEFAULT_START_TIMEOUT = 15.0
+
+# (tree sub-path, mount point) in the order they are mounted; /run and /tmp last, as the tree
+# itself lives under /run on the host.
+BINDS = (
+    ("opt", "/opt"),
+    ("etc/ssh", "/etc/ssh"),
+    ("etc/shadow", "/etc/shadow"),
+    ("root", "/root"),
+    ("var/log", "/var/log"),
+    ("usr/local/sbin", "/usr/local/sbin"),
+    ("tmp", "/tmp"),
+    ("run", "/run"),
+)
+
+
+def _mount_bind(source: str, target: str) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(source.encode(), target.encode(), None, MS_BIND | MS_REC, None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"bind mount {source} on {target}: {os.strerror(err)}")
+
+
+def python_paths() -> list[str]:
+    """Host folders the lab's Python programs need, whatever private tree hides them."""
+    paths = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix}
+    paths.add(str(Path(pmc.__file__).resolve().parents[1]))
+    return sorted(os.path.realpath(p) for p in paths)
+
+
+def mount_tree(tree: Path) -> None:
+    """Bind the private tree over the seed's paths (in this private mount namespace)."""
+    needed = python_paths()
+    for sub, target in BINDS:
+        source = tree / sub
+        # Keep what Python needs visible if this mount would hide it (e.g. pyenv under /root).
+        for path in needed:
+            if path.startswith(target.rstrip("/") + "/"):
+                inner = source / os.path.relpath(path, target)
+                inner.mkdir(parents=True, exist_ok=True)
+                _mount_bind(path, str(inner))
+        _mount_bind(str(source), target)
+
+
+def _listening(tcp: tuple[int, ...], udp: tuple[int, ...]) -> bool:
+    """True when every port is bound (TCP: listening) in this network namespace."""
+
+    def ports(files: tuple[str, ...], want_state: str | None) -> set[int]:
+        found: set[int] = set()
+        for name in files:
+            try:
+                lines = Path(name).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                parts = line.split()
+                if want_state is None or parts[3] == want_state:
+                    found.add(int(parts[1].rsplit(":", 1)[1], 16))
+        return found
+
+    if tcp and not set(tcp) <= ports(("/proc/net/tcp", "/proc/net/tcp6"), "0A"):
+        return False
+    return not udp or set(udp) <= ports(("/proc/net/udp", "/proc/net/udp6"), None)
+
+
+class Unit:
+    """One service: its command, process and systemd-like state."""
+
+    def __init__(self, name: str, argv: list[str] | None, user: str | None = None,
+                 stop_signal: int = signal.SIGTERM) -> None:
+        self.name = name
+        self.argv = argv
+        self.user = user
+        self.stop_signal = stop_signal
+        self.state = UnitState(name)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.done = threading.Event()  # set when self.proc has exited
+        self.stopping = False
+        self.output: deque[str] = deque(maxlen=20)
+        self.lock = threading.RLock()
+        spec = topology.SERVICE_BY_NAME[name]
+        self.tcp = spec.tcp_ports
+        self.udp = spec.udp_ports
+
+
+class Supervisor:
+    def __init__(self, server: str, lab: str) -> None:
+        self.server = server
+        self.lab = lab
+        self.units: dict[str, Unit] = {}
+        self.booted = threading.Event()
+        self.fw_lock = threading.RLock()
+        self.running = False  # firewalld
+        self.permanent = ZoneConfig.load(Path(FIREWALL_JSON))
+        self.runtime = self.permanent.copy()
+        self.interfaces = sorted(
+            n for n in os.listdir("/sys/class/net") if n.startswith("eth")
+        )
+        self.blocks: set[tuple[int, str, str]] = set()
+        py = sys.executable
+        specs: list[tuple[str, list[str] | None, str | None, int]] = [
+            ("firewalld", None, None, signal.SIGTERM),
+            (
+                "postgresql",
+                [f"{PG_BIN}/postgres", "-D", "/opt/playout/db"],
+                "postgres",
+                signal.SIGINT,  # fast shutdown, as systemd's postgresql unit does
+            ),
+            ("sshd", ["/usr/sbin/sshd", "-D", "-E", "/var/log/sshd.log"], None, signal.SIGTERM),
+            ("playout-api", [py, "-m", "pmc.lab.api_standin"], None, signal.SIGTERM),
+        ]
+        for name in topology.LISTENER_SERVICES:
+            specs.append((name, [py, "-m", "pmc.lab.listeners", name], None, signal.SIGTERM))
+        for name, argv, user, sig in specs:
+            self.units[name] = Unit(name, argv, user, sig)
+        os.makedirs(JOURNAL_DIR, exist_ok=True)
+
+    # -- systemctl's Units protocol -------------------------------------------------------
+    def hostname(self) -> str:
+        return socket.gethostname()
+
+    def state(self, unit: str) -> UnitState:
+        u = self.units[unit]
+        with u.lock:
+            u.state.output = list(u.output)
+            return u.state
+
+    def _event(self, u: Unit, message: str) -> None:
+        u.state.events.append((time.time(), message))
+        del u.state.events[:-20]
+
+    def _env(self, user: str | None) -> dict[str, str]:
+        home = "/var/lib/pgsql" if user == "postgres" else "/root"
+        repo = str(Path(pmc.__file__).resolve().parents[1])
+        return {
+            "PATH": PATH,
+            "HOME": home,
+            "LANG": "C.UTF-8",
+            "USER": user or "root",
+            "LOGNAME": user or "root",
+            "PYTHONPATH": repo,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PMC_LAB_ID": self.lab,
+            "PMC_LAB_SERVER": self.server,
+        }
+
+    def start(self, unit: str) -> bool:
+        u = self.units[unit]
+        with u.lock:
+            if u.state.active == "active":
+                return True
+            spec = topology.SERVICE_BY_NAME[unit]
+            self._event(u, f"Starting {spec.description}...")
+            if u.argv is None:  # firewalld: no process of its own
+                with self.fw_lock:
+                    self.runtime = self.permanent.copy()
+                    self.running = True
+                    ok = self._apply_firewall()
+                self._set(u, "active" if ok else "failed", "running" if ok else "failed", None)
+                self._event(u, f"Started {spec.description}." if ok else
+                            f"Failed to start {spec.description}.")
+                return ok
+            journal = open(f"{JOURNAL_DIR}/{unit}.log", "ab")  # noqa: SIM115
+            try:
+                proc = subprocess.Popen(
+                    u.argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=journal,
+                    stderr=subprocess.STDOUT,
+                    cwd="/",
+                    env=self._env(u.user),
+                    user=u.user,
+                    group=u.user,
+                    extra_groups=[] if u.user else None,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                journal.close()
+                u.output.append(str(exc))
+                self._failed(u, None, 203)
+                return False
+            journal.close()
+            u.proc = proc
+            u.done = done = threading.Event()
+            u.stopping = False
+            u.state.main_pid = proc.pid
+            u.state.command = " ".join(u.argv)
+            self._set(u, "activating", "start", time.time())
+            threading.Thread(target=self._watch, args=(u, proc, done), daemon=True).start()
+        deadline = time.monotonic() + START_TIMEOUT.get(unit, DEFAULT_START_TIMEOUT)
+        while time.monotonic() < deadline:
+            if done.is_set():
+                break
+            if _listening(u.tcp, u.udp):
+                with u.lock:
+                    if u.proc is proc and not done.is_set():
+                        self._set(u, "active", "running", time.time())
+                        self._event(u, f"Started {spec.description}.")
+                        return True
+            time.sleep(0.02)
+        if not done.is_set():  # never became ready: give up like systemd's timeout
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            done.wait()
+        with u.lock:
+            if u.proc is proc:
+                code = proc.returncode if proc.returncode is not None else 1
+                self._failed(u, proc.pid, code)
+                u.proc = None
+        return False
+
+    def _set(self, u: Unit, active: str, sub: str, since: float | None) -> None:
+        u.state.active = active
+        u.state.sub = sub
+        if since is not None or active != u.state.active:
+            u.state.since = since if since is not None else time.time()
+
+    def _failed(self, u: Unit, pid: int | None, code: int) -> None:
+        spec = topology.SERVICE_BY_NAME[u.name]
+        u.state.main_pid = pid
+        u.state.exit_status = code if code >= 0 else 128 - code
+        u.state.result = "exit-code" if code >= 0 else "signal"
+        self._set(u, "failed", "failed", time.time())
+        self._tail(u)
+        self._event(u, f"{u.name}.service: Main process exited, code=exited, status={code}")
+        self._event(u, f"{u.name}.service: Failed with result '{u.state.result}'.")
+        self._event(u, f"Failed to start {spec.description}.")
+
+    def _tail(self, u: Unit) -> None:
+        try:
+            lines = Path(f"{JOURNAL_DIR}/{u.name}.log").read_text(errors="replace").splitlines()
+        except OSError:
+            return
+        u.output.clear()
+        u.output.extend(lines[-20:])
+
+    def _watch(self, u: Unit, proc: subprocess.Popen[bytes], done: threading.Event) -> None:
+        code = proc.wait()
+        done.set()
+        with u.lock:
+            if u.proc is not proc or u.stopping:
+                return
+            if u.state.active == "active":
+                if code == 0:
+                    self._set(u, "inactive", "dead", time.time())
+                else:
+                    self._failed(u, proc.pid, code)
+
+    def stop(self, unit: str) -> None:
+        u = self.units[unit]
+        spec = topology.SERVICE_BY_NAME[unit]
+        with u.lock:
+            if u.argv is None:
+                with self.fw_lock:
+                    self.running = False
+                    self._nft("delete table inet firewalld\n", ignore=True)
+                if u.state.active == "active":
+                    self._event(u, f"Stopped {spec.description}.")
+                self._set(u, "inactive", "dead", time.time())
+                return
+            proc = u.proc
+            if proc is None or u.done.is_set():
+                if u.state.active != "failed":
+                    self._set(u, "inactive", "dead", time.time())
+                return
+            u.stopping = True
+            self._event(u, f"Stopping {spec.description}...")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, u.stop_signal)
+            if not u.done.wait(20):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                u.done.wait()
+            # sshd's session processes live on, as with KillMode=process; the rest go.
+            if unit != "sshd":
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            u.proc = None
+            self._set(u, "inactive", "dead", time.time())
+            self._event(u, f"Stopped {spec.description}.")
+
+    # -- firewalld --------------------------------------------------------------------------
+    def _nft(self, script: str, *, ignore: bool = False) -> bool:
+        proc = subprocess.run(["nft", "-f", "-"], input=script, capture_output=True, text=True)
+        if proc.returncode != 0 and not ignore:
+            print(f"nft failed: {proc.stderr.strip()}", file=sys.stderr, flush=True)
+        return proc.returncode == 0
+
+    def _apply_firewall(self) -> bool:
+        return self._nft(firewall_cmd.nft_ruleset(self.runtime))
+
+    def save_permanent(self) -> None:
+        path = Path(FIREWALL_JSON)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(self.permanent.to_json())
+        tmp.replace(path)
+
+    def apply(self) -> None:
+        if self.running:
+            self._apply_firewall()
+
+    def _blocks_ruleset(self) -> str:
+        rules = []
+        for port, proto, mode in sorted(self.blocks):
+            action = "drop" if mode == "drop" else (
+                "reject with tcp reset" if proto == "tcp" else "reject"
+            )
+            rules.append(f"    {proto} dport {port} {action}")
+        return (
+            "table inet pmc-lab-block\ndelete table inet pmc-lab-block\n"
+            "table inet pmc-lab-block {\n  chain input {\n"
+            "    type filter hook input priority filter - 10; policy accept;\n"
+            + "\n".join(rules) + "\n  }\n}\n"
+        )
+
+    # -- requests ---------------------------------------------------------------------------
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        argv = [str(a) for a in request.get("argv", [])]
+        if op == "systemctl":
+            self.booted.wait(120)
+            rc, out, err = systemctl.run(argv, self)
+            return {"rc": rc, "stdout": out, "stderr": err}
+        if op == "firewall-cmd":
+            self.booted.wait(120)
+            with self.fw_lock:
+                rc, out, err = firewall_cmd.run(argv, self)
+            return {"rc": rc, "stdout": out, "stderr": err}
+        if op == "wait-boot":
+            self.booted.wait(float(request.get("timeout", 120)))
+            return {"rc": 0 if self.booted.is_set() else 1,
+                    "units": {n: u.state.active for n, u in self.units.items()}}
+        if op in ("block", "unblock"):
+            key = (int(request["port"]), str(request.get("proto", "tcp")),
+                   str(request.get("mode", "reject")))
+            with self.fw_lock:
+                if op == "block":
+                    self.blocks.add(key)
+                else:
+                    self.blocks = {b for b in self.blocks if b[:2] != key[:2]}
+                ok = self._nft(self._blocks_ruleset())
+            return {"rc": 0 if ok else 1, "stdout": "", "stderr": ""}
+        if op == "shutdown":
+            threading.Thread(target=self.shutdown, daemon=True).start()
+            return {"rc": 0, "stdout": "", "stderr": ""}
+        return {"rc": 2, "stdout": "", "stderr": f"unknown request {op!r}\n"}
+
+    def boot(self) -> None:
+        order = ["firewalld", "postgresql", "sshd", "playout-api", *topology.LISTENER_SERVICES]
+        threads = []
+        for name in order:
+            if name in ("firewalld", "postgresql"):
+                self.start(name)  # the API may need the database, everything the firewall
+            else:
+                t = threading.Thread(target=self.start, args=(name,), daemon=True)
+                t.start()
+                threads.append(t)
+        for t in threads:
+            t.join()
+        self.booted.set()
+
+    def shutdown(self) -> None:
+        for name in reversed(list(self.units)):
+            with contextlib.suppress(Exception):
+                self.stop(name)
+        os._exit(0)
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: _SocketServer
+
+    def handle(self) -> None:
+        try:
+            request = json.loads(self.rfile.readline() or b"{}")
+            answer = self.server.supervisor.handle(request)
+        except Exception as exc:  # an answer, not a dead supervisor
+            answer = {"rc": 1, "stdout": "", "stderr": f"lab supervisor: {exc}\n"}
+        self.wfile.write(json.dumps(answer).encode())
+
+
+class _SocketServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: str, supervisor: Supervisor) -> None:
+        self.supervisor = supervisor
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        super().__init__(path, _Handler)
+        os.chmod(path, 0o600)
+
+
+def _serve(server: str, lab: str) -> None:
+    sup = Supervisor(server, lab)
+    signal.signal(signal.SIGTERM, lambda *_: sup.shutdown())
+    signal.signal(signal.SIGINT, lambda *_: sup.shutdown())
+    listener = _SocketServer(topology.SUPERVISOR_SOCKET, sup)
+    threading.Thread(target=sup.boot, daemon=True).start()
+    listener.serve_forever()
+
+
+def _init(child: int) -> int:
+    """PID 1: reap every process, forward SIGTERM/SIGINT, exit with the child's status."""
+    forward: Callable[[int, Any], None] = lambda sig, _frame: os.kill(child, signal.SIGTERM)
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            return 1
+        except InterruptedError:
+            continue
+        if pid == child:
+            return os.waitstatus_to_exitcode(status) & 0xFF
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pmc.lab.supervisor")
+    parser.add_argument("--server", required=True)
+    parser.add_argument("--lab", required=True)
+    parser.add_argument("--tree", required=True, type=Path)
+    args = parser.parse_args(argv)
+    socket.sethostname(args.server)
+    mount_tree(args.tree)
+    os.chdir("/root")
+    sys.stdout.flush()
+    child = os.fork()
+    if child == 0:
+        try:
+            _serve(args.server, args.lab)
+        finally:
+            os._exit(1)
+    return _init(child)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
