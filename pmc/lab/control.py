@@ -15,17 +15,19 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pmc.errors import InputError, LabError
 from pmc.lab import network, server, topology
 from pmc.lab.standins import request as supervisor_request
 from pmc.lab.topology import ServerSpec
 
+_T = TypeVar("_T")
 CLONE_NEWNET = 0x40000000
 LOGIN_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -204,6 +206,26 @@ class LabCluster:
         finally:
             os.close(fd)
 
+    def call_in_operator_namespace(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn(*args)`` on a new thread that has entered the operator's namespace (the
+        calling thread stays where it is); returns its result or raises its exception."""
+        result: list[Any] = []
+        error: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                self.enter_operator_namespace()
+                result.append(fn(*args))
+            except BaseException as exc:
+                error.append(exc)
+
+        thread = threading.Thread(target=work, name="lab-operator")
+        thread.start()
+        thread.join()
+        if error:
+            raise error[0]
+        return result[0]  # type: ignore[no-any-return]
+
     def operator_run(
         self, argv: Sequence[str], *, input: str | None = None, check: bool = True,
         timeout: float | None = 300,
@@ -280,7 +302,7 @@ def _seed(srv: LabServer, rows: int, data_mb: int) -> None:
 
 def _install_playout_files(trees: dict[str, Path], state: str) -> None:
     try:
-        from pmc.lab.playout import files as playout_files  # type: ignore[attr-defined]
+        from pmc.lab.playout import files as playout_files
     except ImportError:
         return
     playout_files.install(trees, state)
@@ -316,6 +338,8 @@ def up(
                     strict=True,
                 )
             )
+        if state == "redundant":
+            server.make_redundant(trees, list(specs))
         _install_playout_files(trees, state)
         outers = {s.name: server.start(lab, s, trees[s.name], base / f"{s.name}.log")
                   for s in specs}  # fmt: skip

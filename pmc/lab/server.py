@@ -374,3 +374,50 @@ def init_pid(outer_pid: int) -> int | None:
     except OSError:
         return None
     return int(children[0]) if children else None
+
+
+PG_HBA_PEERS = (
+    "host    all         all         {main}/32         trust\n"
+    "host    all         all         {backup}/32         trust\n"
+)
+
+
+def make_redundant(trees: dict[str, Path], specs: list[topology.ServerSpec]) -> None:
+    """The seed's system-level steps on main and backup: pg_hba entries for both eth2
+    addresses, ``listen_addresses = '*'``, root RSA keys exchanged both ways (with known_hosts
+    for the peer's addresses). PermitRootLogin yes and port 5432 are already so when fresh."""
+    by_name = {s.name: s for s in specs}
+    if "main" not in by_name or "backup" not in by_name:
+        return
+    main, backup = by_name["main"], by_name["backup"]
+    peers = PG_HBA_PEERS.format(main=main.redundancy_address, backup=backup.redundancy_address)
+    public: dict[str, str] = {}
+    for spec in (main, backup):
+        tree = trees[spec.name]
+        db = tree / "opt/playout/db"
+        (db / "pg_hba.conf").write_text(PG_HBA_FRESH + peers)
+        conf = db / "postgresql.conf"
+        conf.write_text(
+            conf.read_text().replace(
+                "listen_addresses = 'localhost'", "listen_addresses = '*'        ", 1
+            )
+        )
+        key = tree / "root/.ssh/id_rsa"
+        _run(["ssh-keygen", "-q", "-t", "rsa", "-N", "", "-C", f"root@{spec.name}",
+              "-f", str(key)], what="ssh-keygen for root")  # fmt: skip
+        public[spec.name] = key.with_suffix(".pub").read_text()
+    for spec, peer in ((main, backup), (backup, main)):
+        ssh_dir = trees[spec.name] / "root/.ssh"
+        auth = ssh_dir / "authorized_keys"
+        auth.write_text(public[peer.name])
+        os.chmod(auth, 0o600)
+        host_keys = [
+            (trees[peer.name] / f"etc/ssh/ssh_host_{kind}_key.pub").read_text().split()[:2]
+            for kind in ("ed25519", "ecdsa", "rsa")
+        ]
+        lines = [
+            f"{address} {kind} {blob}\n"
+            for address in peer.addresses
+            for kind, blob in host_keys
+        ]
+        (ssh_dir / "known_hosts").write_text("".join(lines))
