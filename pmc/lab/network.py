@@ -22,7 +22,7 @@ NETNS_DIR = Path("/run/netns")
 
 
 def _run(argv: Sequence[str], *, input_text: str | None = None) -> None:
-    proc = subprocess.run(list(argv), input=input_text, capture_output=True, text=True)
+    proc = subprocess.run(list(argv), input=input_text, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         command = " ".join(argv[:6])
         raise LabError(
@@ -73,8 +73,7 @@ def create(lab: str, servers: Sequence[ServerSpec]) -> None:
         "addr del 127.0.0.1/8 dev lo",
         "addr add 127.0.0.1/32 dev lo",
         f"link add {topology.BRIDGE} type bridge",
-        f"addr add {topology.OPERATOR_ADDRESS}/{topology.MANAGEMENT_PREFIX} "
-        f"dev {topology.BRIDGE}",
+        f"addr add {topology.OPERATOR_ADDRESS}/{topology.MANAGEMENT_PREFIX} dev {topology.BRIDGE}",
         f"link set {topology.BRIDGE} up",
     ]
     for server in servers:
@@ -138,4 +137,4 @@ def namespace_inode(name: str) -> int | None:
 def delete(lab: str) -> None:
     """Delete every namespace of ``lab`` (their interfaces go with them)."""
     for ns in namespaces(lab):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import pwd
 import secrets
 import shutil
 import subprocess
@@ -156,7 +157,7 @@ _template_lock = threading.Lock()
 
 
 def _run(argv: list[str], *, what: str, input_text: str | None = None) -> str:
-    proc = subprocess.run(argv, input=input_text, capture_output=True, text=True)
+    proc = subprocess.run(argv, input=input_text, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise LabError(
             f"{what} failed: {(proc.stderr or proc.stdout).strip() or f'exit {proc.returncode}'}",
@@ -166,8 +167,6 @@ def _run(argv: list[str], *, what: str, input_text: str | None = None) -> str:
 
 
 def _postgres_ids() -> tuple[int, int]:
-    import pwd
-
     try:
         pw = pwd.getpwnam("postgres")
     except KeyError as exc:
@@ -265,8 +264,7 @@ def write_shadow(tree: Path, password: str) -> None:
         fields = line.split(":")
         if fields[0] == "root" and len(fields) > 2:
             fields[1] = hashed
-            line = ":".join(fields)
-        out.append(line)
+        out.append(":".join(fields))
     target = tree / "etc/shadow"
     if not target.exists():
         target.touch(mode=0o600)
@@ -291,10 +289,28 @@ def _standin(name: str, tool: str) -> str:
     )
 
 
-def prepare_tree(lab: str, spec: topology.ServerSpec, password: str) -> Path:
-    """Create the server's private tree in its fresh state; returns its host path."""
+def _clear(folder: Path) -> None:
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def prepare_tree(lab: str, spec: topology.ServerSpec, password: str, *,
+                 reset: bool = False) -> Path:  # fmt: skip
+    """Create the server's private tree in its fresh state; returns its host path. With
+    ``reset`` (services stopped), bring an existing tree back to fresh, keeping host keys."""
     tree = topology.tree_dir(lab, spec.name)
     uid, gid = _postgres_ids()
+    if reset:
+        for sub in ("opt/playout", "root/.ssh", "var/log", "tmp"):
+            _clear(tree / sub)
+        for entry in (tree / "root").iterdir():
+            if not entry.is_dir():
+                entry.unlink()
     for sub, mode in (
         ("opt/playout", 0o755), ("opt/playout/.lab", 0o700), ("etc/ssh", 0o755),
         ("root", 0o550), ("root/.ssh", 0o700), ("var/log", 0o755),
@@ -312,14 +328,31 @@ def prepare_tree(lab: str, spec: topology.ServerSpec, password: str) -> Path:
             shutil.copy2(Path("/etc/ssh", name), etc_ssh / name)
     (etc_ssh / "sshd_config").write_text(SSHD_CONFIG)
     os.chmod(etc_ssh / "sshd_config", 0o600)
-    keygens = [
-        subprocess.Popen(
-            ["ssh-keygen", "-q", "-t", kind, *bits, "-N", "", "-C", f"root@{spec.name}",
-             "-f", str(etc_ssh / f"ssh_host_{kind}_key")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        for kind, bits in (("rsa", ["-b", "3072"]), ("ecdsa", []), ("ed25519", []))
-    ]
+    keygens = (
+        []
+        if reset
+        else [
+            subprocess.Popen(
+                [
+                    "ssh-keygen",
+                    "-q",
+                    "-t",
+                    kind,
+                    *bits,
+                    "-N",
+                    "",
+                    "-C",
+                    f"root@{spec.name}",
+                    "-f",
+                    str(etc_ssh / f"ssh_host_{kind}_key"),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for kind, bits in (("rsa", ["-b", "3072"]), ("ecdsa", []), ("ed25519", []))
+        ]
+    )
     # PostgreSQL: a copy of the cached template at /opt/playout/db.
     db = tree / "opt/playout/db"
     shutil.rmtree(db, ignore_errors=True)
@@ -330,7 +363,7 @@ def prepare_tree(lab: str, spec: topology.ServerSpec, password: str) -> Path:
     for name, tool in (("systemctl", "systemctl"), ("firewall-cmd", "firewall-cmd")):
         path = tree / "usr/local/sbin" / name
         path.write_text(_standin(name, tool))
-        os.chmod(path, 0o755)
+        os.chmod(path, 0o755)  # noqa: S103 (an executable, as on a real server)
     for proc in keygens:
         _, err = proc.communicate()
         if proc.returncode != 0:
@@ -416,8 +449,6 @@ def make_redundant(trees: dict[str, Path], specs: list[topology.ServerSpec]) -> 
             for kind in ("ed25519", "ecdsa", "rsa")
         ]
         lines = [
-            f"{address} {kind} {blob}\n"
-            for address in peer.addresses
-            for kind, blob in host_keys
+            f"{address} {kind} {blob}\n" for address in peer.addresses for kind, blob in host_keys
         ]
         (ssh_dir / "known_hosts").write_text("".join(lines))

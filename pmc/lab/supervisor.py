@@ -32,7 +32,6 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +59,7 @@ BINDS = (
     ("root", "/root"),
     ("var/log", "/var/log"),
     ("usr/local/sbin", "/usr/local/sbin"),
-    ("tmp", "/tmp"),
+    ("tmp", "/tmp"),  # noqa: S108 (a private /tmp per server)
     ("run", "/run"),
 )
 
@@ -117,8 +116,13 @@ def _listening(tcp: tuple[int, ...], udp: tuple[int, ...]) -> bool:
 class Unit:
     """One service: its command, process and systemd-like state."""
 
-    def __init__(self, name: str, argv: list[str] | None, user: str | None = None,
-                 stop_signal: int = signal.SIGTERM) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str] | None,
+        user: str | None = None,
+        stop_signal: int = signal.SIGTERM,
+    ) -> None:
         self.name = name
         self.argv = argv
         self.user = user
@@ -144,9 +148,7 @@ class Supervisor:
         self.running = False  # firewalld
         self.permanent = ZoneConfig.load(Path(FIREWALL_JSON))
         self.runtime = self.permanent.copy()
-        self.interfaces = sorted(
-            n for n in os.listdir("/sys/class/net") if n.startswith("eth")
-        )
+        self.interfaces = sorted(n for n in os.listdir("/sys/class/net") if n.startswith("eth"))
         self.blocks: set[tuple[int, str, str]] = set()
         py = sys.executable
         specs: list[tuple[str, list[str] | None, str | None, int]] = [
@@ -204,12 +206,17 @@ class Supervisor:
             self._event(u, f"Starting {spec.description}...")
             if u.argv is None:  # firewalld: no process of its own
                 with self.fw_lock:
+                    self.permanent = ZoneConfig.load(Path(FIREWALL_JSON))
                     self.runtime = self.permanent.copy()
                     self.running = True
                     ok = self._apply_firewall()
                 self._set(u, "active" if ok else "failed", "running" if ok else "failed", None)
-                self._event(u, f"Started {spec.description}." if ok else
-                            f"Failed to start {spec.description}.")
+                self._event(
+                    u,
+                    f"Started {spec.description}."
+                    if ok
+                    else f"Failed to start {spec.description}.",
+                )
                 return ok
             journal = open(f"{JOURNAL_DIR}/{unit}.log", "ab")  # noqa: SIM115
             try:
@@ -332,7 +339,9 @@ class Supervisor:
 
     # -- firewalld --------------------------------------------------------------------------
     def _nft(self, script: str, *, ignore: bool = False) -> bool:
-        proc = subprocess.run(["nft", "-f", "-"], input=script, capture_output=True, text=True)
+        proc = subprocess.run(
+            ["nft", "-f", "-"], input=script, capture_output=True, text=True, check=False
+        )
         if proc.returncode != 0 and not ignore:
             print(f"nft failed: {proc.stderr.strip()}", file=sys.stderr, flush=True)
         return proc.returncode == 0
@@ -354,15 +363,18 @@ class Supervisor:
     def _blocks_ruleset(self) -> str:
         rules = []
         for port, proto, mode in sorted(self.blocks):
-            action = "drop" if mode == "drop" else (
-                "reject with tcp reset" if proto == "tcp" else "reject"
+            action = (
+                "drop"
+                if mode == "drop"
+                else ("reject with tcp reset" if proto == "tcp" else "reject")
             )
             rules.append(f"    {proto} dport {port} {action}")
         return (
             "table inet pmc-lab-block\ndelete table inet pmc-lab-block\n"
             "table inet pmc-lab-block {\n  chain input {\n"
             "    type filter hook input priority filter - 10; policy accept;\n"
-            + "\n".join(rules) + "\n  }\n}\n"
+            + "\n".join(rules)
+            + "\n  }\n}\n"
         )
 
     # -- requests ---------------------------------------------------------------------------
@@ -380,11 +392,16 @@ class Supervisor:
             return {"rc": rc, "stdout": out, "stderr": err}
         if op == "wait-boot":
             self.booted.wait(float(request.get("timeout", 120)))
-            return {"rc": 0 if self.booted.is_set() else 1,
-                    "units": {n: u.state.active for n, u in self.units.items()}}
+            return {
+                "rc": 0 if self.booted.is_set() else 1,
+                "units": {n: u.state.active for n, u in self.units.items()},
+            }
         if op in ("block", "unblock"):
-            key = (int(request["port"]), str(request.get("proto", "tcp")),
-                   str(request.get("mode", "reject")))
+            key = (
+                int(request["port"]),
+                str(request.get("proto", "tcp")),
+                str(request.get("mode", "reject")),
+            )
             with self.fw_lock:
                 if op == "block":
                     self.blocks.add(key)
@@ -392,6 +409,20 @@ class Supervisor:
                     self.blocks = {b for b in self.blocks if b[:2] != key[:2]}
                 ok = self._nft(self._blocks_ruleset())
             return {"rc": 0 if ok else 1, "stdout": "", "stderr": ""}
+        if op == "stop-all":  # for a reset: every service and every other process ends
+            for name in reversed(list(self.units)):
+                self.stop(name)
+            self._kill_others()
+            with self.fw_lock:
+                self.blocks.clear()
+                self._nft("delete table inet pmc-lab-block\n", ignore=True)
+            for u in self.units.values():
+                u.state = UnitState(u.name)
+            self.booted.clear()
+            return {"rc": 0, "stdout": "", "stderr": ""}
+        if op == "boot":
+            self.boot()
+            return {"rc": 0, "units": {n: u.state.active for n, u in self.units.items()}}
         if op == "shutdown":
             threading.Thread(target=self.shutdown, daemon=True).start()
             return {"rc": 0, "stdout": "", "stderr": ""}
@@ -410,6 +441,17 @@ class Supervisor:
         for t in threads:
             t.join()
         self.booted.set()
+
+    def _kill_others(self) -> None:
+        me = os.getpid()
+        for _ in range(3):
+            others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+            for pid in others:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            if not others:
+                return
+            time.sleep(0.05)
 
     def shutdown(self) -> None:
         for name in reversed(list(self.units)):
@@ -435,10 +477,13 @@ class _SocketServer(socketserver.ThreadingUnixStreamServer):
 
     def __init__(self, path: str, supervisor: Supervisor) -> None:
         self.supervisor = supervisor
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        super().__init__(path, _Handler)
-        os.chmod(path, 0o600)
+        staging = f"{path}.new"
+        for stale in (path, staging):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(stale)
+        super().__init__(staging, _Handler)  # binds and listens
+        os.chmod(staging, 0o600)
+        os.rename(staging, path)  # appears only once it accepts connections
 
 
 def _serve(server: str, lab: str) -> None:
@@ -452,7 +497,10 @@ def _serve(server: str, lab: str) -> None:
 
 def _init(child: int) -> int:
     """PID 1: reap every process, forward SIGTERM/SIGINT, exit with the child's status."""
-    forward: Callable[[int, Any], None] = lambda sig, _frame: os.kill(child, signal.SIGTERM)
+
+    def forward(sig: int, _frame: Any) -> None:
+        os.kill(child, signal.SIGTERM)
+
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)

@@ -95,9 +95,7 @@ SERVICES: tuple[Service, ...] = (
         "/usr/lib/systemd/system/playout-admin.service",
         (5555,),
     ),
-    Service(
-        "httpd", "The Apache HTTP Server", "/usr/lib/systemd/system/httpd.service", (80,)
-    ),
+    Service("httpd", "The Apache HTTP Server", "/usr/lib/systemd/system/httpd.service", (80,)),
     Service(
         "snmpd",
         "Simple Network Management Protocol (SNMP) Daemon.",

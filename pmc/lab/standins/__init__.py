@@ -15,8 +15,9 @@ import sys
 from pmc.lab.topology import SUPERVISOR_SOCKET
 
 
-def request(message: dict[str, object], *, path: str = SUPERVISOR_SOCKET, timeout: float = 120.0
-            ) -> dict[str, object]:
+def request(
+    message: dict[str, object], *, path: str = SUPERVISOR_SOCKET, timeout: float = 120.0
+) -> dict[str, object]:
     """Send one JSON request to a supervisor and return its JSON answer."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
@@ -39,8 +40,11 @@ def client_main(tool: str) -> int:
         if tool == "firewall-cmd":
             print("FirewallD is not running", file=sys.stderr)
             return 252
-        print(f"System has not been booted with systemd as init system (PID 1). "
-              f"Can't operate. ({exc})", file=sys.stderr)
+        print(
+            f"System has not been booted with systemd as init system (PID 1). "
+            f"Can't operate. ({exc})",
+            file=sys.stderr,
+        )
         return 1
     sys.stdout.write(str(answer.get("stdout", "")))
     sys.stderr.write(str(answer.get("stderr", "")))

@@ -130,16 +130,15 @@ def run(argv: list[str], fw: Firewall) -> tuple[int, str, str]:
     out: list[str] = []
     changed = False
     for arg in argv:
-        if arg.startswith("--zone="):
-            if arg.split("=", 1)[1] != ZONE:
-                name = arg.split("=", 1)[1]
-                return EXIT_ZONE, "", f"Error: INVALID_ZONE: {name}\n"
+        if arg.startswith("--zone=") and arg.split("=", 1)[1] != ZONE:
+            name = arg.split("=", 1)[1]
+            return EXIT_ZONE, "", f"Error: INVALID_ZONE: {name}\n"
     actions = [a for a in argv if a not in ("--permanent",) and not a.startswith("--zone=")]
     if not actions:
         return EXIT_USAGE, "", "usage: see firewall-cmd man page\nNo option specified.\n"
     for arg in actions:
         key, _, value = arg.partition("=")
-        if key == "--reload" or key == "--complete-reload":
+        if key in {"--reload", "--complete-reload"}:
             fw.runtime = fw.permanent.copy()
             fw.apply()
             out.append("success\n")
@@ -149,9 +148,12 @@ def run(argv: list[str], fw: Firewall) -> tuple[int, str, str]:
             out.append(" ".join(zone.ports) + "\n")
         elif key == "--list-services":
             out.append(" ".join(zone.services) + "\n")
-        elif key == "--get-default-zone" or key == "--get-active-zones":
-            out.append(f"{ZONE}\n" if key.endswith("default-zone") else
-                       f"{ZONE}\n  interfaces: {' '.join(fw.interfaces)}\n")
+        elif key in {"--get-default-zone", "--get-active-zones"}:
+            out.append(
+                f"{ZONE}\n"
+                if key.endswith("default-zone")
+                else f"{ZONE}\n  interfaces: {' '.join(fw.interfaces)}\n"
+            )
         elif key in ("--add-port", "--remove-port", "--query-port"):
             if not _valid_port(value):
                 return EXIT_INVALID_PORT, "", f"Error: INVALID_PORT: {value}\n"

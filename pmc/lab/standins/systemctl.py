@@ -111,7 +111,7 @@ def run(argv: list[str], units: Units) -> tuple[int, str, str]:
     if verb not in known_verbs:
         return EXIT_FAILED, "", f'Unknown operation "{verb}".\n'
     if not names:
-        return EXIT_FAILED, "", f"Too few arguments.\n"
+        return EXIT_FAILED, "", "Too few arguments.\n"
     out: list[str] = []
     err: list[str] = []
     rc = EXIT_OK
@@ -138,7 +138,7 @@ def run(argv: list[str], units: Units) -> tuple[int, str, str]:
             if not units.start(unit):
                 err.append(
                     f"Job for {unit}.service failed because the control process exited with "
-                    f"error code.\nSee \"systemctl status {unit}.service\" and "
+                    f'error code.\nSee "systemctl status {unit}.service" and '
                     f'"journalctl -xe" for details.\n'
                 )
                 rc = EXIT_FAILED
