@@ -64,9 +64,8 @@ def _up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     cluster = lab.up(args.servers, args.state, args.seed_rows, args.data_mb, args.lab_id)
     took = time.monotonic() - started
-    print(
-        f"lab {cluster.lab_id} is up ({len(cluster.servers)} servers, {cluster.state}, {took:.1f} s)"
-    )
+    count = len(cluster.servers)
+    print(f"lab {cluster.lab_id} is up ({count} servers, {cluster.state}, {took:.1f} s)")
     for srv in cluster.servers.values():
         eth2 = f", eth2 {srv.redundancy_address}" if srv.redundancy_address else ""
         print(f"  {srv.name:8} eth3 {srv.management_address}{eth2}")
