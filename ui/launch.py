@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         return _open_app([])
+    if args[0] == "gui":  # `pmc gui --inventory FILE`: the app parses its own options
+        return _open_app(args[1:])
     return cli_main(args, gui=_open_app)
 
 

@@ -1,0 +1,1 @@
+"""Build scripts for PMC's distributables (not part of the installed program)."""
