@@ -1,0 +1,256 @@
+"""The native delta engine: compare primary and secondary, copy only what differs.
+
+Tables are read through SSH tunnels to each server's PostgreSQL (``127.0.0.1`` as the server
+sees it, so no pg_hba change is needed for PMC); data folders through commands and tar
+streams. The database part is one transaction on the secondary (see
+:mod:`pmc.sync.database`); files follow once it committed. A dry run computes the same delta
+and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+
+import psycopg
+
+from pmc.errors import InputError
+from pmc.inventory import Cluster, Server
+from pmc.jobs import JobContext
+from pmc.remote.connection import Connection
+from pmc.remote.tunnels import open_tunnel
+from pmc.sync import database, datafiles
+from pmc.sync.delta import DatabaseDelta, FolderDelta, Schema, SyncDelta
+
+Connections = Mapping[str, Connection]
+PgConn = psycopg.Connection[tuple[object, ...]]
+
+
+@dataclass(frozen=True)
+class DeltaOptions:
+    include_ts_outputs: bool = False  # the seed: TS outputs are configured on each server
+    tables: bool = True
+    folders: bool = True
+    only_tables: tuple[str, ...] | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class DeltaResult:
+    cluster: str
+    primary: str
+    secondary: str
+    delta: SyncDelta
+    dry_run: bool
+    rows_changed: int = 0
+    files_copied: int = 0
+    files_removed: int = 0
+    skipped: tuple[tuple[str, str], ...] = field(default=())
+
+    def __str__(self) -> str:
+        if self.delta.is_empty:
+            return f"{self.secondary} already matches {self.primary}: nothing to copy"
+        db = self.delta.database
+        files = sum(f.changes for f in self.delta.folders)
+        if self.dry_run:
+            return (
+                f"dry run: would change {db.changes} rows in {len(db.changed)} tables and "
+                f"{files} files on {self.secondary}"
+            )
+        return (
+            f"copied {self.rows_changed} rows and {self.files_copied} files, removed "
+            f"{self.files_removed} files on {self.secondary} (from {self.primary})"
+        )
+
+
+def pair(cluster: Cluster, primary: str | None = None) -> tuple[Server, Server]:
+    """(primary, secondary): main → backup unless ``primary`` names the other one."""
+    main, backup = cluster.main, cluster.backup
+    if main is None or backup is None:
+        raise InputError(
+            f"cluster {cluster.name!r} has no main and backup server to synchronise",
+            hint="Synchronisation works on a 1+1 cluster: give one server the role main and "
+            "one the role backup in the inventory.",
+        )
+    if primary is None or primary == main.name:
+        return main, backup
+    if primary == backup.name:
+        return backup, main
+    raise InputError(f"{primary!r} is not the main or backup server of cluster {cluster.name!r}")
+
+
+def dsn(server: Server, port: int) -> str:
+    layout = server.layout
+    return f"host=127.0.0.1 port={port} dbname={layout.database} user={layout.database_user}"
+
+
+@contextlib.asynccontextmanager
+async def databases(
+    primary: Server, secondary: Server, conns: Connections
+) -> AsyncIterator[tuple[PgConn, PgConn]]:
+    """psycopg connections to both servers' playout databases, through SSH tunnels."""
+    p_conn, s_conn = conns[primary.name], conns[secondary.name]
+    p_tunnel, s_tunnel = await asyncio.gather(
+        open_tunnel(p_conn, primary.layout.postgresql_port),
+        open_tunnel(s_conn, secondary.layout.postgresql_port),
+    )
+    async with p_tunnel, s_tunnel:
+        pg_p, pg_s = await asyncio.to_thread(
+            database.open_pair,
+            dsn(primary, p_tunnel.local_port),
+            dsn(secondary, s_tunnel.local_port),
+            names=(p_conn.label, s_conn.label),
+        )
+        try:
+            yield pg_p, pg_s
+        finally:
+            await asyncio.to_thread(_close, pg_p, pg_s)
+
+
+def _close(*conns: PgConn) -> None:
+    for conn in conns:
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
+async def compare_folders(
+    primary: Server, secondary: Server, conns: Connections
+) -> tuple[FolderDelta, ...]:
+    p_conn, s_conn = conns[primary.name], conns[secondary.name]
+    folders = list(primary.layout.data_dirs.values())
+    found = await asyncio.gather(
+        *(datafiles.compare_folder(p_conn, s_conn, folder) for folder in folders)
+    )
+    return tuple(found)
+
+
+def _schema(pg_p: PgConn, options: DeltaOptions) -> Schema:
+    return database.read_schema(
+        pg_p, include_ts_outputs=options.include_ts_outputs, only=options.only_tables
+    )
+
+
+async def compare(
+    cluster: Cluster,
+    conns: Connections,
+    options: DeltaOptions | None = None,
+    *,
+    primary_name: str | None = None,
+) -> SyncDelta:
+    """The delta (read only)."""
+    options = options or DeltaOptions()
+    primary, secondary = pair(cluster, primary_name)
+
+    async def tables() -> DatabaseDelta:
+        if not options.tables:
+            return DatabaseDelta()
+        async with databases(primary, secondary, conns) as (pg_p, pg_s):
+
+            def go() -> DatabaseDelta:
+                schema = _schema(pg_p, options)
+                found = database.compare(pg_p, pg_s, schema).delta
+                pg_p.rollback()
+                pg_s.rollback()
+                return found
+
+            return await asyncio.to_thread(go)
+
+    async def folders() -> tuple[FolderDelta, ...]:
+        if not options.folders:
+            return ()
+        return await compare_folders(primary, secondary, conns)
+
+    db, files = await asyncio.gather(tables(), folders())
+    return SyncDelta(db, files)
+
+
+async def delta_sync(
+    cluster: Cluster,
+    conns: Connections,
+    ctx: JobContext,
+    options: DeltaOptions | None = None,
+    *,
+    primary_name: str | None = None,
+) -> DeltaResult:
+    """Compare, then (unless a dry run) copy what differs: tables in one transaction on the
+    secondary, then files. Cancel stops at the next table or file batch; the tables roll back
+    as a whole."""
+    options = options or DeltaOptions()
+    primary, secondary = pair(cluster, primary_name)
+
+    def report(message: str) -> None:  # from the worker thread (job events are thread-safe)
+        ctx.log(message, server=secondary.name)
+
+    rows = 0
+    db_delta = DatabaseDelta()
+    skipped: tuple[tuple[str, str], ...] = ()
+    if options.tables:
+        with ctx.step(f"compare tables of {primary.name} and {secondary.name}"):
+            async with databases(primary, secondary, conns) as (pg_p, pg_s):
+                schema = await asyncio.to_thread(_schema, pg_p, options)
+                skipped = schema.skipped
+                for name, why in skipped:
+                    ctx.log(f"table {name} left out: {why}")
+                comparison = await asyncio.to_thread(
+                    database.compare, pg_p, pg_s, schema, names=(primary.name, secondary.name)
+                )
+                db_delta = comparison.delta
+                ctx.log(f"{db_delta.changes} rows differ in {len(db_delta.changed)} tables")
+                await ctx.acheckpoint()
+                if not options.dry_run and not db_delta.is_empty:
+                    with ctx.step(f"write {db_delta.changes} rows on {secondary.name}"):
+                        rows = await asyncio.to_thread(
+                            database.apply_delta,
+                            pg_p,
+                            pg_s,
+                            schema,
+                            comparison,
+                            cancel=ctx.cancel_requested,
+                            report=report,
+                            names=(primary.name, secondary.name),
+                        )
+                else:
+                    await asyncio.to_thread(_end, pg_p, pg_s)
+        ctx.progress(1, 2, unit="parts", message="tables done")
+    folders: tuple[FolderDelta, ...] = ()
+    copied = removed = 0
+    if options.folders:
+        await ctx.acheckpoint()
+        with ctx.step("compare data folders"):
+            folders = await compare_folders(primary, secondary, conns)
+        for folder in folders:
+            if folder.is_empty or options.dry_run:
+                continue
+            await ctx.acheckpoint()
+            with ctx.step(f"copy {folder.changes} files of {folder.folder}", server=secondary.name):
+                c, r = await datafiles.apply_folder(
+                    conns[primary.name],
+                    conns[secondary.name],
+                    folder,
+                    checkpoint=ctx.checkpoint,
+                )
+                copied += c
+                removed += r
+    ctx.progress(2, 2, unit="parts")
+    delta = SyncDelta(db_delta, folders)
+    if options.dry_run:
+        for line in delta.lines():
+            ctx.log(line)
+    return DeltaResult(
+        cluster.name,
+        primary.name,
+        secondary.name,
+        delta,
+        options.dry_run,
+        rows,
+        copied,
+        removed,
+        skipped,
+    )
+
+
+def _end(*conns: PgConn) -> None:
+    for conn in conns:
+        conn.rollback()
