@@ -126,9 +126,11 @@ class RunningCommand:
             await self.connection.in_thread(
                 self.connection.executors.control, channel.exec_command, self._line
             )
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            channel.close()
-            raise self.connection.lost(exc, f"starting {self.command}") from exc
+        except BaseException as exc:
+            self.connection.close_session(channel)
+            if isinstance(exc, paramiko.SSHException | EOFError | OSError):
+                raise self.connection.lost(exc, f"starting {self.command}") from exc
+            raise
         self._reader = loop.run_in_executor(
             self.connection.executors.commands, self._read, loop, channel
         )
@@ -209,7 +211,7 @@ class RunningCommand:
         if pgid is not None and self.exit_status is None:
             await kill_group(self.connection, pgid)
         if channel is not None:
-            channel.close()
+            self.connection.close_session(channel)
 
     # ---- reader thread ------------------------------------------------------------------
 
@@ -251,7 +253,7 @@ class RunningCommand:
             else:
                 emit(self.connection.lost(exc, f"running {self.command}"))
         finally:
-            channel.close()
+            self.connection.close_session(channel)
 
     def _exit_status(self, channel: paramiko.Channel) -> int | BaseException:
         while not channel.status_event.wait(0.1):
@@ -322,7 +324,7 @@ async def kill_group(connection: Connection, pgid: int) -> None:
 
 async def _run_plain(connection: Connection, line: str) -> int:
     """Run ``line`` without a process group (used to stop other commands)."""
-    channel = await connection.open_session()
+    channel = await connection.open_session(slot=False)
 
     def go() -> int:
         try:

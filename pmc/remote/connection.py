@@ -15,10 +15,12 @@ import errno
 import logging
 import socket
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import paramiko
 
@@ -87,6 +89,51 @@ def server_label(server: Server) -> str:
     return f"{server.name} ({address})"
 
 
+class SessionSlots:
+    """At most ``count`` session channels at once (sshd's MaxSessions is 10 by default);
+    awaitable from any event loop, released from any thread."""
+
+    def __init__(self, count: int) -> None:
+        self._free = count
+        self._lock = threading.Lock()
+        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
+                return
+            future: asyncio.Future[None] = loop.create_future()
+            self._waiters.append((loop, future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            with self._lock:
+                granted = (loop, future) not in self._waiters
+                if not granted:
+                    self._waiters.remove((loop, future))
+            if granted:
+                self.release()
+            raise
+
+    def release(self) -> None:
+        with self._lock:
+            while self._waiters:
+                loop, future = self._waiters.popleft()
+                if future.done() or loop.is_closed():
+                    continue
+                loop.call_soon_threadsafe(self._grant, future)
+                return
+            self._free += 1
+
+    def _grant(self, future: asyncio.Future[None]) -> None:
+        if future.done():  # cancelled meanwhile: pass the slot on
+            self.release()
+        else:
+            future.set_result(None)
+
+
 class Connection:
     """The shared SSH connection to one server."""
 
@@ -100,6 +147,7 @@ class Connection:
         trust: TrustDecision | None = None,
         timeouts: Timeouts | None = None,
         executors: Executors | None = None,
+        max_sessions: int = 8,
     ) -> None:
         self.server = server
         self.cluster = cluster
@@ -115,6 +163,8 @@ class Connection:
         self._closed = False
         self._watchdog: threading.Thread | None = None
         self._wake = threading.Event()
+        self.slots = SessionSlots(max_sessions)
+        self._held: set[int] = set()
         self.connects = 0  # how many times a transport was set up (for status and tests)
 
     # ---- public --------------------------------------------------------------------------
@@ -159,9 +209,31 @@ class Connection:
         """The live transport from a worker thread (no trust question: it must be known)."""
         return self._ensure_transport()
 
-    async def open_session(self) -> paramiko.Channel:
-        transport = await self.transport()
-        return await self.in_thread(self.executors.control, self._open_session, transport)
+    async def open_session(self, *, slot: bool = True) -> paramiko.Channel:
+        """A new session channel; release it with :meth:`close_session`. ``slot=False`` (for
+        stopping a command) does not wait for a free session slot."""
+        if slot:
+            await self.slots.acquire()
+        try:
+            transport = await self.transport()
+            channel = await self.in_thread(self.executors.control, self._open_session, transport)
+        except BaseException:
+            if slot:
+                self.slots.release()
+            raise
+        if slot:
+            with self._lock:
+                self._held.add(id(channel))
+        return channel
+
+    def close_session(self, channel: paramiko.Channel) -> None:
+        """Close ``channel`` and give its session slot back (safe to call more than once)."""
+        channel.close()
+        with self._lock:
+            held = id(channel) in self._held
+            self._held.discard(id(channel))
+        if held:
+            self.slots.release()
 
     async def open_forward(
         self, dest: tuple[str, int], origin: tuple[str, int] = ("127.0.0.1", 0)
@@ -233,17 +305,30 @@ class Connection:
     _pending_key: paramiko.PKey | None = None
 
     def _open_session(self, transport: paramiko.Transport) -> paramiko.Channel:
-        try:
-            return transport.open_session(timeout=self.timeouts.channel)
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            if not transport.is_active():
-                raise self.lost(exc, "opening a session") from exc
-            raise ConnectionLost(
-                f"the server did not open a session within {self.timeouts.channel:g} s "
-                f"(channel timeout): {exc}",
-                server=self.label,
-                hint="The server may be overloaded or limit sessions (sshd MaxSessions)",
-            ) from exc
+        # sshd frees a closed session a moment after our close reaches it, so an open right
+        # after a close can be refused ("Connect failed", MaxSessions): try again shortly.
+        deadline = time.monotonic() + self.timeouts.channel
+        pause = 0.02
+        while True:
+            try:
+                return transport.open_session(timeout=self.timeouts.channel)
+            except paramiko.ChannelException as exc:
+                if exc.code != 2 or time.monotonic() + pause > deadline:
+                    self._session_failed(transport, exc)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                self._session_failed(transport, exc)
+
+    def _session_failed(self, transport: paramiko.Transport, exc: Exception) -> NoReturn:
+        if not transport.is_active():
+            raise self.lost(exc, "opening a session") from exc
+        raise ConnectionLost(
+            f"the server did not open a session within {self.timeouts.channel:g} s "
+            f"(channel timeout): {exc}",
+            server=self.label,
+            hint="The server may be overloaded or limit sessions (sshd MaxSessions)",
+        ) from exc
 
     def _ensure_transport(self) -> paramiko.Transport:
         with self._lock:

@@ -131,6 +131,7 @@ async def read_text(connection: Connection, path: str, *, root: bool = True) -> 
 
 async def _sftp_read(connection: Connection, path: str) -> bytes:
     transport = await connection.transport()
+    await connection.slots.acquire()
 
     def go() -> bytes:
         # One SFTP client per operation: a shared one deadlocks across threads (paramiko #718).
@@ -160,7 +161,10 @@ async def _sftp_read(connection: Connection, path: str) -> bytes:
         finally:
             sftp.close()
 
-    return await connection.in_thread(connection.executors.transfers, go)
+    try:
+        return await connection.in_thread(connection.executors.transfers, go)
+    finally:
+        connection.slots.release()
 
 
 async def write_atomic(
@@ -295,7 +299,7 @@ class _Pipe:
         try:
             await connection.in_thread(connection.executors.control, pipe._begin, line)
         except BaseException:
-            channel.close()
+            connection.close_session(channel)
             raise
         return pipe
 
@@ -376,4 +380,4 @@ class _Pipe:
         if not self.done and self.pgid is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(commands.kill_group(self.connection, self.pgid))
-        self.channel.close()
+        self.connection.close_session(self.channel)

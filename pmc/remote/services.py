@@ -194,7 +194,9 @@ class Reachability(StrEnum):
     OPEN = "open"  # something accepted the connection
     REFUSED = "refused"  # the peer answered: nothing listens there
     TIMEOUT = "timeout"  # no answer: a firewall drops it, or the host is down
-    NO_ROUTE = "no-route"  # the server has no route, or the peer host is unreachable
+    # no route to host: the peer is down, unroutable, or its firewall rejects the port
+    # (firewalld answers icmp-host-prohibited, which reads as "No route to host")
+    NO_ROUTE = "no-route"
     ERROR = "error"  # the probe itself failed (bad name…)
 
 

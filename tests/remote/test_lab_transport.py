@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +19,7 @@ from pmc.inventory import AuthMethod, Server
 from pmc.remote import commands, files, services
 from pmc.remote.connection import Connection
 from pmc.remote.credentials import GivenCredentials
-from pmc.remote.errors import ConnectionLost, HostKeyChanged
+from pmc.remote.errors import AuthenticationFailed, ConnectionLost, HostKeyChanged
 from pmc.remote.host_keys import KnownHosts, TrustFingerprints, fingerprint, host_id
 from pmc.remote.pool import ConnectionPool
 from pmc.remote.services import Reachability
@@ -31,24 +30,9 @@ T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
-def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
-    try:
-        yield request.getfixturevalue("lab")
-        return
-    except pytest.FixtureLookupError:
-        pass
-    from pmc import lab
-    from pmc.errors import LabError
-
-    try:
-        lab.check_machine()
-    except LabError as exc:
-        pytest.skip(str(exc))
-    running = lab.up(servers=2, lab_id=f"rt{os.getpid() % 100000}")
-    try:
-        yield running
-    finally:
-        running.down()
+def cluster(lab_factory: Any) -> Any:
+    """A lab of our own: these tests regenerate host keys and kill sshd."""
+    return lab_factory(servers=2, state="fresh")
 
 
 def in_operator_namespace(cluster: Any, work: Callable[[], Awaitable[T]]) -> T:
@@ -172,12 +156,16 @@ def test_sshd_killed_mid_command_then_reconnect(cluster: Any, tmp_path: Path) ->
                 await task
             assert str(caught.value).startswith("main (127.168.1.105): ")
             assert (await asyncio.to_thread(main.systemctl, "start", "sshd")).returncode == 0
-            for _ in range(50):
+            errors: list[str] = []
+            for _ in range(100):
                 try:
                     result = await commands.run(conn, ["echo", "back"])
                     break
-                except Exception:
+                except Exception as exc:
+                    errors.append(str(exc))
                     await asyncio.sleep(0.2)
+            else:
+                raise AssertionError(errors[-3:])
             assert result.stdout == "back\n"
             assert conn.connects == 2
         finally:
@@ -241,7 +229,8 @@ def test_services_and_probes(cluster: Any, tmp_path: Path) -> None:
             peer = await services.tcp_reachable(conn, "127.168.1.108", 22)
             assert peer.state is Reachability.OPEN
             closed = await services.tcp_reachable(conn, "127.168.1.108", 5999)
-            assert closed.state in (Reachability.REFUSED, Reachability.TIMEOUT)
+            # backup's firewalld rejects the port with icmp-host-prohibited
+            assert closed.state is Reachability.NO_ROUTE, closed
         finally:
             await conn.close()
 
@@ -278,15 +267,30 @@ def test_no_password_in_anything_written(
 ) -> None:
     caplog.set_level(logging.DEBUG)
 
-    async def go() -> None:
+    wrong = "Wrong-Pass-9281"
+
+    async def go() -> str:
         conn = connect(cluster, "backup", tmp_path)
         try:
             await commands.run(conn, ["true"])
         finally:
             await conn.close()
+        bad = Connection(
+            lab_server(cluster, "main"), cluster="lab",
+            known_hosts=trusted(cluster, tmp_path / "known_hosts"),
+            credentials=GivenCredentials({"main": wrong}),
+        )  # fmt: skip
+        try:
+            with pytest.raises(AuthenticationFailed) as caught:
+                await commands.run(bad, ["true"])
+            return str(caught.value)
+        finally:
+            await bad.close()
 
-    in_operator_namespace(cluster, go)
-    secrets = [s.root_password for s in cluster.servers.values() if s.root_password]
+    message = in_operator_namespace(cluster, go)
+    assert message.startswith("main (127.168.1.105): the server refused the login of 'root'")
+    assert wrong not in message
+    secrets = [wrong, *(s.root_password for s in cluster.servers.values() if s.root_password)]
     written = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
     for secret in secrets:
         assert secret not in caplog.text
