@@ -32,6 +32,17 @@ passwords); :func:`status` reports it.
 
 from __future__ import annotations
 
+import platform
+
+from pmc.errors import LabError
+
+if platform.system() != "Linux":
+    raise LabError(
+        "the rehearsal lab runs on Linux only (it needs network namespaces, nftables, OpenSSH"
+        " and PostgreSQL as root)",
+        hint="Use a Linux machine or VM for the lab; PMC itself works on this computer.",
+    )
+
 from pmc.lab.control import LabCluster, LabServer, attach, check_machine, down, status, up
 
 __all__ = ["LabCluster", "LabServer", "attach", "check_machine", "down", "status", "up"]

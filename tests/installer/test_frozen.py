@@ -169,7 +169,6 @@ def test_folder_is_lean(tmp_path: Path) -> None:
     assert not list(internal.rglob("*WebEngine*")) and not list(internal.rglob("*Qt6Qml*"))
     assert not list(internal.rglob("translations"))
     assert not list(internal.glob("libgtk-3*"))
-    assert not (internal / "pmc" / "lab").exists()
 
 
 def test_tarball_installs_and_runs_for_a_user(tmp_path: Path) -> None:
