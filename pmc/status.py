@@ -305,6 +305,14 @@ async def _probe_ports(
     except PmcError as exc:
         return Check(Health.UNKNOWN, f"cannot probe from {source.name}", now(), str(exc))
     results = parse_port_lines(outcome.stdout, link.ports)
+    if protocol == "udp":
+        # A trap receiver never answers (only informs, and not every receiver): on the trap
+        # port silence means "not refused" — open, or filtered by a silent drop.
+        trap_ports = set(link.ports[1:])
+        results = {
+            p: (True, "not refused") if p in trap_ports and why == "no answer" else (ok, why)
+            for p, (ok, why) in results.items()
+        }
     down = [f"{protocol.upper()} {p} {why}".strip() for p, (ok, why) in results.items() if not ok]
     ports = ", ".join(str(p) for p in link.ports)
     if down:

@@ -605,6 +605,16 @@ class MainWindow(QMainWindow):
         self.save_settings()
         super().closeEvent(event)
 
+    def showEvent(self, event: object) -> None:  # type: ignore[override]
+        super().showEvent(event)  # type: ignore[arg-type]
+        if self.poller.cluster is not None:
+            self.poller.watch(self.poller.cluster)
+
+    def hideEvent(self, event: object) -> None:  # type: ignore[override]
+        super().hideEvent(event)  # type: ignore[arg-type]
+        if not self.isVisible():
+            self.poller.stop()
+
 
 def _replace_cluster(inventory: Inventory, name: str, cluster: Cluster) -> Inventory:
     return Inventory(tuple(cluster if c.name == name else c for c in inventory.clusters))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from pmc.inventory import Cluster
@@ -81,7 +82,8 @@ class StatusPoller(QObject):
         try:
             status = await probe_cluster(cluster, runner)
         finally:
-            self.refreshing.emit(False)
-        if cluster == self.cluster:
+            if shiboken6.isValid(self):  # the window may have closed meanwhile
+                self.refreshing.emit(False)
+        if cluster == self.cluster and shiboken6.isValid(self):
             self.last = status
             self.updated.emit(status)

@@ -28,7 +28,7 @@ class ConfirmPage(QWizardPage):
         self.safety.setWordWrap(True)
         self.understood = QCheckBox("I have reviewed the plan; apply it now")
         self.understood.setObjectName("understood")
-        self.understood.toggled.connect(self.completeChanged)
+        self.understood.toggled.connect(lambda _checked: self.completeChanged.emit())
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.safety)
