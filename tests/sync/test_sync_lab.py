@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -239,3 +240,37 @@ def test_playout_engine_names_and_fixes_the_missing_pg_hba_rule_255(sync_lab: Sy
     assert any(s.path == hba and s.server == "backup" for s in fix.plan.steps)
     assert "127.17.59.128" in lab.backup.run(["cat", hba]).stdout
     backup_has(lab, "Icareus 8")
+
+
+def test_cli_diff_and_run_and_history(
+    sync_lab: SyncLab,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pmc.cli import main
+    from pmc.cli import sync as cli_sync
+    from pmc.inventory import Inventory
+    from pmc.inventory_file import save_inventory
+
+    lab = sync_lab
+    inventory = tmp_path / "inventory.toml"
+    save_inventory(Inventory((lab.cluster,)), inventory)
+    monkeypatch.setenv("PMC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(cli_sync, "make_pool", lambda _args: pool_of(lab.lab))  # lab passwords
+    inv = ["--inventory", str(inventory)]
+    assert main([*inv, "sync", "run", "--cluster", "lab"]) == 0
+    lab.backup.run(["sh", "-c", "echo changed > /opt/playout/data/ts/drift.ts"], check=True)
+    capsys.readouterr()
+    assert main([*inv, "sync", "diff", "--cluster", "lab", "--no-config"]) == 1
+    out = capsys.readouterr().out
+    assert "only on backup: drift.ts" in out
+    assert main([*inv, "sync", "run", "--cluster", "lab", "--dry-run"]) == 0
+    assert "delete file /opt/playout/data/ts/drift.ts" in capsys.readouterr().out
+    assert main([*inv, "sync", "run", "--cluster", "lab"]) == 0
+    assert main([*inv, "sync", "diff", "--cluster", "lab", "--no-config"]) == 0
+    capsys.readouterr()
+    assert main(["sync", "history"]) == 0
+    history = capsys.readouterr().out.splitlines()
+    assert len(history) == 3
+    assert all("succeeded" in line and " lab " in line for line in history)
