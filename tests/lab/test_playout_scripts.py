@@ -68,7 +68,10 @@ def test_slony_copies_the_configuration_and_leaves_local_tables(
         start_slon Primary; start_slon Secondary
         start_replication || exit 11
         wait_for_replication || exit 12
+        workers=$(for pid in $SLON_PIDS; do pgrep -P $pid -x slon; done)
+        [ -n "$workers" ] || exit 13
         kill_slons
+        for pid in $workers; do kill -0 $pid 2>/dev/null && exit 14; done
         remove_replication_system
     """
     result = _run(["bash", "-c", script], _env(primary, tmp_path))

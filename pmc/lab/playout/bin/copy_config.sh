@@ -141,6 +141,11 @@ start_slon() {
 
 kill_slons() {
     [ -n "$SLON_PIDS" ] || return 0
+    local pid
+    for pid in $SLON_PIDS; do
+        # each slon is a watchdog with a worker child: stop the worker first
+        pkill -9 -P "$pid" -x slon 2>/dev/null
+    done
     # shellcheck disable=SC2086
     kill -9 $SLON_PIDS
     local rc=$?
