@@ -201,16 +201,27 @@ async def delta_sync(
                 await ctx.acheckpoint()
                 if not options.dry_run and not db_delta.is_empty:
                     with ctx.step(f"write {db_delta.changes} rows on {secondary.name}"):
-                        rows = await asyncio.to_thread(
-                            database.apply_delta,
-                            pg_p,
-                            pg_s,
-                            schema,
-                            comparison,
-                            cancel=ctx.cancel_requested,
-                            report=report,
-                            names=(primary.name, secondary.name),
+                        applying = asyncio.ensure_future(
+                            asyncio.to_thread(
+                                database.apply_delta,
+                                pg_p,
+                                pg_s,
+                                schema,
+                                comparison,
+                                cancel=ctx.cancel_requested,
+                                report=report,
+                                names=(primary.name, secondary.name),
+                            )
                         )
+                        try:
+                            rows = await asyncio.shield(applying)
+                        except asyncio.CancelledError:
+                            # The task was cancelled: let the worker roll back before the
+                            # connections close.
+                            ctx.cancel_requested.set()
+                            with contextlib.suppress(BaseException):
+                                await applying
+                            raise
                 else:
                     await asyncio.to_thread(_end, pg_p, pg_s)
         ctx.progress(1, 2, unit="parts", message="tables done")
