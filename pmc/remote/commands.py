@@ -6,6 +6,11 @@ process group, whose id is the first line the server sends back. Closing a chann
 stop a remote process (paramiko #785), so on a timeout or a cancel PMC kills that group over a
 second channel. Commands are argument lists, quoted with :func:`shlex.quote`; a plain string is
 run by ``sh -c`` and must have been built with quoting already.
+
+A command killed by a signal is reported as such (``CommandResult.signal``, "killed by signal
+TERM"), never as a lost connection: ``setsid -w`` says "child N did not exit normally" and
+exits with the raw wait status, and when the session's own process is killed the server sends
+an "exit-signal" request (recorded by :mod:`pmc.remote.connection`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import re
 import select
 import shlex
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -21,7 +27,7 @@ from typing import Literal
 
 import paramiko
 
-from pmc.remote.connection import Connection
+from pmc.remote.connection import SIGNAL_NAMES, Connection, exit_signal
 from pmc.remote.errors import (
     CommandFailed,
     CommandNotFound,
@@ -33,6 +39,9 @@ from pmc.remote.errors import (
 Stream = Literal["stdout", "stderr"]
 Command = Sequence[str] | str
 _DEFAULT: float = -1.0
+# util-linux setsid -w, when its child did not exit normally: the exit status is the raw wait
+# status (signal number, +128 with a core dump). Same text since util-linux 2.23 (Rocky 8: 2.32).
+_SETSID_SIGNALLED = re.compile(r"^setsid: child \d+ did not exit normally")
 
 
 @dataclass(frozen=True)
@@ -47,10 +56,18 @@ class CommandResult:
     exit_status: int
     stdout: str
     stderr: str
+    signal: str | None = None  # "TERM", "KILL"… when the command was killed by a signal
 
     @property
     def ok(self) -> bool:
-        return self.exit_status == 0
+        return self.exit_status == 0 and self.signal is None
+
+    @property
+    def ending(self) -> str:
+        """How it ended, in words: ``exit status 3`` or ``killed by signal TERM``."""
+        if self.signal is not None:
+            return f"killed by signal {self.signal}"
+        return f"exit status {self.exit_status}"
 
 
 def describe(command: Command) -> str:
@@ -109,6 +126,8 @@ class RunningCommand:
         self.timeout = timeout
         self.pgid: int | None = None
         self.exit_status: int | None = None
+        self.signal: str | None = None
+        self._setsid_signalled = False
         self._channel: paramiko.Channel | None = None
         self._queue: asyncio.Queue[OutputLine | int | BaseException] = asyncio.Queue()
         self._stdout: list[str] = []
@@ -147,7 +166,7 @@ class RunningCommand:
                 continue
             if isinstance(item, BaseException):
                 raise item
-            self.exit_status = item
+            self._settle(item)
             self._judge()
             return
 
@@ -184,10 +203,25 @@ class RunningCommand:
             self.exit_status,
             "".join(self._stdout),
             "".join(self._stderr),
+            self.signal,
         )
+
+    def _settle(self, status: int) -> None:
+        """Record the exit status; a signal reported by the server or by setsid is named."""
+        channel = self._channel
+        signalled = exit_signal(channel) if channel is not None else None
+        if signalled is not None:
+            self.signal = signalled
+        elif self._setsid_signalled and 0 < status < 256:
+            number = status & 0x7F
+            self.signal = SIGNAL_NAMES.get(number, str(number))
+            status = 128 + number
+        self.exit_status = status
 
     def _judge(self) -> None:
         stderr = "".join(self._stderr)
+        if self.signal is not None:
+            return
         if self.exit_status != 0:
             check_sudo(self.connection, stderr)
         if self.exit_status == 127 and self.pgid is not None:
@@ -226,7 +260,7 @@ class RunningCommand:
                 channel.sendall(self._input)
             channel.shutdown_write()
             out = _LineSplitter("stdout", self._stdout, emit, first_line=self._got_pgid)
-            err = _LineSplitter("stderr", self._stderr, emit)
+            err = _LineSplitter("stderr", self._stderr, emit, hold_back=self._held_back)
             fd = channel.fileno()
             while True:
                 select.select([fd], [], [], 1.0)
@@ -267,11 +301,32 @@ class RunningCommand:
             return -1
         return self.connection.lost_channel(f"running {self.command}")
 
+    def _held_back(self, text: str) -> bool:
+        """setsid's own note about a signalled child is not the command's output."""
+        if _SETSID_SIGNALLED.match(text):
+            self._setsid_signalled = True
+            return True
+        return False
+
     def _got_pgid(self, text: str) -> bool:
         if self.pgid is None and text.isdigit():
             self.pgid = int(text)
             return True
         return False
+
+
+def signal_of(channel: paramiko.Channel, status: int, stderr: str) -> tuple[str | None, int, str]:
+    """``(signal, status, stderr)`` for a raw channel: the signal that killed the command
+    (from the server's exit-signal or setsid's note, which is taken out of ``stderr``)."""
+    signalled = exit_signal(channel)
+    if signalled is not None:
+        return signalled, status, stderr
+    lines = stderr.splitlines(keepends=True)
+    kept = [line for line in lines if not _SETSID_SIGNALLED.match(line)]
+    if len(kept) != len(lines) and 0 < status < 256:
+        number = status & 0x7F
+        return SIGNAL_NAMES.get(number, str(number)), 128 + number, "".join(kept)
+    return None, status, stderr
 
 
 class _LineSplitter:
@@ -281,11 +336,13 @@ class _LineSplitter:
         keep: list[str],
         emit: Callable[[OutputLine | int | BaseException], None],
         first_line: Callable[[str], bool] | None = None,
+        hold_back: Callable[[str], bool] | None = None,
     ) -> None:
         self.stream: Stream = stream
         self.keep = keep
         self.emit = emit
         self.first_line = first_line
+        self.hold_back = hold_back
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.pending = ""
 
@@ -306,6 +363,8 @@ class _LineSplitter:
             hook, self.first_line = self.first_line, None
             if hook(text):
                 return
+        if self.hold_back is not None and self.hold_back(text):
+            return
         self.keep.append(text + end)
         self.emit(OutputLine(self.stream, text.removesuffix("\r")))
 
@@ -373,14 +432,29 @@ async def run(
             on_line(line)
     result = running.result
     if check and not result.ok:
-        tail = result.stderr.strip()[-300:] or result.stdout.strip()[-300:]
-        raise CommandFailed(
-            f"{result.command!r} failed with exit status {result.exit_status}: {tail}",
+        raise failed(connection, result)
+    return result
+
+
+def failed(connection: Connection, result: CommandResult) -> CommandFailed:
+    """The error for a command that did not succeed: its exit status or signal, and output."""
+    tail = result.stderr.strip()[-300:] or result.stdout.strip()[-300:]
+    if result.signal is not None:
+        return CommandFailed(
+            f"{result.command!r} was {result.ending}" + (f": {tail}" if tail else ""),
             server=connection.label,
             exit_status=result.exit_status,
             stderr=result.stderr,
+            signal=result.signal,
+            hint="Something on the server stopped it (an operator, a watchdog or the OOM "
+            "killer); the SSH connection is fine. See the server's logs, then run it again",
         )
-    return result
+    return CommandFailed(
+        f"{result.command!r} failed with {result.ending}: {tail}",
+        server=connection.label,
+        exit_status=result.exit_status,
+        stderr=result.stderr,
+    )
 
 
 async def stream(
@@ -399,12 +473,5 @@ async def stream(
     finally:
         if running.exit_status is None:
             await asyncio.shield(running.stop())
-    if check and running.exit_status != 0:
-        result = running.result
-        raise CommandFailed(
-            f"{result.command!r} failed with exit status {result.exit_status}: "
-            f"{result.stderr.strip()[-300:]}",
-            server=connection.label,
-            exit_status=result.exit_status,
-            stderr=result.stderr,
-        )
+    if check and not running.result.ok:
+        raise failed(connection, running.result)

@@ -16,6 +16,7 @@ import logging
 import socket
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,44 @@ _NO_CLIENT_REKEY = 2**62
 _CIPHER_PREFERENCE = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr")
 WINDOW_SIZE = 8 * 1024 * 1024
 MAX_PACKET_SIZE = 32768
+
+# Linux signal numbers (the servers run Rocky Linux; PMC itself may run on Windows, whose
+# ``signal`` module lacks most of them).
+SIGNAL_NUMBERS = {
+    "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "BUS": 7, "FPE": 8,
+    "KILL": 9, "USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15,
+    "STKFLT": 16, "CHLD": 17, "CONT": 18, "STOP": 19, "TSTP": 20, "TTIN": 21, "TTOU": 22,
+    "URG": 23, "XCPU": 24, "XFSZ": 25, "VTALRM": 26, "PROF": 27, "WINCH": 28, "IO": 29,
+    "PWR": 30, "SYS": 31,
+}  # fmt: skip
+SIGNAL_NAMES = {number: name for name, number in SIGNAL_NUMBERS.items()}
+
+# The signal that ended a channel's command, from the server's "exit-signal" request (which
+# paramiko itself ignores, leaving the channel without an exit status).
+_exit_signals: weakref.WeakKeyDictionary[paramiko.Channel, str] = weakref.WeakKeyDictionary()
+_exit_signals_lock = threading.Lock()
+
+
+def exit_signal(channel: paramiko.Channel) -> str | None:
+    """``TERM``, ``KILL``… when the server said the command was killed by that signal."""
+    with _exit_signals_lock:
+        return _exit_signals.get(channel)
+
+
+def _channel_request(channel: paramiko.Channel, message: paramiko.Message) -> None:
+    """paramiko's channel request handler, plus RFC 4254 6.10 "exit-signal": the signal is
+    recorded and the exit status set to 128 + its number, as a shell reports it."""
+    start = message.packet.tell()
+    if message.get_text() == "exit-signal":
+        message.get_boolean()  # want reply: always false for exit-signal
+        name = message.get_text().removeprefix("SIG")
+        with _exit_signals_lock:
+            _exit_signals[channel] = name
+        channel.exit_status = 128 + SIGNAL_NUMBERS.get(name, 0)
+        channel.status_event.set()
+        return
+    message.packet.seek(start)
+    paramiko.Channel._handle_request(channel, message)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -351,6 +390,11 @@ class Connection:
         transport = paramiko.Transport(
             sock, default_window_size=WINDOW_SIZE, default_max_packet_size=MAX_PACKET_SIZE
         )
+        # this transport's own handler table: the class-wide one (and other paramiko users in
+        # the process) stay untouched
+        handlers = dict(transport._channel_handler_table)  # type: ignore[attr-defined]
+        handlers[paramiko.common.MSG_CHANNEL_REQUEST] = _channel_request
+        transport._channel_handler_table = handlers  # type: ignore[attr-defined]
         try:
             self._tune(transport)
             transport.banner_timeout = self.timeouts.banner

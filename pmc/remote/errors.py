@@ -81,10 +81,18 @@ class CommandFailed(RemoteError):
     """A command ended with a non-zero exit status where success was required."""
 
     def __init__(
-        self, what: str, *, server: str, exit_status: int, stderr: str, hint: str | None = None
+        self,
+        what: str,
+        *,
+        server: str,
+        exit_status: int,
+        stderr: str,
+        hint: str | None = None,
+        signal: str | None = None,
     ) -> None:
         self.exit_status = exit_status
         self.stderr = stderr
+        self.signal = signal  # "TERM"… when the command was killed by a signal
         super().__init__(what, server=server, hint=hint)
 
 

@@ -368,12 +368,16 @@ class _Pipe:
         if status != 0:
             stderr = self._stderr()
             commands.check_sudo(self.connection, stderr)
+            signal, status, stderr = commands.signal_of(self.channel, status, stderr)
+            ending = (
+                f"was killed by signal {signal}" if signal else f"ended with exit status {status}"
+            )
             raise CommandFailed(
-                f"cannot {doing} {what}: {self.command!r} ended with exit status {status}: "
-                f"{stderr.strip()[-300:]}",
+                f"cannot {doing} {what}: {self.command!r} {ending}: {stderr.strip()[-300:]}",
                 server=self.connection.label,
                 exit_status=status,
                 stderr=stderr,
+                signal=signal,
             )
 
     async def close(self) -> None:
