@@ -191,13 +191,33 @@ async def tail(connection: Connection, path: str, lines: int = 100) -> list[str]
 
 
 class Reachability(StrEnum):
+    """What a TCP probe from a server found.
+
+    ``no-route`` cannot be told apart from a firewall's reject: firewalld rejects a closed
+    port with an ICMP "administratively prohibited" (``icmp-host-prohibited``), which the
+    kernel reports as EHOSTUNREACH, and bash's ``/dev/tcp`` then prints "No route to host"
+    exactly as for a peer that is down or unroutable. The operator text says both.
+    """
+
     OPEN = "open"  # something accepted the connection
     REFUSED = "refused"  # the peer answered: nothing listens there
     TIMEOUT = "timeout"  # no answer: a firewall drops it, or the host is down
-    # no route to host: the peer is down, unroutable, or its firewall rejects the port
-    # (firewalld answers icmp-host-prohibited, which reads as "No route to host")
-    NO_ROUTE = "no-route"
+    NO_ROUTE = "no-route"  # no route to host, or the peer's firewall rejects the port
     ERROR = "error"  # the probe itself failed (bad name…)
+
+    @property
+    def meaning(self) -> str:
+        """The state in an operator's words."""
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    Reachability.OPEN: "open",
+    Reachability.REFUSED: "connection refused (reachable, but nothing listens on the port)",
+    Reachability.TIMEOUT: "no answer (a firewall drops it, or the host is down)",
+    Reachability.NO_ROUTE: "no route to host or rejected by a firewall",
+    Reachability.ERROR: "the probe failed",
+}
 
 
 @dataclass(frozen=True)
@@ -209,9 +229,8 @@ class ReachabilityResult:
     detail: str
 
     def __str__(self) -> str:
-        return (
-            f"{self.source} → {self.address}:{self.port}: {self.state.value} {self.detail}".strip()
-        )
+        text = f"{self.source} → {self.address}:{self.port}: {self.state.meaning}"
+        return f"{text} ({self.detail})" if self.detail else text
 
 
 def _peer(address: str) -> str:

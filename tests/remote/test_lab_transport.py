@@ -231,6 +231,7 @@ def test_services_and_probes(cluster: Any, tmp_path: Path) -> None:
             closed = await services.tcp_reachable(conn, "127.168.1.108", 5999)
             # backup's firewalld rejects the port with icmp-host-prohibited
             assert closed.state is Reachability.NO_ROUTE, closed
+            assert "no route to host or rejected by a firewall" in str(closed)
         finally:
             await conn.close()
 

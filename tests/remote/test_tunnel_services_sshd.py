@@ -123,3 +123,15 @@ def test_status_text_is_parsed() -> None:
     assert (failed.active_state, failed.sub_state) == ("failed", "Result: exit-code")
     missing = parse_status("nope", "Unit nope.service could not be found.\n")
     assert not missing.exists and not missing.is_running
+
+
+def test_no_route_reads_as_no_route_or_a_firewall_reject() -> None:
+    from pmc.remote.services import ReachabilityResult
+
+    found = ReachabilityResult(
+        "main", "127.168.1.108", 5999, Reachability.NO_ROUTE, "No route to host"
+    )
+    assert found.state.value == "no-route"
+    assert str(found) == (
+        "main → 127.168.1.108:5999: no route to host or rejected by a firewall (No route to host)"
+    )
