@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pmc.jobs import Job
 from pmc.lab import up
-from pmc.sync import copy_config, drift, engine
+from pmc.remote import commands
+from pmc.sync import copy_config, database, drift, engine
 from tests.sync.labkit import SyncLab, pool_of
 
 LAB_ID = "bench-sync"
@@ -52,11 +53,33 @@ async def timed(lab: SyncLab, what: str) -> tuple[float, Any]:
             result = await Job(
                 "sync", what, lambda ctx: engine.delta_sync(lab.cluster, conns, ctx)
             ).run()
+        elif what == "fetch":
+            result = await fetch_both_ways(lab, conns)
         else:
             result = await drift.drift_report(lab.cluster, conns)
         return time.perf_counter() - started, result
     finally:
         await pool.close()
+
+
+async def fetch_both_ways(lab: SyncLab, conns: dict[str, Any]) -> tuple[float, float, int]:
+    """Row hashes of main's largest table: tunnel + psycopg vs psql over an SSH command."""
+    main_server = lab.cluster.server("main")
+    async with engine.databases(main_server, lab.cluster.server("backup"), conns) as (pg, _):
+        schema = await asyncio.to_thread(database.read_schema, pg)
+        table = schema.table("eit_event")
+        started = time.perf_counter()
+        found = await asyncio.to_thread(database.row_hashes, pg, table, server="main")
+        tunnel = time.perf_counter() - started
+        query = database.hashes_sql(table).as_string(pg)
+        pg.rollback()
+    argv = ["psql", "-X", "-q", "-U", "postgres", "-d", "playout", "-c",
+            f"COPY ({query}) TO STDOUT"]  # fmt: skip
+    started = time.perf_counter()
+    result = await commands.run(conns["main"], argv, root=True, check=True)
+    over_exec = time.perf_counter() - started
+    assert len(result.stdout.splitlines()) == len(found)
+    return tunnel, over_exec, len(found)
 
 
 def main() -> int:
@@ -93,6 +116,9 @@ def main() -> int:
                 f"round {n + 1}: copy_config.sh {copies[-1]:.2f} s, delta {deltas[-1]:.3f} s, "
                 f"drift report {drifts[-1]:.3f} s ({report.summary})"
             )
+        _, (tunnel, over_exec, count) = asyncio.run(timed(lab, "fetch"))
+        print(f"row hashes of eit_event ({count} rows): tunnel + psycopg {tunnel:.3f} s, "
+              f"psql over an SSH command {over_exec:.3f} s")  # fmt: skip
         best_copy, best_delta, best_drift = min(copies), min(deltas), min(drifts)
         ratio = best_copy / best_delta
         print()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import psycopg
@@ -201,16 +202,19 @@ def compare(
     names: tuple[str, str] = ("primary", "secondary"),
 ) -> Comparison:
     """Compare every table of ``schema``; only tables whose digests differ are fetched."""
-    p_digests = digests(primary, schema, server=names[0])
-    s_digests = digests(secondary, schema, server=names[1])
-    deltas = []
-    for table in schema.tables:
-        if p_digests[table.name] == s_digests[table.name]:
-            deltas.append(diff_hashes(table.name, {}, {}))
-            continue
-        p_rows = row_hashes(primary, table, server=names[0])
-        s_rows = row_hashes(secondary, table, server=names[1])
-        deltas.append(diff_hashes(table.name, p_rows, s_rows))
+    with ThreadPoolExecutor(2, thread_name_prefix="pmc-sync-hash") as both:
+        # Each server hashes at the same time (one connection per thread).
+        p_future = both.submit(digests, primary, schema, server=names[0])
+        s_digests = digests(secondary, schema, server=names[1])
+        p_digests = p_future.result()
+        deltas = []
+        for table in schema.tables:
+            if p_digests[table.name] == s_digests[table.name]:
+                deltas.append(diff_hashes(table.name, {}, {}))
+                continue
+            p_rows_future = both.submit(row_hashes, primary, table, server=names[0])
+            s_rows = row_hashes(secondary, table, server=names[1])
+            deltas.append(diff_hashes(table.name, p_rows_future.result(), s_rows))
     delta = DatabaseDelta(tuple(deltas), schema.skipped, schema.names)
     return Comparison(delta, p_digests, s_digests)
 
