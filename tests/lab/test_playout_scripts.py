@@ -71,7 +71,14 @@ def test_slony_copies_the_configuration_and_leaves_local_tables(
         workers=$(for pid in $SLON_PIDS; do pgrep -P $pid -x slon; done)
         [ -n "$workers" ] || exit 13
         kill_slons
-        for pid in $workers; do kill -0 $pid 2>/dev/null && exit 14; done
+        for pid in $workers; do  # gone, or a zombie waiting for init to reap it
+            for i in $(seq 100); do
+                state=$(awk '{print $3}' /proc/$pid/stat 2>/dev/null)
+                [ -z "$state" ] || [ "$state" = Z ] && break
+                sleep 0.1
+            done
+            [ -z "$state" ] || [ "$state" = Z ] || exit 14
+        done
         remove_replication_system
     """
     result = _run(["bash", "-c", script], _env(primary, tmp_path))
