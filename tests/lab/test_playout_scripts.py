@@ -73,7 +73,7 @@ def test_slony_copies_the_configuration_and_leaves_local_tables(
         kill_slons
         for pid in $workers; do  # gone, or a zombie waiting for init to reap it
             for i in $(seq 100); do
-                state=$(awk '{print $3}' /proc/$pid/stat 2>/dev/null)
+                state=$(awk '{{print $3}}' /proc/$pid/stat 2>/dev/null)
                 [ -z "$state" ] || [ "$state" = Z ] && break
                 sleep 0.1
             done
