@@ -70,13 +70,16 @@ def check_machine() -> None:
 
 @dataclass
 class LabServer:
-    """One running lab server. ``root_password`` is only ever held in memory."""
+    """One running lab server. Passwords are only ever held in memory: root's, and those of
+    the ordinary accounts ``operator`` (passwordless sudo) and ``viewer`` (no sudo)."""
 
     lab_id: str
     spec: ServerSpec
     files_root: Path
     init_pid: int
     root_password: str = field(repr=False, default="")
+    operator_password: str = field(repr=False, default="")
+    viewer_password: str = field(repr=False, default="")
 
     @property
     def name(self) -> str:
@@ -108,7 +111,10 @@ class LabServer:
         """Host path of ``server_path`` as this server sees it (e.g. ``/opt/playout/bin``)."""
         mapped = (
             ("/var/run/", "run/"), ("/run/", "run/"), ("/opt/", "opt/"), ("/etc/ssh", "etc/ssh"),
-            ("/etc/shadow", "etc/shadow"), ("/root", "root"), ("/var/log", "var/log"),
+            ("/etc/shadow", "etc/shadow"), ("/etc/passwd", "etc/passwd"),
+            ("/etc/group", "etc/group"), ("/etc/hosts", "etc/hosts"),
+            ("/etc/sudoers.d", "etc/sudoers.d"), ("/etc/sudoers", "etc/sudoers"),
+            ("/home", "home"), ("/root", "root"), ("/var/log", "var/log"),
             ("/usr/local/sbin", "usr/local/sbin"), ("/tmp", "tmp"),  # noqa: S108
         )  # fmt: skip
         for prefix, sub in mapped:
@@ -176,6 +182,25 @@ class LabServer:
         self.root_password = password or server.new_password()
         server.write_shadow(self.files_root, self.root_password)
         return self.root_password
+
+    def password_of(self, user: str) -> str:
+        """The password of ``root``, ``operator`` or ``viewer`` (empty when attached)."""
+        if user == "root":
+            return self.root_password
+        if user not in server.ACCOUNT_NAMES:
+            raise InputError(f"{user!r} is not a lab account", where=self.name)
+        return str(getattr(self, f"{user}_password"))
+
+    def set_account_password(self, user: str, password: str | None = None) -> str:
+        """Give ``operator`` or ``viewer`` a new password (a random one by default)."""
+        if user not in server.ACCOUNT_NAMES:
+            raise InputError(f"{user!r} is not a lab account", where=self.name)
+        if not self.root_password:
+            raise LabError("root's password is not known here (attached lab)", where=self.name)
+        new = password or server.new_password()
+        server.write_shadow(self.files_root, self.root_password, {user: new})
+        setattr(self, f"{user}_password", new)
+        return new
 
 
 @dataclass
@@ -353,12 +378,19 @@ def up(
     try:
         network.create(lab, specs)
         passwords = {s.name: server.new_password() for s in specs}
+        accounts = {s.name: {a: server.new_password() for a in server.ACCOUNT_NAMES}
+                    for s in specs}  # fmt: skip
         server.postgres_template()
         with concurrent.futures.ThreadPoolExecutor(len(specs)) as pool:
             trees = dict(
                 zip(
                     [s.name for s in specs],
-                    pool.map(lambda s: server.prepare_tree(lab, s, passwords[s.name]), specs),
+                    pool.map(
+                        lambda s: server.prepare_tree(
+                            lab, s, passwords[s.name], accounts=accounts[s.name]
+                        ),
+                        specs,
+                    ),
                     strict=True,
                 )
             )
@@ -379,8 +411,11 @@ def up(
                     if outer.poll() is not None or time.monotonic() > deadline:
                         raise LabError("the server's namespaces did not start", where=spec.name)
                     time.sleep(0.01)
-            lab_servers[spec.name] = LabServer(lab, spec, trees[spec.name], pid,
-                                               passwords[spec.name])  # fmt: skip
+            lab_servers[spec.name] = LabServer(
+                lab, spec, trees[spec.name], pid, passwords[spec.name],
+                operator_password=accounts[spec.name]["operator"],
+                viewer_password=accounts[spec.name]["viewer"],
+            )  # fmt: skip
         with concurrent.futures.ThreadPoolExecutor(len(specs)) as pool:
             list(pool.map(lambda s: _wait_boot(s, outers[s.name], deadline),
                           lab_servers.values()))  # fmt: skip

@@ -5,6 +5,13 @@ seed's paths (the Playout programs themselves come from :mod:`pmc.lab.playout`);
 :func:`start` launches the server's supervisor in its own namespaces. Root passwords are
 generated here and handed back to the caller in memory only: the tree holds their hash in its
 private shadow file, as a real server does, and nothing else.
+
+Besides root each server has two ordinary accounts (:data:`ACCOUNTS`), for PMC's non-root
+logins: ``operator`` may run anything as root through ``sudo`` without a password, ``viewer``
+has no sudo rights. Their entries live in the server's private /etc/passwd, /etc/group,
+/etc/shadow, /etc/sudoers and /etc/sudoers.d (copies of the machine's, plus theirs), with
+homes in its private /home; :func:`start` binds them over the machine's files inside the
+server's mount namespace, so the machine's own files are never changed.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pmc
@@ -156,6 +165,34 @@ PG_CONF_LINES = {
 _template_lock = threading.Lock()
 
 
+@dataclass(frozen=True)
+class Account:
+    """An ordinary login of every lab server."""
+
+    name: str
+    sudo: bool  # may run anything as root through sudo, without a password
+    comment: str
+
+
+ACCOUNTS = (
+    Account("operator", True, "Playout operator (passwordless sudo)"),
+    Account("viewer", False, "Read-only viewer (no sudo)"),
+)
+ACCOUNT_NAMES = tuple(a.name for a in ACCOUNTS)
+FIRST_ACCOUNT_ID = 2001
+SUDOERS_DROP_IN = "etc/sudoers.d/pmc-lab"
+# (tree sub-path, server path) bound by start() before the supervisor's own binds, where the
+# server path exists on this machine (/etc/sudoers only where sudo is installed).
+ACCOUNT_BINDS = (
+    ("etc/passwd", "/etc/passwd"),
+    ("etc/group", "/etc/group"),
+    ("etc/hosts", "/etc/hosts"),
+    ("etc/sudoers", "/etc/sudoers"),
+    ("etc/sudoers.d", "/etc/sudoers.d"),
+    ("home", "/home"),
+)
+
+
 def _run(argv: list[str], *, what: str, input_text: str | None = None) -> str:
     proc = subprocess.run(argv, input=input_text, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -254,11 +291,14 @@ def new_password() -> str:
     return secrets.token_urlsafe(18)
 
 
-def write_shadow(tree: Path, password: str) -> None:
-    """Write (in place: the file is bind-mounted) the server's shadow with ``password``."""
+def write_shadow(tree: Path, password: str, accounts: Mapping[str, str] | None = None) -> None:
+    """Write (in place: the file is bind-mounted) the server's shadow with root's
+    ``password``, and the lab accounts' passwords from ``accounts`` (by name; an account not
+    given keeps the hash it has in the server's shadow now)."""
     hashed = _hash_password(password)
     host = Path("/etc/shadow")
-    lines = host.read_text().splitlines()
+    lines = [line for line in host.read_text().splitlines()
+             if line.split(":", 1)[0] not in ACCOUNT_NAMES]  # fmt: skip
     out = []
     for line in lines:
         fields = line.split(":")
@@ -266,6 +306,16 @@ def write_shadow(tree: Path, password: str) -> None:
             fields[1] = hashed
         out.append(":".join(fields))
     target = tree / "etc/shadow"
+    kept = {}
+    if target.exists():
+        for line in target.read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in ACCOUNT_NAMES:
+                kept[name] = rest.split(":", 1)[0]
+    for name in ACCOUNT_NAMES:
+        secret = (accounts or {}).get(name)
+        account_hash = _hash_password(secret) if secret else kept.get(name, "!")
+        out.append(f"{name}:{account_hash}:20000:0:99999:7:::")
     if not target.exists():
         target.touch(mode=0o600)
         st = host.stat()
@@ -275,6 +325,84 @@ def write_shadow(tree: Path, password: str) -> None:
         f.seek(0)
         f.write("\n".join(out) + "\n")
         f.truncate()
+
+
+def _free_id(taken: set[int], start: int) -> int:
+    while start in taken:
+        start += 1
+    return start
+
+
+def write_accounts(tree: Path, spec: topology.ServerSpec) -> None:
+    """The server's private /etc/passwd, /etc/group, /etc/hosts, /etc/sudoers(.d) and /home:
+    the machine's files plus the lab accounts (their passwords go in :func:`write_shadow`)."""
+    etc = tree / "etc"
+    etc.mkdir(parents=True, exist_ok=True)
+    passwd = [line for line in Path("/etc/passwd").read_text().splitlines()
+              if line.split(":", 1)[0] not in ACCOUNT_NAMES]  # fmt: skip
+    group = [line for line in Path("/etc/group").read_text().splitlines()
+             if line.split(":", 1)[0] not in ACCOUNT_NAMES]  # fmt: skip
+    taken = {int(f[2]) for f in (line.split(":") for line in passwd + group)
+             if len(f) > 2 and f[2].isdigit()}  # fmt: skip
+    home = tree / "home"
+    home.mkdir(exist_ok=True)
+    os.chmod(home, 0o755)  # noqa: S103 (as /home on a real server)
+    next_id = FIRST_ACCOUNT_ID
+    for account in ACCOUNTS:
+        uid = next_id = _free_id(taken, next_id)
+        taken.add(uid)
+        passwd.append(f"{account.name}:x:{uid}:{uid}:{account.comment}:/home/{account.name}:"
+                      "/bin/bash")  # fmt: skip
+        group.append(f"{account.name}:x:{uid}:")
+        folder = home / account.name
+        folder.mkdir(exist_ok=True)
+        for skel in Path("/etc/skel").glob(".*") if Path("/etc/skel").is_dir() else []:
+            if skel.is_file() and not (folder / skel.name).exists():
+                shutil.copy2(skel, folder / skel.name)
+        for path in (folder, *folder.iterdir()):
+            os.chown(path, uid, uid)
+        os.chmod(folder, 0o700)
+    (etc / "passwd").write_text("\n".join(passwd) + "\n")
+    (etc / "group").write_text("\n".join(group) + "\n")
+    for name in ("passwd", "group"):
+        os.chmod(etc / name, 0o644)
+    # sudo names the host it runs on; a real server resolves its own name.
+    hosts = Path("/etc/hosts").read_text() if Path("/etc/hosts").exists() else ""
+    (etc / "hosts").write_text(hosts.rstrip("\n") + f"\n{spec.management_address}\t{spec.name}\n")
+    os.chmod(etc / "hosts", 0o644)
+    sudoers = Path("/etc/sudoers")
+    if sudoers.exists():
+        shutil.copy2(sudoers, etc / "sudoers")
+    else:  # sudo is not installed here: its files are not bound either
+        (etc / "sudoers").write_text("@includedir /etc/sudoers.d\n")
+    os.chmod(etc / "sudoers", 0o440)
+    drop_ins = etc / "sudoers.d"
+    drop_ins.mkdir(exist_ok=True)
+    os.chmod(drop_ins, 0o755)  # noqa: S103 (as sudo installs it)
+    for entry in Path("/etc/sudoers.d").glob("*") if Path("/etc/sudoers.d").is_dir() else []:
+        if entry.is_file():
+            shutil.copy2(entry, drop_ins / entry.name)
+    rules = "".join(f"{a.name} ALL=(ALL) NOPASSWD: ALL\n" for a in ACCOUNTS if a.sudo)
+    (tree / SUDOERS_DROP_IN).write_text("# PMC lab: passwordless sudo for the operator\n" + rules)
+    os.chmod(tree / SUDOERS_DROP_IN, 0o440)
+
+
+def bind_accounts(tree: Path) -> None:
+    """Inside the server's fresh mount namespace (before the supervisor's own binds): bind the
+    private account files and /home over the machine's (:data:`ACCOUNT_BINDS`)."""
+    from pmc.lab.supervisor import _mount_bind, python_paths  # noqa: PLC0415 (in the server)
+
+    needed = python_paths()
+    for sub, target in ACCOUNT_BINDS:
+        source = tree / sub
+        if not source.exists() or not os.path.lexists(target):
+            continue
+        for path in needed:  # keep Python visible if /home would hide it
+            if path.startswith(target.rstrip("/") + "/"):
+                inner = source / os.path.relpath(path, target)
+                inner.mkdir(parents=True, exist_ok=True)
+                _mount_bind(path, str(inner))
+        _mount_bind(str(source), target)
 
 
 def _standin(name: str, tool: str) -> str:
@@ -299,10 +427,17 @@ def _clear(folder: Path) -> None:
             entry.unlink()
 
 
-def prepare_tree(lab: str, spec: topology.ServerSpec, password: str, *,
-                 reset: bool = False) -> Path:  # fmt: skip
+def prepare_tree(
+    lab: str,
+    spec: topology.ServerSpec,
+    password: str,
+    *,
+    reset: bool = False,
+    accounts: Mapping[str, str] | None = None,
+) -> Path:
     """Create the server's private tree in its fresh state; returns its host path. With
-    ``reset`` (services stopped), bring an existing tree back to fresh, keeping host keys."""
+    ``reset`` (services stopped), bring an existing tree back to fresh, keeping host keys.
+    ``accounts``: passwords of the lab accounts by name (kept as they are when not given)."""
     tree = topology.tree_dir(lab, spec.name)
     uid, gid = _postgres_ids()
     if reset:
@@ -358,7 +493,9 @@ def prepare_tree(lab: str, spec: topology.ServerSpec, password: str, *,
     shutil.rmtree(db, ignore_errors=True)
     _run(["cp", "-a", str(postgres_template()), str(db)], what="copying the database template")
     os.chmod(db, 0o700)
-    write_shadow(tree, password)
+    if not reset:
+        write_accounts(tree, spec)
+    write_shadow(tree, password, accounts)
     (tree / "opt/playout/.lab/firewalld.json").write_text(ZoneConfig().to_json())
     for name, tool in (("systemctl", "systemctl"), ("firewall-cmd", "firewall-cmd")):
         path = tree / "usr/local/sbin" / name
@@ -385,7 +522,8 @@ def start(lab: str, spec: topology.ServerSpec, tree: Path, log: Path) -> subproc
         "ip", "netns", "exec", topology.namespace(lab, spec.name),
         "unshare", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc",
         "--propagation", "private", "--kill-child",
-        sys.executable, "-m", "pmc.lab.supervisor",
+        # binds the account files, then becomes `python -m pmc.lab.supervisor`
+        sys.executable, "-c", "import sys; from pmc.lab.server import _main; _main(sys.argv[1:])",
         "--server", spec.name, "--lab", lab, "--tree", str(tree),
     ]  # fmt: skip
     with log.open("ab") as out:
@@ -452,3 +590,12 @@ def make_redundant(trees: dict[str, Path], specs: list[topology.ServerSpec]) -> 
             f"{address} {kind} {blob}\n" for address in peer.addresses for kind, blob in host_keys
         ]
         (ssh_dir / "known_hosts").write_text("".join(lines))
+
+
+def _main(argv: list[str]) -> None:
+    """``python -c … --server S --lab L --tree T`` (see :func:`start`): PID 1 of a server binds the
+    account files (:func:`bind_accounts`), then becomes ``python -m pmc.lab.supervisor``."""
+    tree = Path(argv[argv.index("--tree") + 1])
+    bind_accounts(tree)
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "pmc.lab.supervisor", *argv])  # noqa: S606

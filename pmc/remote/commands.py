@@ -86,23 +86,56 @@ def wrap(connection: Connection, command: Command, *, root: bool = False) -> str
     return shlex.join(full)
 
 
+# What sudo -n says when it will not run a command for this user without a password (sudo
+# 1.8 on Rocky 8, 1.9 on newer systems), and when sudo itself is missing.
+_SUDO_REFUSALS = (
+    "a password is required",  # -n and no NOPASSWD rule (also: user not in sudoers at all)
+    "is not in the sudoers file",
+    "is not allowed to execute",  # a rule exists, but not for this command
+    "may not run sudo",
+    "you must have a tty",  # Defaults requiretty
+    "a terminal is required",
+)
+_SUDO_MISSING = ("sudo: command not found", "sudo: not found", "sudo: No such file")
+
+
+def sudo_refusal(stderr: str) -> str | None:
+    """sudo's own line when ``stderr`` shows that sudo refused or is missing, else None."""
+    for line in stderr.splitlines():
+        text = line.strip()
+        if any(m in text for m in _SUDO_MISSING):
+            return "sudo is not installed"
+        if ("sudo" in text or text.startswith("Sorry, user")) and any(
+            r in text for r in _SUDO_REFUSALS
+        ):
+            return text
+    return None
+
+
 def check_sudo(connection: Connection, stderr: str) -> None:
-    if (
-        connection.needs_sudo
-        and "sudo:" in stderr
-        and (
-            "password is required" in stderr
-            or "not allowed" in stderr
-            or "not in the sudoers" in stderr
-        )
-    ):
-        user = connection.server.ssh_user
+    """Raise SudoNotAllowed, naming the server and what to configure, when a command run
+    through ``sudo -n`` for a non-root login was refused by sudo."""
+    if not connection.needs_sudo:
+        return
+    said = sudo_refusal(stderr)
+    if said is None:
+        return
+    user = connection.server.ssh_user
+    if said == "sudo is not installed":
         raise SudoNotAllowed(
-            f"{user!r} may not run commands as root without a password (sudo -n refused)",
+            f"PMC logs in as {user!r} and needs sudo to act as root, but sudo is not "
+            "installed on the server",
             server=connection.label,
-            hint="On the server, allow it in /etc/sudoers.d/pmc "
-            f"('{user} ALL=(ALL) NOPASSWD: ALL'), or log in as root",
+            hint=f"Install sudo (dnf install sudo) and allow passwordless sudo for {user}, "
+            "or log in as root",
         )
+    raise SudoNotAllowed(
+        f"{user!r} may not run commands as root without a password: sudo -n refused "
+        f"({said.removeprefix('sudo: ')})",
+        server=connection.label,
+        hint=f"Allow passwordless sudo for {user} on the server (a line '{user} ALL=(ALL) "
+        f"NOPASSWD: ALL' in /etc/sudoers.d/pmc, made with visudo -f), or log in as root",
+    )
 
 
 class RunningCommand:
@@ -120,6 +153,7 @@ class RunningCommand:
         self.connection = connection
         self.command = describe(command)
         self._line = wrap(connection, command, root=root)
+        self._root = root
         self._input = input
         if timeout == _DEFAULT:
             timeout = connection.timeouts.command
@@ -222,7 +256,7 @@ class RunningCommand:
         stderr = "".join(self._stderr)
         if self.signal is not None:
             return
-        if self.exit_status != 0:
+        if self.exit_status != 0 and self._root:
             check_sudo(self.connection, stderr)
         if self.exit_status == 127 and self.pgid is not None:
             program = self.command.split()[0] if self.command else "?"
