@@ -30,6 +30,7 @@ from pmc.remote.pool import ConnectionPool
 from pmc.setup import SUPPORTED, SetupOptions, make_plan
 from pmc.setup.apply import apply_plan
 from pmc.setup.observe import observe_cluster
+from pmc.setup.planning import validate_cluster
 from pmc.setup.verify import VerifyReport, verify
 from pmc.store import Store
 
@@ -72,6 +73,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                 action="store_true",
                 help="listen_addresses = '*' as the manual says (default: localhost + eth2)",
             )
+            p.add_argument(
+                "--harden-root-login",
+                action="store_true",
+                help="PermitRootLogin prohibit-password even where it is 'yes' (root passwords"
+                " refused; PMC must log in by key)",
+            )
         if name == "apply":
             p.add_argument("--yes", action="store_true", help="do not ask before changing")
         if name == "verify":
@@ -94,11 +101,16 @@ def _cluster(args: argparse.Namespace) -> tuple[Cluster, Architecture]:
             where=str(path),
             hint="See `pmc inventory list`.",
         ) from None
+    validate_cluster(cluster)  # bad input is refused before any connection is opened
     return cluster, Architecture(args.architecture or cluster.architecture)
 
 
 def _options(args: argparse.Namespace) -> SetupOptions:
-    return SetupOptions(permit_root_login=args.permit_root_login, listen_all=args.listen_all)
+    return SetupOptions(
+        permit_root_login=args.permit_root_login,
+        listen_all=args.listen_all,
+        harden_root_login=args.harden_root_login,
+    )
 
 
 def _trust(args: argparse.Namespace) -> TrustDecision:

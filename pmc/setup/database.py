@@ -29,7 +29,7 @@ from pmc.configs.pg_hba import PgHba
 from pmc.configs.postgresql_conf import PostgresqlConf
 from pmc.configs.replicate import ReplicateConf
 from pmc.configs.sshd_config import SshdConfig
-from pmc.inventory import Server
+from pmc.inventory import AuthMethod, Server
 from pmc.plan import Step, StepKind
 from pmc.setup import facts as F
 from pmc.setup.planning import (
@@ -241,18 +241,34 @@ def permit_root_login(builder: PlanBuilder, server: Server) -> None:
             " PermitRootLogin; a value there wins over the one in sshd_config."
         )
 
+    harden = builder.options.harden_root_login and wanted != "yes"
+
     def edit(d: object) -> bool:
         assert isinstance(d, SshdConfig)
         current = (d.get("PermitRootLogin") or "prohibit-password").lower()
         if wanted == "yes":
             return current != "yes" and d.set("PermitRootLogin", "yes")
-        if current in KEY_LOGIN_VALUES:
+        if current in KEY_LOGIN_VALUES and not (harden and current == "yes"):
             return False
+        if current == "yes" and server.ssh_user == "root" and server.auth is AuthMethod.PASSWORD:
+            raise PlanRefused(
+                f"PMC logs in to {server.name} as root with a password, and PermitRootLogin"
+                f" {wanted} would refuse that login after sshd restarts",
+                where=f"{server.name}:{path_of(server, F.SSHD_CONFIG)}",
+                hint='Give PMC a key for this server first (auth = "key" in the inventory),'
+                " or plan without hardening root's login.",
+            )
         return d.set("PermitRootLogin", wanted)
 
     if wanted == "yes":
         reason = "the operator asked for the manual's 'PermitRootLogin yes'"
         already = "root may already log in (PermitRootLogin yes)"
+    elif harden:
+        reason = (
+            "the operator asked to harden root's login: 'prohibit-password' lets copy config"
+            " log in with a key and refuses root passwords"
+        )
+        already = "root may log in with a key only (PermitRootLogin prohibit-password)"
     else:
         reason = (
             "copy config logs in as root with a key; 'prohibit-password' allows exactly that"

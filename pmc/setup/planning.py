@@ -106,11 +106,15 @@ class SetupOptions:
 
     permit_root_login: str = "prohibit-password"  # or "yes" (the manual's choice)
     listen_all: bool = False  # listen_addresses = '*' as the manual says
+    # prohibit-password also where root may already log in with a password (PermitRootLogin
+    # yes): closes root password logins; refused for a server PMC reaches by root password
+    harden_root_login: bool = False
 
     def as_pairs(self) -> tuple[tuple[str, str], ...]:
         return (
             ("permit_root_login", self.permit_root_login),
             ("listen_all", "yes" if self.listen_all else "no"),
+            ("harden_root_login", "yes" if self.harden_root_login else "no"),
         )
 
 

@@ -9,37 +9,42 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shlex
 from dataclasses import dataclass, field
 
+from pmc.bundle.catalog import part_of, psql_query, quote_ident
+from pmc.bundle.manifest import PART_DATABASE
 from pmc.configs import spoolers
+from pmc.errors import PmcError
 from pmc.inventory import Architecture, Cluster, Server
-from pmc.lab.playout import CONFIG_TABLES
 from pmc.remote import commands
 from pmc.setup.admin_player import Link, links
 from pmc.setup.observe import Connections, read_files
-
-# SNMPv1 get-request for sysDescr.0, community "public" (what an SNMP agent must answer).
-_SNMP_GET = (
-    "\\x30\\x26\\x02\\x01\\x00\\x04\\x06public\\xa0\\x19\\x02\\x01\\x01\\x02\\x01\\x00"
-    "\\x02\\x01\\x00\\x30\\x0e\\x30\\x0c\\x06\\x08\\x2b\\x06\\x01\\x02\\x01\\x01\\x01\\x00"
-    "\\x05\\x00"
-)
+from pmc.status import parse_port_lines, tcp_probe_command, udp_probe_command
 
 
 @dataclass(frozen=True)
 class Check:
+    """One check's outcome. ``unverified``: nothing proved it wrong, nothing could prove it
+    right (an SNMP trap port that does not refuse, but a trap receiver never answers); it
+    does not fail the report, and its text says what is and is not known."""
+
     name: str
     server: str
     ok: bool
     detail: str
     fix: str = ""
+    unverified: bool = False
+
+    @property
+    def mark(self) -> str:
+        if not self.ok:
+            return "FAIL"
+        return "UNVERIFIED" if self.unverified else "PASS"
 
     def __str__(self) -> str:
-        mark = "PASS" if self.ok else "FAIL"
-        text = f"{mark}  [{self.server}] {self.name}: {self.detail}"
-        if not self.ok and self.fix:
-            text += f" — fix: {self.fix}"
+        text = f"{self.mark}  [{self.server}] {self.name}: {self.detail}"
+        if self.fix and (not self.ok or self.unverified):
+            text += f" — {'fix' if not self.ok else 'to be sure'}: {self.fix}"
         return text
 
 
@@ -57,9 +62,15 @@ class VerifyReport:
     def failed(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]
 
+    @property
+    def unverified(self) -> list[Check]:
+        return [c for c in self.checks if c.ok and c.unverified]
+
     def __str__(self) -> str:
         head = f"Verify {self.cluster} ({self.architecture}): "
         head += "all checks pass" if self.ok else f"{len(self.failed)} of {len(self.checks)} fail"
+        if self.unverified:
+            head += f" ({len(self.unverified)} could not be proved either way, see UNVERIFIED)"
         return "\n".join([head, *(str(c) for c in self.checks)])
 
 
@@ -205,74 +216,152 @@ async def end_to_end(cluster: Cluster, conns: Connections) -> list[Check]:
     ]
     if rc != 0:
         return checks
-    tables = await _tables(conns, main)
-    sums = await asyncio.gather(*(_table_sums(conns, s, tables) for s in (main, backup)))
-    differ = [t for t in tables if sums[0].get(t) != sums[1].get(t)]
+    try:
+        tables = await configuration_tables(conns, main)
+        sums = await asyncio.gather(*(_table_sums(conns, s, tables) for s in (main, backup)))
+    except PmcError as exc:
+        checks.append(
+            Check(
+                "configuration tables equal",
+                backup.name,
+                False,
+                f"could not compare: {exc}",
+                "check that psql works on both servers (pmc setup verify again)",
+            )
+        )
+        return checks
+    differ = [t for t in tables if sums[0].get(t) is None or sums[0].get(t) != sums[1].get(t)]
     checks.append(
         Check(
             "configuration tables equal",
             backup.name,
-            not differ,
+            bool(tables) and not differ,
             f"{len(tables)} tables identical on both servers"
-            if not differ
-            else f"differ: {', '.join(differ)}",
+            if tables and not differ
+            else f"differ: {', '.join(differ)}"
+            if differ
+            else "the catalog lists no configuration table",
             "run copy config again and read its log",
         )
     )
     return checks
 
 
-async def _tables(conns: Connections, server: Server) -> list[str]:
-    return list(CONFIG_TABLES)
+# Tables of schema public with a primary key: what copy config (Slony) can replicate.
+PRIMARY_KEY_TABLES_SQL = """
+SELECT c.relname
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE k.contype = 'p' AND n.nspname = 'public'
+ORDER BY 1
+"""
+
+
+async def configuration_tables(conns: Connections, server: Server) -> list[str]:
+    """The configuration tables, from ``server``'s PostgreSQL catalog: tables of schema
+    public with a primary key, minus what Playout keeps per server and the EPG (the same
+    split as bundles make, :func:`pmc.bundle.catalog.part_of`)."""
+    text = await psql_query(conns[server.name], server.layout, PRIMARY_KEY_TABLES_SQL)
+    return [t for t in text.split() if part_of(t) == PART_DATABASE]
 
 
 async def _table_sums(conns: Connections, server: Server, tables: list[str]) -> dict[str, str]:
-    layout = server.layout
+    """md5 over each table's rows (as text, in a fixed order), per table."""
+    if not tables:
+        return {}
     parts = [
-        f"select {shlex.quote(t)}, md5(coalesce(string_agg(x::text, '|' order by x::text), ''))"
-        f" from {t} x"
+        "select '" + t.replace("'", "''") + "', md5(coalesce(string_agg(md5(x::text), ''"
+        f" order by md5(x::text)), '')) from public.{quote_ident(t)} x"
         for t in tables
     ]
-    sql = " union all ".join(parts)
-    _, text = await _sh(
-        conns,
-        server,
-        ["psql", "-U", layout.database_user, "-d", layout.database, "-tA", "-F", " ", "-c", sql],
-    )
-    return dict(line.split(" ", 1) for line in text.splitlines() if " " in line)
+    text = await psql_query(conns[server.name], server.layout, " union all ".join(parts))
+    return dict(line.split("\t", 1) for line in text.splitlines() if "\t" in line)
+
+
+TRAP_FIX = (
+    "SNMP traps are fire-and-forget: send a test trap to {address} and look for it in the"
+    " trap receiver's log there"
+)
 
 
 async def check_links(cluster: Cluster, conns: Connections) -> list[Check]:
-    out: list[Check] = []
+    """Every connection of the manual's Admin/Player diagram, probed from the admin.
+
+    TCP: a completed connect is up; a refusal or a timeout is down. UDP 161: the SNMP agent
+    must answer a GetRequest; silence is down. UDP 162: a trap receiver answers nothing (only
+    some answer an InformRequest, which PMC sends): an answer is up, an ICMP rejection (port
+    unreachable, administratively prohibited) is down, and silence is UNVERIFIED — the port
+    is open or silently dropped by a firewall, and no probe can tell which.
+    """
     found = links(cluster.servers)
-    results = await asyncio.gather(*(_probe(cluster, conns, link) for link in found))
-    for link, (ok, detail) in zip(found, results, strict=True):
-        out.append(
-            Check(
-                f"{link.purpose} to {link.target} ({link.port}/{link.protocol})",
-                link.source,
-                ok,
-                detail,
-                f"open {link.port}/{link.protocol} on {link.target} (firewall-cmd) and check"
-                " the service listens",
-            )
-        )
-    return out
+    groups: dict[tuple[str, str, str], list[Link]] = {}
+    for link in found:
+        groups.setdefault((link.source, link.address, link.protocol), []).append(link)
+    keys = list(groups)
+    results = await asyncio.gather(
+        *(_probe(cluster, conns, key, groups[key]) for key in keys)
+    )  # fmt: skip
+    answers: dict[tuple[str, str, str, int], tuple[bool, str]] = {}
+    for key, ports in zip(keys, results, strict=True):
+        for port, outcome in ports.items():
+            answers[(*key, port)] = outcome
+    return [_link_check(link, *answers[(link.source, link.address, link.protocol, link.port)])
+            for link in found]  # fmt: skip
 
 
-async def _probe(cluster: Cluster, conns: Connections, link: Link) -> tuple[bool, str]:
-    source = cluster.server(link.source)
-    target = f"/dev/{link.protocol}/{link.address}/{link.port}"
-    if link.protocol == "tcp":
-        script = 'timeout 5 bash -c "exec 3<>$1"'
-        rc, text = await _sh(conns, source, ["bash", "-c", script, "pmc", target])
-        return rc == 0, "connected" if rc == 0 else f"no connection ({text[-120:] or rc})"
-    script = (
-        f'exec 3<>"$1" || exit 2; printf "{_SNMP_GET}" >&3;'
-        " IFS= read -r -t 3 -N 1 reply <&3 && exit 0; exit 1"
+async def _probe(
+    cluster: Cluster, conns: Connections, key: tuple[str, str, str], group: list[Link]
+) -> dict[int, tuple[bool, str]]:
+    source, address, protocol = key
+    ports = [link.port for link in group]
+    command = (
+        udp_probe_command(address, ports)
+        if protocol == "udp"
+        else tcp_probe_command(address, ports)
     )
-    rc, text = await _sh(conns, source, ["bash", "-c", script, "pmc", target])
-    return rc == 0, "answered" if rc == 0 else "no answer within 3 s"
+    _, text = await _sh(conns, cluster.server(source), ["sh", "-c", command], timeout=30)
+    return parse_port_lines(text, ports)
+
+
+def _link_check(link: Link, up: bool, why: str) -> Check:
+    name = f"{link.purpose} to {link.target} ({link.port}/{link.protocol})"
+    where = f"{link.address}:{link.port}/{link.protocol}"
+    fix = (
+        f"open {link.port}/{link.protocol} on {link.target} (firewall-cmd --permanent"
+        f" --add-port={link.port}/{link.protocol}; firewall-cmd --reload) and check that its"
+        " service listens"
+    )
+    if up:
+        detail = {
+            "udp": "the SNMP agent answered a GetRequest"
+            if not _is_trap(link)
+            else "the trap receiver acknowledged an SNMP InformRequest",
+        }.get(link.protocol, "connected")
+        return Check(name, link.source, True, f"{where}: {detail}")
+    if link.protocol == "udp" and why == "no answer":
+        if _is_trap(link):
+            return Check(
+                name,
+                link.source,
+                True,
+                f"{where}: not rejected (no ICMP port-unreachable), but no answer either — open,"
+                " or silently dropped by a firewall; traps are fire-and-forget, so no probe can"
+                " tell which",
+                TRAP_FIX.format(address=link.address),
+                unverified=True,
+            )
+        why = (
+            "no answer within 3 s (dropped by a firewall, agent not running, or not"
+            " community public)"
+        )
+    elif link.protocol == "udp":
+        why = f"rejected ({why})"
+    return Check(name, link.source, False, f"{where}: {why}", fix)
+
+
+def _is_trap(link: Link) -> bool:
+    return link.purpose == "SNMP traps"
 
 
 async def verify(

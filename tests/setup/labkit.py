@@ -1,14 +1,19 @@
-"""Helpers for the setup engine's lab tests and benchmark: a lab cluster as an inventory
-cluster plus connections (root passwords in memory, host keys pinned from the lab)."""
+"""What only the setup engine's lab tests (and bench/bench_setup.py) need on top of the shared
+lab fixtures (tests/fixtures/lab.py) and the lab API (pmc.lab): the lab as an inventory
+cluster, a connection pool that trusts exactly the lab's host keys, and a hash of the files a
+setup may touch (to prove a rollback left every server byte-for-byte as before).
+
+Running coroutines in the operator's namespace is the lab's own
+``LabCluster.call_in_operator_namespace`` (see :func:`in_lab`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import http.client
 import json
-import tempfile
-import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,71 +21,93 @@ from typing import Any, TypeVar
 import paramiko
 
 from pmc.inventory import Architecture, AuthMethod, Cluster, Role, Server
+from pmc.lab import LabCluster
+from pmc.remote.connection import Connection
 from pmc.remote.credentials import GivenCredentials
 from pmc.remote.host_keys import KnownHosts
 from pmc.remote.pool import ConnectionPool
 
 T = TypeVar("T")
 
+# Every file a setup may create or change on a lab server (the firewall's permanent state
+# included), for byte-for-byte comparisons.
+TOUCHED = (
+    "/opt/playout/api/config/spoolers.json",
+    "/opt/playout/api/config/replicate.conf",
+    "/opt/playout/db/pg_hba.conf",
+    "/opt/playout/db/postgresql.conf",
+    "/etc/ssh/sshd_config",
+    "/root/.ssh/authorized_keys",
+    "/root/.ssh/known_hosts",
+    "/root/.ssh/id_ed25519",
+    "/root/.ssh/id_ed25519.pub",
+    "/opt/playout/.failover-peer",
+    "/opt/playout/.lab/firewalld.json",
+)
 
-def lab_cluster(lab: Any, architecture: Architecture, name: str = "lab") -> Cluster:
+
+def lab_cluster(
+    lab: LabCluster,
+    architecture: Architecture,
+    name: str = "lab",
+    *,
+    key_file: Path | None = None,
+) -> Cluster:
+    """The lab's servers as an inventory cluster for ``architecture`` (admin/player: main is
+    the admin, every other server a player). With ``key_file`` PMC logs in by that key."""
     servers = []
     for srv in lab.servers.values():
-        role = Role(srv.role) if srv.role in {r.value for r in Role} else Role.PLAYER
-        if architecture is Architecture.ADMIN_PLAYER and role is Role.MAIN:
-            role = Role.ADMIN
-        if architecture is not Architecture.ADMIN_PLAYER and role is Role.PLAYER:
+        if architecture is Architecture.ADMIN_PLAYER:
+            role = Role.ADMIN if srv.role == "main" else Role.PLAYER
+        elif srv.role in ("main", "backup"):
+            role = Role(srv.role)
+        else:
             continue
         servers.append(
             Server(
                 name=srv.name,
                 management_address=srv.management_address,
-                redundancy_address=srv.redundancy_address
-                if architecture is not Architecture.ADMIN_PLAYER
-                else None,
+                redundancy_address=None
+                if architecture is Architecture.ADMIN_PLAYER
+                else srv.redundancy_address,
                 role=role,
-                auth=AuthMethod.PASSWORD,
+                auth=AuthMethod.KEY if key_file else AuthMethod.PASSWORD,
+                key_file=str(key_file) if key_file else None,
             )
         )
     return Cluster(name=name, architecture=architecture, servers=tuple(servers))
 
 
-def lab_pool(lab: Any, cluster: Cluster, folder: Path | None = None) -> ConnectionPool:
-    folder = folder or Path(tempfile.mkdtemp(prefix="pmc-setup-"))
-    known = KnownHosts(folder / "known_hosts")
+def trust_lab(lab: LabCluster, known_hosts: Path) -> KnownHosts:
+    """A known_hosts file holding every lab server's ed25519 host key."""
+    known = KnownHosts(known_hosts)
     for srv in lab.servers.values():
         kind, data = srv.host_key().split()[:2]
-        key = paramiko.PKey.from_type_string(kind, __import__("base64").b64decode(data))
-        known.add(srv.management_address, key)
+        known.add(
+            srv.management_address, paramiko.PKey.from_type_string(kind, base64.b64decode(data))
+        )
+    return known
+
+
+def lab_pool(lab: LabCluster, folder: Path) -> ConnectionPool:
+    """Connections with the root passwords in memory and the lab's host keys pinned."""
     passwords = {srv.name: srv.root_password for srv in lab.servers.values()}
-    return ConnectionPool(known_hosts=known, credentials=GivenCredentials(passwords))
+    return ConnectionPool(
+        known_hosts=trust_lab(lab, folder / "known_hosts"),
+        credentials=GivenCredentials(passwords),
+    )
 
 
-def connections(pool: ConnectionPool, cluster: Cluster) -> dict[str, Any]:
+def connections(pool: ConnectionPool, cluster: Cluster) -> dict[str, Connection]:
     return {s.name: pool.connection(s, cluster.name) for s in cluster.servers}
 
 
-def in_operator_namespace(lab: Any, work: Callable[[], Awaitable[T]]) -> T:
-    """Run the coroutine ``work()`` on a fresh thread inside the lab's operator namespace
-    (threads it starts inherit the namespace; the test process's own threads are untouched)."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            lab.enter_operator_namespace()
-            box["result"] = asyncio.run(work())
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="lab-operator")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]  # type: ignore[no-any-return]
+def in_lab(lab: LabCluster, work: Callable[[], Awaitable[T]]) -> T:
+    """``asyncio.run(work())`` on a thread inside the lab's operator namespace."""
+    return lab.call_in_operator_namespace(lambda: asyncio.run(work()))  # type: ignore[arg-type]
 
 
-def hash_files(lab: Any, paths: list[str]) -> dict[str, str]:
+def hash_files(lab: LabCluster, paths: tuple[str, ...] = TOUCHED) -> dict[str, str]:
     """SHA-256 of each listed server file (or 'absent') on every lab server."""
     out: dict[str, str] = {}
     for srv in lab.servers.values():
@@ -92,21 +119,17 @@ def hash_files(lab: Any, paths: list[str]) -> dict[str, str]:
     return out
 
 
-def api_request(lab: Any, address: str, method: str, path: str, body: Any = None) -> Any:
-    """An HTTP request to a lab server's Playout API, from the operator's namespace."""
+def api_request(lab: LabCluster, address: str, method: str, path: str, body: Any = None) -> Any:
+    """An HTTP request to a lab server's Playout API (port 8081), from the operator's namespace."""
 
-    async def go() -> Any:
-        return _http(address, method, path, body)
+    def go() -> Any:
+        conn = http.client.HTTPConnection(address, 8081, timeout=20)
+        try:
+            data = json.dumps(body) if body is not None else None
+            conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            return response.status, json.loads(response.read() or b"null")
+        finally:
+            conn.close()
 
-    return in_operator_namespace(lab, go)
-
-
-def _http(address: str, method: str, path: str, body: Any) -> Any:
-    conn = http.client.HTTPConnection(address, 8081, timeout=20)
-    try:
-        data = json.dumps(body) if body is not None else None
-        conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
-        response = conn.getresponse()
-        return response.status, json.loads(response.read() or b"null")
-    finally:
-        conn.close()
+    return lab.call_in_operator_namespace(go)
