@@ -5,10 +5,18 @@ The operator's desktop is not in a server's pg_hba and PostgreSQL listens on the
 made to it through a ``direct-tcpip`` channel to the server's ``remote_host:remote_port``.
 Several connections at once work (psycopg's cancel opens a second one). Blocking work runs in
 threads of the tunnel's own, so synchronous psycopg in a worker thread can use it freely.
+
+Each forwarded connection takes the server's connection as it is then: after a drop it is made
+again through exactly the path of any other call (:meth:`Connection.transport` on the event
+loop the tunnel was opened from: host key verified against PMC's known hosts, an unknown key
+put to the trust decision, a changed key refused before anything is sent). A refused
+connection is closed at once; :attr:`Tunnel.last_error` says why.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import select
@@ -18,6 +26,7 @@ from types import TracebackType
 
 import paramiko
 
+from pmc.errors import PmcError
 from pmc.remote.connection import Connection
 
 log = logging.getLogger("pmc.remote.tunnels")
@@ -26,8 +35,17 @@ log = logging.getLogger("pmc.remote.tunnels")
 class Tunnel:
     """A local port forwarded to ``remote_host:remote_port`` as seen from the server."""
 
-    def __init__(self, connection: Connection, remote_host: str, remote_port: int) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        remote_host: str,
+        remote_port: int,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.connection = connection
+        self._loop = loop
+        self.last_error: PmcError | None = None  # why the last forwarded connection failed
+        self.refused = 0  # forwarded connections that could not be carried
         self.remote_host = remote_host
         self.remote_port = remote_port
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -90,7 +108,7 @@ class Tunnel:
         channel: paramiko.Channel | None = None
         try:
             self._track(client)
-            transport = self.connection.transport_blocking()
+            transport = self._transport()
             channel = self.connection.open_forward_blocking(
                 transport, (self.remote_host, self.remote_port), origin
             )
@@ -99,7 +117,12 @@ class Tunnel:
             self._pump(client, channel)
         except ConnectionAbortedError:
             pass
+        except PmcError as exc:
+            self.last_error = exc
+            self.refused += 1
+            log.warning("%s: forwarded connection refused: %s", self, exc)
         except Exception as exc:
+            self.refused += 1
             log.warning("%s: forwarded connection failed: %s", self, exc)
         finally:
             for end in (client, channel):
@@ -108,6 +131,23 @@ class Tunnel:
                         end.close()
                     with self._lock:
                         self._open.discard(end)
+
+    def _transport(self) -> paramiko.Transport:
+        """The server's live transport; (re)connecting goes through the same host key checks
+        and trust decision as every other call, on the tunnel's event loop when it runs."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or not loop.is_running():
+            return self.connection.transport_blocking()
+        timeouts = self.connection.timeouts
+        limit = timeouts.connect + timeouts.banner + timeouts.auth + 600  # + an operator's answer
+        future = asyncio.run_coroutine_threadsafe(self.connection.transport(), loop)
+        try:
+            return future.result(limit)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise
+        except concurrent.futures.CancelledError as exc:
+            raise ConnectionAbortedError("the event loop stopped") from exc
 
     def _track(self, end: socket.socket | paramiko.Channel) -> None:
         with self._lock:
@@ -153,6 +193,6 @@ async def open_tunnel(
     The server's connection is made (and its host key checked) before this returns.
     """
     await connection.transport()
-    tunnel = Tunnel(connection, remote_host, remote_port)
+    tunnel = Tunnel(connection, remote_host, remote_port, asyncio.get_running_loop())
     tunnel.start()
     return tunnel

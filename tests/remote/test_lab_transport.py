@@ -263,6 +263,42 @@ def test_tunnel_carries_a_psycopg_query(cluster: Any, tmp_path: Path) -> None:
     assert in_operator_namespace(cluster, go) == "playout"
 
 
+def test_tunnel_reconnect_refuses_a_regenerated_host_key(cluster: Any, tmp_path: Path) -> None:
+    import psycopg
+
+    main = cluster.servers["main"]
+
+    def query(port: int) -> str:
+        with psycopg.connect(
+            host="127.0.0.1", port=port, dbname="playout", user="postgres", connect_timeout=10
+        ) as db:
+            row = db.execute("select current_database()").fetchone()
+            assert row is not None
+            return str(row[0])
+
+    async def go() -> None:
+        conn = connect(cluster, "main", tmp_path)
+        try:
+            async with await open_tunnel(conn, 5432) as tunnel:
+                assert await asyncio.to_thread(query, tunnel.local_port) == "playout"
+                # main's keys are regenerated and the link drops (every sshd killed)
+                await asyncio.to_thread(
+                    main.run,
+                    ["sh", "-c", "rm -f /etc/ssh/ssh_host_*key* && ssh-keygen -A && "
+                     "pkill -KILL -x sshd; true"],
+                )  # fmt: skip
+                started = await asyncio.to_thread(main.systemctl, "start", "sshd")
+                assert started.returncode == 0
+                with pytest.raises(psycopg.OperationalError):
+                    await asyncio.to_thread(query, tunnel.local_port)
+                assert isinstance(tunnel.last_error, HostKeyChanged), tunnel.last_error
+                assert conn.connects == 1
+        finally:
+            await conn.close()
+
+    in_operator_namespace(cluster, go)
+
+
 def test_no_password_in_anything_written(
     cluster: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -65,6 +65,55 @@ def test_tunnel_carries_concurrent_connections(
     asyncio.run(go())
 
 
+def test_tunnel_reconnect_after_a_drop_refuses_a_changed_host_key(
+    sshd: ThrowawaySshd, tmp_path: Path, echo_port: int
+) -> None:
+    from pmc.remote.errors import HostKeyChanged
+
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            async with await open_tunnel(conn, echo_port) as tunnel:
+                assert await asyncio.to_thread(_talk, tunnel.local_port, b"one") == b"ONE"
+                # the link drops and the server comes back with another host key
+                sshd.stop()
+                sshd.regenerate_host_key()
+                log_before = len(sshd.log_text())
+                sshd.start()
+                try:
+                    got = await asyncio.to_thread(_talk, tunnel.local_port, b"two")
+                except ConnectionResetError:  # closed with our bytes unread
+                    got = b""
+                assert got == b""  # closed at once: nothing carried
+                assert isinstance(tunnel.last_error, HostKeyChanged), tunnel.last_error
+                assert tunnel.refused == 1 and tunnel.connections_served == 1
+                assert conn.connects == 1  # no second login happened
+                new_log = sshd.log_text()[log_before:]
+                assert "Accepted" not in new_log and "Failed" not in new_log
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_tunnel_reconnects_through_the_trust_path(
+    sshd: ThrowawaySshd, tmp_path: Path, echo_port: int
+) -> None:
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            async with await open_tunnel(conn, echo_port) as tunnel:
+                assert await asyncio.to_thread(_talk, tunnel.local_port, b"one") == b"ONE"
+                sshd.stop()
+                sshd.start()  # same key: the next forwarded connection reconnects
+                assert await asyncio.to_thread(_talk, tunnel.local_port, b"two") == b"TWO"
+                assert conn.connects == 2 and tunnel.last_error is None
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
 def test_tcp_probe_from_the_server(sshd: ThrowawaySshd, tmp_path: Path, echo_port: int) -> None:
     async def go() -> None:
         conn = trusting_connection(sshd, tmp_path)
