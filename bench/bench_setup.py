@@ -8,6 +8,7 @@ the same result, counted from the vendor's manual (listed below).
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from pmc.setup import make_plan
 from pmc.setup.apply import apply_plan
 from pmc.setup.observe import observe_cluster
 from pmc.setup.verify import verify
-from tests.setup.labkit import connections, in_operator_namespace, lab_cluster, lab_pool
+from tests.setup.labkit import connections, in_lab, lab_cluster, lab_pool
 
 # The seed's manual steps for web redundancy both ways + database replication, per server.
 MANUAL = [
@@ -57,7 +58,7 @@ def main() -> None:
     t_lab = time.perf_counter() - t0
     try:
         cluster = lab_cluster(lab, Architecture.COMBINED)
-        pool = lab_pool(lab, cluster)
+        pool = lab_pool(lab, Path(tempfile.mkdtemp(prefix="pmc-bench-setup-")))
 
         async def work() -> tuple[float, float, float, bool, bool]:
             conns = connections(pool, cluster)
@@ -71,7 +72,7 @@ def main() -> None:
             second = make_plan(cluster, await observe_cluster(cluster, conns))
             return b - a, c - b, d - c, report.ok, second.is_empty
 
-        t_plan, t_apply, t_verify, ok, empty = in_operator_namespace(lab, work)
+        t_plan, t_apply, t_verify, ok, empty = in_lab(lab, work)
     finally:
         lab.down()
     total = t_plan + t_apply + t_verify
