@@ -24,5 +24,14 @@ dist:
 dist-check: dist
 	PMC_DIST_CHECK=1 $(PY) -m pytest -p no:cacheprovider tests/installer
 
+# The desktop app on a fresh two-server rehearsal lab (root; the lab goes down on close).
+demo:
+	$(PY) -m ui.demo
+
+# PNGs of the app on a fresh lab (main window, status table, host-key dialogs, every wizard
+# page while it sets up the combined architecture) into screenshots/.
+screenshots:
+	QT_QPA_PLATFORM=offscreen $(PY) -m ui.screenshots screenshots
+
 clean:
 	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache

@@ -78,6 +78,8 @@ def make_palette(dark: bool) -> QPalette:
 
 def apply_palette(app: QApplication) -> None:
     app.setPalette(make_palette(is_dark_scheme()))
+    if app.styleSheet():
+        app.setStyleSheet(app.styleSheet())  # re-polish widgets that cached the old palette
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -137,40 +139,64 @@ def run(argv: list[str]) -> int:
     """``pmc`` / ``pmc gui``: open the main window and run until it closes."""
     args = parse_args(argv)
     app = make_app()
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    settings = QSettings()
     inventory = Path(
         args.inventory or os.environ.get("PMC_INVENTORY", "") or default_inventory_path()
     ).expanduser()
-    session, window = build_window(inventory, settings)
+    session, window = build_window(inventory, QSettings())
+    code = run_window(app, session, window, quit_after_paint=args.quit_after_paint)
+    hard_exit(code)
+    return code  # not reached
+
+
+def hard_exit(code: int) -> None:
+    """Leave the process without the interpreter's final garbage collection.
+
+    PySide 6.12 can abort in that last collection ("bool_dealloc: deallocating True or
+    False") after a session that emitted bool signals into Python slots. Everything PMC
+    keeps is already written when this runs (the inventory and history are saved as they
+    change, QSettings is synced on close, connections are closed).
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def run_window(
+    app: QApplication, session: object, window: object, *, quit_after_paint: bool = False
+) -> int:
+    """Run the qasync loop with ``window`` until the app quits; then close connections."""
+    from PySide6.QtCore import QTimer
+
+    from ui.error_dialog import show_error
     from ui.main_window import MainWindow
     from ui.session import Session
 
     assert isinstance(session, Session) and isinstance(window, MainWindow)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
     try:
         session.load()
     except Exception as exc:
-        from ui.error_dialog import show_error
-
-        show_error(window, f"opening the inventory {inventory}", exc)
+        show_error(window, f"opening the inventory {session.inventory_path}", exc)
     closed = asyncio.Event()
 
     def about_to_quit() -> None:
+        window.poller.stop()
         session.tasks.cancel_all()
         closed.set()
 
     app.aboutToQuit.connect(about_to_quit)
     window.show()
-    if args.quit_after_paint:
-        from PySide6.QtCore import QTimer
-
+    if quit_after_paint:
         QTimer.singleShot(0, app.quit)
     with loop:
         loop.run_until_complete(closed.wait())
         if session.pool is not None:
             loop.run_until_complete(session.pool.close())
     session.tasks.shutdown()
+    window.deleteLater()
+    app.processEvents()
     return 0
 
 
