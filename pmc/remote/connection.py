@@ -228,6 +228,13 @@ class Connection:
 
     async def transport(self) -> paramiko.Transport:
         """The live transport, connecting (again) if needed; asks about an unknown host key."""
+        try:
+            return await self._transport_asking()
+        except (Unreachable, AuthenticationFailed, HostKeyChanged, ConnectionLost) as exc:
+            log.info("%s", exc)  # the caller reports it; the log file keeps it too
+            raise
+
+    async def _transport_asking(self) -> paramiko.Transport:
         for _attempt in range(2):
             try:
                 return await self.in_thread(self.executors.control, self._ensure_transport)
@@ -381,6 +388,10 @@ class Connection:
             transport = self._connect()
             self._transport = transport
             self.connects += 1
+            log.info(
+                "%s: connected as %r by %s", self.label, self.server.ssh_user,
+                self.server.auth.value,
+            )  # fmt: skip
             self._start_watchdog()
             return transport
 

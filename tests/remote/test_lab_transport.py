@@ -302,7 +302,12 @@ def test_tunnel_reconnect_refuses_a_regenerated_host_key(cluster: Any, tmp_path:
 def test_no_password_in_anything_written(
     cluster: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    from pmc.log import configure_logging
+
     caplog.set_level(logging.DEBUG)
+    root = logging.getLogger()
+    handlers_before = list(root.handlers)
+    log_file = configure_logging(True, stderr=False, log_file=tmp_path / "log" / "pmc.log")
 
     wrong = "Wrong-Pass-9281"
 
@@ -324,7 +329,16 @@ def test_no_password_in_anything_written(
         finally:
             await bad.close()
 
-    message = in_operator_namespace(cluster, go)
+    try:
+        message = in_operator_namespace(cluster, go)
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers_before]:
+            handler.flush()
+            root.removeHandler(handler)
+            handler.close()
+    logged = log_file.read_text()
+    assert "backup (127.168.1.108): connected as 'root' by password" in logged
+    assert "main (127.168.1.105): the server refused the login of 'root'" in logged
     assert message.startswith("main (127.168.1.105): the server refused the login of 'root'")
     assert wrong not in message
     secrets = [wrong, *(s.root_password for s in cluster.servers.values() if s.root_password)]
