@@ -1,3 +1,14 @@
 """Shared fixtures: each lives in tests/fixtures/ and is loaded here as a plugin."""
 
+import os
+
+import pytest
+
 pytest_plugins: list[str] = ["tests.fixtures.sshd", "tests.fixtures.keyring", "tests.fixtures.lab"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pmc_log_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`pmc` commands run by tests log to a temporary folder, never the real PMC log folder."""
+    if not os.environ.get("PMC_LOG_DIR"):
+        os.environ["PMC_LOG_DIR"] = str(tmp_path_factory.mktemp("pmc-log"))

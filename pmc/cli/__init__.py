@@ -47,6 +47,7 @@ def build_parser(gui: GuiLauncher | None = None) -> argparse.ArgumentParser:
         description="Playout Management Console. Without a command, opens the desktop app.",
     )
     parser.add_argument("--version", action="version", version=f"pmc {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details (also to stderr)")
     parser.add_argument(
         "--inventory",
         metavar="FILE",
@@ -64,7 +65,19 @@ def _run_gui(gui: GuiLauncher | None, args: argparse.Namespace) -> int:
     if gui is None:
         print("pmc: the desktop app is not available in this installation", file=sys.stderr)
         return EXIT_FAILED
-    return gui(list(getattr(args, "gui_args", [])))
+    gui_args = list(getattr(args, "gui_args", []))
+    if getattr(args, "inventory", None):
+        gui_args += ["--inventory", args.inventory]
+    return gui(gui_args)
+
+
+def _start_logging(verbose: bool) -> None:
+    from pmc.log import configure_logging  # noqa: PLC0415 (keeps `pmc --version` fast)
+
+    try:
+        configure_logging(verbose)
+    except OSError as exc:
+        print(f"pmc: cannot write the log file ({exc}); continuing without it", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None, *, gui: GuiLauncher | None = None) -> int:
@@ -75,6 +88,7 @@ def main(argv: Sequence[str] | None = None, *, gui: GuiLauncher | None = None) -
     if handler is None:
         parser.print_help()
         return EXIT_BAD_INPUT
+    _start_logging(bool(getattr(args, "verbose", False)))
     try:
         return handler(args)
     except Cancelled as exc:
