@@ -25,14 +25,23 @@ class AuthenticationFailed(RemoteError):
 class UnknownHostKey(RemoteError):
     """The server's host key is not in PMC's known hosts yet; the operator must decide."""
 
-    def __init__(self, *, server: str, key_type: str, fingerprint: str, host_id: str) -> None:
+    def __init__(
+        self,
+        *,
+        server: str,
+        key_type: str,
+        fingerprint: str,
+        host_id: str,
+        hint: str | None = None,
+    ) -> None:
         self.key_type = key_type
         self.fingerprint = fingerprint
         self.host_id = host_id
         super().__init__(
             f"the server's host key is not known yet ({key_type} {fingerprint})",
             server=server,
-            hint=(
+            hint=hint
+            or (
                 "Compare the fingerprint with the one on the server's console "
                 "(ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and trust it only if they match "
                 f"(pmc: --trust-fingerprint {fingerprint})"
