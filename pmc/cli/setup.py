@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from pmc.cli.connect import trust_decision
 from pmc.errors import InputError
 from pmc.inventory import Architecture, Cluster
 from pmc.inventory_file import load_inventory
@@ -25,7 +26,7 @@ from pmc.jobs import EventKind, Job, JobContext, JobEvent
 from pmc.paths import default_inventory_path, state_db_path
 from pmc.plan import Plan, render_text
 from pmc.remote.connection import Connection
-from pmc.remote.host_keys import AskOnTerminal, TrustDecision, TrustFingerprints
+from pmc.remote.host_keys import TrustDecision
 from pmc.remote.pool import ConnectionPool
 from pmc.setup import SUPPORTED, SetupOptions, make_plan
 from pmc.setup.apply import apply_plan
@@ -114,9 +115,9 @@ def _options(args: argparse.Namespace) -> SetupOptions:
 
 
 def _trust(args: argparse.Namespace) -> TrustDecision:
-    if args.trust_fingerprint:
-        return TrustFingerprints(args.trust_fingerprint)
-    return AskOnTerminal()
+    # the shared rule (pmc.cli.connect): listed fingerprints, else ask on a terminal, else
+    # refuse with how to trust the key
+    return trust_decision(args.trust_fingerprint)
 
 
 def _printer(event: JobEvent) -> None:
