@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pmc.inventory import Architecture, Cluster, Role, Server
+from pmc.inventory import Architecture, AuthMethod, Cluster, Role, Server
 from pmc.plan import Plan, StepKind, render_text
 from pmc.setup import PlanRefused, SetupOptions, make_plan
 from pmc.setup.facts import ServerFacts
@@ -35,6 +35,9 @@ def load_case(name: str) -> tuple[Cluster, dict[str, ServerFacts], SetupOptions]
                 management_address=s["management_address"],
                 redundancy_address=s.get("redundancy_address"),
                 role=Role(s["role"]),
+                auth=AuthMethod(s.get("auth", "password")),
+                # a key file is checked to exist: the case's own input.json stands in for it
+                key_file=str(CASES / name / s["key_file"]) if s.get("key_file") else None,
             )
             for s in c["servers"]
         ),
@@ -104,6 +107,7 @@ def apply_in_memory(plan: Plan, facts: dict[str, ServerFacts]) -> dict[str, Serv
         "web_symmetric_seed_typo",
         "database_partial",
         "database_seed_options",
+        "database_harden_key_login",
     ],
 )
 def test_second_plan_is_empty(name: str) -> None:
