@@ -14,6 +14,8 @@ from typing import Any
 
 from pmc.errors import InputError
 
+_PATH_SUFFIXES = ("_dir", "_json", "_conf", "_log", "_script", "_keys", "_config")
+
 
 @dataclass(frozen=True)
 class PlayoutLayout:
@@ -91,9 +93,10 @@ class PlayoutLayout:
                     raise InputError(f"{name} must be a port number 1–65535", where=where)
             elif not isinstance(value, str) or not value:
                 raise InputError(f"{name} must be a non-empty text", where=where)
-            elif name.endswith(("_dir", "_json", "_conf", "_log", "_script", "_keys", "_config")):
-                if not posixpath.isabs(value) or "\x00" in value or "\n" in value:
-                    raise InputError(f"{name} must be an absolute path on the server", where=where)
+            elif name.endswith(_PATH_SUFFIXES) and (
+                not posixpath.isabs(value) or "\x00" in value or "\n" in value
+            ):
+                raise InputError(f"{name} must be an absolute path on the server", where=where)
             clean[name] = value
         return dataclasses.replace(self, **clean)
 

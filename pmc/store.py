@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pmc.errors import PmcError
+from pmc.paths import state_db_path
 from pmc.redact import redact
 
 MIGRATIONS: list[str] = [
@@ -127,8 +128,6 @@ class Store:
     def open(cls, path: Path | None = None) -> Store:
         """Open (creating and migrating) the history file; ``None`` means the default place."""
         if path is None:
-            from pmc.paths import state_db_path
-
             path = state_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
