@@ -2,7 +2,7 @@
 PY ?= .venv/bin/python
 VENV_BIN = .venv/bin
 
-.PHONY: test lint typecheck pytest demo screenshots bench dist dist-check clean
+.PHONY: test lint typecheck pytest coverage demo screenshots bench dist dist-check clean
 
 test: lint typecheck pytest
 
@@ -14,7 +14,15 @@ typecheck:
 	$(VENV_BIN)/mypy --strict pmc
 
 pytest:
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/setup
+	$(MAKE) coverage
+
+# tests/setup under branch coverage, then the floor of the setup planners and executor
+# (tests/setup/coverage.py): one run of those tests, no second pass.
+coverage:
+	$(PY) -m pytest tests/setup --cov=pmc.plan --cov=pmc.setup --cov-branch \
+		--cov-report=json:.coverage-setup.json --cov-report=term
+	$(PY) tests/setup/coverage.py .coverage-setup.json
 
 # Installers (installer/README.md): the one-folder build and the Linux tarball in dist/,
 # then the smoke test of the BUILT executable (not the venv).
