@@ -220,7 +220,12 @@ class Job(Generic[T]):
         self._emit(EventKind.STARTED, self.title)
         try:
             result = await self._body(self._context)
-        except (Cancelled, asyncio.CancelledError) as exc:
+        except Cancelled as exc:
+            # The body's own Cancelled carries what was undone (e.g. the rollback summary).
+            self.error = exc
+            await self._finish(JobState.CANCELLED, EventKind.CANCELLED, str(exc), "warning")
+            raise
+        except asyncio.CancelledError as exc:
             self.error = exc
             await self._finish(JobState.CANCELLED, EventKind.CANCELLED, "cancelled", "warning")
             raise Cancelled("the job was cancelled by the operator", where=self.title) from exc

@@ -65,6 +65,33 @@ def test_cancel_stops_at_the_next_checkpoint() -> None:
     assert job.events[-1].kind is EventKind.CANCELLED
 
 
+def test_cancel_keeps_the_bodys_account_of_what_was_undone() -> None:
+    async def body(ctx: JobContext) -> None:
+        raise Cancelled("cancelled after step 2", hint="Rolled back: spoolers.json on main")
+
+    job: Job[None] = Job("setup", "Apply", body, store=Store.in_memory())
+    with pytest.raises(Cancelled) as caught:
+        asyncio.run(job.run())
+    assert str(caught.value) == "cancelled after step 2. Rolled back: spoolers.json on main"
+    assert job.events[-1].message == str(caught.value)
+
+
+def test_task_cancellation_becomes_an_operator_cancel() -> None:
+    async def body(ctx: JobContext) -> None:
+        await asyncio.sleep(60)
+
+    async def main() -> None:
+        job: Job[None] = Job("sync", "Synchronize", body)
+        task = job.start()
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(Cancelled):
+            await task
+        assert job.state is JobState.CANCELLED
+
+    asyncio.run(main())
+
+
 def test_failed_step_is_reported_with_the_operator_message() -> None:
     async def body(ctx: JobContext) -> None:
         with ctx.step("restart playout-api.service", server="backup"):
