@@ -29,7 +29,7 @@ from pmc.jobs import Job
 from pmc.lab import up
 from pmc.remote import commands
 from pmc.sync import copy_config, database, drift, engine
-from tests.sync.labkit import SyncLab, pool_of
+from tests.sync.labkit import SyncLab
 
 LAB_ID = "bench-sync"
 
@@ -39,7 +39,7 @@ def change_one_row(lab: SyncLab, n: int) -> None:
 
 
 async def timed(lab: SyncLab, what: str) -> tuple[float, Any]:
-    pool = pool_of(lab.lab)
+    pool = lab.pool()
     conns = {s.name: pool.connection(s, lab.cluster.name) for s in lab.cluster.servers}
     try:
         # Connections (SSH log-in) are made before the clock starts: both paths share them.

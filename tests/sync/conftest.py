@@ -1,3 +1,3 @@
 """Fixtures of the sync tests."""
 
-from tests.sync.labkit import sync_lab  # noqa: F401 (the module-scoped lab fixture)
+from tests.sync.labkit import clean_sync_lab, sync_lab  # noqa: F401 (the shared redundant lab)

@@ -1,72 +1,41 @@
-"""The sync tests' lab: a redundant two-server lab, an inventory cluster and connections.
+"""What only the sync tests (and bench/bench_sync.py) need on top of the shared lab fixtures
+(tests/fixtures/lab.py) and the setup tests' lab helpers (tests/setup/labkit.py): one
+redundant two-server lab for every sync test of the session, SQL on a lab server, and a
+sync job run in the operator's namespace.
 
-Until a shared ``lab`` fixture lands in tests/fixtures, this module starts its own instance
-(a unique lab id) and returns this thread to the machine's network namespace afterwards.
+The lab is started once (``lab_factory(state="redundant", …)``); tests that leave damage a
+sync cannot repair ask for ``clean_sync_lab``, which resets it first (``LabCluster.reset``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import ctypes
-import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import paramiko
 import pytest
 
-from pmc.inventory import Architecture, AuthMethod, Cluster, Role, Server
-from pmc.remote.credentials import GivenCredentials
-from pmc.remote.host_keys import KnownHosts
+from pmc.inventory import Architecture
+from pmc.jobs import Job, JobContext
+from pmc.lab import LabCluster
+from pmc.remote.connection import Connection
 from pmc.remote.pool import ConnectionPool
+from pmc.store import Store
+from tests.setup.labkit import connections, in_lab, lab_cluster, lab_pool
 
-CLONE_NEWNET = 0x40000000
+T = TypeVar("T")
 
-
-def why_not() -> str | None:
-    try:
-        from pmc import lab
-
-        lab.check_machine()
-    except Exception as exc:
-        return f"the lab cannot run here: {exc}"
-    return None
-
-
-def cluster_of(lab: Any, name: str = "lab") -> Cluster:
-    servers = tuple(
-        Server(
-            name=s.name,
-            management_address=s.management_address,
-            redundancy_address=s.redundancy_address,
-            role=Role(s.role),
-            auth=AuthMethod.PASSWORD,
-        )
-        for s in lab.servers.values()
-        if s.role in ("main", "backup")
-    )
-    return Cluster(name=name, architecture=Architecture.COMBINED, servers=servers)
-
-
-def pool_of(lab: Any) -> ConnectionPool:
-    folder = Path(tempfile.mkdtemp(prefix="pmc-sync-"))
-    known = KnownHosts(folder / "known_hosts")
-    for srv in lab.servers.values():
-        kind, data = srv.host_key().split()[:2]
-        known.add(
-            srv.management_address, paramiko.PKey.from_type_string(kind, base64.b64decode(data))
-        )
-    passwords = {srv.name: srv.root_password for srv in lab.servers.values()}
-    return ConnectionPool(known_hosts=known, credentials=GivenCredentials(passwords))
+SEED_ROWS = 300
+DATA_MB = 1
 
 
 class SyncLab:
-    def __init__(self, lab: Any) -> None:
+    """The session's redundant lab as a 1+1 cluster called ``lab``."""
+
+    def __init__(self, lab: LabCluster) -> None:
         self.lab = lab
-        self.cluster = cluster_of(lab)
+        self.cluster = lab_cluster(lab, Architecture.COMBINED)
         self.main = lab.servers["main"]
         self.backup = lab.servers["backup"]
 
@@ -76,24 +45,51 @@ class SyncLab:
                        "playout", "-c", query], check=True)  # fmt: skip
         return str(out.stdout).strip()
 
-    def run(self, coro: Any) -> Any:
-        return asyncio.run(coro)
+    def pool(self) -> ConnectionPool:
+        """Connections with the lab's root passwords in memory and its host keys pinned."""
+        return lab_pool(self.lab, Path(tempfile.mkdtemp(prefix="pmc-sync-")))
+
+    def run(self, work: Callable[[], Awaitable[T]]) -> T:
+        """``asyncio.run(work())`` inside the operator's namespace."""
+        return in_lab(self.lab, work)
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on a thread inside the operator's namespace (e.g. ``pmc.cli.main``)."""
+        return self.lab.call_in_operator_namespace(fn, *args)
+
+    def job(
+        self,
+        make: Callable[[dict[str, Connection]], Callable[[JobContext], Awaitable[T]]],
+        store: Store | None = None,
+    ) -> T:
+        """Run one sync job whose body ``make(connections)`` builds; its result."""
+
+        async def go() -> T:
+            pool = self.pool()
+            try:
+                conns = connections(pool, self.cluster)
+                return await Job("sync", "test", make(conns), store=store).run()
+            finally:
+                await pool.close()
+
+        return self.run(go)
+
+    def reset(self) -> None:
+        self.lab.reset(seed_rows=SEED_ROWS, data_mb=DATA_MB)
 
 
-@pytest.fixture(scope="module")
-def sync_lab() -> Iterator[SyncLab]:
-    reason = why_not()
-    if reason:
-        pytest.skip(reason)
-    from pmc import lab as lab_module
+def start(lab_factory: Callable[..., LabCluster]) -> SyncLab:
+    return SyncLab(lab_factory(servers=2, state="redundant", seed_rows=SEED_ROWS, data_mb=DATA_MB))
 
-    own = os.open("/proc/self/ns/net", os.O_RDONLY)
-    cluster = lab_module.up(servers=2, state="redundant", seed_rows=300, data_mb=1,
-                            lab_id=f"sync{os.getpid() % 10000}")  # fmt: skip
-    try:
-        cluster.enter_operator_namespace()
-        yield SyncLab(cluster)
-    finally:
-        ctypes.CDLL(None, use_errno=True).setns(own, CLONE_NEWNET)
-        os.close(own)
-        cluster.down()
+
+@pytest.fixture(scope="session")
+def sync_lab(lab_factory: Callable[..., LabCluster]) -> SyncLab:
+    """The redundant lab shared by every sync test (leave it repaired, or use clean_sync_lab)."""
+    return start(lab_factory)
+
+
+@pytest.fixture
+def clean_sync_lab(sync_lab: SyncLab) -> SyncLab:
+    """The shared redundant lab, reset to its starting state first."""
+    sync_lab.reset()
+    return sync_lab

@@ -16,7 +16,8 @@ from pmc.store import Store
 from pmc.sync import copy_config, drift, engine
 from pmc.sync.copy_output import FailureKind
 from pmc.sync.runner import Engine, SyncRequest, SyncRunner, finished
-from tests.sync.labkit import SyncLab, pool_of
+from tests.setup.labkit import connections
+from tests.sync.labkit import SyncLab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -26,15 +27,7 @@ Body = Callable[[JobContext], Awaitable[Any]]
 def run_job(
     lab: SyncLab, make: Callable[[dict[str, Any]], Body], store: Store | None = None
 ) -> Any:
-    async def go() -> Any:
-        pool = pool_of(lab.lab)
-        try:
-            conns = {s.name: pool.connection(s, lab.cluster.name) for s in lab.cluster.servers}
-            return await Job("sync", "test", make(conns), store=store).run()
-        finally:
-            await pool.close()
-
-    return asyncio.run(go())
+    return lab.job(make, store)
 
 
 def delta(lab: SyncLab, dry_run: bool) -> engine.DeltaResult:
@@ -122,14 +115,13 @@ def test_drift_shows_a_file_changed_on_backup(sync_lab: SyncLab) -> None:
                     f" touch -d '2020-01-01' {path}"], check=True)  # fmt: skip
 
     async def go() -> drift.DriftReport:
-        pool = pool_of(lab.lab)
+        pool = lab.pool()
         try:
-            conns = {s.name: pool.connection(s, lab.cluster.name) for s in lab.cluster.servers}
-            return await drift.drift_report(lab.cluster, conns)
+            return await drift.drift_report(lab.cluster, connections(pool, lab.cluster))
         finally:
             await pool.close()
 
-    report = asyncio.run(go())
+    report = lab.run(go)
     assert not report.problems
     folders = {f.folder: f for f in report.folders}
     assert folders["/opt/playout/data/carousel"].differing == (name,)
@@ -148,7 +140,7 @@ def test_cancel_in_the_middle_of_a_delta_sync_leaves_backup_as_it_was(sync_lab: 
     store = Store.in_memory()
 
     async def go() -> Job[object]:
-        pool = pool_of(lab.lab)
+        pool = lab.pool()
         runner = SyncRunner(lambda _n: lab.cluster, pool, store=store)
         try:
             job = runner.submit(SyncRequest(lab.cluster.name, Engine.DELTA))
@@ -164,7 +156,7 @@ def test_cancel_in_the_middle_of_a_delta_sync_leaves_backup_as_it_was(sync_lab: 
             await runner.close()
             await pool.close()
 
-    job = asyncio.run(go())
+    job = lab.run(go)
     assert job.state is JobState.CANCELLED
     assert isinstance(job.error, Cancelled | asyncio.CancelledError)
     assert (
@@ -257,20 +249,20 @@ def test_cli_diff_and_run_and_history(
     inventory = tmp_path / "inventory.toml"
     save_inventory(Inventory((lab.cluster,)), inventory)
     monkeypatch.setenv("PMC_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(cli_sync, "make_pool", lambda _args: pool_of(lab.lab))  # lab passwords
+    monkeypatch.setattr(cli_sync, "make_pool", lambda _args: lab.pool())  # lab passwords
     inv = ["--inventory", str(inventory)]
-    assert main([*inv, "sync", "run", "--cluster", "lab"]) == 0
+    assert lab.call(main, [*inv, "sync", "run", "--cluster", "lab"]) == 0
     lab.backup.run(["sh", "-c", "echo changed > /opt/playout/data/ts/drift.ts"], check=True)
     capsys.readouterr()
-    assert main([*inv, "sync", "diff", "--cluster", "lab", "--no-config"]) == 1
+    assert lab.call(main, [*inv, "sync", "diff", "--cluster", "lab", "--no-config"]) == 1
     out = capsys.readouterr().out
     assert "only on backup: drift.ts" in out
-    assert main([*inv, "sync", "run", "--cluster", "lab", "--dry-run"]) == 0
+    assert lab.call(main, [*inv, "sync", "run", "--cluster", "lab", "--dry-run"]) == 0
     assert "delete file /opt/playout/data/ts/drift.ts" in capsys.readouterr().out
-    assert main([*inv, "sync", "run", "--cluster", "lab"]) == 0
-    assert main([*inv, "sync", "diff", "--cluster", "lab", "--no-config"]) == 0
+    assert lab.call(main, [*inv, "sync", "run", "--cluster", "lab"]) == 0
+    assert lab.call(main, [*inv, "sync", "diff", "--cluster", "lab", "--no-config"]) == 0
     capsys.readouterr()
-    assert main(["sync", "history"]) == 0
+    assert lab.call(main, ["sync", "history"]) == 0
     history = capsys.readouterr().out.splitlines()
     assert len(history) == 3
     assert all("succeeded" in line and " lab " in line for line in history)
