@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QAbstractItemView, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
 from pmc.inventory import Inventory
 from ui.icons import icon
@@ -28,6 +29,47 @@ class ClusterTree(QTreeWidget):
         self.setToolTip("Clusters and their servers. Double-click a server to edit it.")
         self.itemSelectionChanged.connect(self._selection_changed)
         self._quiet = False
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context_menu_requested)
+        self.server_actions: list[QAction | str | None] = []
+        self.cluster_actions: list[QAction | str | None] = []
+        self.context_menu: QMenu | None = None
+
+    def set_context_actions(
+        self, server: list[QAction | str | None], cluster: list[QAction | str | None]
+    ) -> None:
+        """The right-click menus: QActions, None for a separator, and a submenu as the title
+        string followed by its actions up to the next None (e.g. "Se&ttings", export, import)."""
+        self.server_actions = server
+        self.cluster_actions = cluster
+
+    def context_menu_at(self, pos: QPoint) -> QMenu | None:
+        """Select the row at ``pos`` (viewport coordinates) and build its menu."""
+        item = self.itemAt(pos)
+        if item is None:
+            return None
+        self.setCurrentItem(item)
+        entries = self.server_actions if item.data(0, SERVER_ROLE) else self.cluster_actions
+        if self.context_menu is not None:
+            self.context_menu.deleteLater()
+        menu = QMenu(self)
+        menu.setObjectName("treeContextMenu")
+        target: QMenu = menu
+        for entry in entries:
+            if entry is None:
+                target = menu
+                menu.addSeparator()
+            elif isinstance(entry, str):
+                target = menu.addMenu(icon("settings"), entry)
+            else:
+                target.addAction(entry)
+        self.context_menu = menu
+        return menu
+
+    def _context_menu_requested(self, pos: QPoint) -> None:
+        menu = self.context_menu_at(pos)
+        if menu is not None:
+            menu.popup(self.viewport().mapToGlobal(pos))
 
     def populate(self, inventory: Inventory) -> None:
         selected = self.current()

@@ -1,6 +1,10 @@
-"""The main window: menus, the cluster tree (left), the topology (centre), the status table
-and the jobs panel (docked below). It wires widgets together and starts work on the loop; the
-work itself is pmc's."""
+"""The main window: menus, the cluster tree (left), the topology (centre), the status table,
+the jobs panel and the sync panel (docked below), and the tray icon. It wires widgets together
+and starts work on the loop; the work itself is pmc's.
+
+With a sync runner that has schedules or running syncs, closing the window can keep PMC
+alive in the tray (asked once, remembered in QSettings ``tray/on_close``); Quit in the tray
+menu cancels the runner's jobs and schedules, then quits."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
     QDialog,
     QDockWidget,
     QFileDialog,
@@ -24,8 +30,10 @@ from PySide6.QtWidgets import (
 
 from pmc import secrets
 from pmc.inventory import Cluster, Inventory, Server
+from pmc.jobs import Job
 from pmc.remote.errors import HostKeyChanged
-from pmc.status import ClusterStatus
+from pmc.status import ClusterStatus, DriftCache
+from pmc.sync.runner import SyncRequest, SyncRunner, finished
 from ui import placeholder_dialogs
 from ui.about_dialog import AboutDialog
 from ui.async_dialog import ask
@@ -39,7 +47,12 @@ from ui.server_dialog import ServerDialog, ServerEdit
 from ui.session import Session
 from ui.status_panel import StatusPanel
 from ui.status_poller import StatusPoller
+from ui.sync_panel import SyncPanel, make_runner
+from ui.sync_schedules import apply_saved
 from ui.topology_view import TopologyView
+from ui.tray import SyncTray
+
+DRIFT_MINUTES = 5  # default interval of the status table's drift column
 
 
 class MainWindow(QMainWindow):
@@ -58,7 +71,19 @@ class MainWindow(QMainWindow):
         self.topology = TopologyView()
         self.status = StatusPanel()
         self.jobs = JobsPanel(session)
-        self.poller = StatusPoller(session, self)
+        self.runner: SyncRunner | None = None
+        self.drift: DriftCache | None = None
+        self.sync: SyncPanel | None = None
+        if session.pool is not None:
+            self.runner = make_runner(session, self)
+            self.drift = DriftCache(self.runner.drift, interval=DRIFT_MINUTES * 60)
+            self.sync = SyncPanel(session, self.runner, settings=settings)
+            self.runner.confirm = self.sync.confirm  # inline prompt, not a dialog
+            self.runner.on_job(self._sync_submitted)
+        self.poller = StatusPoller(session, self, drift=self.drift, syncing=self._syncing)
+        self.tray = SyncTray(session, self)
+        self.quit_app: Any = QApplication.quit  # tests replace it
+        self._quitting = False
         self.setCentralWidget(self.topology)
         self.tree_dock = self._dock(
             "Clusters", "clustersDock", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea
@@ -70,6 +95,12 @@ class MainWindow(QMainWindow):
             "Jobs", "jobsDock", self.jobs, Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.tabifyDockWidget(self.status_dock, self.jobs_dock)
+        self.sync_dock: QDockWidget | None = None
+        if self.sync is not None:
+            self.sync_dock = self._dock(
+                "Synchronisation", "syncDock", self.sync, Qt.DockWidgetArea.BottomDockWidgetArea
+            )
+            self.tabifyDockWidget(self.jobs_dock, self.sync_dock)
         self.status_dock.raise_()
         self.resizeDocks([self.tree_dock], [260], Qt.Orientation.Horizontal)
         self.resizeDocks([self.status_dock], [230], Qt.Orientation.Vertical)
@@ -82,7 +113,7 @@ class MainWindow(QMainWindow):
 
         session.inventoryChanged.connect(self._inventory_changed)
         session.hostKeyChanged.connect(self._host_key_changed)
-        session.jobStarted.connect(lambda _job: self.jobs_dock.raise_())
+        session.jobStarted.connect(self._job_started)
         self.tree.clusterSelected.connect(self._cluster_selected)
         self.tree.serverSelected.connect(self._server_selected)
         self.tree.itemDoubleClicked.connect(lambda *_: self.edit_server.trigger())
@@ -90,6 +121,26 @@ class MainWindow(QMainWindow):
         self.status.serverActivated.connect(self._status_server_activated)
         self.status.refreshRequested.connect(self.poller.refresh)
         self.status.intervalChanged.connect(self._interval_changed)
+        self.status.driftIntervalChanged.connect(self._drift_interval_changed)
+        self.status.syncRequested.connect(self.synchronize.trigger)
+        if self.sync is not None:
+            self.sync.driftChecked.connect(self._drift_checked)
+            self.sync.promptShown.connect(self._prompt_shown)
+        self.tray.showRequested.connect(self.show_from_tray)
+        self.tray.syncRequested.connect(self.synchronize.trigger)
+        self.tray.quitRequested.connect(self._spawn("quitting", self.quit_flow))
+        self.tray.resultChanged.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        self.tray_keep = QAction("Keep running in the tray when the window closes", self)
+        self.tray_keep.setCheckable(True)
+        self.tray_keep.toggled.connect(self._tray_keep_toggled)
+        self.tray.menu.insertAction(self.tray.quit_action, self.tray_keep)
+        self.tree.set_context_actions(
+            [self.connect_server, self.edit_server, self.remove_server, None,
+             self.setup_redundancy, self.verify, self.synchronize, None,
+             "Se&ttings", self.export_settings, self.import_settings],
+            [self.connect_server, self.edit_server, self.add_server, None,
+             self.setup_redundancy, self.verify, self.synchronize],
+        )  # fmt: skip
         self.poller.updated.connect(self._status_updated)
         self.poller.refreshing.connect(
             lambda busy: self.state_label.setText("Probing servers…" if busy else "")
@@ -98,6 +149,8 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._inventory_changed()
         self.session.tasks.spawn(self.jobs.load_history(), what="loading the job history")
+        if self.runner is not None and self.settings is not None:
+            QTimer.singleShot(0, self._start_saved_schedules)
 
     # construction --------------------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -196,9 +249,10 @@ class MainWindow(QMainWindow):
         )
         self.synchronize = a(
             "&Synchronize all servers",
-            lambda: self._placeholder("sync"),
+            self.synchronize_now,
             icon_name="sync",
-            tip="Copy config from main to the other servers",
+            shortcut="Ctrl+Shift+Y",
+            tip="Bring backup in line with main (only what differs), in the sync panel",
         )
         self.refresh = a(
             "&Refresh status",
@@ -245,8 +299,9 @@ class MainWindow(QMainWindow):
         cluster = bar.addMenu("&Cluster")
         cluster.addActions([self.new_cluster, self.setup_redundancy, self.verify, self.synchronize])
         view = bar.addMenu("&View")
-        for dock in (self.tree_dock, self.status_dock, self.jobs_dock):
-            view.addAction(dock.toggleViewAction())
+        for dock in (self.tree_dock, self.status_dock, self.jobs_dock, self.sync_dock):
+            if dock is not None:
+                view.addAction(dock.toggleViewAction())
         view.addSeparator()
         view.addActions(
             [self.refresh, self.zoom_in, self.zoom_out, self.zoom_fit, self.export_image]
@@ -290,6 +345,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _show(self, cluster: Cluster | None) -> None:
+        self._follow_cluster(cluster)
         if cluster != self.topology.topology.cluster:
             self.topology.show_cluster(cluster)
             self.status.show_cluster(cluster)
@@ -300,6 +356,10 @@ class MainWindow(QMainWindow):
     def _cluster_selected(self, name: str) -> None:
         self._show(self.session.cluster(name))
         self._update_actions()
+
+    def _follow_cluster(self, cluster: Cluster | None) -> None:
+        if self.sync is not None and (cluster is None or cluster.name != self.sync.cluster):
+            self.sync.set_cluster(cluster.name if cluster else None)
 
     def _server_selected(self, cluster: str, server: str) -> None:
         self._show(self.session.cluster(cluster))
@@ -341,8 +401,11 @@ class MainWindow(QMainWindow):
         self.connect_server.setEnabled(has_cluster)
         self.export_settings.setEnabled(has_server)
         self.import_settings.setEnabled(has_server)
-        for action in (self.setup_redundancy, self.verify, self.synchronize, self.refresh):
+        for action in (self.setup_redundancy, self.verify, self.refresh):
             action.setEnabled(has_cluster)
+        self.synchronize.setEnabled(has_cluster and self.runner is not None)
+        self.status.sync_button.setEnabled(self.synchronize.isEnabled())
+        self.tray.sync_action.setEnabled(self.synchronize.isEnabled())
 
     def _refresh_now(self) -> None:
         self.poller.refresh()
@@ -351,6 +414,16 @@ class MainWindow(QMainWindow):
         self.poller.set_interval(seconds)
         if self.settings is not None:
             self.settings.setValue("status/interval", seconds)
+
+    def _drift_interval_changed(self, minutes: int) -> None:
+        if self.drift is not None:
+            self.drift.interval = minutes * 60
+        if self.settings is not None:
+            self.settings.setValue("status/drift_minutes", minutes)
+
+    def _job_started(self, job: Job[Any]) -> None:
+        if job.kind != "sync":
+            self.jobs_dock.raise_()
 
     # inventory flows -----------------------------------------------------------------------
     async def new_cluster_flow(self) -> Cluster | None:
@@ -525,6 +598,149 @@ class MainWindow(QMainWindow):
         self.last_dialog = dialog
         dialog.open()
 
+    # synchronisation -----------------------------------------------------------------------
+    def show_sync_panel(self) -> None:
+        if self.sync_dock is not None:
+            self.sync_dock.show()
+            self.sync_dock.raise_()
+            self._follow_cluster(self.current_cluster())
+
+    def synchronize_now(self) -> Job[object] | None:
+        """Cluster ▸ Synchronize all servers: the sync panel, and a sync of the cluster."""
+        cluster = self.current_cluster()
+        if cluster is None or self.sync is None:
+            return None
+        self.show_sync_panel()
+        try:
+            return self.sync.synchronize()
+        except Exception as exc:  # an unknown cluster name, no running loop…
+            show_error(self, f"synchronising {cluster.name}", exc)
+            return None
+
+    def _syncing(self, cluster: str) -> bool:
+        return self.runner is not None and self.runner.running(cluster) is not None
+
+    def _sync_submitted(self, job: Job[object], request: SyncRequest) -> None:
+        self.session.tasks.spawn(self._after_sync(job, request.cluster), what="after a sync")
+
+    async def _after_sync(self, job: Job[object], cluster: str) -> None:
+        """A finished sync changes the drift: compare again at the next refresh."""
+        await finished(job)
+        if self.drift is not None:
+            self.drift.invalidate(cluster)
+        current = self.current_cluster()
+        if current is not None and current.name == cluster and self.isVisible():
+            self.poller.refresh()
+
+    def _drift_checked(self, report: Any) -> None:
+        if self.drift is not None:
+            self.drift.remember(report.cluster, report)
+        self.poller.refresh()
+
+    def _prompt_shown(self, fix: Any) -> None:
+        self.show_sync_panel()
+        if not self.isVisible():
+            self.tray.notify(
+                f"Copy config on {fix.plan.cluster} needs you",
+                f"{fix.failure.explain()}. Open PMC to confirm the fix.",
+            )
+
+    def _start_saved_schedules(self) -> None:
+        if self.runner is None or self.settings is None:
+            return
+        names = [c.name for c in self.session.inventory.clusters]
+        try:
+            started = apply_saved(self.settings, self.runner, names)
+        except Exception as exc:
+            show_error(self, "starting the saved sync schedules", exc)
+            return
+        if started:
+            self.statusBar().showMessage(f"{started} sync schedule(s) running", 8000)
+        if self.sync is not None:
+            self.sync.set_cluster(self.sync.cluster)
+
+    # tray ----------------------------------------------------------------------------------
+    def runner_busy(self) -> bool:
+        """Schedules set, or a sync running or queued: worth keeping alive in the tray."""
+        runner = self.runner
+        if runner is None:
+            return False
+        names = [c.name for c in self.session.inventory.clusters]
+        return bool(runner.schedules) or any(
+            runner.running(n) is not None or runner.queued(n) for n in names
+        )
+
+    def _tray_choice(self) -> str:
+        if self.settings is None:
+            return ""
+        return str(self.settings.value("tray/on_close", "") or "")
+
+    def _tray_keep_toggled(self, keep: bool) -> None:
+        if self.settings is not None:
+            self.settings.setValue("tray/on_close", "tray" if keep else "quit")
+
+    def show_from_tray(self) -> None:
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+
+    def hide_to_tray(self) -> None:
+        self.save_settings()
+        self.hide()
+        self.tray.notify(
+            "PMC keeps running in the tray",
+            "Schedules and running synchronisations go on. Quit from the tray menu to stop.",
+        )
+
+    def _ask_keep_in_tray(self) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Keep PMC running?",
+            "Synchronisation schedules or running syncs need PMC to keep running. Keep it "
+            "running in the tray (Quit from the tray menu stops everything)?",
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setObjectName("keepInTrayQuestion")
+        keep = box.addButton("Keep running in the tray", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Quit", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        remember = QCheckBox("Do not ask again")
+        remember.setChecked(True)
+        box.setCheckBox(remember)
+        self.last_dialog = box
+
+        def answered(_code: int) -> None:
+            clicked = box.clickedButton()
+            if clicked is None or box.buttonRole(clicked) == QMessageBox.ButtonRole.RejectRole:
+                return
+            kept = clicked is keep
+            if remember.isChecked():
+                self.tray_keep.setChecked(kept)
+                self._tray_keep_toggled(kept)
+            if kept:
+                self.hide_to_tray()
+            else:
+                self._quitting = True
+                QTimer.singleShot(0, self.close)
+
+        box.finished.connect(answered)
+        box.open()
+
+    async def quit_flow(self) -> None:
+        """Quit from the tray: stop schedules and running syncs cleanly, then quit."""
+        self._quitting = True
+        self.poller.stop()
+        for job in self.session.jobs:
+            if not job.state.is_final:
+                job.cancel()
+        if self.runner is not None:
+            await self.runner.close()
+        self.tray.hide()
+        self.close()
+        self.quit_app()
+
     def export_diagram_flow(self) -> None:
         cluster = self.current_cluster()
         dialog = QFileDialog(self, "Export the topology diagram")
@@ -566,6 +782,11 @@ class MainWindow(QMainWindow):
                 self.status.table.horizontalHeader().restoreState(header)
                 self.status.table.setProperty("sized", True)
             interval = int(self.settings.value("status/interval", 15))  # type: ignore[call-overload]
+            drift_minutes = int(
+                self.settings.value("status/drift_minutes", DRIFT_MINUTES)  # type: ignore[arg-type]
+            )
+            self.status.drift_interval.setValue(drift_minutes)
+            self.tray_keep.setChecked(self._tray_choice() == "tray")
         self.status.interval.setValue(interval)
         self.poller.set_interval(interval)
 
@@ -579,6 +800,16 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._quitting and self.tray.available and self.runner_busy():
+            choice = self._tray_choice()
+            if choice == "tray":
+                event.ignore()
+                self.hide_to_tray()
+                return
+            if choice != "quit":
+                event.ignore()
+                self._ask_keep_in_tray()
+                return
         running = [j for j in self.session.jobs if j.state.value == "running"]
         if running and not getattr(self, "_closing_confirmed", False):
             event.ignore()
@@ -603,6 +834,10 @@ class MainWindow(QMainWindow):
             return
         self.poller.stop()
         self.save_settings()
+        if self.runner is not None:
+            for name in [s.cluster for s in self.runner.schedules]:
+                self.runner.remove_schedule(name)
+        self.tray.hide()
         super().closeEvent(event)
 
     def showEvent(self, event: object) -> None:  # type: ignore[override]

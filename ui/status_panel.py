@@ -52,6 +52,8 @@ class StatusPanel(QWidget):
     serverActivated = Signal(str)
     refreshRequested = Signal()
     intervalChanged = Signal(int)
+    driftIntervalChanged = Signal(int)  # minutes
+    syncRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,11 +82,29 @@ class StatusPanel(QWidget):
         self.refresh_button = QPushButton(icon("refresh"), "Refresh now")
         self.refresh_button.setToolTip("Probe every server of the cluster now (F5)")
         self.refresh_button.clicked.connect(self.refreshRequested)
+        self.drift_interval = QSpinBox()
+        self.drift_interval.setObjectName("driftInterval")
+        self.drift_interval.setRange(1, 24 * 60)
+        self.drift_interval.setValue(5)
+        self.drift_interval.setSuffix(" min")
+        self.drift_interval.setPrefix("every ")
+        self.drift_interval.setToolTip(
+            "How often PMC compares main and backup for the Config drift column "
+            "(tables, data files and config files: heavier than the other probes)"
+        )
+        self.drift_interval.valueChanged.connect(self.driftIntervalChanged)
+        self.sync_button = QPushButton(icon("sync"), "Synchronize all servers")
+        self.sync_button.setObjectName("statusSync")
+        self.sync_button.setToolTip("Open the sync panel and synchronise the cluster now")
+        self.sync_button.clicked.connect(self.syncRequested)
         bar = QHBoxLayout()
         bar.addWidget(self.checked_label, 1)
         bar.addWidget(QLabel("Refresh"))
         bar.addWidget(self.interval)
+        bar.addWidget(QLabel("Drift"))
+        bar.addWidget(self.drift_interval)
         bar.addWidget(self.refresh_button)
+        bar.addWidget(self.sync_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)

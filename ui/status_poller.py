@@ -1,19 +1,23 @@
 """Background refresh of the cluster status: every server probed concurrently on the loop.
 
 One refresh at a time per poller; a tick while a refresh is still running is skipped. The
-interval is the operator's (View ▸ Status refresh interval), kept in QSettings.
+interval is the operator's (the status table's "Refresh every"), kept in QSettings. The config
+drift column comes from a :class:`pmc.status.DriftCache` (when the window has a sync runner):
+drift reports are heavier, so they are fetched at their own, slower interval and never while
+a sync of the cluster runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from pmc.inventory import Cluster
-from pmc.status import ClusterStatus, empty_status, probe_cluster
+from pmc.status import ClusterStatus, DriftCache, empty_status, probe_cluster
 from ui.session import Session
 
 log = logging.getLogger(__name__)
@@ -25,9 +29,18 @@ class StatusPoller(QObject):
     updated = Signal(object)  # ClusterStatus
     refreshing = Signal(bool)
 
-    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        parent: QObject | None = None,
+        *,
+        drift: DriftCache | None = None,
+        syncing: Callable[[str], bool] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
+        self.drift = drift
+        self.syncing = syncing  # True while a sync of the cluster runs: keep the last report
         self.cluster: Cluster | None = None
         self.last: ClusterStatus | None = None
         self._timer = QTimer(self)
@@ -68,8 +81,11 @@ class StatusPoller(QObject):
     def busy(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def refresh(self) -> asyncio.Task[None] | None:
-        """Start a refresh now unless one is running; returns its task."""
+    def refresh(self, *, drift: bool = False) -> asyncio.Task[None] | None:
+        """Start a refresh now unless one is running; returns its task. ``drift``: compare
+        the servers' configuration now too, whatever the drift interval says."""
+        if drift and self.drift is not None and self.cluster is not None:
+            self.drift.invalidate(self.cluster.name)
         if self.cluster is None or self.session.pool is None or self.busy:
             return self._task if self.busy else None
         self._task = self.session.tasks.spawn(self._refresh(self.cluster), what="status refresh")
@@ -80,7 +96,11 @@ class StatusPoller(QObject):
         assert runner is not None
         self.refreshing.emit(True)
         try:
-            status = await probe_cluster(cluster, runner)
+            drift = None
+            if self.drift is not None:
+                paused = self.syncing is not None and self.syncing(cluster.name)
+                drift = self.drift.probe(fetch_now=False if paused else None)
+            status = await probe_cluster(cluster, runner, drift=drift)
         finally:
             if shiboken6.isValid(self):  # the window may have closed meanwhile
                 self.refreshing.emit(False)

@@ -1,17 +1,21 @@
 """The sync panel: "Synchronize all servers" for the selected cluster, its live progress and
-log, the drift report, the remediation prompts and the sync history.
+log, the drift report, the remediation prompts, the cluster's schedule and the sync history.
 
 The work is :class:`pmc.sync.runner.SyncRunner`'s; this panel only starts requests, renders
 the job events it receives through the session's JobSignals, and answers the runner's
-remediation questions with a window-modal dialog (never a nested event loop).
+remediation questions with a prompt inside the panel (:meth:`SyncPanel.confirm`; never a
+nested event loop). Schedules are edited here and kept in QSettings
+(:mod:`ui.sync_schedules`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from typing import Any
 
+from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,6 +25,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
@@ -31,15 +36,20 @@ from PySide6.QtWidgets import (
 from pmc.jobs import EventKind, Job, JobEvent
 from pmc.sync.copy_config import Remediation
 from pmc.sync.drift import DriftReport
-from pmc.sync.runner import Engine, SyncRequest, SyncRunner
+from pmc.sync.runner import Engine, Schedule, SyncRequest, SyncRunner
 from ui.async_dialog import ask
+from ui.icons import icon
+from ui.remediation_prompt import RemediationPrompt
 from ui.session import Session
+from ui.sync_schedules import load_schedule, save_schedule
 
 FINAL = (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED)
 
 
 def make_runner(session: Session, parent: QWidget | None = None) -> SyncRunner:
-    """The session's sync runner: its jobs show in the jobs panel, fixes are asked in a dialog."""
+    """The session's sync runner: its jobs show in the jobs panel. Fixes are asked in a
+    window-modal message box (``open()`` and a future, no nested loop) until a
+    :class:`SyncPanel` takes the question over with its inline prompt."""
     assert session.pool is not None
 
     def find(name: str) -> Any:
@@ -68,69 +78,186 @@ def make_runner(session: Session, parent: QWidget | None = None) -> SyncRunner:
 
 
 class SyncPanel(QWidget):
-    def __init__(self, session: Session, runner: SyncRunner, parent: QWidget | None = None) -> None:
+    """See the module docs. :attr:`promptShown` when a fix waits for the operator,
+    :attr:`driftChecked` with each report fetched here, :attr:`scheduleChanged` with the
+    cluster whose schedule the operator edited."""
+
+    promptShown = Signal(object)  # Remediation
+    driftChecked = Signal(object)  # DriftReport
+    scheduleChanged = Signal(str)
+
+    def __init__(
+        self,
+        session: Session,
+        runner: SyncRunner,
+        parent: QWidget | None = None,
+        *,
+        settings: QSettings | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("syncPanel")
         self.session = session
         self.runner = runner
+        self.settings = settings
         self.cluster: str | None = None
         self.job: Job[object] | None = None
         self.title = QLabel("No cluster selected")
+        self.title.setProperty("role", "title")
+        self.result = QLabel("")
+        self.result.setObjectName("syncResult")
         self.engine = QComboBox()
         self.engine.setObjectName("syncEngine")
         self.engine.addItem("Delta (only what differs)", Engine.DELTA.value)
         self.engine.addItem("Playout copy config (everything)", Engine.PLAYOUT.value)
+        self.engine.setToolTip(
+            "Delta compares tables and files and copies only what differs, in one "
+            "transaction. Copy config runs Playout's copy_config.sh on main."
+        )
         self.dry_run = QCheckBox("Dry run")
-        self.sync_button = QPushButton("Synchronize all servers")
+        self.dry_run.setToolTip("List what would be copied; change nothing")
+        self.sync_button = QPushButton(icon("sync"), "Synchronize all servers")
         self.sync_button.setObjectName("syncNow")
-        self.drift_button = QPushButton("Check drift")
+        self.drift_button = QPushButton(icon("verify"), "Check drift")
         self.drift_button.setObjectName("checkDrift")
-        self.cancel_button = QPushButton("Cancel")
+        self.drift_button.setToolTip("Compare main and backup now (read only)")
+        self.cancel_button = QPushButton(icon("cancel"), "Cancel")
         self.cancel_button.setObjectName("cancelSync")
+        self.cancel_button.setToolTip(
+            "Stop at the next safe point; the delta engine commits nothing"
+        )
         self.cancel_button.setEnabled(False)
+        self.every = QCheckBox("Every")
+        self.every.setObjectName("scheduleEvery")
+        self.every_minutes = QSpinBox()
+        self.every_minutes.setObjectName("scheduleMinutes")
+        self.every_minutes.setRange(1, 24 * 60)
+        self.every_minutes.setValue(60)
+        self.every_minutes.setSuffix(" min")
+        self.on_drift = QCheckBox("when drift is found")
+        self.on_drift.setObjectName("scheduleOnDrift")
+        self.on_drift.setToolTip("Check for drift every 5 minutes and synchronise when found")
+        self.schedule_state = QLabel("")
+        self.schedule_state.setProperty("role", "hint")
         self.progress = QProgressBar()
         self.progress.setObjectName("syncProgress")
         self.log = QPlainTextEdit()
         self.log.setObjectName("syncLog")
         self.log.setReadOnly(True)
+        self.log.setProperty("role", "log")
         self.log.setMaximumBlockCount(20000)
         self.drift = QPlainTextEdit()
         self.drift.setObjectName("syncDrift")
         self.drift.setReadOnly(True)
+        self.drift.setProperty("role", "log")
         self.drift.setPlaceholderText("Check drift to compare main and backup (read only).")
         self.history = QTreeWidget()
         self.history.setObjectName("syncHistory")
         self.history.setHeaderLabels(["Started", "Cluster", "State", "Sync", "Result"])
         self.history.setRootIsDecorated(False)
-        tabs = QTabWidget()
-        tabs.addTab(self.log, "Log")
-        tabs.addTab(self.drift, "Drift")
-        tabs.addTab(self.history, "History")
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.log, "Log")
+        self.tabs.addTab(self.drift, "Drift")
+        self.tabs.addTab(self.history, "History")
+        heading = QHBoxLayout()
+        heading.addWidget(self.title)
+        heading.addWidget(self.result, 1)
         controls = QHBoxLayout()
         for widget in (self.engine, self.dry_run, self.sync_button, self.drift_button,
                        self.cancel_button):  # fmt: skip
             controls.addWidget(widget)
         controls.addStretch(1)
+        controls.addWidget(QLabel("Schedule:"))
+        for widget in (self.every, self.every_minutes, self.on_drift, self.schedule_state):
+            controls.addWidget(widget)
+        self.prompts = QVBoxLayout()
         layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(heading)
         layout.addLayout(controls)
         layout.addWidget(self.progress)
-        layout.addWidget(tabs, 1)
+        layout.addLayout(self.prompts)
+        layout.addWidget(self.tabs, 1)
         self.sync_button.clicked.connect(self.synchronize)
         self.drift_button.clicked.connect(self.check_drift)
         self.cancel_button.clicked.connect(self.cancel)
+        self.every.toggled.connect(self._schedule_edited)
+        self.every_minutes.valueChanged.connect(self._schedule_edited)
+        self.on_drift.toggled.connect(self._schedule_edited)
         session.signals.event.connect(self._event)
+        self._unsubscribe = runner.on_job(self._submitted)
+        self._loading = False
         self.set_cluster(None)
         self.refresh_history()
 
+    # cluster and schedule ------------------------------------------------------------------
     def set_cluster(self, name: str | None) -> None:
         self.cluster = name
         self.title.setText(f"Cluster {name}" if name else "No cluster selected")
-        busy = bool(name) and self.runner.running(name or "") is not None
+        running = self.runner.running(name) if name else None
+        if running is not None and running is not self.job:
+            self._follow(running)
         self.sync_button.setEnabled(bool(name))
         self.drift_button.setEnabled(bool(name))
-        self.cancel_button.setEnabled(busy)
+        self.cancel_button.setEnabled(running is not None)
+        self._show_schedule()
 
+    def _show_schedule(self) -> None:
+        schedule = self.schedule()
+        self._loading = True
+        try:
+            for widget in (self.every, self.every_minutes, self.on_drift):
+                widget.setEnabled(bool(self.cluster))
+            self.every.setChecked(bool(schedule and schedule.every_minutes))
+            if schedule and schedule.every_minutes:
+                self.every_minutes.setValue(int(schedule.every_minutes))
+            self.on_drift.setChecked(bool(schedule and schedule.on_drift))
+        finally:
+            self._loading = False
+        self._schedule_state(schedule)
+
+    def schedule(self) -> Schedule | None:
+        """The shown cluster's schedule: the runner's, else the saved one."""
+        if not self.cluster:
+            return None
+        for schedule in self.runner.schedules:
+            if schedule.cluster == self.cluster:
+                return schedule
+        if self.settings is not None:
+            return load_schedule(self.settings, self.cluster)
+        return None
+
+    def _schedule_edited(self, *_: object) -> None:
+        if self._loading or not self.cluster:
+            return
+        every = float(self.every_minutes.value()) if self.every.isChecked() else None
+        schedule: Schedule | None = None
+        if every or self.on_drift.isChecked():
+            schedule = Schedule(
+                self.cluster,
+                every_minutes=every,
+                on_drift=self.on_drift.isChecked(),
+                engine=Engine(self.engine.currentData()),
+            )
+            self.runner.set_schedule(schedule)
+        else:
+            self.runner.remove_schedule(self.cluster)
+        if self.settings is not None:
+            save_schedule(self.settings, self.cluster, schedule)
+        self._schedule_state(schedule)
+        self.scheduleChanged.emit(self.cluster)
+
+    def _schedule_state(self, schedule: Schedule | None) -> None:
+        if schedule is None:
+            self.schedule_state.setText("off")
+            return
+        parts = []
+        if schedule.every_minutes:
+            parts.append(f"every {schedule.every_minutes:g} min")
+        if schedule.on_drift:
+            parts.append(f"on drift (checked every {schedule.check_minutes:g} min)")
+        self.schedule_state.setText("; ".join(parts))
+
+    # work ----------------------------------------------------------------------------------
     def synchronize(self) -> Job[object] | None:
         if not self.cluster:
             return None
@@ -138,18 +265,45 @@ class SyncPanel(QWidget):
             self.cluster, Engine(self.engine.currentData()), dry_run=self.dry_run.isChecked()
         )
         self.job = self.runner.submit(request)
+        self._follow(self.job)
+        return self.job
+
+    def _submitted(self, job: Job[object], request: SyncRequest) -> None:
+        """Any sync of the shown cluster (menu, schedule, drift) is followed here."""
+        if request.cluster == self.cluster and job is not self.job:
+            self._follow(job)
+
+    def _follow(self, job: Job[object]) -> None:
+        self.job = job
         self.log.clear()
         self.progress.setValue(0)
-        self.cancel_button.setEnabled(True)
-        return self.job
+        self.progress.setFormat("%p%")
+        self.result.setText(f"▶ {job.title}…")
+        self.result.setStyleSheet("")
+        self.cancel_button.setEnabled(not job.state.is_final)
+        self.tabs.setCurrentWidget(self.log)
 
     def cancel(self) -> None:
         if self.job is not None:
             self.runner.cancel(self.job)
 
+    async def confirm(self, fix: Remediation) -> bool:
+        """The runner's question: shown as a prompt in this panel until answered."""
+        prompt = RemediationPrompt(fix, self)
+        self.prompts.addWidget(prompt)
+        self.last_prompt = prompt
+        self.promptShown.emit(fix)
+        try:
+            return await prompt.answer()
+        except asyncio.CancelledError:
+            prompt.hide()
+            prompt.deleteLater()
+            raise
+
     def check_drift(self) -> None:
         if self.cluster:
             self.drift.setPlainText("Comparing…")
+            self.tabs.setCurrentWidget(self.drift)
             self.session.tasks.spawn(self._drift(self.cluster), what="check drift")
 
     async def _drift(self, cluster: str) -> None:
@@ -159,6 +313,7 @@ class SyncPanel(QWidget):
             self.drift.setPlainText(f"Could not compare: {exc}")
             return
         self.show_drift(report)
+        self.driftChecked.emit(report)
 
     def show_drift(self, report: DriftReport) -> None:
         self.drift.setPlainText("\n".join([*report.lines(), f"({report.seconds:.2f} s)"]))
@@ -187,6 +342,15 @@ class SyncPanel(QWidget):
             self.cancel_button.setEnabled(False)
             if event.kind is EventKind.FINISHED:
                 self.progress.setValue(100)
+                self.result.setText(f"✔ {event.message or 'synchronised'}")
+                self.result.setStyleSheet("color: #2e9e4f; font-weight: 600;")
+            elif event.kind is EventKind.FAILED:
+                self.result.setText(f"✖ {event.message}")
+                self.result.setStyleSheet("color: #d62d20; font-weight: 600;")
+            else:
+                self.result.setText("■ cancelled")
+                self.result.setStyleSheet("")
+            self.result.setToolTip(event.message)
             self.session.tasks.spawn(self._refresh_after(self.job), what="sync history")
 
     async def _refresh_after(self, job: Job[object]) -> None:

@@ -52,10 +52,13 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 
 @pytest.fixture
 def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    """A qasync loop marked as running, so that tasks run while qtbot waits."""
+    """A qasync loop marked as running, so that tasks run while qtbot waits. Garbage is
+    collected on this thread only (ui.gui_gc), as in the app."""
     from ui.app import make_app
+    from ui.gui_gc import GuiThreadCollector
 
     make_app()
+    collector = GuiThreadCollector()
     event_loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(event_loop)
     yield event_loop
@@ -72,6 +75,8 @@ def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     asyncio.events._set_running_loop(None)
     event_loop.close()
     asyncio.set_event_loop(None)
+    collector.stop()
+    collector.deleteLater()
 
 
 @pytest.fixture

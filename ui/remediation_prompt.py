@@ -1,0 +1,86 @@
+"""A remediation prompt inside the sync panel: copy config failed in a way PMC knows, here is
+what it found and the plan that fixes it — apply and retry, or not.
+
+The prompt is part of the panel, not a modal dialog: the rest of the window (and other
+clusters' syncs) keeps working while it waits, and no event loop is nested (PITFALLS: never
+``exec()`` inside a coroutine). :meth:`RemediationPrompt.answer` is what the runner awaits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pmc.sync.copy_config import Remediation
+from ui.icons import icon
+
+
+class RemediationPrompt(QFrame):
+    answered = Signal(bool)
+
+    def __init__(self, fix: Remediation, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("remediationPrompt")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setProperty("role", "prompt")
+        self.fix = fix
+        cluster = fix.plan.cluster
+        self.heading = QLabel(
+            f"<b>Copy config on {cluster} failed:</b> {fix.failure.explain()}. "
+            "PMC can fix it, then try again."
+        )
+        self.heading.setWordWrap(True)
+        self.details = QPlainTextEdit("\n".join(fix.lines()))
+        self.details.setObjectName("remediationDetails")
+        self.details.setReadOnly(True)
+        self.details.setProperty("role", "log")
+        self.details.setMaximumHeight(150)
+        self.apply_button = QPushButton(icon("verify"), "Apply fix and retry")
+        self.apply_button.setObjectName("applyFix")
+        self.apply_button.setToolTip("Run the steps shown above, then run copy config again")
+        self.refuse_button = QPushButton(icon("cancel"), "Don't fix")
+        self.refuse_button.setObjectName("refuseFix")
+        self.refuse_button.setToolTip("Leave the servers as they are; the sync fails")
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.refuse_button)
+        buttons.addWidget(self.apply_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.details)
+        layout.addLayout(buttons)
+        self.apply_button.clicked.connect(self._apply)
+        self.refuse_button.clicked.connect(self._refuse)
+
+    def _apply(self) -> None:
+        self.answered.emit(True)
+
+    def _refuse(self) -> None:
+        self.answered.emit(False)
+
+    async def answer(self) -> bool:
+        """Until the operator picks a button (the widget is removed afterwards)."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def picked(value: bool) -> None:
+            if not future.done():
+                future.set_result(value)
+
+        self.answered.connect(picked)
+        try:
+            return await future
+        finally:
+            self.answered.disconnect(picked)
+            self.hide()
+            self.deleteLater()
