@@ -73,11 +73,57 @@ class Server:
         return DEFAULT_LAYOUT.with_overrides(self.layout_overrides, where=f"server {self.name}")
 
 
+class SyncEngine(StrEnum):
+    """How a cluster's backup is brought in line with its main."""
+
+    DELTA = "delta"  # PMC's native delta engine: only what differs
+    PLAYOUT = "playout"  # Playout's own copy_config.sh: everything, through Slony
+
+
+@dataclass(frozen=True)
+class SyncSchedule:
+    """When PMC synchronises a 1+1 cluster by itself (the ``[clusters.sync]`` table).
+
+    ``every_minutes``: a sync this often (None: not periodically). ``on_drift``: look for drift
+    every ``check_minutes`` and sync when something differs. With neither, the table only
+    keeps the settings (no automatic sync).
+    """
+
+    every_minutes: float | None = None
+    on_drift: bool = False
+    check_minutes: float = 5.0
+    engine: SyncEngine = SyncEngine.DELTA
+    include_ts_outputs: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.every_minutes is not None or self.on_drift
+
+    def describe(self) -> str:
+        """``every 15 min, on drift (checked every 5 min), delta engine`` or ``off``."""
+        parts = []
+        if self.every_minutes is not None:
+            parts.append(f"every {_minutes(self.every_minutes)}")
+        if self.on_drift:
+            parts.append(f"on drift (checked every {_minutes(self.check_minutes)})")
+        if not parts:
+            parts.append("no automatic sync")
+        parts.append(f"{self.engine.value} engine")
+        if self.include_ts_outputs:
+            parts.append("with TS outputs")
+        return ", ".join(parts)
+
+
+def _minutes(value: float) -> str:
+    return f"{value:g} min"
+
+
 @dataclass(frozen=True)
 class Cluster:
     name: str
     architecture: Architecture = Architecture.COMBINED
     servers: tuple[Server, ...] = ()
+    sync: SyncSchedule | None = None
 
     def server(self, name: str) -> Server:
         for server in self.servers:

@@ -21,6 +21,13 @@
     [clusters.servers.layout]              # optional overrides of pmc.layout.PlayoutLayout
     api_port = 8081
 
+    [clusters.sync]                        # optional: PMC synchronises the backup by itself
+    every_minutes = 15                     # a sync this often
+    on_drift = true                        # and when drift is found,
+    check_minutes = 5                      # looked for this often
+    engine = "delta"                       # delta | playout
+    include_ts_outputs = false
+
 :func:`load_inventory` reads leniently: a wrong type or an unknown key becomes a
 :class:`~pmc.validation.Problem` with its line, not an exception, so that
 :func:`pmc.validation.validate` can report every problem of the file at once. Only a file that
@@ -48,18 +55,29 @@ from tomlkit.items import AoT, Comment, Table, Whitespace
 from tomlkit.toml_document import TOMLDocument
 
 from pmc.errors import ConfigSyntaxError, InputError
-from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
+from pmc.inventory import (
+    Architecture,
+    AuthMethod,
+    Cluster,
+    Inventory,
+    Role,
+    Server,
+    SyncEngine,
+    SyncSchedule,
+)
 from pmc.toml_lines import Key, scan_lines
 from pmc.validation import Problem
 
 FORMAT_VERSION = 1
 
-_E = TypeVar("_E", Architecture, Role, AuthMethod)
+_E = TypeVar("_E", Architecture, Role, AuthMethod, SyncEngine)
 _Named = TypeVar("_Named", Cluster, Server)
 
 
 TOP_KEYS = ("version", "clusters")
-CLUSTER_KEYS = ("name", "architecture", "servers")
+CLUSTER_KEYS = ("name", "architecture", "servers", "sync")
+SYNC_KEYS = ("every_minutes", "on_drift", "check_minutes", "engine", "include_ts_outputs")
+_SYNC_DEFAULTS = SyncSchedule()
 SERVER_KEYS = (
     "name",
     "management_address",
@@ -358,7 +376,59 @@ class _Reader:
                 continue
             servers.append(self.read_server(raw_server, server_key, name))
             keys.append(server_key)
-        return Cluster(name=name, architecture=architecture, servers=tuple(servers)), tuple(keys)
+        sync = None
+        if "sync" in raw:
+            sync = self.read_sync(raw["sync"], (*key, "sync"), name, label)
+        cluster = Cluster(name=name, architecture=architecture, servers=tuple(servers), sync=sync)
+        return cluster, tuple(keys)
+
+    def read_sync(self, raw: object, key: Key, cluster: str, label: str) -> SyncSchedule | None:
+        where = {"cluster": cluster or None}
+        if not isinstance(raw, dict):
+            self.problem(
+                f"sync of {label} must be a [clusters.sync] table",
+                key,
+                field_name="sync",
+                **where,
+            )
+            return None
+        self.unknown_keys(raw, SYNC_KEYS, key, f"the sync schedule of {label}", **where)
+
+        def number(name: str, default: float | None) -> float | None:
+            value = raw.get(name)
+            if value is None:
+                return default
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return value
+            self.problem(
+                f"sync.{name} must be a number of minutes, not {_toml_type(value)}",
+                (*key, name),
+                field_name=f"sync.{name}",
+                **where,
+            )
+            return default
+
+        def flag(name: str) -> bool:
+            value = raw.get(name, False)
+            if isinstance(value, bool):
+                return value
+            self.problem(
+                f"sync.{name} must be true or false, not {_toml_type(value)}",
+                (*key, name),
+                field_name=f"sync.{name}",
+                **where,
+            )
+            return False
+
+        engine, _ = self.choice(raw, "engine", key, SyncEngine, SyncEngine.DELTA, **where)
+        return SyncSchedule(
+            every_minutes=number("every_minutes", None),
+            on_drift=flag("on_drift"),
+            check_minutes=number("check_minutes", _SYNC_DEFAULTS.check_minutes)
+            or _SYNC_DEFAULTS.check_minutes,
+            engine=engine,
+            include_ts_outputs=flag("include_ts_outputs"),
+        )
 
     def read_server(self, raw: dict[str, Any], key: Key, cluster: str) -> Server:
         name = self.text(raw, "name", key, "", cluster=cluster) or ""
@@ -539,7 +609,9 @@ def _end_with_blank_line(table: Table) -> None:
         table.add(tomlkit.nl())
 
 
-def _set(table: Table, key: str, value: str | int | None, default: str | int | None = None) -> None:
+def _set(
+    table: Table, key: str, value: str | float | None, default: str | float | None = None
+) -> None:
     """Set ``key`` if its value differs; an absent key that would be ``default`` stays absent."""
     if value is None:
         if key in table:
@@ -564,6 +636,48 @@ def _sync_cluster(table: Table, cluster: Cluster) -> None:
             table.add(tomlkit.nl())
         table.append("servers", servers)
     _sync_array(servers, cluster.servers, _sync_server)
+    _sync_schedule(table, cluster.sync)
+
+
+def _number(value: float) -> int | float:
+    """Whole minutes are written as ``15``, not ``15.0``."""
+    return int(value) if float(value).is_integer() else value
+
+
+def _set_flag(table: Table, key: str, value: bool, *, spell_out: bool) -> None:
+    current = table.get(key)
+    if isinstance(current, bool) and current == value:
+        return
+    if current is None and not value and not spell_out:
+        return
+    table[key] = value
+
+
+def _sync_schedule(cluster_table: Table, schedule: SyncSchedule | None) -> None:
+    """The cluster's ``[clusters.sync]`` table: written, updated in place, or removed."""
+    table = cluster_table.get("sync")
+    if schedule is None:
+        if table is not None:
+            trailing = _trailing_comments(table) if isinstance(table, Table) else []
+            del cluster_table["sync"]
+            for item in trailing:
+                cluster_table.add(item)
+        return
+    if not isinstance(table, Table):
+        if table is not None:
+            del cluster_table["sync"]
+        table = tomlkit.table()
+        cluster_table.append("sync", table)
+    new = len(table) == 0
+    every = schedule.every_minutes
+    _set(table, "every_minutes", None if every is None else _number(every))
+    _set_flag(table, "on_drift", schedule.on_drift, spell_out=new)
+    check = _number(schedule.check_minutes)
+    if check != table.get("check_minutes"):
+        default = None if new and schedule.on_drift else _number(_SYNC_DEFAULTS.check_minutes)
+        _set(table, "check_minutes", check, default)
+    _set(table, "engine", schedule.engine.value, None if new else SyncEngine.DELTA.value)
+    _set_flag(table, "include_ts_outputs", schedule.include_ts_outputs, spell_out=False)
 
 
 def _sync_server(table: Table, server: Server) -> None:

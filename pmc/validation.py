@@ -25,6 +25,10 @@ Rules, and the decisions behind them:
 - SSH: port 1–65535, a plain user name, ``auth = "key"`` needs an existing ``key_file``.
 - Unknown keys (typos such as ``managment_address``) and wrong types are found while reading
   the file (:mod:`pmc.inventory_file`); invalid layout overrides here.
+- Sync schedule (``[clusters.sync]``): ``every_minutes`` from 1 minute to a week,
+  ``check_minutes`` from 1 minute to a day; only on a cluster with a main and a backup (a sync
+  copies main → backup); ``engine = "playout"`` runs copy_config.sh over eth2, so every server
+  needs its redundancy_address.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from typing import TYPE_CHECKING
 
 from pmc.configs.addresses import IPAddress, parse_address
 from pmc.errors import InputError
-from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
+from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server, SyncEngine
 from pmc.layout import DEFAULT_LAYOUT
 
 if TYPE_CHECKING:
@@ -46,6 +50,8 @@ if TYPE_CHECKING:
 
 MIN_SERVERS = 2
 MAX_SERVERS = 4
+SYNC_EVERY_RANGE = (1.0, 7 * 24 * 60.0)  # minutes
+SYNC_CHECK_RANGE = (1.0, 24 * 60.0)
 
 ONE_MAIN_ONE_BACKUP = frozenset(
     {
@@ -264,6 +270,48 @@ class _Rules:
         self.size(ci, cluster, allow_incomplete or unsure)
         if not unsure:
             self.roles(ci, cluster, allow_incomplete)
+            self.sync(ci, cluster, allow_incomplete)
+
+    def sync(self, ci: int, cluster: Cluster, allow_incomplete: bool) -> None:
+        schedule = cluster.sync
+        if schedule is None:
+            return
+        label = f"{_label(cluster)}, sync schedule"
+        for name, value, (low, high), what in (
+            ("every_minutes", schedule.every_minutes, SYNC_EVERY_RANGE, "a week"),
+            ("check_minutes", schedule.check_minutes, SYNC_CHECK_RANGE, "a day"),
+        ):
+            if value is not None and not low <= value <= high:
+                self.add(
+                    f"{label}: {name} = {value:g} is outside {low:g}–{high:g} minutes (at"
+                    f" least a minute, at most {what})",
+                    ci,
+                    cluster,
+                    field=f"sync.{name}",
+                )
+        has_pair = cluster.main is not None and cluster.backup is not None
+        if not has_pair and not allow_incomplete:
+            self.add(
+                f"{label}: a sync copies the main server to the backup, and this cluster has"
+                f" no main and backup (architecture {cluster.architecture.value!r}); remove"
+                " [clusters.sync] or give the servers the roles main and backup",
+                ci,
+                cluster,
+                field="sync",
+            )
+        if schedule.engine is SyncEngine.PLAYOUT:
+            for si, server in enumerate(cluster.servers):
+                if server.role in (Role.MAIN, Role.BACKUP) and not server.redundancy_address:
+                    self.add(
+                        f'{label}: engine = "playout" runs copy_config.sh over eth2, and'
+                        f" server {server.name!r} has no redundancy_address; add it or use"
+                        ' engine = "delta"',
+                        ci,
+                        cluster,
+                        si,
+                        server,
+                        field="redundancy_address",
+                    )
 
     def server(self, ci: int, cluster: Cluster, si: int, server: Server) -> None:
         label = _label(cluster, server, si)

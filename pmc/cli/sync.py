@@ -2,29 +2,38 @@
 
 - ``pmc sync run --cluster NAME [--engine playout|delta] [--dry-run] [--yes]``
 - ``pmc sync diff --cluster NAME`` (exit 0 in sync, 1 when something differs)
-- ``pmc sync history [--limit N] [--job ID]``
-- ``pmc sync daemon [--cluster NAME …] [--every MINUTES] [--on-drift]``
+- ``pmc sync history [--limit N] [--cluster NAME] [--json] [--job ID]``
+- ``pmc sync schedule [--cluster NAME] [--every MINUTES | --no-every] [--on-drift | --no-on-drift]
+  [--check-every MINUTES] [--engine delta|playout] [--include-ts-outputs] | --off``
+- ``pmc sync daemon [--cluster NAME …] [--every MINUTES] [--on-drift]``: the inventory's
+  schedules (``[clusters.sync]``), re-read when the file changes; flags override them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
+import json
+import os
 import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from pmc.errors import InputError
-from pmc.inventory import Cluster, Inventory
+from pmc.errors import InputError, PmcError
+from pmc.inventory import Cluster, Inventory, SyncSchedule
 from pmc.jobs import EventKind, JobEvent
 from pmc.remote.host_keys import AskOnTerminal, RefuseUnknown, TrustDecision, TrustFingerprints
 from pmc.remote.pool import ConnectionPool
 from pmc.store import Store
 from pmc.sync.copy_config import Remediation
 from pmc.sync.drift import DriftReport
+from pmc.sync.history import history as sync_history
+from pmc.sync.history import table as history_table
 from pmc.sync.runner import Engine, Schedule, SyncRequest, SyncRunner, finished
 
 T = TypeVar("T")
@@ -69,37 +78,94 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     diff.add_argument("--limit", type=int, default=20, help="rows or files listed per kind")
     diff.set_defaults(handler=_diff)
 
-    history = cmds.add_parser("history", help="past syncs")
+    history = cmds.add_parser("history", help="past syncs, newest first")
     history.add_argument("--limit", type=int, default=20)
+    history.add_argument("--cluster", metavar="NAME", help="only this cluster's syncs")
+    history.add_argument("--json", action="store_true", help="JSON for scripts")
     history.add_argument("--job", metavar="ID", help="show the log of one sync")
     history.set_defaults(handler=_history)
 
-    daemon = cmds.add_parser("daemon", help="run the sync runner without the desktop app")
+    schedule = cmds.add_parser(
+        "schedule",
+        help="show or set a cluster's sync schedule (kept in the inventory)",
+        description="Without options: show the schedules. The schedule is the cluster's"
+        " [clusters.sync] table in the inventory; `pmc sync daemon` (and the desktop app)"
+        " follow it.",
+    )
+    schedule.add_argument("--cluster", metavar="NAME")
+    every = schedule.add_mutually_exclusive_group()
+    every.add_argument("--every", type=float, metavar="MINUTES", help="sync this often")
+    every.add_argument("--no-every", action="store_true", help="no periodic sync")
+    schedule.add_argument(
+        "--on-drift",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="sync when a drift check finds a difference",
+    )
+    schedule.add_argument(
+        "--check-every", type=float, metavar="MINUTES", help="drift check interval"
+    )
+    schedule.add_argument("--engine", choices=[e.value for e in Engine])
+    schedule.add_argument(
+        "--include-ts-outputs", action=argparse.BooleanOptionalAction, default=None
+    )
+    schedule.add_argument("--off", action="store_true", help="remove the cluster's schedule")
+    schedule.set_defaults(handler=_schedule)
+
+    daemon = cmds.add_parser(
+        "daemon",
+        help="run the sync runner without the desktop app",
+        description="Follows the schedules of the inventory ([clusters.sync], see `pmc sync"
+        " schedule`) and re-reads the file when it changes. --every/--on-drift/--check-every/"
+        "--engine override the inventory for the clusters watched.",
+    )
     common(daemon, cluster_required=False)
     daemon.add_argument(
         "--cluster",
         action="append",
         default=[],
         metavar="NAME",
-        help="cluster to keep in sync (repeatable; default: every 1+1 cluster)",
+        help="cluster to keep in sync (repeatable; default: every cluster with a schedule, or"
+        " with --every/--on-drift every 1+1 cluster)",
     )
     daemon.add_argument("--every", type=float, metavar="MINUTES", help="sync this often")
-    daemon.add_argument("--on-drift", action="store_true", help="sync when drift is found")
-    daemon.add_argument("--check-every", type=float, default=5.0, metavar="MINUTES")
-    daemon.add_argument("--engine", choices=[e.value for e in Engine], default=Engine.DELTA.value)
+    daemon.add_argument(
+        "--on-drift", action="store_true", default=None, help="sync when drift is found"
+    )
+    daemon.add_argument("--check-every", type=float, metavar="MINUTES")
+    daemon.add_argument("--engine", choices=[e.value for e in Engine])
+    daemon.add_argument(
+        "--reload-seconds",
+        type=float,
+        default=2.0,
+        help=argparse.SUPPRESS,  # how often the inventory's modification time is looked at
+    )
     daemon.set_defaults(handler=_daemon)
 
 
 # ---- shared ---------------------------------------------------------------------------------
-def _inventory(args: argparse.Namespace) -> Inventory:
-    from pmc.inventory_file import load_inventory  # noqa: PLC0415
+def _inventory_path(args: argparse.Namespace) -> Path:
     from pmc.paths import default_inventory_path  # noqa: PLC0415
 
-    path = Path(args.inventory) if getattr(args, "inventory", None) else default_inventory_path()
+    return Path(args.inventory) if getattr(args, "inventory", None) else default_inventory_path()
+
+
+def _inventory(args: argparse.Namespace) -> Inventory:
+    return _read_inventory(_inventory_path(args))
+
+
+def _read_inventory(path: Path) -> Inventory:
+    """The inventory at ``path``; InputError naming the first problem (FILE:LINE) if any."""
+    from pmc.inventory_file import load_inventory  # noqa: PLC0415
+    from pmc.validation import sort_problems, validate  # noqa: PLC0415
+
     loaded = load_inventory(path)
-    if loaded.problems:
+    problems = sort_problems(loaded.problems) or [
+        p for p in validate(loaded, allow_incomplete=True) if "sync schedule" in p.message
+    ]
+    if problems:
         raise InputError(
-            f"the inventory has {len(loaded.problems)} problem(s); first: {loaded.problems[0]}",
+            f"the inventory has {len(problems)} problem(s); first: {problems[0]}",
             where=str(path),
             hint=f"Run: pmc inventory validate {path}",
         )
@@ -229,50 +295,209 @@ def _history(args: argparse.Namespace) -> int:
     store = Store.open()
     try:
         if args.job:
-            for rec in store.job_log_of(args.job):
+            records = store.job_log_of(args.job)
+            if not records:
+                raise InputError(
+                    f"there is no sync {args.job!r} in the history",
+                    hint="The first column of `pmc sync history --json` (id) names a sync.",
+                )
+            if args.json:
+                print(json.dumps([dataclasses.asdict(r) for r in records], indent=2))
+                return EXIT_OK
+            for rec in records:
                 when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec.time))
                 server = f"[{rec.server}] " if rec.server else ""
                 print(f"{when} {rec.level:7} {server}{rec.message}")
             return EXIT_OK
-        for job in store.jobs(limit=args.limit, kind="sync"):
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.started))
-            took = f"{job.duration:.1f} s" if job.duration is not None else "running"
-            print(f"{job.id}  {when}  {job.cluster or '-':12} {job.state:10} {took:>9}  "
-                  f"{job.title}: {job.summary}")  # fmt: skip
+        entries = sync_history(store, limit=args.limit, cluster=args.cluster)
+        if args.json:
+            print(json.dumps([e.as_json() for e in entries], indent=2, ensure_ascii=False))
+            return EXIT_OK
+        if not entries:
+            print("No syncs yet.", file=sys.stderr)
+            return EXIT_OK
+        width = os.get_terminal_size().columns if sys.stdout.isatty() else 160
+        print("\n".join(history_table(entries, width=max(width, 80))))
+        print("(pmc sync history --job ID shows a sync's log; ids: --json)", file=sys.stderr)
     finally:
         store.close()
     return EXIT_OK
 
 
-def _daemon(args: argparse.Namespace) -> int:
-    inventory = _inventory(args)
-    names = args.cluster or [
-        c.name for c in inventory.clusters if c.main is not None and c.backup is not None
-    ]
+def _schedule(args: argparse.Namespace) -> int:
+    from pmc.cli.inventory import _load_for_edit, _replace_cluster, _save_checked  # noqa: PLC0415
+
+    path = _inventory_path(args)
+    loaded = _load_for_edit(path)
+    inventory = loaded.inventory
+    settings = (args.every, args.on_drift, args.check_every, args.engine, args.include_ts_outputs)
+    editing = args.off or args.no_every or any(v is not None for v in settings)
+    if not editing:
+        clusters = inventory.clusters
+        if args.cluster:
+            clusters = (_cluster_source(inventory)(args.cluster),)
+        if not clusters:
+            print(f"No clusters in {path}.")
+        for cluster in clusters:
+            text = cluster.sync.describe() if cluster.sync else "off"
+            if cluster.sync is not None and not cluster.sync.active:
+                text = "off (" + text + ")"
+            print(f"{cluster.name}: {text}")
+        return EXIT_OK
+    if not args.cluster:
+        raise InputError("give --cluster NAME: the cluster whose schedule to change")
+    cluster = _cluster_source(inventory)(args.cluster)
+    if args.off:
+        if args.no_every or any(v is not None for v in settings):
+            raise InputError("--off removes the schedule; give it without other settings")
+        new = None
+    else:
+        new = cluster.sync or SyncSchedule()
+        if args.every is not None:
+            new = dataclasses.replace(new, every_minutes=args.every)
+        if args.no_every:
+            new = dataclasses.replace(new, every_minutes=None)
+        if args.on_drift is not None:
+            new = dataclasses.replace(new, on_drift=args.on_drift)
+        if args.check_every is not None:
+            new = dataclasses.replace(new, check_minutes=args.check_every)
+        if args.engine is not None:
+            new = dataclasses.replace(new, engine=Engine(args.engine))
+        if args.include_ts_outputs is not None:
+            new = dataclasses.replace(new, include_ts_outputs=args.include_ts_outputs)
+    if new is not None and (cluster.main is None or cluster.backup is None):
+        raise InputError(
+            f"cluster {cluster.name!r} has no main and backup server; a sync copies the main"
+            " to the backup, so it cannot have a schedule; nothing was changed",
+            where=str(path),
+            hint="Give its servers the roles main and backup (pmc inventory add-server --role).",
+        )
+    changed = dataclasses.replace(cluster, sync=new)
+    if changed == cluster:
+        print(f"{cluster.name}: unchanged ({new.describe() if new else 'off'})")
+        return EXIT_OK
+    _save_checked(loaded, _replace_cluster(inventory, changed))
+    print(f"{cluster.name}: {new.describe() if new else 'off'} (saved in {path})")
+    if new is not None and not new.active:
+        print("note: neither --every nor --on-drift is set: no automatic sync", file=sys.stderr)
+    return EXIT_OK
+
+
+def _daemon_schedules(args: argparse.Namespace, inventory: Inventory) -> list[Schedule]:
+    """The schedules the daemon follows: the inventory's, with the command line's overrides."""
+    overrides: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("every_minutes", args.every),
+            ("on_drift", args.on_drift),
+            ("check_minutes", args.check_every),
+            ("engine", Engine(args.engine) if args.engine else None),
+        )
+        if value is not None
+    }
+    timing = "every_minutes" in overrides or "on_drift" in overrides
+    if args.cluster:
+        names = list(args.cluster)
+    elif timing:
+        names = [c.name for c in inventory.clusters if c.main is not None and c.backup is not None]
+    else:
+        names = [c.name for c in inventory.clusters if c.sync is not None and c.sync.active]
+    find = _cluster_source(inventory)
+    schedules = []
     for name in names:
-        _cluster_source(inventory)(name)
-    if not names:
-        raise InputError("no 1+1 cluster to keep in sync", hint="Give --cluster NAME.")
-    if args.every is None and not args.on_drift:
-        raise InputError("give --every MINUTES, --on-drift, or both")
+        cluster = find(name)
+        base = cluster.sync or SyncSchedule()
+        if timing:  # the command line's timing replaces the inventory's
+            base = dataclasses.replace(base, every_minutes=None, on_drift=False)
+        schedule = Schedule.of(name, dataclasses.replace(base, **overrides))
+        if schedule.active:
+            schedules.append(schedule)
+    return schedules
+
+
+def _describe(schedules: list[Schedule]) -> str:
+    if not schedules:
+        return "no cluster has a schedule"
+    return "; ".join(
+        f"{s.cluster}: "
+        + SyncSchedule(
+            s.every_minutes, s.on_drift, s.check_minutes, s.engine, s.include_ts_outputs
+        ).describe()
+        for s in schedules
+    )
+
+
+def _file_signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _daemon(args: argparse.Namespace) -> int:
+    path = _inventory_path(args)
+    signature = _file_signature(path)
+    inventory = _read_inventory(path)
+    schedules = _daemon_schedules(args, inventory)
+    if not schedules:
+        raise InputError(
+            "no cluster to keep in sync: the inventory has no sync schedule"
+            + (" for " + ", ".join(args.cluster) if args.cluster else ""),
+            where=str(path),
+            hint="Set one with `pmc sync schedule --cluster NAME --every MINUTES` (or"
+            " --on-drift), or give --every MINUTES / --on-drift to the daemon.",
+        )
     store = Store.open()
 
     async def work(pool: ConnectionPool) -> int:
+        nonlocal signature, inventory
         runner = SyncRunner(_cluster_source(inventory), pool, store=store)
 
         def announce(job: object, request: SyncRequest) -> None:
             print(f"sync of {request.cluster} queued ({request.reason})", flush=True)
             job.subscribe(_daemon_event)  # type: ignore[attr-defined]
 
+        def reload() -> None:
+            nonlocal signature, inventory
+            now = _file_signature(path)
+            if now == signature:
+                return
+            signature = now
+            try:
+                fresh = _read_inventory(path)
+                wanted = _daemon_schedules(args, fresh)
+            except PmcError as exc:
+                print(
+                    f"pmc sync daemon: the inventory changed but cannot be used ({exc}); "
+                    "keeping the schedules in force",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return
+            inventory = fresh
+            runner.use_clusters(_cluster_source(fresh))
+            changed = runner.set_schedules(wanted)
+            if changed:
+                print(
+                    f"pmc sync daemon: inventory changed; now {_describe(runner.schedules)}",
+                    flush=True,
+                )
+
         runner.on_job(announce)
-        for name in names:
-            runner.set_schedule(
-                Schedule(name, args.every, args.on_drift, args.check_every, Engine(args.engine))
-            )
+        runner.set_schedules(schedules)
         stop = asyncio.Event()
         with _signals(asyncio.get_running_loop(), stop.set):
-            print(f"pmc sync daemon: watching {', '.join(names)}; stop with Ctrl+C", flush=True)
-            await stop.wait()
+            print(
+                f"pmc sync daemon: watching {', '.join(s.cluster for s in schedules)} "
+                f"({_describe(schedules)}); stop with Ctrl+C",
+                flush=True,
+            )
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), args.reload_seconds)
+                if not stop.is_set():
+                    reload()
         print("pmc sync daemon: stopping (running syncs stop at their next safe point)")
         await runner.close()
         return EXIT_OK

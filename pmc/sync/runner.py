@@ -4,8 +4,11 @@ A :class:`SyncRunner` turns :class:`SyncRequest` objects into :class:`~pmc.jobs.
 (kind ``sync``, recorded in the history), runs them on the event loop it is started on (the
 CLI's ``asyncio.run``, the GUI's qasync loop), retries transient failures (a dropped
 connection) with exponential back-off, and runs optional schedules: every N minutes, or when
-the drift check finds a difference. The GUI subscribes with :meth:`SyncRunner.on_job` and then
-to each job's events; nothing here knows about Qt.
+the drift check finds a difference. Schedules live in the inventory (``Cluster.sync``, the
+``[clusters.sync]`` table): :func:`schedules_of` turns them into :class:`Schedule` objects and
+:meth:`SyncRunner.set_schedules` applies a whole set (restarting only those that changed), so
+a re-read inventory can be applied as it is. The GUI subscribes with
+:meth:`SyncRunner.on_job` and then to each job's events; nothing here knows about Qt.
 """
 
 from __future__ import annotations
@@ -15,12 +18,11 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from pmc.errors import PmcError
-from pmc.inventory import Cluster
+from pmc.inventory import Cluster, Inventory, SyncEngine, SyncSchedule
 from pmc.jobs import EventKind, Job, JobContext, JobState
 from pmc.remote.connection import Connection
 from pmc.remote.errors import CommandTimeout, ConnectionLost, Unreachable
@@ -42,9 +44,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
-class Engine(StrEnum):
-    PLAYOUT = "playout"  # Playout's copy_config.sh (Slony), with remediation
-    DELTA = "delta"  # PMC's native delta engine
+Engine = SyncEngine
+"""``Engine.PLAYOUT`` (Playout's copy_config.sh, with remediation) or ``Engine.DELTA`` (PMC's
+native delta engine); the same enum as the inventory's ``engine``."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,36 @@ class Schedule:
     on_drift: bool = False  # check for drift every check_minutes; sync when found
     check_minutes: float = 5.0
     engine: Engine = Engine.DELTA
+    include_ts_outputs: bool = False
+
+    @classmethod
+    def of(cls, cluster: str, schedule: SyncSchedule) -> Schedule:
+        """The runner's schedule for an inventory cluster's ``[clusters.sync]``."""
+        return cls(
+            cluster,
+            schedule.every_minutes,
+            schedule.on_drift,
+            schedule.check_minutes,
+            schedule.engine,
+            schedule.include_ts_outputs,
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.every_minutes) or self.on_drift
+
+
+def schedules_of(inventory: Inventory, names: Iterable[str] | None = None) -> list[Schedule]:
+    """The active schedules of the inventory's clusters (of ``names`` only, if given)."""
+    wanted = set(names) if names is not None else None
+    found = []
+    for cluster in inventory.clusters:
+        if cluster.sync is None or (wanted is not None and cluster.name not in wanted):
+            continue
+        schedule = Schedule.of(cluster.name, cluster.sync)
+        if schedule.active:
+            found.append(schedule)
+    return found
 
 
 @dataclass
@@ -113,6 +145,11 @@ class SyncRunner:
         self._schedules: dict[str, tuple[Schedule, asyncio.Task[None]]] = {}
         self.last_drift: dict[str, DriftReport] = {}
         self.last_job: dict[str, Job[object]] = {}
+
+    def use_clusters(self, clusters: ClusterSource) -> None:
+        """Look clusters up in ``clusters`` from now on (an inventory that was re-read);
+        running and queued jobs keep the cluster they started with."""
+        self._clusters = clusters
 
     # ---- observation ---------------------------------------------------------------------
     def on_job(self, listener: JobListener) -> Callable[[], None]:
@@ -253,6 +290,23 @@ class SyncRunner:
         )
         self._schedules[schedule.cluster] = (schedule, task)
 
+    def set_schedules(self, schedules: Iterable[Schedule]) -> list[str]:
+        """Make ``schedules`` the runner's whole set: start new or changed ones, stop those not
+        listed, leave unchanged ones running (their timers keep counting). Returns the names
+        of the clusters whose schedule changed."""
+        wanted = {s.cluster: s for s in schedules if s.active}
+        changed = []
+        for name in list(self._schedules):
+            if name not in wanted:
+                self.remove_schedule(name)
+                changed.append(name)
+        for name, schedule in wanted.items():
+            current = self._schedules.get(name)
+            if current is None or current[0] != schedule:
+                self.set_schedule(schedule)
+                changed.append(name)
+        return sorted(changed)
+
     def remove_schedule(self, cluster: str) -> None:
         entry = self._schedules.pop(cluster, None)
         if entry:
@@ -285,7 +339,14 @@ class SyncRunner:
                 reason = "drift"
             if due:
                 last_sync = time.monotonic()
-                self.submit(SyncRequest(schedule.cluster, schedule.engine, reason=reason))
+                self.submit(
+                    SyncRequest(
+                        schedule.cluster,
+                        schedule.engine,
+                        include_ts_outputs=schedule.include_ts_outputs,
+                        reason=reason,
+                    )
+                )
 
     async def close(self) -> None:
         """Cancel schedules, ask running jobs to stop, and wait for them."""
