@@ -31,8 +31,10 @@ import contextlib
 import gzip
 import hashlib
 import os
+import queue
 import re
 import tarfile
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -210,24 +212,91 @@ class _BytesReader:
         return chunk
 
 
+class _BackgroundFile:
+    """A write-only file whose disk writes run on their own thread, overlapping the network.
+
+    Chunks are handed over by reference (no copy), batched to about 1 MiB and written with
+    ``os.writev``; at most ``depth`` batches wait, so memory stays bounded. An error of the
+    writer thread is raised by the next ``write`` or by ``close``.
+    """
+
+    def __init__(self, fd: int, *, depth: int = 16) -> None:
+        self._fd = fd
+        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=depth)
+        self._batch: list[bytes] = []
+        self._batch_size = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="pmc-bundle-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self._error is not None:
+                continue
+            try:
+                views = [memoryview(b) for b in batch]
+                while views:
+                    done = os.writev(self._fd, views)
+                    while views and done >= len(views[0]):
+                        done -= len(views[0])
+                        views.pop(0)
+                    if views and done:
+                        views[0] = views[0][done:]
+            except BaseException as exc:  # reported to the producer
+                self._error = exc
+
+    def write(self, data: bytes) -> int:
+        if self._error is not None:
+            raise self._error
+        self._batch.append(data)
+        self._batch_size += len(data)
+        if self._batch_size >= CHUNK:
+            self._queue.put(self._batch)
+            self._batch, self._batch_size = [], 0
+        return len(data)
+
+    def close(self) -> None:
+        """Writes what is left and waits for the writer thread."""
+        if self._batch:
+            self._queue.put(self._batch)
+            self._batch, self._batch_size = [], 0
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def abandon(self) -> None:
+        self._error = self._error or RuntimeError("abandoned")
+        self._queue.put(None)
+        self._thread.join()
+
+
 @contextlib.contextmanager
 def open_for_write(path: Path) -> Iterator[BinaryIO]:
     """A file that appears at ``path`` only when the block ends without an error.
 
     It is written under a temporary name in the same folder, fsynced and renamed; an error or
-    a cancel removes the temporary file, so no partial bundle is ever left behind.
+    a cancel removes the temporary file, so no partial bundle is ever left behind. Disk writes
+    run on a thread of their own, overlapping the transfer from the server.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    out = open(tmp, "wb")  # noqa: SIM115 - closed below on every path
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    out = _BackgroundFile(fd)
     try:
-        yield out
-        out.flush()
-        os.fsync(out.fileno())
+        yield out  # type: ignore[misc]
         out.close()
+        os.fsync(fd)
+        os.close(fd)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        out.close()
+        out.abandon()
+        with contextlib.suppress(OSError):
+            os.close(fd)
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
