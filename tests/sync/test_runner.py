@@ -4,6 +4,7 @@ the engines themselves are tested against the lab in test_sync_lab.py)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,32 @@ def test_retry_delay_grows_and_is_capped() -> None:
     assert 1.6 <= delays[0] <= 2.4
     assert 3.2 <= delays[1] <= 4.8
     assert all(d <= 12.0 for d in delays)
+
+
+def test_inventory_schedules_are_applied_as_a_set(tmp_path: Path) -> None:
+    from pmc.inventory import Inventory, SyncEngine, SyncSchedule
+    from pmc.sync.runner import schedules_of
+
+    a, b = CLUSTERS["a"], CLUSTERS["b"]
+    inventory = Inventory((
+        dataclasses.replace(a, sync=SyncSchedule(every_minutes=30, include_ts_outputs=True)),
+        dataclasses.replace(b, sync=SyncSchedule()),  # settings only: no automatic sync
+    ))  # fmt: skip
+    [schedule] = schedules_of(inventory)
+    assert schedule == Schedule("a", 30, False, 5.0, SyncEngine.DELTA, True)
+    assert schedules_of(inventory, ["b"]) == []
+
+    async def go() -> list[list[str]]:
+        runner = FakeRunner(tmp_path)
+        changes = [runner.set_schedules(schedules_of(inventory))]
+        task = runner._schedules["a"][1]
+        changes.append(runner.set_schedules([schedule]))  # unchanged: the timer keeps going
+        assert runner._schedules["a"][1] is task
+        changes.append(runner.set_schedules([Schedule("b", on_drift=True)]))
+        assert [s.cluster for s in runner.schedules] == ["b"]
+        await asyncio.sleep(0)
+        assert task.cancelled() or task.done()
+        await runner.close()
+        return changes
+
+    assert asyncio.run(go()) == [["a"], [], ["a", "b"]]
