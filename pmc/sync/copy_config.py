@@ -13,10 +13,16 @@ of the inventory, streams its output into the job's log and progress (stages fro
   copy_config.sh process runs on any server, stopping slon processes left behind by an earlier
   copy (a slon outlives copy_config's ``kill -9`` of its watchdog parent), then
   ``replication_stopped.sh`` on the primary.
+
+Cancelling stops copy_config.sh's process group at once; since that also stops the script's
+own clean-up, PMC does it (:func:`clean_up_after_stop`): the run's slon processes, then
+``replication_stopped.sh``, each logged; the job ends cancelled.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -34,7 +40,14 @@ Connections = Mapping[str, Connection]
 
 # Processes of a copy ([c] keeps the pattern from matching the shell that runs it).
 _SCRIPT_PATTERN = "pgrep -a -f '[c]opy_config[.]sh'; exit 0"
-_SLON_PATTERN = "pgrep -a -x slon; exit 0"
+# slon processes as ``PID ARGS`` (pgrep -a's form), without zombies: a slon worker killed by
+# copy_config.sh lingers as a zombie until it is reaped, and is no running slon.
+_SLON_PATTERN = (
+    "for pid in $(pgrep -x slon); do"
+    " state=$(sed 's/.*) //' /proc/$pid/stat 2>/dev/null | cut -c1);"
+    ' [ -n "$state" ] && [ "$state" != Z ] &&'
+    " echo \"$pid $(tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null)\"; done; exit 0"
+)
 
 
 class CopyConfigFailed(PmcError):
@@ -106,27 +119,132 @@ def command(primary: Server, secondary: Server) -> list[str]:
 async def run_once(
     primary: Server, secondary: Server, conns: Connections, ctx: JobContext
 ) -> CopyConfigProgress:
-    """One run of copy_config.sh with its output streamed into the job."""
+    """One run of copy_config.sh with its output streamed into the job.
+
+    Cancel is honoured at once, even while the script is silent (Slony's copy logs only to
+    its file): PMC stops the script's process group, which also stops the script's own
+    failure handler, so PMC does that clean-up itself (:func:`clean_up_after_stop`) and then
+    raises :class:`~pmc.errors.Cancelled`.
+    """
     argv = command(primary, secondary)
     progress = CopyConfigProgress()
     conn = conns[primary.name]
     running = await commands.start(conn, argv, root=True, timeout=None)
-    try:
+
+    async def read() -> None:
         async for line in running:
             ctx.log(line.text, server=primary.name, level="info")
             for stage in progress.feed(line.text):
                 ctx.progress(progress.fraction, 1.0, message=stage.title)
-            if ctx.cancel_requested.is_set():
-                # copy_config.sh has no safe point of its own: stop it and let its
-                # failure handler (kill slon, status stopped) run on the next attempt.
-                await running.stop()
-                ctx.checkpoint()
-    except BaseException:
-        if running.exit_status is None:
-            await running.stop()
+
+    async def cancel_pressed() -> None:
+        while not ctx.cancel_requested.is_set():
+            await asyncio.sleep(0.2)
+
+    reading = asyncio.ensure_future(read())
+    watching = asyncio.ensure_future(cancel_pressed())
+    try:
+        await asyncio.wait({reading, watching}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # this task was cancelled (the runner is closing)
+        watching.cancel()
+        await asyncio.shield(_stop_and_clean_up(running, reading, primary, secondary, conns, ctx,
+                                                progress))  # fmt: skip
         raise
+    watching.cancel()
+    if not reading.done():
+        await _stop_and_clean_up(running, reading, primary, secondary, conns, ctx, progress)
+        ctx.checkpoint()
+    reading.result()  # the script's end, or what went wrong while reading it
     progress.finish(running.result.exit_status)
     return progress
+
+
+async def _stop_and_clean_up(  # noqa: PLR0917 - one run's pieces
+    running: commands.RunningCommand,
+    reading: asyncio.Future[None],
+    primary: Server,
+    secondary: Server,
+    conns: Connections,
+    ctx: JobContext,
+    progress: CopyConfigProgress,
+) -> None:
+    stage = progress.current.title if progress.current else "before its first stage"
+    ctx.log(
+        f"stopping copy_config.sh on {primary.name} (at: {stage})",
+        level="warning",
+        server=primary.name,
+    )
+    await running.stop()
+    reading.cancel()
+    with contextlib.suppress(BaseException):
+        await reading
+    await clean_up_after_stop(primary, secondary, conns, ctx, progress)
+
+
+async def clean_up_after_stop(
+    primary: Server,
+    secondary: Server,
+    conns: Connections,
+    ctx: JobContext,
+    progress: CopyConfigProgress | None = None,
+) -> None:
+    """What copy_config.sh's own failure handler does, after PMC stopped the script: stop the
+    slon processes of that run (on the primary, where the script starts them) and mark the
+    replication as stopped on the primary (``replication_stopped.sh``), so that the next copy
+    is not refused with "replication is already in progress". PMC stopped the script itself,
+    so it knows no copy is running. Each action is logged in the job."""
+    conn = conns[primary.name]
+    hosts = {primary.redundancy_address, secondary.redundancy_address} - {None}
+    try:
+        found = await commands.run(conn, ["sh", "-c", _SLON_PATTERN], root=True)
+        ours = [
+            line
+            for line in found.stdout.splitlines()
+            if any(f"host={host}" in line.split() for host in hosts)
+        ]
+        if ours:
+            pids = [line.split()[0] for line in ours]
+            await commands.run(conn, ["kill", "-KILL", *pids], root=True)
+            ctx.log(
+                f"stopped {len(pids)} slon process(es) left by the stopped copy on "
+                f"{primary.name}: " + "; ".join(ours),
+                level="warning",
+                server=primary.name,
+            )
+        else:
+            ctx.log(f"no slon process of the stopped copy runs on {primary.name}",
+                    server=primary.name)  # fmt: skip
+        result = await commands.run(conn, [primary.layout.replication_stopped_script], root=True)
+        if result.ok:
+            ctx.log(
+                f"ran {primary.layout.replication_stopped_script} on {primary.name}: the "
+                "replication status is 'stopped' again (no copy is running: PMC stopped it)",
+                level="warning",
+                server=primary.name,
+            )
+        else:
+            ctx.log(
+                f"{primary.layout.replication_stopped_script} failed on {primary.name} "
+                f"({result.ending}); the next copy may say 'already in progress'",
+                level="error",
+                server=primary.name,
+            )
+    except PmcError as exc:
+        ctx.log(
+            f"could not clean up after stopping copy_config.sh on {primary.name}: {exc}",
+            level="error",
+            server=primary.name,
+        )
+    if progress is not None and progress.stages and "finished" not in progress.stages:
+        keys = progress.stages
+        if "stop-services" in keys and "restart-services" not in keys:
+            ctx.log(
+                f"copy_config.sh had stopped Playout's services on {secondary.name} and had "
+                f"not copied everything: synchronise {secondary.name} to the end before "
+                "relying on it",
+                level="warning",
+                server=secondary.name,
+            )
 
 
 async def running_copies(cluster: Cluster, conns: Connections) -> tuple[list[str], list[str]]:

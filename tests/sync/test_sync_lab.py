@@ -212,8 +212,11 @@ def test_playout_engine_resets_a_stale_in_progress_status(sync_lab: SyncLab) -> 
     result = playout(lab, confirm)
     assert result.remediated == ["already-in-progress"]
     [fix] = confirm.seen
-    assert fix.plan.steps[-1].argv == ("/opt/playout/bin/replication_stopped.sh",)
+    # After clean copies (the test before) no slon is left: the fix only resets the status.
+    [step] = fix.plan.steps
+    assert step.argv == ("/opt/playout/bin/replication_stopped.sh",)
     assert any("No copy_config.sh process" in f for f in fix.findings)
+    assert "No slon process runs on main, backup." in fix.findings
     assert lab.sql("main", "SELECT status FROM replication_status") == "stopped"
 
 
@@ -263,6 +266,8 @@ def test_cli_diff_and_run_and_history(
     assert lab.call(main, [*inv, "sync", "diff", "--cluster", "lab", "--no-config"]) == 0
     capsys.readouterr()
     assert lab.call(main, ["sync", "history"]) == 0
-    history = capsys.readouterr().out.splitlines()
-    assert len(history) == 3
-    assert all("succeeded" in line and " lab " in line for line in history)
+    header, *history = capsys.readouterr().out.splitlines()
+    assert header.startswith("TIME") and len(history) == 3
+    assert all(" lab " in line and " delta " in line for line in history)
+    assert [line.split()[4] for line in history] == ["succeeded"] * 3
+    assert ["(dry run)" in line for line in history] == [False, True, False]  # newest first
