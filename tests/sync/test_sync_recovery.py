@@ -121,3 +121,35 @@ def test_a_connection_dropped_mid_delta_is_retried_and_succeeds(sync_lab: SyncLa
     [entry] = history(store)
     assert entry.state == "succeeded" and entry.retries >= 1
     assert entry.result.startswith("succeeded after")
+
+
+def test_clean_up_after_stop_kills_only_the_runs_slons(sync_lab: SyncLab) -> None:
+    """Slons that outlived the stopped script (e.g. in another process group) are stopped when
+    they belong to the run (its eth2 addresses); others are left alone."""
+    lab = sync_lab
+    fake = "/run/pmc-test-slon/slon"  # tail under the name slon: keeps running, any arguments
+    start = (
+        f"mkdir -p {fake.rsplit('/', 1)[0]} && cp /usr/bin/tail {fake} &&"
+        f" for host in 127.17.59.129 127.99.0.1; do setsid {fake} -F /dev/null"
+        " dbname=playout host=$host >/dev/null 2>&1 & done; sleep 0.3"
+    )
+    lab.main.run(["sh", "-c", start])
+    lab.sql("main", "UPDATE replication_status SET status = 'running' WHERE id = 1")
+    primary, secondary = lab.cluster.server("main"), lab.cluster.server("backup")
+    try:
+        lab.job(
+            lambda conns: (
+                lambda ctx: copy_config.clean_up_after_stop(primary, secondary, conns, ctx)
+            ),
+            store := Store.in_memory(),
+        )
+        left = lab.main.run(["sh", "-c", SLONS]).stdout
+    finally:
+        lab.main.run(["sh", "-c", f"pkill -KILL -x slon; rm -rf {fake.rsplit('/', 1)[0]}"])
+    assert "host=127.17.59.129" not in left
+    assert "host=127.99.0.1" in left
+    assert lab.sql("main", "SELECT status FROM replication_status") == "stopped"
+    [record] = store.jobs(kind="sync")
+    messages = [r.message for r in store.job_log_of(record.id)]
+    assert any(m.startswith("stopped 1 slon process(es) left by the stopped copy on main")
+               for m in messages)  # fmt: skip
