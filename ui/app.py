@@ -15,7 +15,6 @@ import os
 import sys
 from pathlib import Path
 
-import qasync  # after PySide6 (PITFALLS: qasync binds to the first Qt it finds)
 from PySide6.QtCore import QCoreApplication, QSettings, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
@@ -23,7 +22,10 @@ from PySide6.QtWidgets import QApplication, QStyleFactory
 from pmc import __version__
 from pmc.paths import default_inventory_path
 from resources import STYLE_SHEET
+from ui.event_loop import PmcEventLoop  # imports qasync after PySide6 (PITFALLS)
+from ui.gui_gc import GuiThreadCollector
 from ui.icons import app_icon
+from ui.pyside_fixes import immortal_singletons
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ def apply_palette(app: QApplication) -> None:
 
 def make_app(argv: list[str] | None = None) -> QApplication:
     """The QApplication, set up once (tests reuse pytest-qt's and call this for the look)."""
+    immortal_singletons()  # PySide 6.12 drops references to None and True (see there)
     QCoreApplication.setOrganizationName(ORGANISATION)
     QCoreApplication.setApplicationName(APPLICATION)
     QCoreApplication.setApplicationVersion(__version__)
@@ -143,18 +146,17 @@ def run(argv: list[str]) -> int:
         args.inventory or os.environ.get("PMC_INVENTORY", "") or default_inventory_path()
     ).expanduser()
     session, window = build_window(inventory, QSettings())
-    code = run_window(app, session, window, quit_after_paint=args.quit_after_paint)
-    hard_exit(code)
-    return code  # not reached
+    return run_window(app, session, window, quit_after_paint=args.quit_after_paint)
 
 
 def hard_exit(code: int) -> None:
-    """Leave the process without the interpreter's final garbage collection.
+    """Leave the process at once (kept for scripts; the app itself exits normally).
 
-    PySide 6.12 can abort in that last collection ("bool_dealloc: deallocating True or
-    False") after a session that emitted bool signals into Python slots. Everything PMC
-    keeps is already written when this runs (the inventory and history are saved as they
-    change, QSettings is synced on close, connections are closed).
+    The abort in the interpreter's final collection that this once avoided ("bool_dealloc:
+    deallocating True or False", or "none_dealloc") had its cause found: PySide 6.12.0 drops
+    a reference to True on every emit() and to None on every void C++ call;
+    :func:`ui.pyside_fixes.immortal_singletons` (run by :func:`make_app`) makes them immortal
+    as Python 3.12 does.
     """
     logging.shutdown()
     sys.stdout.flush()
@@ -173,7 +175,8 @@ def run_window(
     from ui.session import Session
 
     assert isinstance(session, Session) and isinstance(window, MainWindow)
-    loop = qasync.QEventLoop(app)
+    collector = GuiThreadCollector()
+    loop = PmcEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
         session.load()
@@ -192,10 +195,15 @@ def run_window(
         QTimer.singleShot(0, app.quit)
     with loop:
         loop.run_until_complete(closed.wait())
+        if window.runner is not None:  # schedules and syncs stop at their safe points
+            loop.run_until_complete(window.runner.close())
         if session.pool is not None:
             loop.run_until_complete(session.pool.close())
     session.tasks.shutdown()
     window.deleteLater()
+    app.processEvents()
+    collector.stop()  # the last collection on this thread, while the QApplication exists
+    collector.deleteLater()
     app.processEvents()
     return 0
 

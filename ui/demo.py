@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings
 
 from pmc.errors import PmcError
 from pmc.store import Store
-from ui.app import hard_exit, make_app, run_window
+from ui.app import make_app, run_window
 from ui.host_key_dialog import DialogTrustDecision
 from ui.lab_session import lab_app_setup
 from ui.main_window import MainWindow
@@ -58,4 +58,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    hard_exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

@@ -5,10 +5,12 @@ threshold is crossed — in PMC often a worker thread (the keyring, the SSH pool
 A Qt object that sits in a reference cycle (a window and a lambda connected to one of its
 signals, a dialog and a closure that captured it) is then destroyed in that worker thread:
 Qt warns "QObject::~QObject: Timers cannot be stopped from another thread" (seen in the GUI
-tests), and PySide can corrupt its own state — the abort in the interpreter's final
-collection ("bool_dealloc: deallocating True or False") is the same family. So while the app
-runs, automatic collection is off and a timer on the GUI thread collects instead (the recipe
-of PyQt/PySide applications such as Eric and qutebrowser).
+tests, which then fail on the warning), and deleting widgets off the GUI thread is undefined
+behaviour. So while the app runs, automatic collection is off and a timer on the GUI thread
+collects instead (the usual recipe of PyQt/PySide applications).
+
+The abort at exit ("bool_dealloc: deallocating True or False") is a different PySide 6.12.0
+bug, worked around in :mod:`ui.pyside_fixes`.
 """
 
 from __future__ import annotations

@@ -20,13 +20,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["QT_SCALE_FACTOR"] = "1"
 
 import paramiko
-import qasync  # after PySide6
 from PySide6.QtWidgets import QApplication, QWidget
 
 from pmc.remote.errors import HostKeyChanged, UnknownHostKey
 from pmc.remote.host_keys import fingerprint
 from pmc.store import Store
-from ui.app import hard_exit, make_app, make_palette
+from ui.app import make_app, make_palette
+from ui.event_loop import PmcEventLoop
 from ui.host_key_dialog import ChangedHostKeyDialog, NewHostKeyDialog
 from ui.lab_session import LabSetup, lab_app_setup
 from ui.main_window import MainWindow
@@ -174,7 +174,7 @@ def main(argv: list[str]) -> int:
         with lab_app_setup(Path(tmp), lab_id="pmc-shots") as setup:
             app = make_app()
             app.setQuitOnLastWindowClosed(False)  # windows come and go while shooting
-            loop = qasync.QEventLoop(app)
+            loop = PmcEventLoop(app)
             asyncio.set_event_loop(loop)
             with loop:
                 loop.run_until_complete(shoot(setup, folder))
@@ -182,4 +182,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    hard_exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

@@ -14,7 +14,6 @@ os.environ["QT_SCALE_FACTOR"] = "1"
 os.environ.setdefault("QT_API", "pyside6")  # qasync binds to PySide6 whatever the import order
 
 import pytest
-import qasync
 from keyring.backend import KeyringBackend
 from PySide6.QtWidgets import QApplication
 
@@ -55,11 +54,12 @@ def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync loop marked as running, so that tasks run while qtbot waits. Garbage is
     collected on this thread only (ui.gui_gc), as in the app."""
     from ui.app import make_app
+    from ui.event_loop import PmcEventLoop
     from ui.gui_gc import GuiThreadCollector
 
     make_app()
     collector = GuiThreadCollector()
-    event_loop = qasync.QEventLoop(qapp, already_running=True)
+    event_loop = PmcEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(event_loop)
     yield event_loop
     pending = [t for t in asyncio.all_tasks(event_loop) if not t.done()]
