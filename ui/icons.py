@@ -20,8 +20,8 @@ from resources import APP_ICON, ICONS_DIR
 
 GREY = "#5f7387"
 ACCENT = "#2b7bd6"
-DARK_GREY = "#b4c2d0"  # the grey on a dark palette: readable on #2b2f33 and #1f2326
-DARK_ACCENT = "#6cb2ff"
+DARK_GREY = "#c9d4df"  # the grey on a dark palette: readable on #2b2f33 and #1f2326
+DARK_ACCENT = "#9ccbff"
 SIZES = (16, 20, 24, 32, 48, 64)
 
 
