@@ -15,6 +15,7 @@ and, when something failed, the error an operator reads in a tooltip.
 from __future__ import annotations
 
 import asyncio
+import math
 import shlex
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -593,6 +594,13 @@ class DriftCache:
         last = self._fetched.get(cluster)
         return last is None or self.clock() - last >= self.interval
 
+    def cell(self, cluster: str, server: str) -> Check | None:
+        """The drift cell of ``server`` from the last report (None: nothing fetched yet)."""
+        if cluster in self.errors:
+            return self.errors[cluster]
+        report = self.reports.get(cluster)
+        return drift_check(report, server) if report is not None else None
+
     def remember(self, cluster: str, report: DriftSummary) -> None:
         """A report fetched elsewhere (the sync panel's Check drift) counts as fresh."""
         self.reports[cluster] = report
@@ -603,7 +611,7 @@ class DriftCache:
         """A drift probe for one :func:`probe_cluster` call."""
         shared: dict[str, asyncio.Task[DriftSummary | Check]] = {}
 
-        async def fetch(cluster: str) -> DriftSummary | Check:
+        async def fetch(cluster: str, started: float) -> DriftSummary | Check:
             try:
                 report = await self.fetch(cluster)
             except Exception as exc:  # the status table shows it; the other probes go on
@@ -611,7 +619,8 @@ class DriftCache:
                 self.errors[cluster] = error
                 self._fetched[cluster] = self.clock()
                 return error
-            self.remember(cluster, report)
+            if self._fetched.get(cluster, -math.inf) <= started:  # nothing newer meanwhile
+                self.remember(cluster, report)
             return report
 
         async def probe(cluster: Cluster, server: Server) -> Check:
@@ -619,14 +628,10 @@ class DriftCache:
             wanted = self.due(name) if fetch_now is None else fetch_now
             if wanted or name in shared:
                 if name not in shared:
-                    shared[name] = asyncio.ensure_future(fetch(name))
+                    shared[name] = asyncio.ensure_future(fetch(name, self.clock()))
                 got = await shared[name]
-            elif name in self.errors:
-                got = self.errors[name]
-            elif name in self.reports:
-                got = self.reports[name]
             else:
-                return ServerStatus("").drift
+                return self.cell(name, server.name) or ServerStatus("").drift
             return got if isinstance(got, Check) else drift_check(got, server.name)
 
         return probe

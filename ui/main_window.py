@@ -603,6 +603,8 @@ class MainWindow(QMainWindow):
         if self.sync_dock is not None:
             self.sync_dock.show()
             self.sync_dock.raise_()
+            if self.sync_dock.height() < 320:  # room for the log, a prompt and the drift
+                self.resizeDocks([self.sync_dock], [340], Qt.Orientation.Vertical)
             self._follow_cluster(self.current_cluster())
 
     def synchronize_now(self) -> Job[object] | None:
@@ -635,7 +637,7 @@ class MainWindow(QMainWindow):
     def _drift_checked(self, report: Any) -> None:
         if self.drift is not None:
             self.drift.remember(report.cluster, report)
-        self.poller.refresh()
+            self.poller.apply_drift()
 
     def _prompt_shown(self, fix: Any) -> None:
         self.show_sync_panel()

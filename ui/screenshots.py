@@ -134,6 +134,7 @@ async def shoot(setup: LabSetup, folder: Path) -> None:
         await task
     window.jobs_dock.raise_()
     await save(window, folder, "13-main-window-after-setup")
+    await shoot_sync(setup, window, folder)
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     window.poller.stop()
@@ -151,6 +152,9 @@ async def shoot(setup: LabSetup, folder: Path) -> None:
     await save(dark, folder, "14-main-window-dark")
     dark.poller.stop()
     dark.close()
+    for shown in (window, dark):
+        if shown.runner is not None:
+            await shown.runner.close()
     await setup_pool_close(session)
     tasks.shutdown()
     for widget in (wizard, window, dark):
@@ -158,6 +162,50 @@ async def shoot(setup: LabSetup, folder: Path) -> None:
     await asyncio.sleep(0.1)
     if errors:
         raise RuntimeError("errors while taking screenshots: " + "; ".join(errors))
+
+
+async def shoot_sync(setup: LabSetup, window: MainWindow, folder: Path) -> None:
+    """The sync panel with a drift report, the drift column, a sync, a remediation prompt
+    (copy config's 127, produced on the lab) and the tray menu."""
+    panel, runner = window.sync, window.runner
+    assert panel is not None and runner is not None and window.sync_dock is not None
+    main, backup = setup.lab.servers["main"], setup.lab.servers["backup"]
+    find = "cd /opt/playout/data/carousel && find . -type f | sort | head -1"
+    name = main.run(["sh", "-c", find]).stdout.strip()
+    if name:
+        path = f"/opt/playout/data/carousel/{name.removeprefix('./')}"
+        backup.run(["sh", "-c", f"echo changed-on-backup >> {path}"], check=True)
+    window.show_sync_panel()
+    panel.check_drift()
+    await until(lambda: not panel.drift.toPlainText().startswith("Comparing"), 120, "drift")
+    await save(window, folder, "15-sync-panel-drift")
+    task = window.poller.refresh(drift=True)
+    if task is not None:
+        await task
+    window.status_dock.raise_()
+    await save(window.status, folder, "16-status-table-drift")
+    job = window.synchronize_now()
+    assert job is not None
+    await until(lambda: job.state.is_final, 180, "the delta sync")
+    await until(lambda: panel.result.text().startswith(("✔", "✖")), 10, "the sync result")
+    await save(window, folder, "17-sync-panel-synchronised")
+    backup.run(["rm", "-f", "/opt/playout/.failover-peer"], check=True)
+    panel.engine.setCurrentIndex(panel.engine.findData("playout"))
+    job = window.synchronize_now()
+    assert job is not None
+    await until(lambda: getattr(panel, "last_prompt", None) is not None or job.state.is_final,
+                180, "the remediation prompt")  # fmt: skip
+    if not job.state.is_final:
+        await save(window, folder, "18-sync-remediation-prompt")
+        panel.last_prompt.apply_button.click()
+        await until(lambda: job.state.is_final, 180, "copy config after the fix")
+        panel.tabs.setCurrentWidget(panel.history)
+        await save(window.sync_dock, folder, "19-sync-history")
+    panel.engine.setCurrentIndex(panel.engine.findData("delta"))
+    menu = window.tray.menu
+    menu.popup(window.mapToGlobal(window.rect().center()))
+    await save(menu, folder, "20-tray-menu")
+    menu.hide()
 
 
 async def setup_pool_close(session: Session) -> None:

@@ -10,6 +10,7 @@ a sync of the cluster runs.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -76,6 +77,18 @@ class StatusPoller(QObject):
         self._timer.stop()
         if self._task is not None:
             self._task.cancel()
+
+    def apply_drift(self) -> None:
+        """Show the drift cache's latest report now (without probing anything)."""
+        if self.drift is None or self.last is None or self.cluster is None:
+            return
+        servers = dict(self.last.servers)
+        for name, status in servers.items():
+            cell = self.drift.cell(self.cluster.name, name)
+            if cell is not None:
+                servers[name] = dataclasses.replace(status, drift=cell)
+        self.last = dataclasses.replace(self.last, servers=servers)
+        self.updated.emit(self.last)
 
     @property
     def busy(self) -> bool:

@@ -327,6 +327,8 @@ class SyncPanel(QWidget):
             self.history.addTopLevelItem(
                 QTreeWidgetItem([when, rec.cluster or "", rec.state, rec.title, rec.summary])
             )
+        for column in range(self.history.columnCount() - 1):
+            self.history.resizeColumnToContents(column)
 
     def _event(self, event: JobEvent) -> None:
         if self.job is None or event.job_id != self.job.id:
