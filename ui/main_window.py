@@ -16,7 +16,6 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QCheckBox,
     QDialog,
     QDockWidget,
     QFileDialog,
@@ -33,7 +32,7 @@ from pmc.inventory import Cluster, Inventory, Server
 from pmc.jobs import Job
 from pmc.remote.errors import HostKeyChanged
 from pmc.status import ClusterStatus, DriftCache
-from pmc.sync.runner import SyncRequest, SyncRunner, finished
+from pmc.sync.runner import SyncRunner
 from ui import placeholder_dialogs
 from ui.about_dialog import AboutDialog
 from ui.async_dialog import ask
@@ -43,19 +42,19 @@ from ui.error_dialog import show_error
 from ui.host_key_dialog import warn_changed_key
 from ui.icons import app_icon, icon
 from ui.jobs_panel import JobsPanel
+from ui.main_window_sync import SyncWindowMixin
 from ui.server_dialog import ServerDialog, ServerEdit
 from ui.session import Session
 from ui.status_panel import StatusPanel
 from ui.status_poller import StatusPoller
 from ui.sync_panel import SyncPanel, make_runner
-from ui.sync_schedules import apply_saved
 from ui.topology_view import TopologyView
 from ui.tray import SyncTray
 
 DRIFT_MINUTES = 5  # default interval of the status table's drift column
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SyncWindowMixin, QMainWindow):
     def __init__(self, session: Session, settings: QSettings | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -597,151 +596,6 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.last_dialog = dialog
         dialog.open()
-
-    # synchronisation -----------------------------------------------------------------------
-    def show_sync_panel(self) -> None:
-        if self.sync_dock is not None:
-            self.sync_dock.show()
-            self.sync_dock.raise_()
-            if self.sync_dock.height() < 320:  # room for the log, a prompt and the drift
-                self.resizeDocks([self.sync_dock], [340], Qt.Orientation.Vertical)
-            self._follow_cluster(self.current_cluster())
-
-    def synchronize_now(self) -> Job[object] | None:
-        """Cluster ▸ Synchronize all servers: the sync panel, and a sync of the cluster."""
-        cluster = self.current_cluster()
-        if cluster is None or self.sync is None:
-            return None
-        self.show_sync_panel()
-        try:
-            return self.sync.synchronize()
-        except Exception as exc:  # an unknown cluster name, no running loop…
-            show_error(self, f"synchronising {cluster.name}", exc)
-            return None
-
-    def _syncing(self, cluster: str) -> bool:
-        return self.runner is not None and self.runner.running(cluster) is not None
-
-    def _sync_submitted(self, job: Job[object], request: SyncRequest) -> None:
-        self.session.tasks.spawn(self._after_sync(job, request.cluster), what="after a sync")
-
-    async def _after_sync(self, job: Job[object], cluster: str) -> None:
-        """A finished sync changes the drift: compare again at the next refresh."""
-        await finished(job)
-        if self.drift is not None:
-            self.drift.invalidate(cluster)
-        current = self.current_cluster()
-        if current is not None and current.name == cluster and self.isVisible():
-            self.poller.refresh()
-
-    def _drift_checked(self, report: Any) -> None:
-        if self.drift is not None:
-            self.drift.remember(report.cluster, report)
-            self.poller.apply_drift()
-
-    def _prompt_shown(self, fix: Any) -> None:
-        self.show_sync_panel()
-        if not self.isVisible():
-            self.tray.notify(
-                f"Copy config on {fix.plan.cluster} needs you",
-                f"{fix.failure.explain()}. Open PMC to confirm the fix.",
-            )
-
-    def _start_saved_schedules(self) -> None:
-        if self.runner is None or self.settings is None:
-            return
-        names = [c.name for c in self.session.inventory.clusters]
-        try:
-            started = apply_saved(self.settings, self.runner, names)
-        except Exception as exc:
-            show_error(self, "starting the saved sync schedules", exc)
-            return
-        if started:
-            self.statusBar().showMessage(f"{started} sync schedule(s) running", 8000)
-        if self.sync is not None:
-            self.sync.set_cluster(self.sync.cluster)
-
-    # tray ----------------------------------------------------------------------------------
-    def runner_busy(self) -> bool:
-        """Schedules set, or a sync running or queued: worth keeping alive in the tray."""
-        runner = self.runner
-        if runner is None:
-            return False
-        names = [c.name for c in self.session.inventory.clusters]
-        return bool(runner.schedules) or any(
-            runner.running(n) is not None or runner.queued(n) for n in names
-        )
-
-    def _tray_choice(self) -> str:
-        if self.settings is None:
-            return ""
-        return str(self.settings.value("tray/on_close", "") or "")
-
-    def _tray_keep_toggled(self, keep: bool) -> None:
-        if self.settings is not None:
-            self.settings.setValue("tray/on_close", "tray" if keep else "quit")
-
-    def show_from_tray(self) -> None:
-        self.show()
-        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
-        self.raise_()
-        self.activateWindow()
-
-    def hide_to_tray(self) -> None:
-        self.save_settings()
-        self.hide()
-        self.tray.notify(
-            "PMC keeps running in the tray",
-            "Schedules and running synchronisations go on. Quit from the tray menu to stop.",
-        )
-
-    def _ask_keep_in_tray(self) -> None:
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Keep PMC running?",
-            "Synchronisation schedules or running syncs need PMC to keep running. Keep it "
-            "running in the tray (Quit from the tray menu stops everything)?",
-            QMessageBox.StandardButton.NoButton,
-            self,
-        )
-        box.setObjectName("keepInTrayQuestion")
-        keep = box.addButton("Keep running in the tray", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Quit", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        remember = QCheckBox("Do not ask again")
-        remember.setChecked(True)
-        box.setCheckBox(remember)
-        self.last_dialog = box
-
-        def answered(_code: int) -> None:
-            clicked = box.clickedButton()
-            if clicked is None or box.buttonRole(clicked) == QMessageBox.ButtonRole.RejectRole:
-                return
-            kept = clicked is keep
-            if remember.isChecked():
-                self.tray_keep.setChecked(kept)
-                self._tray_keep_toggled(kept)
-            if kept:
-                self.hide_to_tray()
-            else:
-                self._quitting = True
-                QTimer.singleShot(0, self.close)
-
-        box.finished.connect(answered)
-        box.open()
-
-    async def quit_flow(self) -> None:
-        """Quit from the tray: stop schedules and running syncs cleanly, then quit."""
-        self._quitting = True
-        self.poller.stop()
-        for job in self.session.jobs:
-            if not job.state.is_final:
-                job.cancel()
-        if self.runner is not None:
-            await self.runner.close()
-        self.tray.hide()
-        self.close()
-        self.quit_app()
 
     def export_diagram_flow(self) -> None:
         cluster = self.current_cluster()

@@ -179,6 +179,7 @@ async def shoot_sync(setup: LabSetup, window: MainWindow, folder: Path) -> None:
     panel.check_drift()
     await until(lambda: not panel.drift.toPlainText().startswith("Comparing"), 120, "drift")
     await save(window, folder, "15-sync-panel-drift")
+    await until(lambda: not window.poller.busy, 60, "the status refresh")
     task = window.poller.refresh(drift=True)
     if task is not None:
         await task

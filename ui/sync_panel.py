@@ -140,6 +140,7 @@ class SyncPanel(QWidget):
         self.schedule_state.setProperty("role", "hint")
         self.progress = QProgressBar()
         self.progress.setObjectName("syncProgress")
+        self.progress.setVisible(False)  # until a sync of this cluster runs
         self.log = QPlainTextEdit()
         self.log.setObjectName("syncLog")
         self.log.setReadOnly(True)
@@ -276,6 +277,7 @@ class SyncPanel(QWidget):
     def _follow(self, job: Job[object]) -> None:
         self.job = job
         self.log.clear()
+        self.progress.setVisible(True)
         self.progress.setValue(0)
         self.progress.setFormat("%p%")
         self.result.setText(f"▶ {job.title}…")
