@@ -15,7 +15,7 @@ import contextlib
 import time
 from typing import Any
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QSplitter,
     QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
@@ -155,8 +156,18 @@ class SyncPanel(QWidget):
         self.history.setObjectName("syncHistory")
         self.history.setHeaderLabels(["Started", "Cluster", "State", "Sync", "Result"])
         self.history.setRootIsDecorated(False)
+        self.servers = QTreeWidget()
+        self.servers.setObjectName("syncServers")
+        self.servers.setHeaderLabels(["Server", "Last activity"])
+        self.servers.setRootIsDecorated(False)
+        self.servers.setToolTip("What each server of the sync did last")
+        log_split = QSplitter()
+        log_split.addWidget(self.log)
+        log_split.addWidget(self.servers)
+        log_split.setStretchFactor(0, 3)
+        log_split.setStretchFactor(1, 1)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.log, "Log")
+        self.tabs.addTab(log_split, "Log")
         self.tabs.addTab(self.drift, "Drift")
         self.tabs.addTab(self.history, "History")
         heading = QHBoxLayout()
@@ -283,7 +294,17 @@ class SyncPanel(QWidget):
         self.result.setText(f"▶ {job.title}…")
         self.result.setStyleSheet("")
         self.cancel_button.setEnabled(not job.state.is_final)
-        self.tabs.setCurrentWidget(self.log)
+        self.servers.clear()
+        self.tabs.setCurrentIndex(0)
+
+    def server_activity(self, server: str, message: str) -> None:
+        """The per-server column: the last thing each server did in this sync."""
+        found = self.servers.findItems(server, Qt.MatchFlag.MatchExactly, 0)
+        item = found[0] if found else QTreeWidgetItem([server, ""])
+        if not found:
+            self.servers.addTopLevelItem(item)
+        item.setText(1, message)
+        item.setToolTip(1, message)
 
     def cancel(self) -> None:
         if self.job is not None:
@@ -342,6 +363,8 @@ class SyncPanel(QWidget):
         elif event.kind is not EventKind.PROGRESS:
             server = f"[{event.server}] " if event.server else ""
             self.log.appendPlainText(f"{server}{event.message}")
+        if event.server and event.message:
+            self.server_activity(event.server, event.message)
         if event.kind in FINAL:
             self.cancel_button.setEnabled(False)
             if event.kind is EventKind.FINISHED:

@@ -213,3 +213,54 @@ def test_close_keeps_running_in_the_tray_then_quit_cancels(
     assert again.runner.schedules == [] and again.sync.schedule_state.text() == "off"
     closing = again.session.tasks.spawn(again.runner.close())
     qtbot.waitUntil(closing.done)
+
+
+def test_make_runner_confirm_waits_without_a_nested_event_loop(qtbot: Any, window: Any) -> None:
+    """make_runner's own prompt (a window-modal QMessageBox opened with open(), awaited
+    through a future): while it waits, other tasks and timers of the loop keep running."""
+    from pmc.plan import Plan, Step, StepKind
+    from pmc.sync.copy_config import Remediation
+    from pmc.sync.copy_output import Failure, FailureKind
+    from ui.sync_panel import make_runner
+
+    runner = make_runner(window.session, window)
+    fix = Remediation(
+        Failure(FailureKind.FAILOVER_NOT_CHECKED, "Checking failover on slave", 127,
+                "Checking failover on slave... returned 127"),
+        "check_failover.sh has not been run on the secondary",
+        Plan("studio", "copy-config-fix", (
+            Step(StepKind.RUN, "backup", "run check_failover.sh", "the seed's fix",
+                 argv=("/opt/playout/bin/check_failover.sh", "127.17.59.128")),
+        )),
+    )  # fmt: skip
+    answer = window.session.tasks.spawn(runner.confirm(fix))
+    ticks: list[int] = []
+
+    async def ticking() -> None:
+        for n in range(5):
+            await asyncio.sleep(0.01)
+            ticks.append(n)
+
+    box = wait_dialog(qtbot, QMessageBox)
+    assert box.objectName() == "syncRemediation" and "returned 127" in box.text()
+    other = window.session.tasks.spawn(ticking())
+    qtbot.waitUntil(other.done)  # the loop runs on: the box did not nest one
+    assert ticks == [0, 1, 2, 3, 4] and not answer.done()
+    box.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(answer.done)
+    assert answer.result() is True
+
+
+def test_sync_panel_lists_what_each_server_did(qtbot: Any, window: Any) -> None:
+    async def fake_sync(cluster: Cluster, request: SyncRequest, ctx: JobContext) -> object:
+        ctx.log("compared 41 tables", server="main")
+        ctx.log("copied 1 row", server="backup")
+        return "1 row copied"
+
+    window.runner._sync = fake_sync
+    job = window.synchronize_now()
+    qtbot.waitUntil(lambda: job.state is JobState.SUCCEEDED)
+    servers = window.sync.servers
+    qtbot.waitUntil(lambda: servers.topLevelItemCount() == 2)
+    rows = {servers.topLevelItem(i).text(0): servers.topLevelItem(i).text(1) for i in range(2)}
+    assert rows == {"main": "compared 41 tables", "backup": "copied 1 row"}
