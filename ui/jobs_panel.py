@@ -125,7 +125,7 @@ class JobsPanel(QWidget):
             self._set_state(item, record.state)
             item.setText(4, _clock(record.started))
             item.setText(5, format_duration(record.duration))
-            item.setText(6, record.summary)
+            item.setText(6, _first_line(record.summary))
             item.setToolTip(6, record.summary)
             self._bars[record.id].setValue(100 if record.state == "succeeded" else 0)
 
@@ -153,7 +153,7 @@ class JobsPanel(QWidget):
         elif event.kind in (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED):
             bar.setRange(0, 100)
             bar.setValue(100 if event.kind is EventKind.FINISHED else bar.value())
-            item.setText(6, event.message)
+            item.setText(6, _first_line(event.message))  # one row per job; all in the tip
             item.setToolTip(6, event.message)
             item.setText(5, format_duration(job.duration))
         self._set_state(item, job.state.value)
@@ -237,4 +237,14 @@ class JobsPanel(QWidget):
 
 
 def _clock(when: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
+    """The time of day for today's jobs, the date and time for older ones."""
+    if time.strftime("%Y-%m-%d", time.localtime(when)) == time.strftime("%Y-%m-%d"):
+        return time.strftime("%H:%M:%S", time.localtime(when))
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    if len(lines) <= 1:
+        return text.strip()
+    return f"{lines[0]} (+{len(lines) - 1} lines)"
