@@ -6,6 +6,7 @@ tray (asked once, remembered in QSettings ``tray/on_close``) and Quit from the t
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -156,11 +157,15 @@ class SyncWindowMixin:
         """Quit from the tray: stop schedules and running syncs cleanly, then quit."""
         self._quitting = True
         self.poller.stop()
-        for job in self.session.jobs:
-            if not job.state.is_final:
-                job.cancel()
+        running = [job for job in self.session.jobs if not job.state.is_final]
+        for job in running:
+            job.cancel()
         if self.runner is not None:
             await self.runner.close()
+        others = [finished(job) for job in running if job.kind != "sync"]
+        if others:  # a setup apply rolls back at its next safe point: give it the time
+            await asyncio.wait([asyncio.ensure_future(c) for c in others], timeout=120)
+        self.statusBar().showMessage("Quitting…")
         self.tray.hide()
         self.close()
         self.quit_app()
