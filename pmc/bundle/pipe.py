@@ -43,7 +43,7 @@ class Pipe:
             await connection.in_thread(connection.executors.control, channel.exec_command, line)
             await connection.in_thread(connection.executors.control, pipe._read_pgid)
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            channel.close()
+            connection.close_session(channel)
             raise connection.lost(exc, f"starting {pipe.command}") from exc
         return pipe
 
@@ -120,7 +120,7 @@ class Pipe:
         status = self.channel.recv_exit_status()
         self._take_stderr()
         self._ended = True
-        self.channel.close()
+        self.connection.close_session(self.channel)
         if check and status != 0:
             raise CommandFailed(
                 f"{self.command!r} failed with exit status {status}: {self.stderr.strip()[-400:]}",
@@ -133,7 +133,7 @@ class Pipe:
     # --- async control
     async def abort(self) -> None:
         """Stops the remote process group and closes the channel (for cancel and errors)."""
-        self.channel.close()
+        self.connection.close_session(self.channel)
         if self.pgid is not None and not self._ended:
             with contextlib.suppress(Exception):
                 await kill_group(self.connection, self.pgid)
