@@ -220,7 +220,7 @@ class _BackgroundFile:
     writer thread is raised by the next ``write`` or by ``close``.
     """
 
-    def __init__(self, fd: int, *, depth: int = 16) -> None:
+    def __init__(self, fd: int, *, depth: int = 8) -> None:
         self._fd = fd
         self._queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=depth)
         self._batch: list[bytes] = []
@@ -383,10 +383,14 @@ class TarStream:
     def _skip_rest(self) -> None:
         while self._left:
             if not self.read(min(CHUNK, self._left)):
-                raise TruncatedBundle("the archive ends inside a member", where=self.where)
+                raise TruncatedBundle(
+                    "the bundle is truncated (it ends inside a member)", where=self.where
+                )
         if self._pad:
             if len(self._exact(self._pad)) != self._pad:
-                raise TruncatedBundle("the archive ends inside a member", where=self.where)
+                raise TruncatedBundle(
+                    "the bundle is truncated (it ends inside a member)", where=self.where
+                )
             self._pad = 0
 
     def next(self) -> tarfile.TarInfo | None:
@@ -399,10 +403,12 @@ class TarStream:
             block = self._exact(BLOCK)
             if not block:
                 raise TruncatedBundle(
-                    "the archive ends without its end-of-archive marker", where=self.where
+                    "the bundle is truncated (no end-of-archive marker)", where=self.where
                 )
             if len(block) != BLOCK:
-                raise TruncatedBundle("the archive ends inside a header", where=self.where)
+                raise TruncatedBundle(
+                    "the bundle is truncated (it ends inside a header)", where=self.where
+                )
             if block == bytes(BLOCK):
                 return None
             try:
@@ -420,7 +426,9 @@ class TarStream:
                     )
                 raw = self._exact(_padded(info.size))
                 if len(raw) != _padded(info.size):
-                    raise TruncatedBundle("the archive ends inside a header", where=self.where)
+                    raise TruncatedBundle(
+                        "the bundle is truncated (it ends inside a header)", where=self.where
+                    )
                 raw = raw[: info.size]
                 if info.type == tarfile.XHDTYPE:
                     pax.update(_parse_pax(raw, where=self.where))
@@ -464,7 +472,9 @@ class TarStream:
         want = min(size if size > 0 else CHUNK, self._left)
         data = self._src.read(want)
         if not data:
-            raise TruncatedBundle("the archive ends inside a member", where=self.where)
+            raise TruncatedBundle(
+                "the bundle is truncated (it ends inside a member)", where=self.where
+            )
         self._left -= len(data)
         self.offset += len(data)
         return data
