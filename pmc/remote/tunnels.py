@@ -9,8 +9,10 @@ threads of the tunnel's own, so synchronous psycopg in a worker thread can use i
 Each forwarded connection takes the server's connection as it is then: after a drop it is made
 again through exactly the path of any other call (:meth:`Connection.transport` on the event
 loop the tunnel was opened from: host key verified against PMC's known hosts, an unknown key
-put to the trust decision, a changed key refused before anything is sent). A refused
-connection is closed at once; :attr:`Tunnel.last_error` says why.
+put to the trust decision, a changed key refused before anything is sent). If that loop is not
+running or does not answer within 2 s (blocked by synchronous work on its own thread), the
+connection is made from the tunnel's thread with the same checks and an unknown key is
+refused. A refused connection is closed at once; :attr:`Tunnel.last_error` says why.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import paramiko
 
 from pmc.errors import PmcError
 from pmc.remote.connection import Connection
+from pmc.remote.errors import ConnectionLost
 
 log = logging.getLogger("pmc.remote.tunnels")
 
@@ -108,10 +111,7 @@ class Tunnel:
         channel: paramiko.Channel | None = None
         try:
             self._track(client)
-            transport = self._transport()
-            channel = self.connection.open_forward_blocking(
-                transport, (self.remote_host, self.remote_port), origin
-            )
+            channel = self._open_forward(origin)
             self._track(channel)
             self.connections_served += 1
             self._pump(client, channel)
@@ -132,11 +132,25 @@ class Tunnel:
                     with self._lock:
                         self._open.discard(end)
 
+    def _open_forward(self, origin: tuple[str, int]) -> paramiko.Channel:
+        dest = (self.remote_host, self.remote_port)
+        transport = self._transport()
+        try:
+            return self.connection.open_forward_blocking(transport, dest, origin)
+        except ConnectionLost:
+            if transport.is_active():
+                raise
+        # the link had dropped without paramiko noticing yet: connect again, once
+        return self.connection.open_forward_blocking(self._transport(), dest, origin)
+
     def _transport(self) -> paramiko.Transport:
         """The server's live transport; (re)connecting goes through the same host key checks
         and trust decision as every other call, on the tunnel's event loop when it runs."""
+        if self.connection.is_connected:  # nothing to (re)connect: no need for the loop
+            return self.connection.transport_blocking()
         loop = self._loop
-        if loop is None or loop.is_closed() or not loop.is_running():
+        if loop is None or loop.is_closed() or not loop.is_running() or not _answers(loop):
+            # no loop to ask on (or it is blocked): the same checks, an unknown key refused
             return self.connection.transport_blocking()
         timeouts = self.connection.timeouts
         limit = timeouts.connect + timeouts.banner + timeouts.auth + 600  # + an operator's answer
@@ -182,6 +196,17 @@ class Tunnel:
                     channel_open = False
                     with contextlib.suppress(OSError):
                         client.shutdown(socket.SHUT_WR)
+
+
+def _answers(loop: asyncio.AbstractEventLoop, within: float = 2.0) -> bool:
+    """Whether ``loop`` runs a trivial callback within ``within`` seconds (it is not blocked,
+    e.g. by synchronous work on its own thread)."""
+    done = threading.Event()
+    try:
+        loop.call_soon_threadsafe(done.set)
+    except RuntimeError:  # closed meanwhile
+        return False
+    return done.wait(within)
 
 
 async def open_tunnel(
