@@ -24,10 +24,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pmc.cli.connect import add_connection_options, make_pool
 from pmc.errors import InputError, PmcError
 from pmc.inventory import Cluster, Inventory, SyncSchedule
 from pmc.jobs import EventKind, JobEvent
-from pmc.remote.host_keys import AskOnTerminal, RefuseUnknown, TrustDecision, TrustFingerprints
 from pmc.remote.pool import ConnectionPool
 from pmc.store import Store
 from pmc.sync.copy_config import Remediation
@@ -48,13 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     def common(p: argparse.ArgumentParser, *, cluster_required: bool = True) -> None:
         if cluster_required:
             p.add_argument("--cluster", required=True, metavar="NAME")
-        p.add_argument(
-            "--trust-fingerprint",
-            action="append",
-            default=[],
-            metavar="SHA256:…",
-            help="trust a server's new host key with this fingerprint (repeatable)",
-        )
+        add_connection_options(p)
 
     run = cmds.add_parser("run", help="synchronise now")
     common(run)
@@ -172,12 +166,6 @@ def _read_inventory(path: Path) -> Inventory:
     return loaded.inventory
 
 
-def _trust(args: argparse.Namespace) -> TrustDecision:
-    if args.trust_fingerprint:
-        return TrustFingerprints(args.trust_fingerprint)
-    return AskOnTerminal() if sys.stdin.isatty() else RefuseUnknown()
-
-
 def _cluster_source(inventory: Inventory) -> Callable[[str], Cluster]:
     def find(name: str) -> Cluster:
         try:
@@ -222,11 +210,6 @@ def _confirm_on_terminal(yes: bool) -> Callable[[Remediation], Awaitable[bool]]:
         return answer.strip().lower() in ("y", "yes")
 
     return confirm
-
-
-def make_pool(args: argparse.Namespace) -> ConnectionPool:
-    """PMC's known hosts, keyring credentials, and the terminal's trust decision."""
-    return ConnectionPool(trust=_trust(args))
 
 
 async def _with_pool(args: argparse.Namespace, work: Callable[[ConnectionPool], Awaitable[T]]) -> T:
