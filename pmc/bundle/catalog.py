@@ -14,94 +14,30 @@ tables named ``eit_event…`` are the EPG, carried only when asked for.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pmc.bundle.manifest import PART_DATABASE, PART_EPG, TableSpec
+from pmc import catalog as shared
+from pmc.bundle.manifest import TableSpec
+from pmc.catalog import EPG_PREFIX, ForeignKey, fk_order, part_of, psql_argv, psql_query
 from pmc.layout import PlayoutLayout
 from pmc.remote.commands import run
 from pmc.remote.connection import Connection
 
-LOCAL_TABLES = frozenset({"ts_outputs", "replication_status"})
-EPG_PREFIX = "eit_event"
+__all__ = [
+    "EPG_PREFIX",
+    "LOCAL_TABLES",
+    "Catalog",
+    "ForeignKey",
+    "build_catalog",
+    "dependents",
+    "fk_order",
+    "part_of",
+    "psql_argv",
+    "psql_query",
+    "read_catalog",
+]
 
-COLUMNS_SQL = """
-SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_attribute a ON a.attrelid = c.oid
-WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attnum > 0
-  AND NOT a.attisdropped AND a.attgenerated = ''
-ORDER BY c.relname, a.attnum
-"""
-
-FKEYS_SQL = """
-SELECT child.relname, parent.relname,
-  (SELECT string_agg(a.attname, ',' ORDER BY u.ord)
-   FROM unnest(k.conkey) WITH ORDINALITY u(n, ord)
-   JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n),
-  (SELECT string_agg(a.attname, ',' ORDER BY u.ord)
-   FROM unnest(k.confkey) WITH ORDINALITY u(n, ord)
-   JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n)
-FROM pg_constraint k
-JOIN pg_class child ON child.oid = k.conrelid
-JOIN pg_class parent ON parent.oid = k.confrelid
-JOIN pg_namespace n ON n.oid = child.relnamespace
-WHERE k.contype = 'f' AND n.nspname = 'public'
-ORDER BY 1, 2
-"""
-
-
-def part_of(table: str) -> str | None:
-    """``database``, ``epg``, or None for a per-server table that bundles never carry."""
-    if table in LOCAL_TABLES:
-        return None
-    if table.startswith(EPG_PREFIX):
-        return PART_EPG
-    return PART_DATABASE
-
-
-def fk_order(
-    tables: Iterable[str], edges: Iterable[tuple[str, str]]
-) -> tuple[list[str], list[str]]:
-    """Tables with every parent before its children, and the tables left in cycles.
-
-    ``edges`` are (child, parent) pairs. Ties are broken by name so the order is stable.
-    """
-    names = sorted(set(tables))
-    parents: dict[str, set[str]] = {t: set() for t in names}
-    for child, parent in edges:
-        if child in parents and parent in parents and child != parent:
-            parents[child].add(parent)
-    order: list[str] = []
-    done: set[str] = set()
-    while True:
-        ready = [t for t in names if t not in done and parents[t] <= done]
-        if not ready:
-            break
-        order.append(ready[0])
-        done.add(ready[0])
-    cycles = [t for t in names if t not in done]
-    return order + cycles, cycles
-
-
-def parse_rows(text: str, width: int) -> list[tuple[str, ...]]:
-    rows = []
-    for line in text.splitlines():
-        if not line:
-            continue
-        fields = tuple(line.split("\t"))
-        if len(fields) == width:
-            rows.append(fields)
-    return rows
-
-
-@dataclass(frozen=True)
-class ForeignKey:
-    child: str
-    parent: str
-    child_columns: tuple[str, ...]
-    parent_columns: tuple[str, ...]
+LOCAL_TABLES = shared.PER_SERVER_TABLES
 
 
 @dataclass(frozen=True)
@@ -112,17 +48,10 @@ class Catalog:
     fkeys: list[ForeignKey]
 
 
-def build_catalog(columns_text: str, fkeys_text: str) -> Catalog:
-    cols: dict[str, list[tuple[str, str]]] = {}
-    for table, column, sqltype in parse_rows(columns_text, 3):
-        cols.setdefault(table, []).append((column, sqltype))
-    fkeys = [
-        ForeignKey(c, p, tuple(cc.split(",")), tuple(pc.split(",")))
-        for c, p, cc, pc in parse_rows(fkeys_text, 4)
-    ]
-    order, cycles = fk_order(cols, [(k.child, k.parent) for k in fkeys])
-    specs = {t: TableSpec(t, part_of(t) or "local", tuple(cols[t])) for t in order}
-    return Catalog(specs, order, cycles, fkeys)
+def build_catalog(found: shared.Catalog) -> Catalog:
+    """The bundle's view of :class:`pmc.catalog.Catalog`: a manifest spec for every table."""
+    specs = {t: TableSpec(t, part_of(t) or "local", found.tables[t].columns) for t in found.order}
+    return Catalog(specs, list(found.order), list(found.cycles), list(found.fkeys))
 
 
 def dependents(catalog: Catalog, loaded: set[str]) -> list[str]:
@@ -138,23 +67,8 @@ def dependents(catalog: Catalog, loaded: set[str]) -> list[str]:
     return [t for t in catalog.order if t in found]
 
 
-def psql_argv(layout: PlayoutLayout, *extra: str) -> list[str]:
-    return [
-        "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-        "-U", layout.database_user, "-d", layout.database, *extra,
-    ]  # fmt: skip
-
-
-async def psql_query(connection: Connection, layout: PlayoutLayout, sql: str) -> str:
-    argv = psql_argv(layout, "-At", "-F", "\t", "-c", sql)
-    result = await run(connection, argv, root=True, check=True)
-    return result.stdout
-
-
 async def read_catalog(connection: Connection, layout: PlayoutLayout) -> Catalog:
-    columns = await psql_query(connection, layout, COLUMNS_SQL)
-    fkeys = await psql_query(connection, layout, FKEYS_SQL)
-    return build_catalog(columns, fkeys)
+    return build_catalog(await shared.read_catalog(connection, layout))
 
 
 VERSION_SCRIPT = (

@@ -42,8 +42,6 @@ from pmc.bundle.errors import BundleOperationFailed
 from pmc.bundle.manifest import (
     PART_CONFIG,
     PART_DATA,
-    PART_DATABASE,
-    PART_EPG,
     Checksums,
     Manifest,
     Source,
@@ -51,6 +49,7 @@ from pmc.bundle.manifest import (
 )
 from pmc.bundle.pipe import Pipe
 from pmc.bundle.progress import ByteProgress, human_bytes
+from pmc.catalog import PART_DATABASE, PART_EPG
 from pmc.errors import Cancelled
 from pmc.jobs import JobContext
 from pmc.remote.commands import run

@@ -27,8 +27,8 @@ restored, the tables reloaded from the backup bundle, the service restarted.
 The target's own addresses: spoolers.json and replicate.conf name the servers of *their*
 cluster. From a bundle of the same server they are restored as they are; from another server
 they are kept as the target has them (``keep``, the default) or adapted (``adapt``: the
-source's management and redundancy addresses swapped with the target's, which also keeps the
-target's own redundancy address first in replicate.conf), and the result says which.
+source's and the target's addresses and names exchanged through each file's codec, see
+:mod:`pmc.bundle.adapt`), and the result says which.
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
-import re
 import secrets as pysecrets
 import shutil
 import tarfile
@@ -47,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pmc import paths
+from pmc.bundle.adapt import Peer, adapt
 from pmc.bundle.archive import BLOCK, CHUNK, BundleReader
 from pmc.bundle.catalog import (
     Catalog,
@@ -64,8 +63,6 @@ from pmc.bundle.manifest import (
     CONFIG_FILES,
     PART_CONFIG,
     PART_DATA,
-    PART_DATABASE,
-    PART_EPG,
     Manifest,
     TableSpec,
 )
@@ -82,6 +79,7 @@ from pmc.bundle.preview import (
     target_table_text,
 )
 from pmc.bundle.progress import ByteProgress, human_bytes
+from pmc.catalog import PART_DATABASE, PART_EPG
 from pmc.errors import Cancelled, PmcError
 from pmc.jobs import JobContext
 from pmc.remote import files, services
@@ -181,23 +179,6 @@ def check_schema(
     return tables
 
 
-def swap_addresses(text: str, pairs: list[tuple[str, str]]) -> str:
-    """Swaps each (a, b) address pair as whole tokens (a ↔ b), all at once."""
-    mapping: dict[str, str] = {}
-    for a, b in pairs:
-        if a and b and a != b:
-            mapping[a] = b
-            mapping[b] = a
-    if not mapping:
-        return text
-    pattern = re.compile(
-        r"(?<![\d.])("
-        + "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True))
-        + r")(?![\d.])"
-    )
-    return pattern.sub(lambda m: mapping[m.group(1)], text)
-
-
 def plan_config(
     scan: Scan, connection: Connection, policy: str
 ) -> tuple[dict[str, bytes], dict[str, str]]:
@@ -207,6 +188,8 @@ def plan_config(
     same = source.address == server.management_address
     writes: dict[str, bytes] = {}
     actions: dict[str, str] = {}
+    theirs = Peer(source.server, source.address, source.redundancy_address)
+    ours = Peer(server.name, server.management_address, server.redundancy_address or "")
     for name in CONFIG_FILES:
         data = scan.small.get(f"config/{name}")
         if data is None:
@@ -216,21 +199,19 @@ def plan_config(
             writes[name] = data
             actions[name] = "restored from the bundle (same server)"
         elif policy == "adapt":
-            pairs = [(source.address, server.management_address)]
-            if source.redundancy_address and server.redundancy_address:
-                pairs.append((source.redundancy_address, server.redundancy_address))
-            adapted = swap_addresses(data.decode("utf-8", "replace"), pairs).encode()
-            if name.endswith(".json"):
-                try:
-                    json.loads(adapted)
-                except ValueError as exc:
-                    raise BundleOperationFailed(
-                        f"the bundle's {name} is not valid JSON ({exc}); it cannot be adapted",
-                        where=str(scan.path),
-                        hint="Import with the target's own addresses kept. Nothing was changed.",
-                    ) from exc
+            try:
+                adapted = adapt(name, data, theirs, ours)
+            except PmcError as exc:
+                raise BundleOperationFailed(
+                    f"the bundle's {name} cannot be adapted to {server.name}: {exc}",
+                    where=str(scan.path),
+                    hint="Import with the target's own addresses kept. Nothing was changed.",
+                ) from exc
             writes[name] = adapted
-            actions[name] = f"adapted: {source.server}'s addresses swapped with {server.name}'s"
+            actions[name] = (
+                f"adapted: {source.server}'s addresses exchanged with {server.name}'s "
+                f"({server.name} in {source.server}'s place)"
+            )
         else:
             actions[name] = (
                 f"skipped: it names the addresses of {source.server} ({source.address}); "

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pmc.bundle.errors import NotABundle, UnknownFormatVersion
+from pmc.catalog import PART_DATABASE, PART_EPG
 
 FORMAT = "pmc-bundle"
 FORMAT_VERSION = 1
@@ -23,8 +24,7 @@ SUPPORTED_VERSIONS = (1,)
 MANIFEST_NAME = "manifest.json"
 CHECKSUMS_NAME = "checksums.json"
 
-PART_DATABASE = "database"  # configuration tables
-PART_EPG = "epg"  # EPG tables (eit_event…), off by default
+# PART_DATABASE (configuration tables) and PART_EPG (eit_event…, off by default): pmc.catalog
 PART_CONFIG = "config"  # the API config: spoolers.json, replicate.conf
 PART_DATA = "data"  # carousel, av and ts folders
 ALL_PARTS = (PART_DATABASE, PART_EPG, PART_CONFIG, PART_DATA)

@@ -11,8 +11,8 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 
-from pmc.bundle.catalog import part_of, psql_query, quote_ident
-from pmc.bundle.manifest import PART_DATABASE
+from pmc import catalog
+from pmc.bundle.catalog import psql_query, quote_ident
 from pmc.configs import spoolers
 from pmc.errors import PmcError
 from pmc.inventory import Architecture, Cluster, Server
@@ -247,23 +247,12 @@ async def end_to_end(cluster: Cluster, conns: Connections) -> list[Check]:
     return checks
 
 
-# Tables of schema public with a primary key: what copy config (Slony) can replicate.
-PRIMARY_KEY_TABLES_SQL = """
-SELECT c.relname
-FROM pg_constraint k
-JOIN pg_class c ON c.oid = k.conrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE k.contype = 'p' AND n.nspname = 'public'
-ORDER BY 1
-"""
-
-
 async def configuration_tables(conns: Connections, server: Server) -> list[str]:
     """The configuration tables, from ``server``'s PostgreSQL catalog: tables of schema
     public with a primary key, minus what Playout keeps per server and the EPG (the same
-    split as bundles make, :func:`pmc.bundle.catalog.part_of`)."""
-    text = await psql_query(conns[server.name], server.layout, PRIMARY_KEY_TABLES_SQL)
-    return [t for t in text.split() if part_of(t) == PART_DATABASE]
+    split as bundles and sync make, :func:`pmc.catalog.part_of`)."""
+    found = await catalog.read_catalog(conns[server.name], server.layout)
+    return sorted(found.configuration_tables())
 
 
 async def _table_sums(conns: Connections, server: Server, tables: list[str]) -> dict[str, str]:

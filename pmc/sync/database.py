@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from pmc import catalog
 from pmc.errors import Cancelled, PmcError
 from pmc.sync.delta import (
     DatabaseDelta,
@@ -46,35 +47,12 @@ SESSION_OPTIONS = (
     "-c bytea_output=hex -c statement_timeout=600000 -c lock_timeout=30000"
 )
 
-COLUMNS_SQL = """
-SELECT c.relname, a.attname
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_attribute a ON a.attrelid = c.oid
-WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attnum > 0
-  AND NOT a.attisdropped AND a.attgenerated = ''
-ORDER BY c.relname, a.attnum
-"""
-
-PKEYS_SQL = """
-SELECT c.relname, array_agg(a.attname::text ORDER BY u.ord)
-FROM pg_constraint k
-JOIN pg_class c ON c.oid = k.conrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN LATERAL unnest(k.conkey) WITH ORDINALITY u(num, ord)
-JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.num
-WHERE k.contype = 'p' AND n.nspname = 'public'
-GROUP BY c.relname
-"""
-
-FKEYS_SQL = """
-SELECT DISTINCT child.relname, parent.relname
-FROM pg_constraint k
-JOIN pg_class child ON child.oid = k.conrelid
-JOIN pg_class parent ON parent.oid = k.confrelid
-JOIN pg_namespace n ON n.oid = child.relnamespace
-WHERE k.contype = 'f' AND n.nspname = 'public'
-"""
+# The catalog query is pmc.catalog's (one for bundles, sync and setup verify); the foreign
+# keys' (child, parent) pairs alone, for callers that want only those:
+FKEYS_SQL = (
+    "SELECT DISTINCT child, parent FROM (" + catalog.CATALOG_SQL + ") AS k(kind, child, parent, "
+    "c, d) WHERE kind = 'f'"
+)
 
 
 class DatabaseSyncError(PmcError):
@@ -104,10 +82,12 @@ def read_schema(
 ) -> Schema:
     """The tables to synchronise, from the catalog of ``conn`` (the primary)."""
     with conn.cursor() as cur:
-        columns = [(str(t), str(c)) for t, c in cur.execute(COLUMNS_SQL).fetchall()]
-        pkeys = {str(t): [str(c) for c in cs] for t, cs in cur.execute(PKEYS_SQL).fetchall()}  # type: ignore[attr-defined]
-        fkeys = [(str(c), str(p)) for c, p in cur.execute(FKEYS_SQL).fetchall()]
-    return build_schema(columns, pkeys, fkeys, include_ts_outputs=include_ts_outputs, only=only)
+        found = catalog.parse_catalog(cur.execute(catalog.CATALOG_SQL).fetchall())
+    columns = [(t.name, c) for t in found.tables.values() for c in t.column_names]
+    pkeys = {t.name: list(t.primary_key) for t in found.tables.values() if t.primary_key}
+    return build_schema(
+        columns, pkeys, found.edges, include_ts_outputs=include_ts_outputs, only=only
+    )
 
 
 def _ident(name: str) -> sql.Identifier:

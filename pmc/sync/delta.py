@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from pmc.bundle.catalog import fk_order
+from pmc import catalog
+from pmc.catalog import fk_order
 
 Key = tuple[str, ...]
 """A row's primary key values, as PostgreSQL prints them (``::text``)."""
 
-LOCAL_TABLES: frozenset[str] = frozenset({"replication_status"})
+LOCAL_TABLES: frozenset[str] = catalog.REPLICATION_TABLES
 """Per-server tables never synchronised (each server's own copy config status)."""
 
-TS_OUTPUTS_TABLES: frozenset[str] = frozenset({"ts_outputs"})
+TS_OUTPUTS_TABLES: frozenset[str] = catalog.TS_OUTPUTS_TABLES
 """Configured on each server separately (the seed: TS outputs are not replicated)."""
 
 
