@@ -65,3 +65,20 @@ def _coming(what: str) -> DialogFactory:
 
 
 FACTORIES: dict[str, DialogFactory] = {name: _coming(name) for name in COMING}
+
+
+def _bundle_dialog(what: str) -> DialogFactory:
+    """Export… / Import…: the configuration bundle dialogs (ui.export_dialog, ui.import_dialog)."""
+
+    def make(parent: QWidget | None, cluster: str | None, server: str | None) -> QDialog:
+        if what == "export":
+            from ui.export_dialog import create
+        else:
+            from ui.import_dialog import create
+        return create(parent, cluster, server)
+
+    return make
+
+
+FACTORIES["export"] = _bundle_dialog("export")
+FACTORIES["import"] = _bundle_dialog("import")

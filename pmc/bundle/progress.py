@@ -44,13 +44,15 @@ class ByteProgress:
 
     def message(self) -> str:
         rate = self.rate
+        total = max(self.total or 0, self.done) if self.total else 0
         text = f"{self.what}: {human_bytes(self.done)}"
-        if self.total:
-            text += f" of {human_bytes(self.total)}"
+        if total:
+            text += f" of {human_bytes(total)}"
         text += f" at {human_bytes(rate)}/s"
-        if self.total and rate > 0 and self.total > self.done:
-            left = (self.total - self.done) / rate
-            text += f", about {int(left // 60)} min {int(left % 60)} s left"
+        if total and rate > 0 and total > self.done:
+            left = round((total - self.done) / rate)
+            when = f"{left // 60} min {left % 60} s" if left >= 60 else f"{max(left, 1)} s"
+            text += f", about {when} left"
         return text
 
     def __call__(self, n: int) -> None:

@@ -1,0 +1,562 @@
+"""Server ▸ Settings ▸ Import…: choose a bundle, see what it holds (checked in a worker
+thread, every checksum) or why it is refused, preview what it would change on the target
+server (tables before/after, services and networks, files, config diffs), choose the parts
+and what happens to the target's own addresses, confirm — naming the server and the automatic
+backup — and run the import as a Job. The result names the backup.
+
+Glue only: scan, preview and import are :mod:`pmc.bundle`'s."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSplitter,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pmc.bundle.importer import (
+    ImportOptions,
+    ImportResult,
+    default_backup_dir,
+    import_bundle,
+    preview_import,
+)
+from pmc.bundle.manifest import ALL_PARTS, PART_CONFIG, PART_DATA
+from pmc.bundle.preview import Preview, Scan, scan_bundle
+from pmc.bundle.progress import human_bytes
+from pmc.catalog import PART_DATABASE, PART_EPG
+from pmc.errors import Cancelled, PmcError
+from pmc.inventory import Cluster, Server
+from pmc.jobs import Job, JobContext, JobState
+from ui.export_dialog import FILTER, JobProgress, _servers, bundle_folder, remember_folder
+from ui.icons import icon
+from ui.wizard.diff_view import DiffView
+
+if TYPE_CHECKING:
+    from ui.session import Session
+
+PART_LABELS = {
+    PART_DATABASE: "Configuration database",
+    PART_EPG: "EPG",
+    PART_CONFIG: "API config (spoolers.json, replicate.conf)",
+    PART_DATA: "Data folders (carousel, av, ts)",
+}
+
+
+def import_job(
+    session: Session, cluster: Cluster, server: Server, scan: Scan, options: ImportOptions
+) -> Job[ImportResult]:
+    if session.pool is None:
+        raise RuntimeError("PMC has no SSH transport in this session")
+    connection = session.pool.connection(server, cluster.name)
+
+    async def body(ctx: JobContext) -> ImportResult:
+        result = await import_bundle(connection, scan.path, options, ctx, scan=scan)
+        ctx.log(str(result), server=server.name)
+        for note in result.notes:
+            ctx.log(note, server=server.name)
+        return result
+
+    return Job(
+        "import", f"Import {scan.path.name} into {server.name}", body,
+        cluster=cluster.name, store=session.store,
+    )  # fmt: skip
+
+
+class _ScanCounter:
+    """Counts the bytes scan_bundle has checked; raising from it stops the scan."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.stop = False
+
+    def __call__(self, n: int) -> None:
+        if self.stop:
+            raise Cancelled("another bundle was chosen")
+        self.done += n
+
+
+def _tree(*headers: str, name: str) -> QTreeWidget:
+    tree = QTreeWidget()
+    tree.setObjectName(name)
+    tree.setHeaderLabels(list(headers))
+    tree.setRootIsDecorated(False)
+    tree.setUniformRowHeights(True)
+    tree.header().setStretchLastSection(False)
+    return tree
+
+
+class ImportDialog(QDialog):
+    def __init__(
+        self,
+        session: Session,
+        cluster: str | None,
+        server: str | None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.scan: Scan | None = None
+        self.refusal: str | None = None
+        self.preview: Preview | None = None
+        self.preview_error: str | None = None
+        self.job: Job[ImportResult] | None = None
+        self.scan_task: asyncio.Task[None] | None = None
+        self.preview_task: asyncio.Task[None] | None = None
+        self.previewing = False
+        self._counter: _ScanCounter | None = None
+        self._scan_total = 0
+        self.setObjectName("importDialog")
+        self.setWindowTitle("Import configuration")
+        self.setWindowIcon(icon("import"))
+        self.resize(900, 760)
+
+        # the bundle ----------------------------------------------------------------------
+        self.path = QLineEdit()
+        self.path.setObjectName("importPath")
+        self.path.setPlaceholderText("Choose a .pmcbundle file")
+        self.path.returnPressed.connect(lambda: self.set_path(self.path.text()))
+        browse = QPushButton("Browse…")
+        browse.setObjectName("importBrowse")
+        browse.clicked.connect(self.browse)
+        self.browse_button = browse
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.path, 1)
+        file_row.addWidget(browse)
+        self.scan_bar = QProgressBar()
+        self.scan_bar.setObjectName("scanProgress")
+        self.scan_bar.setVisible(False)
+        self.bundle_state = QLabel("No bundle chosen yet.")
+        self.bundle_state.setObjectName("bundleState")
+        self.bundle_state.setWordWrap(True)
+        self.summary = QPlainTextEdit()
+        self.summary.setObjectName("bundleSummary")
+        self.summary.setReadOnly(True)
+        self.summary.setProperty("role", "log")
+        self.summary.setMinimumHeight(100)
+        self.summary.setMaximumHeight(150)
+        self.summary.setVisible(False)
+
+        # target and options --------------------------------------------------------------
+        self.server = QComboBox()
+        self.server.setObjectName("importServer")
+        self._choices = _servers(session)
+        for c, s in self._choices:
+            self.server.addItem(f"{c.name} / {s.name}  ({s.management_address})")
+            if c.name == cluster and s.name == server:
+                self.server.setCurrentIndex(self.server.count() - 1)
+        self.server.currentIndexChanged.connect(self._options_changed)
+        self.parts: dict[str, QCheckBox] = {}
+        parts_box = QGroupBox("Parts to import")
+        parts_layout = QVBoxLayout(parts_box)
+        for part in ALL_PARTS:
+            box = QCheckBox(PART_LABELS[part])
+            box.setObjectName(f"part_{part}")
+            box.setEnabled(False)
+            box.toggled.connect(self._options_changed)
+            self.parts[part] = box
+            parts_layout.addWidget(box)
+        addr_box = QGroupBox("The target's own addresses")
+        addr_layout = QVBoxLayout(addr_box)
+        self.keep = QRadioButton("Keep: the target keeps its spoolers.json and replicate.conf")
+        self.keep.setObjectName("addressesKeep")
+        self.adapt = QRadioButton("Adapt: take the bundle's, rewritten to the target's addresses")
+        self.adapt.setObjectName("addressesAdapt")
+        self.keep.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.keep)
+        group.addButton(self.adapt)
+        self.keep.toggled.connect(self._options_changed)
+        addr_layout.addWidget(self.keep)
+        addr_layout.addWidget(self.adapt)
+        addr_layout.addWidget(QLabel("(A bundle of the same server is restored as it is.)"))
+        self.restart = QCheckBox("Restart the services the import affects, then verify")
+        self.restart.setObjectName("restartServices")
+        self.restart.setChecked(True)
+        self.restart.toggled.connect(self._options_changed)
+        addr_layout.addWidget(self.restart)
+        options_row = QHBoxLayout()
+        options_row.addWidget(parts_box, 1)
+        options_row.addWidget(addr_box, 1)
+
+        # preview -------------------------------------------------------------------------
+        self.preview_button = QPushButton(icon("verify"), "Preview changes")
+        self.preview_button.setObjectName("previewImport")
+        self.preview_button.setEnabled(False)
+        self.preview_button.clicked.connect(self.start_preview)
+        self.preview_state = QLabel("The preview compares the bundle with the target server.")
+        self.preview_state.setObjectName("previewState")
+        self.preview_state.setWordWrap(True)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("previewTabs")
+        self.tables = _tree("Table", "Rows now", "Rows after", "Change", name="previewTables")
+        self.rows = _tree("Table", "Change", "Row", name="previewRows")
+        self.files = _tree("Folder", "Change", "File", name="previewFiles")
+        self.config = DiffView()
+        self.config.setObjectName("previewConfig")
+        self.tabs.addTab(self.tables, "Tables")
+        self.tabs.addTab(self.rows, "Services && networks")
+        self.tabs.addTab(self.files, "Files")
+        self.tabs.addTab(self.config, "Config files")
+
+        # confirm and run ----------------------------------------------------------------
+        self.confirm = QCheckBox()
+        self.confirm.setObjectName("confirmImport")
+        self.confirm.setEnabled(False)
+        self.confirm.toggled.connect(self._update_buttons)
+        self.confirm_text = QLabel()
+        self.confirm_text.setObjectName("confirmText")
+        self.confirm_text.setWordWrap(True)
+        confirm_row = QHBoxLayout()
+        confirm_row.addWidget(self.confirm, 0, Qt.AlignmentFlag.AlignTop)
+        confirm_row.addWidget(self.confirm_text, 1)
+        self.progress = JobProgress(session)
+        self.progress.on_final = self._finished
+        self.outcome = QLabel()
+        self.outcome.setObjectName("importOutcome")
+        self.outcome.setWordWrap(True)
+        self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.outcome.setVisible(False)
+        self.buttons = QDialogButtonBox()
+        self.import_button = self.buttons.addButton(
+            "Import", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.import_button.setObjectName("startImport")
+        self.import_button.setIcon(icon("import"))
+        self.import_button.setEnabled(False)
+        self.import_button.clicked.connect(self.start)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.close_button.clicked.connect(self.reject)
+
+        form = QFormLayout()
+        form.addRow("Bundle:", file_row)
+        form.addRow("Into server:", self.server)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(form)
+        top_layout.addWidget(self.scan_bar)
+        top_layout.addWidget(self.bundle_state)
+        top_layout.addWidget(self.summary)
+        top_layout.addLayout(options_row)
+        preview_row = QHBoxLayout()
+        preview_row.addWidget(self.preview_button)
+        preview_row.addWidget(self.preview_state, 1)
+        top_layout.addLayout(preview_row)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(confirm_row)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.outcome)
+        layout.addWidget(self.buttons)
+        self._timer = QTimer(self)
+        self._timer.setInterval(200)
+        self._timer.timeout.connect(self._scan_tick)
+        self._update_confirm_text()
+
+    # choosing the bundle ----------------------------------------------------------------
+    def browse(self) -> None:
+        dialog = QFileDialog(self, "Import a bundle file")
+        dialog.setObjectName("importFileChooser")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilters([FILTER, "All files (*)"])
+        dialog.setDirectory(str(bundle_folder()))
+        dialog.fileSelected.connect(self.set_path)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.chooser = dialog
+        dialog.open()
+
+    def set_path(self, text: str) -> None:
+        """Check the bundle at ``text`` in a worker thread (the window stays responsive)."""
+        if not text or self.running:
+            return
+        path = Path(text).expanduser()
+        self.path.setText(str(path))
+        if self._counter is not None:
+            self._counter.stop = True
+        self.scan = None
+        self.refusal = None
+        self._invalidate_preview()
+        for box in self.parts.values():
+            box.setEnabled(False)
+            box.setChecked(False)
+        self.summary.clear()
+        self.summary.setVisible(False)
+        self.bundle_state.setText(f"Checking {path.name}: every member and checksum…")
+        self.bundle_state.setStyleSheet("")
+        counter = _ScanCounter()
+        self._counter = counter
+        self._scan_total = path.stat().st_size if path.is_file() else 0
+        self.scan_bar.setRange(0, 1000 if self._scan_total else 0)
+        self.scan_bar.setValue(0)
+        self.scan_bar.setVisible(True)
+        self._timer.start()
+        self.scan_task = self.session.tasks.spawn(self._scan(path, counter), what="checking")
+
+    async def _scan(self, path: Path, counter: _ScanCounter) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            scan = await loop.run_in_executor(
+                self.session.tasks.transfer, lambda: scan_bundle(path, progress=counter)
+            )
+        except Cancelled:
+            return
+        except PmcError as exc:
+            if counter is self._counter:
+                self._scanned(None, str(exc))
+            return
+        except OSError as exc:
+            if counter is self._counter:
+                self._scanned(None, f"cannot read the bundle: {exc}")
+            return
+        if counter is self._counter:
+            self._scanned(scan, None)
+
+    def _scan_tick(self) -> None:
+        if self._counter is not None and self._scan_total:
+            self.scan_bar.setValue(int(1000 * self._counter.done / self._scan_total))
+
+    def _scanned(self, scan: Scan | None, refusal: str | None) -> None:
+        self._timer.stop()
+        self.scan_bar.setVisible(False)
+        self.scan = scan
+        self.refusal = refusal
+        if scan is None:
+            reason = refusal or ""
+            if "Nothing was changed" not in reason:
+                reason += " Nothing was changed on any server."
+            self.bundle_state.setText(f"<b>✖ This bundle is refused:</b> {html.escape(reason)}")
+            self.bundle_state.setStyleSheet("color: #d62d20;")
+            self._update_buttons()
+            return
+        m = scan.manifest
+        self.bundle_state.setText(
+            f"<b>✔ A valid bundle</b> of {html.escape(m.source.cluster)} / "
+            f"{html.escape(m.source.server)}, written {html.escape(m.created)}, "
+            f"{human_bytes(scan.size)}; every checksum matches."
+        )
+        self.bundle_state.setStyleSheet("color: #2e9e4f;")
+        self.summary.setPlainText(scan.summary())
+        self.summary.setVisible(True)
+        for part, box in self.parts.items():
+            box.setEnabled(part in m.parts)
+            box.setChecked(part in m.parts)
+        self._options_changed()
+
+    # options and preview ----------------------------------------------------------------
+    def chosen(self) -> tuple[Cluster, Server] | None:
+        index = self.server.currentIndex()
+        return self._choices[index] if 0 <= index < len(self._choices) else None
+
+    def options(self) -> ImportOptions:
+        return ImportOptions(
+            parts=tuple(p for p, box in self.parts.items() if box.isChecked()),
+            addresses="adapt" if self.adapt.isChecked() else "keep",
+            restart=self.restart.isChecked(),
+        )
+
+    def _options_changed(self, *_: Any) -> None:
+        self._invalidate_preview()
+        self._update_confirm_text()
+        self._update_buttons()
+
+    def _invalidate_preview(self) -> None:
+        self.preview = None
+        self.preview_error = None
+        self.confirm.setChecked(False)
+        for tree in (self.tables, self.rows, self.files):
+            tree.clear()
+        self.config.clear()
+        if self.scan is not None:
+            self.preview_state.setText("Preview the changes before importing.")
+            self.preview_state.setStyleSheet("")
+
+    def start_preview(self) -> None:
+        found = self.chosen()
+        scan = self.scan
+        if found is None or scan is None or self.session.pool is None:
+            return
+        cluster, server = found
+        options = self.options()
+        if not options.parts:
+            self.preview_state.setText("Choose at least one part to import.")
+            return
+        self._invalidate_preview()
+        self.preview_button.setEnabled(False)
+        self.preview_state.setText(f"Reading {server.name} to compare…")
+        self.previewing = True
+        connection = self.session.pool.connection(server, cluster.name)
+        self.preview_task = self.session.tasks.spawn(
+            self._preview(connection, scan, options), what="previewing the import"
+        )
+
+    async def _preview(self, connection: Any, scan: Scan, options: ImportOptions) -> None:
+        try:
+            preview = await preview_import(connection, scan, options)
+        except PmcError as exc:
+            self.previewing = False
+            if scan is self.scan:
+                self.preview_error = str(exc)
+                self.preview_state.setText(
+                    f"<b>✖ The import would be refused:</b> {html.escape(str(exc))}"
+                )
+                self.preview_state.setStyleSheet("color: #d62d20;")
+            self._update_buttons()
+            return
+        self.previewing = False
+        if scan is not self.scan or options != self.options():
+            self._update_buttons()
+            return
+        self.preview = preview
+        self._show_preview(preview)
+        self._update_buttons()
+
+    def _show_preview(self, preview: Preview) -> None:
+        for name, (ours, theirs) in preview.tables.items():
+            change = "" if ours == theirs else f"{ours - theirs:+d}"
+            item = QTreeWidgetItem([name, str(theirs), str(ours), change])
+            for col in (1, 2, 3):
+                item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight)
+            self.tables.addTopLevelItem(item)
+        for diff in preview.rows:
+            for verb, items in (
+                ("added", diff.added),
+                ("changed", diff.changed),
+                ("removed", diff.removed),
+            ):
+                for row in items:
+                    self.rows.addTopLevelItem(QTreeWidgetItem([diff.table, verb, row]))
+        if not self.rows.topLevelItemCount():
+            self.rows.addTopLevelItem(QTreeWidgetItem(["", "no change", ""]))
+        for fdiff in preview.files:
+            for verb, items in (
+                ("added", fdiff.added),
+                ("changed", fdiff.changed),
+                ("removed", fdiff.removed),
+            ):
+                for name in items:
+                    self.files.addTopLevelItem(QTreeWidgetItem([fdiff.key, verb, name]))
+        for tree in (self.tables, self.rows, self.files):
+            for col in range(tree.columnCount()):
+                tree.resizeColumnToContents(col)
+                tree.setColumnWidth(col, tree.columnWidth(col) + 16)
+        text = []
+        for name, action in preview.config_actions.items():
+            text.append(f"# {name}: {action}")
+            if preview.config_diffs.get(name):
+                text.append(preview.config_diffs[name].rstrip("\n"))
+            elif name in preview.config_diffs:
+                text.append("  (no change)")
+        self.config.setPlainText("\n".join(text))
+        rows = sum(len(d.added) + len(d.changed) + len(d.removed) for d in preview.rows)
+        counts = [
+            f"tables: {len(preview.tables)}",
+            f"services and networks changed: {rows}",
+            f"files added: {sum(len(d.added) for d in preview.files)}, "
+            f"changed: {sum(len(d.changed) for d in preview.files)}, "
+            f"removed: {sum(len(d.removed) for d in preview.files)}",
+        ]
+        notes = "".join(f"<br>{html.escape(n)}" for n in preview.notes)
+        self.preview_state.setText(f"<b>Preview</b> — {'; '.join(counts)}.{notes}")
+        self.preview_state.setStyleSheet("")
+
+    # confirm and run --------------------------------------------------------------------
+    def _update_confirm_text(self) -> None:
+        found = self.chosen()
+        where = f"{found[0].name} / {found[1].name}" if found else "the target server"
+        address = f" ({found[1].management_address})" if found else ""
+        self.confirm_text.setText(
+            f"Replace the chosen parts of <b>{html.escape(where)}</b>{address} with the "
+            "bundle's. PMC first exports an automatic <b>backup</b> of everything it replaces "
+            f"to {html.escape(str(default_backup_dir()))} and rolls back to it if the import "
+            "fails."
+        )
+
+    def _update_buttons(self, *_: Any) -> None:
+        busy = self.running
+        self.preview_button.setEnabled(
+            self.scan is not None and not busy and self.session.pool is not None
+            and not self.previewing
+        )  # fmt: skip
+        self.confirm.setEnabled(self.preview is not None and not busy)
+        self.import_button.setEnabled(
+            self.preview is not None and self.confirm.isChecked() and not busy
+        )
+
+    def start(self) -> None:
+        found = self.chosen()
+        if found is None or self.scan is None or self.preview is None or self.running:
+            return
+        if not self.confirm.isChecked():
+            return
+        cluster, server = found
+        remember_folder(self.scan.path)
+        self.job = import_job(self.session, cluster, server, self.scan, self.options())
+        for widget in (self.path, self.browse_button, self.server, self.keep, self.adapt,
+                       self.restart, self.confirm):  # fmt: skip
+            widget.setEnabled(False)
+        for box in self.parts.values():
+            box.setEnabled(False)
+        self.outcome.setVisible(False)
+        self.progress.follow(self.job)
+        self._update_buttons()
+        self.session.run_job(self.job)
+
+    def _finished(self, job: Job[ImportResult]) -> None:
+        self.outcome.setVisible(True)
+        if job.state is JobState.SUCCEEDED and job.result is not None:
+            result = job.result
+            lines = [f"<b>✔ Imported into {html.escape(result.target)}</b> in "
+                     f"{result.seconds:.1f} s ({', '.join(result.parts)})."]  # fmt: skip
+            if result.backup:
+                lines.append(f"Backup of the previous configuration: {result.backup}")
+            lines += [f"{n}: {a}" for n, a in result.config_actions.items()]
+            lines += [html.escape(n) for n in result.notes]
+            self.outcome.setText("<br>".join(lines))
+            self.outcome.setStyleSheet("color: #2e9e4f;")
+            return
+        word = "cancelled" if job.state is JobState.CANCELLED else "failed"
+        self.outcome.setText(f"<b>✖ The import {word}:</b> {html.escape(str(job.error))}")
+        self.outcome.setStyleSheet("color: #d62d20;")
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and not self.job.state.is_final
+
+
+def create(parent: QWidget | None, cluster: str | None, server: str | None) -> QDialog:
+    """The factory registered in :data:`ui.placeholder_dialogs.FACTORIES` (``import``)."""
+    session = getattr(parent, "session", None)
+    if session is None:
+        raise RuntimeError("the import dialog needs the main window's session")
+    return ImportDialog(session, cluster, server, parent)
