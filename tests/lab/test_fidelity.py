@@ -210,9 +210,20 @@ def test_6_without_root_key_the_failover_check_fails(prepared: LabCluster) -> No
         "backup",
         "cp /root/.ssh/authorized_keys /root/.ssh/ak.saved && : > /root/.ssh/authorized_keys",
     )
+    log = prepared.servers["main"].path("/var/log/playout-copy-config.log")
+    log.write_text("")
     try:
         # ssh -o BatchMode=yes cannot log in and exits with its own status, 255
         assert_failure(prepared, "Checking failover on slave... returned 255")
+        # The log tells a key problem from a failover problem: ssh's own words.
+        text = log.read_text()
+        assert f"root@{BACKUP_ETH2}: Permission denied (publickey," in text, text
+        assert re.search(
+            rf"ssh root@{re.escape(BACKUP_ETH2)} failed \(ssh exit 255\): .*Permission denied "
+            r"\(publickey,",
+            text,
+        ), text
+        assert "Checking failover on slave... returned 255" in text
     finally:
         ok(prepared, "backup", "mv /root/.ssh/ak.saved /root/.ssh/authorized_keys")
 

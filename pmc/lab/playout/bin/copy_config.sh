@@ -205,9 +205,14 @@ main() {
     say "Starting at $(LC_ALL=C date)."
 
     log "+ checking failover configuration of $SECONDARY_HOST"
-    on_secondary "peer=\$(cat '$PLAYOUT_HOME/.failover-peer' 2>/dev/null) || exit 127; [ \"\$peer\" = '$PRIMARY_HOST' ]" \
-        >> "$LOGFILE" 2>&1
+    local answer
+    answer=$(on_secondary "peer=\$(cat '$PLAYOUT_HOME/.failover-peer' 2>/dev/null) || exit 127; [ \"\$peer\" = '$PRIMARY_HOST' ]" 2>&1)
     local rc=$?
+    [ -z "$answer" ] || printf '%s\n' "$answer" >> "$LOGFILE"
+    if [ $rc -eq 255 ]; then
+        # ssh's own exit status: no login (key, host key, network), not a failover problem
+        log "ssh root@$SECONDARY_HOST failed (ssh exit 255): $(printf '%s' "$answer" | tail -n 1)"
+    fi
     if [ $rc -ne 0 ]; then
         say "Checking failover on slave... returned $rc"
         failure
