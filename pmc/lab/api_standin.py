@@ -12,6 +12,15 @@ JSON endpoints, acting on the server's own ``playout`` database:
 ``GET /api/status``, ``GET /api/services``, ``POST /api/services`` (``{service_id, name,
 provider}``), ``DELETE /api/services/<id>``.
 
+Copy config from the Web Console ("Synchronize all servers", the seed's "Using Copy Config from
+Playout Webconsole"): ``POST /api/replication/start`` runs ``copy_config.sh`` with the two
+addresses of ``replicate.conf`` (as read when the API started, so edits need an API restart as
+the seed says) in their order, in the background; every output line goes to the API log
+(``info: copy config: …``) and the result too. It answers 202 with the addresses and pid, 409
+while a copy it started still runs, 400 when replicate.conf has fewer than two addresses.
+``GET /api/replication/status``: running, primary, secondary, pid, started, finished,
+exit_code, the last output lines and the database's replication status.
+
 Web redundancy: the server's own spoolers entry is the one whose address is one of the
 machine's addresses. If its type is ``master``, every change it receives from a client is
 forwarded to the other servers of spoolers.json (same request, with the header
@@ -39,6 +48,25 @@ import psycopg
 REPLICATED_HEADER = "X-Playout-Replicated"
 DEFAULT_DSN = "dbname=playout user=postgres host=/run/postgresql connect_timeout=5"
 _SERVICE_PATH = re.compile(r"^/api/services/(\d+)$")
+COPY_CONFIG = "/opt/playout/bin/copy_config.sh"
+OUTPUT_LINES = 200  # output lines kept for GET /api/replication/status
+
+
+@dataclass
+class CopyRun:
+    """One copy config started from the API."""
+
+    primary: str
+    secondary: str
+    process: subprocess.Popen[str]
+    started: str
+    finished: str | None = None
+    exit_code: int | None = None
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def running(self) -> bool:
+        return self.exit_code is None
 
 
 class SpoolersError(Exception):
@@ -62,7 +90,10 @@ class Api:
     dsn: str
     peer_port: int
     log_file: TextIO
+    copy_config: str = COPY_CONFIG
+    copy_run: CopyRun | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    run_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def log(self, level: str, message: str) -> None:
         now = datetime.now(UTC)
@@ -77,6 +108,76 @@ class Api:
 
     def peers(self) -> list[Spooler]:
         return [s for s in self.spoolers if self.own is None or s.address != self.own.address]
+
+    def start_copy(self) -> tuple[int, dict[str, Any]]:
+        """Start copy_config.sh with replicate.conf's two addresses: (HTTP status, body)."""
+        if len(self.replicate) < 2:
+            found = ", ".join(self.replicate) or "no address"
+            return 400, {
+                "error": f"replicate.conf has {len(self.replicate)} address"
+                f"{'es' if len(self.replicate) != 1 else ''} ({found}); copy config needs two,"
+                " this server's eth2 address then the other server's",
+                "hint": "Edit /opt/playout/api/config/replicate.conf, then restart the Playout"
+                " API (systemctl restart playout-api.service).",
+            }
+        primary, secondary = self.replicate[0], self.replicate[1]
+        with self.run_lock:
+            if self.copy_run is not None and self.copy_run.running:
+                run = self.copy_run
+                return 409, {
+                    "error": f"copy config is already running (pid {run.process.pid}, "
+                    f"{run.primary} to {run.secondary}, started {run.started})",
+                }
+            try:
+                process = subprocess.Popen(
+                    [self.copy_config, primary, secondary],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    errors="replace",
+                )
+            except OSError as exc:
+                self.log("error", f"copy config cannot start: {self.copy_config}: {exc.strerror}")
+                return 500, {"error": f"cannot run {self.copy_config}: {exc.strerror}"}
+            run = CopyRun(primary, secondary, process, now_stamp())
+            self.copy_run = run
+        self.log("info", f"copy config started: {self.copy_config} {primary} {secondary}")
+        threading.Thread(target=self._follow, args=(run,), daemon=True).start()
+        return 202, {"started": True, "primary": primary, "secondary": secondary,
+                     "pid": process.pid}  # fmt: skip
+
+    def _follow(self, run: CopyRun) -> None:
+        assert run.process.stdout is not None
+        for raw in run.process.stdout:
+            line = raw.rstrip("\n")
+            run.output.append(line)
+            del run.output[:-OUTPUT_LINES]
+            self.log("info", f"copy config: {line}")
+        code = run.process.wait()
+        run.finished = now_stamp()
+        run.exit_code = code
+        if code == 0:
+            self.log("info", "copy config finished successfully")
+        else:
+            self.log("error", f"copy config failed: {self.copy_config} returned {code}")
+
+    def copy_status(self) -> dict[str, Any]:
+        run = self.copy_run
+        status: dict[str, Any] = {"running": False, "replicate": self.replicate}
+        if run is not None:
+            status.update(
+                running=run.running, primary=run.primary, secondary=run.secondary,
+                pid=run.process.pid, started=run.started, finished=run.finished,
+                exit_code=run.exit_code, output=list(run.output),
+            )  # fmt: skip
+        try:
+            with psycopg.connect(self.dsn) as conn:
+                row = conn.execute("SELECT status FROM replication_status WHERE id = 1").fetchone()
+            status["replication"] = row[0] if row else None
+        except psycopg.Error as exc:
+            status["replication"] = f"error: {str(exc).strip()}"
+        return status
 
 
 def now_stamp() -> str:
@@ -186,10 +287,15 @@ class Handler(BaseHTTPRequestHandler):
                 self._db_error(exc)
                 return
             self._send(200, [{"service_id": r[0], "name": r[1], "provider": r[2]} for r in rows])
+        elif self.path == "/api/replication/status":
+            self._send(200, api.copy_status())
         else:
             self._send(404, {"error": f"no such resource: {self.path}"})
 
     def do_POST(self) -> None:
+        if self.path == "/api/replication/start":
+            self._send(*self.api.start_copy())
+            return
         if self.path != "/api/services":
             self._send(404, {"error": f"no such resource: {self.path}"})
             return
@@ -313,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--peer-port", type=int, help="port of the other servers' APIs (default: --port)"
     )
+    parser.add_argument("--copy-config", default=COPY_CONFIG, help="copy config script to run")
     parser.add_argument(
         "--own-address",
         action="append",
@@ -353,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         dsn=args.dsn,
         peer_port=args.peer_port or args.port,
         log_file=log_file,
+        copy_config=args.copy_config,
     )
     api.log("info", "Running in production mode.")
     handler = type("BoundHandler", (Handler,), {"api": api})
