@@ -7,10 +7,12 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pmc.errors import InputError, LabError, SecretStoreError
 
-LAB_CLUSTER = "lab"
+if TYPE_CHECKING:
+    from pmc.lab import LabCluster
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,6 +39,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="write an inventory of the lab cluster (new root passwords go to the keyring)",
     )
     inv.add_argument("--output", type=Path, help="file to write (default: in your config folder)")
+    inv.add_argument(
+        "--trust-host-keys",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="put the lab's host keys into PMC's known_hosts (default: on; the lab made them)",
+    )
     inv.set_defaults(handler=_inventory)
 
     for name, helptext in (("block", "make a port unreachable"), ("unblock", "undo a block")):
@@ -46,12 +54,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         cmd.set_defaults(handler=_block if name == "block" else _unblock)
 
 
-def _store_passwords(passwords: dict[str, str]) -> bool:
+def _store_passwords(cluster: LabCluster, passwords: dict[str, str]) -> bool:
+    """Each lab server's root password into the keyring, under the names of the lab's
+    inventory (:func:`pmc.lab.inventory.secret_names`)."""
     from pmc import secrets  # noqa: PLC0415 (the keyring is only needed here)
+    from pmc.lab.inventory import secret_names  # noqa: PLC0415
 
+    names = secret_names(cluster)
     try:
         for server, password in passwords.items():
-            secrets.set_password(LAB_CLUSTER, server, password)
+            secrets.set_password(*names[server], password)
     except SecretStoreError as exc:
         print(f"pmc: root passwords not stored: {exc}", file=sys.stderr)
         return False
@@ -60,6 +72,7 @@ def _store_passwords(passwords: dict[str, str]) -> bool:
 
 def _up(args: argparse.Namespace) -> int:
     from pmc import lab  # noqa: PLC0415
+    from pmc.lab.inventory import inventory_of  # noqa: PLC0415
 
     started = time.monotonic()
     cluster = lab.up(args.servers, args.state, args.seed_rows, args.data_mb, args.lab_id)
@@ -69,8 +82,9 @@ def _up(args: argparse.Namespace) -> int:
     for srv in cluster.servers.values():
         eth2 = f", eth2 {srv.redundancy_address}" if srv.redundancy_address else ""
         print(f"  {srv.name:8} eth3 {srv.management_address}{eth2}")
-    if _store_passwords({n: s.root_password for n, s in cluster.servers.items()}):
-        print(f"root passwords are in the keyring (cluster {LAB_CLUSTER!r})")
+    if _store_passwords(cluster, {n: s.root_password for n, s in cluster.servers.items()}):
+        clusters = ", ".join(repr(c.name) for c in inventory_of(cluster).clusters)
+        print(f"root passwords are in the keyring (cluster {clusters})")
     else:
         print("run `pmc lab inventory` once a keyring is available (it sets new passwords)")
     print("reach the servers with `pmc lab exec -- COMMAND`")
@@ -116,31 +130,31 @@ def _exec(args: argparse.Namespace) -> int:
 
 def _inventory(args: argparse.Namespace) -> int:
     from pmc import lab  # noqa: PLC0415
-    from pmc.inventory import Architecture, Cluster, Inventory, Role, Server  # noqa: PLC0415
     from pmc.inventory_file import save_inventory  # noqa: PLC0415
-    from pmc.paths import config_dir  # noqa: PLC0415
+    from pmc.lab.inventory import inventory_of, trust_host_keys  # noqa: PLC0415
+    from pmc.paths import config_dir, known_hosts_path  # noqa: PLC0415
 
     cluster = lab.attach(args.lab_id)
     passwords = {name: srv.set_root_password() for name, srv in cluster.servers.items()}
-    if not _store_passwords(passwords):
+    if not _store_passwords(cluster, passwords):
         raise LabError(
             "the lab's root passwords could not be stored, so no inventory was written",
             hint="Unlock or start your keyring, then run `pmc lab inventory` again.",
         )
-    roles = {"main": Role.MAIN, "backup": Role.BACKUP, "player": Role.PLAYER}
-    servers = tuple(
-        Server(
-            name=srv.name,
-            management_address=srv.management_address,
-            redundancy_address=srv.redundancy_address,
-            role=roles[srv.role],
-        )
-        for srv in cluster.servers.values()
-    )
-    inventory = Inventory((Cluster(LAB_CLUSTER, Architecture.COMBINED, servers),))
+    inventory = inventory_of(cluster)
     path = args.output or config_dir() / f"lab-{cluster.lab_id}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     save_inventory(inventory, path)
+    clusters = ", ".join(repr(c.name) for c in inventory.clusters)
+    print(f"root passwords are in the keyring (cluster {clusters})", file=sys.stderr)
+    if args.trust_host_keys:
+        known = known_hosts_path()
+        trusted = trust_host_keys(cluster, known)
+        print(f"trusted the lab's host keys of {', '.join(trusted)} in {known}"
+              " (--no-trust-host-keys to verify them yourself)", file=sys.stderr)  # fmt: skip
+    else:
+        print("host keys not trusted: PMC asks for each server's fingerprint at the first "
+              "connection", file=sys.stderr)  # fmt: skip
     print(path)
     return 0
 

@@ -25,6 +25,9 @@ Python API (tests, benchmarks, the demo)::
     cluster.operator_run(["ssh", ...])        # argv in the operator's namespace
     cluster.down()                            # or lab.down(lab_id)
 
+For PMC's side of a running lab (its inventory, keyring names, trusted host keys) see
+:mod:`pmc.lab.inventory`.
+
 ``lab_id`` defaults to ``$PMC_LAB_ID``, else ``pmc``; several instances with different ids
 run side by side. :func:`attach` rebuilds a :class:`LabCluster` of a running instance (without
 passwords); :func:`status` reports it.

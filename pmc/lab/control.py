@@ -44,8 +44,11 @@ _children: dict[str, list[subprocess.Popen[bytes]]] = {}
 
 
 def check_machine() -> None:
-    """Raise LabError naming everything this machine lacks to run the lab."""
+    """Raise LabError naming everything this machine lacks to run the lab. Tools are looked
+    up on this process's PATH (``up`` runs them from here) and on the servers' PATH."""
     missing = []
+    not_on_path: list[str] = []
+    here = os.environ.get("PATH", os.defpath)
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         missing.append("root privileges (run as root)")
     for tool, package in (
@@ -53,8 +56,12 @@ def check_machine() -> None:
         ("nft", "nftables"), ("ssh-keygen", "openssh-client"), ("openssl", "openssl"),
         ("runuser", "util-linux"),
     ):  # fmt: skip
-        if shutil.which(tool, path=LOGIN_ENV["PATH"]) is None:
-            missing.append(f"`{tool}` ({package})")
+        if shutil.which(tool, path=here) is None:
+            not_on_path.append(f"`{tool}` ({package})")
+        elif shutil.which(tool, path=LOGIN_ENV["PATH"]) is None:
+            missing.append(f"`{tool}` ({package}) in {LOGIN_ENV['PATH']}")
+    if not_on_path:
+        missing.append(", ".join(not_on_path) + f" on PATH ({here or 'empty'})")
     if not Path("/usr/sbin/sshd").exists():
         missing.append("/usr/sbin/sshd (openssh-server)")
     if not Path(server.PG_BIN, "postgres").exists():

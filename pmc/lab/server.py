@@ -417,6 +417,18 @@ def _standin(name: str, tool: str) -> str:
     )
 
 
+def _chpasswd_standin() -> str:
+    repo = str(Path(pmc.__file__).resolve().parents[1])
+    return (
+        f"#!{sys.executable}\n"
+        "# The lab's chpasswd: /etc/shadow is bind-mounted, so it is rewritten in place.\n"
+        "import sys\n"
+        f"sys.path.insert(0, {repo!r})\n"
+        "from pmc.lab.standins.chpasswd import main\n"
+        "sys.exit(main())\n"
+    )
+
+
 def _clear(folder: Path) -> None:
     if not folder.is_dir():
         return
@@ -497,9 +509,13 @@ def prepare_tree(
         write_accounts(tree, spec)
     write_shadow(tree, password, accounts)
     (tree / "opt/playout/.lab/firewalld.json").write_text(ZoneConfig().to_json())
-    for name, tool in (("systemctl", "systemctl"), ("firewall-cmd", "firewall-cmd")):
+    for name, text in (
+        ("systemctl", _standin("systemctl", "systemctl")),
+        ("firewall-cmd", _standin("firewall-cmd", "firewall-cmd")),
+        ("chpasswd", _chpasswd_standin()),
+    ):
         path = tree / "usr/local/sbin" / name
-        path.write_text(_standin(name, tool))
+        path.write_text(text)
         os.chmod(path, 0o755)  # noqa: S103 (an executable, as on a real server)
     for proc in keygens:
         _, err = proc.communicate()

@@ -286,3 +286,29 @@ def test_attach_and_status_describe_the_running_lab(lab: LabCluster) -> None:
     text = topology.state_dir(lab.lab_id).joinpath("lab.json").read_text()
     for srv in lab.servers.values():
         assert srv.root_password not in text
+
+
+def test_chpasswd_changes_a_password_in_the_bound_shadow_file(lab: LabCluster) -> None:
+    main = lab.servers["main"]
+    old = main.root_password
+    machine_shadow = Path("/etc/shadow").read_text()
+    new = "Rehearsal-" + os.urandom(6).hex()
+    try:
+        done = main.run(["chpasswd"], input=f"root:{new}\n", check=False)
+        assert (done.returncode, done.stderr) == (0, "")
+        assert lab.call_in_operator_namespace(_ssh, main, main.management_address, new).startswith(
+            "main\n"
+        )
+        with pytest.raises(paramiko.AuthenticationException):
+            lab.call_in_operator_namespace(_ssh, main, main.management_address, old)
+        assert new not in main.path("/etc/shadow").read_text()  # a hash, as on a real server
+        unknown = main.run(["chpasswd"], input="nosuchuser:x\n", check=False)
+        assert unknown.returncode == 1 and "nosuchuser" in unknown.stderr
+        # shadow-utils' own tools rename over /etc/shadow, which a bind mount refuses.
+        assert main.run(["/usr/sbin/chpasswd"], input=f"root:{new}\n", check=False).returncode
+    finally:
+        main.set_root_password(old)
+    assert Path("/etc/shadow").read_text() == machine_shadow
+    assert lab.call_in_operator_namespace(_ssh, main, main.management_address, old).startswith(
+        "main\n"
+    )
