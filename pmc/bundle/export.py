@@ -107,6 +107,14 @@ class DataListing:
     present: dict[str, str]  # key -> path of each data folder that exists
 
 
+async def _none() -> None:
+    return None
+
+
+async def _no_data() -> DataListing:
+    return DataListing(0, 0, {})
+
+
 async def list_data(connection: Connection, data_dirs: dict[str, str]) -> DataListing:
     """How many files and bytes the data folders hold (to plan progress and free space)."""
     script = (
@@ -268,18 +276,20 @@ async def export_bundle(
     path = Path(path)
     log = ctx.log if ctx else (lambda *_a, **_k: None)
 
-    version = await playout_version(connection)
-    pg_version = await postgresql_version(connection, layout)
+    # the probes are independent: run them side by side over the one SSH connection
+    want_db = options.database or options.epg
+    version, pg_version, found, listing = await asyncio.gather(
+        playout_version(connection),
+        postgresql_version(connection, layout),
+        read_catalog(connection, layout) if want_db else _none(),
+        list_data(connection, layout.data_dirs) if options.data else _no_data(),
+    )
     tables: list[TableSpec] = []
     cycles: list[str] = []
-    if options.database or options.epg:
-        catalog = await read_catalog(connection, layout)
+    if found is not None:
         wanted = {p for p in (PART_DATABASE, PART_EPG) if p in options.parts}
-        tables = [catalog.specs[t] for t in catalog.order if catalog.specs[t].part in wanted]
-        cycles = [t for t in catalog.cycles if catalog.specs[t].part in wanted]
-    listing = (
-        await list_data(connection, layout.data_dirs) if options.data else DataListing(0, 0, {})
-    )
+        tables = [found.specs[t] for t in found.order if found.specs[t].part in wanted]
+        cycles = [t for t in found.cycles if found.specs[t].part in wanted]
     manifest = Manifest(
         source=Source(
             cluster=connection.cluster,

@@ -18,11 +18,15 @@ Order of work, and why nothing is ever left half-done:
    connection before that rolls the database back by itself.
 4. **Switch**: each data folder is renamed to ``FOLDER.pmc-old-ID`` and the staged one into
    place (renames on the same filesystem); config files are written atomically with backups.
-5. **Restart** ``playout-api`` and **verify**: the service is active, every table has the
-   bundle's row count. Then the old folders are removed.
+5. **Restart** what the imported parts affect (:func:`services_to_restart`: ``playout-api``
+   for the API config and the database it serves, the Playout daemons ``playout-scheduler``,
+   ``eit-update`` and ``playout-admin`` after a database or EPG import — the seed: imports
+   need service restarts — and ``playout-scheduler`` for new data files; a unit the server
+   does not have is skipped and said) and **verify**: each restarted service is active, every
+   table has the bundle's row count. Then the old folders are removed.
 
 A failure after the commit rolls back to the backup: old folders renamed back, config files
-restored, the tables reloaded from the backup bundle, the service restarted.
+restored, the tables reloaded from the backup bundle, the same services restarted.
 
 The target's own addresses: spoolers.json and replicate.conf name the servers of *their*
 cluster. From a bundle of the same server they are restored as they are; from another server
@@ -82,11 +86,34 @@ from pmc.bundle.progress import ByteProgress, human_bytes
 from pmc.catalog import PART_DATABASE, PART_EPG
 from pmc.errors import Cancelled, PmcError
 from pmc.jobs import JobContext
+from pmc.layout import PlayoutLayout
 from pmc.remote import files, services
 from pmc.remote.commands import run
 from pmc.remote.connection import Connection
 
 ADDRESS_POLICIES = ("keep", "adapt")
+# The Playout Control Protocol daemons (TCP 2001, 5000, 5555; PLAYOUT-FACTS.md)
+PLAYOUT_DAEMONS = ("playout-scheduler", "eit-update", "playout-admin")
+
+
+def services_to_restart(layout: PlayoutLayout, parts: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(unit, why) for every service the imported ``parts`` affect, each once, in order."""
+    found: dict[str, str] = {}
+    database = PART_DATABASE in parts or PART_EPG in parts
+    if PART_CONFIG in parts:
+        found[layout.api_service] = "reads spoolers.json and replicate.conf"
+    elif database:
+        found[layout.api_service] = "serves the configuration database to the Web Console"
+    if database:
+        for unit in PLAYOUT_DAEMONS:
+            found[unit] = "reads the configuration database" + (
+                " and the EPG" if unit == "eit-update" and PART_EPG in parts else ""
+            )
+    if PART_DATA in parts:
+        found.setdefault("playout-scheduler", "plays out the carousel, av and ts files")
+    return list(found.items())
+
+
 SPACE_MARGIN = 1.1
 
 
@@ -108,12 +135,15 @@ class ImportResult:
     config_actions: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    restarted: list[str] = field(default_factory=list)  # each found active afterwards
 
     def __str__(self) -> str:
         text = (
             f"imported {self.bundle.name} into {self.target} ({', '.join(self.parts)}) "
             f"in {self.seconds:.1f} s"
         )
+        if self.restarted:
+            text += f"; restarted and active: {', '.join(self.restarted)}"
         if self.backup:
             text += f"; backup of the previous configuration: {self.backup}"
         return text
@@ -195,18 +225,21 @@ def plan_config(
         if data is None:
             actions[name] = "not in the bundle; the target's file is kept"
             continue
-        if same:
-            writes[name] = data
-            actions[name] = "restored from the bundle (same server)"
-        elif policy == "adapt":
-            try:
-                adapted = adapt(name, data, theirs, ours)
+        if same or policy == "adapt":
+            try:  # read by its codec even when restored as it is: the API must start on it
+                adapted = adapt(name, data, theirs, theirs if same else ours)
             except PmcError as exc:
                 raise BundleOperationFailed(
-                    f"the bundle's {name} cannot be adapted to {server.name}: {exc}",
+                    f"the bundle's {name} cannot be "
+                    f"{'restored' if same else 'adapted'} on {server.name}: {exc}",
                     where=str(scan.path),
-                    hint="Import with the target's own addresses kept. Nothing was changed.",
+                    hint="Import without the API config part, or keep the target's own "
+                    "addresses. Nothing was changed.",
                 ) from exc
+            if same:
+                writes[name] = data
+                actions[name] = "restored from the bundle (same server)"
+                continue
             writes[name] = adapted
             actions[name] = (
                 f"adapted: {source.server}'s addresses exchanged with {server.name}'s "
@@ -253,8 +286,9 @@ async def preview_import(
     parts = chosen_parts(scan.manifest, options.parts)
     layout = connection.server.layout
     result = Preview(scan, connection.label)
-    catalog = await read_catalog(connection, layout)
-    version = await playout_version(connection)
+    catalog, version = await asyncio.gather(
+        read_catalog(connection, layout), playout_version(connection)
+    )
     tables = check_schema(scan.manifest, parts, catalog, version, connection.label)
     await check_space(connection, scan, parts)
     counts = await target_counts(connection, [t.name for t in tables])
@@ -508,8 +542,9 @@ async def import_bundle(
                 loop_thread, lambda: scan_bundle(path, progress=progress)
             )
         parts = chosen_parts(scan.manifest, options.parts)
-        catalog = await read_catalog(connection, layout)
-        version = await playout_version(connection)
+        catalog, version = await asyncio.gather(
+            read_catalog(connection, layout), playout_version(connection)
+        )
         tables = check_schema(scan.manifest, parts, catalog, version, connection.label)
         await check_space(connection, scan, parts)
         writes, actions = (
@@ -555,6 +590,9 @@ async def import_bundle(
     committed = False
     switched = False
     config_backups: dict[str, str | None] = {}
+    restart_units = services_to_restart(layout, parts)
+    layout_name = connection.server.name
+    touched: list[str] = []  # services restarted (to restart again after a rollback)
     psql: Pipe | None = None
     try:
         with step("Stage files and load the database"):
@@ -622,14 +660,21 @@ async def import_bundle(
         # 5. restart and verify -----------------------------------------------------------
         with step("Restart services and verify"):
             if options.restart:
-                await services.restart(connection, layout.api_service)
-                state = await services.is_active(connection, layout.api_service)
-                if state != "active":
-                    raise BundleOperationFailed(
-                        f"{layout.api_service} is {state} after the import",
-                        where=connection.label,
-                        hint="The previous configuration is being restored from the backup",
-                    )
+                for unit, why in restart_units:
+                    if not (await services.status(connection, unit)).exists:
+                        result.notes.append(f"{unit} is not installed on {layout_name}; skipped")
+                        continue
+                    log(f"restarting {unit} ({why})")
+                    touched.append(unit)
+                    await services.restart(connection, unit)
+                    state = await services.is_active(connection, unit)
+                    if state != "active":
+                        raise BundleOperationFailed(
+                            f"{unit} is {state} after the import",
+                            where=connection.label,
+                            hint="The previous configuration is being restored from the backup",
+                        )
+                    result.restarted.append(unit)
             counts = await target_counts(connection, sorted(loaded))
             for name in loaded:
                 want = scan.checksums.rows.get(name, 0)
@@ -642,8 +687,9 @@ async def import_bundle(
             result.rows = counts
     except (Exception, Cancelled, asyncio.CancelledError) as exc:
         await _roll_back(
-            connection, ident, dirs, committed, switched, config_backups, backup, catalog, ctx
-        )
+            connection, ident, dirs, committed, switched, config_backups, backup, catalog, ctx,
+            restart=touched or [u for u, _ in restart_units if u == layout.api_service],
+        )  # fmt: skip
         if isinstance(exc, PmcError) and not committed:
             raise
         raise BundleOperationFailed(
@@ -670,8 +716,11 @@ async def _roll_back(  # noqa: PLR0917
     backup: ExportResult,
     catalog: Catalog,
     ctx: JobContext | None,
+    *,
+    restart: list[str],
 ) -> None:
-    """Put the target back as it was (the connection is made again if it was cut)."""
+    """Put the target back as it was (the connection is made again if it was cut) and
+    restart ``restart`` (the services the import restarted) on it."""
     log = ctx.log if ctx else (lambda *_a, **_k: None)
     log("rolling back to the state before the import", level="warning")
     errors: list[str] = []
@@ -690,8 +739,10 @@ async def _roll_back(  # noqa: PLR0917
                 root=True, check=True,
             )  # fmt: skip
         for remote, saved in config_backups.items():
+            # the file as it was (the import's backup copy goes too), or gone if it was new
             if saved:
                 await files.restore_backup(connection, remote, saved)
+            await run(connection, ["rm", "-f", "--", saved or remote], root=True, check=True)
         if committed:
             layout = connection.server.layout
             bscan = await connection.in_thread(
@@ -716,7 +767,9 @@ async def _roll_back(  # noqa: PLR0917
 
             await connection.in_thread(connection.executors.transfers, load)
         if switched or config_backups or committed:
-            await services.restart(connection, connection.server.layout.api_service)
+            for unit in restart:
+                await services.restart(connection, unit)
+                log(f"{unit} restarted on the restored configuration")
     except (Exception, Cancelled) as exc:
         errors.append(str(exc))
     if errors:

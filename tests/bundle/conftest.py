@@ -145,9 +145,8 @@ def make_host(
     host = PlayoutHost(name, root, sshd, pg_socket, pg_data)
     host.config_dir.mkdir()
     own = address
-    (host.config_dir / "spoolers.json").write_text(
-        '{\n  "servers": [\n    {"name": "' + name + '", "address": "' + own + '", '
-        '"type": "master"}\n  ]\n}\n'
+    (host.config_dir / "spoolers.json").write_text(  # as the Playout API installer writes it
+        '[{"name":"' + name + '","address":"' + own + '","type":"master"}]\n'
     )
     (host.config_dir / "replicate.conf").write_text(
         ("127.17.59.128" if name == "main" else "127.17.59.129") + "\n"

@@ -13,6 +13,7 @@ import paramiko
 import psycopg
 import pytest
 
+from pmc.bundle.errors import BundleOperationFailed
 from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.importer import ImportOptions, ImportResult, import_bundle
 from pmc.inventory import AuthMethod, Role, Server
@@ -118,5 +119,96 @@ def test_with_epg_the_epg_matches_too(fresh_lab: Any, tmp_path: Path) -> None:
         _roundtrip(lab, tmp_path, epg=True)
         tables = CONFIG_TABLES + EPG_TABLES
         assert digest(main.postgres_dsn, tables) == digest(backup.postgres_dsn, tables)
+    finally:
+        lab.reset()
+
+
+def tree(root: Path) -> dict[str, tuple[int, str]]:
+    """Every file and folder under ``root``: mode and SHA-256 (folders: mode only)."""
+    out: dict[str, tuple[int, str]] = {}
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        body = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+        out[str(path.relative_to(root))] = (st.st_mode, body)
+    return out
+
+
+def sabotage_restart(lab: LabCluster, server: str, unit: str) -> None:
+    """The next `systemctl restart UNIT` on ``server`` fails as a unit that will not start
+    does (a lab reset rewrites the systemctl stand-in)."""
+    srv = lab.servers[server]
+    stand_in = srv.path("/usr/local/sbin/systemctl")
+    real = stand_in.with_name("systemctl.real")
+    stand_in.rename(real)
+    stand_in.write_text(
+        "#!/bin/sh\n"
+        f'case " $* " in *" restart "*" {unit} "*) if [ -e /tmp/pmc-sabotage ]; then '
+        f"rm -f /tmp/pmc-sabotage; echo 'Job for {unit}.service failed because the control "
+        "process exited with error code.' >&2; exit 1; fi;; esac\n"
+        'exec /usr/local/sbin/systemctl.real "$@"\n'
+    )
+    stand_in.chmod(0o755)
+    srv.path("/tmp/pmc-sabotage").write_text("1\n")
+
+
+def test_import_restarts_what_it_affects_and_each_is_active(fresh_lab: Any, tmp_path: Path) -> None:
+    lab: LabCluster = fresh_lab
+    try:
+        result = _roundtrip(lab, tmp_path, epg=False)
+        assert result.restarted == [
+            "playout-api.service", "playout-scheduler", "eit-update", "playout-admin",
+        ]  # fmt: skip
+        for unit in result.restarted:
+            state = lab.servers["backup"].systemctl("is-active", unit).stdout.strip()
+            assert state == "active", unit
+        assert "restarted and active: playout-api.service, playout-scheduler" in str(result)
+    finally:
+        lab.reset()
+
+
+def test_failure_after_the_commit_restores_the_target_byte_for_byte(
+    fresh_lab: Any, tmp_path: Path
+) -> None:
+    """playout-scheduler will not restart after the import committed (tables loaded, folders
+    switched, config files written): the target is reloaded from the automatic backup."""
+    lab: LabCluster = fresh_lab
+    main, backup = lab.servers["main"], lab.servers["backup"]
+    bundle = tmp_path / "main.pmcbundle"
+    tables = CONFIG_TABLES + EPG_TABLES
+    try:
+        with psycopg.connect(main.postgres_dsn, autocommit=True) as conn:
+            conn.execute("UPDATE networks SET name = name || ' (main)'")
+        main.path("/opt/playout/data/carousel/only-on-main.html").write_text("main\n")
+        db_before = digest(backup.postgres_dsn, tables)
+        data_before = tree(backup.path("/opt/playout/data"))
+        config_before = tree(backup.path("/opt/playout/api/config"))
+        assert db_before != digest(main.postgres_dsn, tables)
+        sabotage_restart(lab, "backup", "playout-scheduler")
+
+        async def go() -> str:
+            src = lab_connection(lab, "main", tmp_path / "known_hosts")
+            dst = lab_connection(lab, "backup", tmp_path / "known_hosts")
+            try:
+                await export_bundle(src, bundle, ExportOptions())
+                try:
+                    await import_bundle(
+                        dst, bundle, ImportOptions(backup_dir=tmp_path / "b", addresses="adapt")
+                    )
+                except BundleOperationFailed as exc:
+                    return str(exc)
+                raise AssertionError("the import did not fail")
+            finally:
+                await src.close()
+                await dst.close()
+
+        message = in_lab(lab, go)
+        assert "rolled back to the backup" in message and "playout-scheduler" in message
+        assert not backup.path("/tmp/pmc-sabotage").exists()  # the sabotage did fire
+        assert digest(backup.postgres_dsn, tables) == db_before
+        assert tree(backup.path("/opt/playout/data")) == data_before
+        assert tree(backup.path("/opt/playout/api/config")) == config_before
+        for unit in ("playout-api", "playout-scheduler", "eit-update", "playout-admin"):
+            assert backup.systemctl("is-active", unit).stdout.strip() == "active", unit
+        assert list((tmp_path / "b").glob("backup-before-import-*.pmcbundle"))
     finally:
         lab.reset()
