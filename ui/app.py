@@ -108,6 +108,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="pmc gui", description="Open the PMC desktop app.")
     parser.add_argument("--inventory", metavar="FILE", help="inventory file to open")
     parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log PMC's debug messages (to the log file)"
+    )
+    parser.add_argument(
         "--quit-after-paint",
         action="store_true",
         help=argparse.SUPPRESS,  # benchmarks and smoke tests: quit once the window is painted
@@ -138,9 +141,21 @@ def build_window(inventory: Path, settings: QSettings | None) -> tuple[object, o
     return session, window
 
 
+def start_logging(*, verbose: bool = False) -> None:
+    """PMC's log file only: a desktop app does not write log lines to a terminal (this
+    replaces the stderr handler of the CLI's logging when started as ``pmc … gui``)."""
+    from pmc.log import configure_logging
+
+    try:
+        configure_logging(verbose, stderr=False)
+    except OSError as exc:  # the app works without its log file; say so once
+        print(f"pmc: cannot write the log file ({exc}); continuing without it", file=sys.stderr)
+
+
 def run(argv: list[str]) -> int:
     """``pmc`` / ``pmc gui``: open the main window and run until it closes."""
     args = parse_args(argv)
+    start_logging(verbose=args.verbose)
     app = make_app()
     inventory = Path(
         args.inventory or os.environ.get("PMC_INVENTORY", "") or default_inventory_path()

@@ -68,6 +68,8 @@ def _run_gui(gui: GuiLauncher | None, args: argparse.Namespace) -> int:
     gui_args = list(getattr(args, "gui_args", []))
     if getattr(args, "inventory", None):
         gui_args += ["--inventory", args.inventory]
+    if getattr(args, "verbose", False):
+        gui_args.append("--verbose")  # the app logs to its file only (ui.app.start_logging)
     return gui(gui_args)
 
 
