@@ -76,13 +76,14 @@ class MainWindow(SyncWindowMixin, QMainWindow):
         if session.pool is not None:
             self.runner = make_runner(session, self)
             self.drift = DriftCache(self.runner.drift, interval=DRIFT_MINUTES * 60)
-            self.sync = SyncPanel(session, self.runner, settings=settings)
+            self.sync = SyncPanel(session, self.runner)
             self.runner.confirm = self.sync.confirm  # inline prompt, not a dialog
             self.runner.on_job(self._sync_submitted)
         self.poller = StatusPoller(session, self, drift=self.drift, syncing=self._syncing)
         self.tray = SyncTray(session, self)
         self.quit_app: Any = QApplication.quit  # tests replace it
         self._quitting = False
+        self._schedules_stopped = False
         self.setCentralWidget(self.topology)
         self.tree_dock = self._dock(
             "Clusters", "clustersDock", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea
@@ -148,8 +149,8 @@ class MainWindow(SyncWindowMixin, QMainWindow):
         self._restore_settings()
         self._inventory_changed()
         self.session.tasks.spawn(self.jobs.load_history(), what="loading the job history")
-        if self.runner is not None and self.settings is not None:
-            QTimer.singleShot(0, self._start_saved_schedules)
+        if self.runner is not None:
+            QTimer.singleShot(0, self._start_schedules)
 
     # construction --------------------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -342,6 +343,7 @@ class MainWindow(SyncWindowMixin, QMainWindow):
         self.tree.populate(self.session.inventory)
         self._show(self.current_cluster())
         self._update_actions()
+        self._apply_schedules()
 
     def _show(self, cluster: Cluster | None) -> None:
         self._follow_cluster(cluster)
@@ -690,9 +692,7 @@ class MainWindow(SyncWindowMixin, QMainWindow):
             return
         self.poller.stop()
         self.save_settings()
-        if self.runner is not None:
-            for name in [s.cluster for s in self.runner.schedules]:
-                self.runner.remove_schedule(name)
+        self._stop_schedules()
         self.tray.hide()
         super().closeEvent(event)
 

@@ -1,8 +1,10 @@
 """The main window's synchronisation and tray behaviour (a mixin of
 :class:`ui.main_window.MainWindow`, kept apart so that neither module grows past a screenful
 of concerns): Cluster ▸ Synchronize all servers, the sync dock, the drift column's refresh
-after a sync, remediation prompts raised into view, saved schedules started, closing into the
-tray (asked once, remembered in QSettings ``tray/on_close``) and Quit from the tray."""
+after a sync, remediation prompts raised into view, the inventory's sync schedules given to the
+runner whenever the inventory is read (schedules an older PMC kept in QSettings moved into it
+once), closing into the tray (asked once, remembered in QSettings ``tray/on_close``) and
+Quit from the tray."""
 
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QMessageBox
 
 from pmc.jobs import Job
-from pmc.sync.runner import SyncRequest, finished
+from pmc.sync.runner import SyncRequest, finished, schedules_of
 from ui.error_dialog import show_error
-from ui.sync_schedules import apply_saved
+from ui.sync_schedules import forget, migrate, saved_clusters
 
 
 class SyncWindowMixin:
@@ -70,19 +72,50 @@ class SyncWindowMixin:
                 f"{fix.failure.explain()}. Open PMC to confirm the fix.",
             )
 
-    def _start_saved_schedules(self) -> None:
-        if self.runner is None or self.settings is None:
+    # schedules (kept in the inventory) ----------------------------------------------------
+    def _start_schedules(self) -> None:
+        """At start-up: move schedules an older PMC kept in QSettings into the inventory
+        (once), then run the inventory's schedules."""
+        self.session.tasks.spawn(self._migrate_schedules(), what="moving the sync schedules")
+
+    async def _migrate_schedules(self) -> None:
+        if self.settings is not None and saved_clusters(self.settings):
+            inventory, handled = migrate(self.settings, self.session.inventory)
+            if inventory != self.session.inventory:
+                await self.session.save(inventory)  # re-read: the runner follows it
+                self.statusBar().showMessage(
+                    "Sync schedules moved from PMC's settings into the inventory file", 8000
+                )
+            forget(self.settings, handled)
+        self._apply_schedules()
+
+    def _apply_schedules(self) -> None:
+        """Give the runner the inventory's clusters and schedules (after every (re)read)."""
+        if self.runner is None or self._quitting or self._schedules_stopped:
             return
-        names = [c.name for c in self.session.inventory.clusters]
         try:
-            started = apply_saved(self.settings, self.runner, names)
-        except Exception as exc:
-            show_error(self, "starting the saved sync schedules", exc)
+            asyncio.get_running_loop()
+        except RuntimeError:  # the window is built before the loop runs: once it does
+            QTimer.singleShot(0, self._apply_schedules)
             return
-        if started:
-            self.statusBar().showMessage(f"{started} sync schedule(s) running", 8000)
+        inventory = self.session.inventory
+        self.runner.use_clusters(inventory.cluster)
+        try:
+            changed = self.runner.set_schedules(schedules_of(inventory))
+        except Exception as exc:
+            show_error(self, "starting the inventory's sync schedules", exc)
+            return
+        if changed:
+            count = len(self.runner.schedules)
+            self.statusBar().showMessage(f"{count} sync schedule(s) running", 8000)
         if self.sync is not None:
             self.sync.set_cluster(self.sync.cluster)
+
+    def _stop_schedules(self) -> None:
+        """The window closes for good: no schedule runs on (the inventory keeps them)."""
+        self._schedules_stopped = True
+        if self.runner is not None:
+            self.runner.set_schedules([])
 
     # tray ----------------------------------------------------------------------------------
     def runner_busy(self) -> bool:

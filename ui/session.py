@@ -64,6 +64,11 @@ class Session(QObject):
         self.loaded = await self.tasks.in_thread(load_inventory, self.inventory_path)
         self.inventoryChanged.emit()
 
+    async def replace_cluster(self, name: str, cluster: Cluster) -> None:
+        """Save the inventory with cluster ``name`` replaced by ``cluster`` (renamed, edited
+        servers, a new sync schedule…)."""
+        await self.save(replace_cluster(self.inventory, name, cluster))
+
     def cluster(self, name: str) -> Cluster | None:
         try:
             return self.inventory.cluster(name)
@@ -128,6 +133,11 @@ class Session(QObject):
         self.signals.attach(job)
         self.jobStarted.emit(job)
         return self.tasks.spawn(_quiet(job), what=job.title)
+
+
+def replace_cluster(inventory: Inventory, name: str, cluster: Cluster) -> Inventory:
+    """``inventory`` with cluster ``name`` replaced by ``cluster``."""
+    return Inventory(tuple(cluster if c.name == name else c for c in inventory.clusters))
 
 
 async def _quiet(job: Job[Any]) -> Any:

@@ -4,18 +4,20 @@ log, the drift report, the remediation prompts, the cluster's schedule and the s
 The work is :class:`pmc.sync.runner.SyncRunner`'s; this panel only starts requests, renders
 the job events it receives through the session's JobSignals, and answers the runner's
 remediation questions with a prompt inside the panel (:meth:`SyncPanel.confirm`; never a
-nested event loop). Schedules are edited here and kept in QSettings
-(:mod:`ui.sync_schedules`).
+nested event loop). Schedules are edited here and kept in the inventory (the cluster's
+``[clusters.sync]`` table, saved through :meth:`ui.session.Session.replace_cluster`); the main
+window gives the runner the inventory's schedules whenever the inventory is (re)read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pmc.inventory import Cluster, SyncSchedule
 from pmc.jobs import EventKind, Job, JobEvent
 from pmc.sync.copy_config import Remediation
 from pmc.sync.drift import DriftReport
@@ -42,9 +45,9 @@ from ui.async_dialog import ask
 from ui.icons import icon
 from ui.remediation_prompt import RemediationPrompt
 from ui.session import Session
-from ui.sync_schedules import load_schedule, save_schedule
 
 FINAL = (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED)
+SAVE_DELAY_MS = 400  # schedule edits are saved to the inventory this long after the last one
 
 
 def make_runner(session: Session, parent: QWidget | None = None) -> SyncRunner:
@@ -81,7 +84,7 @@ def make_runner(session: Session, parent: QWidget | None = None) -> SyncRunner:
 class SyncPanel(QWidget):
     """See the module docs. :attr:`promptShown` when a fix waits for the operator,
     :attr:`driftChecked` with each report fetched here, :attr:`scheduleChanged` with the
-    cluster whose schedule the operator edited."""
+    cluster whose schedule the operator edited (once it is saved in the inventory)."""
 
     promptShown = Signal(object)  # Remediation
     driftChecked = Signal(object)  # DriftReport
@@ -92,14 +95,11 @@ class SyncPanel(QWidget):
         session: Session,
         runner: SyncRunner,
         parent: QWidget | None = None,
-        *,
-        settings: QSettings | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("syncPanel")
         self.session = session
         self.runner = runner
-        self.settings = settings
         self.cluster: str | None = None
         self.job: Job[object] | None = None
         self.title = QLabel("No cluster selected")
@@ -192,9 +192,15 @@ class SyncPanel(QWidget):
         self.sync_button.clicked.connect(self.synchronize)
         self.drift_button.clicked.connect(self.check_drift)
         self.cancel_button.clicked.connect(self.cancel)
+        self._save_timer = QTimer(self)  # one save for a burst of edits (spin box steps)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self._save_schedule)
+        self._editing: str | None = None  # the cluster whose edit waits to be saved
         self.every.toggled.connect(self._schedule_edited)
         self.every_minutes.valueChanged.connect(self._schedule_edited)
         self.on_drift.toggled.connect(self._schedule_edited)
+        session.inventoryChanged.connect(self._inventory_changed)
         session.signals.event.connect(self._event)
         self._unsubscribe = runner.on_job(self._submitted)
         self._loading = False
@@ -203,6 +209,9 @@ class SyncPanel(QWidget):
 
     # cluster and schedule ------------------------------------------------------------------
     def set_cluster(self, name: str | None) -> None:
+        if self._save_timer.isActive():  # the shown cluster's edit is saved before switching
+            self._save_timer.stop()
+            self._save_schedule()
         self.cluster = name
         self.title.setText(f"Cluster {name}" if name else "No cluster selected")
         running = self.runner.running(name) if name else None
@@ -221,53 +230,83 @@ class SyncPanel(QWidget):
                 widget.setEnabled(bool(self.cluster))
             self.every.setChecked(bool(schedule and schedule.every_minutes))
             if schedule and schedule.every_minutes:
-                self.every_minutes.setValue(int(schedule.every_minutes))
+                self.every_minutes.setValue(max(1, round(schedule.every_minutes)))
             self.on_drift.setChecked(bool(schedule and schedule.on_drift))
         finally:
             self._loading = False
         self._schedule_state(schedule)
 
+    def _inventory_changed(self) -> None:
+        if self._editing is None:  # an edit waiting to be saved is not overwritten
+            self._show_schedule()
+
+    def _saved_sync(self) -> SyncSchedule | None:
+        cluster = self.session.cluster(self.cluster) if self.cluster else None
+        return cluster.sync if cluster is not None else None
+
     def schedule(self) -> Schedule | None:
-        """The shown cluster's schedule: the runner's, else the saved one."""
-        if not self.cluster:
+        """The shown cluster's schedule, as the inventory has it (None: no automatic sync)."""
+        saved = self._saved_sync()
+        if not self.cluster or saved is None or not saved.active:
             return None
-        for schedule in self.runner.schedules:
-            if schedule.cluster == self.cluster:
-                return schedule
-        if self.settings is not None:
-            return load_schedule(self.settings, self.cluster)
-        return None
+        return Schedule.of(self.cluster, saved)
+
+    def edited_schedule(self) -> SyncSchedule | None:
+        """The cluster's ``[clusters.sync]`` as the controls now say (its other settings —
+        drift check interval, TS outputs — kept); None when that is all default."""
+        every = float(self.every_minutes.value()) if self.every.isChecked() else None
+        saved = self._saved_sync() or SyncSchedule()
+        engine = Engine(self.engine.currentData()) if every or self.on_drift.isChecked() else None
+        wanted = dataclasses.replace(
+            saved,
+            every_minutes=every,
+            on_drift=self.on_drift.isChecked(),
+            engine=engine or saved.engine,
+        )
+        return None if wanted == SyncSchedule() else wanted
 
     def _schedule_edited(self, *_: object) -> None:
         if self._loading or not self.cluster:
             return
-        every = float(self.every_minutes.value()) if self.every.isChecked() else None
-        schedule: Schedule | None = None
-        if every or self.on_drift.isChecked():
-            schedule = Schedule(
-                self.cluster,
-                every_minutes=every,
-                on_drift=self.on_drift.isChecked(),
-                engine=Engine(self.engine.currentData()),
-            )
-            self.runner.set_schedule(schedule)
-        else:
-            self.runner.remove_schedule(self.cluster)
-        if self.settings is not None:
-            save_schedule(self.settings, self.cluster, schedule)
-        self._schedule_state(schedule)
-        self.scheduleChanged.emit(self.cluster)
+        self._editing = self.cluster
+        wanted = self.edited_schedule()
+        self._schedule_state(Schedule.of(self.cluster, wanted) if wanted else None, saving=True)
+        self._save_timer.start()
 
-    def _schedule_state(self, schedule: Schedule | None) -> None:
-        if schedule is None:
-            self.schedule_state.setText("off")
+    def _save_schedule(self) -> None:
+        cluster, self._editing = self._editing, None
+        if cluster is None or cluster != self.cluster:
             return
+        found = self.session.cluster(cluster)
+        if found is None:
+            return
+        wanted = self.edited_schedule()
+        if wanted == found.sync:
+            self._show_schedule()
+            return
+        self.session.tasks.spawn(
+            self._store(dataclasses.replace(found, sync=wanted)),
+            what=f"saving the sync schedule of {cluster} in the inventory",
+        )
+
+    async def _store(self, cluster: Cluster) -> None:
+        try:
+            await self.session.replace_cluster(cluster.name, cluster)
+        finally:
+            self._show_schedule()  # what the inventory holds now (unchanged if refused)
+        self.scheduleChanged.emit(cluster.name)
+
+    def _schedule_state(self, schedule: Schedule | None, *, saving: bool = False) -> None:
         parts = []
-        if schedule.every_minutes:
+        if schedule is not None and schedule.every_minutes:
             parts.append(f"every {schedule.every_minutes:g} min")
-        if schedule.on_drift:
+        if schedule is not None and schedule.on_drift:
             parts.append(f"on drift (checked every {schedule.check_minutes:g} min)")
-        self.schedule_state.setText("; ".join(parts))
+        text = "; ".join(parts) or "off"
+        self.schedule_state.setText(f"{text} (saving…)" if saving else text)
+        self.schedule_state.setToolTip(
+            "Kept in the inventory file (the cluster's [clusters.sync] table)"
+        )
 
     # work ----------------------------------------------------------------------------------
     def synchronize(self) -> Job[object] | None:

@@ -1,22 +1,28 @@
-"""Sync schedules per cluster, kept in QSettings (the runner itself does not persist them).
+"""Sync schedules that older PMC versions kept in QSettings, moved into the inventory.
 
-Keys: ``sync/schedule/<cluster>/every`` (minutes, 0 = off), ``…/on_drift`` (bool),
-``…/check`` (minutes between drift checks) and ``…/engine``.
+Schedules live in the inventory now (each cluster's ``[clusters.sync]`` table, read by the
+GUI, ``pmc sync schedule`` and ``pmc sync daemon`` alike). The GUI used to keep its own copy
+under ``sync/schedule/<cluster>/every`` (minutes, 0 = off), ``…/on_drift``, ``…/check`` and
+``…/engine``; :func:`migrate` turns those into the inventory's form once, and
+:func:`forget` removes the keys afterwards. A cluster that already has a ``[clusters.sync]``
+table keeps it (the inventory wins); keys of clusters the open inventory does not have stay
+until an inventory with that cluster is opened.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from PySide6.QtCore import QSettings
 
-from pmc.sync.runner import Engine, Schedule, SyncRunner
+from pmc.inventory import Inventory, SyncEngine, SyncSchedule
 
 PREFIX = "sync/schedule"
 
 
-def _key(cluster: str, name: str) -> str:
-    return f"{PREFIX}/{cluster.replace('/', '_')}/{name}"
+def _group(cluster: str) -> str:
+    return f"{PREFIX}/{cluster.replace('/', '_')}"
 
 
 def _bool(value: object) -> bool:
@@ -25,19 +31,28 @@ def _bool(value: object) -> bool:
     return bool(value)
 
 
-def load_schedule(settings: QSettings, cluster: str) -> Schedule | None:
-    """The schedule saved for ``cluster`` (None: none, or switched off)."""
+def saved_clusters(settings: QSettings) -> list[str]:
+    """The cluster groups that have schedule keys in ``settings``."""
+    settings.beginGroup(PREFIX)
     try:
-        every = float(settings.value(_key(cluster, "every"), 0) or 0)  # type: ignore[arg-type]
-        check = float(settings.value(_key(cluster, "check"), 5) or 5)  # type: ignore[arg-type]
-        engine = Engine(str(settings.value(_key(cluster, "engine"), Engine.DELTA.value)))
-    except ValueError:
+        return list(settings.childGroups())
+    finally:
+        settings.endGroup()
+
+
+def load_legacy(settings: QSettings, cluster: str) -> SyncSchedule | None:
+    """The schedule QSettings holds for ``cluster`` (None: none, off, or unreadable)."""
+    group = _group(cluster)
+    try:
+        every = float(settings.value(f"{group}/every", 0) or 0)  # type: ignore[arg-type]
+        check = float(settings.value(f"{group}/check", 5) or 5)  # type: ignore[arg-type]
+        engine = SyncEngine(str(settings.value(f"{group}/engine", SyncEngine.DELTA.value)))
+    except (TypeError, ValueError):
         return None
-    on_drift = _bool(settings.value(_key(cluster, "on_drift"), False))
+    on_drift = _bool(settings.value(f"{group}/on_drift", False))
     if every <= 0 and not on_drift:
         return None
-    return Schedule(
-        cluster,
+    return SyncSchedule(
         every_minutes=every if every > 0 else None,
         on_drift=on_drift,
         check_minutes=max(1.0, check),
@@ -45,23 +60,29 @@ def load_schedule(settings: QSettings, cluster: str) -> Schedule | None:
     )
 
 
-def save_schedule(settings: QSettings, cluster: str, schedule: Schedule | None) -> None:
-    settings.setValue(_key(cluster, "every"), (schedule.every_minutes or 0) if schedule else 0)
-    settings.setValue(_key(cluster, "on_drift"), bool(schedule and schedule.on_drift))
-    if schedule is not None:
-        settings.setValue(_key(cluster, "check"), schedule.check_minutes)
-        settings.setValue(_key(cluster, "engine"), schedule.engine.value)
-    settings.sync()
-
-
-def apply_saved(settings: QSettings, runner: SyncRunner, clusters: Iterable[str]) -> int:
-    """Start the saved schedules of ``clusters`` on ``runner`` (needs a running loop)."""
-    started = 0
-    for cluster in clusters:
-        schedule = load_schedule(settings, cluster)
-        if schedule is None:
-            runner.remove_schedule(cluster)
+def migrate(settings: QSettings, inventory: Inventory) -> tuple[Inventory, list[str]]:
+    """``inventory`` with the QSettings schedules of its clusters filled in (where the
+    inventory has none), and the names of the clusters whose keys can now be forgotten."""
+    saved = set(saved_clusters(settings))
+    handled: list[str] = []
+    clusters = []
+    for cluster in inventory.clusters:
+        if _group(cluster.name).rsplit("/", 1)[-1] not in saved:
+            clusters.append(cluster)
             continue
-        runner.set_schedule(schedule)
-        started += 1
-    return started
+        handled.append(cluster.name)
+        legacy = load_legacy(settings, cluster.name)
+        if cluster.sync is None and legacy is not None:
+            clusters.append(dataclasses.replace(cluster, sync=legacy))
+        else:
+            clusters.append(cluster)
+    return Inventory(tuple(clusters)), handled
+
+
+def forget(settings: QSettings, clusters: Iterable[str]) -> None:
+    """Remove the QSettings schedule keys of ``clusters``."""
+    for cluster in clusters:
+        settings.remove(_group(cluster))
+    if not saved_clusters(settings):
+        settings.remove(PREFIX)
+    settings.sync()

@@ -1,12 +1,14 @@
 """The sync front end without servers: right-click menus of the cluster tree, icons that stay
 visible on a selected row and bright on a dark palette, the tray (last result, notification
 on failure), closing into the tray while schedules run (asked once, remembered), Quit from
-the tray cancelling schedules, schedules kept in QSettings. The engines are replaced by a
+the tray cancelling schedules, schedules kept in the inventory (moved there from QSettings once,
+followed when the file is re-read). The engines are replaced by a
 stand-in body here; they run against the lab in test_sync_lab_gui.py."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,8 @@ from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from pmc.errors import PmcError
-from pmc.inventory import Cluster
+from pmc.inventory import Cluster, Inventory, SyncEngine, SyncSchedule
+from pmc.inventory_file import load_inventory, save_inventory
 from pmc.jobs import JobContext, JobState
 from pmc.remote.host_keys import KnownHosts
 from pmc.remote.pool import ConnectionPool
@@ -171,13 +174,17 @@ def test_close_keeps_running_in_the_tray_then_quit_cancels(
     window = open_window(qtbot, inventory_file, pool=pool)
     window.poller.stop()
     window.settings = settings
-    window.sync.settings = settings
-    # a schedule: every 30 minutes, kept in QSettings
+    # a schedule: every 30 minutes, saved in the inventory; the runner follows the file
     window.sync.every_minutes.setValue(30)
     window.sync.every.setChecked(True)
+    assert window.sync.schedule_state.text() == "every 30 min (saving…)"
+    qtbot.waitUntil(lambda: bool(window.runner.schedules))
     assert [(s.cluster, s.every_minutes) for s in window.runner.schedules] == [("studio", 30)]
     assert window.sync.schedule_state.text() == "every 30 min"
-    assert float(settings.value("sync/schedule/studio/every")) == 30
+    saved = load_inventory(inventory_file).inventory.cluster("studio").sync
+    assert saved == SyncSchedule(every_minutes=30)
+    assert "every_minutes = 30" in inventory_file.read_text()
+    assert not settings.allKeys()
 
     # closing asks once; "keep running" hides the window, the schedule goes on
     window.close()
@@ -202,7 +209,7 @@ def test_close_keeps_running_in_the_tray_then_quit_cancels(
     qtbot.waitUntil(lambda: quits == [1], timeout=10000)
     assert window.runner.schedules == []
 
-    # the next start resumes the saved schedule
+    # the next start runs the inventory's schedule
     again = MainWindow(window.session, settings)
     qtbot.addWidget(again)
     qtbot.waitUntil(lambda: bool(again.runner.schedules))
@@ -210,7 +217,10 @@ def test_close_keeps_running_in_the_tray_then_quit_cancels(
     again.sync.set_cluster("studio")
     assert again.sync.every.isChecked() and again.sync.every_minutes.value() == 30
     again.sync.every.setChecked(False)
-    assert again.runner.schedules == [] and again.sync.schedule_state.text() == "off"
+    qtbot.waitUntil(lambda: again.sync.schedule_state.text() == "off")
+    assert again.runner.schedules == []
+    assert load_inventory(inventory_file).inventory.cluster("studio").sync is None
+    assert "[clusters.sync]" not in inventory_file.read_text()
     closing = again.session.tasks.spawn(again.runner.close())
     qtbot.waitUntil(closing.done)
 
@@ -264,3 +274,60 @@ def test_sync_panel_lists_what_each_server_did(qtbot: Any, window: Any) -> None:
     qtbot.waitUntil(lambda: servers.topLevelItemCount() == 2)
     rows = {servers.topLevelItem(i).text(0): servers.topLevelItem(i).text(1) for i in range(2)}
     assert rows == {"main": "compared 41 tables", "backup": "copied 1 row"}
+
+
+def test_qsettings_schedules_move_into_the_inventory_once(
+    qtbot: Any, loop: Any, inventory_file: Path, tmp_path: Path
+) -> None:
+    from ui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "pmc.ini"), QSettings.Format.IniFormat)
+    settings.setValue("sync/schedule/studio/every", 20)
+    settings.setValue("sync/schedule/studio/on_drift", "true")
+    settings.setValue("sync/schedule/studio/check", 3)
+    settings.setValue("sync/schedule/studio/engine", "playout")
+    settings.setValue("sync/schedule/elsewhere/every", 10)  # not in this inventory: kept
+    settings.setValue("tray/on_close", "tray")
+    before = inventory_file.read_text()
+    pool = ConnectionPool(known_hosts=KnownHosts(tmp_path / "known_hosts"))
+    window = open_window(qtbot, inventory_file, pool=pool)
+    window.poller.stop()
+    window.close()  # this window had no settings; the next one has
+    window = MainWindow(window.session, settings)
+    qtbot.addWidget(window)
+    window.poller.stop()
+    qtbot.waitUntil(lambda: bool(window.runner.schedules))
+    wanted = SyncSchedule(
+        every_minutes=20, on_drift=True, check_minutes=3, engine=SyncEngine.PLAYOUT
+    )
+    assert load_inventory(inventory_file).inventory.cluster("studio").sync == wanted
+    assert inventory_file.read_text().startswith(before.rstrip("\n"))  # appended in place
+    (schedule,) = window.runner.schedules
+    assert (schedule.cluster, schedule.every_minutes, schedule.on_drift) == ("studio", 20, True)
+    kept = [k for k in settings.allKeys() if k.startswith("sync/")]
+    assert kept == ["sync/schedule/elsewhere/every"] and settings.value("tray/on_close") == "tray"
+    window.sync.set_cluster("studio")
+    assert window.sync.schedule_state.text() == "every 20 min; on drift (checked every 3 min)"
+    closing = window.session.tasks.spawn(window.runner.close())
+    qtbot.waitUntil(closing.done)
+
+
+def test_runner_follows_the_inventory_when_it_is_read_again(
+    qtbot: Any, window: Any, inventory_file: Path
+) -> None:
+    loaded = load_inventory(inventory_file).inventory
+    studio = loaded.cluster("studio")
+    changed = dataclasses.replace(studio, sync=SyncSchedule(on_drift=True, check_minutes=2))
+    save_inventory(Inventory((changed,)), inventory_file)  # edited elsewhere (pmc sync schedule)
+    window.session.load()
+    qtbot.waitUntil(lambda: bool(window.runner.schedules))
+    (schedule,) = window.runner.schedules
+    assert (schedule.cluster, schedule.on_drift, schedule.check_minutes) == ("studio", True, 2)
+    window.sync.set_cluster("studio")
+    assert window.sync.on_drift.isChecked() and not window.sync.every.isChecked()
+    # the runner looks clusters up in the inventory read last
+    assert window.runner._clusters("studio") == changed
+    save_inventory(loaded, inventory_file)
+    window.session.load()
+    qtbot.waitUntil(lambda: window.runner.schedules == [])
+    assert not window.sync.on_drift.isChecked()
