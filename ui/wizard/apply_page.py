@@ -3,8 +3,10 @@ what was rolled back; cancel asks the job to stop at its next safe point."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from pmc.errors import Cancelled
 from pmc.jobs import EventKind, Job, JobEvent, JobState
 from pmc.setup.apply import SetupFailed
 from ui.icons import icon
@@ -23,6 +26,8 @@ from ui.session import Session
 
 
 class ApplyPage(QWizardPage):
+    applyFinished = Signal(bool)  # the apply ended: succeeded or not
+
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.setObjectName("applyPage")
@@ -90,28 +95,43 @@ class ApplyPage(QWizardPage):
         if job.state is JobState.SUCCEEDED:
             self.progress.setValue(100)
             self.current.setText("All steps applied.")
-            self.outcome.setText(f"✔ {job.result}. Next: verify the cluster.")
+            self.outcome.setText(f"✔ {html.escape(str(job.result))}. Next: verify the cluster.")
             self.outcome.setStyleSheet("color: #2e9e4f; font-weight: 600;")
+            self.applyFinished.emit(True)
             return
         error = job.error
-        rolled = ""
+        headline = str(error)
+        rolled: list[str] = []
+        problems: list[str] = []
         if isinstance(error, SetupFailed):
-            report = error.report
-            rolled = "<br><b>Rolled back:</b> " + (
-                "; ".join(report.rolled_back) or "nothing had been changed yet"
+            rolled, problems = error.report.rolled_back, error.report.rollback_problems
+        elif isinstance(error, Cancelled) and error.hint:  # the hint is the rollback summary
+            headline = error.what
+            rolled, problems = _rollback_of(error.hint)
+        text = f"<b>✖ {html.escape(headline)}</b>"
+        if isinstance(error, (SetupFailed, Cancelled)):
+            text += "<br><b>Rolled back:</b> " + html.escape(
+                "; ".join(rolled) or "nothing had been changed yet"
             )
-            if report.rollback_problems:
-                rolled += "<br><b>Could NOT roll back:</b> " + "; ".join(report.rollback_problems)
-        word = "cancelled" if job.state is JobState.CANCELLED else "failed"
-        self.current.setText(f"The setup {word}.")
-        self.outcome.setText(f"<b>✖ {error}</b>{rolled}")
+            if problems:
+                text += "<br><b>Could NOT roll back:</b> " + html.escape("; ".join(problems))
+        cancelled = job.state is JobState.CANCELLED
+        self.current.setText(
+            "The setup was cancelled; the servers are as they were before it."
+            if cancelled and not problems
+            else f"The setup {'cancelled' if cancelled else 'failed'}."
+        )
+        self.outcome.setText(text)
         self.outcome.setStyleSheet("color: #d62d20;")
+        self.applyFinished.emit(False)
 
     def cancel(self) -> None:
         if self.job is not None and not self.job.state.is_final:
             self.job.cancel()
             self.cancel_button.setEnabled(False)
-            self.current.setText("Stopping at the next safe point…")
+            self.current.setText(
+                "Stopping at the next safe point, then rolling back what was changed…"
+            )
 
     @property
     def running(self) -> bool:
@@ -123,3 +143,14 @@ class ApplyPage(QWizardPage):
 
     def isComplete(self) -> bool:
         return self.succeeded
+
+
+def _rollback_of(summary: str) -> tuple[list[str], list[str]]:
+    """The undone actions and the problems in an :class:`ApplyReport` rollback summary
+    ("Rolled back: a; b. COULD NOT roll back: c." or "Nothing had been changed yet.")."""
+    done, _, failed = summary.partition(" COULD NOT roll back: ")
+    rolled = done.removeprefix("Rolled back: ").rstrip(".") if done.startswith("Rolled") else ""
+    return (
+        [part for part in rolled.split("; ") if part],
+        [part for part in failed.rstrip(".").split("; ") if part],
+    )

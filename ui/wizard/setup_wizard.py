@@ -2,13 +2,14 @@
 
 Pages: cluster and architecture → options → plan (diffs) → confirm → apply (live) → verify.
 Cancel is safe on every page: before the apply nothing has changed (a running observation is
-cancelled); during the apply the job is asked to stop at its next safe point and the wizard
-closes once the engine has rolled back.
+cancelled); during the apply the job is asked to stop at its next safe point, the engine rolls
+back what it changed, and the apply page shows what was rolled back until the operator closes
+the wizard.
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
+from PySide6.QtWidgets import QWidget, QWizard
 
 from pmc.inventory import Cluster
 from pmc.plan import Plan
@@ -57,8 +58,8 @@ class SetupWizard(QWizard):
         self.plan_page.planned.connect(self._planned)
         self.apply_page.make_job = self._apply_job
         self.verify_page.make_job = self._verify_job
+        self.apply_page.applyFinished.connect(self._apply_finished)
         self.currentIdChanged.connect(self._page_changed)
-        self._closing = False
 
     # what the pages need -------------------------------------------------------------------
     @property
@@ -100,27 +101,15 @@ class SetupWizard(QWizard):
 
     # safe cancel ---------------------------------------------------------------------------
     def reject(self) -> None:
+        """Cancel: before the apply nothing has changed and the wizard closes; during the apply
+        the job stops at its next safe point, rolls back, and the wizard stays open on the
+        apply page to show what was rolled back (Close then closes it)."""
         self.plan_page.cancel()
         if self.apply_page.running:
-            if not self._closing:
-                self._closing = True
-                self.apply_page.cancel()
-                job = self.apply_page.job
-                assert job is not None
-                self.session.signals.event.connect(self._close_when_done)
-                box = QMessageBox(
-                    QMessageBox.Icon.Information,
-                    "Stopping",
-                    "PMC stops at the next safe point and rolls back what it changed. "
-                    "The wizard closes when that is done.",
-                    QMessageBox.StandardButton.Ok,
-                    self,
-                )
-                box.open()
+            self.apply_page.cancel()
             return
         super().reject()
 
-    def _close_when_done(self, _event: object) -> None:
-        if not self.apply_page.running:
-            self.session.signals.event.disconnect(self._close_when_done)
-            super().reject()
+    def _apply_finished(self, succeeded: bool) -> None:
+        if not succeeded:  # nothing more to do here but read the outcome
+            self.setButtonText(QWizard.WizardButton.CancelButton, "&Close")
