@@ -276,14 +276,28 @@ async def export_bundle(
     path = Path(path)
     log = ctx.log if ctx else (lambda *_a, **_k: None)
 
-    # the probes are independent: run them side by side over the one SSH connection
-    want_db = options.database or options.epg
-    version, pg_version, found, listing = await asyncio.gather(
-        playout_version(connection),
-        postgresql_version(connection, layout),
-        read_catalog(connection, layout) if want_db else _none(),
-        list_data(connection, layout.data_dirs) if options.data else _no_data(),
+    # the probes and the small config files are independent: read them side by side over
+    # the one SSH connection (each is a round trip; in a row they cost more than the data)
+    config_files = (
+        (("spoolers.json", layout.spoolers_json), ("replicate.conf", layout.replicate_conf))
+        if options.config
+        else ()
     )
+    configs = asyncio.gather(*(read_small_file(connection, remote) for _, remote in config_files))
+    want_db = options.database or options.epg
+    try:
+        version, pg_version, found, listing = await asyncio.gather(
+            playout_version(connection),
+            postgresql_version(connection, layout),
+            read_catalog(connection, layout) if want_db else _none(),
+            list_data(connection, layout.data_dirs) if options.data else _no_data(),
+        )
+        config_data = await configs
+    finally:
+        if not configs.done():
+            configs.cancel()
+            with contextlib.suppress(BaseException):
+                await configs
     tables: list[TableSpec] = []
     cycles: list[str] = []
     if found is not None:
@@ -312,33 +326,46 @@ async def export_bundle(
     skipped: list[str] = []
     rows: dict[str, int] = {}
     pipes: list[Pipe] = []
+    folders = list(listing.present.items())
+    # each folder's tar starts on the server while the one before is still being copied
+    # (the first during the database dump): its start-up round trip overlaps the transfer
+    starting: list[asyncio.Future[Pipe]] = []
+
+    def start_tar(remote_dir: str) -> None:
+        argv = ["tar", "-C", remote_dir, "-cf", "-", "."]
+        starting.append(asyncio.ensure_future(Pipe.start(connection, argv)))
+
     try:
         with open_for_write(path) as out:
             writer = BundleWriter(out, on_bytes=progress)
             writer.write_manifest(manifest)
+            if folders:
+                start_tar(folders[0][1])
             if tables:
                 rows = await _export_tables(connection, tables, writer, path.parent, pipes)
-            if options.config:
-                for name, remote in (
-                    ("spoolers.json", layout.spoolers_json),
-                    ("replicate.conf", layout.replicate_conf),
-                ):
-                    data = await read_small_file(connection, remote)
-                    if data is None:
-                        skipped.append(f"{remote} (not on the server)")
-                        continue
-                    writer.add_bytes(f"config/{name}", data)
-            for key, remote_dir in listing.present.items():
+            for (name, remote), data in zip(config_files, config_data, strict=True):
+                if data is None:
+                    skipped.append(f"{remote} (not on the server)")
+                    continue
+                writer.add_bytes(f"config/{name}", data)
+            for index, (key, _remote_dir) in enumerate(folders):
                 if ctx:
                     await ctx.acheckpoint()
-                pipe = await Pipe.start(connection, ["tar", "-C", remote_dir, "-cf", "-", "."])
+                pipe = await starting[index]
                 pipes.append(pipe)
+                if index + 1 < len(folders):
+                    start_tar(folders[index + 1][1])
                 skipped += await connection.in_thread(
                     connection.executors.transfers, _copy_tree, pipe, key, writer
                 )
             checksums = writer.finish(rows)
             size = writer.bytes_written
     except (Cancelled, asyncio.CancelledError, Exception):
+        for future in starting:
+            with contextlib.suppress(BaseException):
+                pipe = await future
+                if pipe not in pipes:
+                    pipes.append(pipe)
         for pipe in pipes:
             await pipe.abort()
         raise
