@@ -33,6 +33,7 @@ dist-check: dist
 	PMC_DIST_CHECK=1 $(PY) -m pytest -p no:cacheprovider tests/installer
 
 # The desktop app on a fresh two-server rehearsal lab (root; the lab goes down on close).
+# Without a display: on a private Xvfb, a screenshot to screenshots/demo.png, quits by itself.
 demo:
 	$(PY) -m ui.demo
 
