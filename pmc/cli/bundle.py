@@ -63,7 +63,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     imp.add_argument(
         "--backup-dir", metavar="DIR", type=Path, help="where the automatic backup goes"
     )
-    imp.add_argument("--no-restart", action="store_true", help="do not restart the services the import affects")
+    imp.add_argument(
+        "--no-restart", action="store_true", help="do not restart the services the import affects"
+    )
     _connection_options(imp)
     imp.set_defaults(handler=_import)
 
