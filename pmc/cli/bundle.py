@@ -19,14 +19,14 @@ from pmc.bundle.importer import ADDRESS_POLICIES, ImportOptions, import_bundle, 
 from pmc.bundle.manifest import ALL_PARTS
 from pmc.bundle.preview import scan_bundle
 from pmc.bundle.progress import ByteProgress
+from pmc.cli.connect import add_connection_options, make_pool
 from pmc.errors import InputError
 from pmc.inventory import Cluster, Server
 from pmc.inventory_file import load_inventory
 from pmc.jobs import EventKind, Job, JobContext, JobEvent
 from pmc.paths import default_inventory_path
 from pmc.remote.connection import Connection
-from pmc.remote.host_keys import AskOnTerminal, TrustDecision, TrustFingerprints
-from pmc.remote.pool import ConnectionPool
+from pmc.store import Store
 
 T = TypeVar("T")
 
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     exp.add_argument("--with-epg", action="store_true", help="include the EPG (eit_event…)")
     exp.add_argument("--no-data", action="store_true", help="leave out carousel, av, ts files")
     exp.add_argument("--no-config", action="store_true", help="leave out spoolers.json etc.")
-    _connection_options(exp)
+    add_connection_options(exp)
     exp.set_defaults(handler=_export)
 
     imp = sub.add_parser("import", help="import a bundle file into a server")
@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     imp.add_argument(
         "--no-restart", action="store_true", help="do not restart the services the import affects"
     )
-    _connection_options(imp)
+    add_connection_options(imp)
     imp.set_defaults(handler=_import)
 
     bundle = sub.add_parser("bundle", help="configuration bundle tools")
@@ -74,16 +74,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ins = bsub.add_parser("inspect", help="verify a bundle and show what it holds")
     ins.add_argument("bundle", metavar="FILE", type=Path)
     ins.set_defaults(handler=_inspect)
-
-
-def _connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--trust-fingerprint",
-        metavar="SHA256:…",
-        action="append",
-        default=[],
-        help="trust this host key fingerprint if the server's key is not known yet",
-    )
 
 
 def find_server(args: argparse.Namespace) -> tuple[Cluster, Server]:
@@ -123,7 +113,7 @@ def _printer(event: JobEvent) -> None:
 
 def _run_job(kind: str, title: str, body: Callable[[JobContext], Awaitable[T]]) -> T:
     async def main() -> T:
-        job: Job[T] = Job(kind, title, body)
+        job: Job[T] = Job(kind, title, body, store=Store.open())  # history of every export/import
         job.subscribe(_printer)
         task = job.start()
         try:
@@ -135,17 +125,11 @@ def _run_job(kind: str, title: str, body: Callable[[JobContext], Awaitable[T]]) 
     return asyncio.run(main())
 
 
-def _trust(args: argparse.Namespace) -> TrustDecision:
-    if args.trust_fingerprint:
-        return TrustFingerprints(args.trust_fingerprint)
-    return AskOnTerminal()
-
-
 async def _with_connection(
     args: argparse.Namespace, work: Callable[[Connection], Awaitable[T]]
 ) -> T:
     cluster, server = find_server(args)
-    pool = ConnectionPool(trust=_trust(args))
+    pool = make_pool(args)
     try:
         return await work(pool.connection(server, cluster.name))
     finally:
