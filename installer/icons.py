@@ -16,18 +16,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SVG = ROOT / "resources" / "pmc.svg"
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
-_apps: list[object] = []  # the QGuiApplication, kept alive while rendering
+_apps: list[object] = []  # the QApplication, kept alive while rendering
 
 
 def render_png(size: int) -> bytes:
     """The app icon as PNG bytes, ``size`` pixels square, transparent background."""
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-    from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
+    from PySide6.QtGui import QColor, QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer
+    from PySide6.QtWidgets import QApplication
 
-    if QGuiApplication.instance() is None:
+    if QApplication.instance() is None:
+        # A QApplication (not a bare QGuiApplication), so that widgets created later in the
+        # same process — pytest-qt's tests — can share it.
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        _apps.append(QGuiApplication([]))
+        _apps.append(QApplication([]))
     renderer = QSvgRenderer(str(SVG))
     if not renderer.isValid():
         raise SystemExit(f"icons: {SVG} is not a valid SVG file")
