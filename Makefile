@@ -12,6 +12,7 @@ lint:
 
 typecheck:
 	$(VENV_BIN)/mypy --strict pmc
+	$(VENV_BIN)/mypy --config-file mypy-win32.ini pmc
 
 pytest:
 	$(PY) -m pytest --ignore=tests/setup

@@ -31,6 +31,7 @@ import contextlib
 import gzip
 import hashlib
 import os
+import sys
 import queue
 import re
 import tarfile
@@ -239,7 +240,10 @@ class _BackgroundFile:
             try:
                 views = [memoryview(b) for b in batch]
                 while views:
-                    done = os.writev(self._fd, views)
+                    if sys.platform == "win32":  # no writev there: one buffer at a time
+                        done = os.write(self._fd, views[0])
+                    else:
+                        done = os.writev(self._fd, views)
                     while views and done >= len(views[0]):
                         done -= len(views[0])
                         views.pop(0)
