@@ -30,7 +30,7 @@ from PySide6.QtCore import QElapsedTimer, QTimer
 from pmc.inventory import Architecture, Cluster, Inventory
 from pmc.inventory_file import save_inventory
 from pmc.store import Store
-from ui.app import hard_exit, make_app
+from ui.app import make_app
 from ui.lab_session import lab_app_setup
 from ui.main_window import MainWindow
 from ui.session import Session
@@ -209,4 +209,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    hard_exit(main())
+    sys.exit(main())

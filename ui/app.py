@@ -25,7 +25,6 @@ from resources import STYLE_SHEET
 from ui.event_loop import PmcEventLoop  # imports qasync after PySide6 (PITFALLS)
 from ui.gui_gc import GuiThreadCollector
 from ui.icons import app_icon
-from ui.pyside_fixes import immortal_singletons
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,6 @@ def apply_palette(app: QApplication) -> None:
 
 def make_app(argv: list[str] | None = None) -> QApplication:
     """The QApplication, set up once (tests reuse pytest-qt's and call this for the look)."""
-    immortal_singletons()  # PySide 6.12 drops references to None and True (see there)
     QCoreApplication.setOrganizationName(ORGANISATION)
     QCoreApplication.setApplicationName(APPLICATION)
     QCoreApplication.setApplicationVersion(__version__)
@@ -162,21 +160,6 @@ def run(argv: list[str]) -> int:
     ).expanduser()
     session, window = build_window(inventory, QSettings())
     return run_window(app, session, window, quit_after_paint=args.quit_after_paint)
-
-
-def hard_exit(code: int) -> None:
-    """Leave the process at once (kept for scripts; the app itself exits normally).
-
-    The abort in the interpreter's final collection that this once avoided ("bool_dealloc:
-    deallocating True or False", or "none_dealloc") had its cause found: PySide 6.12.0 drops
-    a reference to True on every emit() and to None on every void C++ call;
-    :func:`ui.pyside_fixes.immortal_singletons` (run by :func:`make_app`) makes them immortal
-    as Python 3.12 does.
-    """
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 def run_window(

@@ -9,8 +9,8 @@ tests, which then fail on the warning), and deleting widgets off the GUI thread 
 behaviour. So while the app runs, automatic collection is off and a timer on the GUI thread
 collects instead (the usual recipe of PyQt/PySide applications).
 
-The abort at exit ("bool_dealloc: deallocating True or False") is a different PySide 6.12.0
-bug, worked around in :mod:`ui.pyside_fixes`.
+The abort at exit ("bool_dealloc: deallocating True or False") is a different bug, of PySide
+6.12.0, which pyproject.toml keeps out (tests/ui/test_signals.py guards it).
 """
 
 from __future__ import annotations
