@@ -31,9 +31,9 @@ import contextlib
 import gzip
 import hashlib
 import os
-import sys
 import queue
 import re
+import sys
 import tarfile
 import threading
 import time
