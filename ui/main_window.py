@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -58,7 +58,11 @@ class MainWindow(ActionsMixin, SelectionMixin, FlowsMixin, SyncWindowMixin, QMai
         self.setWindowIcon(app_icon())
         self.resize(1280, 820)
         self.setDockNestingEnabled(True)
-        session.tasks.on_error = lambda what, exc: show_error(self, what, exc)
+
+        def report(what: str, exc: BaseException) -> None:
+            show_error(self, what, exc)
+
+        session.tasks.on_error = report
 
         self.tree = ClusterTree()
         self.topology = TopologyView()
@@ -168,10 +172,9 @@ class MainWindow(ActionsMixin, SelectionMixin, FlowsMixin, SyncWindowMixin, QMai
             if isinstance(header, QByteArray):
                 self.status.table.horizontalHeader().restoreState(header)
                 self.status.table.setProperty("sized", True)
-            interval = int(self.settings.value("status/interval", 15))  # type: ignore[call-overload]
-            drift_minutes = int(
-                self.settings.value("status/drift_minutes", DRIFT_MINUTES)  # type: ignore[arg-type]
-            )
+            # an int, or its text where the settings are an INI file
+            interval = int(str(self.settings.value("status/interval", 15)))
+            drift_minutes = int(str(self.settings.value("status/drift_minutes", DRIFT_MINUTES)))
             self.status.drift_interval.setValue(drift_minutes)
             self.tray_keep.setChecked(self._tray_choice() == "tray")
         self.status.interval.setValue(interval)
@@ -225,12 +228,12 @@ class MainWindow(ActionsMixin, SelectionMixin, FlowsMixin, SyncWindowMixin, QMai
         self.tray.hide()
         super().closeEvent(event)
 
-    def showEvent(self, event: object) -> None:  # type: ignore[override]
-        super().showEvent(event)  # type: ignore[arg-type]
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
         if self.poller.cluster is not None:
             self.poller.watch(self.poller.cluster)
 
-    def hideEvent(self, event: object) -> None:  # type: ignore[override]
-        super().hideEvent(event)  # type: ignore[arg-type]
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
         if not self.isVisible():
             self.poller.stop()

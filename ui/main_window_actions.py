@@ -14,9 +14,10 @@ from PySide6.QtWidgets import (
 )
 
 from ui.icons import icon
+from ui.main_window_base import WindowBase
 
 
-class ActionsMixin:
+class ActionsMixin(WindowBase):
     """Methods only; the widgets and flows they wire are the main window's."""
 
     def _action(
@@ -25,7 +26,7 @@ class ActionsMixin:
         slot: Any,
         *,
         icon_name: str | None = None,
-        shortcut: QKeySequence | str | None = None,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
         tip: str = "",
     ) -> QAction:
         action = QAction(icon(icon_name) if icon_name else icon("none"), text, self)

@@ -24,10 +24,11 @@ from ui.async_dialog import ask
 from ui.cluster_dialog import ClusterDialog
 from ui.error_dialog import show_error
 from ui.host_key_dialog import warn_changed_key
+from ui.main_window_base import WindowBase
 from ui.server_dialog import ServerDialog, ServerEdit
 
 
-class FlowsMixin:
+class FlowsMixin(WindowBase):
     """Methods only; the session, tree and views are the main window's."""
 
     # inventory flows -----------------------------------------------------------------------
@@ -48,7 +49,7 @@ class FlowsMixin:
             if cluster is None:
                 return None
         dialog = ServerDialog(cluster, self.session.inventory, self.session.tasks, parent=self)
-        self.last_dialog: QDialog = dialog
+        self.last_dialog = dialog
         if await ask(dialog) != QDialog.DialogCode.Accepted:
             return None
         edit = dialog.result_edit()

@@ -10,9 +10,10 @@ from typing import Any
 from pmc.inventory import Cluster, Server
 from pmc.jobs import Job
 from pmc.status import ClusterStatus
+from ui.main_window_base import WindowBase
 
 
-class SelectionMixin:
+class SelectionMixin(WindowBase):
     """Methods only; the tree, views, poller and settings are the main window's."""
 
     # selection -----------------------------------------------------------------------------

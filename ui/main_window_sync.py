@@ -17,10 +17,11 @@ from PySide6.QtWidgets import QCheckBox, QMessageBox
 from pmc.jobs import Job
 from pmc.sync.runner import SyncRequest, finished, schedules_of
 from ui.error_dialog import show_error
+from ui.main_window_base import WindowBase
 from ui.sync_schedules import forget, migrate, saved_clusters
 
 
-class SyncWindowMixin:
+class SyncWindowMixin(WindowBase):
     """Methods only; the attributes (runner, sync, sync_dock, drift, tray, poller, settings,
     session…) are the main window's."""
 
