@@ -100,8 +100,8 @@ class ClusterTree(QTreeWidget):
         self._quiet = False
         if selected is not None:
             self.select(*selected)
-        elif self.topLevelItemCount():
-            self.setCurrentItem(self.topLevelItem(0))
+        elif (first := self.topLevelItem(0)) is not None:
+            self.setCurrentItem(first)
 
     def current(self) -> tuple[str, str | None] | None:
         item = self.currentItem()
@@ -112,14 +112,14 @@ class ClusterTree(QTreeWidget):
     def select(self, cluster: str, server: str | None = None) -> bool:
         for i in range(self.topLevelItemCount()):
             top = self.topLevelItem(i)
-            if top.data(0, CLUSTER_ROLE) != cluster:
+            if top is None or top.data(0, CLUSTER_ROLE) != cluster:
                 continue
             if server is None:
                 self.setCurrentItem(top)
                 return True
             for j in range(top.childCount()):
                 child = top.child(j)
-                if child.data(0, SERVER_ROLE) == server:
+                if child is not None and child.data(0, SERVER_ROLE) == server:
                     self.setCurrentItem(child)
                     return True
         return False

@@ -47,9 +47,10 @@ LONGEST_WAIT = 180.0  # seconds: a status that never comes still gets its screen
 
 def has_display() -> bool:
     """A screen to open windows on (always on Windows and macOS)."""
-    if not sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    else:
         return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 @contextlib.contextmanager

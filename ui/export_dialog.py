@@ -49,7 +49,7 @@ def default_name(server: str, now: dt.datetime | None = None) -> str:
 def bundle_folder() -> Path:
     """The folder of the last bundle written or opened (else the home folder)."""
     last = QSettings().value("bundles/folder", "", type=str)
-    return Path(last) if last and Path(last).is_dir() else Path.home()
+    return Path(last) if isinstance(last, str) and last and Path(last).is_dir() else Path.home()
 
 
 def remember_folder(path: Path) -> None:

@@ -327,7 +327,9 @@ class ImportDialog(QDialog):
         loop = asyncio.get_running_loop()
         try:
             scan = await loop.run_in_executor(
-                self.session.tasks.transfer, lambda: scan_bundle(path, progress=counter)
+                self.session.tasks.transfer,
+                # scan_bundle only calls progress(n) (annotated ByteProgress in pmc)
+                lambda: scan_bundle(path, progress=counter),  # type: ignore[arg-type]
             )
         except Cancelled:
             return

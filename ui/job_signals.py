@@ -18,7 +18,7 @@ from pmc.jobs import Job, JobEvent
 class JobSignals(QObject):
     """Re-emits every event of the jobs it is attached to as :attr:`event` (a JobEvent)."""
 
-    event = Signal(object)
+    event = Signal(object)  # type: ignore[assignment]  # the API name; shadows QObject.event
     attached = Signal(object)  # a Job
 
     def __init__(self, parent: QObject | None = None) -> None:

@@ -110,9 +110,13 @@ async def shoot(setup: LabSetup, folder: Path) -> None:
                 120, "the plan")  # fmt: skip
     tree = wizard.plan_page.tree
     for i in range(tree.topLevelItemCount()):
-        for j in range(tree.topLevelItem(i).childCount()):
-            if "spoolers.json" in tree.topLevelItem(i).child(j).text(0):
-                tree.setCurrentItem(tree.topLevelItem(i).child(j))
+        top = tree.topLevelItem(i)
+        if top is None:
+            continue
+        for j in range(top.childCount()):
+            step = top.child(j)
+            if step is not None and "spoolers.json" in step.text(0):
+                tree.setCurrentItem(step)
                 break
     await save(wizard, folder, "08-wizard-3-plan")
     wizard.next()
@@ -185,9 +189,9 @@ async def shoot_sync(setup: LabSetup, window: MainWindow, folder: Path) -> None:
         await task
     window.status_dock.raise_()
     await save(window.status, folder, "16-status-table-drift")
-    job = window.synchronize_now()
-    assert job is not None
-    await until(lambda: job.state.is_final, 180, "the delta sync")
+    delta_job = window.synchronize_now()
+    assert delta_job is not None
+    await until(lambda: delta_job.state.is_final, 180, "the delta sync")
     await until(lambda: panel.result.text().startswith(("✔", "✖")), 10, "the sync result")
     await save(window, folder, "17-sync-panel-synchronised")
     backup.run(["rm", "-f", "/opt/playout/.failover-peer"], check=True)

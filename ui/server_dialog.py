@@ -243,15 +243,15 @@ class ServerDialog(QDialog):
                     cluster,
                     servers=tuple(s for s in cluster.servers if s.name != self.original.name),
                 )
-            for problem in check_server(cluster, self.candidate(), inventory=self.inventory):
-                if problem.server != self.candidate().name:
+            for issue in check_server(cluster, self.candidate(), inventory=self.inventory):
+                if issue.server != self.candidate().name:
                     continue  # the cluster's own problems are shown elsewhere
-                field = problem.field or ""
+                field = issue.field or ""
                 key = field if field in self.errors else ""
                 if key:
-                    found.setdefault(key, problem.message)
+                    found.setdefault(key, issue.message)
                 else:
-                    general.append(problem.message)
+                    general.append(issue.message)
         for key, label in self.errors.items():
             label.show_error(found.get(key))
         self.general.setText("\n".join(general))

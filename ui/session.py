@@ -91,7 +91,9 @@ class Session(QObject):
             return None
         return _WatchedRunner(self, PoolRunner(self.pool, cluster.name), cluster.name)
 
-    async def connect(self, cluster: Cluster, server: Server) -> None:
+    async def connect(  # type: ignore[override]  # the API name; shadows QObject.connect
+        self, cluster: Cluster, server: Server
+    ) -> None:
         """Open (or check) the connection to ``server``; a new host key asks the operator."""
         if self.pool is None:
             raise RuntimeError("PMC has no SSH transport in this session")

@@ -179,8 +179,8 @@ class SyncPanel(QWidget):
             controls.addWidget(widget)
         controls.addStretch(1)
         controls.addWidget(QLabel("Schedule:"))
-        for widget in (self.every, self.every_minutes, self.on_drift, self.schedule_state):
-            controls.addWidget(widget)
+        for schedule_widget in (self.every, self.every_minutes, self.on_drift, self.schedule_state):
+            controls.addWidget(schedule_widget)
         self.prompts = QVBoxLayout()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

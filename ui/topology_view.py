@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPalette,
     QPen,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtSvg import QSvgGenerator
@@ -280,8 +281,8 @@ class TopologyView(QGraphicsView):
             return
         super().wheelEvent(event)
 
-    def resizeEvent(self, event: object) -> None:  # type: ignore[override]
-        super().resizeEvent(event)  # type: ignore[arg-type]
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
         if self._auto_fit:
             self.fit()
 

@@ -152,8 +152,9 @@ class PlanPage(QWizardPage):
                 f"Select a step to see its diff.{notes}"
             )
         first = self.tree.topLevelItem(0)
-        if first is not None and first.childCount():
-            self.tree.setCurrentItem(first.child(0))
+        first_step = first.child(0) if first is not None and first.childCount() else None
+        if first_step is not None:
+            self.tree.setCurrentItem(first_step)
         self.planned.emit(plan)
         self.completeChanged.emit()
 

@@ -27,6 +27,9 @@ CHOOSE, OPTIONS, PLAN, CONFIRM, APPLY, VERIFY = range(6)
 
 
 class SetupWizard(QWizard):
+    # the page of options; the name (used by tests) shadows QWizard.options()
+    options: OptionsPage  # type: ignore[assignment]
+
     def __init__(self, session: Session, cluster: Cluster, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("setupWizard")
