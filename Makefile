@@ -11,8 +11,8 @@ lint:
 	$(VENV_BIN)/ruff format --check pmc ui tests bench installer
 
 typecheck:
-	$(VENV_BIN)/mypy --strict pmc
-	$(VENV_BIN)/mypy --config-file mypy-win32.ini pmc
+	$(VENV_BIN)/mypy --strict pmc ui
+	$(VENV_BIN)/mypy --config-file mypy-win32.ini pmc ui
 
 pytest:
 	$(PY) -m pytest --ignore=tests/setup
