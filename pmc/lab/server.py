@@ -32,6 +32,7 @@ import pmc
 from pmc.errors import LabError
 from pmc.lab import topology
 from pmc.lab.standins.firewall_cmd import ZoneConfig
+from pmc.lab.supervisor import python_paths
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CACHE_DIR = Path("/var/cache/pmc-lab")
@@ -429,10 +430,20 @@ def _chpasswd_standin() -> str:
     )
 
 
-def _clear(folder: Path) -> None:
+def _clear(folder: Path, target: str) -> None:
+    """Empty ``folder`` (the host side of the server's ``target``), but keep the folders where
+    the server's mount namespace binds the lab's own Python back in (a project checked out
+    under /tmp, a pyenv under /root): removing them would detach those mounts inside the
+    running server, and its stand-ins would lose their interpreter."""
     if not folder.is_dir():
         return
+    prefix = target.rstrip("/") + "/"
+    keep = {
+        path[len(prefix) :].split("/", 1)[0] for path in python_paths() if path.startswith(prefix)
+    }
     for entry in folder.iterdir():
+        if entry.name in keep:
+            continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
         else:
@@ -454,7 +465,7 @@ def prepare_tree(
     uid, gid = _postgres_ids()
     if reset:
         for sub in ("opt/playout", "root/.ssh", "var/log", "tmp"):
-            _clear(tree / sub)
+            _clear(tree / sub, "/" + sub)
         for entry in (tree / "root").iterdir():
             if not entry.is_dir():
                 entry.unlink()
