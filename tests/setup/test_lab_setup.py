@@ -264,9 +264,8 @@ def test_cancel_between_steps_leaves_every_server_as_before(
     # cancel once the first restart is done: files written, a service running on them
     with pytest.raises(Cancelled) as cancelled:
         session.apply(plan, cancel_after=restarts[0] + 1)
-    cause = cancelled.value.__cause__  # the executor's Cancelled, with the rollback summary
-    assert isinstance(cause, Cancelled)
-    assert "Rolled back:" in (cause.hint or ""), cause.hint
+    # the job passes on the executor's own Cancelled, with the rollback summary
+    assert "Rolled back:" in (cancelled.value.hint or ""), cancelled.value.hint
     started = [e.message for e in session.events if e.kind is EventKind.STEP_STARTED]
     assert plan.steps[restarts[0] + 1].summary() not in started  # stopped at the safe point
     assert hash_files(lab) == before
