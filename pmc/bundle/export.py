@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import IO
 
 from pmc import __version__
-from pmc.bundle.archive import CHUNK, BundleWriter, TarStream, open_for_write
+from pmc.bundle.archive import CHUNK
+from pmc.bundle.archive_writer import BundleWriter, open_for_write
 from pmc.bundle.catalog import (
     copy_columns,
     playout_version,
@@ -49,6 +50,7 @@ from pmc.bundle.manifest import (
 )
 from pmc.bundle.pipe import Pipe
 from pmc.bundle.progress import ByteProgress, human_bytes
+from pmc.bundle.tarstream import TarStream
 from pmc.catalog import PART_DATABASE, PART_EPG
 from pmc.errors import Cancelled
 from pmc.jobs import JobContext

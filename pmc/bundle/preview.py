@@ -14,7 +14,7 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pmc.bundle.archive import BundleReader, Limits
+from pmc.bundle.archive_reader import BundleReader, Limits
 from pmc.bundle.catalog import copy_columns, psql_query, quote_ident
 from pmc.bundle.errors import NotABundle
 from pmc.bundle.manifest import CONFIG_FILES, PART_DATA, Checksums, Manifest

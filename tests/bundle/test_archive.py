@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from pmc.bundle import errors
-from pmc.bundle.archive import BundleReader, BundleWriter, Limits, open_for_write, verify_file
+from pmc.bundle.archive_reader import BundleReader, Limits, verify_file
+from pmc.bundle.archive_writer import BundleWriter, open_for_write
 from pmc.bundle.manifest import Manifest, Source, TableSpec
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from pmc.bundle import errors
-from pmc.bundle.archive import BundleReader, BundleWriter
+from pmc.bundle.archive_reader import BundleReader
+from pmc.bundle.archive_writer import BundleWriter
 from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.importer import ImportOptions, import_bundle
 from pmc.bundle.manifest import Manifest, TableSpec

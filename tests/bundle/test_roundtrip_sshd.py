@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pmc.bundle.archive import verify_file
+from pmc.bundle.archive_reader import verify_file
 from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.importer import ImportOptions, import_bundle, preview_import
 from pmc.bundle.preview import scan_bundle

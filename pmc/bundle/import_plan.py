@@ -1,0 +1,160 @@
+"""Checks and plans of an import, made before anything on the target changes."""
+
+from __future__ import annotations
+
+from pmc.bundle.adapt import Peer, adapt
+from pmc.bundle.catalog import Catalog, version_tuple
+from pmc.bundle.errors import BundleOperationFailed, NewerSchema, NotEnoughSpace
+from pmc.bundle.export import free_bytes
+from pmc.bundle.manifest import CONFIG_FILES, PART_CONFIG, PART_DATA, Manifest, TableSpec
+from pmc.bundle.preview import Scan
+from pmc.bundle.progress import human_bytes
+from pmc.catalog import PART_DATABASE, PART_EPG
+from pmc.errors import PmcError
+from pmc.layout import PlayoutLayout
+from pmc.remote.connection import Connection
+
+# The Playout Control Protocol daemons (TCP 2001, 5000, 5555; PLAYOUT-FACTS.md)
+PLAYOUT_DAEMONS = ("playout-scheduler", "eit-update", "playout-admin")
+
+
+def services_to_restart(layout: PlayoutLayout, parts: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(unit, why) for every service the imported ``parts`` affect, each once, in order."""
+    found: dict[str, str] = {}
+    database = PART_DATABASE in parts or PART_EPG in parts
+    if PART_CONFIG in parts:
+        found[layout.api_service] = "reads spoolers.json and replicate.conf"
+    elif database:
+        found[layout.api_service] = "serves the configuration database to the Web Console"
+    if database:
+        for unit in PLAYOUT_DAEMONS:
+            found[unit] = "reads the configuration database" + (
+                " and the EPG" if unit == "eit-update" and PART_EPG in parts else ""
+            )
+    if PART_DATA in parts:
+        found.setdefault("playout-scheduler", "plays out the carousel, av and ts files")
+    return list(found.items())
+
+
+SPACE_MARGIN = 1.1
+
+
+def chosen_parts(manifest: Manifest, wanted: tuple[str, ...] | None) -> tuple[str, ...]:
+    if wanted is None:
+        return manifest.parts
+    missing = [p for p in wanted if p not in manifest.parts]
+    if missing:
+        raise BundleOperationFailed(
+            f"the bundle has no {', '.join(missing)} part (it has {', '.join(manifest.parts)})",
+            hint="Choose parts the bundle holds. Nothing was changed on any server.",
+        )
+    return tuple(p for p in manifest.parts if p in wanted)
+
+
+def check_schema(
+    manifest: Manifest, parts: tuple[str, ...], catalog: Catalog, target_version: str, where: str
+) -> list[TableSpec]:
+    """The bundle's tables to load; :class:`NewerSchema` if the target cannot take them."""
+    ours = version_tuple(manifest.source.playout_version)
+    theirs = version_tuple(target_version)
+    if ours and theirs and ours > theirs:
+        raise NewerSchema(
+            f"the bundle comes from Playout {manifest.source.playout_version}, newer than the "
+            f"target's {target_version}",
+            where=where,
+            hint="Update Playout on the target first. Nothing was changed on any server.",
+        )
+    tables = [t for t in manifest.tables if t.part in parts]
+    for spec in tables:
+        have = catalog.specs.get(spec.name)
+        if have is None:
+            raise NewerSchema(
+                f"the bundle's table {spec.name!r} does not exist on the target: the bundle "
+                "comes from a newer Playout schema",
+                where=where,
+                hint="Update Playout on the target first. Nothing was changed on any server.",
+            )
+        target_cols = dict(have.columns)
+        for column, sqltype in spec.columns:
+            if column not in target_cols:
+                raise NewerSchema(
+                    f"column {spec.name}.{column} of the bundle does not exist on the target: "
+                    "the bundle comes from a newer Playout schema",
+                    where=where,
+                    hint="Update Playout on the target first. Nothing was changed on any server.",
+                )
+            if target_cols[column] != sqltype:
+                raise NewerSchema(
+                    f"column {spec.name}.{column} is {sqltype} in the bundle but "
+                    f"{target_cols[column]} on the target (a different Playout schema)",
+                    where=where,
+                    hint="Use a bundle from the same Playout version. Nothing was changed.",
+                )
+    return tables
+
+
+def plan_config(
+    scan: Scan, connection: Connection, policy: str
+) -> tuple[dict[str, bytes], dict[str, str]]:
+    """What to write for each config file, and what the operator is told about it."""
+    server = connection.server
+    source = scan.manifest.source
+    same = source.address == server.management_address
+    writes: dict[str, bytes] = {}
+    actions: dict[str, str] = {}
+    theirs = Peer(source.server, source.address, source.redundancy_address)
+    ours = Peer(server.name, server.management_address, server.redundancy_address or "")
+    for name in CONFIG_FILES:
+        data = scan.small.get(f"config/{name}")
+        if data is None:
+            actions[name] = "not in the bundle; the target's file is kept"
+            continue
+        if same or policy == "adapt":
+            try:  # read by its codec even when restored as it is: the API must start on it
+                adapted = adapt(name, data, theirs, theirs if same else ours)
+            except PmcError as exc:
+                raise BundleOperationFailed(
+                    f"the bundle's {name} cannot be "
+                    f"{'restored' if same else 'adapted'} on {server.name}: {exc}",
+                    where=str(scan.path),
+                    hint="Import without the API config part, or keep the target's own "
+                    "addresses. Nothing was changed.",
+                ) from exc
+            if same:
+                writes[name] = data
+                actions[name] = "restored from the bundle (same server)"
+                continue
+            writes[name] = adapted
+            actions[name] = (
+                f"adapted: {source.server}'s addresses exchanged with {server.name}'s "
+                f"({server.name} in {source.server}'s place)"
+            )
+        else:
+            actions[name] = (
+                f"skipped: it names the addresses of {source.server} ({source.address}); "
+                f"{server.name} keeps its own"
+            )
+    return writes, actions
+
+
+async def check_space(connection: Connection, scan: Scan, parts: tuple[str, ...]) -> None:
+    if PART_DATA not in parts:
+        return
+    need = 0
+    by_key: dict[str, int] = {}
+    for name, (size, _) in scan.files.items():
+        key = name.split("/")[1]
+        by_key[key] = by_key.get(key, 0) + size
+    layout = connection.server.layout
+    for key, size in by_key.items():
+        need = int(size * SPACE_MARGIN) + (64 << 20)
+        free = await free_bytes(connection, layout.data_dirs[key])
+        if need > free:
+            raise NotEnoughSpace(
+                f"the bundle's {key} files need {human_bytes(size)} but only "
+                f"{human_bytes(free)} are free on the target's {layout.data_dirs[key]} "
+                "(the new files are staged beside the old ones before the switch)",
+                where=connection.label,
+                hint="Free space on the target or import without the data part. Nothing was "
+                "changed on any server.",
+            )

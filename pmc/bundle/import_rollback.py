@@ -1,0 +1,93 @@
+"""Rolling a failed import back to the automatic backup."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pmc.bundle.catalog import Catalog, dependents, psql_argv
+from pmc.bundle.errors import BundleOperationFailed
+from pmc.bundle.export import ExportResult
+from pmc.bundle.import_load import UNSWITCH_SCRIPT, _Loader, load_script_head, load_script_tail
+from pmc.bundle.pipe import Pipe
+from pmc.bundle.preview import scan_bundle
+from pmc.bundle.progress import ByteProgress
+from pmc.errors import Cancelled, PmcError
+from pmc.jobs import JobContext
+from pmc.remote import files, services
+from pmc.remote.commands import run
+from pmc.remote.connection import Connection
+
+
+async def _roll_back(  # noqa: PLR0917
+    connection: Connection,
+    ident: str,
+    dirs: list[str],
+    committed: bool,
+    switched: bool,
+    config_backups: dict[str, str | None],
+    backup: ExportResult,
+    catalog: Catalog,
+    ctx: JobContext | None,
+    *,
+    restart: list[str],
+) -> None:
+    """Put the target back as it was (the connection is made again if it was cut) and
+    restart ``restart`` (the services the import restarted) on it."""
+    log = ctx.log if ctx else (lambda *_a, **_k: None)
+    log("rolling back to the state before the import", level="warning")
+    errors: list[str] = []
+    for attempt in range(3):
+        try:
+            await connection.transport()
+            break
+        except PmcError as exc:
+            if attempt == 2:
+                errors.append(str(exc))
+            await asyncio.sleep(1 + attempt)
+    try:
+        if dirs:
+            await run(
+                connection, ["sh", "-c", UNSWITCH_SCRIPT, "pmc", ident, *dirs],
+                root=True, check=True,
+            )  # fmt: skip
+        for remote, saved in config_backups.items():
+            # the file as it was (the import's backup copy goes too), or gone if it was new
+            if saved:
+                await files.restore_backup(connection, remote, saved)
+            await run(connection, ["rm", "-f", "--", saved or remote], root=True, check=True)
+        if committed:
+            layout = connection.server.layout
+            bscan = await connection.in_thread(
+                connection.executors.transfers, scan_bundle, backup.path
+            )
+            tables = [t for t in bscan.manifest.tables]
+            loaded = {t.name for t in tables}
+            keep = dependents(catalog, loaded)
+            psql = await Pipe.start(connection, psql_argv(layout, "-f", "-"))
+            loader = _Loader(
+                connection, bscan, tables, {}, psql, lambda k: psql,
+                ByteProgress(None, "Restoring", None),
+            )  # fmt: skip
+
+            def load() -> None:
+                psql.write(load_script_head(tables, keep, catalog, bool(catalog.cycles)).encode())
+                loader.run()
+                psql.write(load_script_tail(keep, catalog, loaded).encode())
+                psql.write(b"COMMIT;\n")
+                psql.close_stdin()
+                psql.finish()
+
+            await connection.in_thread(connection.executors.transfers, load)
+        if switched or config_backups or committed:
+            for unit in restart:
+                await services.restart(connection, unit)
+                log(f"{unit} restarted on the restored configuration")
+    except (Exception, Cancelled) as exc:
+        errors.append(str(exc))
+    if errors:
+        raise BundleOperationFailed(
+            "the import failed and the rollback did not finish: " + "; ".join(errors),
+            where=connection.label,
+            hint=f"Restore the server from the backup at {backup.path} "
+            f"(pmc import {backup.path} …) once it is reachable",
+        )

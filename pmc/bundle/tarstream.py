@@ -1,0 +1,166 @@
+"""A strict, bounded tar parser: headers never trusted to allocate anything."""
+
+from __future__ import annotations
+
+import tarfile
+
+from pmc.bundle.archive import BLOCK, CHUNK, Readable
+from pmc.bundle.errors import DecompressionBomb, NotABundle, TruncatedBundle, UnsafePath
+
+_PAX_KEYS = ("path", "size", "mtime", "linkpath")
+
+
+class TarStream:
+    """A strict, bounded tar reader: ustar/pax/GNU headers, members read front to back.
+
+    Unlike :mod:`tarfile` it never reads a header block of a size the archive declares
+    without a bound (pax and GNU long-name headers are limited to 64 KiB), never keeps past
+    headers, and reads member data straight from the source in chunks.
+    """
+
+    MAX_EXTENDED = 64 << 10
+
+    def __init__(self, source: Readable, *, where: str) -> None:
+        self._src = source
+        self.where = where
+        self._left = 0  # data bytes of the current member not yet read
+        self._pad = 0
+        self.offset = 0
+
+    def _exact(self, n: int) -> bytes:
+        parts = []
+        got = 0
+        while got < n:
+            chunk = self._src.read(n - got)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        data = b"".join(parts)
+        self.offset += len(data)
+        return data
+
+    def _skip_rest(self) -> None:
+        while self._left:
+            if not self.read(min(CHUNK, self._left)):
+                raise TruncatedBundle(
+                    "the bundle is truncated (it ends inside a member)", where=self.where
+                )
+        if self._pad:
+            if len(self._exact(self._pad)) != self._pad:
+                raise TruncatedBundle(
+                    "the bundle is truncated (it ends inside a member)", where=self.where
+                )
+            self._pad = 0
+
+    def next(self) -> tarfile.TarInfo | None:
+        """The next member's header (data unread), or None at the end of the archive."""
+        self._skip_rest()
+        pax: dict[str, str] = {}
+        longname: str | None = None
+        longlink: str | None = None
+        while True:
+            block = self._exact(BLOCK)
+            if not block:
+                raise TruncatedBundle(
+                    "the bundle is truncated (no end-of-archive marker)", where=self.where
+                )
+            if len(block) != BLOCK:
+                raise TruncatedBundle(
+                    "the bundle is truncated (it ends inside a header)", where=self.where
+                )
+            if block == bytes(BLOCK):
+                return None
+            try:
+                info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+            except tarfile.HeaderError as exc:
+                raise NotABundle(
+                    f"damaged tar header at byte {self.offset - BLOCK} ({exc})", where=self.where
+                ) from exc
+            if info.type in (tarfile.XHDTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK):
+                if info.size > self.MAX_EXTENDED:
+                    raise DecompressionBomb(
+                        f"an extended tar header declares {info.size} bytes (at most "
+                        f"{self.MAX_EXTENDED} are allowed)",
+                        where=self.where,
+                    )
+                raw = self._exact(_padded(info.size))
+                if len(raw) != _padded(info.size):
+                    raise TruncatedBundle(
+                        "the bundle is truncated (it ends inside a header)", where=self.where
+                    )
+                raw = raw[: info.size]
+                if info.type == tarfile.XHDTYPE:
+                    pax.update(_parse_pax(raw, where=self.where))
+                elif info.type == tarfile.GNUTYPE_LONGNAME:
+                    longname = raw.rstrip(b"\x00").decode("utf-8", "surrogateescape")
+                else:
+                    longlink = raw.rstrip(b"\x00").decode("utf-8", "surrogateescape")
+                continue
+            if info.type == tarfile.XGLTYPE:
+                raise NotABundle("the archive has a global pax header", where=self.where)
+            if longname is not None:
+                info.name = longname
+            if longlink is not None:
+                info.linkname = longlink
+            if "path" in pax:
+                info.name = pax["path"]
+            if "linkpath" in pax:
+                info.linkname = pax["linkpath"]
+            try:
+                if "size" in pax:
+                    info.size = int(pax["size"])
+                if "mtime" in pax:
+                    info.mtime = int(float(pax["mtime"]))
+            except ValueError as exc:
+                raise NotABundle(f"bad pax header value ({exc})", where=self.where) from exc
+            if info.name.endswith("/") and info.type in (tarfile.DIRTYPE, tarfile.REGTYPE):
+                info.name = info.name.rstrip("/")
+                info.type = tarfile.DIRTYPE
+            if info.size < 0:
+                raise NotABundle("a negative member size", where=self.where)
+            self._left = info.size if info.type in (tarfile.REGTYPE, tarfile.AREGTYPE) else 0
+            if info.type == tarfile.AREGTYPE:
+                info.type = tarfile.REGTYPE
+            self._pad = _padded(self._left) - self._left
+            return info
+
+    def read(self, size: int = CHUNK) -> bytes:
+        """Up to ``size`` bytes of the current member's data (b"" at its end)."""
+        if not self._left:
+            return b""
+        want = min(size if size > 0 else CHUNK, self._left)
+        data = self._src.read(want)
+        if not data:
+            raise TruncatedBundle(
+                "the bundle is truncated (it ends inside a member)", where=self.where
+            )
+        self._left -= len(data)
+        self.offset += len(data)
+        return data
+
+
+def _padded(n: int) -> int:
+    return (n + BLOCK - 1) // BLOCK * BLOCK
+
+
+def _parse_pax(raw: bytes, *, where: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    pos = 0
+    while pos < len(raw):
+        space = raw.find(b" ", pos)
+        try:
+            length = int(raw[pos:space])
+        except ValueError as exc:
+            raise NotABundle("a damaged pax header", where=where) from exc
+        if length <= 0 or space < 0 or pos + length > len(raw):
+            raise NotABundle("a damaged pax header", where=where)
+        record = raw[space + 1 : pos + length - 1]
+        key, _, value = record.partition(b"=")
+        name = key.decode("utf-8", "surrogateescape")
+        if name in _PAX_KEYS:
+            out[name] = value.decode("utf-8", "surrogateescape")
+        elif name.startswith("GNU.sparse"):
+            raise UnsafePath("a sparse member (not allowed in bundles)", where=where)
+        pos += length
+    return out
