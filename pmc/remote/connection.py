@@ -205,6 +205,11 @@ class Connection:
         self.slots = SessionSlots(max_sessions)
         self._held: set[int] = set()
         self.connects = 0  # how many times a transport was set up (for status and tests)
+        # One host-key question at a time per event loop: a status refresh and a Connect that
+        # meet the same unknown key must not ask the operator twice.
+        self._questions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     # ---- public --------------------------------------------------------------------------
 
@@ -234,22 +239,35 @@ class Connection:
             log.info("%s", exc)  # the caller reports it; the log file keeps it too
             raise
 
+    def _question_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._questions.get(loop)
+        if lock is None:
+            lock = self._questions[loop] = asyncio.Lock()
+        return lock
+
     async def _transport_asking(self) -> paramiko.Transport:
         for _attempt in range(2):
             try:
                 return await self.in_thread(self.executors.control, self._ensure_transport)
-            except UnknownHostKey as question:
-                log.info("%s: unknown host key %s", self.label, question.fingerprint)
-                if not await self.trust.decide(question):
-                    raise
-                key = self._pending_key
-                if key is None:  # pragma: no cover - set by _ensure_transport before raising
-                    raise
-                self.known_hosts.add(question.host_id, key)
-                log.info(
-                    "%s: host key %s trusted by the operator", self.label, question.fingerprint
-                )
+            except UnknownHostKey:
+                async with self._question_lock():
+                    try:  # another task may have had the same key trusted meanwhile
+                        return await self.in_thread(self.executors.control, self._ensure_transport)
+                    except UnknownHostKey as question:
+                        await self._ask(question)
         return await self.in_thread(self.executors.control, self._ensure_transport)
+
+    async def _ask(self, question: UnknownHostKey) -> None:
+        """Put an unknown host key to the trust decision; remember it if trusted."""
+        log.info("%s: unknown host key %s", self.label, question.fingerprint)
+        if not await self.trust.decide(question):
+            raise question
+        key = self._pending_key
+        if key is None:  # pragma: no cover - set by _ensure_transport before raising
+            raise question
+        self.known_hosts.add(question.host_id, key)
+        log.info("%s: host key %s trusted by the operator", self.label, question.fingerprint)
 
     def transport_blocking(self) -> paramiko.Transport:
         """The live transport from a worker thread (no trust question: it must be known)."""

@@ -68,6 +68,29 @@ def test_unknown_key_is_asked_and_stored(sshd: ThrowawaySshd, tmp_path: Path) ->
     asyncio.run(go())
 
 
+def test_concurrent_callers_share_one_host_key_question(
+    sshd: ThrowawaySshd, tmp_path: Path
+) -> None:
+    """A status refresh and a Connect meeting the same unknown key ask the operator once."""
+
+    class Slow(Recorder):
+        async def decide(self, question: UnknownHostKey) -> bool:
+            await asyncio.sleep(0.3)  # the operator reads the fingerprint
+            return await super().decide(question)
+
+    async def go() -> None:
+        agree = Slow(True)
+        conn = Connection(
+            server_for(sshd), known_hosts=KnownHosts(tmp_path / "known_hosts"), trust=agree
+        )
+        results = await asyncio.gather(*(commands.run(conn, ["true"]) for _ in range(4)))
+        assert all(r.ok for r in results)
+        assert [q.fingerprint for q in agree.questions] == [host_fingerprint(sshd)]
+        await conn.close()
+
+    asyncio.run(go())
+
+
 def test_changed_key_is_refused_before_login(sshd: ThrowawaySshd, tmp_path: Path) -> None:
     async def go() -> None:
         conn = trusting_connection(sshd, tmp_path)
