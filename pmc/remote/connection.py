@@ -186,7 +186,7 @@ class Connection:
         trust: TrustDecision | None = None,
         timeouts: Timeouts | None = None,
         executors: Executors | None = None,
-        max_sessions: int = 8,
+        max_sessions: int = 6,  # sshd allows 10, and frees a closed one only a moment later
     ) -> None:
         self.server = server
         self.cluster = cluster
