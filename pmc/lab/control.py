@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pmc.errors import InputError, LabError
-from pmc.lab import network, server, topology
+from pmc.lab import accounts, network, server, topology
 from pmc.lab.standins import request as supervisor_request
 from pmc.lab.topology import ServerSpec
 
@@ -117,12 +117,9 @@ class LabServer:
     def path(self, server_path: str) -> Path:
         """Host path of ``server_path`` as this server sees it (e.g. ``/opt/playout/bin``)."""
         mapped = (
-            ("/var/run/", "run/"), ("/run/", "run/"), ("/opt/", "opt/"), ("/etc/ssh", "etc/ssh"),
-            ("/etc/shadow", "etc/shadow"), ("/etc/passwd", "etc/passwd"),
-            ("/etc/group", "etc/group"), ("/etc/hosts", "etc/hosts"),
-            ("/etc/sudoers.d", "etc/sudoers.d"), ("/etc/sudoers", "etc/sudoers"),
-            ("/home", "home"), ("/root", "root"), ("/var/log", "var/log"),
-            ("/usr/local/sbin", "usr/local/sbin"), ("/tmp", "tmp"),  # noqa: S108
+            ("/var/run/", "run/"), ("/run/", "run/"), ("/opt/", "opt/"), ("/etc/", "etc/"),
+            ("/home/", "home/"), ("/root/", "root/"), ("/var/log/", "var/log/"),
+            ("/usr/local/sbin/", "usr/local/sbin/"), ("/tmp/", "tmp/"),  # noqa: S108
         )  # fmt: skip
         for prefix, sub in mapped:
             if server_path == prefix.rstrip("/") or server_path.startswith(prefix):
@@ -186,26 +183,26 @@ class LabServer:
 
     def set_root_password(self, password: str | None = None) -> str:
         """Give root a new password (a random one by default); returns it."""
-        self.root_password = password or server.new_password()
-        server.write_shadow(self.files_root, self.root_password)
+        self.root_password = password or accounts.new_password()
+        accounts.write_shadow(self.files_root, self.root_password)
         return self.root_password
 
     def password_of(self, user: str) -> str:
         """The password of ``root``, ``operator`` or ``viewer`` (empty when attached)."""
         if user == "root":
             return self.root_password
-        if user not in server.ACCOUNT_NAMES:
+        if user not in accounts.ACCOUNT_NAMES:
             raise InputError(f"{user!r} is not a lab account", where=self.name)
         return str(getattr(self, f"{user}_password"))
 
     def set_account_password(self, user: str, password: str | None = None) -> str:
         """Give ``operator`` or ``viewer`` a new password (a random one by default)."""
-        if user not in server.ACCOUNT_NAMES:
+        if user not in accounts.ACCOUNT_NAMES:
             raise InputError(f"{user!r} is not a lab account", where=self.name)
         if not self.root_password:
             raise LabError("root's password is not known here (attached lab)", where=self.name)
-        new = password or server.new_password()
-        server.write_shadow(self.files_root, self.root_password, {user: new})
+        new = password or accounts.new_password()
+        accounts.write_shadow(self.files_root, self.root_password, {user: new})
         setattr(self, f"{user}_password", new)
         return new
 
@@ -289,7 +286,7 @@ class LabCluster:
         servers = list(self.servers.values())
         for srv in servers:
             if not srv.root_password:  # attached without passwords: give root a new one
-                srv.root_password = server.new_password()
+                srv.root_password = accounts.new_password()
         with concurrent.futures.ThreadPoolExecutor(len(servers)) as pool:
             list(pool.map(lambda s: s.request({"op": "stop-all"}), servers))
             trees = dict(zip(
@@ -384,9 +381,9 @@ def up(
     base.mkdir(parents=True, mode=0o700)
     try:
         network.create(lab, specs)
-        passwords = {s.name: server.new_password() for s in specs}
-        accounts = {s.name: {a: server.new_password() for a in server.ACCOUNT_NAMES}
-                    for s in specs}  # fmt: skip
+        passwords = {s.name: accounts.new_password() for s in specs}
+        logins = {s.name: {a: accounts.new_password() for a in accounts.ACCOUNT_NAMES}
+                  for s in specs}  # fmt: skip
         server.postgres_template()
         with concurrent.futures.ThreadPoolExecutor(len(specs)) as pool:
             trees = dict(
@@ -394,7 +391,7 @@ def up(
                     [s.name for s in specs],
                     pool.map(
                         lambda s: server.prepare_tree(
-                            lab, s, passwords[s.name], accounts=accounts[s.name]
+                            lab, s, passwords[s.name], accounts=logins[s.name]
                         ),
                         specs,
                     ),
@@ -420,8 +417,8 @@ def up(
                     time.sleep(0.01)
             lab_servers[spec.name] = LabServer(
                 lab, spec, trees[spec.name], pid, passwords[spec.name],
-                operator_password=accounts[spec.name]["operator"],
-                viewer_password=accounts[spec.name]["viewer"],
+                operator_password=logins[spec.name]["operator"],
+                viewer_password=logins[spec.name]["viewer"],
             )  # fmt: skip
         with concurrent.futures.ThreadPoolExecutor(len(specs)) as pool:
             list(pool.map(lambda s: _wait_boot(s, outers[s.name], deadline),

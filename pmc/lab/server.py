@@ -6,12 +6,7 @@ seed's paths (the Playout programs themselves come from :mod:`pmc.lab.playout`);
 generated here and handed back to the caller in memory only: the tree holds their hash in its
 private shadow file, as a real server does, and nothing else.
 
-Besides root each server has two ordinary accounts (:data:`ACCOUNTS`), for PMC's non-root
-logins: ``operator`` may run anything as root through ``sudo`` without a password, ``viewer``
-has no sudo rights. Their entries live in the server's private /etc/passwd, /etc/group,
-/etc/shadow, /etc/sudoers and /etc/sudoers.d (copies of the machine's, plus theirs), with
-homes in its private /home; :func:`start` binds them over the machine's files inside the
-server's mount namespace, so the machine's own files are never changed.
+Each server has its own ``/etc`` and logins: see :mod:`pmc.lab.accounts`.
 """
 
 from __future__ import annotations
@@ -19,20 +14,16 @@ from __future__ import annotations
 import fcntl
 import os
 import pwd
-import secrets
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-import pmc
 from pmc.errors import LabError
-from pmc.lab import topology
+from pmc.lab import interpreter, topology
+from pmc.lab.accounts import copy_machine_etc, write_accounts, write_shadow
 from pmc.lab.standins.firewall_cmd import ZoneConfig
-from pmc.lab.supervisor import python_paths
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CACHE_DIR = Path("/var/cache/pmc-lab")
@@ -166,34 +157,6 @@ PG_CONF_LINES = {
 _template_lock = threading.Lock()
 
 
-@dataclass(frozen=True)
-class Account:
-    """An ordinary login of every lab server."""
-
-    name: str
-    sudo: bool  # may run anything as root through sudo, without a password
-    comment: str
-
-
-ACCOUNTS = (
-    Account("operator", True, "Playout operator (passwordless sudo)"),
-    Account("viewer", False, "Read-only viewer (no sudo)"),
-)
-ACCOUNT_NAMES = tuple(a.name for a in ACCOUNTS)
-FIRST_ACCOUNT_ID = 2001
-SUDOERS_DROP_IN = "etc/sudoers.d/pmc-lab"
-# (tree sub-path, server path) bound by start() before the supervisor's own binds, where the
-# server path exists on this machine (/etc/sudoers only where sudo is installed).
-ACCOUNT_BINDS = (
-    ("etc/passwd", "/etc/passwd"),
-    ("etc/group", "/etc/group"),
-    ("etc/hosts", "/etc/hosts"),
-    ("etc/sudoers", "/etc/sudoers"),
-    ("etc/sudoers.d", "/etc/sudoers.d"),
-    ("home", "/home"),
-)
-
-
 def _run(argv: list[str], *, what: str, input_text: str | None = None) -> str:
     proc = subprocess.run(argv, input=input_text, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -282,151 +245,14 @@ def postgres_template() -> Path:
         return template
 
 
-def _hash_password(password: str) -> str:
-    # openssl reads the password on stdin: it never appears in a process list.
-    return _run(["openssl", "passwd", "-6", "-stdin"], what="hashing a password",
-                input_text=password + "\n").strip()  # fmt: skip
-
-
-def new_password() -> str:
-    return secrets.token_urlsafe(18)
-
-
-def write_shadow(tree: Path, password: str, accounts: Mapping[str, str] | None = None) -> None:
-    """Write (in place: the file is bind-mounted) the server's shadow with root's
-    ``password``, and the lab accounts' passwords from ``accounts`` (by name; an account not
-    given keeps the hash it has in the server's shadow now)."""
-    hashed = _hash_password(password)
-    host = Path("/etc/shadow")
-    lines = [line for line in host.read_text().splitlines()
-             if line.split(":", 1)[0] not in ACCOUNT_NAMES]  # fmt: skip
-    out = []
-    for line in lines:
-        fields = line.split(":")
-        if fields[0] == "root" and len(fields) > 2:
-            fields[1] = hashed
-        out.append(":".join(fields))
-    target = tree / "etc/shadow"
-    kept = {}
-    if target.exists():
-        for line in target.read_text().splitlines():
-            name, _, rest = line.partition(":")
-            if name in ACCOUNT_NAMES:
-                kept[name] = rest.split(":", 1)[0]
-    for name in ACCOUNT_NAMES:
-        secret = (accounts or {}).get(name)
-        account_hash = _hash_password(secret) if secret else kept.get(name, "!")
-        out.append(f"{name}:{account_hash}:20000:0:99999:7:::")
-    if not target.exists():
-        target.touch(mode=0o600)
-        st = host.stat()
-        os.chown(target, st.st_uid, st.st_gid)
-        os.chmod(target, st.st_mode & 0o777)
-    with target.open("r+") as f:
-        f.seek(0)
-        f.write("\n".join(out) + "\n")
-        f.truncate()
-
-
-def _free_id(taken: set[int], start: int) -> int:
-    while start in taken:
-        start += 1
-    return start
-
-
-def write_accounts(tree: Path, spec: topology.ServerSpec) -> None:
-    """The server's private /etc/passwd, /etc/group, /etc/hosts, /etc/sudoers(.d) and /home:
-    the machine's files plus the lab accounts (their passwords go in :func:`write_shadow`)."""
-    etc = tree / "etc"
-    etc.mkdir(parents=True, exist_ok=True)
-    passwd = [line for line in Path("/etc/passwd").read_text().splitlines()
-              if line.split(":", 1)[0] not in ACCOUNT_NAMES]  # fmt: skip
-    group = [line for line in Path("/etc/group").read_text().splitlines()
-             if line.split(":", 1)[0] not in ACCOUNT_NAMES]  # fmt: skip
-    taken = {int(f[2]) for f in (line.split(":") for line in passwd + group)
-             if len(f) > 2 and f[2].isdigit()}  # fmt: skip
-    home = tree / "home"
-    home.mkdir(exist_ok=True)
-    os.chmod(home, 0o755)  # noqa: S103 (as /home on a real server)
-    next_id = FIRST_ACCOUNT_ID
-    for account in ACCOUNTS:
-        uid = next_id = _free_id(taken, next_id)
-        taken.add(uid)
-        passwd.append(f"{account.name}:x:{uid}:{uid}:{account.comment}:/home/{account.name}:"
-                      "/bin/bash")  # fmt: skip
-        group.append(f"{account.name}:x:{uid}:")
-        folder = home / account.name
-        folder.mkdir(exist_ok=True)
-        for skel in Path("/etc/skel").glob(".*") if Path("/etc/skel").is_dir() else []:
-            if skel.is_file() and not (folder / skel.name).exists():
-                shutil.copy2(skel, folder / skel.name)
-        for path in (folder, *folder.iterdir()):
-            os.chown(path, uid, uid)
-        os.chmod(folder, 0o700)
-    (etc / "passwd").write_text("\n".join(passwd) + "\n")
-    (etc / "group").write_text("\n".join(group) + "\n")
-    for name in ("passwd", "group"):
-        os.chmod(etc / name, 0o644)
-    # sudo names the host it runs on; a real server resolves its own name.
-    hosts = Path("/etc/hosts").read_text() if Path("/etc/hosts").exists() else ""
-    (etc / "hosts").write_text(hosts.rstrip("\n") + f"\n{spec.management_address}\t{spec.name}\n")
-    os.chmod(etc / "hosts", 0o644)
-    sudoers = Path("/etc/sudoers")
-    if sudoers.exists():
-        shutil.copy2(sudoers, etc / "sudoers")
-    else:  # sudo is not installed here: its files are not bound either
-        (etc / "sudoers").write_text("@includedir /etc/sudoers.d\n")
-    os.chmod(etc / "sudoers", 0o440)
-    drop_ins = etc / "sudoers.d"
-    drop_ins.mkdir(exist_ok=True)
-    os.chmod(drop_ins, 0o755)  # noqa: S103 (as sudo installs it)
-    for entry in Path("/etc/sudoers.d").glob("*") if Path("/etc/sudoers.d").is_dir() else []:
-        if entry.is_file():
-            shutil.copy2(entry, drop_ins / entry.name)
-    rules = "".join(f"{a.name} ALL=(ALL) NOPASSWD: ALL\n" for a in ACCOUNTS if a.sudo)
-    (tree / SUDOERS_DROP_IN).write_text("# PMC lab: passwordless sudo for the operator\n" + rules)
-    os.chmod(tree / SUDOERS_DROP_IN, 0o440)
-
-
-def bind_accounts(tree: Path) -> None:
-    """Inside the server's fresh mount namespace (before the supervisor's own binds): bind the
-    private account files and /home over the machine's (:data:`ACCOUNT_BINDS`)."""
-    from pmc.lab.supervisor import _mount_bind, python_paths  # noqa: PLC0415 (in the server)
-
-    needed = python_paths()
-    for sub, target in ACCOUNT_BINDS:
-        source = tree / sub
-        if not source.exists() or not os.path.lexists(target):
-            continue
-        for path in needed:  # keep Python visible if /home would hide it
-            if path.startswith(target.rstrip("/") + "/"):
-                inner = source / os.path.relpath(path, target)
-                inner.mkdir(parents=True, exist_ok=True)
-                _mount_bind(path, str(inner))
-        _mount_bind(str(source), target)
-
-
 def _standin(name: str, tool: str) -> str:
-    repo = str(Path(pmc.__file__).resolve().parents[1])
     return (
-        f"#!{sys.executable}\n"
+        f"#!{interpreter.python()}\n"
         f"# The lab's {name} stand-in: asks this server's supervisor (pmc.lab.supervisor).\n"
         "import sys\n"
-        f"sys.path.insert(0, {repo!r})\n"
+        f"sys.path.insert(0, {interpreter.code_root()!r})\n"
         "from pmc.lab.standins import client_main\n"
         f"sys.exit(client_main({tool!r}))\n"
-    )
-
-
-def _chpasswd_standin() -> str:
-    repo = str(Path(pmc.__file__).resolve().parents[1])
-    return (
-        f"#!{sys.executable}\n"
-        "# The lab's chpasswd: /etc/shadow is bind-mounted, so it is rewritten in place.\n"
-        "import sys\n"
-        f"sys.path.insert(0, {repo!r})\n"
-        "from pmc.lab.standins.chpasswd import main\n"
-        "sys.exit(main())\n"
     )
 
 
@@ -439,7 +265,9 @@ def _clear(folder: Path, target: str) -> None:
         return
     prefix = target.rstrip("/") + "/"
     keep = {
-        path[len(prefix) :].split("/", 1)[0] for path in python_paths() if path.startswith(prefix)
+        path[len(prefix) :].split("/", 1)[0]
+        for path in interpreter.paths_to_keep()
+        if path.startswith(prefix)
     }
     for entry in folder.iterdir():
         if entry.name in keep:
@@ -479,6 +307,8 @@ def prepare_tree(
         path.mkdir(parents=True, exist_ok=True)
         os.chmod(path, mode)
     os.chown(tree / "run/postgresql", uid, gid)
+    if not reset:
+        copy_machine_etc(tree / "etc")
     # SSH: the machine's client files, Rocky's server config, this server's own host keys.
     etc_ssh = tree / "etc/ssh"
     for name in ("ssh_config", "moduli"):
@@ -523,7 +353,6 @@ def prepare_tree(
     for name, text in (
         ("systemctl", _standin("systemctl", "systemctl")),
         ("firewall-cmd", _standin("firewall-cmd", "firewall-cmd")),
-        ("chpasswd", _chpasswd_standin()),
     ):
         path = tree / "usr/local/sbin" / name
         path.write_text(text)
@@ -537,20 +366,18 @@ def prepare_tree(
 
 def start(lab: str, spec: topology.ServerSpec, tree: Path, log: Path) -> subprocess.Popen[bytes]:
     """Start the server's supervisor (PID 1 of its namespaces); returns the `ip` process."""
-    repo = str(Path(pmc.__file__).resolve().parents[1])
     env = {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "LANG": "C.UTF-8",
         "HOME": "/root",
-        "PYTHONPATH": repo,
+        "PYTHONPATH": interpreter.code_root(),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     argv = [
         "ip", "netns", "exec", topology.namespace(lab, spec.name),
         "unshare", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc",
         "--propagation", "private", "--kill-child",
-        # binds the account files, then becomes `python -m pmc.lab.supervisor`
-        sys.executable, "-c", "import sys; from pmc.lab.server import _main; _main(sys.argv[1:])",
+        interpreter.python(), "-m", "pmc.lab.supervisor",
         "--server", spec.name, "--lab", lab, "--tree", str(tree),
     ]  # fmt: skip
     with log.open("ab") as out:
@@ -617,12 +444,3 @@ def make_redundant(trees: dict[str, Path], specs: list[topology.ServerSpec]) -> 
             f"{address} {kind} {blob}\n" for address in peer.addresses for kind, blob in host_keys
         ]
         (ssh_dir / "known_hosts").write_text("".join(lines))
-
-
-def _main(argv: list[str]) -> None:
-    """``python -c … --server S --lab L --tree T`` (see :func:`start`): PID 1 of a server binds the
-    account files (:func:`bind_accounts`), then becomes ``python -m pmc.lab.supervisor``."""
-    tree = Path(argv[argv.index("--tree") + 1])
-    bind_accounts(tree)
-    sys.stdout.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "pmc.lab.supervisor", *argv])  # noqa: S606

@@ -35,8 +35,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-import pmc
-from pmc.lab import topology
+from pmc.lab import interpreter, topology
 from pmc.lab.standins import firewall_cmd, systemctl
 from pmc.lab.standins.firewall_cmd import ZoneConfig
 from pmc.lab.standins.systemctl import UnitState
@@ -51,11 +50,12 @@ START_TIMEOUT = {"postgresql": 60.0}
 DEFAULT_START_TIMEOUT = 15.0
 
 # (tree sub-path, mount point) in the order they are mounted; /run and /tmp last, as the tree
-# itself lives under /run on the host.
+# itself lives under /run on the host. Folders only, never single files (pmc.lab.accounts says
+# why): the server's /etc is a folder of its own.
 BINDS = (
     ("opt", "/opt"),
-    ("etc/ssh", "/etc/ssh"),
-    ("etc/shadow", "/etc/shadow"),
+    ("etc", "/etc"),
+    ("home", "/home"),
     ("root", "/root"),
     ("var/log", "/var/log"),
     ("usr/local/sbin", "/usr/local/sbin"),
@@ -71,16 +71,9 @@ def _mount_bind(source: str, target: str) -> None:
         raise OSError(err, f"bind mount {source} on {target}: {os.strerror(err)}")
 
 
-def python_paths() -> list[str]:
-    """Host folders the lab's Python programs need, whatever private tree hides them."""
-    paths = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix}
-    paths.add(str(Path(pmc.__file__).resolve().parents[1]))
-    return sorted(os.path.realpath(p) for p in paths)
-
-
 def mount_tree(tree: Path) -> None:
     """Bind the private tree over the seed's paths (in this private mount namespace)."""
-    needed = python_paths()
+    needed = interpreter.paths_to_keep()
     for sub, target in BINDS:
         source = tree / sub
         # Keep what Python needs visible if this mount would hide it (e.g. pyenv under /root).
@@ -150,7 +143,7 @@ class Supervisor:
         self.runtime = self.permanent.copy()
         self.interfaces = sorted(n for n in os.listdir("/sys/class/net") if n.startswith("eth"))
         self.blocks: set[tuple[int, str, str]] = set()
-        py = sys.executable
+        py = interpreter.python()
         specs: list[tuple[str, list[str] | None, str | None, int]] = [
             ("firewalld", None, None, signal.SIGTERM),
             (
@@ -184,14 +177,13 @@ class Supervisor:
 
     def _env(self, user: str | None) -> dict[str, str]:
         home = "/var/lib/pgsql" if user == "postgres" else "/root"
-        repo = str(Path(pmc.__file__).resolve().parents[1])
         return {
             "PATH": PATH,
             "HOME": home,
             "LANG": "C.UTF-8",
             "USER": user or "root",
             "LOGNAME": user or "root",
-            "PYTHONPATH": repo,
+            "PYTHONPATH": interpreter.code_root(),
             "PYTHONDONTWRITEBYTECODE": "1",
             "PMC_LAB_ID": self.lab,
             "PMC_LAB_SERVER": self.server,

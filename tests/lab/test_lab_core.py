@@ -288,7 +288,9 @@ def test_attach_and_status_describe_the_running_lab(lab: LabCluster) -> None:
         assert srv.root_password not in text
 
 
-def test_chpasswd_changes_a_password_in_the_bound_shadow_file(lab: LabCluster) -> None:
+def test_chpasswd_inside_a_server_changes_that_server_only(lab: LabCluster) -> None:
+    """The server's /etc is a folder of its own: shadow-utils' own chpasswd (a new file renamed
+    over the old) works there as on a real server, and the machine's shadow is untouched."""
     main = lab.servers["main"]
     old = main.root_password
     machine_shadow = Path("/etc/shadow").read_text()
@@ -303,9 +305,8 @@ def test_chpasswd_changes_a_password_in_the_bound_shadow_file(lab: LabCluster) -
             lab.call_in_operator_namespace(_ssh, main, main.management_address, old)
         assert new not in main.path("/etc/shadow").read_text()  # a hash, as on a real server
         unknown = main.run(["chpasswd"], input="nosuchuser:x\n", check=False)
-        assert unknown.returncode == 1 and "nosuchuser" in unknown.stderr
-        # shadow-utils' own tools rename over /etc/shadow, which a bind mount refuses.
-        assert main.run(["/usr/sbin/chpasswd"], input=f"root:{new}\n", check=False).returncode
+        assert unknown.returncode != 0 and "nosuchuser" in unknown.stderr
+        assert Path("/etc/shadow").read_text() == machine_shadow
     finally:
         main.set_root_password(old)
     assert Path("/etc/shadow").read_text() == machine_shadow

@@ -13,13 +13,13 @@ import pytest
 if not sys.platform.startswith("linux"):
     pytest.skip("the lab is Linux-only", allow_module_level=True)
 
-from pmc.lab import server
+from pmc.lab import interpreter, server
 
 
 def test_clear_keeps_the_folders_python_is_bound_into(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(server, "python_paths", lambda: ["/tmp/ci-clone", "/usr"])
+    monkeypatch.setattr(interpreter, "paths_to_keep", lambda: ["/tmp/ci-clone", "/usr"])
     (tmp_path / "ci-clone").mkdir()
     (tmp_path / "leftover").mkdir()
     (tmp_path / "leftover" / "file").write_text("x")
