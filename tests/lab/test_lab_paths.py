@@ -31,7 +31,8 @@ def inside(cluster):
     main = cluster.servers["main"]
     return {
         "firewall-cmd": main.run(["firewall-cmd", "--state"], check=False).stdout.strip(),
-        "systemctl": main.run(["systemctl", "is-active", "playout-api"], check=False).stdout.strip(),
+        "systemctl": main.run(["systemctl", "is-active", "playout-api"],
+                              check=False).stdout.strip(),
     }
 
 cluster = lab_api.up(lab_id=sys.argv[1], servers=2)
@@ -60,8 +61,9 @@ def test_a_checkout_under_tmp_run_through_a_linked_virtualenv(
     linked_venv.symlink_to(os.path.realpath(sys.prefix), target_is_directory=True)
     script = tmp_path / "scenario.py"
     script.write_text(SCENARIO)
+    python = linked_venv / "bin" / Path(sys.executable).name
     proc = subprocess.run(
-        [str(linked_venv / "bin" / Path(sys.executable).name), str(script), f"t{os.getpid()}-paths"],
+        [str(python), str(script), f"t{os.getpid()}-paths"],
         capture_output=True, text=True, timeout=300, check=False, cwd="/",
         env={**os.environ, "PYTHONPATH": str(checkout)},
     )  # fmt: skip
