@@ -172,7 +172,6 @@ class RunningCommand:
 
     async def start(self) -> RunningCommand:
         loop = asyncio.get_running_loop()
-        self._deadline = loop.time() + (self.timeout if self.timeout is not None else 1e12)
         channel = await self.connection.open_session()
         self._channel = channel
         try:
@@ -184,6 +183,10 @@ class RunningCommand:
             if isinstance(exc, paramiko.SSHException | EOFError | OSError):
                 raise self.connection.lost(exc, f"starting {self.command}") from exc
             raise
+        # The command's own time starts now: connecting and opening the session have their
+        # own limits (Timeouts.connect, .auth, .channel), and a loaded machine must not eat
+        # a short command's time with them.
+        self._deadline = loop.time() + (self.timeout if self.timeout is not None else 1e12)
         self._reader = loop.run_in_executor(
             self.connection.executors.commands, self._read, loop, channel
         )

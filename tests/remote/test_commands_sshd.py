@@ -75,7 +75,8 @@ def test_timeout_stops_the_remote_process(sshd: ThrowawaySshd, tmp_path: Path) -
         conn = trusting_connection(sshd, tmp_path)
         try:
             with pytest.raises(CommandTimeout, match="command timeout"):
-                await commands.run(conn, f"sleep 300 & echo $! > {pid_file}; wait", timeout=1)
+                await commands.run(conn, f"sleep 300 & echo $! > {pid_file}; wait", timeout=3)
+            assert pid_file.exists(), "the command never ran: its time limit ended first"
             assert not _alive(pid_file)
             # the connection is still good for the next command
             assert (await commands.run(conn, ["true"])).ok
