@@ -246,12 +246,17 @@ class Job(Generic[T]):
 
     # internals --------------------------------------------------------------------------
     async def _finish(self, state: JobState, kind: EventKind, message: str, level: str) -> None:
-        self.state = state
-        self.finished = time.time()
-        self._emit(kind, message, level=level)
-        if self._store:
-            pending, self._pending_log = self._pending_log, []
-            await asyncio.to_thread(self._store_final, state, message, pending)
+        """Record the outcome in the history first, then show it: whoever sees the job end
+        (the jobs panel, the CLI) finds the same outcome in the history right away."""
+        finished = time.time()
+        try:
+            if self._store:
+                pending, self._pending_log = self._pending_log, []
+                await asyncio.to_thread(self._store_final, state, message, pending)
+        finally:
+            self.state = state
+            self.finished = finished
+            self._emit(kind, message, level=level)
 
     def _store_final(
         self,

@@ -158,3 +158,31 @@ def test_masked_argument_displays_as_stars() -> None:
     value = redact.Masked("hunter2-secret")
     assert repr(value) == "'***'"
     assert redact.redact("password hunter2-secret") == "password ***"
+
+
+@pytest.mark.parametrize("outcome", ["succeeded", "failed", "cancelled"])
+def test_the_history_holds_the_outcome_when_the_job_shows_it(outcome: str) -> None:
+    """Whoever sees a job end (the jobs panel, the CLI) finds that outcome in the history."""
+    store = Store.in_memory()
+
+    async def body(ctx: JobContext) -> str:
+        if outcome == "failed":
+            raise RemoteError("the server went away", server="main")
+        if outcome == "cancelled":
+            job.cancel()
+            await ctx.acheckpoint()
+        return "done"
+
+    job: Job[str] = Job("sync", "Synchronize", body, store=store)
+    seen_in_history: list[tuple[str, str]] = []
+
+    def on_event(event: JobEvent) -> None:
+        if event.kind in (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED):
+            seen_in_history.append((job.state.value, store.jobs()[0].state))
+
+    job.subscribe(on_event)
+    try:
+        asyncio.run(job.run())
+    except (RemoteError, Cancelled, asyncio.CancelledError):
+        assert outcome != "succeeded"
+    assert seen_in_history == [(outcome, outcome)]
