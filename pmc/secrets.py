@@ -184,7 +184,8 @@ def _run(work: Callable[[], _T], timeout: float) -> _T:
 
 async def _run_async(work: Callable[[], _T], timeout: float) -> _T:
     try:
-        return await asyncio.wait_for(asyncio.wrap_future(_start(work)), timeout)
+        async with asyncio.timeout(timeout):
+            return await asyncio.wrap_future(_start(work))
     except TimeoutError:
         raise _timed_out(timeout) from None
 

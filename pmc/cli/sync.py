@@ -478,7 +478,8 @@ def _daemon(args: argparse.Namespace) -> int:
             )
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), args.reload_seconds)
+                    async with asyncio.timeout(args.reload_seconds):
+                        await stop.wait()
                 if not stop.is_set():
                     reload()
         print("pmc sync daemon: stopping (running syncs stop at their next safe point)")

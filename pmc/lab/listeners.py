@@ -80,7 +80,8 @@ async def _control_session(
     try:
         while True:
             try:
-                line = await asyncio.wait_for(reader.readline(), timeout=300)
+                async with asyncio.timeout(300):
+                    line = await reader.readline()
             except TimeoutError:
                 writer.write(control_response(408))
                 break
@@ -146,9 +147,10 @@ async def _http_session(
     name: str, log: Log, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     try:
-        request = await asyncio.wait_for(reader.readline(), timeout=30)
-        while (await asyncio.wait_for(reader.readline(), timeout=30)).strip():
-            pass
+        async with asyncio.timeout(30):
+            request = await reader.readline()
+            while (await reader.readline()).strip():
+                pass
         parts = request.decode("latin-1").split()
         if len(parts) < 2:
             status, body = "400 Bad Request", "bad request\n"

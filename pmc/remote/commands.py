@@ -213,7 +213,10 @@ class RunningCommand:
         try:
             if remaining <= 0:
                 raise TimeoutError
-            return await asyncio.wait_for(self._queue.get(), remaining)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # meets a line arriving in the same moment, and the command then ran on.
+            async with asyncio.timeout(remaining):
+                return await self._queue.get()
         except TimeoutError:
             await self.stop()
             raise CommandTimeout(
@@ -415,7 +418,8 @@ async def kill_group(connection: Connection, pgid: int) -> None:
     )
     argv = connection.as_root(["sh", "-c", kill])
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(_run_plain(connection, shlex.join(argv)), 10)
+        async with asyncio.timeout(10):
+            await _run_plain(connection, shlex.join(argv))
 
 
 async def _run_plain(connection: Connection, line: str) -> int:

@@ -358,7 +358,8 @@ class SyncRunner:
             if q.current is not None:
                 q.current.cancel()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.wait_idle(), 120)
+            async with asyncio.timeout(120):
+                await self.wait_idle()
         for q in self._queues.values():
             if q.worker is not None:
                 q.worker.cancel()
