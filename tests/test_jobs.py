@@ -77,13 +77,16 @@ def test_cancel_keeps_the_bodys_account_of_what_was_undone() -> None:
 
 
 def test_task_cancellation_becomes_an_operator_cancel() -> None:
+    started = asyncio.Event()
+
     async def body(ctx: JobContext) -> None:
-        await asyncio.sleep(60)
+        started.set()
+        await asyncio.Event().wait()  # works until its task is cancelled
 
     async def main() -> None:
         job: Job[None] = Job("sync", "Synchronize", body)
         task = job.start()
-        await asyncio.sleep(0.01)
+        await started.wait()
         task.cancel()
         with pytest.raises(Cancelled):
             await task

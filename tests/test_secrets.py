@@ -83,7 +83,7 @@ def test_async_calls_do_not_block_the_loop(secret_service: SecretServiceSession)
             nonlocal ticks
             while not stop.is_set():
                 ticks += 1
-                await asyncio.sleep(0)
+                await asyncio.sleep(0)  # a yield, not a wait: counts the loop's turns
 
         task = asyncio.create_task(ticker())
         await secrets.set_password_async("studio", "async", password)

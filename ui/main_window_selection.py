@@ -40,7 +40,7 @@ class SelectionMixin(WindowBase):
         if cluster != self.topology.topology.cluster:
             self.topology.show_cluster(cluster)
             self.status.show_cluster(cluster)
-        self.poller.watch(cluster)
+        self.poller.watch(cluster, start=self.isVisible())  # hidden (tray): no probes
         if self.poller.last is not None:
             self._status_updated(self.poller.last)
 

@@ -56,8 +56,9 @@ class StatusPoller(QObject):
     def set_interval(self, seconds: int) -> None:
         self._timer.setInterval(max(2, seconds) * 1000)
 
-    def watch(self, cluster: Cluster | None) -> None:
-        """Probe ``cluster`` from now on (None stops)."""
+    def watch(self, cluster: Cluster | None, *, start: bool = True) -> None:
+        """Probe ``cluster`` from now on (None stops). ``start=False``: remember it, probe
+        nothing yet (a hidden window; showing it calls this again)."""
         changed = cluster != self.cluster
         self.cluster = cluster
         if changed and self._task is not None:
@@ -69,6 +70,8 @@ class StatusPoller(QObject):
         if changed:
             self.last = empty_status(cluster)
             self.updated.emit(self.last)
+        if not start:
+            return
         if not self._timer.isActive():
             self._timer.start()
         self.refresh()
@@ -89,6 +92,11 @@ class StatusPoller(QObject):
                 servers[name] = dataclasses.replace(status, drift=cell)
         self.last = dataclasses.replace(self.last, servers=servers)
         self.updated.emit(self.last)
+
+    @property
+    def polling(self) -> bool:
+        """The timer runs: a probe every :attr:`interval` seconds."""
+        return self._timer.isActive()
 
     @property
     def busy(self) -> bool:

@@ -12,7 +12,6 @@ import http.client
 import json
 import socket
 import sys
-import time
 from typing import Any
 
 import paramiko
@@ -22,6 +21,7 @@ import pytest
 from pmc.lab import LabCluster, LabServer, network, topology
 from tests.fixtures.lab import LabFactory
 from tests.lab.test_lab_core import PROBE, _lab_traces
+from tests.wait import wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -144,15 +144,15 @@ def _api(address: str, method: str, path: str) -> tuple[int, Any]:
         conn.close()
 
 
-def _copy_finished(four: LabCluster, address: str, deadline: float) -> dict[str, Any]:
-    while True:
+def _copy_finished(four: LabCluster, address: str, timeout: float) -> dict[str, Any]:
+    def finished() -> dict[str, Any] | None:
         status, body = four.call_in_operator_namespace(
             _api, address, "GET", "/api/replication/status"
         )
         assert status == 200
-        if not body["running"] or time.monotonic() > deadline:
-            return dict(body)
-        time.sleep(0.5)
+        return None if body["running"] else dict(body)
+
+    return wait_until(finished, timeout=timeout, what=f"copy config started on {address} to end")
 
 
 def test_synchronize_all_servers_runs_copy_config_from_replicate_conf(four: LabCluster) -> None:
@@ -171,7 +171,7 @@ def test_synchronize_all_servers_runs_copy_config_from_replicate_conf(four: LabC
         _api, MGMT["main"], "POST", "/api/replication/start"
     )
     assert again == 409 and "already running" in busy["error"]
-    result = _copy_finished(four, MGMT["main"], time.monotonic() + 240)
+    result = _copy_finished(four, MGMT["main"], 240)
     assert result["exit_code"] == 0, result
     assert result["replication"] == "stopped"
     assert any("Replication finished successfully" in line for line in result["output"])
@@ -212,7 +212,7 @@ def test_a_failed_copy_is_logged_with_its_exit_code(four: LabCluster) -> None:
             _api, MGMT["main"], "POST", "/api/replication/start"
         )
         assert status == 202
-        result = _copy_finished(four, MGMT["main"], time.monotonic() + 120)
+        result = _copy_finished(four, MGMT["main"], 120)
     finally:
         failover.write_text(saved)
     assert result["exit_code"] == 1, result

@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import pytest
 
 from pmc.lab.playout import seed
 from tests.lab import playout_pg
+from tests.wait import wait_until
 
 pytestmark = pytest.mark.skipif(bool(playout_pg.available()), reason=str(playout_pg.available()))
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
@@ -52,14 +52,16 @@ class Api:
              "--log", str(self.log), "--port", str(PORT), "--bind", self.address,
              "--own-address", self.address, "--dsn", self.pg.dsn],
         )  # fmt: skip
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return self.proc.returncode
-            if wait and self.log.exists() and "Server has started" in self.log.read_text():
-                return None
-            time.sleep(0.05)
-        raise AssertionError("API did not start")
+        proc, log = self.proc, self.log
+
+        def started_or_ended() -> bool:
+            if proc.poll() is not None:
+                return True
+            return wait and "Server has started" in log.read_text()
+
+        wait_until(started_or_ended, timeout=60, ignoring=(FileNotFoundError,),
+                   what="the API to start" if wait else "the API to exit")  # fmt: skip
+        return proc.returncode if proc.poll() is not None else None
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

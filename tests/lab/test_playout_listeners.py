@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pmc.lab import listeners
+from tests.wait import wait_until
 
 ADDRESS = "127.0.0.1"
 
@@ -33,12 +33,13 @@ def start(tmp_path: Path) -> Iterator[object]:
             [sys.executable, "-m", "pmc.lab.listeners", service, "--bind", ADDRESS,
              "--port", str(port), "--log", str(log), "--name", "main"],
         ))  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if log.exists() and "listening" in log.read_text():
-                return log
-            time.sleep(0.05)
-        raise AssertionError(f"{service} did not start")
+        wait_until(
+            lambda: "listening" in log.read_text(),
+            timeout=30,
+            ignoring=(FileNotFoundError,),
+            what=f"{service} to say it is listening",
+        )
+        return log
 
     yield run
     for proc in procs:
@@ -108,7 +109,5 @@ def test_snmp_get_and_trap(start) -> None:  # type: ignore[no-untyped-def]
         trap = listeners._tlv(0x30, listeners._ber_int(1) + listeners._tlv(0x04, b"public")
                               + listeners._tlv(0xA7, b""))  # fmt: skip
         sock.sendto(trap, (ADDRESS, port + 1))
-    deadline = time.monotonic() + 5
-    while "trap from" not in log.read_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: "trap from" in log.read_text(), timeout=30, what="the trap in the log")
     assert "v2c trap, community 'public'" in log.read_text()

@@ -12,6 +12,7 @@ from pmc.remote.commands import OutputLine
 from pmc.remote.errors import CommandFailed, CommandNotFound, CommandTimeout
 from tests.fixtures.sshd import ThrowawaySshd
 from tests.remote.conftest import trusting_connection
+from tests.wait import wait_until_async
 
 
 def test_run_returns_status_and_output(sshd: ThrowawaySshd, tmp_path: Path) -> None:
@@ -95,8 +96,12 @@ def test_cancel_stops_the_remote_process(sshd: ThrowawaySshd, tmp_path: Path) ->
             task = asyncio.create_task(
                 commands.run(conn, f"sleep 300 & echo $! > {pid_file}; echo started; wait")
             )
-            while not pid_file.exists() or not pid_file.read_text().strip():
-                await asyncio.sleep(0.05)
+            await wait_until_async(
+                lambda: pid_file.read_text().strip(),
+                timeout=30,
+                ignoring=(FileNotFoundError,),
+                what="the remote sleep",
+            )
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import socket
 from pathlib import Path
 
@@ -24,6 +25,9 @@ from pmc.remote.host_keys import KnownHosts, RefuseUnknown, TrustFingerprints, h
 from pmc.remote.pool import ConnectionPool
 from tests.fixtures.sshd import ThrowawaySshd
 from tests.remote.conftest import host_fingerprint, server_for, trusting_connection
+from tests.wait import wait_until_async
+
+SESSION_END = r"\[preauth\]|Accepted|Failed"
 
 
 class Recorder:
@@ -75,7 +79,7 @@ def test_concurrent_callers_share_one_host_key_question(
 
     class Slow(Recorder):
         async def decide(self, question: UnknownHostKey) -> bool:
-            await asyncio.sleep(0.3)  # the operator reads the fingerprint
+            await asyncio.sleep(0.3)  # deliberate: a slow operator, the others call meanwhile
             return await super().decide(question)
 
     async def go() -> None:
@@ -114,8 +118,12 @@ def test_changed_key_is_refused_before_login(sshd: ThrowawaySshd, tmp_path: Path
         assert old in str(caught.value) and "sent nothing" in str(caught.value)
         assert agree.questions == []
         assert not (tmp_path / "ran").exists()
-        await asyncio.sleep(0.3)
-        log = sshd.log_text()
+
+        def verdict() -> str:  # sshd's word on PMC's connection: closed before login, or not
+            text = sshd.log_text()
+            return text if re.search(SESSION_END, text) else ""
+
+        log = await wait_until_async(verdict, timeout=30, what="sshd's verdict on the connection")
         assert "Accepted" not in log and "Failed" not in log and "userauth" not in log
 
     asyncio.run(go())
@@ -126,7 +134,9 @@ def test_reconnects_on_the_next_call_after_a_drop(sshd: ThrowawaySshd, tmp_path:
         conn = trusting_connection(sshd, tmp_path)
         try:
             task = asyncio.create_task(commands.run(conn, ["sleep", "30"]))
-            await asyncio.sleep(0.5)
+            await wait_until_async(
+                lambda: sshd.running("sleep"), timeout=30, what="the remote sleep to start"
+            )
             sshd.stop()
             with pytest.raises(ConnectionLost) as caught:
                 await task
@@ -161,11 +171,9 @@ def test_keepalive_watchdog_closes_a_dead_link(sshd: ThrowawaySshd, tmp_path: Pa
             for pid in frozen:
                 os.kill(pid, signal.SIGSTOP)
             try:
-                for _ in range(100):
-                    if not conn.is_connected:
-                        break
-                    await asyncio.sleep(0.05)
-                assert not conn.is_connected
+                await wait_until_async(
+                    lambda: not conn.is_connected, timeout=30, what="the watchdog to close the link"
+                )
             finally:
                 for pid in frozen:
                     os.kill(pid, signal.SIGCONT)

@@ -14,6 +14,7 @@ from pmc.remote import files
 from pmc.remote.errors import ConnectionLost, RemoteFileError
 from tests.fixtures.sshd import ThrowawaySshd
 from tests.remote.conftest import trusting_connection
+from tests.wait import wait_until_async
 
 
 def test_write_keeps_owner_and_mode_and_backs_up(sshd: ThrowawaySshd, tmp_path: Path) -> None:
@@ -65,6 +66,11 @@ def test_new_file_gets_the_given_mode(sshd: ThrowawaySshd, tmp_path: Path) -> No
     asyncio.run(go())
 
 
+def writing(folder: Path) -> bool:
+    """A temporary file of an atomic write in ``folder`` has received data."""
+    return any("pmc-tmp" in p.name and p.stat().st_size for p in folder.iterdir())
+
+
 def test_interrupted_write_leaves_the_old_file(sshd: ThrowawaySshd, tmp_path: Path) -> None:
     folder = tmp_path / "cfg"
     folder.mkdir()
@@ -75,15 +81,20 @@ def test_interrupted_write_leaves_the_old_file(sshd: ThrowawaySshd, tmp_path: Pa
         conn = trusting_connection(sshd, tmp_path)
         try:
             task = asyncio.create_task(files.write_atomic(conn, str(target), b"n" * 300_000_000))
-            while not any("pmc-tmp" in p.name and p.stat().st_size for p in folder.iterdir()):
-                await asyncio.sleep(0.01)
+            await wait_until_async(
+                lambda: writing(folder),
+                timeout=60,
+                ignoring=(FileNotFoundError,),
+                what="the temporary file",
+            )
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            for _ in range(100):  # the remote trap removes its temporary file as it exits
-                if not any("pmc-tmp" in p.name for p in folder.iterdir()):
-                    break
-                await asyncio.sleep(0.05)
+            await wait_until_async(  # the remote trap removes its temporary file as it exits
+                lambda: not any("pmc-tmp" in p.name for p in folder.iterdir()),
+                timeout=30,
+                what="the temporary file to go",
+            )
             assert target.read_bytes() == b"original"
             assert sorted(p.name for p in folder.iterdir()) == ["big.bin"]
         finally:
@@ -104,8 +115,12 @@ def test_cut_connection_during_write_leaves_the_old_file(
         conn = trusting_connection(sshd, tmp_path)
         try:
             task = asyncio.create_task(files.write_atomic(conn, str(target), b"n" * 300_000_000))
-            while not any("pmc-tmp" in p.name and p.stat().st_size for p in folder.iterdir()):
-                await asyncio.sleep(0.01)
+            await wait_until_async(
+                lambda: writing(folder),
+                timeout=60,
+                ignoring=(FileNotFoundError,),
+                what="the temporary file",
+            )
             await asyncio.to_thread(sshd.stop)
             with pytest.raises(ConnectionLost):
                 await task

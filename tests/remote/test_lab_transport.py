@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from pmc.errors import PmcError
 from pmc.inventory import AuthMethod, Server
 from pmc.remote import commands, files, services
 from pmc.remote.connection import Connection
@@ -24,6 +25,7 @@ from pmc.remote.host_keys import KnownHosts, TrustFingerprints, fingerprint, hos
 from pmc.remote.pool import ConnectionPool
 from pmc.remote.services import Reachability
 from pmc.remote.tunnels import open_tunnel
+from tests.wait import wait_until_async
 
 pytestmark = pytest.mark.lab
 T = TypeVar("T")
@@ -97,8 +99,15 @@ def test_commands_stream_and_cancel(cluster: Any, tmp_path: Path) -> None:
             assert result.ok
             lines = [line.text async for line in commands.stream(conn, "echo a; echo b >&2")]
             assert lines == ["a", "b"] or sorted(lines) == ["a", "b"]
+            pid_file = main.path("/tmp/pmc-sleeper")
+            pid_file.unlink(missing_ok=True)
             task = asyncio.create_task(commands.run(conn, "echo $$ > /tmp/pmc-sleeper; sleep 300"))
-            await asyncio.sleep(1)
+            await wait_until_async(
+                lambda: pid_file.read_text().strip(),
+                timeout=60,
+                ignoring=(FileNotFoundError,),
+                what="the remote sleep to start",
+            )
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
@@ -150,22 +159,21 @@ def test_sshd_killed_mid_command_then_reconnect(cluster: Any, tmp_path: Path) ->
         conn = connect(cluster, "main", tmp_path)
         try:
             task = asyncio.create_task(commands.run(conn, ["sleep", "60"]))
-            await asyncio.sleep(1)
+
+            async def sleeping() -> bool:
+                found = await asyncio.to_thread(main.run, ["pgrep", "-x", "sleep"], check=False)
+                return found.returncode == 0
+
+            await wait_until_async(sleeping, timeout=60, what="the remote sleep to start")
             await asyncio.to_thread(main.run, ["pkill", "-KILL", "-x", "sshd"], check=False)
             with pytest.raises(ConnectionLost) as caught:
                 await task
             assert str(caught.value).startswith("main (127.168.1.105): ")
             assert (await asyncio.to_thread(main.systemctl, "start", "sshd")).returncode == 0
-            errors: list[str] = []
-            for _ in range(100):
-                try:
-                    result = await commands.run(conn, ["echo", "back"])
-                    break
-                except Exception as exc:
-                    errors.append(str(exc))
-                    await asyncio.sleep(0.2)
-            else:
-                raise AssertionError(errors[-3:])
+            result = await wait_until_async(
+                lambda: commands.run(conn, ["echo", "back"]), timeout=60, ignoring=(PmcError,),
+                what="a command to run again after sshd came back",
+            )  # fmt: skip
             assert result.stdout == "back\n"
             assert conn.connects == 2
         finally:

@@ -16,6 +16,7 @@ from pmc.remote.host_keys import KnownHosts
 from pmc.remote.pool import ConnectionPool
 from pmc.store import Store
 from pmc.sync.runner import RetryPolicy, Schedule, SyncRequest, SyncRunner, finished
+from tests.wait import wait_until_async
 
 CLUSTERS = {
     name: Cluster(
@@ -58,7 +59,11 @@ def test_one_sync_per_cluster_at_a_time_others_queued(tmp_path: Path) -> None:
     async def go() -> FakeRunner:
         runner = FakeRunner(tmp_path)
         jobs = [runner.submit(SyncRequest(c, reason=str(i))) for i, c in enumerate("aaba")]
-        await asyncio.sleep(0.05)
+        await wait_until_async(
+            lambda: runner.active == {"a": 1, "b": 1},
+            timeout=10,
+            what="a sync of each cluster to start",
+        )
         assert runner.running("a") is jobs[0]
         assert runner.queued("a") == [jobs[1], jobs[3]]
         assert jobs[1].state is JobState.PENDING
@@ -107,7 +112,9 @@ def test_cancel_a_queued_sync_and_a_running_one(tmp_path: Path) -> None:
         runner = FakeRunner(tmp_path)
         first = runner.submit(SyncRequest("a"))
         second = runner.submit(SyncRequest("a"))
-        await asyncio.sleep(0.05)
+        await wait_until_async(
+            lambda: runner.active["a"] == 1, timeout=10, what="the first sync to start"
+        )
         runner.cancel(second)
         runner.cancel(first)
         runner.gate.set()
@@ -133,8 +140,9 @@ def test_schedule_every_n_minutes_submits_syncs(tmp_path: Path) -> None:
         runner = FakeRunner(tmp_path)
         runner.gate.set()
         runner.set_schedule(Schedule("b", every_minutes=0.05 / 60))
-        while len(runner.order) < 2:
-            await asyncio.sleep(0.01)
+        await wait_until_async(
+            lambda: len(runner.order) >= 2, timeout=10, what="two scheduled syncs"
+        )
         await runner.close()
         return runner.order
 
@@ -170,8 +178,8 @@ def test_inventory_schedules_are_applied_as_a_set(tmp_path: Path) -> None:
         assert runner._schedules["a"][1] is task
         changes.append(runner.set_schedules([Schedule("b", on_drift=True)]))
         assert [s.cluster for s in runner.schedules] == ["b"]
-        await asyncio.sleep(0)
-        assert task.cancelled() or task.done()
+        await asyncio.wait([task], timeout=10)
+        assert task.cancelled()
         await runner.close()
         return changes
 

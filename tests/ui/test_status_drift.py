@@ -63,7 +63,7 @@ def test_one_fetch_per_refresh_at_the_slower_interval_and_errors_in_the_cell() -
 
     async def fetch(cluster: str) -> Report:
         calls.append(cluster)
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # a yield, not a wait: the other probes run meanwhile
         answer = answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -95,9 +95,10 @@ def test_one_fetch_per_refresh_at_the_slower_interval_and_errors_in_the_cell() -
 
 def test_a_newer_report_is_not_overwritten_by_an_older_fetch() -> None:
     clock = Clock()
-    gate = asyncio.Event()
+    started, gate = asyncio.Event(), asyncio.Event()
 
     async def slow(cluster: str) -> Report:
+        started.set()
         await gate.wait()
         return Report("5 rows differ", False, taken_at=1.0)
 
@@ -105,7 +106,7 @@ def test_a_newer_report_is_not_overwritten_by_an_older_fetch() -> None:
 
     async def go() -> None:
         task = asyncio.ensure_future(cache.probe()(CLUSTER, CLUSTER.servers[1]))
-        await asyncio.sleep(0)
+        await started.wait()
         clock.now += 1
         cache.remember("studio", Report("in sync", True, taken_at=2.0))  # the sync panel's
         gate.set()

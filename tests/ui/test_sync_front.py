@@ -223,6 +223,8 @@ def test_close_keeps_running_in_the_tray_then_quit_cancels(
     assert "[clusters.sync]" not in inventory_file.read_text()
     closing = again.session.tasks.spawn(again.runner.close())
     qtbot.waitUntil(closing.done)
+    # neither window is shown: the session's reloads did not start their status probes
+    assert not window.poller.polling and not again.poller.polling
 
 
 def test_make_runner_confirm_waits_without_a_nested_event_loop(qtbot: Any, window: Any) -> None:
@@ -248,7 +250,7 @@ def test_make_runner_confirm_waits_without_a_nested_event_loop(qtbot: Any, windo
 
     async def ticking() -> None:
         for n in range(5):
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # deliberate: timers of the loop fire while the box is open
             ticks.append(n)
 
     box = wait_dialog(qtbot, QMessageBox)
