@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import os
+import re
+import tomllib
 from pathlib import Path
 
 import pmc
@@ -38,5 +42,37 @@ def test_checker_catches_a_qt_import(tmp_path: Path) -> None:
     assert [name for _, name in _imports(bad)] == ["PySide6.QtCore", "qasync"]
 
 
+ROOT = Path(pmc.__file__).resolve().parent.parent
+NOT_SOURCE = {".git", ".venv", "build", "dist", "screenshots", "__pycache__"}
+SKIPPED_SUFFIXES = ("_cache", ".egg-info")
+
+
+def _source_files() -> list[Path]:
+    found = []
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in NOT_SOURCE and not d.endswith(SKIPPED_SUFFIXES)]
+        found += [Path(folder) / name for name in files]
+    return found
+
+
 def test_version_is_defined_once() -> None:
-    assert pmc.__version__.count(".") == 2
+    """One place holds PMC's version (pmc/__init__.py); the package metadata, the installers
+    and the About box read it from there."""
+    version = pmc.__version__
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), version
+    literal = re.compile(rb"(?<![\w.])" + re.escape(version.encode()) + rb"(?![\w.])")
+    holders = [
+        str(path.relative_to(ROOT)) for path in _source_files() if literal.search(path.read_bytes())
+    ]
+    assert holders == ["pmc/__init__.py"]
+    # pyproject.toml names no version of its own: setuptools reads pmc.__version__
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "pmc.__version__"}
+    assert importlib.metadata.version("pmc") == version, "reinstall: pip install -e '.[dev]'"
+    # the installers take it from the package (tests/installer: the artefacts' names)
+    from installer import dist
+    from ui.about_dialog import versions
+
+    assert version == dist.VERSION
+    assert versions()["PMC"] == version

@@ -4,7 +4,7 @@
 ;   python installer\dist.py
 ; which runs PyInstaller (dist\pmc\ with pmc.exe and pmcw.exe), renders build\icons\pmc.ico and
 ; calls the compiler like this:
-;   ISCC.exe /DMyAppVersion=0.1.0 /DBuildDir=dist\pmc /DIconFile=build\icons\pmc.ico
+;   ISCC.exe /DMyAppVersion=X.Y.Z /DBuildDir=dist\pmc /DIconFile=build\icons\pmc.ico
 ;            /Odist installer\windows\pmc.iss
 ; The version is never written here: it comes from pmc.__version__ through /DMyAppVersion.
 ;

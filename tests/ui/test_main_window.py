@@ -106,13 +106,29 @@ def test_about_lists_versions(qtbot, loop, inventory_file: Path) -> None:
     dialog.close()
 
 
-def test_placeholders_say_what_is_coming(qtbot, loop, inventory_file: Path) -> None:
-    window = open_window(qtbot, inventory_file)
+def test_export_and_import_open_on_the_selected_server(qtbot, loop, inventory_file: Path) -> None:
+    from ui.export_dialog import ExportDialog
+    from ui.import_dialog import ImportDialog
+
+    window = open_window(qtbot, inventory_file)  # no SSH transport in this session
     window.tree.select("studio", "main")
     window.export_settings.trigger()
-    texts = " ".join(label.text() for label in window.last_dialog.findChildren(QLabel))
-    assert "bundle" in texts
-    window.last_dialog.close()
+    export = window.last_dialog
+    assert isinstance(export, ExportDialog)
+    qtbot.waitExposed(export)
+    assert export.chosen()[1].name == "main"
+    assert export.server.currentText() == "studio / main  (127.168.1.105)"
+    assert Path(export.path.text()).name.startswith("main-")
+    assert not export.export_button.isEnabled()  # nothing to export through
+    export.close()
+    window.tree.select("studio", "backup")
+    window.import_settings.trigger()
+    importer = window.last_dialog
+    assert isinstance(importer, ImportDialog)
+    qtbot.waitExposed(importer)
+    assert importer.server.currentText() == "studio / backup  (127.168.1.108)"
+    assert not importer.import_button.isEnabled()  # no bundle chosen, nothing previewed
+    importer.close()
     assert window.sync is None and not window.synchronize.isEnabled()  # no SSH, no sync runner
 
 
