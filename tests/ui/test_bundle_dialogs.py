@@ -11,6 +11,7 @@ test thread in the operator's network namespace meanwhile."""
 from __future__ import annotations
 
 import base64
+import html
 import os
 import re
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QWidget
 
 from pmc import secrets
+from pmc.bundle.importer import default_backup_dir
 from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
 from pmc.inventory_file import save_inventory
 from pmc.jobs import JobState
@@ -198,8 +200,13 @@ def test_export_then_import_like_an_operator(
     dialog.tabs.setCurrentIndex(3)
     shoot(dialog, "import-dialog-preview-config")
 
-    # confirm (naming the server and the backup), then import
-    assert "lab / backup" in dialog.confirm_text.text() and "backup" in dialog.confirm_text.text()
+    # confirm (naming the server, its address and where the automatic backup goes), then import
+    promise = html.unescape(re.sub(r"<[^>]+>", "", dialog.confirm_text.text()))
+    assert promise.startswith(
+        f"Replace the chosen parts of lab / backup ({backup.management_address}) with the "
+        "bundle's. PMC first exports an automatic backup of everything it replaces to "
+        f"{default_backup_dir()} and rolls back to it if the import fails."
+    ), promise
     assert not dialog.import_button.isEnabled()
     box = dialog.confirm
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(6, box.height() // 2))
@@ -210,6 +217,7 @@ def test_export_then_import_like_an_operator(
     assert dialog.job.state is JobState.SUCCEEDED, dialog.outcome.text()
     result = dialog.job.result
     assert result.backup is not None and result.backup.is_file()
+    assert result.backup.parent == default_backup_dir()  # where the confirmation said
     assert str(result.backup) in dialog.outcome.text()
     assert digest(main.postgres_dsn, CONFIG_TABLES) == digest(backup.postgres_dsn, CONFIG_TABLES)
     assert backup.path("/opt/playout/data/carousel/new-app.html").is_file()

@@ -51,6 +51,11 @@ print(json.dumps({{
 """
 
 
+@pytest.mark.skipif(
+    sys.version_info >= (3, 12),
+    reason="True and None are immortal from Python 3.12 on: their reference counts say nothing "
+    "(the app-exit test below still runs)",
+)
 def test_emits_and_void_calls_keep_true_and_none_alive() -> None:
     import PySide6
 
@@ -66,8 +71,6 @@ def test_emits_and_void_calls_keep_true_and_none_alive() -> None:
     )
     assert done.returncode == 0, f"{bug}\n{done.stderr[-2000:]}"
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    if sys.version_info >= (3, 12):  # True and None are immortal: counts say nothing
-        return
     assert abs(figures["true"]) <= TOLERANCE, f"{bug} (True: {figures['true']:+d})"
     assert abs(figures["none"]) <= TOLERANCE, f"{bug} (None: {figures['none']:+d})"
 
