@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from pmc import redact
+from pmc import store as store_module
 from pmc.errors import Cancelled, RemoteError
 from pmc.jobs import EventKind, Job, JobContext, JobEvent, JobState
 from pmc.store import SCHEMA_VERSION, Store, StoreError
@@ -138,17 +140,140 @@ def test_a_broken_listener_does_not_break_the_job() -> None:
     assert asyncio.run(job.run()) == 1
 
 
-def test_store_migrates_and_refuses_newer_files(tmp_path: Path) -> None:
-    path = tmp_path / "state.sqlite3"
-    store = Store.open(path)
-    store.audit("edit file", target="/opt/playout/api/config/spoolers.json", server="main")
-    store.close()
-    again = Store.open(path)
-    (entry,) = again.audit_log()
-    assert entry.action == "edit file" and entry.server == "main"
-    again.close()
-    import sqlite3
+# The history file's schema 1 exactly as pmc/store.py created it when it was written (commit
+# 3da10cd, PMC 0.1.0). Frozen here on purpose: a schema change is a new migration, never an
+# edit of this one, and files written by that PMC must keep opening.
+SCHEMA_1 = """
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT NOT NULL, cluster TEXT,
+    state TEXT NOT NULL, started REAL NOT NULL, finished REAL,
+    summary TEXT NOT NULL DEFAULT '', os_user TEXT NOT NULL
+);
+CREATE INDEX jobs_started ON jobs (started);
+CREATE TABLE job_log (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, seq INTEGER NOT NULL,
+    time REAL NOT NULL, kind TEXT NOT NULL, level TEXT NOT NULL, server TEXT,
+    message TEXT NOT NULL, PRIMARY KEY (job_id, seq)
+);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, os_user TEXT NOT NULL,
+    job_id TEXT, cluster TEXT, server TEXT, action TEXT NOT NULL,
+    target TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_time ON audit (time);
+"""
 
+
+def _history_of_schema_1(path: Path) -> None:
+    """A history file as PMC 0.1.0 left it: one finished job with its log, one audit entry."""
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA_1)
+    db.execute(
+        "INSERT INTO jobs VALUES ('a1b2c3', 'setup', 'Set up studio', 'studio', 'succeeded', "
+        "100.0, 160.5, '3 steps applied', 'operator')"
+    )
+    db.execute(
+        "INSERT INTO job_log VALUES ('a1b2c3', 0, 101.0, 'log', 'info', 'main', "
+        "'backup of spoolers.json taken')"
+    )
+    db.execute(
+        "INSERT INTO audit (time, os_user, job_id, cluster, server, action, target) VALUES "
+        "(120.0, 'operator', 'a1b2c3', 'studio', 'main', 'edit file', "
+        "'/opt/playout/api/config/spoolers.json')"
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+
+
+def _schema(path: Path) -> list[tuple[str, str, str]]:
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
+        ).fetchall()
+        return [(kind, name, " ".join(sql.split())) for kind, name, sql in rows]
+    finally:
+        db.close()
+
+
+def _user_version(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_a_history_file_of_the_first_schema_opens_with_its_data(tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite3"
+    _history_of_schema_1(old)
+    store = Store.open(old)
+    (job,) = store.jobs()
+    assert (job.id, job.title, job.state, job.summary, job.duration) == (
+        "a1b2c3",
+        "Set up studio",
+        "succeeded",
+        "3 steps applied",
+        60.5,
+    )
+    assert [r.message for r in store.job_log_of("a1b2c3")] == ["backup of spoolers.json taken"]
+    (entry,) = store.audit_log()
+    assert (entry.action, entry.server, entry.job_id) == ("edit file", "main", "a1b2c3")
+    store.audit("restart", target="playout-api.service", server="backup")  # still writable
+    store.close()
+    assert _user_version(old) == SCHEMA_VERSION
+    # after its migrations the old file has exactly the tables of a new one
+    new = tmp_path / "new.sqlite3"
+    Store.open(new).close()
+    assert _schema(old) == _schema(new)
+
+
+def test_migrations_run_in_order_once_and_keep_the_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later schema (here a stand-in migration 2 that derives a table from the jobs) is
+    applied to a file of schema 1 once, on its data; a file already there is left alone."""
+    path = tmp_path / "state.sqlite3"
+    _history_of_schema_1(path)
+    second = (
+        "CREATE TABLE job_titles (id TEXT PRIMARY KEY, title TEXT); "
+        "INSERT INTO job_titles SELECT id, title FROM jobs"
+    )
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, second])
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    Store.open(path).close()
+    assert _user_version(path) == 2
+    Store.open(path).close()  # at version 2 already: migration 2 does not run again
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT * FROM job_titles").fetchall() == [("a1b2c3", "Set up studio")]
+    assert db.execute("SELECT count(*) FROM audit").fetchone() == (1,)
+    db.close()
+
+
+def test_a_failed_migration_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "state.sqlite3"
+    _history_of_schema_1(path)
+    before = _schema(path)
+    broken = "CREATE TABLE job_titles (id TEXT); INSERT INTO job_titles SELECT nothing FROM jobs"
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, broken])
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    with pytest.raises(StoreError, match="cannot open PMC's history file") as caught:
+        Store.open(path)
+    assert caught.value.where == str(path)
+    assert _user_version(path) == 1 and _schema(path) == before
+    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 1)
+    store = Store.open(path)  # the file is as it was: the PMC of schema 1 still opens it
+    assert [j.id for j in store.jobs()] == ["a1b2c3"]
+    store.close()
+
+
+def test_store_refuses_newer_files(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    Store.open(path).close()
     db = sqlite3.connect(path)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     db.commit()
