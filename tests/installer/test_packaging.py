@@ -1,21 +1,31 @@
-"""The installers' own files, checked without building anything: desktop entry and AppStream
-file against the freedesktop validators, install.sh/uninstall.sh on a stand-in program folder,
-the ICO writer, the Inno Setup script's promises, and the Windows paths of PMC's code."""
+"""The installers, without PyInstaller or Windows: installer/dist.py builds the Linux tarball
+around a stand-in program folder and the tests check what is in it (desktop entry and AppStream
+file against the freedesktop validators, the version filled in), install, upgrade and
+uninstall from it; the PyInstaller spec is run with PyInstaller's build steps recorded, and the
+Windows installer step with a stand-in compiler; the Inno Setup script's promises; the ICO
+writer; the Windows paths of PMC's code."""
 
 from __future__ import annotations
 
 import os
+import platform
 import re
+import shlex
 import shutil
 import struct
 import subprocess
+import sys
+import tarfile
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from xml.etree import ElementTree
 
 import keyring.backends.Windows
 import pytest
 
 import pmc
-from installer import icons
+from installer import dist, icons
 from pmc import paths, secrets
 from pmc.cli import main as cli_main
 
@@ -46,44 +56,55 @@ def test_desktop_entry_is_valid() -> None:
     assert "error" not in result.stdout.lower()
 
 
-def test_metainfo_is_valid(tmp_path: Path) -> None:
-    appstreamcli = _tool("appstreamcli", "appstream")
-    text = METAINFO.read_text(encoding="utf-8")
-    assert "@VERSION@" in text  # filled in by installer/dist.py from pmc.__version__
-    filled = tmp_path / METAINFO.name
-    filled.write_text(
-        text.replace("@VERSION@", pmc.__version__).replace("@DATE@", "2025-01-31"),
-        encoding="utf-8",
-    )
-    result = _run([appstreamcli, "validate", "--no-net", "--strict", str(filled)])
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert '<launchable type="desktop-id">pmc.desktop</launchable>' in text
-
-
-def _stage(root: Path, version: str = "9.8.7") -> Path:
-    """An unpacked tarball whose program is a shell script standing in for the build."""
-    stage = root / f"pmc-{version}-linux-x86_64"
-    program = stage / "pmc"
+def _tarball(root: Path, monkeypatch: pytest.MonkeyPatch, version: str = pmc.__version__) -> Path:
+    """installer/dist.py's Linux tarball of ``version`` around a stand-in program folder (a
+    script that prints the version, where PyInstaller's build goes), unpacked in ``root``."""
+    program = root / "built" / "pmc"
     (program / "_internal").mkdir(parents=True)
     (program / "_internal" / "marker").write_text(version)
     exe = program / "pmc"
     exe.write_text(f'#!/bin/sh\necho "pmc {version}"\n')
     exe.chmod(0o755)
-    for script in ("install.sh", "uninstall.sh"):
-        shutil.copy2(INSTALLER / "linux" / script, stage / script)
-    share = stage / "share"
-    for sub in (
-        "applications",
-        "metainfo",
-        "icons/hicolor/scalable/apps",
-        "icons/hicolor/256x256/apps",
-    ):
-        (share / sub).mkdir(parents=True)
-    shutil.copy2(ROOT / "resources" / "pmc.desktop", share / "applications")
-    shutil.copy2(ROOT / "resources" / "pmc.svg", share / "icons/hicolor/scalable/apps/pmc.svg")
-    (share / "icons/hicolor/256x256/apps/pmc.png").write_bytes(b"\x89PNG stand-in")
-    shutil.copy2(METAINFO, share / "metainfo")
+    monkeypatch.setattr(dist, "VERSION", version)
+    monkeypatch.setattr(dist, "DIST", root / "dist")
+    monkeypatch.setattr(dist, "BUILD", root / "build")
+    (root / "dist").mkdir()
+    tarball = dist.linux_tarball(program)
+    assert tarball.parent == root / "dist"
+    with tarfile.open(tarball) as tar:
+        tar.extractall(root / "unpacked", filter="data")
+    (stage,) = (root / "unpacked").iterdir()
+    assert tarball.name == f"{stage.name}.tar.gz"
     return stage
+
+
+def test_linux_tarball_holds_a_valid_desktop_entry_and_metainfo_of_this_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    appstreamcli = _tool("appstreamcli", "appstream")
+    validate = _tool("desktop-file-validate", "desktop-file-utils")
+    stage = _tarball(tmp_path, monkeypatch)
+    assert stage.name == f"pmc-{pmc.__version__}-linux-{platform.machine()}"
+    share = stage / "share"
+    entry = share / "applications" / "pmc.desktop"
+    result = _run([validate, str(entry)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    metainfo = share / "metainfo" / METAINFO.name
+    result = _run([appstreamcli, "validate", "--no-net", "--strict", str(metainfo)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    component = ElementTree.parse(metainfo).getroot()
+    release = component.find("releases/release")
+    assert release is not None and release.get("version") == pmc.__version__
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", release.get("date", ""))
+    launchable = component.find("launchable")
+    assert launchable is not None and launchable.get("type") == "desktop-id"
+    assert (share / "applications" / str(launchable.text)).samefile(entry)
+    png = (share / "icons/hicolor/256x256/apps/pmc.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and struct.unpack_from(">II", png, 16) == (256, 256)
+    assert (share / "icons/hicolor/scalable/apps/pmc.svg").is_file()
+    for script in ("install.sh", "uninstall.sh"):
+        assert os.access(stage / script, os.X_OK), script
+    assert _run([str(stage / "pmc" / "pmc")]).stdout == f"pmc {pmc.__version__}\n"
 
 
 def _user_env(home: Path) -> dict[str, str]:
@@ -93,7 +114,9 @@ def _user_env(home: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("home_name", ["home", 'odd $home `with` "quotes" 100%'])
-def test_install_upgrade_uninstall_for_the_user(tmp_path: Path, home_name: str) -> None:
+def test_install_upgrade_uninstall_for_the_user(
+    tmp_path: Path, home_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / home_name
     home.mkdir()
     env = _user_env(home)
@@ -101,7 +124,7 @@ def test_install_upgrade_uninstall_for_the_user(tmp_path: Path, home_name: str) 
     kept.parent.mkdir(parents=True)
     kept.write_text("# the operator's inventory\n")
 
-    first = _run([str(_stage(tmp_path / "a", "1.0.0") / "install.sh")], env=env)
+    first = _run([str(_tarball(tmp_path / "a", monkeypatch, "1.0.0") / "install.sh")], env=env)
     assert first.returncode == 0, first.stderr
     assert "PMC 1.0.0 is installed" in first.stdout
     prefix = home / ".local" / "opt" / "pmc"
@@ -123,7 +146,7 @@ def test_install_upgrade_uninstall_for_the_user(tmp_path: Path, home_name: str) 
     assert f"TryExec={prefix / 'pmc'}" in lines or "\\" in home_name
 
     # Upgrade: the new version replaces the old folder; nothing of the old one is left.
-    second = _run([str(_stage(tmp_path / "b", "1.1.0") / "install.sh")], env=env)
+    second = _run([str(_tarball(tmp_path / "b", monkeypatch, "1.1.0") / "install.sh")], env=env)
     assert second.returncode == 0, second.stderr
     assert (prefix / "_internal" / "marker").read_text() == "1.1.0"
     assert not list(prefix.parent.glob("pmc.*"))  # no staging or old folders left behind
@@ -134,12 +157,14 @@ def test_install_upgrade_uninstall_for_the_user(tmp_path: Path, home_name: str) 
     assert kept.read_text() == "# the operator's inventory\n"
 
 
-def test_install_refuses_a_foreign_folder_and_keeps_a_foreign_link(tmp_path: Path) -> None:
+def test_install_refuses_a_foreign_folder_and_keeps_a_foreign_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "home"
     foreign = home / ".local" / "opt" / "pmc"
     foreign.mkdir(parents=True)
     (foreign / "notes.txt").write_text("not PMC")
-    result = _run([str(_stage(tmp_path / "a") / "install.sh")], env=_user_env(home))
+    result = _run([str(_tarball(tmp_path / "a", monkeypatch) / "install.sh")], env=_user_env(home))
     assert result.returncode == 1
     assert "is not a PMC installation" in result.stderr
     assert (foreign / "notes.txt").read_text() == "not PMC"
@@ -148,7 +173,7 @@ def test_install_refuses_a_foreign_folder_and_keeps_a_foreign_link(tmp_path: Pat
     own = home / ".local" / "bin" / "pmc"
     own.parent.mkdir(parents=True, exist_ok=True)
     own.write_text("#!/bin/sh\n# someone else's pmc\n")
-    result = _run([str(_stage(tmp_path / "b") / "install.sh")], env=_user_env(home))
+    result = _run([str(_tarball(tmp_path / "b", monkeypatch) / "install.sh")], env=_user_env(home))
     assert result.returncode == 0, result.stderr
     assert "is not a link; left alone" in result.stderr
     assert own.read_text() == "#!/bin/sh\n# someone else's pmc\n"
@@ -224,11 +249,89 @@ def test_inno_setup_script_keeps_its_promises() -> None:
             assert (ISS.parent / source.group(1).replace("\\", "/")).exists(), line
 
 
-def test_windows_build_names_come_from_the_package_version() -> None:
-    spec = (INSTALLER / "pmc.spec").read_text(encoding="utf-8")
-    assert 'name="pmcw", console=False' in spec  # the shortcuts' target has no console
-    dist = (INSTALLER / "dist.py").read_text(encoding="utf-8")
-    assert 'f"/DMyAppVersion={VERSION}"' in dist and "VERSION = pmc.__version__" in dist
+class _PyInstallerSteps:
+    """PyInstaller's spec-file names (Analysis, PYZ, EXE, COLLECT), recording each call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def _record(self, kind: str) -> Any:
+        def step(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((kind, args, kwargs))
+            return SimpleNamespace(
+                kind=kind,
+                args=args,
+                kwargs=kwargs,
+                binaries=[],
+                datas=[],
+                scripts=["entry"],
+                pure=["pure"],
+            )
+
+        return step
+
+    def names(self, spec: Path, work: Path) -> dict[str, Any]:
+        return {
+            "__file__": str(spec),
+            "SPECPATH": str(spec.parent),
+            "workpath": str(work),
+            **{kind: self._record(kind) for kind in ("Analysis", "PYZ", "EXE", "COLLECT")},
+        }
+
+    def of(self, kind: str) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        return [(a, k) for name, a, k in self.calls if name == kind]
+
+
+@pytest.mark.parametrize("platform_name", ["linux", "win32"])
+def test_pyinstaller_spec_builds_pmc_and_on_windows_a_windowed_twin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform_name: str
+) -> None:
+    spec = INSTALLER / "pmc.spec"
+    steps = _PyInstallerSteps()
+    names = steps.names(spec, tmp_path)
+    import PyInstaller.utils.hooks  # noqa: F401 - imported as on this machine, before the switch
+
+    monkeypatch.setattr(sys, "platform", platform_name)
+    exec(compile(spec.read_text(encoding="utf-8"), str(spec), "exec"), names)
+    monkeypatch.undo()
+    ((scripts,), analysis) = steps.of("Analysis")[0]
+    assert scripts == [str(INSTALLER / "entry.py")]
+    assert "pmc.cli.lab" in analysis["excludes"]  # `pmc lab` stays out of the build
+    exes = [(kw["name"], kw["console"]) for _, kw in steps.of("EXE")]
+    if platform_name == "win32":  # pmcw.exe: the shortcuts' target, without a console window
+        assert exes == [("pmc", True), ("pmcw", False)]
+    else:
+        assert exes == [("pmc", True)]
+    ((collected, collect),) = steps.of("COLLECT")
+    assert [c.kwargs["name"] for c in collected if getattr(c, "kind", "") == "EXE"] == [
+        name for name, _ in exes
+    ]
+    assert collect["name"] == "pmc"
+
+
+def test_windows_installer_is_compiled_with_the_package_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dist.py's Windows step calls Inno Setup's compiler (a stand-in here that records its
+    arguments) with pmc.__version__, the build folder and the icon."""
+    argv_file = tmp_path / "iscc-argv"
+    iscc = tmp_path / "ISCC"
+    iscc.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {shlex.quote(str(argv_file))}\n')
+    iscc.chmod(0o755)
+    monkeypatch.setenv("ISCC", str(iscc))
+    monkeypatch.setattr(dist, "DIST", tmp_path / "dist")
+    monkeypatch.setattr(dist, "BUILD", tmp_path / "build")
+    built = tmp_path / "dist" / "pmc"
+    setup = dist.windows_installer(built)
+    assert setup == tmp_path / "dist" / f"pmc-{pmc.__version__}-windows-setup.exe"
+    assert argv_file.read_text().splitlines() == [
+        f"/DMyAppVersion={pmc.__version__}",
+        f"/DBuildDir={built}",
+        f"/DIconFile={tmp_path / 'build' / 'icons' / 'pmc.ico'}",
+        f"/O{tmp_path / 'dist'}",
+        str(ISS),
+    ]
+    assert (tmp_path / "build" / "icons" / "pmc.ico").read_bytes()[:4] == b"\0\0\1\0"
 
 
 # ----------------------------------------------------------- PMC's Windows-specific paths
