@@ -3,7 +3,9 @@ makes copy config and Playout Web Redundancy work; leaving out any one step fail
 seed documents. No PMC engine code: only the lab, bash, sed, ssh, firewall-cmd, systemctl and
 Playout's own scripts.
 
-One lab for the module; each case breaks exactly one step and repairs it afterwards.
+One lab for the module, reset to its fresh state before every test: each test does the seed's
+steps it needs itself (``prepared``: every database step; ``every_step``: check_failover.sh
+too), so any test runs alone or in any order; the failure cases then leave out one step.
 """
 
 from __future__ import annotations
@@ -120,8 +122,14 @@ def lab(lab_factory: Callable[..., LabCluster]) -> LabCluster:
     return lab_factory(servers=2, state="fresh", data_mb=1)
 
 
-@pytest.fixture(scope="module")
-def prepared(lab: LabCluster) -> LabCluster:
+@pytest.fixture
+def fresh(lab: LabCluster) -> LabCluster:
+    """The module's lab as a fresh one: files, databases, firewall and services reset."""
+    lab.reset(data_mb=1)
+    return lab
+
+
+def database_steps(lab: LabCluster) -> None:
     """Every database step of the seed on both servers, except check_failover.sh."""
     for server in ("main", "backup"):
         ok(
@@ -147,19 +155,36 @@ def prepared(lab: LabCluster) -> LabCluster:
         'psql -U postgres -d playout -c "insert into dvb_services (service_id, name, provider) '
         "values (5, 'Icareus 5', 'Icareus')\"",
     )
-    return lab
 
 
-def test_1_without_check_failover_copy_config_returns_127(prepared: LabCluster) -> None:
+def check_failover(lab: LabCluster) -> str:
+    """The seed's last step: check_failover.sh on the backup with the main's eth2 address."""
+    return ok(lab, "backup", f"cd /opt/playout/bin && ./check_failover.sh {MAIN_ETH2}")
+
+
+@pytest.fixture
+def prepared(fresh: LabCluster) -> LabCluster:
+    """A fresh lab after every database step of the seed, without check_failover.sh."""
+    database_steps(fresh)
+    return fresh
+
+
+@pytest.fixture
+def every_step(prepared: LabCluster) -> LabCluster:
+    """A fresh lab after every step of the seed."""
+    check_failover(prepared)
+    return prepared
+
+
+def test_without_check_failover_copy_config_returns_127(prepared: LabCluster) -> None:
     lines = assert_failure(prepared, "Checking failover on slave... returned 127")
     assert lines[0] == "warning: no managers specified"
     assert "Checking if replication is in progress..." in lines
     assert "Starting at " in "\n".join(lines)
 
 
-def test_2_check_failover_on_backup_prints_the_seed_lines(prepared: LabCluster) -> None:
-    out = ok(prepared, "backup", f"cd /opt/playout/bin && ./check_failover.sh {MAIN_ETH2}")
-    assert out.splitlines() == [
+def test_check_failover_on_backup_prints_the_seed_lines(prepared: LabCluster) -> None:
+    assert check_failover(prepared).splitlines() == [
         "./check_failover.sh: warning: no managers specified",
         "autoupdate inactive: 1",
         f"/opt/playout/bin/check_peer_status.sh: peer host is {MAIN_ETH2}",
@@ -168,68 +193,48 @@ def test_2_check_failover_on_backup_prints_the_seed_lines(prepared: LabCluster) 
 
 
 @pytest.mark.parametrize("server", ["backup", "main"])
-def test_3_without_listen_addresses_create_replication_returns_255(
-    prepared: LabCluster, server: str
+def test_without_listen_addresses_create_replication_returns_255(
+    every_step: LabCluster, server: str
 ) -> None:
-    set_listen_addresses(prepared, server, "localhost")
-    try:
-        assert_failure(prepared, "Create replication system... returned 255")
-    finally:
-        set_listen_addresses(prepared, server, "*")
+    set_listen_addresses(every_step, server, "localhost")
+    assert_failure(every_step, "Create replication system... returned 255")
 
 
-def test_4_without_pg_hba_entry_create_replication_returns_255(prepared: LabCluster) -> None:
-    remove_pg_hba(prepared, "backup", MAIN_ETH2)
-    try:
-        assert_failure(prepared, "Create replication system... returned 255")
-        log = ok(prepared, "main", "cat /var/log/playout-copy-config.log")
-        assert "no pg_hba.conf entry" in log
-    finally:
-        add_pg_hba(prepared, "backup")
+def test_without_pg_hba_entry_create_replication_returns_255(every_step: LabCluster) -> None:
+    remove_pg_hba(every_step, "backup", MAIN_ETH2)
+    assert_failure(every_step, "Create replication system... returned 255")
+    log = ok(every_step, "main", "cat /var/log/playout-copy-config.log")
+    assert "no pg_hba.conf entry" in log
 
 
-def test_5_without_port_5432_open_create_replication_returns_255(prepared: LabCluster) -> None:
+def test_without_port_5432_open_create_replication_returns_255(every_step: LabCluster) -> None:
     ok(
-        prepared,
+        every_step,
         "backup",
         "firewall-cmd --permanent --zone=public --remove-port=5432/tcp && firewall-cmd --reload",
     )
-    try:
-        assert_failure(prepared, "Create replication system... returned 255")
-    finally:
-        ok(
-            prepared,
-            "backup",
-            "firewall-cmd --permanent --zone=public --add-port=5432/tcp && firewall-cmd --reload",
-        )
+    assert_failure(every_step, "Create replication system... returned 255")
 
 
-def test_6_without_root_key_the_failover_check_fails(prepared: LabCluster) -> None:
-    ok(
-        prepared,
-        "backup",
-        "cp /root/.ssh/authorized_keys /root/.ssh/ak.saved && : > /root/.ssh/authorized_keys",
-    )
-    log = prepared.servers["main"].path("/var/log/playout-copy-config.log")
+def test_without_root_key_the_failover_check_fails(every_step: LabCluster) -> None:
+    ok(every_step, "backup", ": > /root/.ssh/authorized_keys")
+    log = every_step.servers["main"].path("/var/log/playout-copy-config.log")
     log.write_text("")
-    try:
-        # ssh -o BatchMode=yes cannot log in and exits with its own status, 255
-        assert_failure(prepared, "Checking failover on slave... returned 255")
-        # The log tells a key problem from a failover problem: ssh's own words.
-        text = log.read_text()
-        assert f"root@{BACKUP_ETH2}: Permission denied (publickey," in text, text
-        assert re.search(
-            rf"ssh root@{re.escape(BACKUP_ETH2)} failed \(ssh exit 255\): .*Permission denied "
-            r"\(publickey,",
-            text,
-        ), text
-        assert "Checking failover on slave... returned 255" in text
-    finally:
-        ok(prepared, "backup", "mv /root/.ssh/ak.saved /root/.ssh/authorized_keys")
+    # ssh -o BatchMode=yes cannot log in and exits with its own status, 255
+    assert_failure(every_step, "Checking failover on slave... returned 255")
+    # The log tells a key problem from a failover problem: ssh's own words.
+    text = log.read_text()
+    assert f"root@{BACKUP_ETH2}: Permission denied (publickey," in text, text
+    assert re.search(
+        rf"ssh root@{re.escape(BACKUP_ETH2)} failed \(ssh exit 255\): .*Permission denied "
+        r"\(publickey,",
+        text,
+    ), text
+    assert "Checking failover on slave... returned 255" in text
 
 
-def test_7_every_step_done_copy_config_replicates(prepared: LabCluster) -> None:
-    lab = prepared
+def test_every_step_done_copy_config_replicates(every_step: LabCluster) -> None:
+    lab = every_step
     ok(
         lab,
         "backup",
@@ -287,20 +292,16 @@ def test_7_every_step_done_copy_config_replicates(prepared: LabCluster) -> None:
         assert left.split() == ["0"]
 
 
-def test_8_skip_while_replication_is_in_progress(prepared: LabCluster) -> None:
-    ok(prepared, "main", "/opt/playout/bin/replication_started.sh")
-    try:
-        rc, lines = copy_config(prepared)
-        assert rc != 0
-        assert lines[-4:] == [
-            "Skip replication: replication is already in progress",
-            "You can reset the replication status by running "
-            "/opt/playout/bin/replication_stopped.sh",
-            "Don't reset the replication if it is still running.",
-            f"After resetting replication you can run {COPY} again.",
-        ]
-    finally:
-        ok(prepared, "main", "/opt/playout/bin/replication_stopped.sh")
+def test_skip_while_replication_is_in_progress(every_step: LabCluster) -> None:
+    ok(every_step, "main", "/opt/playout/bin/replication_started.sh")
+    rc, lines = copy_config(every_step)
+    assert rc != 0
+    assert lines[-4:] == [
+        "Skip replication: replication is already in progress",
+        "You can reset the replication status by running /opt/playout/bin/replication_stopped.sh",
+        "Don't reset the replication if it is still running.",
+        f"After resetting replication you can run {COPY} again.",
+    ]
 
 
 # Playout Web Redundancy ------------------------------------------------------------------
@@ -313,7 +314,8 @@ def api(lab: LabCluster, method: str, address: str, path: str, body: Any = None)
     return json.loads(lab.operator_run(argv).stdout)
 
 
-def test_9_web_redundancy_as_in_the_seed(lab: LabCluster) -> None:
+def test_web_redundancy_as_in_the_seed(fresh: LabCluster) -> None:
+    lab = fresh
     write(
         lab,
         "main",
@@ -340,8 +342,8 @@ def test_9_web_redundancy_as_in_the_seed(lab: LabCluster) -> None:
     assert service not in api(lab, "GET", BACKUP_MGMT, "/api/services")
 
 
-def test_10_malformed_spoolers_json_keeps_the_api_down(lab: LabCluster) -> None:
-    good = ok(lab, "backup", "cat /opt/playout/api/config/spoolers.json")
+def test_malformed_spoolers_json_keeps_the_api_down(fresh: LabCluster) -> None:
+    lab = fresh
     write(
         lab,
         "backup",
@@ -351,15 +353,11 @@ def test_10_malformed_spoolers_json_keeps_the_api_down(lab: LabCluster) -> None:
         f'  {{"name":"main","address":"{MAIN_MGMT}","type":"spooler"}}\n'
         "]\n",
     )  # the comma between the objects is missing
-    try:
-        assert sh(lab, "backup", "systemctl restart playout-api.service").returncode != 0
-        state = sh(lab, "backup", "systemctl is-active playout-api.service").stdout.strip()
-        assert state in ("failed", "inactive")
-        log = ok(lab, "backup", "tail -5 /var/log/playout-api.log")
-        assert (
-            "error: spoolers file /opt/playout/api/config/spoolers.json is not valid JSON: "
-            "Expecting ',' delimiter at line 3 column 3"
-        ) in log
-    finally:
-        write(lab, "backup", "/opt/playout/api/config/spoolers.json", good)
-        ok(lab, "backup", "systemctl restart playout-api.service")
+    assert sh(lab, "backup", "systemctl restart playout-api.service").returncode != 0
+    state = sh(lab, "backup", "systemctl is-active playout-api.service").stdout.strip()
+    assert state in ("failed", "inactive")
+    log = ok(lab, "backup", "tail -5 /var/log/playout-api.log")
+    assert (
+        "error: spoolers file /opt/playout/api/config/spoolers.json is not valid JSON: "
+        "Expecting ',' delimiter at line 3 column 3"
+    ) in log
