@@ -1,8 +1,9 @@
-# PMC developer targets. `make test` is what CI runs; `make demo` opens PMC on a lab cluster.
+# PMC developer targets. `make test` (lint, typecheck, suite, coverage) is what CI runs, stage
+# by stage; `make demo` opens PMC on a lab cluster.
 PY ?= .venv/bin/python
 VENV_BIN = .venv/bin
 
-.PHONY: test lint typecheck pytest coverage demo screenshots bench dist dist-check clean
+.PHONY: test lint typecheck pytest suite coverage demo screenshots bench dist dist-check clean
 
 test: lint typecheck pytest
 
@@ -14,9 +15,12 @@ typecheck:
 	$(VENV_BIN)/mypy --strict pmc ui
 	$(VENV_BIN)/mypy --config-file mypy-win32.ini pmc ui
 
-pytest:
-	$(PY) -m pytest --ignore=tests/setup
+pytest: suite
 	$(MAKE) coverage
+
+# Every test but tests/setup (those run once, under coverage: `make coverage`).
+suite:
+	$(PY) -m pytest --ignore=tests/setup
 
 # tests/setup under branch coverage, then the floor of the setup planners and executor
 # (tests/setup/coverage.py): one run of those tests, no second pass.
