@@ -6,6 +6,7 @@ import ast
 import importlib.metadata
 import os
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -43,14 +44,25 @@ def test_checker_catches_a_qt_import(tmp_path: Path) -> None:
 
 
 ROOT = Path(pmc.__file__).resolve().parent.parent
-NOT_SOURCE = {".git", ".venv", "build", "dist", "screenshots", "__pycache__"}
-SKIPPED_SUFFIXES = ("_cache", ".egg-info")
+NOT_SOURCE = {"build", "dist", "screenshots", "__pycache__"}
+
+
+def _skipped(folder: str) -> bool:
+    return folder in NOT_SOURCE or folder.startswith(".") or folder.endswith(".egg-info")
 
 
 def _source_files() -> list[Path]:
+    """The checkout's files: tracked or new, not ignored (git); without git, every file outside
+    hidden folders (tool caches) and build output."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=False,
+    )  # fmt: skip
+    if listed.returncode == 0:
+        return [ROOT / name for name in listed.stdout.decode().split("\0") if name]
     found = []
     for folder, dirs, files in os.walk(ROOT):
-        dirs[:] = [d for d in dirs if d not in NOT_SOURCE and not d.endswith(SKIPPED_SUFFIXES)]
+        dirs[:] = [d for d in dirs if d == ".ci" or not _skipped(d)]
         found += [Path(folder) / name for name in files]
     return found
 
@@ -62,7 +74,9 @@ def test_version_is_defined_once() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", version), version
     literal = re.compile(rb"(?<![\w.])" + re.escape(version.encode()) + rb"(?![\w.])")
     holders = [
-        str(path.relative_to(ROOT)) for path in _source_files() if literal.search(path.read_bytes())
+        str(path.relative_to(ROOT))
+        for path in _source_files()
+        if path.is_file() and literal.search(path.read_bytes())
     ]
     assert holders == ["pmc/__init__.py"]
     # pyproject.toml names no version of its own: setuptools reads pmc.__version__

@@ -141,8 +141,8 @@ def test_a_broken_listener_does_not_break_the_job() -> None:
 
 
 # The history file's schema 1 exactly as pmc/store.py created it when it was written (commit
-# 3da10cd, PMC 0.1.0). Frozen here on purpose: a schema change is a new migration, never an
-# edit of this one, and files written by that PMC must keep opening.
+# 3da10cd, the first PMC with a history). Frozen here on purpose: a schema change is a new
+# migration, never an edit of this one, and files written by that PMC must keep opening.
 SCHEMA_1 = """
 CREATE TABLE jobs (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT NOT NULL, cluster TEXT,
@@ -165,7 +165,7 @@ CREATE INDEX audit_time ON audit (time);
 
 
 def _history_of_schema_1(path: Path) -> None:
-    """A history file as PMC 0.1.0 left it: one finished job with its log, one audit entry."""
+    """A history file as that first PMC left it: one finished job with its log, one audit entry."""
     db = sqlite3.connect(path)
     db.executescript(SCHEMA_1)
     db.execute(
