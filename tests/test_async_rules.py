@@ -44,7 +44,7 @@ def test_a_cancel_meeting_an_arriving_item_still_cancels() -> None:
         queue: asyncio.Queue[str] = asyncio.Queue()
         got: list[str] = []
         task = asyncio.create_task(_consume(queue, got))
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # a yield, not a wait: the reader starts and blocks in get()
         queue.put_nowait("started")
         task.cancel()
         done, _ = await asyncio.wait({task}, timeout=10)
