@@ -106,6 +106,15 @@ def _listening(tcp: tuple[int, ...], udp: tuple[int, ...]) -> bool:
     return not udp or set(udp) <= ports(("/proc/net/udp", "/proc/net/udp6"), None)
 
 
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (not gone, not a zombie waiting to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
 class Unit:
     """One service: its command, process and systemd-like state."""
 
@@ -191,6 +200,7 @@ class Supervisor:
 
     def start(self, unit: str) -> bool:
         u = self.units[unit]
+        self._notice_death(u)
         with u.lock:
             if u.state.active == "active":
                 return True
@@ -258,6 +268,20 @@ class Supervisor:
                 self._failed(u, proc.pid, code)
                 u.proc = None
         return False
+
+    def _notice_death(self, u: Unit) -> None:
+        """A unit still "active" whose main process has just died (``pkill -KILL sshd``) is
+        recorded as failed before a start is judged, as systemd handles SIGCHLD before a
+        start request: else the start answered "already active" with nothing running."""
+        with u.lock:
+            proc, done = u.proc, u.done
+            if u.state.active != "active" or proc is None or _alive(proc.pid):
+                return
+        done.wait(10)  # the watcher has reaped it: its exit status is known
+        with u.lock:
+            if u.proc is proc and proc.returncode is not None:
+                self._failed(u, proc.pid, proc.returncode)
+                u.proc = None
 
     def _set(self, u: Unit, active: str, sub: str, since: float | None) -> None:
         u.state.active = active
