@@ -313,4 +313,3 @@ def test_chpasswd_inside_a_server_changes_that_server_only(lab: LabCluster) -> N
     assert lab.call_in_operator_namespace(_ssh, main, main.management_address, old).startswith(
         "main\n"
     )
-
