@@ -29,7 +29,7 @@
     include_ts_outputs = false
 
 :func:`load_inventory` reads leniently: a wrong type or an unknown key becomes a
-:class:`~pmc.validation.Problem` with its line, not an exception, so that
+:class:`~pmc.problems.Problem` with its line, not an exception, so that
 :func:`pmc.validation.validate` can report every problem of the file at once. Only a file that
 is not TOML at all raises (:class:`~pmc.errors.ConfigSyntaxError`, with line and column).
 
@@ -41,54 +41,22 @@ It writes atomically (temporary file, fsync, rename).
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 
 import tomlkit
 import tomlkit.exceptions
-from tomlkit.items import AoT, Comment, Table, Whitespace
 from tomlkit.toml_document import TOMLDocument
 
 from pmc.errors import ConfigSyntaxError, InputError
-from pmc.inventory import (
-    Architecture,
-    AuthMethod,
-    Cluster,
-    Inventory,
-    Role,
-    Server,
-    SyncEngine,
-    SyncSchedule,
-)
+from pmc.inventory import Inventory
+from pmc.inventory_reading import Reader
+from pmc.inventory_writing import render_into
+from pmc.problems import Problem
 from pmc.toml_lines import Key, scan_lines
-from pmc.validation import Problem
-
-FORMAT_VERSION = 1
-
-_E = TypeVar("_E", Architecture, Role, AuthMethod, SyncEngine)
-_Named = TypeVar("_Named", Cluster, Server)
-
-
-TOP_KEYS = ("version", "clusters")
-CLUSTER_KEYS = ("name", "architecture", "servers", "sync")
-SYNC_KEYS = ("every_minutes", "on_drift", "check_minutes", "engine", "include_ts_outputs")
-_SYNC_DEFAULTS = SyncSchedule()
-SERVER_KEYS = (
-    "name",
-    "management_address",
-    "redundancy_address",
-    "role",
-    "ssh_port",
-    "ssh_user",
-    "auth",
-    "key_file",
-    "layout",
-)
 
 _NEW_FILE_HEADER = (
     "PMC inventory: clusters of Playout servers. Edit freely; comments are kept.",
@@ -175,7 +143,16 @@ def parse_inventory(text: str, path: Path | str = "<inventory>") -> LoadedInvent
     """Parse inventory ``text``; ``path`` only names it in messages."""
     path = Path(path)
     document = _parse_document(text, path)
-    return _Reader(path, scan_lines(text)).read(document.unwrap())
+    lines = scan_lines(text)
+    tables = Reader(path, lines).read(document.unwrap())
+    return LoadedInventory(
+        path=path,
+        inventory=tables.inventory,
+        lines=lines,
+        cluster_keys=tables.cluster_keys,
+        server_keys=tables.server_keys,
+        problems=tables.problems,
+    )
 
 
 def _parse_document(text: str, path: Path) -> TOMLDocument:
@@ -198,299 +175,6 @@ def _parse_document(text: str, path: Path) -> TOMLDocument:
             path=str(path),
             hint="Fix the file and try again; nothing was changed.",
         ) from None
-
-
-class _Reader:
-    def __init__(self, path: Path, lines: dict[Key, int]) -> None:
-        self.path = path
-        self.lines = lines
-        self.problems: list[Problem] = []
-
-    def line_of(self, key: Key) -> int | None:
-        while key:
-            if key in self.lines:
-                return self.lines[key]
-            key = key[:-1]
-        return None
-
-    def problem(
-        self,
-        message: str,
-        key: Key,
-        *,
-        cluster: str | None = None,
-        server: str | None = None,
-        field_name: str | None = None,
-    ) -> None:
-        self.problems.append(
-            Problem(
-                message,
-                path=str(self.path),
-                line=self.line_of(key),
-                cluster=cluster,
-                server=server,
-                field=field_name,
-            )
-        )
-
-    def unknown_keys(
-        self,
-        table: Mapping[str, Any],
-        known: tuple[str, ...],
-        key: Key,
-        what: str,
-        *,
-        cluster: str | None = None,
-        server: str | None = None,
-    ) -> None:
-        for name in table:
-            if name in known:
-                continue
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(known)}"
-            self.problem(
-                f"unknown setting {name!r} in {what}{hint}",
-                (*key, name),
-                cluster=cluster,
-                server=server,
-                field_name=name,
-            )
-
-    def read(self, data: dict[str, Any]) -> LoadedInventory:
-        self.unknown_keys(data, TOP_KEYS, (), "the inventory")
-        version = data.get("version", FORMAT_VERSION)
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            self.problem(f"version must be {FORMAT_VERSION}", ("version",), field_name="version")
-        elif version > FORMAT_VERSION:
-            self.problem(
-                f"this inventory has format version {version}, written by a newer PMC; this"
-                f" PMC reads version {FORMAT_VERSION}. Update PMC",
-                ("version",),
-                field_name="version",
-            )
-        raw_clusters = data.get("clusters", [])
-        clusters: list[Cluster] = []
-        cluster_keys: list[Key] = []
-        server_keys: list[tuple[Key, ...]] = []
-        if not isinstance(raw_clusters, list):
-            self.problem(
-                "clusters must be a list of [[clusters]] tables",
-                ("clusters",),
-                field_name="clusters",
-            )
-            raw_clusters = []
-        for index, raw in enumerate(raw_clusters):
-            key: Key = ("clusters", index)
-            if not isinstance(raw, dict):
-                self.problem("each cluster must be a [[clusters]] table", key)
-                continue
-            cluster, keys = self.read_cluster(raw, key)
-            clusters.append(cluster)
-            cluster_keys.append(key)
-            server_keys.append(keys)
-        return LoadedInventory(
-            path=self.path,
-            inventory=Inventory(tuple(clusters)),
-            lines=self.lines,
-            cluster_keys=tuple(cluster_keys),
-            server_keys=tuple(server_keys),
-            problems=tuple(self.problems),
-        )
-
-    def text(
-        self,
-        table: Mapping[str, Any],
-        name: str,
-        key: Key,
-        default: str | None,
-        *,
-        cluster: str | None = None,
-        server: str | None = None,
-    ) -> str | None:
-        value = table.get(name, default)
-        if value is None or isinstance(value, str):
-            return value
-        self.problem(
-            f"{name} must be text in quotes, not {_toml_type(value)}",
-            (*key, name),
-            cluster=cluster,
-            server=server,
-            field_name=name,
-        )
-        return default
-
-    def choice(
-        self,
-        table: Mapping[str, Any],
-        name: str,
-        key: Key,
-        enum: type[_E],
-        default: _E,
-        *,
-        cluster: str | None = None,
-        server: str | None = None,
-    ) -> tuple[_E, bool]:
-        """The enum value of ``name`` and whether it was valid."""
-        value = table.get(name)
-        if value is None:
-            return default, True
-        try:
-            return enum(value), True
-        except ValueError:
-            choices = ", ".join(f'"{member.value}"' for member in enum)
-            self.problem(
-                f"{name} {_show(value)} is not one of {choices}",
-                (*key, name),
-                cluster=cluster,
-                server=server,
-                field_name=name,
-            )
-            return default, False
-
-    def read_cluster(self, raw: dict[str, Any], key: Key) -> tuple[Cluster, tuple[Key, ...]]:
-        name = self.text(raw, "name", key, "") or ""
-        label = f"cluster {name!r}" if name else f"cluster #{_ordinal(key)}"
-        self.unknown_keys(raw, CLUSTER_KEYS, key, label, cluster=name or None)
-        architecture, _ = self.choice(
-            raw, "architecture", key, Architecture, Architecture.COMBINED, cluster=name
-        )
-        raw_servers = raw.get("servers", [])
-        servers: list[Server] = []
-        keys: list[Key] = []
-        if not isinstance(raw_servers, list):
-            self.problem(
-                f"servers of {label} must be [[clusters.servers]] tables",
-                (*key, "servers"),
-                cluster=name,
-                field_name="servers",
-            )
-            raw_servers = []
-        for index, raw_server in enumerate(raw_servers):
-            server_key: Key = (*key, "servers", index)
-            if not isinstance(raw_server, dict):
-                self.problem(
-                    f"each server of {label} must be a [[clusters.servers]] table",
-                    server_key,
-                    cluster=name,
-                )
-                continue
-            servers.append(self.read_server(raw_server, server_key, name))
-            keys.append(server_key)
-        sync = None
-        if "sync" in raw:
-            sync = self.read_sync(raw["sync"], (*key, "sync"), name, label)
-        cluster = Cluster(name=name, architecture=architecture, servers=tuple(servers), sync=sync)
-        return cluster, tuple(keys)
-
-    def read_sync(self, raw: object, key: Key, cluster: str, label: str) -> SyncSchedule | None:
-        where = {"cluster": cluster or None}
-        if not isinstance(raw, dict):
-            self.problem(
-                f"sync of {label} must be a [clusters.sync] table",
-                key,
-                field_name="sync",
-                **where,
-            )
-            return None
-        self.unknown_keys(raw, SYNC_KEYS, key, f"the sync schedule of {label}", **where)
-
-        def number(name: str, default: float | None) -> float | None:
-            value = raw.get(name)
-            if value is None:
-                return default
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return value
-            self.problem(
-                f"sync.{name} must be a number of minutes, not {_toml_type(value)}",
-                (*key, name),
-                field_name=f"sync.{name}",
-                **where,
-            )
-            return default
-
-        def flag(name: str) -> bool:
-            value = raw.get(name, False)
-            if isinstance(value, bool):
-                return value
-            self.problem(
-                f"sync.{name} must be true or false, not {_toml_type(value)}",
-                (*key, name),
-                field_name=f"sync.{name}",
-                **where,
-            )
-            return False
-
-        engine, _ = self.choice(raw, "engine", key, SyncEngine, SyncEngine.DELTA, **where)
-        return SyncSchedule(
-            every_minutes=number("every_minutes", None),
-            on_drift=flag("on_drift"),
-            check_minutes=number("check_minutes", _SYNC_DEFAULTS.check_minutes)
-            or _SYNC_DEFAULTS.check_minutes,
-            engine=engine,
-            include_ts_outputs=flag("include_ts_outputs"),
-        )
-
-    def read_server(self, raw: dict[str, Any], key: Key, cluster: str) -> Server:
-        name = self.text(raw, "name", key, "", cluster=cluster) or ""
-        label = f"server {name!r}" if name else f"server #{_ordinal(key)}"
-        if cluster:
-            label += f" of cluster {cluster!r}"
-        where = {"cluster": cluster or None, "server": name or None}
-        self.unknown_keys(raw, SERVER_KEYS, key, label, **where)
-        role, _ = self.choice(raw, "role", key, Role, Role.MAIN, **where)
-        auth, _ = self.choice(raw, "auth", key, AuthMethod, AuthMethod.PASSWORD, **where)
-        port = raw.get("ssh_port", 22)
-        if not isinstance(port, int) or isinstance(port, bool):
-            self.problem(
-                f"ssh_port must be a whole number (1–65535), not {_toml_type(port)}",
-                (*key, "ssh_port"),
-                field_name="ssh_port",
-                **where,
-            )
-            port = 22
-        layout = raw.get("layout", {})
-        if not isinstance(layout, dict):
-            self.problem(
-                "layout must be a [clusters.servers.layout] table of overrides",
-                (*key, "layout"),
-                field_name="layout",
-                **where,
-            )
-            layout = {}
-        return Server(
-            name=name,
-            management_address=self.text(raw, "management_address", key, "", **where) or "",
-            redundancy_address=self.text(raw, "redundancy_address", key, None, **where),
-            role=role,
-            ssh_port=port,
-            ssh_user=self.text(raw, "ssh_user", key, "root", **where) or "",
-            auth=auth,
-            key_file=self.text(raw, "key_file", key, None, **where),
-            layout_overrides=dict(layout),
-        )
-
-
-def _ordinal(key: Key) -> int:
-    last = key[-1]
-    return last + 1 if isinstance(last, int) else 0
-
-
-def _toml_type(value: object) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return "a date or time"
-
-
-def _show(value: object) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 # --------------------------------------------------------------------------------- writing
@@ -535,178 +219,6 @@ def save_inventory(inventory: Inventory, path: Path | str) -> None:
             hint="Please report this with the file attached.",
         )
     atomic_write_text(path, "\ufeff" + text if bom else text)
-
-
-def render_into(document: TOMLDocument, inventory: Inventory) -> None:
-    """Make ``document`` describe ``inventory``, changing as little of its text as possible."""
-    if document.get("version") != FORMAT_VERSION:
-        document["version"] = FORMAT_VERSION
-    clusters = document.get("clusters")
-    if not isinstance(clusters, AoT):
-        if "clusters" in document:
-            del document["clusters"]
-        clusters = tomlkit.aot()
-        document.append("clusters", clusters)
-    _sync_array(clusters, inventory.clusters, _sync_cluster)
-
-
-def _sync_array(array: AoT, wanted: tuple[_Named, ...], sync: Any) -> None:
-    tables: list[Table] = list(array.body)
-    used: set[int] = set()
-    pending: list[tuple[Table | None, _Named]] = []
-    for item in wanted:
-        match = next(
-            (
-                index
-                for index, table in enumerate(tables)
-                if index not in used and table.get("name") == item.name
-            ),
-            None,
-        )
-        if match is not None:
-            used.add(match)
-        pending.append((tables[match] if match is not None else None, item))
-    for index in sorted(set(range(len(tables))) - used, reverse=True):
-        trailing = _trailing_comments(tables[index])
-        del array[index]
-        if index > 0:
-            for comment in trailing:
-                array.body[index - 1].add(comment)
-    for table, item in pending:
-        if table is None:
-            if len(array.body):
-                _end_with_blank_line(array.body[-1])
-            new_table = tomlkit.table()
-            sync(new_table, item)
-            array.append(new_table)
-        else:
-            sync(table, item)
-
-
-def _trailing_comments(table: Table) -> list[Comment | Whitespace]:
-    """The comments (and blank lines) at the end of ``table``'s text.
-
-    TOML has no notion of a comment's owner; tomlkit gives the comment above a table header to
-    the table before it. When that table is deleted, the comment is kept (it usually speaks
-    of what follows).
-    """
-    body = table.value.body
-    if body and isinstance(body[-1][1], Table):
-        return _trailing_comments(body[-1][1])
-    items: list[Comment | Whitespace] = []
-    for key, item in reversed(body):
-        if key is not None or not isinstance(item, Comment | Whitespace):
-            break
-        items.append(item)
-    items.reverse()
-    if not any(isinstance(item, Comment) for item in items):
-        return []
-    return items
-
-
-def _end_with_blank_line(table: Table) -> None:
-    if not table.as_string().endswith("\n\n"):
-        table.add(tomlkit.nl())
-
-
-def _set(
-    table: Table, key: str, value: str | float | None, default: str | float | None = None
-) -> None:
-    """Set ``key`` if its value differs; an absent key that would be ``default`` stays absent."""
-    if value is None:
-        if key in table:
-            del table[key]
-        return
-    if key not in table and value == default:
-        return
-    if table.get(key) != value or type(table.get(key)) is bool:
-        table[key] = value
-
-
-def _sync_cluster(table: Table, cluster: Cluster) -> None:
-    new = len(table) == 0  # a new table spells out every setting, for the operator to see
-    _set(table, "name", cluster.name)
-    _set(table, "architecture", cluster.architecture.value, None if new else "combined")
-    servers = table.get("servers")
-    if not isinstance(servers, AoT):
-        if "servers" in table:
-            del table["servers"]
-        servers = tomlkit.aot()
-        if new:
-            table.add(tomlkit.nl())
-        table.append("servers", servers)
-    _sync_array(servers, cluster.servers, _sync_server)
-    _sync_schedule(table, cluster.sync)
-
-
-def _number(value: float) -> int | float:
-    """Whole minutes are written as ``15``, not ``15.0``."""
-    return int(value) if float(value).is_integer() else value
-
-
-def _set_flag(table: Table, key: str, value: bool, *, spell_out: bool) -> None:
-    current = table.get(key)
-    if isinstance(current, bool) and current == value:
-        return
-    if current is None and not value and not spell_out:
-        return
-    table[key] = value
-
-
-def _sync_schedule(cluster_table: Table, schedule: SyncSchedule | None) -> None:
-    """The cluster's ``[clusters.sync]`` table: written, updated in place, or removed."""
-    table = cluster_table.get("sync")
-    if schedule is None:
-        if table is not None:
-            trailing = _trailing_comments(table) if isinstance(table, Table) else []
-            del cluster_table["sync"]
-            for item in trailing:
-                cluster_table.add(item)
-        return
-    if not isinstance(table, Table):
-        if table is not None:
-            del cluster_table["sync"]
-        table = tomlkit.table()
-        cluster_table.append("sync", table)
-    new = len(table) == 0
-    every = schedule.every_minutes
-    _set(table, "every_minutes", None if every is None else _number(every))
-    _set_flag(table, "on_drift", schedule.on_drift, spell_out=new)
-    check = _number(schedule.check_minutes)
-    if check != table.get("check_minutes"):
-        default = None if new and schedule.on_drift else _number(_SYNC_DEFAULTS.check_minutes)
-        _set(table, "check_minutes", check, default)
-    _set(table, "engine", schedule.engine.value, None if new else SyncEngine.DELTA.value)
-    _set_flag(table, "include_ts_outputs", schedule.include_ts_outputs, spell_out=False)
-
-
-def _sync_server(table: Table, server: Server) -> None:
-    new = len(table) == 0
-    _set(table, "name", server.name)
-    _set(table, "management_address", server.management_address)
-    _set(table, "redundancy_address", server.redundancy_address)
-    _set(table, "role", server.role.value, None if new else Role.MAIN.value)
-    _set(table, "ssh_port", server.ssh_port, None if new else 22)
-    _set(table, "ssh_user", server.ssh_user, None if new else "root")
-    _set(table, "auth", server.auth.value, None if new else AuthMethod.PASSWORD.value)
-    _set(table, "key_file", server.key_file)
-    layout = table.get("layout")
-    if not server.layout_overrides:
-        if layout is not None:
-            trailing = _trailing_comments(layout) if isinstance(layout, Table) else []
-            del table["layout"]
-            for item in trailing:
-                table.add(item)
-        return
-    if not isinstance(layout, Table):
-        if layout is not None:
-            del table["layout"]
-        layout = tomlkit.table()
-        table.append("layout", layout)
-    for name in [name for name in layout if name not in server.layout_overrides]:
-        del layout[name]
-    for name, value in server.layout_overrides.items():
-        _set(layout, name, value)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

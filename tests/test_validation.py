@@ -8,7 +8,9 @@ import pytest
 
 from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
 from pmc.inventory_file import parse_inventory
-from pmc.validation import Problem, check_address, check_server, validate, validate_inventory
+from pmc.inventory_rules import check_address
+from pmc.problems import Problem
+from pmc.validation import check_server, validate, validate_inventory
 
 MAIN = Server("main", "192.168.1.105", "172.17.59.128", Role.MAIN)
 BACKUP = Server("backup", "192.168.1.108", "172.17.59.129", Role.BACKUP)

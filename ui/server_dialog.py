@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 from pmc import secrets
 from pmc.errors import PmcError
 from pmc.inventory import AuthMethod, Cluster, Inventory, Role, Server
-from pmc.validation import check_address, check_server
+from pmc.inventory_rules import check_address
+from pmc.validation import check_server
 from ui.form_field import FieldError
 from ui.icons import icon
 from ui.tasks import Tasks

@@ -17,13 +17,10 @@ from pmc.cli import EXIT_FAILED, EXIT_OK
 from pmc.errors import InputError, SecretStoreError
 from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
 from pmc.inventory_file import LoadedInventory, load_inventory, save_inventory
+from pmc.inventory_rules import ONE_MAIN_ONE_BACKUP
 from pmc.paths import default_inventory_path
-from pmc.validation import (
-    ONE_MAIN_ONE_BACKUP,
-    Problem,
-    validate,
-    validate_inventory,
-)
+from pmc.problems import Problem
+from pmc.validation import validate, validate_inventory
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

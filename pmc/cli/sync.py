@@ -151,7 +151,8 @@ def _inventory(args: argparse.Namespace) -> Inventory:
 def _read_inventory(path: Path) -> Inventory:
     """The inventory at ``path``; InputError naming the first problem (FILE:LINE) if any."""
     from pmc.inventory_file import load_inventory  # noqa: PLC0415
-    from pmc.validation import sort_problems, validate  # noqa: PLC0415
+    from pmc.problems import sort_problems  # noqa: PLC0415
+    from pmc.validation import validate  # noqa: PLC0415
 
     loaded = load_inventory(path)
     problems = sort_problems(loaded.problems) or [
