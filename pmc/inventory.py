@@ -155,13 +155,24 @@ class Inventory:
                 return cluster
         raise KeyError(name)
 
-    def find_server(self, name: str) -> tuple[Cluster, Server]:
-        """The server called ``name`` and its cluster; ``cluster/server`` is accepted too."""
-        cluster_name, _, server_name = name.rpartition("/")
-        for cluster in self.clusters:
-            if cluster_name and cluster.name != cluster_name:
-                continue
-            for server in cluster.servers:
-                if server.name == server_name:
-                    return cluster, server
-        raise KeyError(name)
+    def with_cluster(self, cluster: Cluster, *, replacing: str | None = None) -> Inventory:
+        """This inventory with the cluster called ``replacing`` (by default ``cluster``'s own
+        name) replaced by ``cluster`` in its place, or ``cluster`` added at the end."""
+        name = cluster.name if replacing is None else replacing
+        if all(c.name != name for c in self.clusters):
+            return Inventory((*self.clusters, cluster))
+        return Inventory(tuple(cluster if c.name == name else c for c in self.clusters))
+
+    def without_cluster(self, name: str) -> Inventory:
+        return Inventory(tuple(c for c in self.clusters if c.name != name))
+
+    def matching_servers(self, ref: str) -> list[tuple[Cluster, Server]]:
+        """Every server called ``ref`` with its cluster; ``cluster/server`` names one cluster's."""
+        cluster_name, _, server_name = ref.rpartition("/")
+        return [
+            (cluster, server)
+            for cluster in self.clusters
+            if not cluster_name or cluster.name == cluster_name
+            for server in cluster.servers
+            if server.name == server_name
+        ]

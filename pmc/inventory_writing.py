@@ -33,6 +33,9 @@ def render_into(document: TOMLDocument, inventory: Inventory) -> None:
 
 
 def _sync_array(array: AoT, wanted: tuple[_Named, ...], sync: Any) -> None:
+    """Make ``array``'s tables describe ``wanted``: each item's table is the one with its
+    name, else the unmatched table at its place (the item renamed: its comments stay), else a
+    new table at its place; tables left over are deleted (a comment at their end is kept)."""
     tables: list[Table] = list(array.body)
     used: set[int] = set()
     pending: list[tuple[Table | None, _Named]] = []
@@ -48,21 +51,36 @@ def _sync_array(array: AoT, wanted: tuple[_Named, ...], sync: Any) -> None:
         if match is not None:
             used.add(match)
         pending.append((tables[match] if match is not None else None, item))
+    wanted_names = {item.name for item in wanted}
+    for place, (table, item) in enumerate(pending):
+        renamed = (
+            table is None
+            and place < len(tables)
+            and place not in used
+            and tables[place].get("name") not in wanted_names
+        )
+        if renamed:
+            used.add(place)
+            pending[place] = (tables[place], item)
     for index in sorted(set(range(len(tables))) - used, reverse=True):
         trailing = _trailing_comments(tables[index])
         del array[index]
         if index > 0:
             for comment in trailing:
                 array.body[index - 1].add(comment)
-    for table, item in pending:
-        if table is None:
+    for place, (table, item) in enumerate(pending):
+        if table is not None:
+            sync(table, item)
+            continue
+        new_table = tomlkit.table()
+        sync(new_table, item)
+        if place < len(array.body):
+            _end_with_blank_line(new_table)
+            array.insert(place, new_table)
+        else:
             if len(array.body):
                 _end_with_blank_line(array.body[-1])
-            new_table = tomlkit.table()
-            sync(new_table, item)
             array.append(new_table)
-        else:
-            sync(table, item)
 
 
 def _trailing_comments(table: Table) -> list[Comment | Whitespace]:

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from pmc.errors import Cancelled, PmcError
 from pmc.redact import redact
@@ -42,6 +42,9 @@ class EventKind(StrEnum):
     FINISHED = "finished"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+FINAL_EVENTS = frozenset({EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED})
 
 
 class JobState(StrEnum):
@@ -207,6 +210,28 @@ class Job(Generic[T]):
         if self._task is None:
             return await self.run()
         return await asyncio.shield(self._task)
+
+    async def outcome(self) -> T:
+        """Wait until the job has ended, however it was started (here, or queued by a runner
+        that starts it later), history written: its result, or the error it ended with."""
+        if not self.state.is_final:
+            ended = asyncio.Event()
+            unsubscribe = self.subscribe(
+                lambda event: ended.set() if event.kind in FINAL_EVENTS else None
+            )
+            try:
+                if not self.state.is_final:
+                    await ended.wait()
+            finally:
+                unsubscribe()
+        if self._task is not None:
+            await asyncio.wait([self._task])  # its last history rows are written
+        if self.state is JobState.SUCCEEDED:
+            return cast(T, self.result)  # set on success (T may itself allow None)
+        if isinstance(self.error, asyncio.CancelledError):
+            raise Cancelled("the job was cancelled by the operator", where=self.title)
+        assert self.error is not None
+        raise self.error
 
     async def run(self) -> T:
         if self.state is not JobState.PENDING:

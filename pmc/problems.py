@@ -40,19 +40,23 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
 
 
 class InventoryProblems(InputError):
-    """The inventory file has problems PMC cannot correct for the operator: every one is
-    listed, one ``FILE:LINE: message`` a line, and nothing was changed."""
+    """Problems that stop PMC from using the inventory (found while reading the file), or
+    from writing a change (``refused``: what was refused); every one is named, on one line,
+    and nothing was changed."""
 
-    def __init__(self, path: str, problems: Sequence[Problem]) -> None:
+    def __init__(
+        self, path: str, problems: Sequence[Problem], *, refused: str | None = None
+    ) -> None:
         self.problems = tuple(problems)
         count = len(self.problems)
-        listed = "".join(f"\n  {problem}" for problem in self.problems)
-        super().__init__(
-            f"the inventory has {count} problem{'s' if count != 1 else ''} PMC cannot correct"
-            f" for you; nothing was changed:{listed}",
-            where=path,
-            hint=f"Correct the file (`pmc inventory validate {path}` lists them), then try again.",
-        )
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.what}\n{self.hint}"
+        listed = "; ".join(str(problem) for problem in self.problems)
+        if refused is None:
+            what = (
+                f"the inventory has {count} problem{'s' if count != 1 else ''} PMC cannot"
+                f" correct for you: {listed}"
+            )
+            hint = f"Correct the file (`pmc inventory validate {path}` lists them), then try again."
+        else:
+            what = f"{refused}: {listed}"
+            hint = "Correct the input and try again."
+        super().__init__(f"{what}; nothing was changed", where=path, hint=hint)

@@ -183,6 +183,20 @@ def test_save_keeps_comments_and_changes_only_what_changed(tmp_path: Path) -> No
     assert "# Studio head-end" in text
 
 
+def test_a_renamed_cluster_keeps_its_place_and_comments(tmp_path: Path) -> None:
+    path = _write(tmp_path, SEED + '\n[[clusters]]\nname = "spare"\narchitecture = "manual"\n')
+    studio, spare = load_inventory(path).inventory.clusters
+    renamed = dataclasses.replace(studio, name="studio A")
+    save_inventory(Inventory((renamed, spare)), path)  # Edit cluster… in the app
+    text = path.read_text(encoding="utf-8")
+    assert load_inventory(path).inventory == Inventory((renamed, spare))
+    assert 'name = "studio A"   # the only cluster' in text
+    assert "# the backup, installed later" in text
+    added = Cluster("new", Architecture.MANUAL, (Server("one", "192.168.3.105"),))
+    save_inventory(Inventory((renamed, added, spare)), path)  # a new table at its place
+    assert load_inventory(path).inventory == Inventory((renamed, added, spare))
+
+
 def test_unchanged_save_rewrites_nothing(tmp_path: Path) -> None:
     path = _write(tmp_path, SEED.replace("\n", "\r\n"))
     before = path.read_bytes()

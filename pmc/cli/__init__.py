@@ -1,7 +1,9 @@
-"""The ``pmc`` command line: one subcommand group per module, each with ``register()``.
+"""The ``pmc`` command line: one command (or a few) per module of :mod:`pmc.cli`.
 
-Exit codes are the same everywhere: 0 done, 1 failed (and rolled back where that applies),
-2 bad input (nothing was changed), 130 cancelled by the operator.
+:data:`COMMANDS` names each command with its one-line help and the function that loads its
+module and fills in its parser. Only the module of the command given is imported, so that
+``pmc --version`` and ``pmc --help`` stay fast; what every command shares (exit codes, jobs,
+the workspace, confirmations) is :mod:`pmc.cli.common`.
 """
 
 from __future__ import annotations
@@ -9,39 +11,88 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from pmc import __version__
-from pmc.errors import Cancelled, InputError, PmcError
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_CANCELLED = 130
 
 GuiLauncher = Callable[[list[str]], int]
+Register = Callable[[argparse.ArgumentParser], None]
 
-Handler = Callable[[argparse.Namespace], int]
 
-
-def _groups() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
-    # Imported here so that `pmc --version` stays fast.
+# Each loader imports its module when its command runs (the lazy start-up imports that
+# tests/test_import_graph.py allows by name).
+def _inventory(parser: argparse.ArgumentParser) -> None:
     from pmc.cli import inventory  # noqa: PLC0415
 
-    groups: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
-        inventory.register
-    ]
-    for optional in ("lab", "setup", "bundle", "sync"):
-        try:
-            module = __import__(f"pmc.cli.{optional}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"pmc.cli.{optional}":
-                raise
-            continue
-        groups.append(module.register)
-    return groups
+    inventory.register(parser)
 
 
-def build_parser(gui: GuiLauncher | None = None) -> argparse.ArgumentParser:
+def _lab(parser: argparse.ArgumentParser) -> None:
+    from pmc.cli import lab  # noqa: PLC0415
+
+    lab.register(parser)
+
+
+def _setup(parser: argparse.ArgumentParser) -> None:
+    from pmc.cli import setup  # noqa: PLC0415
+
+    setup.register(parser)
+
+
+def _export(parser: argparse.ArgumentParser) -> None:
+    from pmc.cli import bundle  # noqa: PLC0415
+
+    bundle.register_export(parser)
+
+
+def _import(parser: argparse.ArgumentParser) -> None:
+    from pmc.cli import bundle  # noqa: PLC0415
+
+    bundle.register_import(parser)
+
+
+def _bundle(parser: argparse.ArgumentParser) -> None:
+    from pmc.cli import bundle  # noqa: PLC0415
+
+    bundle.register_tools(parser)
+
+
+def _sync(parser: argparse.ArgumentParser) -> None:
+    from pmc.cli import sync  # noqa: PLC0415
+
+    sync.register(parser)
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    register: Register
+
+
+COMMANDS: dict[str, Command] = {
+    "inventory": Command("clusters and servers PMC manages", _inventory),
+    "lab": Command("the rehearsal lab: simulated Playout servers", _lab),
+    "setup": Command("plan, apply and verify redundancy of a cluster", _setup),
+    "export": Command("export a server's configuration into a bundle file", _export),
+    "import": Command("import a bundle file into a server", _import),
+    "bundle": Command("configuration bundle tools", _bundle),
+    "sync": Command("keep a cluster's backup in sync with its main", _sync),
+}
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names (its first word that is not a global option), if any."""
+    words = iter(argv)
+    for word in words:
+        if word == "--inventory":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser, with the options of the command ``argv`` names (the others only listed)."""
     parser = argparse.ArgumentParser(
         prog="pmc",
         description="Playout Management Console. Without a command, opens the desktop app.",
@@ -54,54 +105,19 @@ def build_parser(gui: GuiLauncher | None = None) -> argparse.ArgumentParser:
         help="inventory file to use (default: the one in your user config folder)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    gui_parser = sub.add_parser("gui", help="open the desktop app")
-    gui_parser.set_defaults(handler=lambda args: _run_gui(gui, args))
-    for register in _groups():
-        register(sub)
+    sub.add_parser("gui", help="open the desktop app")
+    chosen = command_of(argv)
+    for name, command in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=command.help)
+        if name == chosen:
+            command.register(command_parser)
     return parser
-
-
-def _run_gui(gui: GuiLauncher | None, args: argparse.Namespace) -> int:
-    if gui is None:
-        print("pmc: the desktop app is not available in this installation", file=sys.stderr)
-        return EXIT_FAILED
-    gui_args = list(getattr(args, "gui_args", []))
-    if getattr(args, "inventory", None):
-        gui_args += ["--inventory", args.inventory]
-    if getattr(args, "verbose", False):
-        gui_args.append("--verbose")  # the app logs to its file only (ui.app.start_logging)
-    return gui(gui_args)
-
-
-def _start_logging(verbose: bool) -> None:
-    from pmc.log import configure_logging  # noqa: PLC0415 (keeps `pmc --version` fast)
-
-    try:
-        configure_logging(verbose)
-    except OSError as exc:
-        print(f"pmc: cannot write the log file ({exc}); continuing without it", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None, *, gui: GuiLauncher | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(gui)
-    args = parser.parse_args(args_list)
-    handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return EXIT_BAD_INPUT
-    _start_logging(bool(getattr(args, "verbose", False)))
-    try:
-        return handler(args)
-    except Cancelled as exc:
-        print(f"pmc: cancelled: {exc}", file=sys.stderr)
-        return EXIT_CANCELLED
-    except InputError as exc:
-        print(f"pmc: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except PmcError as exc:
-        print(f"pmc: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("pmc: interrupted", file=sys.stderr)
-        return EXIT_CANCELLED
+    parser = build_parser(args_list)
+    args = parser.parse_args(args_list)  # --version and --help end here
+    from pmc.cli import common  # noqa: PLC0415 - loaded once past the fast paths
+
+    return common.run_command(parser, args, gui)

@@ -12,23 +12,17 @@ import getpass
 import sys
 from pathlib import Path
 
-from pmc import secrets
-from pmc.cli import EXIT_FAILED, EXIT_OK
-from pmc.errors import InputError, SecretStoreError
+from pmc.cli.common import ExitCode, workspace_of
+from pmc.errors import InputError
 from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
-from pmc.inventory_file import LoadedInventory, load_inventory, save_inventory
+from pmc.inventory_file import load_inventory
 from pmc.inventory_rules import ONE_MAIN_ONE_BACKUP
-from pmc.paths import default_inventory_path
-from pmc.problems import Problem
 from pmc.validation import validate, validate_inventory
+from pmc.workspace import Workspace, secret_kind
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
-        "inventory",
-        help="clusters and servers PMC manages",
-        description="Check, list and edit the inventory (a TOML file; see --inventory).",
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Check, list and edit the inventory (a TOML file; see --inventory)."
     actions = parser.add_subparsers(dest="inventory_action", metavar="ACTION", required=True)
 
     check = actions.add_parser(
@@ -99,70 +93,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 # -------------------------------------------------------------------------------- helpers
 
 
-def _path(args: argparse.Namespace) -> Path:
-    given: str | None = getattr(args, "inventory", None)
-    return Path(given) if given else default_inventory_path()
-
-
-def _print_problems(problems: list[Problem]) -> None:
-    for problem in problems:
-        print(problem, file=sys.stderr)
-
-
-def _load_for_edit(path: Path) -> LoadedInventory:
-    loaded = load_inventory(path, missing_ok=True)
-    if loaded.problems:
-        _print_problems(list(loaded.problems))
-        raise InputError(
-            "the inventory has errors PMC cannot correct for you; nothing was changed",
-            where=str(path),
-            hint="Correct the lines above in the file, then try again.",
-        )
-    return loaded
-
-
-def _check_change(loaded: LoadedInventory, inventory: Inventory, refused: str) -> None:
-    """Refuse ``inventory`` if it has problems that the file did not have already.
-
-    Problems the file had before do not block an edit (it may be the edit that fixes them);
-    neither do a cluster's missing servers or roles, since clusters are built one server at
-    a time.
-    """
-    before = {p.message for p in validate_inventory(loaded.inventory, allow_incomplete=True)}
-    introduced = [
-        p for p in validate_inventory(inventory, allow_incomplete=True) if p.message not in before
-    ]
-    if introduced:
-        _print_problems(introduced)
-        raise InputError(
-            f"{refused}; nothing was changed",
-            where=str(loaded.path),
-            hint="Correct the input above and try again.",
-        )
-
-
-def _save_checked(loaded: LoadedInventory, inventory: Inventory) -> None:
-    _check_change(loaded, inventory, "the change was refused")
-    save_inventory(inventory, loaded.path)
-
-
-def _find_cluster(inventory: Inventory, name: str, path: Path) -> Cluster:
-    try:
-        return inventory.cluster(name)
-    except KeyError:
-        known = ", ".join(c.name for c in inventory.clusters) or "none yet"
-        raise InputError(
-            f"there is no cluster {name!r} (clusters: {known})", where=str(path)
-        ) from None
-
-
-def _replace_cluster(inventory: Inventory, cluster: Cluster) -> Inventory:
-    clusters = [cluster if c.name == cluster.name else c for c in inventory.clusters]
-    if cluster.name not in {c.name for c in inventory.clusters}:
-        clusters.append(cluster)
-    return Inventory(tuple(clusters))
-
-
 def _notes(inventory: Inventory, cluster_name: str) -> None:
     """Say what a cluster still lacks (not an error while it is being built)."""
     for problem in validate_inventory(inventory):
@@ -170,11 +100,18 @@ def _notes(inventory: Inventory, cluster_name: str) -> None:
             print(f"note: {problem.message}", file=sys.stderr)
 
 
+def _forget(workspace: Workspace, cluster: str, servers: list[Server]) -> int:
+    failed = workspace.forget_secrets(cluster, servers)
+    for sentence in failed:
+        print(f"pmc: {sentence}", file=sys.stderr)
+    return ExitCode.FAILED if failed else ExitCode.OK
+
+
 # ------------------------------------------------------------------------------- handlers
 
 
 def _validate(args: argparse.Namespace) -> int:
-    path = Path(args.file) if args.file else _path(args)
+    path = Path(args.file) if args.file else workspace_of(args).path
     loaded = load_inventory(path)
     problems = validate(loaded)
     for problem in problems:
@@ -182,18 +119,19 @@ def _validate(args: argparse.Namespace) -> int:
     if problems:
         count = len(problems)
         print(f"{path}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
-        return EXIT_FAILED
+        return ExitCode.FAILED
     servers = sum(len(c.servers) for c in loaded.inventory.clusters)
     print(f"{path}: valid ({len(loaded.inventory.clusters)} clusters, {servers} servers)")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _list(args: argparse.Namespace) -> int:
-    path = _path(args)
-    loaded = load_inventory(path, missing_ok=True)
+    workspace = workspace_of(args)
+    path = workspace.path
+    loaded = workspace.read()
     if not loaded.inventory.clusters:
         print(f"No clusters in {path} yet; add one with `pmc inventory add-server`.")
-        return EXIT_OK
+        return ExitCode.OK
     rows = [("CLUSTER", "ARCHITECTURE", "SERVER", "ROLE", "MANAGEMENT", "REDUNDANCY", "SSH")]
     for cluster in loaded.inventory.clusters:
         for server in cluster.servers or (None,):
@@ -216,15 +154,16 @@ def _list(args: argparse.Namespace) -> int:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _show(args: argparse.Namespace) -> int:
-    path = _path(args)
-    loaded = load_inventory(path, missing_ok=args.cluster is None)
+    workspace = workspace_of(args)
+    path = workspace.path
+    loaded = workspace.read()
     clusters = loaded.inventory.clusters
     if args.cluster is not None:
-        clusters = (_find_cluster(loaded.inventory, args.cluster, path),)
+        clusters = (workspace.cluster(args.cluster),)
     if not clusters:
         print(f"No clusters in {path} yet.")
     for cluster in clusters:
@@ -250,19 +189,18 @@ def _show(args: argparse.Namespace) -> int:
             f"{len(problems)} problems; run `pmc inventory validate {path}` for the list",
             file=sys.stderr,
         )
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _add_cluster(args: argparse.Namespace) -> int:
-    path = _path(args)
-    loaded = _load_for_edit(path)
-    if args.name in {c.name for c in loaded.inventory.clusters}:
+    workspace = workspace_of(args)
+    path = workspace.path
+    if args.name in {c.name for c in workspace.load().clusters}:
         raise InputError(f"there is a cluster {args.name!r} already", where=str(path))
     cluster = Cluster(name=args.name, architecture=Architecture(args.architecture))
-    inventory = _replace_cluster(loaded.inventory, cluster)
-    _save_checked(loaded, inventory)
+    workspace.replace_cluster(cluster)
     print(f"Added cluster {cluster.name!r} ({cluster.architecture.title}) to {path}.")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _default_role(cluster: Cluster) -> Role:
@@ -302,9 +240,9 @@ def _read_secret(args: argparse.Namespace, auth: AuthMethod) -> str | None:
 
 
 def _add_server(args: argparse.Namespace) -> int:
-    path = _path(args)
-    loaded = _load_for_edit(path)
-    inventory = loaded.inventory
+    workspace = workspace_of(args)
+    path = workspace.path
+    inventory = workspace.load()
     try:
         cluster = inventory.cluster(args.cluster)
     except KeyError:
@@ -339,75 +277,42 @@ def _add_server(args: argparse.Namespace) -> int:
         auth=auth,
         key_file=args.key_file,
     )
-    cluster = dataclasses.replace(cluster, servers=(*cluster.servers, server))
-    updated = _replace_cluster(inventory, cluster)
-    _check_change(loaded, updated, "the server was not added")
+    refused = "the server was not added"
+    added = dataclasses.replace(cluster, servers=(*cluster.servers, server))
+    workspace.check(inventory.with_cluster(added), refused=refused)  # before asking for a secret
     secret = _read_secret(args, auth)
-    kind = (
-        secrets.SecretKind.SSH_PASSWORD
-        if auth is AuthMethod.PASSWORD
-        else secrets.SecretKind.KEY_PASSPHRASE
-    )
-    if secret is not None:
-        secrets.set_secret(kind, cluster.name, server.name, secret)
-    try:
-        save_inventory(updated, path)
-    except BaseException:
-        if secret is not None:
-            try:
-                secrets.delete_secret(kind, cluster.name, server.name)
-            except SecretStoreError as exc:
-                print(f"pmc: warning: {exc}", file=sys.stderr)
-        raise
-    stored = f"; its {kind.label} is in the OS keyring" if secret is not None else ""
+    updated = workspace.store_server(cluster, server, secret=secret, refused=refused)
+    stored = f"; its {secret_kind(auth).label} is in the OS keyring" if secret is not None else ""
     print(f"Added server {server.name!r} to cluster {cluster.name!r} in {path}{stored}.")
     _notes(updated, cluster.name)
-    return EXIT_OK
-
-
-def _forget(servers: list[tuple[str, Server]]) -> int:
-    status = EXIT_OK
-    for cluster_name, server in servers:
-        try:
-            secrets.forget_server(cluster_name, server.name)
-        except SecretStoreError as exc:
-            if server.auth is AuthMethod.AGENT:
-                continue  # no secrets were kept for it
-            print(
-                f"pmc: the secrets of server {server.name!r} (cluster {cluster_name!r}) could"
-                f" not be deleted: {exc}",
-                file=sys.stderr,
-            )
-            status = EXIT_FAILED
-    return status
+    return ExitCode.OK
 
 
 def _remove_server(args: argparse.Namespace) -> int:
-    path = _path(args)
-    loaded = _load_for_edit(path)
-    cluster = _find_cluster(loaded.inventory, args.cluster, path)
+    workspace = workspace_of(args)
+    cluster = workspace.cluster(args.cluster)
     try:
         server = cluster.server(args.name)
     except KeyError:
         known = ", ".join(s.name for s in cluster.servers) or "none"
         raise InputError(
             f"cluster {cluster.name!r} has no server {args.name!r} (servers: {known})",
-            where=str(path),
+            where=str(workspace.path),
         ) from None
     remaining = tuple(s for s in cluster.servers if s.name != server.name)
-    updated = _replace_cluster(loaded.inventory, dataclasses.replace(cluster, servers=remaining))
-    _save_checked(loaded, updated)
-    print(f"Removed server {server.name!r} from cluster {cluster.name!r} in {path}.")
-    status = _forget([(cluster.name, server)])
-    _notes(updated, cluster.name)
+    workspace.replace_cluster(dataclasses.replace(cluster, servers=remaining))
+    print(f"Removed server {server.name!r} from cluster {cluster.name!r} in {workspace.path}.")
+    status = _forget(workspace, cluster.name, [server])
+    _notes(workspace.inventory, cluster.name)
     return status
 
 
 def _remove_cluster(args: argparse.Namespace) -> int:
-    path = _path(args)
-    loaded = _load_for_edit(path)
-    cluster = _find_cluster(loaded.inventory, args.name, path)
-    updated = Inventory(tuple(c for c in loaded.inventory.clusters if c.name != cluster.name))
-    _save_checked(loaded, updated)
-    print(f"Removed cluster {cluster.name!r} and its {len(cluster.servers)} servers from {path}.")
-    return _forget([(cluster.name, server) for server in cluster.servers])
+    workspace = workspace_of(args)
+    cluster = workspace.cluster(args.name)
+    workspace.save(workspace.inventory.without_cluster(cluster.name))
+    print(
+        f"Removed cluster {cluster.name!r} and its {len(cluster.servers)} servers from"
+        f" {workspace.path}."
+    )
+    return _forget(workspace, cluster.name, list(cluster.servers))

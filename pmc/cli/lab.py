@@ -15,8 +15,7 @@ if TYPE_CHECKING:
     from pmc.lab import LabCluster
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("lab", help="the rehearsal lab: simulated Playout servers")
+def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--id", dest="lab_id", help="lab instance id (default: $PMC_LAB_ID or pmc)")
     cmds = parser.add_subparsers(dest="lab_command", metavar="COMMAND", required=True)
 

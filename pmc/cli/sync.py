@@ -17,32 +17,29 @@ import contextlib
 import dataclasses
 import json
 import os
-import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from pmc.cli.connect import add_connection_options, make_pool
-from pmc.errors import InputError, PmcError
-from pmc.inventory import Cluster, Inventory, SyncSchedule
-from pmc.jobs import EventKind, JobEvent
-from pmc.remote.pool import ConnectionPool
+from pmc.cli.common import ExitCode, confirm, follow, on_signals, run, workspace_of
+from pmc.cli.connect import add_connection_options
+from pmc.errors import Cancelled, InputError, PmcError
+from pmc.inventory import Inventory, SyncSchedule
+from pmc.jobs import EventKind, Job, JobEvent
+from pmc.problems import InventoryProblems
 from pmc.store import Store
 from pmc.sync.copy_config import Remediation
 from pmc.sync.drift import DriftReport
 from pmc.sync.history import history as sync_history
 from pmc.sync.history import table as history_table
-from pmc.sync.runner import Engine, Schedule, SyncRequest, SyncRunner, finished
-
-T = TypeVar("T")
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
+from pmc.sync.runner import Engine, Schedule, SyncRequest, SyncRunner
+from pmc.validation import validate
+from pmc.workspace import Workspace
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("sync", help="keep a cluster's backup in sync with its main")
+def register(parser: argparse.ArgumentParser) -> None:
     cmds = parser.add_subparsers(dest="sync_command", metavar="ACTION", required=True)
 
     def common(p: argparse.ArgumentParser, *, cluster_required: bool = True) -> None:
@@ -138,93 +135,49 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 # ---- shared ---------------------------------------------------------------------------------
-def _inventory_path(args: argparse.Namespace) -> Path:
-    from pmc.paths import default_inventory_path  # noqa: PLC0415
-
-    return Path(args.inventory) if getattr(args, "inventory", None) else default_inventory_path()
-
-
-def _inventory(args: argparse.Namespace) -> Inventory:
-    return _read_inventory(_inventory_path(args))
-
-
-def _read_inventory(path: Path) -> Inventory:
-    """The inventory at ``path``; InputError naming the first problem (FILE:LINE) if any."""
-    from pmc.inventory_file import load_inventory  # noqa: PLC0415
-    from pmc.problems import sort_problems  # noqa: PLC0415
-    from pmc.validation import validate  # noqa: PLC0415
-
-    loaded = load_inventory(path)
-    problems = sort_problems(loaded.problems) or [
-        p for p in validate(loaded, allow_incomplete=True) if "sync schedule" in p.message
-    ]
-    if problems:
-        raise InputError(
-            f"the inventory has {len(problems)} problem(s); first: {problems[0]}",
-            where=str(path),
-            hint=f"Run: pmc inventory validate {path}",
-        )
-    return loaded.inventory
+def _load(workspace: Workspace) -> Inventory:
+    """The inventory (the workspace's policy), its sync schedules checked first: a schedule
+    the runner cannot follow is refused (InventoryProblems, one line, every problem named),
+    and the workspace keeps what it had read before."""
+    loaded = workspace.read()
+    if not loaded.problems:
+        problems = [
+            p for p in validate(loaded, allow_incomplete=True) if "sync schedule" in p.message
+        ]
+        if problems:
+            raise InventoryProblems(str(workspace.path), problems)
+    return workspace.load()
 
 
-def _cluster_source(inventory: Inventory) -> Callable[[str], Cluster]:
-    def find(name: str) -> Cluster:
-        try:
-            return inventory.cluster(name)
-        except KeyError:
-            known = ", ".join(c.name for c in inventory.clusters) or "none"
-            raise InputError(
-                f"there is no cluster {name!r} in the inventory",
-                hint=f"Known clusters: {known}. See: pmc inventory list",
-            ) from None
+def _confirm_fix(yes: bool) -> Callable[[Remediation], Awaitable[bool]]:
+    """How a proposed fix of copy config is confirmed: ``--yes``, or asked on the terminal;
+    without a terminal it is not applied (the sync reports the failure it would fix)."""
 
-    return find
-
-
-def print_event(event: JobEvent) -> None:
-    """The CLI's rendering of a sync job's events."""
-    where = f"[{event.server}] " if event.server else ""
-    if event.kind is EventKind.LOG:
-        stream = sys.stderr if event.level in ("warning", "error") else sys.stdout
-        print(f"  {where}{event.message}", file=stream, flush=True)
-    elif event.kind is EventKind.STEP_STARTED:
-        print(f"» {where}{event.message}", flush=True)
-    elif event.kind is EventKind.STEP_FAILED:
-        print(f"✗ {where}{event.message}", file=sys.stderr, flush=True)
-    elif event.kind is EventKind.PROGRESS and event.message:
-        fraction = event.fraction
-        share = f"{fraction * 100:3.0f}% " if fraction is not None else ""
-        print(f"  {share}{event.message}", flush=True)
-
-
-def _confirm_on_terminal(yes: bool) -> Callable[[Remediation], Awaitable[bool]]:
-    async def confirm(fix: Remediation) -> bool:
+    async def confirmed(fix: Remediation) -> bool:
         for line in fix.lines():
             print(line, file=sys.stderr)
+        try:
+            agreed = await asyncio.to_thread(
+                confirm,
+                "Apply this fix and try again? [y/N] ",
+                yes=yes,
+                refusal="not applied: no terminal to ask",
+            )
+        except InputError as exc:
+            print(f"{str(exc)[:1].upper()}{str(exc)[1:]}", file=sys.stderr)
+            return False
         if yes:
             print("Applying the fix (--yes).", file=sys.stderr)
-            return True
-        if not sys.stdin.isatty():
-            print("Not applied: no terminal to ask (use --yes).", file=sys.stderr)
-            return False
-        answer = await asyncio.to_thread(input, "Apply this fix and try again? [y/N] ")
-        return answer.strip().lower() in ("y", "yes")
+        return agreed
 
-    return confirm
-
-
-async def _with_pool(args: argparse.Namespace, work: Callable[[ConnectionPool], Awaitable[T]]) -> T:
-    pool = make_pool(args)
-    try:
-        return await work(pool)
-    finally:
-        await pool.close()
+    return confirmed
 
 
 # ---- actions ------------------------------------------------------------------------------
 def _run(args: argparse.Namespace) -> int:
-    inventory = _inventory(args)
-    _cluster_source(inventory)(args.cluster)
+    workspace = workspace_of(args)
+    _load(workspace)
+    workspace.cluster(args.cluster)
     request = SyncRequest(
         args.cluster,
         Engine(args.engine),
@@ -232,47 +185,40 @@ def _run(args: argparse.Namespace) -> int:
         include_ts_outputs=args.include_ts_outputs,
         primary=args.primary,
     )
-    store = Store.open()
 
-    async def work(pool: ConnectionPool) -> int:
+    async def sync() -> object:
         runner = SyncRunner(
-            _cluster_source(inventory), pool, store=store, confirm=_confirm_on_terminal(args.yes)
-        )
-        job = runner.submit(request)
-        job.subscribe(print_event, replay=True)
-        loop = asyncio.get_running_loop()
-        with _signals(loop, job.cancel):
-            state = await finished(job)
-        await runner.close()
-        if job.result is not None:
-            print(str(job.result))
-        if state.value == "succeeded":
-            return EXIT_OK
-        if state.value == "cancelled":
-            print("pmc: sync cancelled; the secondary was left as it was", file=sys.stderr)
-            return EXIT_CANCELLED
-        print(f"pmc: {job.error}", file=sys.stderr)
-        return EXIT_BAD_INPUT if isinstance(job.error, InputError) else EXIT_FAILED
+            workspace.cluster, workspace.pool, store=workspace.store,
+            confirm=_confirm_fix(args.yes),
+        )  # fmt: skip
+        try:
+            return await follow(runner.submit(request))
+        finally:
+            await runner.close()
 
     try:
-        return asyncio.run(_with_pool(args, work))
-    finally:
-        store.close()
+        result = run(workspace, sync())
+    except Cancelled as exc:
+        raise Cancelled(f"{exc}; the secondary was left as it was") from exc
+    print(str(result))
+    return ExitCode.OK
 
 
 def _diff(args: argparse.Namespace) -> int:
-    inventory = _inventory(args)
+    workspace = workspace_of(args)
+    _load(workspace)
 
-    async def work(pool: ConnectionPool) -> DriftReport:
-        runner = SyncRunner(_cluster_source(inventory), pool)
-        report = await runner.drift(args.cluster, config=not args.no_config)
-        await runner.close()
-        return report
+    async def work() -> DriftReport:
+        runner = SyncRunner(workspace.cluster, workspace.pool)
+        try:
+            return await runner.drift(args.cluster, config=not args.no_config)
+        finally:
+            await runner.close()
 
-    report = asyncio.run(_with_pool(args, work))
+    report = run(workspace, work())
     print("\n".join(report.lines(limit=args.limit)))
     print(f"({report.seconds:.2f} s)")
-    return EXIT_OK if report.in_sync else EXIT_FAILED
+    return ExitCode.OK if report.in_sync else ExitCode.FAILED
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -287,39 +233,37 @@ def _history(args: argparse.Namespace) -> int:
                 )
             if args.json:
                 print(json.dumps([dataclasses.asdict(r) for r in records], indent=2))
-                return EXIT_OK
+                return ExitCode.OK
             for rec in records:
                 when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec.time))
                 server = f"[{rec.server}] " if rec.server else ""
                 print(f"{when} {rec.level:7} {server}{rec.message}")
-            return EXIT_OK
+            return ExitCode.OK
         entries = sync_history(store, limit=args.limit, cluster=args.cluster)
         if args.json:
             print(json.dumps([e.as_json() for e in entries], indent=2, ensure_ascii=False))
-            return EXIT_OK
+            return ExitCode.OK
         if not entries:
             print("No syncs yet.", file=sys.stderr)
-            return EXIT_OK
+            return ExitCode.OK
         width = os.get_terminal_size().columns if sys.stdout.isatty() else 160
         print("\n".join(history_table(entries, width=max(width, 80))))
         print("(pmc sync history --job ID shows a sync's log; ids: --json)", file=sys.stderr)
     finally:
         store.close()
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _schedule(args: argparse.Namespace) -> int:
-    from pmc.cli.inventory import _load_for_edit, _replace_cluster, _save_checked  # noqa: PLC0415
-
-    path = _inventory_path(args)
-    loaded = _load_for_edit(path)
-    inventory = loaded.inventory
+    workspace = workspace_of(args)
+    path = workspace.path
+    inventory = workspace.load()
     settings = (args.every, args.on_drift, args.check_every, args.engine, args.include_ts_outputs)
     editing = args.off or args.no_every or any(v is not None for v in settings)
     if not editing:
         clusters = inventory.clusters
         if args.cluster:
-            clusters = (_cluster_source(inventory)(args.cluster),)
+            clusters = (workspace.cluster(args.cluster),)
         if not clusters:
             print(f"No clusters in {path}.")
         for cluster in clusters:
@@ -327,10 +271,10 @@ def _schedule(args: argparse.Namespace) -> int:
             if cluster.sync is not None and not cluster.sync.active:
                 text = "off (" + text + ")"
             print(f"{cluster.name}: {text}")
-        return EXIT_OK
+        return ExitCode.OK
     if not args.cluster:
         raise InputError("give --cluster NAME: the cluster whose schedule to change")
-    cluster = _cluster_source(inventory)(args.cluster)
+    cluster = workspace.cluster(args.cluster)
     if args.off:
         if args.no_every or any(v is not None for v in settings):
             raise InputError("--off removes the schedule; give it without other settings")
@@ -359,15 +303,15 @@ def _schedule(args: argparse.Namespace) -> int:
     changed = dataclasses.replace(cluster, sync=new)
     if changed == cluster:
         print(f"{cluster.name}: unchanged ({new.describe() if new else 'off'})")
-        return EXIT_OK
-    _save_checked(loaded, _replace_cluster(inventory, changed))
+        return ExitCode.OK
+    workspace.replace_cluster(changed)
     print(f"{cluster.name}: {new.describe() if new else 'off'} (saved in {path})")
     if new is not None and not new.active:
         print("note: neither --every nor --on-drift is set: no automatic sync", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def _daemon_schedules(args: argparse.Namespace, inventory: Inventory) -> list[Schedule]:
+def _daemon_schedules(args: argparse.Namespace, workspace: Workspace) -> list[Schedule]:
     """The schedules the daemon follows: the inventory's, with the command line's overrides."""
     overrides: dict[str, Any] = {
         name: value
@@ -380,16 +324,16 @@ def _daemon_schedules(args: argparse.Namespace, inventory: Inventory) -> list[Sc
         if value is not None
     }
     timing = "every_minutes" in overrides or "on_drift" in overrides
+    inventory = workspace.inventory
     if args.cluster:
         names = list(args.cluster)
     elif timing:
         names = [c.name for c in inventory.clusters if c.main is not None and c.backup is not None]
     else:
         names = [c.name for c in inventory.clusters if c.sync is not None and c.sync.active]
-    find = _cluster_source(inventory)
     schedules = []
     for name in names:
-        cluster = find(name)
+        cluster = workspace.cluster(name)
         base = cluster.sync or SyncSchedule()
         if timing:  # the command line's timing replaces the inventory's
             base = dataclasses.replace(base, every_minutes=None, on_drift=False)
@@ -420,10 +364,11 @@ def _file_signature(path: Path) -> tuple[int, int, int] | None:
 
 
 def _daemon(args: argparse.Namespace) -> int:
-    path = _inventory_path(args)
+    workspace = workspace_of(args)
+    path = workspace.path
     signature = _file_signature(path)
-    inventory = _read_inventory(path)
-    schedules = _daemon_schedules(args, inventory)
+    _load(workspace)
+    schedules = _daemon_schedules(args, workspace)
     if not schedules:
         raise InputError(
             "no cluster to keep in sync: the inventory has no sync schedule"
@@ -432,25 +377,24 @@ def _daemon(args: argparse.Namespace) -> int:
             hint="Set one with `pmc sync schedule --cluster NAME --every MINUTES` (or"
             " --on-drift), or give --every MINUTES / --on-drift to the daemon.",
         )
-    store = Store.open()
 
-    async def work(pool: ConnectionPool) -> int:
-        nonlocal signature, inventory
-        runner = SyncRunner(_cluster_source(inventory), pool, store=store)
+    async def work() -> int:
+        nonlocal signature
+        runner = SyncRunner(workspace.cluster, workspace.pool, store=workspace.store)
 
-        def announce(job: object, request: SyncRequest) -> None:
+        def announce(job: Job[object], request: SyncRequest) -> None:
             print(f"sync of {request.cluster} queued ({request.reason})", flush=True)
-            job.subscribe(_daemon_event)  # type: ignore[attr-defined]
+            job.subscribe(_daemon_event)
 
         def reload() -> None:
-            nonlocal signature, inventory
+            nonlocal signature
             now = _file_signature(path)
             if now == signature:
                 return
             signature = now
             try:
-                fresh = _read_inventory(path)
-                wanted = _daemon_schedules(args, fresh)
+                _load(workspace)
+                wanted = _daemon_schedules(args, workspace)
             except PmcError as exc:
                 print(
                     f"pmc sync daemon: the inventory changed but cannot be used ({exc}); "
@@ -459,8 +403,6 @@ def _daemon(args: argparse.Namespace) -> int:
                     flush=True,
                 )
                 return
-            inventory = fresh
-            runner.use_clusters(_cluster_source(fresh))
             changed = runner.set_schedules(wanted)
             if changed:
                 print(
@@ -471,7 +413,7 @@ def _daemon(args: argparse.Namespace) -> int:
         runner.on_job(announce)
         runner.set_schedules(schedules)
         stop = asyncio.Event()
-        with _signals(asyncio.get_running_loop(), stop.set):
+        with on_signals(stop.set):
             print(
                 f"pmc sync daemon: watching {', '.join(s.cluster for s in schedules)} "
                 f"({_describe(schedules)}); stop with Ctrl+C",
@@ -485,35 +427,11 @@ def _daemon(args: argparse.Namespace) -> int:
                     reload()
         print("pmc sync daemon: stopping (running syncs stop at their next safe point)")
         await runner.close()
-        return EXIT_OK
+        return ExitCode.OK
 
-    try:
-        return asyncio.run(_with_pool(args, work))
-    finally:
-        store.close()
+    return run(workspace, work())
 
 
 def _daemon_event(event: JobEvent) -> None:
     if event.kind in (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED):
         print(f"sync {event.job_id} {event.kind.value}: {event.message}", flush=True)
-
-
-class _signals:
-    """SIGINT/SIGTERM call ``action`` (cancel or stop) instead of killing the process."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, action: Callable[[], None]) -> None:
-        self.loop = loop
-        self.action = action
-        self.installed: list[int] = []
-
-    def __enter__(self) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self.loop.add_signal_handler(sig, self.action)
-                self.installed.append(sig)
-            except (NotImplementedError, RuntimeError):  # Windows
-                pass
-
-    def __exit__(self, *exc: object) -> None:
-        for sig in self.installed:
-            self.loop.remove_signal_handler(sig)

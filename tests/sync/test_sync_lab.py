@@ -243,8 +243,8 @@ def test_cli_diff_and_run_and_history(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from pmc.cli import common as cli_common
     from pmc.cli import main
-    from pmc.cli import sync as cli_sync
     from pmc.inventory import Inventory
     from pmc.inventory_file import save_inventory
 
@@ -252,7 +252,7 @@ def test_cli_diff_and_run_and_history(
     inventory = tmp_path / "inventory.toml"
     save_inventory(Inventory((lab.cluster,)), inventory)
     monkeypatch.setenv("PMC_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(cli_sync, "make_pool", lambda _args: lab.pool())  # lab passwords
+    monkeypatch.setattr(cli_common, "make_pool", lambda _args: lab.pool())  # lab passwords
     inv = ["--inventory", str(inventory)]
     assert lab.call(main, [*inv, "sync", "run", "--cluster", "lab"]) == 0
     lab.backup.run(["sh", "-c", "echo changed > /opt/playout/data/ts/drift.ts"], check=True)
