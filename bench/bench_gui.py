@@ -129,8 +129,9 @@ async def run_stalls(setup, folder: Path) -> dict[str, float]:  # type: ignore[n
 
     window.tree.select("lab")
     window.poller.stop()
-    window.setup_redundancy.trigger()
-    wizard = window.wizard
+    window.commands["setup_redundancy"].trigger()
+    wizard = window.setup_flows.wizard
+    assert wizard is not None
     wizard.next()
     wizard.next()
     await until(lambda: wizard.plan_page.plan is not None or bool(wizard.plan_page.error), 120)

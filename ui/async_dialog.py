@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 
@@ -28,3 +29,22 @@ async def ask(dialog: QDialog) -> int:
         raise
     finally:
         dialog.finished.disconnect(finished)
+
+
+class Dialogs:
+    """Where a window's flows open their dialogs (window-modal, never a nested loop); the
+    dialog opened last is kept in :attr:`last` (tests drive it)."""
+
+    def __init__(self) -> None:
+        self.last: QDialog | None = None
+
+    async def ask(self, dialog: QDialog) -> int:
+        """Show ``dialog`` and return its result code when it closes."""
+        self.last = dialog
+        return await ask(dialog)
+
+    def show(self, dialog: QDialog) -> None:
+        """Open ``dialog`` and let it go: it is deleted when it closes."""
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.last = dialog
+        dialog.open()

@@ -4,20 +4,15 @@ is :mod:`pmc.setup`'s."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pmc.errors import PmcError
 from pmc.inventory import Architecture, Cluster
 from pmc.jobs import Job, JobContext
 from pmc.plan import Plan
-from pmc.remote.connection import Connection
 from pmc.setup import SetupOptions, make_plan
 from pmc.setup.apply import ApplyReport, apply_plan
 from pmc.setup.observe import observe_cluster
 from pmc.setup.verify import VerifyReport, verify
-
-if TYPE_CHECKING:
-    from ui.session import Session
+from pmc.workspace import Workspace
 
 
 class VerifyFailed(PmcError):
@@ -32,42 +27,38 @@ class VerifyFailed(PmcError):
         )
 
 
-def connections(session: Session, cluster: Cluster) -> dict[str, Connection]:
-    if session.pool is None:
-        raise RuntimeError("PMC has no SSH transport in this session")
-    return {s.name: session.pool.connection(s, cluster.name) for s in cluster.servers}
-
-
 async def plan_setup(
-    session: Session, cluster: Cluster, architecture: Architecture, options: SetupOptions
+    workspace: Workspace, cluster: Cluster, architecture: Architecture, options: SetupOptions
 ) -> Plan:
     """Observe every server of ``cluster`` (over SSH) and plan ``architecture``."""
-    facts = await observe_cluster(cluster, connections(session, cluster))
+    facts = await observe_cluster(cluster, workspace.connections(cluster))
     return make_plan(cluster, facts, architecture, options)
 
 
-def apply_job(session: Session, cluster: Cluster, plan: Plan) -> Job[ApplyReport]:
+def apply_job(workspace: Workspace, cluster: Cluster, plan: Plan) -> Job[ApplyReport]:
     async def body(ctx: JobContext) -> ApplyReport:
         return await apply_plan(
-            plan, cluster, connections(session, cluster), ctx, store=session.store
+            plan, cluster, workspace.connections(cluster), ctx, store=workspace.store
         )
 
     title = f"Set up {Architecture(plan.architecture).title} on {cluster.name}"
-    return Job("setup", title, body, cluster=cluster.name, store=session.store)
+    return Job("setup", title, body, cluster=cluster.name, store=workspace.store)
 
 
 def verify_job(
-    session: Session, cluster: Cluster, architecture: Architecture | None = None
+    workspace: Workspace, cluster: Cluster, architecture: Architecture | None = None
 ) -> Job[VerifyReport]:
     arch = architecture or cluster.architecture
 
     async def body(ctx: JobContext) -> VerifyReport:
         with ctx.step(f"Verify {arch.title}"):
-            report = await verify(cluster, connections(session, cluster), arch)
+            report = await verify(cluster, workspace.connections(cluster), arch)
         for check in report.checks:
             ctx.log(str(check), level="info" if check.ok else "error", server=check.server)
         if not report.ok:
             raise VerifyFailed(report)
         return report
 
-    return Job("verify", f"Verify {cluster.name}", body, cluster=cluster.name, store=session.store)
+    return Job(
+        "verify", f"Verify {cluster.name}", body, cluster=cluster.name, store=workspace.store
+    )

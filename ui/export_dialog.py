@@ -150,7 +150,7 @@ def _final_detail(job: Job[Any]) -> str:
     return last.message.split(", about")[0] if last is not None else ""
 
 
-def _servers(session: Session) -> list[tuple[Cluster, Server]]:
+def servers_of(session: Session) -> list[tuple[Cluster, Server]]:
     return [(c, s) for c in session.inventory.clusters for s in c.servers]
 
 
@@ -172,7 +172,7 @@ class ExportDialog(QDialog):
 
         self.server = QComboBox()
         self.server.setObjectName("exportServer")
-        self._choices = _servers(session)
+        self._choices = servers_of(session)
         for c, s in self._choices:
             self.server.addItem(f"{c.name} / {s.name}  ({s.management_address})")
             if c.name == cluster and s.name == server:
@@ -329,11 +329,3 @@ class ExportDialog(QDialog):
     @property
     def running(self) -> bool:
         return self.job is not None and not self.job.state.is_final
-
-
-def create(parent: QWidget | None, cluster: str | None, server: str | None) -> QDialog:
-    """The factory registered in :data:`ui.placeholder_dialogs.FACTORIES` (``export``)."""
-    session = getattr(parent, "session", None)
-    if session is None:
-        raise RuntimeError("the export dialog needs the main window's session")
-    return ExportDialog(session, cluster, server, parent)

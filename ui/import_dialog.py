@@ -52,7 +52,7 @@ from pmc.catalog import PART_DATABASE, PART_EPG
 from pmc.errors import Cancelled, PmcError
 from pmc.inventory import Cluster, Server
 from pmc.jobs import Job, JobContext, JobState
-from ui.export_dialog import FILTER, JobProgress, _servers, bundle_folder, remember_folder
+from ui.export_dialog import FILTER, JobProgress, bundle_folder, remember_folder, servers_of
 from ui.icons import icon
 from ui.wizard.diff_view import DiffView
 
@@ -164,7 +164,7 @@ class ImportDialog(QDialog):
         # target and options --------------------------------------------------------------
         self.server = QComboBox()
         self.server.setObjectName("importServer")
-        self._choices = _servers(session)
+        self._choices = servers_of(session)
         for c, s in self._choices:
             self.server.addItem(f"{c.name} / {s.name}  ({s.management_address})")
             if c.name == cluster and s.name == server:
@@ -554,11 +554,3 @@ class ImportDialog(QDialog):
     @property
     def running(self) -> bool:
         return self.job is not None and not self.job.state.is_final
-
-
-def create(parent: QWidget | None, cluster: str | None, server: str | None) -> QDialog:
-    """The factory registered in :data:`ui.placeholder_dialogs.FACTORIES` (``import``)."""
-    session = getattr(parent, "session", None)
-    if session is None:
-        raise RuntimeError("the import dialog needs the main window's session")
-    return ImportDialog(session, cluster, server, parent)

@@ -1,54 +1,48 @@
 """The main window: menus, the cluster tree (left), the topology (centre), the status table,
-the jobs panel and the sync panel (docked below), and the tray icon. It wires widgets together
-and starts work on the loop; the work itself is pmc's.
+the jobs panel and the sync panel (docked below), and the tray icon. It builds the widgets and
+the controllers that own the operator's flows, wires them together and keeps its layout in
+QSettings; the work itself is pmc's.
 
-This module builds the window, its docks and signal wiring, and keeps its layout in QSettings;
-the rest is split by responsibility into mixins: actions, menus and toolbar
-(:mod:`ui.main_window_actions`), selection kept in step across tree, topology and status
-(:mod:`ui.main_window_selection`), the operator's flows — inventory, connect, wizard, verify,
-dialogs (:mod:`ui.main_window_flows`) — and synchronisation, schedules and the tray
-(:mod:`ui.main_window_sync`).
-
-With a sync runner that has schedules or running syncs, closing the window can keep PMC
-alive in the tray (asked once, remembered in QSettings ``tray/on_close``); Quit in the tray
-menu cancels the runner's jobs and schedules, then quits."""
+Controllers (each its own module): the selection kept in step across tree, topology and status
+(:mod:`ui.window_selection`); the inventory flows — clusters, servers, connect, host keys
+(:mod:`ui.inventory_flows`); setup wizard and verify (:mod:`ui.setup_flows`); export and
+import (:mod:`ui.bundle_flows`); synchronisation, schedules and the tray
+(:mod:`ui.sync_flows`). Every command is a row of :data:`ui.window_actions.ACTIONS`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QShowEvent
-from PySide6.QtWidgets import (
-    QApplication,
-    QDockWidget,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QWidget,
-)
+from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
+from pmc.jobs import Job, JobState
 from pmc.status import DriftCache
-from pmc.sync.runner import SyncRunner
+from ui.about_dialog import AboutDialog
+from ui.async_dialog import Dialogs
+from ui.bundle_flows import BundleFlows
 from ui.cluster_tree import ClusterTree
 from ui.error_dialog import show_error
 from ui.icons import app_icon
+from ui.inventory_flows import InventoryFlows
 from ui.jobs_panel import JobsPanel
-from ui.main_window_actions import ActionsMixin
-from ui.main_window_flows import FlowsMixin
-from ui.main_window_selection import SelectionMixin
-from ui.main_window_sync import SyncWindowMixin
 from ui.session import Session
+from ui.setup_flows import SetupFlows
 from ui.status_panel import StatusPanel
 from ui.status_poller import StatusPoller
+from ui.sync_flows import SyncFlows
 from ui.sync_panel import SyncPanel, make_runner
 from ui.topology_view import TopologyView
 from ui.tray import SyncTray
+from ui.window_actions import WindowActions
+from ui.window_selection import Selection
 
 DRIFT_MINUTES = 5  # default interval of the status table's drift column
 
 
-class MainWindow(ActionsMixin, SelectionMixin, FlowsMixin, SyncWindowMixin, QMainWindow):
+class MainWindow(QMainWindow):
     def __init__(self, session: Session, settings: QSettings | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -58,46 +52,39 @@ class MainWindow(ActionsMixin, SelectionMixin, FlowsMixin, SyncWindowMixin, QMai
         self.setWindowIcon(app_icon())
         self.resize(1280, 820)
         self.setDockNestingEnabled(True)
+        self._closing_confirmed = False
 
         def report(what: str, exc: BaseException) -> None:
             show_error(self, what, exc)
 
         session.tasks.on_error = report
 
+        # widgets and docks
         self.tree = ClusterTree()
         self.topology = TopologyView()
         self.status = StatusPanel()
         self.jobs = JobsPanel(session)
-        self.runner: SyncRunner | None = None
-        self.drift: DriftCache | None = None
-        self.sync: SyncPanel | None = None
-        if session.pool is not None:
-            self.runner = make_runner(session, self)
-            self.drift = DriftCache(self.runner.drift, interval=DRIFT_MINUTES * 60)
-            self.sync = SyncPanel(session, self.runner)
-            self.runner.confirm = self.sync.confirm  # inline prompt, not a dialog
-            self.runner.on_job(self._sync_submitted)
-        self.poller = StatusPoller(session, self, drift=self.drift, syncing=self._syncing)
+        runner = make_runner(session, self) if session.pool is not None else None
+        self.runner = runner
+        self.drift = DriftCache(runner.drift, interval=DRIFT_MINUTES * 60) if runner else None
+        self.sync = SyncPanel(session, runner) if runner else None
+        self.poller = StatusPoller(
+            session,
+            self,
+            drift=self.drift,
+            syncing=lambda cluster: runner is not None and runner.running(cluster) is not None,
+        )
         self.tray = SyncTray(session, self)
-        self.quit_app: Any = QApplication.quit  # tests replace it
-        self._quitting = False
-        self._schedules_stopped = False
         self.setCentralWidget(self.topology)
-        self.tree_dock = self._dock(
-            "Clusters", "clustersDock", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea
-        )
-        self.status_dock = self._dock(
-            "Cluster status", "statusDock", self.status, Qt.DockWidgetArea.BottomDockWidgetArea
-        )
-        self.jobs_dock = self._dock(
-            "Jobs", "jobsDock", self.jobs, Qt.DockWidgetArea.BottomDockWidgetArea
-        )
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        self.tree_dock = self._dock("Clusters", "clustersDock", self.tree, left)
+        self.status_dock = self._dock("Cluster status", "statusDock", self.status, bottom)
+        self.jobs_dock = self._dock("Jobs", "jobsDock", self.jobs, bottom)
         self.tabifyDockWidget(self.status_dock, self.jobs_dock)
         self.sync_dock: QDockWidget | None = None
         if self.sync is not None:
-            self.sync_dock = self._dock(
-                "Synchronisation", "syncDock", self.sync, Qt.DockWidgetArea.BottomDockWidgetArea
-            )
+            self.sync_dock = self._dock("Synchronisation", "syncDock", self.sync, bottom)
             self.tabifyDockWidget(self.jobs_dock, self.sync_dock)
         self.status_dock.raise_()
         self.resizeDocks([self.tree_dock], [260], Qt.Orientation.Horizontal)
@@ -105,58 +92,140 @@ class MainWindow(ActionsMixin, SelectionMixin, FlowsMixin, SyncWindowMixin, QMai
         self.state_label = QLabel()
         self.statusBar().addPermanentWidget(self.state_label)
 
-        self._make_actions()
-        self._make_menus()
-        self._make_toolbar()
+        # controllers
+        self.dialogs = Dialogs()
+        self.selection = Selection(
+            session,
+            tree=self.tree,
+            topology=self.topology,
+            status=self.status,
+            poller=self.poller,
+            sync=self.sync,
+            shown=self.isVisible,
+        )
+        self.inventory_flows = InventoryFlows(
+            self, session, self.selection, self.dialogs, poller=self.poller
+        )
+        self.setup_flows = SetupFlows(self, session, self.selection, self.dialogs)
+        self.bundle_flows = BundleFlows(self, session, self.selection, self.dialogs)
+        self.sync_flows = SyncFlows(
+            self, session, self.selection, self.dialogs, poller=self.poller, tray=self.tray,
+            runner=runner, drift=self.drift, panel=self.sync, dock=self.sync_dock,
+            settings=lambda: self.settings, save_settings=self.save_settings,
+        )  # fmt: skip
+        inventory, setup, sync = self.inventory_flows, self.setup_flows, self.sync_flows
+        self.commands = WindowActions(
+            self,
+            {
+                "add_server": inventory.add_server,
+                "edit_server": inventory.edit_server,
+                "remove_server": inventory.remove_server,
+                "connect_server": inventory.connect,
+                "export_settings": self.bundle_flows.export,
+                "import_settings": self.bundle_flows.import_bundle,
+                "quit": self.close,
+                "new_cluster": inventory.new_cluster,
+                "setup_redundancy": setup.open_wizard,
+                "verify": setup.verify,
+                "synchronize": sync.synchronize_now,
+                "refresh": self.poller.refresh,
+                "zoom_in": self.topology.zoom_in,
+                "zoom_out": self.topology.zoom_out,
+                "zoom_fit": self.topology.fit,
+                "export_image": self.export_diagram,
+                "about": self.show_about,
+            },
+            lambda work, what: session.tasks.spawn(work, what=what),
+        )
+        docks = [d for d in (self.tree_dock, self.status_dock, self.jobs_dock, self.sync_dock) if d]
+        self.commands.fill_menus(self.menuBar(), docks)
+        self.toolbar = self.commands.toolbar(self)
+        a = self.commands
+        self.tree.set_context_actions(
+            [a["connect_server"], a["edit_server"], a["remove_server"], None,
+             a["setup_redundancy"], a["verify"], a["synchronize"], None,
+             "Se&ttings", a["export_settings"], a["import_settings"]],
+            [a["connect_server"], a["edit_server"], a["add_server"], None,
+             a["setup_redundancy"], a["verify"], a["synchronize"]],
+        )  # fmt: skip
 
+        # wiring
         session.inventoryChanged.connect(self._inventory_changed)
-        session.hostKeyChanged.connect(self._host_key_changed)
         session.jobStarted.connect(self._job_started)
-        self.tree.clusterSelected.connect(self._cluster_selected)
-        self.tree.serverSelected.connect(self._server_selected)
-        self.tree.itemDoubleClicked.connect(lambda *_: self.edit_server.trigger())
-        self.topology.topology.activated.connect(self._topology_activated)
-        self.status.serverActivated.connect(self._status_server_activated)
+        self.selection.changed.connect(self._update_actions)
+        self.tree.itemDoubleClicked.connect(lambda *_: a["edit_server"].trigger())
         self.status.refreshRequested.connect(self.poller.refresh)
         self.status.intervalChanged.connect(self._interval_changed)
         self.status.driftIntervalChanged.connect(self._drift_interval_changed)
-        self.status.syncRequested.connect(self.synchronize.trigger)
-        if self.sync is not None:
-            self.sync.driftChecked.connect(self._drift_checked)
-            self.sync.promptShown.connect(self._prompt_shown)
-        self.tray.showRequested.connect(self.show_from_tray)
-        self.tray.syncRequested.connect(self.synchronize.trigger)
-        self.tray.quitRequested.connect(self._spawn("quitting", self.quit_flow))
-        self.tray.resultChanged.connect(lambda text: self.statusBar().showMessage(text, 15000))
-        self.tray_keep = QAction("Keep running in the tray when the window closes", self)
-        self.tray_keep.setCheckable(True)
-        self.tray_keep.toggled.connect(self._tray_keep_toggled)
-        self.tray.menu.insertAction(self.tray.quit_action, self.tray_keep)
-        self.tree.set_context_actions(
-            [self.connect_server, self.edit_server, self.remove_server, None,
-             self.setup_redundancy, self.verify, self.synchronize, None,
-             "Se&ttings", self.export_settings, self.import_settings],
-            [self.connect_server, self.edit_server, self.add_server, None,
-             self.setup_redundancy, self.verify, self.synchronize],
-        )  # fmt: skip
-        self.poller.updated.connect(self._status_updated)
+        self.status.syncRequested.connect(a["synchronize"].trigger)
+        self.tray.syncRequested.connect(a["synchronize"].trigger)
         self.poller.refreshing.connect(
             lambda busy: self.state_label.setText("Probing servers…" if busy else "")
         )
-        self._warned: set[str] = set()
         self._restore_settings()
         self._inventory_changed()
-        self.session.tasks.spawn(self.jobs.load_history(), what="loading the job history")
-        if self.runner is not None:
-            QTimer.singleShot(0, self._start_schedules)
+        session.tasks.spawn(self.jobs.load_history(), what="loading the job history")
 
-    # construction --------------------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
+
+    # following the session ----------------------------------------------------------------
+    def _inventory_changed(self) -> None:
+        self.selection.show_inventory()
+        self.sync_flows.apply_schedules()
+
+    def _update_actions(self) -> None:
+        self.commands.update(
+            cluster=self.selection.current_cluster() is not None,
+            server=self.selection.current_server() is not None,
+            sync=self.runner is not None,
+        )
+        enabled = self.commands["synchronize"].isEnabled()
+        self.status.sync_button.setEnabled(enabled)
+        self.tray.sync_action.setEnabled(enabled)
+
+    def _job_started(self, job: Job[object]) -> None:
+        if job.kind != "sync":
+            self.jobs_dock.raise_()
+
+    def _interval_changed(self, seconds: int) -> None:
+        self.poller.set_interval(seconds)
+        if self.settings is not None:
+            self.settings.setValue("status/interval", seconds)
+
+    def _drift_interval_changed(self, minutes: int) -> None:
+        if self.drift is not None:
+            self.drift.interval = minutes * 60
+        if self.settings is not None:
+            self.settings.setValue("status/drift_minutes", minutes)
+
+    # view ----------------------------------------------------------------------------------
+    def export_diagram(self) -> None:
+        cluster = self.selection.current_cluster()
+        dialog = QFileDialog(self, "Export the topology diagram")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilters(["PNG image (*.png)", "SVG drawing (*.svg)"])
+        dialog.setDefaultSuffix("png")
+        dialog.selectFile(f"{cluster.name if cluster else 'cluster'}-topology.png")
+
+        def chosen(path: str) -> None:
+            try:
+                self.topology.export(Path(path))
+            except OSError as exc:
+                show_error(self, "exporting the diagram", exc)
+            else:
+                self.statusBar().showMessage(f"Diagram saved to {path}", 8000)
+
+        dialog.fileSelected.connect(chosen)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def show_about(self) -> None:
+        self.dialogs.show(AboutDialog(self))
 
     # settings ------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -176,7 +245,6 @@ class MainWindow(ActionsMixin, SelectionMixin, FlowsMixin, SyncWindowMixin, QMai
             interval = int(str(self.settings.value("status/interval", 15)))
             drift_minutes = int(str(self.settings.value("status/drift_minutes", DRIFT_MINUTES)))
             self.status.drift_interval.setValue(drift_minutes)
-            self.tray_keep.setChecked(self._tray_choice() == "tray")
         self.status.interval.setValue(interval)
         self.poller.set_interval(interval)
 
@@ -189,19 +257,12 @@ class MainWindow(ActionsMixin, SelectionMixin, FlowsMixin, SyncWindowMixin, QMai
         self.settings.setValue("inventory/last", str(self.session.inventory_path))
         self.settings.sync()
 
+    # closing -------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._quitting and self.tray.available and self.runner_busy():
-            choice = self._tray_choice()
-            if choice == "tray":
-                event.ignore()
-                self.hide_to_tray()
-                return
-            if choice != "quit":
-                event.ignore()
-                self._ask_keep_in_tray()
-                return
-        running = [j for j in self.session.jobs if j.state.value == "running"]
-        if running and not getattr(self, "_closing_confirmed", False):
+        if not self.sync_flows.may_close(event):
+            return
+        running = [j for j in self.session.jobs if j.state is JobState.RUNNING]
+        if running and not self._closing_confirmed:
             event.ignore()
             box = QMessageBox(
                 QMessageBox.Icon.Warning,
@@ -224,7 +285,7 @@ class MainWindow(ActionsMixin, SelectionMixin, FlowsMixin, SyncWindowMixin, QMai
             return
         self.poller.stop()
         self.save_settings()
-        self._stop_schedules()
+        self.sync_flows.stop_schedules()
         self.tray.hide()
         super().closeEvent(event)
 

@@ -98,8 +98,9 @@ async def shoot(setup: LabSetup, folder: Path) -> None:
     await save(warning, folder, "04-host-key-changed")
     warning.close()
 
-    window.setup_redundancy.trigger()
-    wizard = window.wizard
+    window.commands["setup_redundancy"].trigger()
+    wizard = window.setup_flows.wizard
+    assert wizard is not None
     await until(wizard.isVisible, 10, "the wizard")
     await save(wizard, folder, "05-wizard-1-architecture")
     wizard.next()
@@ -179,7 +180,7 @@ async def shoot_sync(setup: LabSetup, window: MainWindow, folder: Path) -> None:
     if name:
         path = f"/opt/playout/data/carousel/{name.removeprefix('./')}"
         backup.run(["sh", "-c", f"echo changed-on-backup >> {path}"], check=True)
-    window.show_sync_panel()
+    window.sync_flows.show_sync_panel()
     panel.check_drift()
     await until(lambda: not panel.drift.toPlainText().startswith("Comparing"), 120, "drift")
     await save(window, folder, "15-sync-panel-drift")
@@ -189,14 +190,14 @@ async def shoot_sync(setup: LabSetup, window: MainWindow, folder: Path) -> None:
         await task
     window.status_dock.raise_()
     await save(window.status, folder, "16-status-table-drift")
-    delta_job = window.synchronize_now()
+    delta_job = window.sync_flows.synchronize_now()
     assert delta_job is not None
     await until(lambda: delta_job.state.is_final, 180, "the delta sync")
     await until(lambda: panel.result.text().startswith(("✔", "✖")), 10, "the sync result")
     await save(window, folder, "17-sync-panel-synchronised")
     backup.run(["rm", "-f", "/opt/playout/.failover-peer"], check=True)
     panel.engine.setCurrentIndex(panel.engine.findData("playout"))
-    job = window.synchronize_now()
+    job = window.sync_flows.synchronize_now()
     assert job is not None
     await until(lambda: getattr(panel, "last_prompt", None) is not None or job.state.is_final,
                 180, "the remediation prompt")  # fmt: skip

@@ -1,23 +1,28 @@
-"""What the open window works on: the inventory file, the job history, running jobs and the
-connection to servers. A QObject so that widgets can follow changes; no business logic."""
+"""What the open window works on: a :class:`pmc.workspace.Workspace` (the inventory file, the
+connection pool, the job history), the running jobs and the signals widgets follow. A QObject
+so that widgets can follow changes; no business logic: the file's policy, edits and secrets
+are the workspace's, run off the GUI thread."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from pmc.inventory import Cluster, Inventory, Server
-from pmc.inventory_file import LoadedInventory, load_inventory, save_inventory
 from pmc.jobs import Job
 from pmc.remote.errors import HostKeyChanged
 from pmc.remote.host_keys import host_id
 from pmc.remote.pool import ConnectionPool
 from pmc.status import CommandOutcome, CommandRunner, PoolRunner
 from pmc.store import Store
+from pmc.workspace import Workspace
+from ui import engine
 from ui.job_signals import JobSignals
 from ui.tasks import Tasks
 
@@ -39,35 +44,77 @@ class Session(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.inventory_path = inventory_path
+        self.workspace = Workspace(inventory_path, pool=pool, store=store)
         self.tasks = tasks
-        self.store = store
-        self.pool = pool
         self.signals = JobSignals(self)
         self.jobs: list[Job[Any]] = []
-        self.loaded = LoadedInventory(path=inventory_path, inventory=Inventory(), exists=False)
+
+    @property
+    def inventory_path(self) -> Path:
+        return self.workspace.path
+
+    @property
+    def pool(self) -> ConnectionPool | None:
+        """The SSH transport (None: this session talks to no server)."""
+        return self.workspace.pool if self.workspace.connects else None
+
+    @property
+    def store(self) -> Store | None:
+        return self.workspace.store
 
     # inventory -----------------------------------------------------------------------------
     @property
     def inventory(self) -> Inventory:
-        return self.loaded.inventory
+        return self.workspace.inventory
 
-    def load(self) -> LoadedInventory:
-        """Read the inventory file (a missing file is an empty inventory)."""
-        self.loaded = load_inventory(self.inventory_path, missing_ok=True)
-        self.inventoryChanged.emit()
-        return self.loaded
+    def load(self) -> Inventory:
+        """Read the inventory file (a missing file is an empty inventory; one with problems
+        is refused, naming them, and the inventory read before stays)."""
+        try:
+            return self.workspace.load()
+        finally:
+            self.inventoryChanged.emit()
 
     async def save(self, inventory: Inventory) -> None:
         """Write ``inventory`` to the file (off the GUI thread), then tell the widgets."""
-        await self.tasks.in_thread(save_inventory, inventory, self.inventory_path)
-        self.loaded = await self.tasks.in_thread(load_inventory, self.inventory_path)
-        self.inventoryChanged.emit()
+        await self._edit(lambda: self.workspace.save(inventory))
 
     async def replace_cluster(self, name: str, cluster: Cluster) -> None:
         """Save the inventory with cluster ``name`` replaced by ``cluster`` (renamed, edited
         servers, a new sync schedule…)."""
-        await self.save(replace_cluster(self.inventory, name, cluster))
+        await self._edit(lambda: self.workspace.replace_cluster(cluster, replacing=name))
+
+    async def store_server(
+        self,
+        cluster: Cluster,
+        server: Server,
+        *,
+        old: Server | None = None,
+        secret: str | None = None,
+        forget: bool = False,
+    ) -> None:
+        """``server`` into ``cluster`` (in place of ``old``), its secrets to the keyring first
+        (:meth:`pmc.workspace.Workspace.store_server`)."""
+        await self._edit(
+            lambda: self.workspace.store_server(
+                cluster, server, old=old, secret=secret, forget=forget
+            )
+        )
+
+    async def remove_server(self, cluster: Cluster, server: Server) -> list[str]:
+        """``server`` out of the inventory, then its secrets out of the keyring; what could
+        not be deleted there, a sentence each."""
+        kept = tuple(s for s in cluster.servers if s.name != server.name)
+        await self.replace_cluster(cluster.name, dataclasses.replace(cluster, servers=kept))
+        return await self.tasks.in_thread(self.workspace.forget_secrets, cluster.name, [server])
+
+    async def _edit(self, edit: Callable[[], object]) -> None:
+        """Run ``edit`` of the workspace off the GUI thread; the widgets then show the
+        inventory as it is (changed, or as it was if the edit was refused)."""
+        try:
+            await self.tasks.in_thread(edit)
+        finally:
+            self.inventoryChanged.emit()
 
     def cluster(self, name: str) -> Cluster | None:
         try:
@@ -122,9 +169,7 @@ class Session(QObject):
         """A Job running the setup engine's verify on ``cluster`` (None without an engine)."""
         if self.pool is None:
             return None
-        from ui.engine import verify_job
-
-        return verify_job(self, cluster)
+        return engine.verify_job(self.workspace, cluster)
 
     # jobs ----------------------------------------------------------------------------------
     def run_job(self, job: Job[Any]) -> asyncio.Task[Any]:
@@ -135,11 +180,6 @@ class Session(QObject):
         self.signals.attach(job)
         self.jobStarted.emit(job)
         return self.tasks.spawn(_quiet(job), what=job.title)
-
-
-def replace_cluster(inventory: Inventory, name: str, cluster: Cluster) -> Inventory:
-    """``inventory`` with cluster ``name`` replaced by ``cluster``."""
-    return Inventory(tuple(cluster if c.name == name else c for c in inventory.clusters))
 
 
 async def _quiet(job: Job[Any]) -> Any:

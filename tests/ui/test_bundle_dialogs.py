@@ -133,8 +133,8 @@ def test_export_then_import_like_an_operator(
 
     # --- export main
     window.tree.select("lab", "main")
-    window.export_settings.trigger()
-    dialog = window.last_dialog
+    window.commands["export_settings"].trigger()
+    dialog = window.dialogs.last
     assert isinstance(dialog, ExportDialog)
     qtbot.waitExposed(dialog)
     assert dialog.server.currentText().startswith("lab / main")
@@ -158,8 +158,8 @@ def test_export_then_import_like_an_operator(
 
     # --- import into backup: first a file that is no bundle, then the export
     window.tree.select("lab", "backup")
-    window.import_settings.trigger()
-    dialog = window.last_dialog
+    window.commands["import_settings"].trigger()
+    dialog = window.dialogs.last
     assert isinstance(dialog, ImportDialog)
     qtbot.waitExposed(dialog)
     assert dialog.server.currentText().startswith("lab / backup")

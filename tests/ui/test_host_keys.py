@@ -51,7 +51,7 @@ def local_window(qtbot, loop, sshd, tmp_path: Path):
 
 def test_first_contact_asks_with_fingerprint_and_trust_connects(qtbot, local_window) -> None:
     window, sshd, known_hosts = local_window
-    task = window.session.tasks.spawn(window.connect_flow())
+    task = window.session.tasks.spawn(window.inventory_flows.connect())
     dialog = wait_dialog(qtbot, NewHostKeyDialog)
     assert isinstance(dialog, NewHostKeyDialog)
     assert dialog.fingerprint.text() == _fingerprint(sshd.host_key.with_suffix(".pub"))
@@ -67,7 +67,7 @@ def test_refused_key_connects_nothing_and_is_not_asked_again_in_background(
     qtbot, local_window
 ) -> None:
     window, sshd, known_hosts = local_window
-    task = window.session.tasks.spawn(window.connect_flow())
+    task = window.session.tasks.spawn(window.inventory_flows.connect())
     dialog = wait_dialog(qtbot, NewHostKeyDialog)
     qtbot.mouseClick(dialog.refuse_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(task.done, timeout=20000)
@@ -85,7 +85,7 @@ def test_refused_key_connects_nothing_and_is_not_asked_again_in_background(
 def test_changed_host_key_warns_and_nothing_logs_in(qtbot, local_window) -> None:
     window, sshd, known_hosts = local_window
     old = _fingerprint(sshd.host_key.with_suffix(".pub"))
-    task = window.session.tasks.spawn(window.connect_flow())
+    task = window.session.tasks.spawn(window.inventory_flows.connect())
     qtbot.mouseClick(wait_dialog(qtbot, NewHostKeyDialog).trust_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(task.done, timeout=20000)
     window.poller.stop()  # Connect refreshes the status: a probe must not meet the new key first
@@ -94,9 +94,9 @@ def test_changed_host_key_warns_and_nothing_logs_in(qtbot, local_window) -> None
     new = _fingerprint(sshd.host_key.with_suffix(".pub"))
     sshd.log.write_text("")
     sshd.start()
-    server = window.current_server()
+    server = window.selection.current_server()
     window.session.pool.connection(server, "bench").drop()
-    task = window.session.tasks.spawn(window.connect_flow())
+    task = window.session.tasks.spawn(window.inventory_flows.connect())
     dialog = wait_dialog(qtbot, ChangedHostKeyDialog)
     assert isinstance(dialog, ChangedHostKeyDialog)
     assert dialog.old.text() == old

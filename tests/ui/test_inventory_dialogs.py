@@ -82,7 +82,7 @@ def test_add_server_through_the_dialog_keeps_password_in_keyring_only(
 ) -> None:
     window = open_window(qtbot, inventory_file)
     window.tree.select("studio")
-    task = window.session.tasks.spawn(window.add_server_flow())
+    task = window.session.tasks.spawn(window.inventory_flows.add_server())
     dialog = wait_dialog(qtbot, ServerDialog)
     assert isinstance(dialog, ServerDialog)
     qtbot.keyClicks(dialog.name, "player1")
@@ -93,14 +93,14 @@ def test_add_server_through_the_dialog_keeps_password_in_keyring_only(
     qtbot.waitUntil(task.done)
     assert task.result() is None
     window.tree.select("studio", "backup")
-    await_remove = window.session.tasks.spawn(window.remove_server_flow())
+    await_remove = window.session.tasks.spawn(window.inventory_flows.remove_server())
     from PySide6.QtWidgets import QMessageBox
 
     box = wait_dialog(qtbot, QMessageBox)
     qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(await_remove.done)
     window.tree.select("studio")
-    task = window.session.tasks.spawn(window.add_server_flow())
+    task = window.session.tasks.spawn(window.inventory_flows.add_server())
     dialog = wait_dialog(qtbot, ServerDialog)
     assert isinstance(dialog, ServerDialog)
     assert dialog.role.currentText().startswith("backup")  # the role the cluster lacks
@@ -126,7 +126,7 @@ def test_edit_shows_stored_secret_and_forget_deletes_it(
     secrets.set_password("studio", "backup", "old-password")
     window = open_window(qtbot, inventory_file)
     window.tree.select("studio", "backup")
-    task = window.session.tasks.spawn(window.edit_server_flow())
+    task = window.session.tasks.spawn(window.inventory_flows.edit_server())
     dialog = wait_dialog(qtbot, ServerDialog)
     assert isinstance(dialog, ServerDialog)
     qtbot.waitUntil(lambda: "stored in the OS keyring" in dialog.secret_state.text())
@@ -144,7 +144,7 @@ def test_remove_server_asks_first(qtbot, loop, inventory_file: Path, memory_keyr
 
     window = open_window(qtbot, inventory_file)
     window.tree.select("studio", "backup")
-    task = window.session.tasks.spawn(window.remove_server_flow())
+    task = window.session.tasks.spawn(window.inventory_flows.remove_server())
     box = wait_dialog(qtbot, QMessageBox)
     assert "127.168.1.108" in box.text()
     qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
@@ -157,7 +157,7 @@ def test_remove_server_asks_first(qtbot, loop, inventory_file: Path, memory_keyr
 
 def test_new_cluster_through_the_dialog(qtbot, loop, inventory_file: Path) -> None:
     window = open_window(qtbot, inventory_file)
-    task = window.session.tasks.spawn(window.new_cluster_flow())
+    task = window.session.tasks.spawn(window.inventory_flows.new_cluster())
     dialog = wait_dialog(qtbot, ClusterDialog)
     assert isinstance(dialog, ClusterDialog)
     qtbot.keyClicks(dialog.name, "playout-b")

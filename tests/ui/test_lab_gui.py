@@ -37,14 +37,14 @@ def lab_window(qtbot, loop, secret_service, isolated_dirs, tmp_path: Path):
 
 
 def _add_lab_servers(qtbot, window, lab) -> None:
-    task = window.session.tasks.spawn(window.new_cluster_flow())
+    task = window.session.tasks.spawn(window.inventory_flows.new_cluster())
     dialog = wait_dialog(qtbot, ClusterDialog)
     qtbot.keyClicks(dialog.name, "lab")
     qtbot.keyClick(dialog.name, Qt.Key.Key_Return)  # combined is the default
     qtbot.waitUntil(task.done, timeout=10000)
     for name in ("main", "backup"):
         server = lab.servers[name]
-        task = window.session.tasks.spawn(window.add_server_flow())
+        task = window.session.tasks.spawn(window.inventory_flows.add_server())
         dialog = wait_dialog(qtbot, ServerDialog)
         assert isinstance(dialog, ServerDialog)
         qtbot.keyClicks(dialog.name, name)
@@ -59,7 +59,7 @@ def _add_lab_servers(qtbot, window, lab) -> None:
 
 def _trust_all(qtbot, window, count: int) -> dict[str, str]:
     window.tree.select("lab")
-    task = window.session.tasks.spawn(window.connect_flow())
+    task = window.session.tasks.spawn(window.inventory_flows.connect())
     for _ in range(count):
         dialog = wait_dialog(qtbot, NewHostKeyDialog, timeout=30000)
         qtbot.mouseClick(dialog.trust_button, Qt.MouseButton.LeftButton)
@@ -101,8 +101,8 @@ def test_lab_cluster_end_to_end(qtbot, lab_window) -> None:
     assert api is not None and "active" in api.text()
 
     # the wizard: combined architecture, plan, apply, verify
-    window.setup_redundancy.trigger()
-    wizard = window.wizard
+    window.commands["setup_redundancy"].trigger()
+    wizard = window.setup_flows.wizard
     qtbot.waitExposed(wizard)
     assert wizard.choose.architecture.value == "combined"
     next_button = wizard.button(QWizard.WizardButton.NextButton)
@@ -164,7 +164,7 @@ def test_changed_host_key_on_lab_backup_connects_nothing(qtbot, lab_window) -> N
     log = backup.path("/var/log/sshd.log")
     accepted_before = log.read_text().count("Accepted")
     window.tree.select("lab", "backup")
-    task = window.session.tasks.spawn(window.connect_flow())
+    task = window.session.tasks.spawn(window.inventory_flows.connect())
     dialog = wait_dialog(qtbot, ChangedHostKeyDialog, timeout=30000)
     assert dialog.old.text() != dialog.new.text()
     assert dialog.new.text().startswith("SHA256:")

@@ -57,7 +57,7 @@ def test_clicking_a_link_selects_its_server(qtbot, loop, inventory_file: Path) -
 
 def test_status_colours_links_and_cells(qtbot, loop, inventory_file: Path) -> None:
     window = open_window(qtbot, inventory_file)
-    cluster = window.current_cluster()
+    cluster = window.selection.current_cluster()
     assert cluster is not None
     now = time.time()
     base = empty_status(cluster)
@@ -68,7 +68,7 @@ def test_status_colours_links_and_cells(qtbot, loop, inventory_file: Path) -> No
         "main": ServerStatus("main", api=Check(Health.UP, "active (running)", now)),
         "backup": ServerStatus("backup", api=Check(Health.DOWN, "failed", now, "exit 3")),
     }
-    window._status_updated(ClusterStatus("studio", servers, links, now))
+    window.selection.status_updated(ClusterStatus("studio", servers, links, now))
     scene = window.topology.topology
     assert scene.link_health("tcp:main:backup") is Health.DOWN
     assert "TCP 2001 timed out" in scene.links["tcp:main:backup"].toolTip()
@@ -83,9 +83,9 @@ def test_zoom_fit_and_export(qtbot, loop, inventory_file: Path, tmp_path: Path) 
     window = open_window(qtbot, inventory_file)
     view = window.topology
     before = view.transform().m11()
-    window.zoom_in.trigger()
+    window.commands["zoom_in"].trigger()
     assert view.transform().m11() > before
-    window.zoom_fit.trigger()
+    window.commands["zoom_fit"].trigger()
     png, svg = tmp_path / "t.png", tmp_path / "t.svg"
     view.export(png)
     view.export(svg)
@@ -97,8 +97,8 @@ def test_about_lists_versions(qtbot, loop, inventory_file: Path) -> None:
     from ui.about_dialog import AboutDialog
 
     window = open_window(qtbot, inventory_file)
-    window.about.trigger()
-    dialog = window.last_dialog
+    window.commands["about"].trigger()
+    dialog = window.dialogs.last
     assert isinstance(dialog, AboutDialog)
     table = dialog.findChild(QLabel, "versions")
     for name in ("PMC", "Qt", "Python", "paramiko", qVersion()):
@@ -112,8 +112,8 @@ def test_export_and_import_open_on_the_selected_server(qtbot, loop, inventory_fi
 
     window = open_window(qtbot, inventory_file)  # no SSH transport in this session
     window.tree.select("studio", "main")
-    window.export_settings.trigger()
-    export = window.last_dialog
+    window.commands["export_settings"].trigger()
+    export = window.dialogs.last
     assert isinstance(export, ExportDialog)
     qtbot.waitExposed(export)
     assert export.chosen()[1].name == "main"
@@ -122,14 +122,14 @@ def test_export_and_import_open_on_the_selected_server(qtbot, loop, inventory_fi
     assert not export.export_button.isEnabled()  # nothing to export through
     export.close()
     window.tree.select("studio", "backup")
-    window.import_settings.trigger()
-    importer = window.last_dialog
+    window.commands["import_settings"].trigger()
+    importer = window.dialogs.last
     assert isinstance(importer, ImportDialog)
     qtbot.waitExposed(importer)
     assert importer.server.currentText() == "studio / backup  (127.168.1.108)"
     assert not importer.import_button.isEnabled()  # no bundle chosen, nothing previewed
     importer.close()
-    assert window.sync is None and not window.synchronize.isEnabled()  # no SSH, no sync runner
+    assert window.sync is None and not window.commands["synchronize"].isEnabled()  # no SSH
 
 
 def test_settings_persist(qtbot, loop, inventory_file: Path, tmp_path: Path) -> None:

@@ -77,7 +77,7 @@ def test_tree_context_menus(qtbot: Any, window: Any) -> None:
         "&Connect", "&Edit…", "&Add…", "—", "Setup &redundancy…", "&Verify",
         "&Synchronize all servers",
     ]  # fmt: skip
-    assert not window.remove_server.isEnabled()  # a cluster row: nothing to remove
+    assert not window.commands["remove_server"].isEnabled()  # a cluster row: nothing to remove
 
     # a real right-click request pops the menu up; Synchronize from it opens the sync panel
     tree.customContextMenuRequested.emit(tree.visualItemRect(top).center())
@@ -85,7 +85,7 @@ def test_tree_context_menus(qtbot: Any, window: Any) -> None:
     gate = asyncio.Event()
     _stand_in(window, gate)
     tree.context_menu.close()
-    window.synchronize.trigger()
+    window.commands["synchronize"].trigger()
     job = window.sync.job
     assert job is not None and job.cluster == "studio"
     assert window.sync_dock.isVisible()
@@ -153,7 +153,7 @@ def test_icons_stay_visible_on_selected_rows_and_bright_on_dark(qtbot: Any, wind
 def test_tray_shows_last_result_and_notifies_a_failure(qtbot: Any, window: Any) -> None:
     _stand_in(window, fail=True)
     with qtbot.waitSignal(window.tray.notified, timeout=10000) as notified:
-        job = window.synchronize_now()
+        job = window.sync_flows.synchronize_now()
     assert notified.args[0] == "Synchronisation of studio failed"
     assert "refused the connection" in notified.args[1]
     assert job.state is JobState.FAILED
@@ -194,7 +194,7 @@ def test_close_keeps_running_in_the_tray_then_quit_cancels(
     keep.click()
     qtbot.waitUntil(lambda: not window.isVisible())
     assert window.runner.schedules and settings.value("tray/on_close") == "tray"
-    assert window.tray_keep.isChecked()
+    assert window.sync_flows.tray_keep.isChecked()
     window.tray.show_action.trigger()
     qtbot.waitUntil(window.isVisible)
     window.close()  # remembered: no question this time
@@ -204,7 +204,7 @@ def test_close_keeps_running_in_the_tray_then_quit_cancels(
 
     # Quit from the tray: schedules cancelled, the app asked to quit
     quits: list[int] = []
-    window.quit_app = lambda: quits.append(1)
+    window.sync_flows.quit_app = lambda: quits.append(1)
     window.tray.quit_action.trigger()
     qtbot.waitUntil(lambda: quits == [1], timeout=10000)
     assert window.runner.schedules == []
@@ -270,7 +270,7 @@ def test_sync_panel_lists_what_each_server_did(qtbot: Any, window: Any) -> None:
         return "1 row copied"
 
     window.runner._sync = fake_sync
-    job = window.synchronize_now()
+    job = window.sync_flows.synchronize_now()
     qtbot.waitUntil(lambda: job.state is JobState.SUCCEEDED)
     servers = window.sync.servers
     qtbot.waitUntil(lambda: servers.topLevelItemCount() == 2)

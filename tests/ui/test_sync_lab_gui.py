@@ -110,8 +110,8 @@ def test_synchronize_from_the_menu_then_drift_of_a_file_changed_on_backup(
     lab = redundant_lab
     panel = window.sync
     # the menu entry: opens the sync panel and runs a delta sync of the selected cluster
-    assert window.synchronize in window.menuBar().actions()[1].menu().actions()
-    window.synchronize.trigger()
+    assert window.commands["synchronize"] in window.menuBar().actions()[1].menu().actions()
+    window.commands["synchronize"].trigger()
     job = panel.job
     assert job is not None and job.kind == "sync" and "(delta)" in job.title
     assert window.sync_dock.isVisible()
@@ -193,7 +193,7 @@ def _alive(widget: Any) -> bool:
 def test_cluster_verify_runs_as_a_job(qtbot: Any, sync_window: Any) -> None:
     window = sync_window
     before = window.jobs.tree.topLevelItemCount()
-    window.verify.trigger()
+    window.commands["verify"].trigger()
     qtbot.waitUntil(lambda: window.jobs.tree.topLevelItemCount() == before + 1, timeout=10000)
     job = window.session.jobs[-1]
     assert job.kind == "verify" and job.title == "Verify lab"

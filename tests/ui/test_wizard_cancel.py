@@ -70,8 +70,8 @@ def test_cancel_during_apply_rolls_back_and_the_wizard_shows_it(  # noqa: PLR091
         window.tree.select("lab")
         tasks = window.session.tasks
         try:
-            window.setup_redundancy.trigger()
-            wizard = window.wizard
+            window.commands["setup_redundancy"].trigger()
+            wizard = window.setup_flows.wizard
             qtbot.waitExposed(wizard)
             next_button = wizard.button(QWizard.WizardButton.NextButton)
             qtbot.mouseClick(next_button, Qt.MouseButton.LeftButton)  # options

@@ -77,8 +77,8 @@ def test_failed_apply_shows_the_engine_message_and_the_rollback(  # noqa: PLR091
         window.tree.select("lab")
         tasks = window.session.tasks
         try:
-            window.setup_redundancy.trigger()
-            wizard = window.wizard
+            window.commands["setup_redundancy"].trigger()
+            wizard = window.setup_flows.wizard
             qtbot.waitExposed(wizard)
             next_button = wizard.button(QWizard.WizardButton.NextButton)
             qtbot.mouseClick(next_button, Qt.MouseButton.LeftButton)  # options

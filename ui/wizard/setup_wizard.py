@@ -12,7 +12,10 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget, QWizard
 
 from pmc.inventory import Cluster
+from pmc.jobs import Job
 from pmc.plan import Plan
+from pmc.setup.apply import ApplyReport
+from pmc.setup.verify import VerifyReport
 from ui import engine
 from ui.icons import icon
 from ui.session import Session
@@ -79,18 +82,18 @@ class SetupWizard(QWizard):
 
     async def _make_plan(self) -> Plan:
         return await engine.plan_setup(
-            self.session, self.cluster, self.architecture, self.options.options()
+            self.session.workspace, self.cluster, self.architecture, self.options.options()
         )
 
     def _planned(self, plan: Plan) -> None:
         self.confirm.show_plan(plan, self.cluster.name)
 
-    def _apply_job(self):  # type: ignore[no-untyped-def]
+    def _apply_job(self) -> Job[ApplyReport]:
         assert self.plan is not None
-        return engine.apply_job(self.session, self.cluster, self.plan)
+        return engine.apply_job(self.session.workspace, self.cluster, self.plan)
 
-    def _verify_job(self):  # type: ignore[no-untyped-def]
-        return engine.verify_job(self.session, self.cluster, self.architecture)
+    def _verify_job(self) -> Job[VerifyReport]:
+        return engine.verify_job(self.session.workspace, self.cluster, self.architecture)
 
     def _page_changed(self, page_id: int) -> None:
         if page_id == OPTIONS:

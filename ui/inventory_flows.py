@@ -1,0 +1,150 @@
+"""The main window's inventory flows: new cluster, add/edit/remove server (secrets to the
+keyring first, then the inventory: :meth:`pmc.workspace.Workspace.store_server`), connect,
+and the changed-host-key warning. Each flow opens its dialog with ``open()`` and awaits it (no
+nested loop)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox
+
+from pmc.inventory import Cluster, Server
+from pmc.remote.errors import HostKeyChanged
+from ui.async_dialog import Dialogs
+from ui.cluster_dialog import ClusterDialog
+from ui.error_dialog import show_error
+from ui.host_key_dialog import warn_changed_key
+from ui.server_dialog import ServerDialog
+from ui.session import Session
+from ui.status_poller import StatusPoller
+from ui.window_selection import Selection
+
+
+class InventoryFlows:
+    def __init__(
+        self,
+        window: QMainWindow,
+        session: Session,
+        selection: Selection,
+        dialogs: Dialogs,
+        *,
+        poller: StatusPoller,
+    ) -> None:
+        self.window = window
+        self.session = session
+        self.selection = selection
+        self.dialogs = dialogs
+        self.poller = poller
+        self.warned: set[str] = set()  # changed keys already shown, cluster/server/fingerprint
+        session.hostKeyChanged.connect(self._host_key_changed)
+
+    # clusters and servers -----------------------------------------------------------------
+    async def new_cluster(self) -> Cluster | None:
+        dialog = ClusterDialog(self.session.inventory, parent=self.window)
+        if await self.dialogs.ask(dialog) != QDialog.DialogCode.Accepted:
+            return None
+        cluster = dialog.result_cluster()
+        await self.session.replace_cluster(cluster.name, cluster)
+        self.selection.select(cluster.name)
+        return cluster
+
+    async def add_server(self) -> Server | None:
+        cluster = self.selection.current_cluster()
+        if cluster is None:
+            cluster = await self.new_cluster()
+            if cluster is None:
+                return None
+        return await self._edit_server(cluster, None)
+
+    async def edit_server(self) -> Server | None:
+        """The selected server in its dialog; with only a cluster selected, the cluster."""
+        cluster = self.selection.current_cluster()
+        if cluster is None:
+            return None
+        server = self.selection.current_server()
+        if server is not None:
+            return await self._edit_server(cluster, server)
+        dialog = ClusterDialog(self.session.inventory, cluster=cluster, parent=self.window)
+        if await self.dialogs.ask(dialog) == QDialog.DialogCode.Accepted:
+            await self.session.replace_cluster(cluster.name, dialog.result_cluster())
+        return None
+
+    async def _edit_server(self, cluster: Cluster, old: Server | None) -> Server | None:
+        dialog = ServerDialog(
+            cluster, self.session.inventory, self.session.tasks, server=old, parent=self.window
+        )
+        if await self.dialogs.ask(dialog) != QDialog.DialogCode.Accepted:
+            return None
+        edit = dialog.result_edit()
+        await self.session.store_server(
+            cluster, edit.server, old=old, secret=edit.secret, forget=edit.forget
+        )
+        self.selection.select(cluster.name, edit.server.name)
+        return edit.server
+
+    async def remove_server(self) -> bool:
+        cluster, server = self.selection.current_cluster(), self.selection.current_server()
+        if cluster is None or server is None:
+            return False
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Remove server",
+            f"Remove {server.name} ({server.management_address}) from cluster "
+            f"{cluster.name}? Its stored password is deleted from the keyring. "
+            "Nothing changes on the server itself.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self.window,
+        )
+        box.setObjectName("removeServerQuestion")
+        if await self.dialogs.ask(box) != QMessageBox.StandardButton.Yes:
+            return False
+        for failure in await self.session.remove_server(cluster, server):
+            self.window.statusBar().showMessage(failure, 15000)
+        return True
+
+    # connections ---------------------------------------------------------------------------
+    async def connect(self) -> dict[str, str]:
+        """Connect to the selected server (or all of the cluster); returns name → outcome."""
+        cluster = self.selection.current_cluster()
+        if cluster is None:
+            return {}
+        server = self.selection.current_server()
+        targets = [server] if server else list(cluster.servers)
+        self.session.forget_refusals()
+        outcome: dict[str, str] = {}
+        for target in targets:
+            try:
+                await self.session.connect(cluster, target)
+            except HostKeyChanged as exc:
+                outcome[target.name] = "host key changed"
+                await self._warn_changed(exc, cluster, target)
+            except Exception as exc:  # shown in the status bar and the dialog
+                outcome[target.name] = str(exc)
+                show_error(self.window, f"connecting to {target.name}", exc)
+            else:
+                outcome[target.name] = "connected"
+        self.window.statusBar().showMessage(
+            "; ".join(f"{k}: {v}" for k, v in outcome.items()), 10000
+        )
+        self.poller.refresh()
+        return outcome
+
+    def _host_key_changed(self, cluster: str, server: str, error: HostKeyChanged) -> None:
+        if f"{cluster}/{server}/{error.new_fingerprint}" in self.warned:
+            return
+        found = self.session.server(cluster, server)
+        found_cluster = self.session.cluster(cluster)
+        if found is None or found_cluster is None:
+            return
+        self.session.tasks.spawn(
+            self._warn_changed(error, found_cluster, found), what="host key warning"
+        )
+
+    async def _warn_changed(self, error: HostKeyChanged, cluster: Cluster, server: Server) -> None:
+        key = f"{cluster.name}/{server.name}/{error.new_fingerprint}"
+        self.warned.add(key)
+        if await warn_changed_key(error, self.window):
+            await self.session.forget_host_key(server)
+            self.warned.discard(key)
+            self.window.statusBar().showMessage(
+                f"The old key of {server.name} was forgotten. Connect to trust the new one.", 10000
+            )
