@@ -22,9 +22,9 @@ def bundle_check() -> int:
     import keyring
 
     import pmc
-    import resources
     from pmc import secrets
     from pmc.errors import PmcError
+    from ui import resource_files as resources
 
     report: dict[str, object] = {
         "version": pmc.__version__,

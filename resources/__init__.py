@@ -1,8 +1,3 @@
-"""PMC's resources: SVG icons, the application icon, the style sheet and the desktop entry."""
-
-from pathlib import Path
-
-RESOURCES_DIR = Path(__file__).resolve().parent
-ICONS_DIR = RESOURCES_DIR / "icons"
-APP_ICON = RESOURCES_DIR / "pmc.svg"
-STYLE_SHEET = RESOURCES_DIR / "pmc.qss"
+"""PMC's resources: SVG icons, the application icon, the style sheet and the desktop entry.
+A package so that the wheel can install it as ``pmc_ui.resources``; the desktop app finds it
+through :mod:`ui.resource_files`."""

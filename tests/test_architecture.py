@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pmc
 
-FORBIDDEN = ("PySide6", "PyQt5", "PyQt6", "shiboken6", "qasync", "ui")
+FORBIDDEN = ("PySide6", "PyQt5", "PyQt6", "shiboken6", "qasync", "ui", "pmc_ui")
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:

@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt, qVersion
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from pmc import __version__
-from ui.icons import app_icon
+
+from .icons import app_icon
 
 
 def versions() -> dict[str, str]:

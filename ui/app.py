@@ -21,10 +21,11 @@ from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from pmc import __version__
 from pmc.paths import default_inventory_path
-from resources import STYLE_SHEET
-from ui.event_loop import PmcEventLoop  # imports qasync after PySide6 (PITFALLS)
-from ui.gui_gc import GuiThreadCollector
-from ui.icons import app_icon
+
+from .event_loop import PmcEventLoop  # imports qasync after PySide6 (PITFALLS)
+from .gui_gc import GuiThreadCollector
+from .icons import app_icon
+from .resource_files import STYLE_SHEET
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +121,11 @@ def build_window(inventory: Path, settings: QSettings | None) -> tuple[object, o
     """The session (with its SSH pool, keyed to a GUI trust dialog) and the main window."""
     from pmc.remote.pool import ConnectionPool
     from pmc.store import Store
-    from ui.host_key_dialog import DialogTrustDecision
-    from ui.main_window import MainWindow
-    from ui.session import Session
-    from ui.tasks import Tasks
+
+    from .host_key_dialog import DialogTrustDecision
+    from .main_window import MainWindow
+    from .session import Session
+    from .tasks import Tasks
 
     tasks = Tasks()
     trust = DialogTrustDecision(None)
@@ -168,9 +170,9 @@ def run_window(
     """Run the qasync loop with ``window`` until the app quits; then close connections."""
     from PySide6.QtCore import QTimer
 
-    from ui.error_dialog import show_error
-    from ui.main_window import MainWindow
-    from ui.session import Session
+    from .error_dialog import show_error
+    from .main_window import MainWindow
+    from .session import Session
 
     assert isinstance(session, Session) and isinstance(window, MainWindow)
     collector = GuiThreadCollector()

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from ui.async_dialog import Dialogs
-from ui.export_dialog import ExportDialog
-from ui.import_dialog import ImportDialog
-from ui.session import Session
-from ui.window_selection import Selection
+from .async_dialog import Dialogs
+from .export_dialog import ExportDialog
+from .import_dialog import ImportDialog
+from .session import Session
+from .window_selection import Selection
 
 
 class BundleFlows:

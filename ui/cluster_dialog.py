@@ -17,9 +17,10 @@ from PySide6.QtWidgets import (
 )
 
 from pmc.inventory import Architecture, Cluster, Inventory
-from ui.architecture_text import EXPLANATIONS
-from ui.form_field import FieldError
-from ui.icons import icon
+
+from .architecture_text import EXPLANATIONS
+from .form_field import FieldError
+from .icons import icon
 
 
 class ClusterDialog(QDialog):

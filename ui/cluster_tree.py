@@ -7,7 +7,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractItemView, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
 from pmc.inventory import Inventory
-from ui.icons import icon
+
+from .icons import icon
 
 CLUSTER_ROLE = Qt.ItemDataRole.UserRole
 SERVER_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -31,12 +31,13 @@ from PySide6.QtCore import QSettings, QTimer
 from pmc.errors import PmcError
 from pmc.status import ClusterStatus
 from pmc.store import Store
-from ui.app import make_app, run_window, start_logging
-from ui.host_key_dialog import DialogTrustDecision
-from ui.lab_session import lab_app_setup
-from ui.main_window import MainWindow
-from ui.session import Session
-from ui.tasks import Tasks
+
+from .app import make_app, run_window, start_logging
+from .host_key_dialog import DialogTrustDecision
+from .lab_session import lab_app_setup
+from .main_window import MainWindow
+from .session import Session
+from .tasks import Tasks
 
 HEADLESS_SECONDS = 20.0  # PMC_DEMO_SECONDS when there is no display
 SCREENSHOT = Path("screenshots") / "demo.png"

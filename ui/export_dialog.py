@@ -31,10 +31,11 @@ from PySide6.QtWidgets import (
 from pmc.bundle.export import ExportOptions, ExportResult, export_bundle
 from pmc.inventory import Cluster, Server
 from pmc.jobs import EventKind, Job, JobContext, JobEvent, JobState
-from ui.icons import icon
+
+from .icons import icon
 
 if TYPE_CHECKING:
-    from ui.session import Session
+    from .session import Session
 
 SUFFIX = ".pmcbundle"
 FILTER = "PMC configuration bundle (*.pmcbundle)"

@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from pmc.remote.errors import HostKeyChanged, UnknownHostKey
-from ui.async_dialog import ask
-from ui.icons import icon
+
+from .async_dialog import ask
+from .icons import icon
 
 
 def _mono(text: str) -> QLabel:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-from resources import APP_ICON, ICONS_DIR
+from .resource_files import APP_ICON, ICONS_DIR
 
 GREY = "#5f7387"
 ACCENT = "#2b7bd6"

@@ -52,12 +52,13 @@ from pmc.catalog import PART_DATABASE, PART_EPG
 from pmc.errors import Cancelled, PmcError
 from pmc.inventory import Cluster, Server
 from pmc.jobs import Job, JobContext, JobState
-from ui.export_dialog import FILTER, JobProgress, bundle_folder, remember_folder, servers_of
-from ui.icons import icon
-from ui.wizard.diff_view import DiffView
+
+from .export_dialog import FILTER, JobProgress, bundle_folder, remember_folder, servers_of
+from .icons import icon
+from .wizard.diff_view import DiffView
 
 if TYPE_CHECKING:
-    from ui.session import Session
+    from .session import Session
 
 PART_LABELS = {
     PART_DATABASE: "Configuration database",

@@ -9,14 +9,15 @@ from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox
 
 from pmc.inventory import Cluster, Server
 from pmc.remote.errors import HostKeyChanged
-from ui.async_dialog import Dialogs
-from ui.cluster_dialog import ClusterDialog
-from ui.error_dialog import show_error
-from ui.host_key_dialog import warn_changed_key
-from ui.server_dialog import ServerDialog
-from ui.session import Session
-from ui.status_poller import StatusPoller
-from ui.window_selection import Selection
+
+from .async_dialog import Dialogs
+from .cluster_dialog import ClusterDialog
+from .error_dialog import show_error
+from .host_key_dialog import warn_changed_key
+from .server_dialog import ServerDialog
+from .session import Session
+from .status_poller import StatusPoller
+from .window_selection import Selection
 
 
 class InventoryFlows:

@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
 
 from pmc.jobs import EventKind, Job, JobEvent, JobState
 from pmc.store import JobRecord, LogRecord
-from ui.icons import icon
-from ui.session import Session
+
+from .icons import icon
+from .session import Session
 
 COLUMNS = ("Job", "Cluster", "State", "Progress", "Started", "Duration", "Result")
 ID_ROLE = Qt.ItemDataRole.UserRole

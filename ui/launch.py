@@ -7,7 +7,7 @@ import sys
 
 
 def _open_app(argv: list[str]) -> int:
-    from ui.app import run  # Qt is loaded here and only here
+    from .app import run  # Qt is loaded here and only here
 
     return run(argv)
 

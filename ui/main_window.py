@@ -20,24 +20,25 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 
 from pmc.jobs import Job, JobState
 from pmc.status import DriftCache
-from ui.about_dialog import AboutDialog
-from ui.async_dialog import Dialogs
-from ui.bundle_flows import BundleFlows
-from ui.cluster_tree import ClusterTree
-from ui.error_dialog import show_error
-from ui.icons import app_icon
-from ui.inventory_flows import InventoryFlows
-from ui.jobs_panel import JobsPanel
-from ui.session import Session
-from ui.setup_flows import SetupFlows
-from ui.status_panel import StatusPanel
-from ui.status_poller import StatusPoller
-from ui.sync_flows import SyncFlows
-from ui.sync_panel import SyncPanel, make_runner
-from ui.topology_view import TopologyView
-from ui.tray import SyncTray
-from ui.window_actions import WindowActions
-from ui.window_selection import Selection
+
+from .about_dialog import AboutDialog
+from .async_dialog import Dialogs
+from .bundle_flows import BundleFlows
+from .cluster_tree import ClusterTree
+from .error_dialog import show_error
+from .icons import app_icon
+from .inventory_flows import InventoryFlows
+from .jobs_panel import JobsPanel
+from .session import Session
+from .setup_flows import SetupFlows
+from .status_panel import StatusPanel
+from .status_poller import StatusPoller
+from .sync_flows import SyncFlows
+from .sync_panel import SyncPanel, make_runner
+from .topology_view import TopologyView
+from .tray import SyncTray
+from .window_actions import WindowActions
+from .window_selection import Selection
 
 DRIFT_MINUTES = 5  # default interval of the status table's drift column
 

@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from pmc.sync.copy_config import Remediation
-from ui.icons import icon
+
+from .icons import icon
 
 
 class RemediationPrompt(QFrame):

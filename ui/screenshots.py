@@ -25,13 +25,14 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pmc.remote.errors import HostKeyChanged, UnknownHostKey
 from pmc.remote.host_keys import fingerprint
 from pmc.store import Store
-from ui.app import make_app, make_palette
-from ui.event_loop import PmcEventLoop
-from ui.host_key_dialog import ChangedHostKeyDialog, NewHostKeyDialog
-from ui.lab_session import LabSetup, lab_app_setup
-from ui.main_window import MainWindow
-from ui.session import Session
-from ui.tasks import Tasks
+
+from .app import make_app, make_palette
+from .event_loop import PmcEventLoop
+from .host_key_dialog import ChangedHostKeyDialog, NewHostKeyDialog
+from .lab_session import LabSetup, lab_app_setup
+from .main_window import MainWindow
+from .session import Session
+from .tasks import Tasks
 
 
 async def until(condition: Callable[[], object], timeout: float = 300.0, what: str = "") -> None:

@@ -29,9 +29,10 @@ from pmc.errors import PmcError
 from pmc.inventory import AuthMethod, Cluster, Inventory, Role, Server
 from pmc.inventory_rules import check_address
 from pmc.validation import check_server
-from ui.form_field import FieldError
-from ui.icons import icon
-from ui.tasks import Tasks
+
+from .form_field import FieldError
+from .icons import icon
+from .tasks import Tasks
 
 AUTH_WORDS = {
     AuthMethod.PASSWORD: "Password (kept in the OS keyring)",

@@ -22,9 +22,10 @@ from pmc.remote.pool import ConnectionPool
 from pmc.status import CommandOutcome, CommandRunner, PoolRunner
 from pmc.store import Store
 from pmc.workspace import Workspace
-from ui import engine
-from ui.job_signals import JobSignals
-from ui.tasks import Tasks
+
+from . import engine
+from .job_signals import JobSignals
+from .tasks import Tasks
 
 log = logging.getLogger(__name__)
 

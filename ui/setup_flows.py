@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from ui.async_dialog import Dialogs
-from ui.error_dialog import show_error
-from ui.session import Session
-from ui.window_selection import Selection
-from ui.wizard.setup_wizard import SetupWizard
+from .async_dialog import Dialogs
+from .error_dialog import show_error
+from .session import Session
+from .window_selection import Selection
+from .wizard.setup_wizard import SetupWizard
 
 
 class SetupFlows:

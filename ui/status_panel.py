@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
 
 from pmc.inventory import Cluster
 from pmc.status import Check, ClusterStatus, Health, ServerStatus
-from ui.icons import icon
-from ui.topology_items import HEALTH_COLOURS, ROLE_WORDS
+
+from .icons import icon
+from .topology_items import HEALTH_COLOURS, ROLE_WORDS
 
 COLUMNS = (
     "Server",

@@ -19,7 +19,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from pmc.inventory import Cluster
 from pmc.status import ClusterStatus, DriftCache, empty_status, probe_cluster
-from ui.session import Session
+
+from .session import Session
 
 log = logging.getLogger(__name__)
 

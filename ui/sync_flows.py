@@ -20,14 +20,15 @@ from pmc.status import DriftCache
 from pmc.sync.copy_config import Remediation
 from pmc.sync.drift import DriftReport
 from pmc.sync.runner import SyncRequest, SyncRunner, finished, schedules_of
-from ui.async_dialog import Dialogs
-from ui.error_dialog import show_error
-from ui.old_settings import QtOldSettings
-from ui.session import Session
-from ui.status_poller import StatusPoller
-from ui.sync_panel import SyncPanel
-from ui.tray import SyncTray
-from ui.window_selection import Selection
+
+from .async_dialog import Dialogs
+from .error_dialog import show_error
+from .old_settings import QtOldSettings
+from .session import Session
+from .status_poller import StatusPoller
+from .sync_panel import SyncPanel
+from .tray import SyncTray
+from .window_selection import Selection
 
 
 class SyncFlows(QObject):

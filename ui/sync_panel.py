@@ -41,10 +41,11 @@ from pmc.jobs import EventKind, Job, JobEvent
 from pmc.sync.copy_config import Remediation
 from pmc.sync.drift import DriftReport
 from pmc.sync.runner import Engine, Schedule, SyncRequest, SyncRunner
-from ui.async_dialog import ask
-from ui.icons import icon
-from ui.remediation_prompt import RemediationPrompt
-from ui.session import Session
+
+from .async_dialog import ask
+from .icons import icon
+from .remediation_prompt import RemediationPrompt
+from .session import Session
 
 FINAL = (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED)
 SAVE_DELAY_MS = 400  # schedule edits are saved to the inventory this long after the last one

@@ -36,7 +36,8 @@ from PySide6.QtWidgets import (
 
 from pmc.inventory import Cluster, Role, Server
 from pmc.status import ClusterStatus, Health, Link, LinkKind, links_of
-from ui.topology_items import (
+
+from .topology_items import (
     NODE_WIDTH,
     LinkItem,
     ServerNode,

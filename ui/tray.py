@@ -17,8 +17,9 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from pmc.jobs import EventKind, Job, JobEvent
-from ui.icons import app_icon, icon
-from ui.session import Session
+
+from .icons import app_icon, icon
+from .session import Session
 
 SYNC_KIND = "sync"
 FINAL = (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED)

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QMenuBar, QToolBar
 
-from ui.icons import icon
+from .icons import icon
 
 ActionName = Literal[
     "add_server", "edit_server", "remove_server", "connect_server", "export_settings",

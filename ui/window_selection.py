@@ -11,12 +11,13 @@ from PySide6.QtCore import QObject, Signal
 
 from pmc.inventory import Cluster, Server
 from pmc.status import ClusterStatus
-from ui.cluster_tree import ClusterTree
-from ui.session import Session
-from ui.status_panel import StatusPanel
-from ui.status_poller import StatusPoller
-from ui.sync_panel import SyncPanel
-from ui.topology_view import TopologyView
+
+from .cluster_tree import ClusterTree
+from .session import Session
+from .status_panel import StatusPanel
+from .status_poller import StatusPoller
+from .sync_panel import SyncPanel
+from .topology_view import TopologyView
 
 
 class Selection(QObject):

@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
 from pmc.errors import Cancelled
 from pmc.jobs import EventKind, Job, JobEvent, JobState
 from pmc.setup.apply import SetupFailed
-from ui.icons import icon
-from ui.jobs_panel import format_event
-from ui.session import Session
+
+from ..icons import icon
+from ..jobs_panel import format_event
+from ..session import Session
 
 
 class ApplyPage(QWizardPage):

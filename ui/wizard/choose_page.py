@@ -6,7 +6,8 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QVBoxLayout, QWiza
 
 from pmc.inventory import Architecture, Cluster, Inventory
 from pmc.setup import SUPPORTED
-from ui.architecture_text import EXPLANATIONS
+
+from ..architecture_text import EXPLANATIONS
 
 
 class ChoosePage(QWizardPage):

@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
 
 from pmc.errors import PmcError
 from pmc.plan import Plan, Step, StepKind
-from ui.icons import icon
-from ui.tasks import Tasks
-from ui.wizard.diff_view import DiffView
+
+from ..icons import icon
+from ..tasks import Tasks
+from .diff_view import DiffView
 
 STEP_ROLE = Qt.ItemDataRole.UserRole
 

@@ -16,15 +16,16 @@ from pmc.jobs import Job
 from pmc.plan import Plan
 from pmc.setup.apply import ApplyReport
 from pmc.setup.verify import VerifyReport
-from ui import engine
-from ui.icons import icon
-from ui.session import Session
-from ui.wizard.apply_page import ApplyPage
-from ui.wizard.choose_page import ChoosePage
-from ui.wizard.confirm_page import ConfirmPage
-from ui.wizard.options_page import OptionsPage
-from ui.wizard.plan_page import PlanPage
-from ui.wizard.verify_page import VerifyPage
+
+from .. import engine
+from ..icons import icon
+from ..session import Session
+from .apply_page import ApplyPage
+from .choose_page import ChoosePage
+from .confirm_page import ConfirmPage
+from .options_page import OptionsPage
+from .plan_page import PlanPage
+from .verify_page import VerifyPage
 
 CHOOSE, OPTIONS, PLAN, CONFIRM, APPLY, VERIFY = range(6)
 

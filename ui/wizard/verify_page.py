@@ -16,9 +16,10 @@ from PySide6.QtWidgets import (
 
 from pmc.jobs import EventKind, Job, JobEvent, JobState
 from pmc.setup.verify import VerifyReport
-from ui.engine import VerifyFailed
-from ui.icons import icon
-from ui.session import Session
+
+from ..engine import VerifyFailed
+from ..icons import icon
+from ..session import Session
 
 
 class VerifyPage(QWizardPage):
