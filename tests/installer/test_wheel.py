@@ -5,6 +5,7 @@ needs no network; the repository's folders keep their names (pyproject's package
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -28,9 +29,15 @@ def run(*argv: str | Path, cwd: Path = ROOT) -> str:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # from a copy of the sources: setuptools would add what a stale build/ folder holds
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pmc", "ui", "resources"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
     out = tmp_path_factory.mktemp("wheel")
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-        "--no-index", "-q", "-w", out, ROOT)  # fmt: skip
+        "--no-index", "-q", "-w", out, source)  # fmt: skip
     (built,) = out.glob("pmc-*.whl")
     return built
 
