@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Generic, TypeVar, cast
+from typing import Generic, Literal, TypeVar, cast
 
 from pmc.errors import Cancelled, PmcError
 from pmc.redact import redact
@@ -30,6 +30,14 @@ from pmc.store import Store
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+JobKind = Literal[
+    "setup", "setup-plan", "setup-apply", "setup-verify", "verify",
+    "export", "import", "import-preview", "sync",
+]  # fmt: skip
+"""What a job does: the history's ``kind`` (the sync history lists the ``sync`` jobs)."""
+EventLevel = Literal["debug", "info", "warning", "error"]
 
 
 class EventKind(StrEnum):
@@ -66,7 +74,7 @@ class JobEvent:
     kind: EventKind
     time: float
     message: str = ""
-    level: str = "info"
+    level: EventLevel = "info"
     server: str | None = None
     step: str | None = None
     done: float | None = None
@@ -95,7 +103,7 @@ class JobContext:
     def job_id(self) -> str:
         return self._job.id
 
-    def log(self, message: str, *, level: str = "info", server: str | None = None) -> None:
+    def log(self, message: str, *, level: EventLevel = "info", server: str | None = None) -> None:
         self._job._emit(EventKind.LOG, message, level=level, server=server)
 
     def progress(
@@ -130,14 +138,14 @@ class JobContext:
         self.checkpoint()
 
 
-class Job(Generic[T]):
+class Job(Generic[T_co]):
     """One run of an operator action; see the module docs."""
 
     def __init__(
         self,
-        kind: str,
+        kind: JobKind,
         title: str,
-        body: Callable[[JobContext], Awaitable[T]],
+        body: Callable[[JobContext], Awaitable[T_co]],
         *,
         cluster: str | None = None,
         store: Store | None = None,
@@ -149,14 +157,14 @@ class Job(Generic[T]):
         self.state = JobState.PENDING
         self.started: float | None = None
         self.finished: float | None = None
-        self.result: T | None = None
+        self.result: T_co | None = None
         self.error: BaseException | None = None
         self.events: list[JobEvent] = []
         self._body = body
         self._store = store
         self._listeners: list[Listener] = []
-        self._context = JobContext(self)  # type: ignore[arg-type]
-        self._task: asyncio.Task[T] | None = None
+        self._context = JobContext(self)
+        self._task: asyncio.Task[T_co] | None = None
         self._pending_log: list[tuple[int, float, str, str, str | None, str]] = []
         self._lock = threading.Lock()
 
@@ -200,18 +208,18 @@ class Job(Generic[T]):
     def cancel_requested(self) -> bool:
         return self._context.cancel_requested.is_set()
 
-    def start(self) -> asyncio.Task[T]:
+    def start(self) -> asyncio.Task[T_co]:
         """Run the job as a task on the running loop (the task is kept referenced)."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self.run(), name=self.title)
         return self._task
 
-    async def wait(self) -> T:
+    async def wait(self) -> T_co:
         if self._task is None:
             return await self.run()
         return await asyncio.shield(self._task)
 
-    async def outcome(self) -> T:
+    async def outcome(self) -> T_co:
         """Wait until the job has ended, however it was started (here, or queued by a runner
         that starts it later), history written: its result, or the error it ended with."""
         if not self.state.is_final:
@@ -227,13 +235,13 @@ class Job(Generic[T]):
         if self._task is not None:
             await asyncio.wait([self._task])  # its last history rows are written
         if self.state is JobState.SUCCEEDED:
-            return cast(T, self.result)  # set on success (T may itself allow None)
+            return cast(T_co, self.result)  # set on success (T may itself allow None)
         if isinstance(self.error, asyncio.CancelledError):
             raise Cancelled("the job was cancelled by the operator", where=self.title)
         assert self.error is not None
         raise self.error
 
-    async def run(self) -> T:
+    async def run(self) -> T_co:
         if self.state is not JobState.PENDING:
             raise RuntimeError(f"job {self.id} was already run")
         self.state = JobState.RUNNING
@@ -270,7 +278,9 @@ class Job(Generic[T]):
         return result
 
     # internals --------------------------------------------------------------------------
-    async def _finish(self, state: JobState, kind: EventKind, message: str, level: str) -> None:
+    async def _finish(
+        self, state: JobState, kind: EventKind, message: str, level: EventLevel
+    ) -> None:
         """Record the outcome in the history first, then show it: whoever sees the job end
         (the jobs panel, the CLI) finds the same outcome in the history right away."""
         finished = time.time()
@@ -298,7 +308,7 @@ class Job(Generic[T]):
         kind: EventKind,
         message: str = "",
         *,
-        level: str = "info",
+        level: EventLevel = "info",
         server: str | None = None,
         step: str | None = None,
         done: float | None = None,

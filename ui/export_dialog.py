@@ -7,8 +7,9 @@ Glue only: the export is :func:`pmc.bundle.export.export_bundle`."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
@@ -82,7 +83,7 @@ class JobProgress(QWidget):
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.job: Job[Any] | None = None
+        self.job: Job[object] | None = None
         self.current = QLabel()
         self.current.setObjectName("jobCurrent")
         self.current.setWordWrap(True)
@@ -104,10 +105,10 @@ class JobProgress(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.detail)
         session.signals.event.connect(self._on_event)
-        self.on_final: Any = None
+        self.on_final: Callable[[], None] | None = None  # the job has ended
         self.setVisible(False)
 
-    def follow(self, job: Job[Any]) -> None:
+    def follow(self, job: Job[object]) -> None:
         self.job = job
         self.bar.setRange(0, 0)
         self.current.setText("Starting…")
@@ -136,7 +137,7 @@ class JobProgress(QWidget):
                 word = "Cancelled" if job.state is JobState.CANCELLED else "Failed"
                 self.current.setText(f"{word}.")
             if self.on_final is not None:
-                self.on_final(job)
+                self.on_final()
 
     def cancel(self) -> None:
         if self.job is not None and not self.job.state.is_final:
@@ -145,7 +146,7 @@ class JobProgress(QWidget):
             self.current.setText("Stopping at the next safe point…")
 
 
-def _final_detail(job: Job[Any]) -> str:
+def _final_detail(job: Job[object]) -> str:
     """The last progress line without its time left (it is over)."""
     last = job.last_progress
     return last.message.split(", about")[0] if last is not None else ""
@@ -304,7 +305,9 @@ class ExportDialog(QDialog):
         self.adjustSize()
         self.session.run_job(self.job)
 
-    def _finished(self, job: Job[ExportResult]) -> None:
+    def _finished(self) -> None:
+        job = self.job
+        assert job is not None
         if job.state is JobState.SUCCEEDED and job.result is not None:
             result = job.result
             text = f"✔ {result}"

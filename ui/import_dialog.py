@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -52,6 +52,7 @@ from pmc.catalog import PART_DATABASE, PART_EPG
 from pmc.errors import Cancelled, PmcError
 from pmc.inventory import Cluster, Server
 from pmc.jobs import Job, JobContext, JobState
+from pmc.remote.connection import Connection
 
 from .export_dialog import FILTER, JobProgress, bundle_folder, remember_folder, servers_of
 from .icons import icon
@@ -388,7 +389,7 @@ class ImportDialog(QDialog):
             restart=self.restart.isChecked(),
         )
 
-    def _options_changed(self, *_: Any) -> None:
+    def _options_changed(self, *_: object) -> None:
         self._invalidate_preview()
         self._update_confirm_text()
         self._update_buttons()
@@ -423,7 +424,7 @@ class ImportDialog(QDialog):
             self._preview(connection, scan, options), what="previewing the import"
         )
 
-    async def _preview(self, connection: Any, scan: Scan, options: ImportOptions) -> None:
+    async def _preview(self, connection: Connection, scan: Scan, options: ImportOptions) -> None:
         try:
             preview = await preview_import(connection, scan, options)
         except PmcError as exc:
@@ -505,7 +506,7 @@ class ImportDialog(QDialog):
             "fails."
         )
 
-    def _update_buttons(self, *_: Any) -> None:
+    def _update_buttons(self, *_: object) -> None:
         busy = self.running
         self.preview_button.setEnabled(
             self.scan is not None and not busy and self.session.pool is not None
@@ -535,7 +536,9 @@ class ImportDialog(QDialog):
         self._update_buttons()
         self.session.run_job(self.job)
 
-    def _finished(self, job: Job[ImportResult]) -> None:
+    def _finished(self) -> None:
+        job = self.job
+        assert job is not None
         self.outcome.setVisible(True)
         if job.state is JobState.SUCCEEDED and job.result is not None:
             result = job.result

@@ -8,7 +8,6 @@ themselves.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -25,13 +24,13 @@ class JobSignals(QObject):
         super().__init__(parent)
         self._unsubscribe: dict[str, Callable[[], None]] = {}
 
-    def attach(self, job: Job[Any]) -> None:
+    def attach(self, job: Job[object]) -> None:
         if job.id in self._unsubscribe:
             return
         self.attached.emit(job)
         self._unsubscribe[job.id] = job.subscribe(self._forward, replay=True)
 
-    def detach(self, job: Job[Any]) -> None:
+    def detach(self, job: Job[object]) -> None:
         unsubscribe = self._unsubscribe.pop(job.id, None)
         if unsubscribe:
             unsubscribe()

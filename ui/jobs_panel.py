@@ -4,7 +4,6 @@ result; history from PMC's SQLite store. Events arrive through the session's Job
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -100,7 +99,7 @@ class JobsPanel(QWidget):
         layout.addWidget(splitter)
         self._items: dict[str, QTreeWidgetItem] = {}
         self._bars: dict[str, QProgressBar] = {}
-        self._jobs: dict[str, Job[Any]] = {}
+        self._jobs: dict[str, Job[object]] = {}
         self._history: dict[str, JobRecord] = {}
         self._shown: str | None = None
         session.jobStarted.connect(self.add_job)
@@ -131,7 +130,7 @@ class JobsPanel(QWidget):
             self._bars[record.id].setValue(100 if record.state == "succeeded" else 0)
 
     # live jobs -----------------------------------------------------------------------------
-    def add_job(self, job: Job[Any]) -> None:
+    def add_job(self, job: Job[object]) -> None:
         self._jobs[job.id] = job
         item = self._new_item(job.id, top=True)
         item.setText(0, job.title)
@@ -167,7 +166,7 @@ class JobsPanel(QWidget):
         if job is not None:
             job.cancel()
 
-    def selected_job(self) -> Job[Any] | None:
+    def selected_job(self) -> Job[object] | None:
         return self._jobs.get(self._shown or "")
 
     # internals -----------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -48,7 +47,7 @@ class Session(QObject):
         self.workspace = Workspace(inventory_path, pool=pool, store=store)
         self.tasks = tasks
         self.signals = JobSignals(self)
-        self.jobs: list[Job[Any]] = []
+        self.jobs: list[Job[object]] = []
 
     @property
     def inventory_path(self) -> Path:
@@ -166,14 +165,14 @@ class Session(QObject):
                 if known == server:
                     self.pool.connection(server, cluster.name).drop()
 
-    def verify_job(self, cluster: Cluster) -> Job[Any] | None:
+    def verify_job(self, cluster: Cluster) -> Job[object] | None:
         """A Job running the setup engine's verify on ``cluster`` (None without an engine)."""
         if self.pool is None:
             return None
         return engine.verify_job(self.workspace, cluster)
 
     # jobs ----------------------------------------------------------------------------------
-    def run_job(self, job: Job[Any]) -> asyncio.Task[Any]:
+    def run_job(self, job: Job[object]) -> asyncio.Task[object]:
         """Start ``job`` on the loop; the jobs panel and every listener see its events."""
         if job._store is None and self.store is not None:
             job._store = self.store
@@ -183,7 +182,7 @@ class Session(QObject):
         return self.tasks.spawn(_quiet(job), what=job.title)
 
 
-async def _quiet(job: Job[Any]) -> Any:
+async def _quiet(job: Job[object]) -> object:
     """Run ``job``; its failure is already in its events (and in the jobs panel)."""
     try:
         return await job.run()

@@ -154,7 +154,7 @@ class SyncFlows(QObject):
         except RuntimeError:  # the window is built before the loop runs: once it does
             QTimer.singleShot(0, self.apply_schedules)
             return
-        self.runner.use_clusters(self.session.inventory.cluster)
+        self.runner.use_clusters(self.session.workspace.cluster)
         try:
             changed = self.runner.set_schedules(schedules_of(self.session.inventory))
         except Exception as exc:

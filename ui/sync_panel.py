@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -57,9 +56,6 @@ def make_runner(session: Session, parent: QWidget | None = None) -> SyncRunner:
     :class:`SyncPanel` takes the question over with its inline prompt."""
     assert session.pool is not None
 
-    def find(name: str) -> Any:
-        return session.inventory.cluster(name)
-
     async def confirm(fix: Remediation) -> bool:
         box = QMessageBox(
             QMessageBox.Icon.Warning,
@@ -71,7 +67,9 @@ def make_runner(session: Session, parent: QWidget | None = None) -> SyncRunner:
         box.setObjectName("syncRemediation")
         return await ask(box) == QMessageBox.StandardButton.Yes
 
-    runner = SyncRunner(find, session.pool, store=session.store, confirm=confirm)
+    runner = SyncRunner(
+        session.workspace.cluster, session.pool, store=session.store, confirm=confirm
+    )
 
     def attach(job: Job[object], _request: SyncRequest) -> None:
         session.jobs.append(job)

@@ -13,34 +13,36 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 ErrorHandler = Callable[[str, BaseException], None]
 
 
 class Tasks:
     def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
         self.control = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pmc-control")
         self.transfer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pmc-transfer")
         self.on_error: ErrorHandler | None = None
 
-    def spawn(self, coro: Coroutine[Any, Any, T], *, what: str = "") -> asyncio.Task[T]:
+    def spawn(self, coro: Coroutine[object, object, T], *, what: str = "") -> asyncio.Task[T]:
         """Run ``coro`` on the loop; a failure other than cancel goes to :attr:`on_error`."""
         task = asyncio.get_event_loop().create_task(coro, name=what or None)
         self._tasks.add(task)
         task.add_done_callback(lambda t: self._done(t, what))
         return task
 
-    async def in_thread(self, func: Callable[..., T], *args: Any) -> T:
+    async def in_thread(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a short blocking call (keyring, a small file) off the GUI thread."""
-        return await asyncio.get_running_loop().run_in_executor(self.control, func, *args)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.control, lambda: func(*args, **kwargs))
 
-    def _done(self, task: asyncio.Task[Any], what: str) -> None:
+    def _done(self, task: asyncio.Task[object], what: str) -> None:
         self._tasks.discard(task)
         if task.cancelled():
             return

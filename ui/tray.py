@@ -10,7 +10,6 @@ window quits as usual.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
@@ -21,7 +20,6 @@ from pmc.jobs import EventKind, Job, JobEvent
 from .icons import app_icon, icon
 from .session import Session
 
-SYNC_KIND = "sync"
 FINAL = (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED)
 
 
@@ -43,7 +41,7 @@ class SyncTray(QObject):
         self.session = session
         self.last_result = "No synchronisation yet"
         self.last_failed = False
-        self._sync_jobs: dict[str, Job[Any]] = {}
+        self._sync_jobs: dict[str, Job[object]] = {}
         self.menu = QMenu(window)
         self.menu.setObjectName("trayMenu")
         self.result_action = QAction(icon("sync"), self.last_result, self.menu)
@@ -81,8 +79,8 @@ class SyncTray(QObject):
         ):
             self.showRequested.emit()
 
-    def _attached(self, job: Job[Any]) -> None:
-        if job.kind == SYNC_KIND:
+    def _attached(self, job: Job[object]) -> None:
+        if job.kind == "sync":
             self._sync_jobs[job.id] = job
 
     def _event(self, event: JobEvent) -> None:

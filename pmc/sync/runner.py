@@ -35,7 +35,6 @@ from pmc.sync.drift import DriftReport, drift_report
 
 log = logging.getLogger(__name__)
 
-JOB_KIND = "sync"
 TRANSIENT: tuple[type[BaseException], ...] = (
     ConnectionLost,
     Unreachable,
@@ -179,7 +178,7 @@ class SyncRunner:
 
         title = f"Synchronize {cluster.name} ({request.engine.value}"
         title += ", dry run)" if request.dry_run else ")"
-        job: Job[object] = Job(JOB_KIND, title, body, cluster=cluster.name, store=self.store)
+        job: Job[object] = Job("sync", title, body, cluster=cluster.name, store=self.store)
         q = self._queues.get(cluster.name)
         if q is None or q.worker is None or q.worker.done():
             q = q or _ClusterQueue()

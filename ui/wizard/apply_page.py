@@ -4,7 +4,7 @@ what was rolled back; cancel asks the job to stop at its next safe point."""
 from __future__ import annotations
 
 import html
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from pmc.errors import Cancelled
 from pmc.jobs import EventKind, Job, JobEvent, JobState
-from pmc.setup.apply import SetupFailed
+from pmc.setup.apply import ApplyReport, SetupFailed
 
 from ..icons import icon
 from ..jobs_panel import format_event
@@ -35,8 +35,8 @@ class ApplyPage(QWizardPage):
         self.setTitle("Apply")
         self.setSubTitle("PMC is changing the servers. Follow each step below.")
         self.session = session
-        self.job: Job[Any] | None = None
-        self.make_job: Any = None
+        self.job: Job[ApplyReport] | None = None
+        self.make_job: Callable[[], Job[ApplyReport]] | None = None
         self.progress = QProgressBar()
         self.progress.setObjectName("applyProgress")
         self.current = QLabel("Waiting to start…")
@@ -89,7 +89,7 @@ class ApplyPage(QWizardPage):
             self._finished(job)
         self.completeChanged.emit()
 
-    def _finished(self, job: Job[Any]) -> None:
+    def _finished(self, job: Job[object]) -> None:
         self.cancel_button.setEnabled(False)
         self.progress.setRange(0, 100)
         self.outcome.setVisible(True)

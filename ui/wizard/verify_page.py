@@ -3,7 +3,7 @@ fix to try."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtWidgets import (
     QLabel,
@@ -29,8 +29,8 @@ class VerifyPage(QWizardPage):
         self.setTitle("Verify")
         self.setSubTitle("PMC runs the manual's checks on every server.")
         self.session = session
-        self.make_job: Any = None
-        self.job: Job[Any] | None = None
+        self.make_job: Callable[[], Job[VerifyReport]] | None = None
+        self.job: Job[VerifyReport] | None = None
         self.report: VerifyReport | None = None
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
