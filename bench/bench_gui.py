@@ -30,6 +30,7 @@ from PySide6.QtCore import QElapsedTimer, QTimer
 from pmc.inventory import Architecture, Cluster, Inventory
 from pmc.inventory_file import save_inventory
 from pmc.store import Store
+from pmc.workspace import Workspace
 from ui.app import make_app
 from ui.lab_session import lab_app_setup
 from ui.main_window import MainWindow
@@ -103,7 +104,7 @@ async def run_stalls(setup, folder: Path) -> dict[str, float]:  # type: ignore[n
         passwords[f"lab4/{s.name}"] = s.root_password
     pool = setup.pool()
     pool.credentials._passwords.update(passwords)  # both clusters log in with the lab's
-    session = Session(inventory, tasks, store=Store.in_memory(), pool=pool)
+    session = Session(Workspace(inventory, pool=pool, store=Store.in_memory()), tasks)
     window = MainWindow(session)
     session.load()
     window.show()

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from pmc import inventory_upgrade
-from pmc.inventory import Architecture, Cluster, Inventory, Role, Server, SyncEngine, SyncSchedule
+from pmc.inventory import Inventory, SyncEngine, SyncSchedule
 from pmc.inventory_upgrade import (
     UPGRADES,
     VERSION_KEY,
@@ -17,15 +17,7 @@ from pmc.inventory_upgrade import (
     upgrade_inventory,
     upgrade_step,
 )
-
-STUDIO = Cluster(
-    "studio",
-    Architecture.COMBINED,
-    (
-        Server("main", "127.168.1.105", "127.17.59.128", Role.MAIN),
-        Server("backup", "127.168.1.108", "127.17.59.129", Role.BACKUP),
-    ),
-)
+from tests.test_workspace import STUDIO
 
 
 class DictSettings:

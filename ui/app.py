@@ -15,17 +15,26 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSettings, Qt
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from pmc import __version__
+from pmc.log import configure_logging
 from pmc.paths import default_inventory_path
+from pmc.remote.pool import ConnectionPool
+from pmc.store import Store
+from pmc.workspace import Workspace
 
+from .error_dialog import show_error
 from .event_loop import PmcEventLoop  # imports qasync after PySide6 (PITFALLS)
 from .gui_gc import GuiThreadCollector
+from .host_key_dialog import DialogTrustDecision
 from .icons import app_icon
+from .main_window import MainWindow
 from .resource_files import STYLE_SHEET
+from .session import Session
+from .tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -117,16 +126,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build_window(inventory: Path, settings: QSettings | None) -> tuple[object, object]:
+def build_window(inventory: Path, settings: QSettings | None) -> tuple[Session, MainWindow]:
     """The session (with its SSH pool, keyed to a GUI trust dialog) and the main window."""
-    from pmc.remote.pool import ConnectionPool
-    from pmc.store import Store
-
-    from .host_key_dialog import DialogTrustDecision
-    from .main_window import MainWindow
-    from .session import Session
-    from .tasks import Tasks
-
     tasks = Tasks()
     trust = DialogTrustDecision(None)
     pool = ConnectionPool(trust=trust)
@@ -135,7 +136,7 @@ def build_window(inventory: Path, settings: QSettings | None) -> tuple[object, o
     except Exception as exc:  # history is a convenience; the app works without it
         log.warning("job history unavailable: %s", exc)
         store = None
-    session = Session(inventory, tasks, store=store, pool=pool)
+    session = Session(Workspace(inventory, pool=pool, store=store), tasks)
     window = MainWindow(session, settings)
     trust.parent = window
     return session, window
@@ -144,8 +145,6 @@ def build_window(inventory: Path, settings: QSettings | None) -> tuple[object, o
 def start_logging(*, verbose: bool = False) -> None:
     """PMC's log file only: a desktop app does not write log lines to a terminal (this
     replaces the stderr handler of the CLI's logging when started as ``pmc … gui``)."""
-    from pmc.log import configure_logging
-
     try:
         configure_logging(verbose, stderr=False)
     except OSError as exc:  # the app works without its log file; say so once
@@ -165,16 +164,9 @@ def run(argv: list[str]) -> int:
 
 
 def run_window(
-    app: QApplication, session: object, window: object, *, quit_after_paint: bool = False
+    app: QApplication, session: Session, window: MainWindow, *, quit_after_paint: bool = False
 ) -> int:
     """Run the qasync loop with ``window`` until the app quits; then close connections."""
-    from PySide6.QtCore import QTimer
-
-    from .error_dialog import show_error
-    from .main_window import MainWindow
-    from .session import Session
-
-    assert isinstance(session, Session) and isinstance(window, MainWindow)
     collector = GuiThreadCollector()
     loop = PmcEventLoop(app)
     asyncio.set_event_loop(loop)

@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
 
 from pmc.errors import PmcError
 from pmc.status import ClusterStatus
 from pmc.store import Store
+from pmc.workspace import Workspace
 
 from .app import make_app, run_window, start_logging
 from .host_key_dialog import DialogTrustDecision
@@ -132,8 +134,6 @@ class HeadlessRun:
             print(f"pmc demo: cannot write the screenshot {self.path}", file=sys.stderr)
 
     def _maybe_quit(self) -> None:
-        from PySide6.QtWidgets import QApplication
-
         if self.saved is None and time.monotonic() - self.started < LONGEST_WAIT:
             QTimer.singleShot(500, self._maybe_quit)  # the screenshot first
             return
@@ -175,7 +175,8 @@ def main(argv: list[str]) -> int:
         print(f"Lab up. Inventory: {setup.inventory_path}", flush=True)
         app = make_app()
         trust = DialogTrustDecision(None)
-        session = Session(setup.inventory_path, Tasks(), store=Store.open(), pool=setup.pool(trust))
+        workspace = Workspace(setup.inventory_path, pool=setup.pool(trust), store=Store.open())
+        session = Session(workspace, Tasks())
         window = MainWindow(session, QSettings())
         trust.parent = window
         window.setWindowTitle("Playout Management Console — rehearsal lab")

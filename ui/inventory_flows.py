@@ -5,38 +5,25 @@ nested loop)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from pmc.inventory import Cluster, Server
 from pmc.remote.errors import HostKeyChanged
 
-from .async_dialog import Dialogs
 from .cluster_dialog import ClusterDialog
 from .error_dialog import show_error
 from .host_key_dialog import warn_changed_key
 from .server_dialog import ServerDialog
-from .session import Session
 from .status_poller import StatusPoller
-from .window_selection import Selection
+from .window_parts import WindowFlows, WindowParts
 
 
-class InventoryFlows:
-    def __init__(
-        self,
-        window: QMainWindow,
-        session: Session,
-        selection: Selection,
-        dialogs: Dialogs,
-        *,
-        poller: StatusPoller,
-    ) -> None:
-        self.window = window
-        self.session = session
-        self.selection = selection
-        self.dialogs = dialogs
+class InventoryFlows(WindowFlows):
+    def __init__(self, parts: WindowParts, *, poller: StatusPoller) -> None:
+        super().__init__(parts)
         self.poller = poller
         self.warned: set[str] = set()  # changed keys already shown, cluster/server/fingerprint
-        session.hostKeyChanged.connect(self._host_key_changed)
+        self.session.hostKeyChanged.connect(self._host_key_changed)
 
     # clusters and servers -----------------------------------------------------------------
     async def new_cluster(self) -> Cluster | None:
@@ -76,8 +63,10 @@ class InventoryFlows:
         if await self.dialogs.ask(dialog) != QDialog.DialogCode.Accepted:
             return None
         edit = dialog.result_edit()
-        await self.session.store_server(
-            cluster, edit.server, old=old, secret=edit.secret, forget=edit.forget
+        await self.session.edit(
+            lambda workspace: workspace.store_server(
+                cluster, edit.server, old=old, secret=edit.secret, forget=edit.forget
+            )
         )
         self.selection.select(cluster.name, edit.server.name)
         return edit.server

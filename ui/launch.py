@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from pmc.cli import main as cli_main
+
 
 def _open_app(argv: list[str]) -> int:
     from .app import run  # Qt is loaded here and only here
@@ -13,8 +15,6 @@ def _open_app(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pmc.cli import main as cli_main
-
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         return _open_app([])

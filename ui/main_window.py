@@ -38,6 +38,7 @@ from .sync_panel import SyncPanel, make_runner
 from .topology_view import TopologyView
 from .tray import SyncTray
 from .window_actions import WindowActions
+from .window_parts import WindowParts
 from .window_selection import Selection
 
 DRIFT_MINUTES = 5  # default interval of the status table's drift column
@@ -104,13 +105,12 @@ class MainWindow(QMainWindow):
             sync=self.sync,
             shown=self.isVisible,
         )
-        self.inventory_flows = InventoryFlows(
-            self, session, self.selection, self.dialogs, poller=self.poller
-        )
-        self.setup_flows = SetupFlows(self, session, self.selection, self.dialogs)
-        self.bundle_flows = BundleFlows(self, session, self.selection, self.dialogs)
+        parts = WindowParts(self, session, self.selection, self.dialogs)
+        self.inventory_flows = InventoryFlows(parts, poller=self.poller)
+        self.setup_flows = SetupFlows(parts)
+        self.bundle_flows = BundleFlows(parts)
         self.sync_flows = SyncFlows(
-            self, session, self.selection, self.dialogs, poller=self.poller, tray=self.tray,
+            parts, poller=self.poller, tray=self.tray,
             runner=runner, drift=self.drift, panel=self.sync, dock=self.sync_dock,
             settings=lambda: self.settings, save_settings=self.save_settings,
         )  # fmt: skip

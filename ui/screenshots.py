@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pmc.remote.errors import HostKeyChanged, UnknownHostKey
 from pmc.remote.host_keys import fingerprint
 from pmc.store import Store
+from pmc.workspace import Workspace
 
 from .app import make_app, make_palette
 from .event_loop import PmcEventLoop
@@ -60,7 +61,8 @@ def _key_of(line: str) -> paramiko.PKey:
 
 async def shoot(setup: LabSetup, folder: Path) -> None:
     tasks = Tasks()
-    session = Session(setup.inventory_path, tasks, store=Store.in_memory(), pool=setup.pool())
+    workspace = Workspace(setup.inventory_path, pool=setup.pool(), store=Store.in_memory())
+    session = Session(workspace, tasks)
     window = MainWindow(session)
     errors: list[str] = []
 

@@ -34,17 +34,9 @@ class Session(QObject):
     jobStarted = Signal(object)  # a pmc.jobs.Job
     hostKeyChanged = Signal(str, str, object)  # cluster, server, HostKeyChanged
 
-    def __init__(
-        self,
-        inventory_path: Path,
-        tasks: Tasks,
-        *,
-        store: Store | None = None,
-        pool: ConnectionPool | None = None,
-        parent: QObject | None = None,
-    ) -> None:
+    def __init__(self, workspace: Workspace, tasks: Tasks, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.workspace = Workspace(inventory_path, pool=pool, store=store)
+        self.workspace = workspace
         self.tasks = tasks
         self.signals = JobSignals(self)
         self.jobs: list[Job[object]] = []
@@ -75,31 +67,22 @@ class Session(QObject):
         finally:
             self.inventoryChanged.emit()
 
+    async def edit(self, change: Callable[[Workspace], object]) -> None:
+        """Run ``change`` of the workspace (a save, a server stored with its secrets…) off the
+        GUI thread; the widgets then show the inventory as it is (changed, or as it was if
+        the change was refused)."""
+        try:
+            await self.tasks.in_thread(change, self.workspace)
+        finally:
+            self.inventoryChanged.emit()
+
     async def save(self, inventory: Inventory) -> None:
-        """Write ``inventory`` to the file (off the GUI thread), then tell the widgets."""
-        await self._edit(lambda: self.workspace.save(inventory))
+        await self.edit(lambda workspace: workspace.save(inventory))
 
     async def replace_cluster(self, name: str, cluster: Cluster) -> None:
         """Save the inventory with cluster ``name`` replaced by ``cluster`` (renamed, edited
         servers, a new sync schedule…)."""
-        await self._edit(lambda: self.workspace.replace_cluster(cluster, replacing=name))
-
-    async def store_server(
-        self,
-        cluster: Cluster,
-        server: Server,
-        *,
-        old: Server | None = None,
-        secret: str | None = None,
-        forget: bool = False,
-    ) -> None:
-        """``server`` into ``cluster`` (in place of ``old``), its secrets to the keyring first
-        (:meth:`pmc.workspace.Workspace.store_server`)."""
-        await self._edit(
-            lambda: self.workspace.store_server(
-                cluster, server, old=old, secret=secret, forget=forget
-            )
-        )
+        await self.edit(lambda workspace: workspace.replace_cluster(cluster, replacing=name))
 
     async def remove_server(self, cluster: Cluster, server: Server) -> list[str]:
         """``server`` out of the inventory, then its secrets out of the keyring; what could
@@ -107,14 +90,6 @@ class Session(QObject):
         kept = tuple(s for s in cluster.servers if s.name != server.name)
         await self.replace_cluster(cluster.name, dataclasses.replace(cluster, servers=kept))
         return await self.tasks.in_thread(self.workspace.forget_secrets, cluster.name, [server])
-
-    async def _edit(self, edit: Callable[[], object]) -> None:
-        """Run ``edit`` of the workspace off the GUI thread; the widgets then show the
-        inventory as it is (changed, or as it was if the edit was refused)."""
-        try:
-            await self.tasks.in_thread(edit)
-        finally:
-            self.inventoryChanged.emit()
 
     def cluster(self, name: str) -> Cluster | None:
         try:

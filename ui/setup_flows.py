@@ -3,24 +3,13 @@ in the jobs panel)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
-
-from .async_dialog import Dialogs
 from .error_dialog import show_error
-from .session import Session
-from .window_selection import Selection
+from .window_parts import WindowFlows
 from .wizard.setup_wizard import SetupWizard
 
 
-class SetupFlows:
-    def __init__(
-        self, window: QWidget, session: Session, selection: Selection, dialogs: Dialogs
-    ) -> None:
-        self.window = window
-        self.session = session
-        self.selection = selection
-        self.dialogs = dialogs
-        self.wizard: SetupWizard | None = None  # the one opened last (tests drive it)
+class SetupFlows(WindowFlows):
+    wizard: SetupWizard | None = None  # the one opened last (tests drive it)
 
     def open_wizard(self) -> None:
         cluster = self.selection.current_cluster()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QApplication, QCheckBox, QDockWidget, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QApplication, QCheckBox, QDockWidget, QMessageBox
 
 from pmc.inventory_upgrade import upgrade_inventory
 from pmc.jobs import Job
@@ -21,23 +21,18 @@ from pmc.sync.copy_config import Remediation
 from pmc.sync.drift import DriftReport
 from pmc.sync.runner import SyncRequest, SyncRunner, finished, schedules_of
 
-from .async_dialog import Dialogs
 from .error_dialog import show_error
 from .old_settings import QtOldSettings
-from .session import Session
 from .status_poller import StatusPoller
 from .sync_panel import SyncPanel
 from .tray import SyncTray
-from .window_selection import Selection
+from .window_parts import WindowFlows, WindowParts
 
 
-class SyncFlows(QObject):
+class SyncFlows(WindowFlows):
     def __init__(
         self,
-        window: QMainWindow,
-        session: Session,
-        selection: Selection,
-        dialogs: Dialogs,
+        parts: WindowParts,
         *,
         poller: StatusPoller,
         tray: SyncTray,
@@ -48,13 +43,10 @@ class SyncFlows(QObject):
         settings: Callable[[], QSettings | None],
         save_settings: Callable[[], None],
     ) -> None:
-        super().__init__(window)
-        self.window = window
-        self.session = session
-        self.selection = selection
+        super().__init__(parts)
+        window, session = parts.window, parts.session
         self.poller = poller
         self.tray = tray
-        self.dialogs = dialogs
         self.runner = runner
         self.drift = drift
         self.panel = panel

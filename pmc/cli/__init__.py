@@ -1,7 +1,7 @@
 """The ``pmc`` command line: one command (or a few) per module of :mod:`pmc.cli`.
 
-:data:`COMMANDS` names each command with its one-line help and the function that loads its
-module and fills in its parser. Only the module of the command given is imported, so that
+:data:`COMMANDS` names each command with its one-line help; :func:`register` loads its module
+and fills in its parser. Only the module of the command given is imported, so that
 ``pmc --version`` and ``pmc --help`` stay fast; what every command shares (exit codes, jobs,
 the workspace, confirmations) is :mod:`pmc.cli.common`.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from pmc import __version__
 
@@ -19,65 +18,40 @@ GuiLauncher = Callable[[list[str]], int]
 Register = Callable[[argparse.ArgumentParser], None]
 
 
-# Each loader imports its module when its command runs (the lazy start-up imports that
-# tests/test_import_graph.py allows by name).
-def _inventory(parser: argparse.ArgumentParser) -> None:
-    from pmc.cli import inventory  # noqa: PLC0415
-
-    inventory.register(parser)
-
-
-def _lab(parser: argparse.ArgumentParser) -> None:
-    from pmc.cli import lab  # noqa: PLC0415
-
-    lab.register(parser)
-
-
-def _setup(parser: argparse.ArgumentParser) -> None:
-    from pmc.cli import setup  # noqa: PLC0415
-
-    setup.register(parser)
-
-
-def _export(parser: argparse.ArgumentParser) -> None:
-    from pmc.cli import bundle  # noqa: PLC0415
-
-    bundle.register_export(parser)
-
-
-def _import(parser: argparse.ArgumentParser) -> None:
-    from pmc.cli import bundle  # noqa: PLC0415
-
-    bundle.register_import(parser)
-
-
-def _bundle(parser: argparse.ArgumentParser) -> None:
-    from pmc.cli import bundle  # noqa: PLC0415
-
-    bundle.register_tools(parser)
-
-
-def _sync(parser: argparse.ArgumentParser) -> None:
-    from pmc.cli import sync  # noqa: PLC0415
-
-    sync.register(parser)
-
-
-@dataclass(frozen=True)
-class Command:
-    help: str
-    register: Register
-
-
-COMMANDS: dict[str, Command] = {
-    "inventory": Command("clusters and servers PMC manages", _inventory),
-    "lab": Command("the rehearsal lab: simulated Playout servers", _lab),
-    "setup": Command("plan, apply and verify redundancy of a cluster", _setup),
-    "export": Command("export a server's configuration into a bundle file", _export),
-    "import": Command("import a bundle file into a server", _import),
-    "bundle": Command("configuration bundle tools", _bundle),
-    "sync": Command("keep a cluster's backup in sync with its main", _sync),
+COMMANDS: dict[str, str] = {
+    "inventory": "clusters and servers PMC manages",
+    "lab": "the rehearsal lab: simulated Playout servers",
+    "setup": "plan, apply and verify redundancy of a cluster",
+    "export": "export a server's configuration into a bundle file",
+    "import": "import a bundle file into a server",
+    "bundle": "configuration bundle tools",
+    "sync": "keep a cluster's backup in sync with its main",
 }
+"""Every command and its one-line help."""
+
+
+def register(command: str, parser: argparse.ArgumentParser) -> None:
+    """Fill in ``parser`` of ``command``, importing its module now (the lazy start-up
+    imports that tests/test_import_graph.py allows by name)."""
+    fill: Register
+    match command:
+        case "inventory":
+            from pmc.cli.inventory import register as fill  # noqa: PLC0415
+        case "lab":
+            from pmc.cli.lab import register as fill  # noqa: PLC0415
+        case "setup":
+            from pmc.cli.setup import register as fill  # noqa: PLC0415
+        case "export":
+            from pmc.cli.bundle import register_export as fill  # noqa: PLC0415
+        case "import":
+            from pmc.cli.bundle import register_import as fill  # noqa: PLC0415
+        case "bundle":
+            from pmc.cli.bundle import register_tools as fill  # noqa: PLC0415
+        case "sync":
+            from pmc.cli.sync import register as fill  # noqa: PLC0415
+        case _:
+            raise ValueError(f"no command {command!r}")
+    fill(parser)
 
 
 def command_of(argv: Sequence[str]) -> str | None:
@@ -107,10 +81,15 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("gui", help="open the desktop app")
     chosen = command_of(argv)
-    for name, command in COMMANDS.items():
-        command_parser = sub.add_parser(name, help=command.help)
+    for name, text in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=text)
         if name == chosen:
-            command.register(command_parser)
+            try:
+                register(name, command_parser)
+            except ModuleNotFoundError as exc:  # the frozen build leaves `pmc lab` out
+                if not (exc.name or "").startswith("pmc.cli."):
+                    raise
+                parser.error(f"the command {name!r} is not part of this installation")
     return parser
 
 

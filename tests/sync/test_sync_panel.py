@@ -26,12 +26,13 @@ def test_panel_runs_a_sync_then_shows_it_in_history(
     from pmc.remote.pool import ConnectionPool
     from pmc.store import Store
     from pmc.sync.runner import SyncRequest
+    from pmc.workspace import Workspace
     from ui.session import Session
     from ui.sync_panel import SyncPanel, make_runner
     from ui.tasks import Tasks
 
     pool = ConnectionPool(known_hosts=KnownHosts(tmp_path / "known_hosts"))
-    session = Session(inventory_file, Tasks(), store=Store.in_memory(), pool=pool)
+    session = Session(Workspace(inventory_file, pool=pool, store=Store.in_memory()), Tasks())
     session.load()
     runner = make_runner(session)
     gate = asyncio.Event()

@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from pmc.remote.pool import ConnectionPool
 from pmc.store import Store
+from pmc.workspace import Workspace
 from ui.main_window import MainWindow
 from ui.session import Session
 from ui.tasks import Tasks
@@ -21,7 +22,8 @@ def open_window(
     pool: ConnectionPool | None = None,
     store: Store | None = None,
 ) -> MainWindow:
-    session = Session(inventory, Tasks(), store=store or Store.in_memory(), pool=pool)
+    workspace = Workspace(inventory, pool=pool, store=store or Store.in_memory())
+    session = Session(workspace, Tasks())
     window = MainWindow(session)
     qtbot.addWidget(window)
     session.load()
