@@ -11,29 +11,19 @@ from __future__ import annotations
 import asyncio
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
-    QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QRadioButton,
     QSplitter,
-    QTabWidget,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -45,36 +35,24 @@ from pmc.bundle.importer import (
     import_bundle,
     preview_import,
 )
-from pmc.bundle.manifest import ALL_PARTS, PART_CONFIG, PART_DATA
 from pmc.bundle.preview import Preview, Scan, scan_bundle
 from pmc.bundle.progress import human_bytes
-from pmc.catalog import PART_DATABASE, PART_EPG
 from pmc.errors import Cancelled, PmcError
 from pmc.inventory import Cluster, Server
 from pmc.jobs import Job, JobContext, JobState
 from pmc.remote.connection import Connection
 
-from .export_dialog import FILTER, JobProgress, bundle_folder, remember_folder, servers_of
+from .bundle_dialog import FILTER, BundleControls, bundle_folder, remember_folder
 from .icons import icon
-from .wizard.diff_view import DiffView
-
-if TYPE_CHECKING:
-    from .session import Session
-
-PART_LABELS = {
-    PART_DATABASE: "Configuration database",
-    PART_EPG: "EPG",
-    PART_CONFIG: "API config (spoolers.json, replicate.conf)",
-    PART_DATA: "Data folders (carousel, av, ts)",
-}
+from .import_choices import ImportChoices
+from .import_preview import ImportPreview
+from .session import Session
 
 
 def import_job(
     session: Session, cluster: Cluster, server: Server, scan: Scan, options: ImportOptions
 ) -> Job[ImportResult]:
-    if session.pool is None:
-        raise RuntimeError("PMC has no SSH transport in this session")
-    connection = session.pool.connection(server, cluster.name)
+    connection = session.workspace.connection(cluster, server)
 
     async def body(ctx: JobContext) -> ImportResult:
         result = await import_bundle(connection, scan.path, options, ctx, scan=scan)
@@ -102,16 +80,6 @@ class _ScanCounter:
         self.done += n
 
 
-def _tree(*headers: str, name: str) -> QTreeWidget:
-    tree = QTreeWidget()
-    tree.setObjectName(name)
-    tree.setHeaderLabels(list(headers))
-    tree.setRootIsDecorated(False)
-    tree.setUniformRowHeights(True)
-    tree.header().setStretchLastSection(False)
-    return tree
-
-
 class ImportDialog(QDialog):
     def __init__(
         self,
@@ -137,18 +105,20 @@ class ImportDialog(QDialog):
         self.setWindowIcon(icon("import"))
         self.resize(900, 760)
 
+        self.controls = BundleControls(
+            self, session, "import", preselect=(cluster, server), start=self.start,
+            finished=self._finished,
+        )  # fmt: skip
+        self.server, self.path = self.controls.server, self.controls.path
+        self.browse_button, self.import_button = self.controls.browse, self.controls.start
+        self.progress, self.outcome = self.controls.progress, self.controls.outcome
+        self.buttons, self.close_button = self.controls.buttons, self.controls.close
+        self.import_button.setEnabled(False)
+
         # the bundle ----------------------------------------------------------------------
-        self.path = QLineEdit()
-        self.path.setObjectName("importPath")
         self.path.setPlaceholderText("Choose a .pmcbundle file")
         self.path.returnPressed.connect(lambda: self.set_path(self.path.text()))
-        browse = QPushButton("Browse…")
-        browse.setObjectName("importBrowse")
-        browse.clicked.connect(self.browse)
-        self.browse_button = browse
-        file_row = QHBoxLayout()
-        file_row.addWidget(self.path, 1)
-        file_row.addWidget(browse)
+        self.browse_button.clicked.connect(self.browse)
         self.scan_bar = QProgressBar()
         self.scan_bar.setObjectName("scanProgress")
         self.scan_bar.setVisible(False)
@@ -164,46 +134,11 @@ class ImportDialog(QDialog):
         self.summary.setVisible(False)
 
         # target and options --------------------------------------------------------------
-        self.server = QComboBox()
-        self.server.setObjectName("importServer")
-        self._choices = servers_of(session)
-        for c, s in self._choices:
-            self.server.addItem(f"{c.name} / {s.name}  ({s.management_address})")
-            if c.name == cluster and s.name == server:
-                self.server.setCurrentIndex(self.server.count() - 1)
         self.server.currentIndexChanged.connect(self._options_changed)
-        self.parts: dict[str, QCheckBox] = {}
-        parts_box = QGroupBox("Parts to import")
-        parts_layout = QVBoxLayout(parts_box)
-        for part in ALL_PARTS:
-            box = QCheckBox(PART_LABELS[part])
-            box.setObjectName(f"part_{part}")
-            box.setEnabled(False)
-            box.toggled.connect(self._options_changed)
-            self.parts[part] = box
-            parts_layout.addWidget(box)
-        addr_box = QGroupBox("The target's own addresses")
-        addr_layout = QVBoxLayout(addr_box)
-        self.keep = QRadioButton("Keep: the target keeps its spoolers.json and replicate.conf")
-        self.keep.setObjectName("addressesKeep")
-        self.adapt = QRadioButton("Adapt: take the bundle's, rewritten to the target's addresses")
-        self.adapt.setObjectName("addressesAdapt")
-        self.keep.setChecked(True)
-        group = QButtonGroup(self)
-        group.addButton(self.keep)
-        group.addButton(self.adapt)
-        self.keep.toggled.connect(self._options_changed)
-        addr_layout.addWidget(self.keep)
-        addr_layout.addWidget(self.adapt)
-        addr_layout.addWidget(QLabel("(A bundle of the same server is restored as it is.)"))
-        self.restart = QCheckBox("Restart the services the import affects, then verify")
-        self.restart.setObjectName("restartServices")
-        self.restart.setChecked(True)
-        self.restart.toggled.connect(self._options_changed)
-        addr_layout.addWidget(self.restart)
-        options_row = QHBoxLayout()
-        options_row.addWidget(parts_box, 1)
-        options_row.addWidget(addr_box, 1)
+        self.choices = ImportChoices()
+        self.choices.changed.connect(self._options_changed)
+        self.parts, self.restart = self.choices.parts, self.choices.restart
+        self.keep, self.adapt = self.choices.keep, self.choices.adapt
 
         # preview -------------------------------------------------------------------------
         self.preview_button = QPushButton(icon("verify"), "Preview changes")
@@ -213,17 +148,9 @@ class ImportDialog(QDialog):
         self.preview_state = QLabel("The preview compares the bundle with the target server.")
         self.preview_state.setObjectName("previewState")
         self.preview_state.setWordWrap(True)
-        self.tabs = QTabWidget()
-        self.tabs.setObjectName("previewTabs")
-        self.tables = _tree("Table", "Rows now", "Rows after", "Change", name="previewTables")
-        self.rows = _tree("Table", "Change", "Row", name="previewRows")
-        self.files = _tree("Folder", "Change", "File", name="previewFiles")
-        self.config = DiffView()
-        self.config.setObjectName("previewConfig")
-        self.tabs.addTab(self.tables, "Tables")
-        self.tabs.addTab(self.rows, "Services && networks")
-        self.tabs.addTab(self.files, "Files")
-        self.tabs.addTab(self.config, "Config files")
+        self.tabs = ImportPreview()
+        self.tables, self.rows = self.tabs.tables, self.tabs.rows
+        self.files, self.config = self.tabs.files, self.tabs.config
 
         # confirm and run ----------------------------------------------------------------
         self.confirm = QCheckBox()
@@ -236,26 +163,9 @@ class ImportDialog(QDialog):
         confirm_row = QHBoxLayout()
         confirm_row.addWidget(self.confirm, 0, Qt.AlignmentFlag.AlignTop)
         confirm_row.addWidget(self.confirm_text, 1)
-        self.progress = JobProgress(session)
-        self.progress.on_final = self._finished
-        self.outcome = QLabel()
-        self.outcome.setObjectName("importOutcome")
-        self.outcome.setWordWrap(True)
-        self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.outcome.setVisible(False)
-        self.buttons = QDialogButtonBox()
-        self.import_button = self.buttons.addButton(
-            "Import", QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        self.import_button.setObjectName("startImport")
-        self.import_button.setIcon(icon("import"))
-        self.import_button.setEnabled(False)
-        self.import_button.clicked.connect(self.start)
-        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
-        self.close_button.clicked.connect(self.reject)
 
         form = QFormLayout()
-        form.addRow("Bundle:", file_row)
+        form.addRow("Bundle:", self.controls.file_row)
         form.addRow("Into server:", self.server)
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -264,7 +174,7 @@ class ImportDialog(QDialog):
         top_layout.addWidget(self.scan_bar)
         top_layout.addWidget(self.bundle_state)
         top_layout.addWidget(self.summary)
-        top_layout.addLayout(options_row)
+        top_layout.addWidget(self.choices)
         preview_row = QHBoxLayout()
         preview_row.addWidget(self.preview_button)
         preview_row.addWidget(self.preview_state, 1)
@@ -309,9 +219,7 @@ class ImportDialog(QDialog):
         self.scan = None
         self.refusal = None
         self._invalidate_preview()
-        for box in self.parts.values():
-            box.setEnabled(False)
-            box.setChecked(False)
+        self.choices.offer(())
         self.summary.clear()
         self.summary.setVisible(False)
         self.bundle_state.setText(f"Checking {path.name}: every member and checksum…")
@@ -372,22 +280,15 @@ class ImportDialog(QDialog):
         self.bundle_state.setStyleSheet("color: #2e9e4f;")
         self.summary.setPlainText(scan.summary())
         self.summary.setVisible(True)
-        for part, box in self.parts.items():
-            box.setEnabled(part in m.parts)
-            box.setChecked(part in m.parts)
+        self.choices.offer(m.parts)
         self._options_changed()
 
     # options and preview ----------------------------------------------------------------
     def chosen(self) -> tuple[Cluster, Server] | None:
-        index = self.server.currentIndex()
-        return self._choices[index] if 0 <= index < len(self._choices) else None
+        return self.controls.chosen()
 
     def options(self) -> ImportOptions:
-        return ImportOptions(
-            parts=tuple(p for p, box in self.parts.items() if box.isChecked()),
-            addresses="adapt" if self.adapt.isChecked() else "keep",
-            restart=self.restart.isChecked(),
-        )
+        return self.choices.options()
 
     def _options_changed(self, *_: object) -> None:
         self._invalidate_preview()
@@ -398,9 +299,7 @@ class ImportDialog(QDialog):
         self.preview = None
         self.preview_error = None
         self.confirm.setChecked(False)
-        for tree in (self.tables, self.rows, self.files):
-            tree.clear()
-        self.config.clear()
+        self.tabs.clear_preview()
         if self.scan is not None:
             self.preview_state.setText("Preview the changes before importing.")
             self.preview_state.setStyleSheet("")
@@ -408,7 +307,7 @@ class ImportDialog(QDialog):
     def start_preview(self) -> None:
         found = self.chosen()
         scan = self.scan
-        if found is None or scan is None or self.session.pool is None:
+        if found is None or scan is None or not self.session.workspace.connects:
             return
         cluster, server = found
         options = self.options()
@@ -419,7 +318,7 @@ class ImportDialog(QDialog):
         self.preview_button.setEnabled(False)
         self.preview_state.setText(f"Reading {server.name} to compare…")
         self.previewing = True
-        connection = self.session.pool.connection(server, cluster.name)
+        connection = self.session.workspace.connection(cluster, server)
         self.preview_task = self.session.tasks.spawn(
             self._preview(connection, scan, options), what="previewing the import"
         )
@@ -446,50 +345,7 @@ class ImportDialog(QDialog):
         self._update_buttons()
 
     def _show_preview(self, preview: Preview) -> None:
-        for name, (ours, theirs) in preview.tables.items():
-            change = "" if ours == theirs else f"{ours - theirs:+d}"
-            item = QTreeWidgetItem([name, str(theirs), str(ours), change])
-            for col in (1, 2, 3):
-                item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight)
-            self.tables.addTopLevelItem(item)
-        for diff in preview.rows:
-            for verb, items in (
-                ("added", diff.added),
-                ("changed", diff.changed),
-                ("removed", diff.removed),
-            ):
-                for row in items:
-                    self.rows.addTopLevelItem(QTreeWidgetItem([diff.table, verb, row]))
-        if not self.rows.topLevelItemCount():
-            self.rows.addTopLevelItem(QTreeWidgetItem(["", "no change", ""]))
-        for fdiff in preview.files:
-            for verb, items in (
-                ("added", fdiff.added),
-                ("changed", fdiff.changed),
-                ("removed", fdiff.removed),
-            ):
-                for name in items:
-                    self.files.addTopLevelItem(QTreeWidgetItem([fdiff.key, verb, name]))
-        for tree in (self.tables, self.rows, self.files):
-            for col in range(tree.columnCount()):
-                tree.resizeColumnToContents(col)
-                tree.setColumnWidth(col, tree.columnWidth(col) + 16)
-        text = []
-        for name, action in preview.config_actions.items():
-            text.append(f"# {name}: {action}")
-            if preview.config_diffs.get(name):
-                text.append(preview.config_diffs[name].rstrip("\n"))
-            elif name in preview.config_diffs:
-                text.append("  (no change)")
-        self.config.setPlainText("\n".join(text))
-        rows = sum(len(d.added) + len(d.changed) + len(d.removed) for d in preview.rows)
-        counts = [
-            f"tables: {len(preview.tables)}",
-            f"services and networks changed: {rows}",
-            f"files added: {sum(len(d.added) for d in preview.files)}, "
-            f"changed: {sum(len(d.changed) for d in preview.files)}, "
-            f"removed: {sum(len(d.removed) for d in preview.files)}",
-        ]
+        counts = self.tabs.show_preview(preview)
         notes = "".join(f"<br>{html.escape(n)}" for n in preview.notes)
         self.preview_state.setText(f"<b>Preview</b> — {'; '.join(counts)}.{notes}")
         self.preview_state.setStyleSheet("")
@@ -509,7 +365,7 @@ class ImportDialog(QDialog):
     def _update_buttons(self, *_: object) -> None:
         busy = self.running
         self.preview_button.setEnabled(
-            self.scan is not None and not busy and self.session.pool is not None
+            self.scan is not None and not busy and self.session.workspace.connects
             and not self.previewing
         )  # fmt: skip
         self.confirm.setEnabled(self.preview is not None and not busy)
@@ -526,11 +382,9 @@ class ImportDialog(QDialog):
         cluster, server = found
         remember_folder(self.scan.path)
         self.job = import_job(self.session, cluster, server, self.scan, self.options())
-        for widget in (self.path, self.browse_button, self.server, self.keep, self.adapt,
-                       self.restart, self.confirm):  # fmt: skip
+        for widget in (self.path, self.browse_button, self.server, self.confirm):
             widget.setEnabled(False)
-        for box in self.parts.values():
-            box.setEnabled(False)
+        self.choices.freeze()
         self.outcome.setVisible(False)
         self.progress.follow(self.job)
         self._update_buttons()

@@ -1,0 +1,167 @@
+"""What the Export… and Import… dialogs share: the server chooser, the bundle file row, the
+job's progress with its cancel button, the outcome line and the start/close buttons
+(:class:`BundleControls`), and where bundles were last written or opened."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pmc.inventory import Cluster, Server
+from pmc.jobs import EventKind, Job, JobEvent, JobState
+
+from .icons import icon
+from .session import Session
+
+SUFFIX = ".pmcbundle"
+FILTER = "PMC configuration bundle (*.pmcbundle)"
+
+
+def bundle_folder() -> Path:
+    """The folder of the last bundle written or opened (else the home folder)."""
+    last = QSettings().value("bundles/folder", "", type=str)
+    return Path(last) if isinstance(last, str) and last and Path(last).is_dir() else Path.home()
+
+
+def remember_folder(path: Path) -> None:
+    QSettings().setValue("bundles/folder", str(path.parent))
+
+
+class JobProgress(QWidget):
+    """A job's current step, progress bar (bytes, rate, time left in its text) and a cancel
+    button, fed by the session's job signals; :attr:`on_final` runs once the job has ended."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.job: Job[object] | None = None
+        self.current = QLabel()
+        self.current.setObjectName("jobCurrent")
+        self.current.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.setObjectName("jobProgress")
+        self.bar.setTextVisible(True)
+        self.detail = QLabel()
+        self.detail.setObjectName("jobDetail")
+        self.cancel_button = QPushButton(icon("cancel"), "Cancel")
+        self.cancel_button.setObjectName("cancelBundleJob")
+        self.cancel_button.setToolTip("Stop safely; nothing half-written is left behind")
+        self.cancel_button.clicked.connect(self.cancel)
+        row = QHBoxLayout()
+        row.addWidget(self.bar, 1)
+        row.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.current)
+        layout.addLayout(row)
+        layout.addWidget(self.detail)
+        session.signals.event.connect(self._on_event)
+        self.on_final: Callable[[], None] | None = None
+        self.setVisible(False)
+
+    def follow(self, job: Job[object]) -> None:
+        self.job = job
+        self.bar.setRange(0, 0)
+        self.current.setText("Starting…")
+        self.cancel_button.setEnabled(True)
+        self.setVisible(True)
+
+    def _on_event(self, event: JobEvent) -> None:
+        job = self.job
+        if job is None or event.job_id != job.id:
+            return
+        if event.kind is EventKind.STEP_STARTED:
+            self.current.setText(event.message)
+        elif event.kind is EventKind.PROGRESS:
+            if event.fraction is not None:
+                self.bar.setRange(0, 1000)
+                self.bar.setValue(int(event.fraction * 1000))
+            self.detail.setText(event.message)
+        elif event.kind in (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED):
+            self.cancel_button.setEnabled(False)
+            self.bar.setRange(0, 1000)
+            if job.state is JobState.SUCCEEDED:
+                self.bar.setValue(1000)
+                self.current.setText("Finished.")
+                self.detail.setText(_final_detail(job))
+            else:
+                word = "Cancelled" if job.state is JobState.CANCELLED else "Failed"
+                self.current.setText(f"{word}.")
+            if self.on_final is not None:
+                self.on_final()
+
+    def cancel(self) -> None:
+        if self.job is not None and not self.job.state.is_final:
+            self.job.cancel()
+            self.cancel_button.setEnabled(False)
+            self.current.setText("Stopping at the next safe point…")
+
+
+def _final_detail(job: Job[object]) -> str:
+    """The last progress line without its time left (it is over)."""
+    last = job.last_progress
+    return last.message.split(", about")[0] if last is not None else ""
+
+
+class BundleControls:
+    """The widgets both bundle dialogs have, named ``export…``/``import…`` by ``kind``:
+    the server chooser (``cluster``/``server`` preselected), the file row, the progress, the
+    outcome line and the buttons (``start`` runs the dialog's job, Close rejects it)."""
+
+    def __init__(
+        self,
+        dialog: QDialog,
+        session: Session,
+        kind: Literal["export", "import"],
+        *,
+        preselect: tuple[str | None, str | None],
+        start: Callable[[], None],
+        finished: Callable[[], None],
+    ) -> None:
+        title = kind.capitalize()
+        self.server = QComboBox()
+        self.server.setObjectName(f"{kind}Server")
+        self.choices = [(c, s) for c in session.inventory.clusters for s in c.servers]
+        for cluster, server in self.choices:
+            self.server.addItem(f"{cluster.name} / {server.name}  ({server.management_address})")
+            if (cluster.name, server.name) == preselect:
+                self.server.setCurrentIndex(self.server.count() - 1)
+        self.path = QLineEdit()
+        self.path.setObjectName(f"{kind}Path")
+        self.browse = QPushButton("Browse…")
+        self.browse.setObjectName(f"{kind}Browse")
+        self.file_row = QHBoxLayout()
+        self.file_row.addWidget(self.path, 1)
+        self.file_row.addWidget(self.browse)
+        self.progress = JobProgress(session)
+        self.progress.on_final = finished
+        self.outcome = QLabel()
+        self.outcome.setObjectName(f"{kind}Outcome")
+        self.outcome.setWordWrap(True)
+        self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.outcome.setVisible(False)
+        self.buttons = QDialogButtonBox()
+        self.start = self.buttons.addButton(title, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.start.setObjectName(f"start{title}")
+        self.start.setIcon(icon(kind))
+        self.start.clicked.connect(start)
+        self.close = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.close.clicked.connect(dialog.reject)
+
+    def chosen(self) -> tuple[Cluster, Server] | None:
+        index = self.server.currentIndex()
+        return self.choices[index] if 0 <= index < len(self.choices) else None

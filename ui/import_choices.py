@@ -1,0 +1,86 @@
+"""The Import… dialog's choices: which parts of the bundle to import, whether the target
+keeps its own addresses or takes the bundle's adapted to them, and whether the services the
+import affects are restarted (:meth:`ImportChoices.options`)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pmc.bundle.importer import ImportOptions
+from pmc.bundle.manifest import ALL_PARTS, PART_CONFIG, PART_DATA
+from pmc.catalog import PART_DATABASE, PART_EPG
+
+PART_LABELS = {
+    PART_DATABASE: "Configuration database",
+    PART_EPG: "EPG",
+    PART_CONFIG: "API config (spoolers.json, replicate.conf)",
+    PART_DATA: "Data folders (carousel, av, ts)",
+}
+
+
+class ImportChoices(QWidget):
+    changed = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: dict[str, QCheckBox] = {}
+        parts_box = QGroupBox("Parts to import")
+        parts_layout = QVBoxLayout(parts_box)
+        for part in ALL_PARTS:
+            box = QCheckBox(PART_LABELS[part])
+            box.setObjectName(f"part_{part}")
+            box.setEnabled(False)
+            box.toggled.connect(self.changed)
+            self.parts[part] = box
+            parts_layout.addWidget(box)
+        addr_box = QGroupBox("The target's own addresses")
+        addr_layout = QVBoxLayout(addr_box)
+        self.keep = QRadioButton("Keep: the target keeps its spoolers.json and replicate.conf")
+        self.keep.setObjectName("addressesKeep")
+        self.adapt = QRadioButton("Adapt: take the bundle's, rewritten to the target's addresses")
+        self.adapt.setObjectName("addressesAdapt")
+        self.keep.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.keep)
+        group.addButton(self.adapt)
+        self.keep.toggled.connect(self.changed)
+        addr_layout.addWidget(self.keep)
+        addr_layout.addWidget(self.adapt)
+        addr_layout.addWidget(QLabel("(A bundle of the same server is restored as it is.)"))
+        self.restart = QCheckBox("Restart the services the import affects, then verify")
+        self.restart.setObjectName("restartServices")
+        self.restart.setChecked(True)
+        self.restart.toggled.connect(self.changed)
+        addr_layout.addWidget(self.restart)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(parts_box, 1)
+        row.addWidget(addr_box, 1)
+
+    def offer(self, parts: tuple[str, ...]) -> None:
+        """The bundle holds ``parts``: each can be chosen (and is), the others cannot."""
+        for part, box in self.parts.items():
+            box.setEnabled(part in parts)
+            box.setChecked(part in parts)
+
+    def freeze(self) -> None:
+        """The import runs: nothing can be changed any more."""
+        for widget in (self.keep, self.adapt, self.restart, *self.parts.values()):
+            widget.setEnabled(False)
+
+    def options(self) -> ImportOptions:
+        return ImportOptions(
+            parts=tuple(p for p, box in self.parts.items() if box.isChecked()),
+            addresses="adapt" if self.adapt.isChecked() else "keep",
+            restart=self.restart.isChecked(),
+        )

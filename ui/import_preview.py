@@ -1,0 +1,89 @@
+"""The Import… dialog's preview: what the import would change on the target server — tables
+(rows now and after), services and networks, files, and the config files' diffs — one tab
+each."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QTabWidget, QTreeWidget, QTreeWidgetItem
+
+from pmc.bundle.preview import Preview
+
+from .wizard.diff_view import DiffView
+
+
+def _tree(*headers: str, name: str) -> QTreeWidget:
+    tree = QTreeWidget()
+    tree.setObjectName(name)
+    tree.setHeaderLabels(list(headers))
+    tree.setRootIsDecorated(False)
+    tree.setUniformRowHeights(True)
+    tree.header().setStretchLastSection(False)
+    return tree
+
+
+class ImportPreview(QTabWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("previewTabs")
+        self.tables = _tree("Table", "Rows now", "Rows after", "Change", name="previewTables")
+        self.rows = _tree("Table", "Change", "Row", name="previewRows")
+        self.files = _tree("Folder", "Change", "File", name="previewFiles")
+        self.config = DiffView()
+        self.config.setObjectName("previewConfig")
+        self.addTab(self.tables, "Tables")
+        self.addTab(self.rows, "Services && networks")
+        self.addTab(self.files, "Files")
+        self.addTab(self.config, "Config files")
+
+    def clear_preview(self) -> None:
+        for tree in (self.tables, self.rows, self.files):
+            tree.clear()
+        self.config.clear()
+
+    def show_preview(self, preview: Preview) -> list[str]:
+        """Fill the tabs with ``preview``; what it counts, a phrase each."""
+        for name, (ours, theirs) in preview.tables.items():
+            change = "" if ours == theirs else f"{ours - theirs:+d}"
+            item = QTreeWidgetItem([name, str(theirs), str(ours), change])
+            for col in (1, 2, 3):
+                item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight)
+            self.tables.addTopLevelItem(item)
+        for diff in preview.rows:
+            for verb, items in (
+                ("added", diff.added),
+                ("changed", diff.changed),
+                ("removed", diff.removed),
+            ):
+                for row in items:
+                    self.rows.addTopLevelItem(QTreeWidgetItem([diff.table, verb, row]))
+        if not self.rows.topLevelItemCount():
+            self.rows.addTopLevelItem(QTreeWidgetItem(["", "no change", ""]))
+        for fdiff in preview.files:
+            for verb, items in (
+                ("added", fdiff.added),
+                ("changed", fdiff.changed),
+                ("removed", fdiff.removed),
+            ):
+                for name in items:
+                    self.files.addTopLevelItem(QTreeWidgetItem([fdiff.key, verb, name]))
+        for tree in (self.tables, self.rows, self.files):
+            for col in range(tree.columnCount()):
+                tree.resizeColumnToContents(col)
+                tree.setColumnWidth(col, tree.columnWidth(col) + 16)
+        text = []
+        for name, action in preview.config_actions.items():
+            text.append(f"# {name}: {action}")
+            if preview.config_diffs.get(name):
+                text.append(preview.config_diffs[name].rstrip("\n"))
+            elif name in preview.config_diffs:
+                text.append("  (no change)")
+        self.config.setPlainText("\n".join(text))
+        rows = sum(len(d.added) + len(d.changed) + len(d.removed) for d in preview.rows)
+        return [
+            f"tables: {len(preview.tables)}",
+            f"services and networks changed: {rows}",
+            f"files added: {sum(len(d.added) for d in preview.files)}, "
+            f"changed: {sum(len(d.changed) for d in preview.files)}, "
+            f"removed: {sum(len(d.removed) for d in preview.files)}",
+        ]
