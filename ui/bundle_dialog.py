@@ -1,6 +1,6 @@
 """What the Export… and Import… dialogs share: the server chooser, the bundle file row, the
 job's progress with its cancel button, the outcome line and the start/close buttons
-(:class:`BundleControls`), and where bundles were last written or opened."""
+(:class:`BundleDialog`), and where bundles were last written or opened."""
 
 from __future__ import annotations
 
@@ -117,51 +117,63 @@ def _final_detail(job: Job[object]) -> str:
     return last.message.split(", about")[0] if last is not None else ""
 
 
-class BundleControls:
-    """The widgets both bundle dialogs have, named ``export…``/``import…`` by ``kind``:
-    the server chooser (``cluster``/``server`` preselected), the file row, the progress, the
-    outcome line and the buttons (``start`` runs the dialog's job, Close rejects it)."""
+class BundleDialog(QDialog):
+    """The frame of the Export… and Import… dialogs (``kind``): the server chooser
+    (``cluster``/``server`` preselected), the bundle file row, the job's progress, the
+    outcome line and the buttons. A dialog defines :meth:`start` (its Export or Import button)
+    and :meth:`finished` (its job has ended)."""
 
     def __init__(
         self,
-        dialog: QDialog,
         session: Session,
         kind: Literal["export", "import"],
-        *,
-        preselect: tuple[str | None, str | None],
-        start: Callable[[], None],
-        finished: Callable[[], None],
+        cluster: str | None,
+        server: str | None,
+        parent: QWidget | None,
     ) -> None:
+        super().__init__(parent)
+        self.session = session
         title = kind.capitalize()
+        self.setObjectName(f"{kind}Dialog")
+        self.setWindowTitle(f"{title} configuration")
+        self.setWindowIcon(icon(kind))
         self.server = QComboBox()
         self.server.setObjectName(f"{kind}Server")
-        self.choices = [(c, s) for c in session.inventory.clusters for s in c.servers]
-        for cluster, server in self.choices:
-            self.server.addItem(f"{cluster.name} / {server.name}  ({server.management_address})")
-            if (cluster.name, server.name) == preselect:
+        self._servers = [(c, s) for c in session.inventory.clusters for s in c.servers]
+        for one_cluster, one_server in self._servers:
+            self.server.addItem(
+                f"{one_cluster.name} / {one_server.name}  ({one_server.management_address})"
+            )
+            if (one_cluster.name, one_server.name) == (cluster, server):
                 self.server.setCurrentIndex(self.server.count() - 1)
         self.path = QLineEdit()
         self.path.setObjectName(f"{kind}Path")
-        self.browse = QPushButton("Browse…")
-        self.browse.setObjectName(f"{kind}Browse")
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.setObjectName(f"{kind}Browse")
         self.file_row = QHBoxLayout()
         self.file_row.addWidget(self.path, 1)
-        self.file_row.addWidget(self.browse)
+        self.file_row.addWidget(self.browse_button)
         self.progress = JobProgress(session)
-        self.progress.on_final = finished
+        self.progress.on_final = self.finished_job
         self.outcome = QLabel()
         self.outcome.setObjectName(f"{kind}Outcome")
         self.outcome.setWordWrap(True)
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.outcome.setVisible(False)
         self.buttons = QDialogButtonBox()
-        self.start = self.buttons.addButton(title, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.start.setObjectName(f"start{title}")
-        self.start.setIcon(icon(kind))
-        self.start.clicked.connect(start)
-        self.close = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
-        self.close.clicked.connect(dialog.reject)
+        self.start_button = self.buttons.addButton(title, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.start_button.setObjectName(f"start{title}")
+        self.start_button.setIcon(icon(kind))
+        self.start_button.clicked.connect(self.start)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.close_button.clicked.connect(self.reject)
 
     def chosen(self) -> tuple[Cluster, Server] | None:
         index = self.server.currentIndex()
-        return self.choices[index] if 0 <= index < len(self.choices) else None
+        return self._servers[index] if 0 <= index < len(self._servers) else None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def finished_job(self) -> None:
+        raise NotImplementedError

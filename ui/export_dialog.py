@@ -12,7 +12,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -25,8 +24,7 @@ from pmc.bundle.export import ExportOptions, ExportResult, export_bundle
 from pmc.inventory import Cluster, Server
 from pmc.jobs import Job, JobContext, JobState
 
-from .bundle_dialog import FILTER, SUFFIX, BundleControls, bundle_folder, remember_folder
-from .icons import icon
+from .bundle_dialog import FILTER, SUFFIX, BundleDialog, bundle_folder, remember_folder
 from .session import Session
 
 
@@ -53,7 +51,7 @@ def export_job(
     )  # fmt: skip
 
 
-class ExportDialog(QDialog):
+class ExportDialog(BundleDialog):
     def __init__(
         self,
         session: Session,
@@ -61,22 +59,10 @@ class ExportDialog(QDialog):
         server: str | None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.session = session
+        super().__init__(session, "export", cluster, server, parent)
         self.job: Job[ExportResult] | None = None
-        self.setObjectName("exportDialog")
-        self.setWindowTitle("Export configuration")
-        self.setWindowIcon(icon("export"))
         self.setMinimumWidth(560)
-
-        self.controls = BundleControls(
-            self, session, "export", preselect=(cluster, server), start=self.start,
-            finished=self._finished,
-        )  # fmt: skip
-        self.server, self.path = self.controls.server, self.controls.path
-        self.browse_button, self.export_button = self.controls.browse, self.controls.start
-        self.progress, self.outcome = self.controls.progress, self.controls.outcome
-        self.buttons, self.close_button = self.controls.buttons, self.controls.close
+        self.export_button = self.start_button
         self.server.currentIndexChanged.connect(self._server_changed)
         self.browse_button.clicked.connect(self.browse)
 
@@ -103,7 +89,7 @@ class ExportDialog(QDialog):
         intro.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Server:", self.server)
-        form.addRow("Bundle file:", self.controls.file_row)
+        form.addRow("Bundle file:", self.file_row)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)
@@ -115,9 +101,6 @@ class ExportDialog(QDialog):
         self._server_changed()
 
     # choices ---------------------------------------------------------------------------
-    def chosen(self) -> tuple[Cluster, Server] | None:
-        return self.controls.chosen()
-
     def options(self) -> ExportOptions:
         return ExportOptions(
             epg=self.with_epg.isChecked(),
@@ -176,7 +159,7 @@ class ExportDialog(QDialog):
         self.adjustSize()
         self.session.run_job(self.job)
 
-    def _finished(self) -> None:
+    def finished_job(self) -> None:
         job = self.job
         assert job is not None
         if job.state is JobState.SUCCEEDED and job.result is not None:

@@ -15,7 +15,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -42,7 +41,7 @@ from pmc.inventory import Cluster, Server
 from pmc.jobs import Job, JobContext, JobState
 from pmc.remote.connection import Connection
 
-from .bundle_dialog import FILTER, BundleControls, bundle_folder, remember_folder
+from .bundle_dialog import FILTER, BundleDialog, bundle_folder, remember_folder
 from .icons import icon
 from .import_choices import ImportChoices
 from .import_preview import ImportPreview
@@ -80,7 +79,7 @@ class _ScanCounter:
         self.done += n
 
 
-class ImportDialog(QDialog):
+class ImportDialog(BundleDialog):
     def __init__(
         self,
         session: Session,
@@ -88,8 +87,7 @@ class ImportDialog(QDialog):
         server: str | None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.session = session
+        super().__init__(session, "import", cluster, server, parent)
         self.scan: Scan | None = None
         self.refusal: str | None = None
         self.preview: Preview | None = None
@@ -100,19 +98,8 @@ class ImportDialog(QDialog):
         self.previewing = False
         self._counter: _ScanCounter | None = None
         self._scan_total = 0
-        self.setObjectName("importDialog")
-        self.setWindowTitle("Import configuration")
-        self.setWindowIcon(icon("import"))
         self.resize(900, 760)
-
-        self.controls = BundleControls(
-            self, session, "import", preselect=(cluster, server), start=self.start,
-            finished=self._finished,
-        )  # fmt: skip
-        self.server, self.path = self.controls.server, self.controls.path
-        self.browse_button, self.import_button = self.controls.browse, self.controls.start
-        self.progress, self.outcome = self.controls.progress, self.controls.outcome
-        self.buttons, self.close_button = self.controls.buttons, self.controls.close
+        self.import_button = self.start_button
         self.import_button.setEnabled(False)
 
         # the bundle ----------------------------------------------------------------------
@@ -165,7 +152,7 @@ class ImportDialog(QDialog):
         confirm_row.addWidget(self.confirm_text, 1)
 
         form = QFormLayout()
-        form.addRow("Bundle:", self.controls.file_row)
+        form.addRow("Bundle:", self.file_row)
         form.addRow("Into server:", self.server)
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -284,9 +271,6 @@ class ImportDialog(QDialog):
         self._options_changed()
 
     # options and preview ----------------------------------------------------------------
-    def chosen(self) -> tuple[Cluster, Server] | None:
-        return self.controls.chosen()
-
     def options(self) -> ImportOptions:
         return self.choices.options()
 
@@ -390,7 +374,7 @@ class ImportDialog(QDialog):
         self._update_buttons()
         self.session.run_job(self.job)
 
-    def _finished(self) -> None:
+    def finished_job(self) -> None:
         job = self.job
         assert job is not None
         self.outcome.setVisible(True)
