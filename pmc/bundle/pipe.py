@@ -14,6 +14,7 @@ import contextlib
 import paramiko
 
 from pmc.errors import Cancelled
+from pmc.remote import bulk
 from pmc.remote.commands import describe, kill_group, wrap
 from pmc.remote.connection import Connection
 from pmc.remote.errors import CommandFailed
@@ -36,6 +37,7 @@ class Pipe:
     @classmethod
     async def start(cls, connection: Connection, argv: list[str]) -> Pipe:
         channel = await connection.open_session()
+        bulk.prepare(channel)
         channel.settimeout(READ_TIMEOUT)
         line = wrap(connection, argv, root=True)
         pipe = cls(connection, channel, describe(argv))
@@ -75,7 +77,7 @@ class Pipe:
 
     def write(self, data: bytes) -> None:
         try:
-            self.channel.sendall(data)
+            bulk.send_all(self.channel, data)
         except (TimeoutError, paramiko.SSHException, EOFError, OSError) as exc:
             transport = self.channel.get_transport()
             if transport is not None and transport.is_active():

@@ -27,6 +27,7 @@ from typing import Literal
 
 import paramiko
 
+from pmc.remote import bulk
 from pmc.remote.connection import SIGNAL_NAMES, Connection, exit_signal
 from pmc.remote.errors import (
     CommandFailed,
@@ -297,7 +298,7 @@ class RunningCommand:
 
         try:
             if self._input is not None:
-                channel.sendall(self._input)
+                bulk.send_all(channel, self._input)
             channel.shutdown_write()
             out = _LineSplitter("stdout", self._stdout, emit, first_line=self._got_pgid)
             err = _LineSplitter("stderr", self._stderr, emit, hold_back=self._held_back)

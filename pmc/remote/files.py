@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 import paramiko
 
-from pmc.remote import commands
+from pmc.remote import bulk, commands
 from pmc.remote.commands import CommandResult
 from pmc.remote.connection import Connection
 from pmc.remote.errors import CommandFailed, PermissionDenied, RemoteFileError
@@ -294,6 +294,7 @@ class _Pipe:
     @classmethod
     async def start(cls, connection: Connection, argv: Sequence[str], *, root: bool) -> _Pipe:
         channel = await connection.open_session()
+        bulk.prepare(channel)
         pipe = cls(connection, channel, shlex.join(argv))
         line = commands.wrap(connection, list(argv), root=root)
         try:
@@ -328,23 +329,15 @@ class _Pipe:
         )
 
     def read(self) -> bytes:
-        """At least 256 KiB (or what is left), up to 1 MiB; b'' at the end."""
-        parts: list[bytes] = []
-        size = 0
+        """Up to 1 MiB, as the receive buffer batches it; b'' at the end."""
         try:
-            while size < 256 * 1024:
-                block = self.channel.recv(CHUNK - size)
-                if not block:
-                    break
-                parts.append(block)
-                size += len(block)
+            return self.channel.recv(CHUNK)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self.connection.lost(exc, f"running {self.command}") from exc
-        return b"".join(parts)
 
     def write(self, data: bytes) -> None:
         try:
-            self.channel.sendall(data)
+            bulk.send_all(self.channel, data)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self.connection.lost(exc, f"running {self.command}") from exc
 
