@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,8 @@ def child(args: argparse.Namespace) -> int:
         started = time.monotonic()
         try:
             if args.child == "export":
-                await export_bundle(conn, Path(args.file), ExportOptions())
+                streams = int(args.streams) if args.streams else None
+                await export_bundle(conn, Path(args.file), ExportOptions(streams=streams))
             else:
                 options = ImportOptions(backup_dir=Path(args.work) / "backups")
                 job: Job[object] = Job(
@@ -148,22 +150,22 @@ class Bench:
         srv = self.lab.servers[server]
         return fair.OpenSsh(self.key, self.work / "known_hosts", srv.management_address)
 
-    def child(self, what: str, server: str) -> dict[str, Any]:
+    def child(self, what: str, server: str, streams: int | None = None) -> dict[str, Any]:
         srv = self.lab.servers[server]
         argv = [
             "ip", "netns", "exec", self.lab.operator_namespace, sys.executable, __file__,
             "--child", what, "--server", server, "--address", srv.management_address,
             "--host-key", srv.host_key(), "--key", str(self.key), "--work", str(self.work),
-            "--file", str(self.bundle),
+            "--file", str(self.bundle), *(["--streams", str(streams)] if streams else []),
         ]  # fmt: skip
         out = subprocess.run(argv, check=True, capture_output=True, text=True)
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
         self.results.append(result)
         return result
 
-    def pmc_export(self) -> float:
+    def pmc_export(self, streams: int | None = None) -> float:
         self.bundle.unlink(missing_ok=True)
-        return float(self.child("export", "main")["seconds"])
+        return float(self.child("export", "main", streams)["seconds"])
 
     def pmc_import(self) -> float:
         seconds = float(self.child("import", "backup")["seconds"])
@@ -186,7 +188,7 @@ class Bench:
         return time.monotonic() - started
 
 
-def bench_size(data_mb: int, rounds: int, flush: bool) -> dict[str, Any]:
+def bench_size(data_mb: int, rounds: int, flush: bool, streams: list[int]) -> dict[str, Any]:
     down(LAB_ID)
     print(f"\n== lab with {data_mb} MB of data per server …", flush=True)
     lab = up(servers=2, state="fresh", data_mb=data_mb, lab_id=LAB_ID)
@@ -204,12 +206,14 @@ def bench_size(data_mb: int, rounds: int, flush: bool) -> dict[str, Any]:
             fair.Series("OpenSSH tar, same cipher"),
             fair.Series("OpenSSH default"),
         )
-        ex_pmc = fair.Series("PMC export")
+        ex_pmc = fair.Series("PMC export (streams: auto)")
         exports: list[tuple[fair.Series, Callable[[], float]]] = [
             (ex_same, lambda: b.openssh_export(cipher)),
             (ex_default, lambda: b.openssh_export(None)),
             (ex_pmc, b.pmc_export),
         ]
+        others = [fair.Series(f"PMC export ({n} streams)") for n in streams]
+        exports += [(x, partial(b.pmc_export, n)) for x, n in zip(others, streams, strict=True)]
         print("export:")
         fair.rounds(exports, rounds, flush=flush)
         export_rss = max(r["peak_rss_mb"] for r in b.results)
@@ -228,9 +232,11 @@ def bench_size(data_mb: int, rounds: int, flush: bool) -> dict[str, Any]:
             "data_mb": data_mb,
             "bundle_bytes": b.bundle.stat().st_size,
             "export": [
-                s.line(b.bundle.stat().st_size / 1e6) for s in (ex_same, ex_default, ex_pmc)
+                s.line(b.bundle.stat().st_size / 1e6)
+                for s in (ex_same, ex_default, ex_pmc, *others)
             ],
             "export_ratio_same": fair.ratio(ex_same, ex_pmc),
+            "export_ratio_others": {x.name: fair.ratio(ex_same, x) for x in others},
             "export_ratio_default": fair.ratio(ex_default, ex_pmc),
             "export_peak_rss_mb": export_rss,
             "import": [s.line(b.bundle.stat().st_size / 1e6) for s in (im_same, im_pmc)],
@@ -250,8 +256,10 @@ def main() -> int:
     parser.add_argument("--data-mb", type=int, nargs="+", default=[256, 2048])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-flush", action="store_true", help="rotate the order only")
+    parser.add_argument("--export-streams", type=int, nargs="*", default=[],
+                        help="also time PMC exports with these stream counts")  # fmt: skip
     parser.add_argument("--child", choices=["export", "import"])
-    for name in ("server", "address", "host-key", "key", "work", "file"):
+    for name in ("server", "address", "host-key", "key", "work", "file", "streams"):
         parser.add_argument(f"--{name}")
     args = parser.parse_args()
     if args.child:
@@ -260,7 +268,7 @@ def main() -> int:
         print("bench_bundle: needs root (the rehearsal lab)", file=sys.stderr)
         return 2
     flush = not args.no_flush and fair.can_drop_caches()
-    rows = [bench_size(mb, args.rounds, flush) for mb in args.data_mb]
+    rows = [bench_size(mb, args.rounds, flush, args.export_streams) for mb in args.data_mb]
     print()
     for r in rows:
         print(f"== {r['data_mb']} MB of data, bundle {r['bundle_bytes'] / 1e6:.0f} MB")
@@ -271,6 +279,8 @@ def main() -> int:
             f"{r['export_ratio_default']:.2f}x of OpenSSH's default; "
             f"peak RSS {r['export_peak_rss_mb']:.0f} MB"
         )
+        for name, x in r["export_ratio_others"].items():
+            print(f"  {name}: {x:.2f}x of OpenSSH on the same cipher")
         for line in r["import"]:
             print("  " + line)
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in r["import_steps"].items())

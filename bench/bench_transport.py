@@ -6,14 +6,18 @@ same link, in the same run, rounds with the order rotated each round (see ``benc
 
 - OpenSSH on PMC's cipher: ``ssh -c CIPHER root@main tar -cf - DIR`` (the fair baseline);
 - OpenSSH on its default cipher (the default-settings baseline);
-- PMC: ``pmc.remote.files.download_tree`` (one stream).
+- PMC: ``pmc.remote.files.download_tree`` (one stream);
+- PMC in parallel: ``pmc.bundle.parts`` (what an export uses for big files): the files in
+  8 MiB parts over N connections, handed over in order (``--streams``, default: PMC's own
+  choice from the cores of both ends). Its extra connections are made inside its timing.
 
 Everything is read to the end by this process and thrown away. Left out, on both sides alike:
 connection set-up and login (OpenSSH runs over a ControlMaster connection made beforehand,
 PMC over its connected transport; both set-up times are printed separately) and disk writes.
 Cache state: the files are read once before the timed runs (warm page cache for every run);
 ``--flush`` drops the page cache before every run instead. Figures: median of ``--rounds``,
-spread and load beside them. Goal: PMC ≥ 0.9 × OpenSSH on the same cipher.
+spread and load beside them. Goals: one stream ≥ 0.9 × OpenSSH on the same cipher; parallel
+≥ 1.3 × that one OpenSSH stream.
 
 Then a re-key check: the lab's sshd gets ``RekeyLimit 64M`` and PMC streams 2 GB twice over
 one connection; the key exchanges are counted in sshd's own log (LogLevel DEBUG1).
@@ -31,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,6 +44,7 @@ import paramiko
 
 from bench import fair
 from pmc import lab
+from pmc.bundle import parts
 from pmc.inventory import AuthMethod, Server
 from pmc.lab import LabCluster
 from pmc.remote import files
@@ -55,6 +61,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--flush", action="store_true", help="drop the page cache before runs")
     parser.add_argument("--rekey-mb", type=int, default=64, help="0: no re-key check")
+    parser.add_argument("--streams", type=int, nargs="*", help="parallel modes (default: auto)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench_transport: needs root (the rehearsal lab)", file=sys.stderr)
@@ -114,6 +121,12 @@ def _bench(cluster: LabCluster, work: Path, key: Path, args: argparse.Namespace)
             (default, lambda: _openssh_read(masters["default"].line(tar), total)),
             (single, lambda: loop.run_until_complete(_pmc_read(conn, total))),
         ]
+        auto = loop.run_until_complete(parts.plan(conn, {"bench": DIR})).streams
+        parallel: list[fair.Series] = []
+        for n in args.streams or [auto]:
+            series = fair.Series(f"PMC parts, {n} streams" + (" (auto)" if n == auto else ""))
+            parallel.append(series)
+            contenders.append((series, partial(_pmc_parts, loop, conn, total, n)))
         fair.rounds(contenders, args.rounds, flush=args.flush)
         print()
         for series, _ in contenders:
@@ -123,6 +136,10 @@ def _bench(cluster: LabCluster, work: Path, key: Path, args: argparse.Namespace)
         print(
             f"PMC single stream vs OpenSSH's default settings:  {fair.ratio(default, single):.2f}x"
         )
+        for series in parallel:
+            print(f"{series.name} vs one OpenSSH stream, same cipher: "
+                  f"{fair.ratio(same, series):.2f}x (goal >= 1.30); vs OpenSSH's default: "
+                  f"{fair.ratio(default, series):.2f}x")  # fmt: skip
         print("left out on both sides: connection set-up and login (below), disk writes")
         ssh_connect = sorted(ssh.connect_seconds(cipher) for _ in range(3))[1]
         pmc_connect = sorted(
@@ -162,6 +179,35 @@ async def _pmc_read(conn: Connection, total: int) -> float:
     if got < total:
         raise SystemExit(f"PMC copy failed ({got} bytes)")
     return time.perf_counter() - start
+
+
+def _pmc_parts(loop: asyncio.AbstractEventLoop, conn: Connection, total: int, n: int) -> float:
+    async def go() -> float:
+        start = time.perf_counter()
+        plan = await parts.plan(conn, {"bench": DIR}, streams=n)
+        streams = parts.PartStreams(conn, plan)
+        failed = True
+        try:
+            await streams.start()
+
+            def read_all() -> int:
+                got = 0
+                for file in streams.order:
+                    reader = streams.reader(file)
+                    while block := reader.read(1 << 20):
+                        got += len(block)
+                streams.finish()
+                return got
+
+            got = await conn.in_thread(conn.executors.transfers, read_all)
+            failed = False
+        finally:
+            await streams.close(failed=failed)
+        if got < total:
+            raise SystemExit(f"PMC parts failed ({got} bytes)")
+        return time.perf_counter() - start
+
+    return loop.run_until_complete(go())
 
 
 async def _pmc_connect(server: Server, known: KnownHosts) -> float:

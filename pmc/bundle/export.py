@@ -8,7 +8,9 @@
 - API config: ``spoolers.json`` and ``replicate.conf`` (small files, read whole).
 - Data folders: ``tar -cf - .`` in each folder on the server, re-read here header by header
   with the bundle's own bounded tar reader and re-written as bundle members (only regular
-  files and folders; a link or a special file on the server is skipped and reported).
+  files and folders; a link or a special file on the server is skipped and reported). Big
+  files come apart from the tar, in parts over several connections at once, handed over in
+  order (:mod:`pmc.bundle.parts`).
 
 The bundle is written under a temporary name and renamed at the end; a cancel or an error
 removes it, so no partial bundle is ever left behind. Memory stays bounded by the SSH window
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from pmc import __version__
+from pmc.bundle import parts
 from pmc.bundle.archive import CHUNK
 from pmc.bundle.archive_writer import BundleWriter, open_for_write
 from pmc.bundle.catalog import (
@@ -64,6 +67,7 @@ class ExportOptions:
     epg: bool = False  # as in the legacy PMC: the EPG only when asked for
     config: bool = True
     data: bool = True
+    streams: int | None = None  # for big data files (pmc.bundle.parts); None: from the cores
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -288,11 +292,14 @@ async def export_bundle(
     configs = asyncio.gather(*(read_small_file(connection, remote) for _, remote in config_files))
     want_db = options.database or options.epg
     try:
-        version, pg_version, found, listing = await asyncio.gather(
+        version, pg_version, found, listing, big = await asyncio.gather(
             playout_version(connection),
             postgresql_version(connection, layout),
             read_catalog(connection, layout) if want_db else _none(),
             list_data(connection, layout.data_dirs) if options.data else _no_data(),
+            parts.plan(
+                connection, layout.data_dirs if options.data else {}, streams=options.streams
+            ),
         )
         config_data = await configs
     finally:
@@ -332,17 +339,20 @@ async def export_bundle(
     # each folder's tar starts on the server while the one before is still being copied
     # (the first during the database dump): its start-up round trip overlaps the transfer
     starting: list[asyncio.Future[Pipe]] = []
+    # big files come as parts over several connections at once (pmc.bundle.parts)
+    streams = parts.PartStreams(connection, big)
 
-    def start_tar(remote_dir: str) -> None:
-        argv = ["tar", "-C", remote_dir, "-cf", "-", "."]
-        starting.append(asyncio.ensure_future(Pipe.start(connection, argv)))
+    def start_tar(key: str, remote_dir: str) -> None:
+        tar = parts.start_tar(connection, remote_dir, big.exclude_list(key))
+        starting.append(asyncio.ensure_future(tar))
 
     try:
+        await streams.start()
         with open_for_write(path) as out:
             writer = BundleWriter(out, on_bytes=progress)
             writer.write_manifest(manifest)
             if folders:
-                start_tar(folders[0][1])
+                start_tar(*folders[0])
             if tables:
                 rows = await _export_tables(connection, tables, writer, path.parent, pipes)
             for (name, remote), data in zip(config_files, config_data, strict=True):
@@ -356,10 +366,11 @@ async def export_bundle(
                 pipe = await starting[index]
                 pipes.append(pipe)
                 if index + 1 < len(folders):
-                    start_tar(folders[index + 1][1])
+                    start_tar(*folders[index + 1])
                 skipped += await connection.in_thread(
-                    connection.executors.transfers, _copy_tree, pipe, key, writer
+                    connection.executors.transfers, _copy_tree, pipe, key, writer, streams
                 )
+            await connection.in_thread(connection.executors.transfers, streams.finish)
             checksums = writer.finish(rows)
             size = writer.bytes_written
     except (Cancelled, asyncio.CancelledError, Exception):
@@ -370,7 +381,9 @@ async def export_bundle(
                     pipes.append(pipe)
         for pipe in pipes:
             await pipe.abort()
+        await streams.close(failed=True)
         raise
+    await streams.close(failed=False)
     progress.report()
     for item in skipped:
         log(f"skipped {item}", level="warning")
@@ -412,8 +425,9 @@ async def _export_tables(
         return await connection.in_thread(connection.executors.transfers, dump)
 
 
-def _copy_tree(pipe: Pipe, key: str, writer: BundleWriter) -> list[str]:
-    """Re-writes the server's ``tar -cf - .`` of data folder ``key`` as bundle members."""
+def _copy_tree(pipe: Pipe, key: str, writer: BundleWriter, streams: parts.PartStreams) -> list[str]:
+    """Re-writes the server's ``tar -cf - .`` of data folder ``key`` as bundle members, then
+    its big files (left out of the tar) from their part streams."""
     stream = TarStream(pipe, where=f"{pipe.connection.label}: tar of {key}")
     skipped: list[str] = []
     while (info := stream.next()) is not None:
@@ -429,4 +443,8 @@ def _copy_tree(pipe: Pipe, key: str, writer: BundleWriter) -> list[str]:
         else:
             skipped.append(f"{key}/{rel} (a link or special file; bundles hold files only)")
     pipe.finish()
+    for big in streams.plan.files.get(key, []):
+        writer.add_stream(
+            f"data/{key}/{big.rel}", big.size, streams.reader(big), mode=big.mode, mtime=big.mtime
+        )
     return skipped

@@ -1,0 +1,261 @@
+"""Big data files moved as parts over several SSH connections at once, handed over in order.
+
+One SSH connection is one stream of packets that one sshd process encrypts on one core, and
+that one paramiko thread here decrypts: the speed of a single ``tar`` stream is the speed of
+one core at each end. A bundle's data folders hold a few big media files (AV clips, transport
+streams), so those are read in parts of :data:`PART` bytes over ``N`` connections (``N`` from
+the cores of both ends, at most :data:`MAX_STREAMS`): part ``g`` of the whole list goes over
+stream ``g mod N``. Each stream is one remote script that ``dd``-s its own parts one after the
+other; SSH flow control holds each stream at one window (8 MiB ≥ a part) ahead, so the parts
+wait in order without any buffer of PMC's own, and memory stays bounded whatever the size.
+
+The reader takes the parts in order, so the member's bytes and checksum in the bundle are the
+same as from one ``tar`` stream. A file that changes size while it is read makes its stream
+fail (the script compares the size after the last part) and with it the export, as ``tar``
+would ("file changed as we read it"); small files and folders still come through ``tar``,
+which leaves the big ones out (``--exclude-from``, literal names).
+
+Extra connections log in like the first one (same server, credentials, known host key). One
+that cannot connect is left out, with a note in the log: fewer streams, same bundle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import posixpath
+from dataclasses import dataclass, field
+
+from pmc.bundle.errors import BundleOperationFailed
+from pmc.bundle.pipe import Pipe
+from pmc.errors import RemoteError
+from pmc.remote.commands import run
+from pmc.remote.connection import Connection
+
+log = logging.getLogger("pmc.bundle")
+
+PART = 8 << 20  # bytes per part: at most the SSH window, so a waiting part arrives whole
+BIG = 64 << 20  # files at least this big move in parts
+MIN_TOTAL = 256 << 20  # ... when the big files add up to at least this much
+MAX_STREAMS = 4
+
+_LIST_SCRIPT = r"""
+nproc 2>/dev/null || echo 1
+min=$1; shift
+for d in "$@"; do
+  [ -d "$d" ] || continue
+  printf 'D %s\0' "$d"
+  find "$d" -type f -size +"$min"c -printf '%s %m %T@ %p\0'
+done
+"""
+
+_READ_SCRIPT = r"""
+set -u
+part=$1; n=$2; k=$3; shift 3
+g=0
+while [ $# -ge 2 ]; do
+  size=$1; f=$2; shift 2
+  off=0
+  while [ "$off" -lt "$size" ]; do
+    if [ $((g % n)) -eq "$k" ]; then
+      dd if="$f" bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$part" status=none \
+        || exit 5
+    fi
+    g=$((g + 1)); off=$((off + part))
+  done
+  now=$(stat -c %s -- "$f") || exit 5
+  [ "$now" -eq "$size" ] || {
+    echo "pmc: $f changed while it was read ($size bytes, now $now)" >&2; exit 3; }
+done
+"""
+
+
+@dataclass(frozen=True)
+class BigFile:
+    path: str  # absolute, on the server
+    rel: str  # inside its data folder
+    size: int
+    mode: int
+    mtime: int
+
+
+@dataclass
+class PartsPlan:
+    """The big files of each data folder (by key), and how many streams to read them with."""
+
+    streams: int
+    files: dict[str, list[BigFile]] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(f.size for files in self.files.values() for f in files)
+
+    def exclude_list(self, key: str) -> bytes:
+        """``tar --exclude-from=-`` input: the folder's big files, as tar names them."""
+        return b"".join(f"./{f.rel}\n".encode() for f in self.files.get(key, []))
+
+
+def choose_streams(local_cores: int, remote_cores: int, total: int) -> int:
+    """Streams for ``total`` bytes of big files: one per core at the slower end (at most
+    :data:`MAX_STREAMS`); 1 (no parts) when there is too little to gain."""
+    if total < MIN_TOTAL:
+        return 1
+    return max(1, min(MAX_STREAMS, local_cores, remote_cores))
+
+
+async def plan(
+    connection: Connection, folders: dict[str, str], *, streams: int | None = None
+) -> PartsPlan:
+    """Which files of ``folders`` (key → remote path) move in parts, over how many streams.
+    ``streams`` overrides the choice (1: everything through tar)."""
+    if streams == 1 or not folders:
+        return PartsPlan(1)
+    argv = ["sh", "-c", _LIST_SCRIPT, "pmc", str(BIG - 1), *folders.values()]
+    result = await run(connection, argv, root=True, check=True)
+    head, _, rest = result.stdout.partition("\n")
+    remote_cores = int(head) if head.strip().isdigit() else 1
+    by_path = {path: key for key, path in folders.items()}
+    found: dict[str, list[BigFile]] = {}
+    key: str | None = None
+    for record in rest.split("\0"):
+        if record.startswith("D "):
+            key = by_path.get(record[2:])
+            continue
+        fields = record.split(" ", 3)
+        if key is None or len(fields) != 4 or "\n" in fields[3]:
+            continue  # a name with a newline cannot be left out of tar: it goes through tar
+        size, mode, mtime, path = fields
+        root = folders[key]
+        rel = posixpath.relpath(path, root)
+        found.setdefault(key, []).append(
+            BigFile(path, rel, int(size), int(mode, 8), int(float(mtime)))
+        )
+    total = sum(f.size for files in found.values() for f in files)
+    chosen = streams or choose_streams(os.cpu_count() or 1, remote_cores, total)
+    if chosen < 2:
+        return PartsPlan(1)
+    return PartsPlan(chosen, found)
+
+
+class PartStreams:
+    """The running streams of a :class:`PartsPlan`; read the files with :meth:`reader`, in the
+    plan's order (folder by folder), then :meth:`finish`; :meth:`close` in every case."""
+
+    def __init__(self, connection: Connection, parts: PartsPlan) -> None:
+        self.connection = connection
+        self.plan = parts
+        self.order = [f for files in parts.files.values() for f in files]
+        self._next = 0  # index in ``order`` of the file the next reader is for
+        self._part = 0  # global index of the next part
+        self._extra: list[Connection] = []
+        self.pipes: list[Pipe] = []
+
+    async def start(self) -> None:
+        """Connect the extra streams and start every stream's script."""
+        if not self.order:
+            return
+        extras = [
+            Connection(
+                self.connection.server,
+                cluster=self.connection.cluster,
+                known_hosts=self.connection.known_hosts,
+                credentials=self.connection.credentials,
+                timeouts=self.connection.timeouts,
+                executors=self.connection.executors,
+            )
+            for _ in range(self.plan.streams - 1)
+        ]
+        self._extra = extras
+        outcomes = await asyncio.gather(*(e.transport() for e in extras), return_exceptions=True)
+        connections = [self.connection]
+        for extra, outcome in zip(extras, outcomes, strict=True):
+            if isinstance(outcome, RemoteError):
+                log.warning("%s: an extra stream could not connect (%s)", extra.label, outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                connections.append(extra)
+        files = [str(x) for f in self.order for x in (f.size, f.path)]
+        count = len(connections)
+        for index, conn in enumerate(connections):
+            argv = ["sh", "-c", _READ_SCRIPT, "pmc", str(PART), str(count), str(index), *files]
+            self.pipes.append(await Pipe.start(conn, argv))
+
+    def reader(self, file: BigFile) -> _PartReader:
+        """The content of ``file`` (the next in the plan's order), read part by part."""
+        if self._next >= len(self.order) or self.order[self._next] != file:
+            raise RuntimeError(f"{file.path} read out of the plan's order")
+        self._next += 1
+        reader = _PartReader(self, file, self._part)
+        self._part += (file.size + PART - 1) // PART
+        return reader
+
+    def finish(self) -> None:
+        """Blocking: every stream ended well (each file kept its size while it was read)."""
+        for pipe in self.pipes:
+            pipe.finish()
+
+    async def close(self, *, failed: bool) -> None:
+        if failed:
+            for pipe in self.pipes:
+                with contextlib.suppress(Exception):
+                    await pipe.abort()
+        for extra in self._extra:
+            await extra.close()
+
+
+class _PartReader:
+    """``read(n)`` over a big file's parts, each from its own stream, in order."""
+
+    def __init__(self, streams: PartStreams, file: BigFile, first_part: int) -> None:
+        self._streams = streams
+        self._file = file
+        self._part = first_part
+        self._offset = 0  # bytes of the file handed over so far
+        self._left_in_part = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        file = self._file
+        if self._offset >= file.size:
+            return b""
+        if not self._left_in_part:
+            self._left_in_part = min(PART, file.size - self._offset)
+        pipes = self._streams.pipes
+        pipe = pipes[self._part % len(pipes)]
+        want = self._left_in_part if size < 0 else min(size, self._left_in_part)
+        data = pipe.read(want)
+        if not data:
+            pipe.finish()  # raises the script's own message when it failed
+            raise BundleOperationFailed(
+                f"{file.path} ended after {self._offset} of {file.size} bytes (it changed "
+                "while it was being read?)",
+                where=self._streams.connection.label,
+                hint="Export again.",
+            )
+        self._offset += len(data)
+        self._left_in_part -= len(data)
+        if not self._left_in_part:
+            self._part += 1
+        return data
+
+
+async def start_tar(connection: Connection, remote_dir: str, exclude: bytes) -> Pipe:
+    """``tar -cf - .`` of a data folder, leaving out the files listed in ``exclude``."""
+    if not exclude:
+        return await Pipe.start(connection, ["tar", "-C", remote_dir, "-cf", "-", "."])
+    argv = ["tar", "-C", remote_dir, "--anchored", "--no-wildcards", "--exclude-from=-",
+            "-cf", "-", "."]  # fmt: skip
+    pipe = await Pipe.start(connection, argv)
+
+    def give_list() -> None:
+        pipe.write(exclude)
+        pipe.close_stdin()
+
+    try:
+        await connection.in_thread(connection.executors.control, give_list)
+    except BaseException:
+        await pipe.abort()
+        raise
+    return pipe
