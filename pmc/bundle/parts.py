@@ -139,23 +139,18 @@ async def plan(
     return PartsPlan(chosen, found)
 
 
-class PartStreams:
-    """The running streams of a :class:`PartsPlan`; read the files with :meth:`reader`, in the
-    plan's order (folder by folder), then :meth:`finish`; :meth:`close` in every case."""
+class Streams:
+    """One remote script per connection (the first is the caller's, the others are opened
+    here), each told the part size, how many streams there are and its own index."""
 
-    def __init__(self, connection: Connection, parts: PartsPlan) -> None:
+    def __init__(self, connection: Connection, wanted: int) -> None:
         self.connection = connection
-        self.plan = parts
-        self.order = [f for files in parts.files.values() for f in files]
-        self._next = 0  # index in ``order`` of the file the next reader is for
-        self._part = 0  # global index of the next part
-        self._extra: list[Connection] = []
+        self.wanted = wanted
         self.pipes: list[Pipe] = []
+        self._extra: list[Connection] = []
 
-    async def start(self) -> None:
-        """Connect the extra streams and start every stream's script."""
-        if not self.order:
-            return
+    async def launch(self, script: str, args: list[str]) -> None:
+        """Connect the extra streams and start every stream's ``script`` with ``args``."""
         extras = [
             Connection(
                 self.connection.server,
@@ -165,7 +160,7 @@ class PartStreams:
                 timeouts=self.connection.timeouts,
                 executors=self.connection.executors,
             )
-            for _ in range(self.plan.streams - 1)
+            for _ in range(self.wanted - 1)
         ]
         self._extra = extras
         outcomes = await asyncio.gather(*(e.transport() for e in extras), return_exceptions=True)
@@ -177,11 +172,39 @@ class PartStreams:
                 raise outcome
             else:
                 connections.append(extra)
-        files = [str(x) for f in self.order for x in (f.size, f.path)]
         count = len(connections)
         for index, conn in enumerate(connections):
-            argv = ["sh", "-c", _READ_SCRIPT, "pmc", str(PART), str(count), str(index), *files]
+            argv = ["sh", "-c", script, "pmc", str(PART), str(count), str(index), *args]
             self.pipes.append(await Pipe.start(conn, argv))
+
+    def pipe_for(self, part: int) -> Pipe:
+        """The stream that carries part number ``part`` (counted over all the files)."""
+        return self.pipes[part % len(self.pipes)]
+
+    async def close(self, *, failed: bool) -> None:
+        if failed:
+            for pipe in self.pipes:
+                with contextlib.suppress(Exception):
+                    await pipe.abort()
+        for extra in self._extra:
+            await extra.close()
+
+
+class PartStreams(Streams):
+    """The running streams of a :class:`PartsPlan`; read the files with :meth:`reader`, in the
+    plan's order (folder by folder), then :meth:`finish`; :meth:`close` in every case."""
+
+    def __init__(self, connection: Connection, parts: PartsPlan) -> None:
+        super().__init__(connection, parts.streams)
+        self.plan = parts
+        self.order = [f for files in parts.files.values() for f in files]
+        self._next = 0  # index in ``order`` of the file the next reader is for
+        self._part = 0  # global index of the next part
+
+    async def start(self) -> None:
+        """Connect the extra streams and start reading every big file's parts."""
+        if self.order:
+            await self.launch(_READ_SCRIPT, [str(x) for f in self.order for x in (f.size, f.path)])
 
     def reader(self, file: BigFile) -> _PartReader:
         """The content of ``file`` (the next in the plan's order), read part by part."""
@@ -196,14 +219,6 @@ class PartStreams:
         """Blocking: every stream ended well (each file kept its size while it was read)."""
         for pipe in self.pipes:
             pipe.finish()
-
-    async def close(self, *, failed: bool) -> None:
-        if failed:
-            for pipe in self.pipes:
-                with contextlib.suppress(Exception):
-                    await pipe.abort()
-        for extra in self._extra:
-            await extra.close()
 
 
 class _PartReader:
@@ -222,8 +237,7 @@ class _PartReader:
             return b""
         if not self._left_in_part:
             self._left_in_part = min(PART, file.size - self._offset)
-        pipes = self._streams.pipes
-        pipe = pipes[self._part % len(pipes)]
+        pipe = self._streams.pipe_for(self._part)
         want = self._left_in_part if size < 0 else min(size, self._left_in_part)
         data = pipe.read(want)
         if not data:
