@@ -9,7 +9,6 @@ from pmc.bundle.archive import BLOCK, CHUNK
 from pmc.bundle.archive_reader import BundleReader
 from pmc.bundle.catalog import Catalog, copy_columns, quote_ident
 from pmc.bundle.manifest import TableSpec
-from pmc.bundle.part_uploads import PartUploads
 from pmc.bundle.pipe import Pipe
 from pmc.bundle.preview import Scan
 from pmc.bundle.progress import ByteProgress
@@ -82,7 +81,6 @@ class _Loader:
         psql: Pipe | None,
         start_tar: Callable[[str], Pipe],
         progress: ByteProgress,
-        uploads: PartUploads | None = None,
     ) -> None:
         self.connection = connection
         self.scan = scan
@@ -91,7 +89,6 @@ class _Loader:
         self.psql = psql
         self.start_tar = start_tar
         self.progress = progress
-        self.uploads = uploads  # big members go in parts over several connections
         self.tar: Pipe | None = None
         self.tar_key: str | None = None
 
@@ -138,19 +135,15 @@ class _Loader:
                             )
                         )
                     continue
-                in_parts = self.uploads is not None and self.uploads.takes(name)
                 self.tar.write(
                     _tar_header(
                         f"./{rel}",
-                        0 if in_parts else member.size,  # tar makes it empty; parts fill it
+                        member.size,
                         is_dir=False,
                         mode=member.mode,
                         mtime=member.mtime,
                     )
                 )
-                if self.uploads is not None and in_parts:
-                    self.uploads.send(name, stream, self.progress)
-                    continue
                 while chunk := stream.read(CHUNK):
                     self.tar.write(chunk)
                     self.progress(len(chunk))

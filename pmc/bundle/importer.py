@@ -69,7 +69,6 @@ from pmc.bundle.import_plan import (
 )
 from pmc.bundle.import_rollback import _roll_back
 from pmc.bundle.manifest import CONFIG_FILES, PART_CONFIG, PART_DATA
-from pmc.bundle.part_uploads import PartUploads
 from pmc.bundle.pipe import Pipe
 from pmc.bundle.preview import (
     Preview,
@@ -287,10 +286,8 @@ async def import_bundle(
                 )  # fmt: skip
             total = scan.checksums.total_bytes
             progress = ByteProgress(ctx, "Importing", total)
-            staged = {k: f"{v}.pmc-stage-{ident}" for k, v in stage.items()}
-            uploads = await PartUploads.plan(connection, scan.files, staged, ident)
             loader = _Loader(
-                connection, scan, tables, stage, psql, lambda k: tar_pipes[k], progress, uploads
+                connection, scan, tables, stage, psql, lambda k: tar_pipes[k], progress
             )
 
             def load() -> None:
@@ -302,7 +299,6 @@ async def import_bundle(
                         pipe.write(bytes(2 * BLOCK))
                         pipe.close_stdin()
                         pipe.finish(check=False)
-                uploads.finish()  # every big file's parts written, before the commit
                 if psql is not None:
                     psql.write(load_script_tail(keep, catalog, loaded).encode())
                     psql.write(b"COMMIT;\n")
@@ -310,16 +306,12 @@ async def import_bundle(
                     psql.finish()
 
             try:
-                await uploads.start()
                 await connection.in_thread(loop_thread, load)
             except BaseException:
                 for pipe in [*tar_pipes.values(), *([psql] if psql else [])]:
                     await pipe.abort()
-                await uploads.close(failed=True)
                 raise
             committed = True
-            await uploads.close(failed=False)
-            await uploads.place()
             progress.report()
 
         # 4. switch -----------------------------------------------------------------------

@@ -139,18 +139,23 @@ async def plan(
     return PartsPlan(chosen, found)
 
 
-class Streams:
-    """One remote script per connection (the first is the caller's, the others are opened
-    here), each told the part size, how many streams there are and its own index."""
+class PartStreams:
+    """The running streams of a :class:`PartsPlan`; read the files with :meth:`reader`, in the
+    plan's order (folder by folder), then :meth:`finish`; :meth:`close` in every case."""
 
-    def __init__(self, connection: Connection, wanted: int) -> None:
+    def __init__(self, connection: Connection, parts: PartsPlan) -> None:
         self.connection = connection
-        self.wanted = wanted
-        self.pipes: list[Pipe] = []
+        self.plan = parts
+        self.order = [f for files in parts.files.values() for f in files]
+        self._next = 0  # index in ``order`` of the file the next reader is for
+        self._part = 0  # global index of the next part
         self._extra: list[Connection] = []
+        self.pipes: list[Pipe] = []
 
-    async def launch(self, script: str, args: list[str]) -> None:
-        """Connect the extra streams and start every stream's ``script`` with ``args``."""
+    async def start(self) -> None:
+        """Connect the extra streams and start every stream's script."""
+        if not self.order:
+            return
         extras = [
             Connection(
                 self.connection.server,
@@ -160,7 +165,7 @@ class Streams:
                 timeouts=self.connection.timeouts,
                 executors=self.connection.executors,
             )
-            for _ in range(self.wanted - 1)
+            for _ in range(self.plan.streams - 1)
         ]
         self._extra = extras
         outcomes = await asyncio.gather(*(e.transport() for e in extras), return_exceptions=True)
@@ -172,39 +177,11 @@ class Streams:
                 raise outcome
             else:
                 connections.append(extra)
+        files = [str(x) for f in self.order for x in (f.size, f.path)]
         count = len(connections)
         for index, conn in enumerate(connections):
-            argv = ["sh", "-c", script, "pmc", str(PART), str(count), str(index), *args]
+            argv = ["sh", "-c", _READ_SCRIPT, "pmc", str(PART), str(count), str(index), *files]
             self.pipes.append(await Pipe.start(conn, argv))
-
-    def pipe_for(self, part: int) -> Pipe:
-        """The stream that carries part number ``part`` (counted over all the files)."""
-        return self.pipes[part % len(self.pipes)]
-
-    async def close(self, *, failed: bool) -> None:
-        if failed:
-            for pipe in self.pipes:
-                with contextlib.suppress(Exception):
-                    await pipe.abort()
-        for extra in self._extra:
-            await extra.close()
-
-
-class PartStreams(Streams):
-    """The running streams of a :class:`PartsPlan`; read the files with :meth:`reader`, in the
-    plan's order (folder by folder), then :meth:`finish`; :meth:`close` in every case."""
-
-    def __init__(self, connection: Connection, parts: PartsPlan) -> None:
-        super().__init__(connection, parts.streams)
-        self.plan = parts
-        self.order = [f for files in parts.files.values() for f in files]
-        self._next = 0  # index in ``order`` of the file the next reader is for
-        self._part = 0  # global index of the next part
-
-    async def start(self) -> None:
-        """Connect the extra streams and start reading every big file's parts."""
-        if self.order:
-            await self.launch(_READ_SCRIPT, [str(x) for f in self.order for x in (f.size, f.path)])
 
     def reader(self, file: BigFile) -> _PartReader:
         """The content of ``file`` (the next in the plan's order), read part by part."""
@@ -217,8 +194,18 @@ class PartStreams(Streams):
 
     def finish(self) -> None:
         """Blocking: every stream ended well (each file kept its size while it was read)."""
+        if self._next != len(self.order):
+            raise RuntimeError(f"{len(self.order) - self._next} big files were not read")
         for pipe in self.pipes:
             pipe.finish()
+
+    async def close(self, *, failed: bool) -> None:
+        if failed:
+            for pipe in self.pipes:
+                with contextlib.suppress(Exception):
+                    await pipe.abort()
+        for extra in self._extra:
+            await extra.close()
 
 
 class _PartReader:
@@ -237,7 +224,8 @@ class _PartReader:
             return b""
         if not self._left_in_part:
             self._left_in_part = min(PART, file.size - self._offset)
-        pipe = self._streams.pipe_for(self._part)
+        pipes = self._streams.pipes
+        pipe = pipes[self._part % len(pipes)]
         want = self._left_in_part if size < 0 else min(size, self._left_in_part)
         data = pipe.read(want)
         if not data:

@@ -17,7 +17,6 @@ import pytest
 from pmc.bundle import parts
 from pmc.bundle.archive_reader import BundleReader, verify_file
 from pmc.bundle.export import ExportOptions, export_bundle
-from pmc.bundle.importer import ImportOptions, import_bundle
 from pmc.bundle.manifest import MemberSum
 from pmc.errors import PmcError
 from tests.bundle.conftest import PlayoutHost
@@ -156,48 +155,6 @@ def test_an_extra_stream_that_cannot_log_in_leaves_one_stream_and_the_same_bundl
 
     asyncio.run(go())
     assert _members(fewer) == _members(one)
-
-
-def _files(root: Path) -> dict[str, tuple[bytes, int, int]]:
-    """rel → (content, mode, mtime) of every file under ``root``."""
-    out = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            st = path.stat()
-            out[str(path.relative_to(root))] = (
-                path.read_bytes(),
-                st.st_mode & 0o7777,
-                int(st.st_mtime),
-            )
-    return out
-
-
-def test_import_in_parts_puts_every_file_in_place(
-    playout_pair: tuple[PlayoutHost, PlayoutHost],
-    tmp_path: Path,
-    small_parts: None,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    main, backup = playout_pair
-    _add_big_files(main)
-    bundle = tmp_path / "main.pmcbundle"
-    asyncio.run(_export(main, tmp_path, bundle, streams=1))
-    monkeypatch.setattr(parts, "choose_streams", lambda *_: 3)  # whatever this machine has
-    before = _logins(backup)
-
-    async def go() -> None:
-        conn = backup.connection(tmp_path / "known_hosts-backup")
-        try:
-            options = ImportOptions(backup_dir=tmp_path / "backups", restart=False)
-            await import_bundle(conn, bundle, options)
-        finally:
-            await conn.close()
-
-    asyncio.run(go())
-    assert _logins(backup) - before == 3  # the import's connection and two extra streams
-    for key in ("carousel", "av", "ts"):
-        assert _files(backup.data_root / key) == _files(main.data_root / key)
-    assert not [p for p in backup.data_root.rglob(".pmc-*")]
 
 
 def test_streams_follow_the_cores_of_both_ends_and_the_size() -> None:
