@@ -20,7 +20,8 @@ spread and load beside them. Goals: one stream ≥ 0.9 × OpenSSH on the same ci
 ≥ 1.3 × that one OpenSSH stream.
 
 Then a re-key check: the lab's sshd gets ``RekeyLimit 64M`` and PMC streams 2 GB twice over
-one connection; the key exchanges are counted in sshd's own log (LogLevel DEBUG1).
+one connection; the key exchanges are counted in sshd's own log (LogLevel DEBUG1), and the
+time of each 64 MiB between them is printed (median and slowest: a stall would show there).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import asyncio
 import base64
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -123,7 +125,9 @@ def _bench(cluster: LabCluster, work: Path, key: Path, args: argparse.Namespace)
         ]
         auto = loop.run_until_complete(parts.plan(conn, {"bench": DIR})).streams
         parallel: list[fair.Series] = []
-        for n in args.streams or [auto]:
+        if each * 1024 * 1024 < parts.BIG:
+            print(f"no parallel mode: parts are for files from {parts.BIG >> 20} MiB")
+        for n in (args.streams or [auto]) if each * 1024 * 1024 >= parts.BIG else []:
             series = fair.Series(f"PMC parts, {n} streams" + (" (auto)" if n == auto else ""))
             parallel.append(series)
             contenders.append((series, partial(_pmc_parts, loop, conn, total, n)))
@@ -229,7 +233,7 @@ def _rekey_check(cluster: LabCluster, server: Server, known: KnownHosts, limit_m
     try:
         srv.systemctl("restart", "sshd")
         before = log.stat().st_size
-        times, gap = asyncio.run(_two_gb_twice(server, known))
+        times, stretches = asyncio.run(_two_gb_twice(server, known, limit_mb << 20))
         with log.open("rb") as f:
             f.seek(before)
             text = f.read().decode("utf-8", "replace")
@@ -238,34 +242,41 @@ def _rekey_check(cluster: LabCluster, server: Server, known: KnownHosts, limit_m
             for line in text.splitlines()
             if "SSH2_MSG_NEWKEYS received" in line and "[preauth]" not in line
         )
+        mb = limit_mb * 1.048576
         print(
             f"2 GB twice over one connection, sshd RekeyLimit {limit_mb}M: "
             f"{times[0]:.1f} s, {times[1]:.1f} s; {exchanges} key exchanges (sshd's log); "
-            f"longest pause between chunks {gap * 1000:.0f} ms (load {fair.load():.1f})"
+            f"each {limit_mb} MiB between them: median {statistics.median(stretches):.2f} s, "
+            f"slowest {max(stretches):.2f} s ({mb / max(stretches):.0f} MB/s) "
+            f"(load {fair.load():.1f})"
         )
     finally:
         config.write_text(original)
         srv.systemctl("restart", "sshd")
 
 
-async def _two_gb_twice(server: Server, known: KnownHosts) -> tuple[list[float], float]:
+async def _two_gb_twice(
+    server: Server, known: KnownHosts, stretch: int
+) -> tuple[list[float], list[float]]:
+    """Seconds of each 2 GB, and of each ``stretch`` bytes (the server re-keys between)."""
     conn = Connection(server, cluster="bench", known_hosts=known)
-    times = []
-    gap = 0.0
+    times: list[float] = []
+    stretches: list[float] = []
     try:
         await conn.transport()
         for _ in range(2):
-            start = last = time.perf_counter()
+            start = mark = time.perf_counter()
             got = 0
             argv = ["head", "-c", str(2 * 1024**3), "/dev/zero"]
             async for chunk in files.stream_output(conn, argv, root=True, what="2 GB"):
-                now = time.perf_counter()
-                gap = max(gap, now - last)
-                last = now
+                if (got + len(chunk)) // stretch > got // stretch:
+                    now = time.perf_counter()
+                    stretches.append(now - mark)
+                    mark = now
                 got += len(chunk)
             assert got == 2 * 1024**3, got
             times.append(time.perf_counter() - start)
-        return times, gap
+        return times, stretches
     finally:
         await conn.close()
 
