@@ -36,6 +36,7 @@ from pmc.remote.errors import (
     PermissionDenied,
     SudoNotAllowed,
 )
+from pmc.remote.session_guard import WATCHED
 
 Stream = Literal["stdout", "stderr"]
 Command = Sequence[str] | str
@@ -76,12 +77,18 @@ def describe(command: Command) -> str:
     return command if isinstance(command, str) else shlex.join(command)
 
 
-def wrap(connection: Connection, command: Command, *, root: bool = False) -> str:
-    """The remote command line: in its own process group, reporting the group id first."""
+def wrap(
+    connection: Connection, command: Command, *, root: bool = False, watch: bool = False
+) -> str:
+    """The remote command line: in its own process group, reporting the group id first.
+    ``watch``: the command gets no input, and its group is stopped when the channel's input
+    ends while it still runs (:data:`pmc.remote.session_guard.WATCHED`): keep the channel's
+    input open until the command has ended."""
     argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
     if not argv:
         raise ValueError("empty command")
-    full = ["setsid", "-w", "sh", "-c", 'echo "$$"; exec "$@"', "pmc", *argv]
+    script = WATCHED if watch else 'echo "$$"; exec "$@"'
+    full = ["setsid", "-w", "sh", "-c", script, "pmc", *argv]
     if root:
         full = connection.as_root(full)
     return shlex.join(full)
@@ -153,7 +160,7 @@ class RunningCommand:
     ) -> None:
         self.connection = connection
         self.command = describe(command)
-        self._line = wrap(connection, command, root=root)
+        self._line = wrap(connection, command, root=root, watch=input is None)
         self._root = root
         self._input = input
         if timeout == _DEFAULT:
@@ -299,7 +306,9 @@ class RunningCommand:
         try:
             if self._input is not None:
                 bulk.send_all(channel, self._input)
-            channel.shutdown_write()
+                channel.shutdown_write()
+            # without input the channel's input stays open while the command runs: its end
+            # (sshd gone, or the channel closed early) stops the command on the server
             out = _LineSplitter("stdout", self._stdout, emit, first_line=self._got_pgid)
             err = _LineSplitter("stderr", self._stderr, emit, hold_back=self._held_back)
             fd = channel.fileno()

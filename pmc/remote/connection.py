@@ -36,6 +36,7 @@ from pmc.remote.errors import (
     Unreachable,
 )
 from pmc.remote.host_keys import KnownHosts, RefuseUnknown, TrustDecision, host_id
+from pmc.remote.session_guard import SessionGuard
 
 log = logging.getLogger("pmc.remote")
 
@@ -99,6 +100,8 @@ class Timeouts:
     command: float | None = 300.0  # default limit of one command
     keepalive_interval: float = 15.0  # how often the link is checked while connected
     keepalive_deadline: float = 10.0  # how long an answer to a check may take
+    heartbeat: float = 5.0  # how often the server's session guard hears from PMC
+    orphan_after: float = 30.0  # silence after which the guard ends PMC's work on the server
 
 
 @dataclass
@@ -201,6 +204,7 @@ class Connection:
         self._lock = threading.Lock()
         self._closed = False
         self._watchdog: threading.Thread | None = None
+        self._guard: SessionGuard | None = None
         self._wake = threading.Event()
         self.slots = SessionSlots(max_sessions)
         self._held: set[int] = set()
@@ -405,6 +409,9 @@ class Connection:
                 self._transport = None
             transport = self._connect()
             self._transport = transport
+            self._guard = SessionGuard.start(
+                transport, self.label, self.timeouts.orphan_after, self.timeouts.channel
+            )
             self.connects += 1
             log.info(
                 "%s: connected as %r by %s", self.label, self.server.ssh_user,
@@ -618,10 +625,17 @@ class Connection:
         self._watchdog.start()
 
     def _watch(self) -> None:
-        while not self._wake.wait(self.timeouts.keepalive_interval):
-            transport = self._transport
+        tick = min(self.timeouts.heartbeat, self.timeouts.keepalive_interval)
+        next_check = time.monotonic() + self.timeouts.keepalive_interval
+        while not self._wake.wait(tick):
+            transport, guard = self._transport, self._guard
             if transport is None or not transport.is_active():
                 continue
+            if guard is not None and guard.channel.get_transport() is transport:
+                guard.beat()
+            if time.monotonic() < next_check:
+                continue
+            next_check = time.monotonic() + self.timeouts.keepalive_interval
             if not self.check_alive(transport):
                 log.warning(
                     "%s: no keepalive answer within %g s; closing the connection",
