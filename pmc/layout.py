@@ -60,6 +60,10 @@ class PlayoutLayout:
     authorized_keys: str = "/root/.ssh/authorized_keys"
     ssh_port: int = 22
 
+    # PMC's own: the cluster lock (pmc.cluster_lock) lives here, on a tmpfs that a reboot
+    # empties, as a lock must be
+    pmc_run_dir: str = "/run/pmc"
+
     # Firewall
     firewall_service: str = "firewalld"
     firewall_zone: str = "public"

@@ -83,6 +83,7 @@ from pmc.bundle.preview import (
 )
 from pmc.bundle.progress import ByteProgress
 from pmc.catalog import PART_DATABASE, PART_EPG
+from pmc.cluster_lock import cluster_lock
 from pmc.errors import Cancelled, PmcError
 from pmc.jobs import JobContext
 from pmc.remote import files, services
@@ -196,7 +197,21 @@ async def import_bundle(
     *,
     scan: Scan | None = None,
 ) -> ImportResult:
-    """Import the bundle at ``path`` into ``connection``'s server; see the module docs."""
+    """Import the bundle at ``path`` into ``connection``'s server; see the module docs. The
+    whole import holds the cluster lock on the target (:mod:`pmc.cluster_lock`)."""
+    job = f"import {Path(path).name} into {connection.server.name}"
+    async with cluster_lock([connection], job=job, log=ctx.log if ctx else None):
+        return await _import(connection, path, options, ctx, scan=scan)
+
+
+async def _import(
+    connection: Connection,
+    path: Path,
+    options: ImportOptions | None,
+    ctx: JobContext | None,
+    *,
+    scan: Scan | None,
+) -> ImportResult:
     options = options or ImportOptions()
     started = time.monotonic()
     path = Path(path)

@@ -2,6 +2,8 @@
 
 Order of work:
 
+0. Take the cluster lock on every server the plan changes (:mod:`pmc.cluster_lock`): another
+   PMC job on the cluster stops the apply here, naming who runs it.
 1. Observe every server again and compare with the plan's fingerprints: a server that changed
    since the plan stops the apply before anything is written (:class:`PlanOutdated`).
 2. Each step in plan order, with a safe point (cancel) between steps. A file is written
@@ -23,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from pmc.cluster_lock import cluster_lock
 from pmc.errors import Cancelled, PmcError
 from pmc.inventory import Cluster, Server
 from pmc.jobs import JobContext
@@ -113,6 +116,12 @@ class Executor:
     # ---- entry ---------------------------------------------------------------------------
 
     async def run(self) -> ApplyReport:
+        servers = [self._conn(name) for name in self.plan.servers]
+        job = f"setup apply ({self.plan.architecture}) to {self.cluster.name}"
+        async with cluster_lock(servers, job=job, log=self.ctx.log):
+            return await self._run_locked()
+
+    async def _run_locked(self) -> ApplyReport:
         with self.ctx.step("check that no server changed since the plan"):
             await self._check_fingerprints()
         total = len(self.plan.steps)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from pmc.cluster_lock import cluster_lock
 from pmc.errors import PmcError
 from pmc.inventory import Cluster, Inventory, SyncEngine, SyncSchedule
 from pmc.jobs import EventKind, Job, JobContext, JobState
@@ -244,6 +245,17 @@ class SyncRunner:
                 number += 1
 
     async def _sync(self, cluster: Cluster, request: SyncRequest, ctx: JobContext) -> object:
+        if request.dry_run:  # read only: never waits on another operator's lock
+            return await self._sync_locked(cluster, request, ctx)
+        conns = self.connections(cluster)
+        primary, secondary = delta_engine.pair(cluster, request.primary)
+        # the secondary is changed from the primary, which must not change meanwhile
+        both = [conns[primary.name], conns[secondary.name]]
+        title = f"sync {secondary.name} from {primary.name} ({request.engine.value})"
+        async with cluster_lock(both, job=title, log=ctx.log):
+            return await self._sync_locked(cluster, request, ctx)
+
+    async def _sync_locked(self, cluster: Cluster, request: SyncRequest, ctx: JobContext) -> object:
         conns = self.connections(cluster)
         if request.engine is Engine.PLAYOUT:
             if request.dry_run:

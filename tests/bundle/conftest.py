@@ -68,6 +68,9 @@ class PlayoutHost:
                 "spoolers_json": str(self.config_dir / "spoolers.json"),
                 "replicate_conf": str(self.config_dir / "replicate.conf"),
                 "api_config_dir": str(self.config_dir),
+                # the cluster lock: this host's own, never the machine's /run/pmc (test
+                # sessions side by side each have their hosts)
+                "pmc_run_dir": str(self.sshd.root / "run"),
             },
         )
 

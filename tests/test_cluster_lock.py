@@ -1,0 +1,82 @@
+"""The cluster lock without servers: who holds it, and the lock on this computer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pmc.cluster_lock import Holder, LocalLock
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from pmc.cluster_lock import Holder, LocalLock
+lock = LocalLock(Path(sys.argv[1]))
+taken, other = lock.acquire(Holder("alice", "desk-1", "9.9", "sync backup from main", 0.0, 7))
+print("taken" if taken else "refused", flush=True)
+time.sleep(600)
+"""
+
+
+def test_holder_round_trip_and_words() -> None:
+    holder = Holder("alice", "desk-1", "1.2.3", "Import into backup", 1_700_000_000.0, 42)
+    text = "\n".join(holder.lines())
+    assert Holder.parse(text) == holder
+    assert str(holder).startswith("alice on desk-1 (PMC 1.2.3) runs 'Import into backup' since ")
+    assert Holder.parse("") is None
+    assert Holder.parse("server_pid=12\n") is None
+    # a job title cannot break the file's lines
+    odd = Holder("bob", "d", "1", "two\nlines", 0.0)
+    assert Holder.parse("\n".join(odd.lines())) == Holder("bob", "d", "1", "two lines", 0.0)
+
+
+def test_the_local_lock_refuses_a_second_process_and_frees_when_it_dies(tmp_path: Path) -> None:
+    path = tmp_path / "locks" / "lab.lock"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    first = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert first.stdout is not None
+        assert first.stdout.readline().strip() == "taken"
+        mine = LocalLock(path)
+        taken, other = mine.acquire(Holder.me("setup apply"))
+        assert not taken
+        assert other is not None and other.user == "alice" and other.job == "sync backup from main"
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+        # the OS released it with the process: no guessing, no waiting
+        taken, other = mine.acquire(Holder.me("setup apply"))
+        assert taken and other is None
+        held = Holder.parse(path.read_text())
+        assert held is not None and held.job == "setup apply" and held.pid == os.getpid()
+        mine.release()
+        assert path.read_text() == ""  # released: it names nobody any more
+    finally:
+        if first.poll() is None:
+            first.kill()
+        first.communicate()
+
+
+def test_the_local_lock_is_exclusive_within_one_process_too(tmp_path: Path) -> None:
+    """The GUI runs several jobs in one process: a second job there is refused as well."""
+    path = tmp_path / "lab.lock"
+    one, two = LocalLock(path), LocalLock(path)
+    assert one.acquire(Holder("a", "d", "1", "sync", time.time())) == (True, None)
+    taken, other = two.acquire(Holder("a", "d", "1", "import", time.time()))
+    assert not taken and other is not None and other.job == "sync"
+    one.release()
+    assert two.acquire(Holder("a", "d", "1", "import", time.time()))[0]
+    two.release()
+
+
+@pytest.mark.parametrize("text", ["user=x\njob=y\nsince=soon\npid=p\n"])
+def test_a_damaged_lock_file_still_names_its_holder(text: str) -> None:
+    holder = Holder.parse(text)
+    assert holder is not None and (holder.user, holder.job, holder.since) == ("x", "y", 0.0)
