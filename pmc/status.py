@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from pmc.cluster_lock import PROBE_SCRIPT, Holder
 from pmc.errors import PmcError
 from pmc.inventory import Cluster, Role, Server
 from pmc.remote import commands
@@ -136,6 +137,18 @@ class ServerStatus:
     drift: Check = field(
         default=Check(Health.UNKNOWN, "not compared", error="Synchronize compares configurations")
     )
+    locked_by: Holder | None = None  # the PMC job that holds the cluster lock on this server
+
+
+@dataclass(frozen=True)
+class ClusterLockState:
+    """Who holds a cluster (:mod:`pmc.cluster_lock`), as the status view says it."""
+
+    holder: Holder
+    servers: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"in use: {self.holder} (on {', '.join(self.servers)})"
 
 
 @dataclass(frozen=True)
@@ -144,6 +157,16 @@ class ClusterStatus:
     servers: dict[str, ServerStatus]
     links: dict[str, Check]
     checked: float
+
+    @property
+    def lock(self) -> ClusterLockState | None:
+        """Who holds the cluster, if a PMC job does (read from its servers' lock files)."""
+        held = [(s.locked_by, name) for name, s in self.servers.items() if s.locked_by]
+        if not held:
+            return None
+        holder = held[0][0]
+        assert holder is not None
+        return ClusterLockState(holder, tuple(name for h, name in held if h == holder))
 
 
 DriftProbe = Callable[[Cluster, Server], Awaitable[Check]]
@@ -356,6 +379,17 @@ async def _reachable(runner: CommandRunner, server: Server, now: Callable[[], fl
     return Check(Health.UP, f"SSH {server.management_address}:{server.ssh_port}", now())
 
 
+async def probe_lock(runner: CommandRunner, server: Server) -> Holder | None:
+    """Who holds the cluster lock on ``server`` (read only, never waits; None if nobody or
+    unknown)."""
+    command = shlex.join(["sh", "-c", PROBE_SCRIPT, "pmc-probe", server.layout.pmc_run_dir])
+    try:
+        outcome = await runner.run(server, command, timeout=COMMAND_TIMEOUT)
+    except PmcError:
+        return None
+    return Holder.parse(outcome.stdout) if outcome.exit_status == 0 else None
+
+
 async def probe_api(runner: CommandRunner, server: Server, now: Callable[[], float]) -> Check:
     service = server.layout.api_service
     try:
@@ -459,13 +493,16 @@ async def probe_cluster(
             gone = Check(Health.UNKNOWN, "server unreachable", now(), reachable[server.name].error)
             pg = await probe_postgres(runner, cluster, server, now)
             return ServerStatus(server.name, reachable[server.name], gone, pg, gone, gone)
-        api, pg, (repl, last), drifted = await asyncio.gather(
+        api, pg, (repl, last), drifted, locked = await asyncio.gather(
             probe_api(runner, server, now),
             probe_postgres(runner, cluster, server, now),
             probe_replication(runner, server, now),
             drift(cluster, server) if drift else _not_compared(),
+            probe_lock(runner, server),
         )
-        return ServerStatus(server.name, reachable[server.name], api, pg, repl, last, drifted)
+        return ServerStatus(
+            server.name, reachable[server.name], api, pg, repl, last, drifted, locked
+        )
 
     links = links_of(cluster)
     results = await asyncio.gather(

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from pmc import secrets
-from pmc.cluster_lock import ClusterBusy, Holder, cluster_lock, read_holder
+from pmc.cluster_lock import ClusterBusy, Holder, cluster_lock
 from pmc.inventory import Architecture
 from pmc.lab import LabCluster
+from pmc.status import PoolRunner, probe_lock
 from tests.fixtures.keyring import SecretServiceSession
 from tests.setup.labkit import connections, in_lab, lab_cluster, lab_pool
 from tests.setup.test_lab_cli import fingerprints, write_inventory
@@ -183,17 +184,18 @@ def test_the_lock_api_refuses_a_second_job_naming_it_and_nests(
         first, second = lab_pool(lab, tmp_path / "a"), lab_pool(lab, tmp_path / "b")
         try:
             mine, theirs = connections(first, cluster), connections(second, cluster)
+            status = PoolRunner(second, cluster.name)  # what the status view reads
             async with cluster_lock(mine.values(), job="switchover"):
                 async with cluster_lock([mine["backup"]], job="nested"):  # free: held already
                     pass
-                seen = await read_holder(theirs["backup"])
+                seen = await probe_lock(status, cluster.server("backup"))
                 started = time.monotonic()
                 try:
                     async with cluster_lock(theirs.values(), job="sync"):
                         raise AssertionError("a second job got the lock")
                 except ClusterBusy as exc:
                     message, took = str(exc), time.monotonic() - started
-            return message, took, seen, await read_holder(theirs["backup"])
+            return message, took, seen, await probe_lock(status, cluster.server("backup"))
         finally:
             await first.close()
             await second.close()

@@ -106,9 +106,15 @@ class StatusPanel(QWidget):
         bar.addWidget(self.drift_interval)
         bar.addWidget(self.refresh_button)
         bar.addWidget(self.sync_button)
+        # another PMC job holds the cluster (pmc.cluster_lock): who, what, since when
+        self.lock_label = QLabel()
+        self.lock_label.setObjectName("lockLabel")
+        self.lock_label.setWordWrap(True)
+        self.lock_label.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
+        layout.addWidget(self.lock_label)
         layout.addWidget(self.table)
         self._rows: dict[str, int] = {}
         self._quiet = False
@@ -145,6 +151,15 @@ class StatusPanel(QWidget):
     def apply_status(self, status: ClusterStatus) -> None:
         for server_status in status.servers.values():
             self.set_row(server_status)
+        lock = status.lock
+        self.lock_label.setVisible(lock is not None)
+        self.lock_label.setText(f"🔒 Cluster {status.cluster} is {lock}" if lock else "")
+        self.lock_label.setToolTip(
+            "Another PMC job changes this cluster now; other jobs that would change it are refused"
+            " until it ends"
+            if lock
+            else ""
+        )
         if status.checked and not self.table.property("sized"):
             self.table.resizeColumnsToContents()
             self.table.setProperty("sized", True)
