@@ -204,10 +204,17 @@ def parse_catalog_text(text: str) -> Catalog:
     return parse_catalog(rows)
 
 
+# Every database session PMC opens on a server: a transaction left idle (PMC gone, a cut link)
+# ends by itself after 5 minutes, and a lock held by another client is waited for at most a
+# minute (the session then fails with "lock timeout" instead of queueing the server's work).
+SESSION_LIMITS = "-c idle_in_transaction_session_timeout=300000 -c lock_timeout=60000"
+
+
 def psql_argv(layout: PlayoutLayout, *extra: str) -> list[str]:
+    database = f"dbname={layout.database} options='{SESSION_LIMITS}'"
     return [
         "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-        "-U", layout.database_user, "-d", layout.database, *extra,
+        "-U", layout.database_user, "-d", database, *extra,
     ]  # fmt: skip
 
 

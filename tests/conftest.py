@@ -4,7 +4,12 @@ import os
 
 import pytest
 
-pytest_plugins: list[str] = ["tests.fixtures.sshd", "tests.fixtures.keyring", "tests.fixtures.lab"]
+pytest_plugins: list[str] = [
+    "tests.fixtures.sshd",
+    "tests.fixtures.keyring",
+    "tests.fixtures.lab",
+    "tests.lab_cli",  # the `pmc` fixture: the CLI against the lab
+]
 
 
 @pytest.fixture(autouse=True, scope="session")

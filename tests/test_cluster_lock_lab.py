@@ -8,62 +8,21 @@ import os
 import pty
 import signal
 import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from pmc import secrets
 from pmc.cluster_lock import ClusterBusy, Holder, cluster_lock
 from pmc.inventory import Architecture
 from pmc.lab import LabCluster
 from pmc.status import PoolRunner, probe_lock
-from tests.fixtures.keyring import SecretServiceSession
+from tests.lab_cli import Desktop, Pmc, finish
 from tests.setup.labkit import connections, in_lab, lab_cluster, lab_pool
-from tests.setup.test_lab_cli import fingerprints, write_inventory
 
 pytestmark = [pytest.mark.lab, pytest.mark.keyring, pytest.mark.slow, pytest.mark.timeout(900)]
 
 LOCK = "/run/pmc/cluster.lock"
-
-
-@dataclass
-class Desktop:
-    """PMC's own folders, as on one operator's computer."""
-
-    root: Path
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "PMC_CONFIG_DIR": str(self.root / "config"),
-            "PMC_DATA_DIR": str(self.root / "data"),
-        }
-
-
-class Pmc:
-    def __init__(self, lab: LabCluster, inventory: Path) -> None:
-        self.lab = lab
-        self.inventory = inventory
-        self.trust = [a for fp in fingerprints(lab) for a in ("--trust-fingerprint", fp)]
-
-    def start(
-        self, desktop: Desktop, *args: str, stdin: int | None = subprocess.DEVNULL
-    ) -> subprocess.Popen[str]:
-        argv = ["ip", "netns", "exec", self.lab.operator_namespace, sys.executable, "-m", "pmc",
-                "--inventory", str(self.inventory), *args, *self.trust]  # fmt: skip
-        return subprocess.Popen(
-            argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=desktop.env,
-        )  # fmt: skip
-
-
-def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
-    out, err = proc.communicate(timeout=600)
-    return proc.returncode, out + err
 
 
 def together(*procs: subprocess.Popen[str]) -> list[tuple[int, str]]:
@@ -78,14 +37,6 @@ def one_ran_one_refused(results: list[tuple[int, str]], job: str) -> str:
     assert "is in use: root on " in refused and f"runs '{job}" in refused, refused
     assert "nothing was changed" in refused and "Traceback" not in refused
     return refused
-
-
-@pytest.fixture
-def pmc(fresh_lab: LabCluster, secret_service: SecretServiceSession, tmp_path: Path) -> Pmc:
-    cluster = lab_cluster(fresh_lab, Architecture.COMBINED)
-    for srv in fresh_lab.servers.values():
-        secrets.set_password("lab", srv.name, srv.root_password)
-    return Pmc(fresh_lab, write_inventory(tmp_path / "lab.toml", cluster))
 
 
 def test_two_setup_applies_from_two_desktops_one_runs(pmc: Pmc, tmp_path: Path) -> None:

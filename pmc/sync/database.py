@@ -43,6 +43,7 @@ from pmc.sync.delta import (
 )
 
 SESSION_OPTIONS = (
+    f"{catalog.SESSION_LIMITS} "  # idle transactions end by themselves; lock waits bounded
     "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 "
     "-c bytea_output=hex -c statement_timeout=600000 -c lock_timeout=30000"
 )

@@ -1,0 +1,132 @@
+"""An import cut off halfway on the rehearsal lab, as an operator meets it: the target's SSH
+port blocked (then opened again), or every sshd process of the target killed (then started
+again). Within 60 s nothing of PMC's runs on the target and no transaction stays open; the
+restore the failure message suggests succeeds and leaves no staging folder behind."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pmc.lab import LabCluster, LabServer
+from tests.lab_cli import Desktop, Pmc
+
+pytestmark = [pytest.mark.lab, pytest.mark.keyring, pytest.mark.slow, pytest.mark.timeout(900)]
+
+DATA_MB = 48  # enough to stream for a while; the cut comes while tar and psql run
+
+
+def pmc_processes(srv: LabServer) -> list[str]:
+    """Processes on ``srv`` that the lab did not start itself: PMC's sessions and commands
+    (PostgreSQL's backends are counted by :func:`open_transactions`)."""
+    out = srv.run(["ps", "-eo", "pid=,user=,args="]).stdout
+    found = []
+    for line in out.splitlines():
+        pid, user, args = line.split(None, 2)
+        if pid == "1" or user == "postgres" or "pmc.lab." in args or "[listener]" in args:
+            continue
+        if args.startswith("ps -eo"):
+            continue
+        found.append(line.strip())
+    return found
+
+
+def open_transactions(srv: LabServer) -> list[str]:
+    with psycopg.connect(srv.postgres_dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid, state, left(query, 60) FROM pg_stat_activity"
+            " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            " AND (xact_start IS NOT NULL OR state LIKE 'idle in transaction%')"
+        ).fetchall()
+    return [str(row) for row in rows]
+
+
+def stage_folders(srv: LabServer) -> list[str]:
+    return sorted(p.name for p in srv.path("/opt/playout/data").glob("*.pmc-stage-*"))
+
+
+def wait_for(what: Callable[[], object], limit: float, every: float = 0.05) -> object:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if found := what():
+            return found
+        time.sleep(every)
+    return what()
+
+
+def cut_mid_import(
+    pmc: Pmc, tmp_path: Path, cut: Callable[[LabServer], None], heal: Callable[[LabServer], None]
+) -> None:
+    lab: LabCluster = pmc.lab
+    lab.reset(data_mb=DATA_MB)
+    backup = lab.servers["backup"]
+    desk = Desktop(tmp_path / "desk")
+    bundle = tmp_path / "main.pmcbundle"
+    code, text = pmc.run(desk, "export", "main", "-o", str(bundle))
+    assert code == 0, text
+    assert pmc_processes(backup) == []
+    importing = pmc.start(
+        desk, "import", str(bundle), "lab/backup", "--yes", "--backup-dir", str(tmp_path / "b")
+    )
+    try:
+        # the cut comes while the data streams in: tar unpacking, psql inside its transaction
+        running = wait_for(
+            lambda: any(".pmc-stage-" in p and " -xf " in p for p in pmc_processes(backup))
+            and open_transactions(backup),
+            limit=300,
+        )
+        assert running, "the import never reached its staging with psql's transaction open"
+        cut(backup)
+        out, err = importing.communicate(timeout=600)
+    finally:
+        if importing.poll() is None:
+            importing.kill()
+            importing.communicate()
+    text = out + err
+    assert importing.returncode == 1, text
+    restore = re.search(r"\(pmc import (\S+\.pmcbundle) …\)", text)
+    assert restore is not None, text
+    heal(backup)
+    healed = time.monotonic()
+    left = wait_for(lambda: not pmc_processes(backup) and not open_transactions(backup), 60, 0.5)
+    assert left, (pmc_processes(backup), open_transactions(backup))
+    print(f"nothing of PMC's on backup {time.monotonic() - healed:.1f} s after the heal")
+    # the restore the message suggests works, clears the failed import's staging folders and
+    # says so
+    assert stage_folders(backup), "the cut import left no staging folder to clear"
+    code, text = pmc.run(desk, "import", restore.group(1), "lab/backup", "--yes",
+                         "--backup-dir", str(tmp_path / "b2"))  # fmt: skip
+    assert code == 0, text
+    assert re.search(r"backup: removed /opt/playout/data/\w+\.pmc-stage-\w+ \(", text), text
+    assert stage_folders(backup) == []
+    assert pmc_processes(backup) == [] and open_transactions(backup) == []
+
+
+def test_port_22_blocked_mid_import(pmc: Pmc, tmp_path: Path) -> None:
+    try:
+        cut_mid_import(
+            pmc,
+            tmp_path,
+            cut=lambda srv: srv.block(22, "tcp", "drop"),
+            heal=lambda srv: srv.unblock(22, "tcp"),
+        )
+    finally:
+        pmc.lab.reset()
+
+
+def test_every_sshd_of_the_target_killed_mid_import(pmc: Pmc, tmp_path: Path) -> None:
+    def kill_sshd(srv: LabServer) -> None:
+        srv.run(["pkill", "-KILL", "-x", "sshd"], check=False)
+
+    def start_sshd(srv: LabServer) -> None:
+        assert srv.systemctl("start", "sshd").returncode == 0
+
+    try:
+        cut_mid_import(pmc, tmp_path, cut=kill_sshd, heal=start_sshd)
+    finally:
+        pmc.lab.reset()
