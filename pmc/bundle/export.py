@@ -146,14 +146,6 @@ async def list_data(connection: Connection, data_dirs: dict[str, str]) -> DataLi
     return DataListing(files, size, present)
 
 
-async def free_bytes(connection: Connection, path: str) -> int:
-    """Free bytes on the filesystem holding ``path`` (or its nearest existing parent)."""
-    script = 'p="$1"; while [ ! -e "$p" ]; do p=$(dirname "$p"); done; df -P -B1 "$p" | tail -1'
-    result = await run(connection, ["sh", "-c", script, "pmc", path], root=True, check=True)
-    fields = result.stdout.split()
-    return int(fields[3])
-
-
 async def read_small_file(connection: Connection, path: str, limit: int = 16 << 20) -> bytes | None:
     """The content of a small remote file, or None if it does not exist."""
     pipe = await Pipe.start(

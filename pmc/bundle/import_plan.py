@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import posixpath
+
 from pmc.bundle.adapt import Peer, adapt
 from pmc.bundle.catalog import Catalog, version_tuple
 from pmc.bundle.errors import BundleOperationFailed, NewerSchema, NotEnoughSpace
-from pmc.bundle.export import free_bytes
 from pmc.bundle.manifest import CONFIG_FILES, PART_CONFIG, PART_DATA, Manifest, TableSpec
 from pmc.bundle.preview import Scan
 from pmc.bundle.progress import human_bytes
 from pmc.catalog import PART_DATABASE, PART_EPG
 from pmc.errors import PmcError
 from pmc.layout import PlayoutLayout
+from pmc.remote import services
 from pmc.remote.connection import Connection
 
 # The Playout Control Protocol daemons (TCP 2001, 5000, 5555; PLAYOUT-FACTS.md)
@@ -36,7 +38,8 @@ def services_to_restart(layout: PlayoutLayout, parts: tuple[str, ...]) -> list[t
     return list(found.items())
 
 
-SPACE_MARGIN = 1.1
+SPACE_MARGIN = 1.1  # what a job stages on a filesystem, times this…
+SPACE_RESERVE = 64 << 20  # …plus this, must be free there
 
 
 def chosen_parts(manifest: Manifest, wanted: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -137,24 +140,49 @@ def plan_config(
     return writes, actions
 
 
-async def check_space(connection: Connection, scan: Scan, parts: tuple[str, ...]) -> None:
-    if PART_DATA not in parts:
-        return
-    need = 0
-    by_key: dict[str, int] = {}
-    for name, (size, _) in scan.files.items():
-        key = name.split("/")[1]
-        by_key[key] = by_key.get(key, 0) + size
+async def check_space(
+    connection: Connection, scan: Scan, parts: tuple[str, ...], tables: list[TableSpec]
+) -> None:
+    """Refuse an import whose work does not fit, counted for the whole job on each filesystem
+    of the target (``df`` of each path, grouped by mount point): the data folders staged beside
+    the old ones, the tables loaded while the old rows still exist, the config files with their
+    backups; each filesystem with a margin (:data:`SPACE_MARGIN`, :data:`SPACE_RESERVE`)."""
     layout = connection.server.layout
-    for key, size in by_key.items():
-        need = int(size * SPACE_MARGIN) + (64 << 20)
-        free = await free_bytes(connection, layout.data_dirs[key])
-        if need > free:
+    need: dict[str, int] = {}
+
+    def add(path: str, size: int) -> None:
+        need[path] = need.get(path, 0) + size
+
+    if PART_DATA in parts:
+        for name, (size, _) in scan.files.items():
+            add(layout.data_dirs[name.split("/")[1]], size)
+    for spec in tables:
+        member = scan.checksums.members.get(f"db/{spec.name}.copy")
+        add(layout.db_dir, member.size if member else 0)
+    if PART_CONFIG in parts:
+        for name in CONFIG_FILES:
+            data = scan.small.get(f"config/{name}")
+            if data is not None:
+                remote = layout.spoolers_json if name == "spoolers.json" else layout.replicate_conf
+                add(posixpath.dirname(remote), 2 * len(data))  # the new file and the backup
+    if not need:
+        return
+    found = await services.filesystems(connection, list(need))
+    mounts: dict[str, list[str]] = {}
+    for path in need:
+        mounts.setdefault(found[path].mount, []).append(path)
+    for mount, paths in mounts.items():
+        total = sum(need[p] for p in paths)
+        wanted = int(total * SPACE_MARGIN) + SPACE_RESERVE
+        free = found[paths[0]].free
+        if wanted > free:
+            parts_text = ", ".join(f"{human_bytes(need[p])} in {p}" for p in paths)
             raise NotEnoughSpace(
-                f"the bundle's {key} files need {human_bytes(size)} but only "
-                f"{human_bytes(free)} are free on the target's {layout.data_dirs[key]} "
-                "(the new files are staged beside the old ones before the switch)",
+                f"the import needs {human_bytes(wanted)} on the target's filesystem {mount} "
+                f"({parts_text}, with a margin of {SPACE_MARGIN - 1:.0%} + "
+                f"{human_bytes(SPACE_RESERVE)}) but only {human_bytes(free)} are free on the "
+                "target there (the new files are staged beside the old ones before the switch)",
                 where=connection.label,
-                hint="Free space on the target or import without the data part. Nothing was "
-                "changed on any server.",
+                hint="Free space on the target or import fewer parts. Nothing was changed on "
+                "any server.",
             )

@@ -85,9 +85,16 @@ async def _roll_back(  # noqa: PLR0917
     except (Exception, Cancelled) as exc:
         errors.append(str(exc))
     if errors:
+        left = "".join(f" {d}.pmc-stage-{ident}" for d in dirs)
+        cleared = (
+            f"; the staging folders left on it ({left.strip()}) are removed by PMC's next job "
+            "on the server"
+            if left
+            else ""
+        )
         raise BundleOperationFailed(
             "the import failed and the rollback did not finish: " + "; ".join(errors),
             where=connection.label,
             hint=f"Restore the server from the backup at {backup.path} "
-            f"(pmc import {backup.path} …) once it is reachable",
+            f"(pmc import {backup.path} …) once it is reachable{cleared}",
         )

@@ -4,8 +4,10 @@ Order of work, and why nothing is ever left half-done:
 
 1. **Verify** the whole bundle locally (every name, type, size, checksum, the trailer) and
    check it against the target: the Playout version and every table and column must exist
-   there (else *newer Playout schema*), and the data must fit its free space. Any refusal
-   happens here, before the target is touched.
+   there (else *newer Playout schema*), and the whole job must fit each of the target's
+   filesystems (:func:`~pmc.bundle.import_plan.check_space`). Any refusal happens here,
+   before the target is touched (once the cluster lock is taken, which also clears what an
+   earlier failed job left: :mod:`pmc.cluster_lock`).
 2. **Back up** the target: an automatic export of every part that will be replaced, kept on
    this computer; its path is in the result and the job log.
 3. **Stage and load in one pass** over the bundle (each member is checked against the
@@ -144,7 +146,7 @@ async def preview_import(
         read_catalog(connection, layout), playout_version(connection)
     )
     tables = check_schema(scan.manifest, parts, catalog, version, connection.label)
-    await check_space(connection, scan, parts)
+    await check_space(connection, scan, parts, tables)
     counts = await target_counts(connection, [t.name for t in tables])
     for spec in tables:
         result.tables[spec.name] = (scan.checksums.rows.get(spec.name, 0), counts[spec.name])
@@ -235,7 +237,7 @@ async def _import(
             read_catalog(connection, layout), playout_version(connection)
         )
         tables = check_schema(scan.manifest, parts, catalog, version, connection.label)
-        await check_space(connection, scan, parts)
+        await check_space(connection, scan, parts, tables)
         writes, actions = (
             plan_config(scan, connection, options.addresses) if PART_CONFIG in parts else ({}, {})
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -173,6 +174,48 @@ def _firewall_error(
 
 
 # ---- logs and probes --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filesystem:
+    mount: str  # where it is mounted
+    free: int  # bytes available (df's "Available")
+
+
+_DF_SCRIPT = r"""
+for p in "$@"; do
+  q=$p
+  while [ ! -e "$q" ]; do q=$(dirname -- "$q"); done
+  printf '%s\t' "$p"
+  df -P -B1 -- "$q" | tail -n 1
+done
+"""
+
+
+async def filesystems(connection: Connection, paths: Sequence[str]) -> dict[str, Filesystem]:
+    """The filesystem holding each of ``paths`` (or its nearest existing parent), from
+    ``df``: its mount point and free bytes. Paths on one filesystem share its mount point."""
+    if not paths:
+        return {}
+    result = await commands.run(
+        connection, ["sh", "-c", _DF_SCRIPT, "pmc-df", *paths], root=True, timeout=60
+    )
+    found: dict[str, Filesystem] = {}
+    for line in result.stdout.splitlines():
+        path, _, df = line.partition("\t")
+        fields = df.split()
+        if len(fields) >= 6 and fields[3].isdigit():
+            found[path] = Filesystem(" ".join(fields[5:]), int(fields[3]))
+    missing = [p for p in paths if p not in found]
+    if missing:
+        said = (result.stderr.strip() or result.stdout.strip())[-300:]
+        raise CommandFailed(
+            f"cannot tell the free space of {', '.join(missing)}: df said {said!r}",
+            server=connection.label,
+            exit_status=result.exit_status,
+            stderr=result.stderr,
+        )
+    return found
 
 
 async def tail(connection: Connection, path: str, lines: int = 100) -> list[str]:

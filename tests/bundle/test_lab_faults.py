@@ -5,6 +5,7 @@ restore the failure message suggests succeeds and leaves no staging folder behin
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
@@ -14,6 +15,8 @@ import psycopg
 import pytest
 
 from pmc.lab import LabCluster, LabServer
+from pmc.lab.playout import CONFIG_TABLES, EPG_TABLES
+from tests.bundle.test_lab_bundle import digest
 from tests.lab_cli import Desktop, Pmc
 
 pytestmark = [pytest.mark.lab, pytest.mark.keyring, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -76,8 +79,10 @@ def cut_mid_import(
     try:
         # the cut comes while the data streams in: tar unpacking, psql inside its transaction
         running = wait_for(
-            lambda: any(".pmc-stage-" in p and " -xf " in p for p in pmc_processes(backup))
-            and open_transactions(backup),
+            lambda: (
+                any(".pmc-stage-" in p and " -xf " in p for p in pmc_processes(backup))
+                and open_transactions(backup)
+            ),
             limit=300,
         )
         assert running, "the import never reached its staging with psql's transaction open"
@@ -91,6 +96,7 @@ def cut_mid_import(
     assert importing.returncode == 1, text
     restore = re.search(r"\(pmc import (\S+\.pmcbundle) …\)", text)
     assert restore is not None, text
+    assert "are removed by PMC's next job on the server" in text, text
     heal(backup)
     healed = time.monotonic()
     left = wait_for(lambda: not pmc_processes(backup) and not open_transactions(backup), 60, 0.5)
@@ -130,3 +136,49 @@ def test_every_sshd_of_the_target_killed_mid_import(pmc: Pmc, tmp_path: Path) ->
         cut_mid_import(pmc, tmp_path, cut=kill_sshd, heal=start_sshd)
     finally:
         pmc.lab.reset()
+
+
+def test_three_folders_that_each_fit_but_not_together_are_refused(pmc: Pmc, tmp_path: Path) -> None:
+    """The backup's data folders on a 150 MiB filesystem of their own; the bundle brings
+    60 MiB for each of carousel, av and ts: each would fit alone, the three do not. Refused
+    before the target is touched, naming the total and the free space."""
+    lab = pmc.lab
+    main, backup = lab.servers["main"], lab.servers["backup"]
+    for folder in ("carousel", "av", "ts"):
+        with main.path(f"/opt/playout/data/{folder}/big.bin").open("wb") as out:
+            for _ in range(60):
+                out.write(os.urandom(1 << 20))
+    desk = Desktop(tmp_path / "desk")
+    bundle = tmp_path / "main.pmcbundle"
+    code, text = pmc.run(desk, "export", "main", "-o", str(bundle))
+    assert code == 0, text
+    small = (
+        "mount -t tmpfs -o size=150m pmc-small /opt/playout/data && "
+        "mkdir /opt/playout/data/carousel /opt/playout/data/av /opt/playout/data/ts && "
+        "echo old > /opt/playout/data/carousel/old.html"
+    )
+    backup.run(["sh", "-c", small])
+    try:
+        before = backup.run(["sh", "-c", "ls -laR /opt/playout/data; df -B1 /opt/playout/data"])
+        tables = table_digest(backup)
+        code, text = pmc.run(desk, "import", str(bundle), "lab/backup", "--yes",
+                             "--backup-dir", str(tmp_path / "b"))  # fmt: skip
+        assert code == 2, text
+        assert re.search(
+            r"the import needs 2\d\d\.\d MiB on the target's filesystem /opt/playout/data "
+            r"\(60\.0 MiB in /opt/playout/data/carousel, 60\.0 MiB in /opt/playout/data/av, "
+            r"60\.0 MiB in /opt/playout/data/ts.*\) but only 1[45]\d\.\d MiB are free",
+            text,
+        ), text
+        assert "Nothing was changed on any server" in text
+        after = backup.run(["sh", "-c", "ls -laR /opt/playout/data; df -B1 /opt/playout/data"])
+        assert after.stdout == before.stdout
+        assert table_digest(backup) == tables
+        assert not (tmp_path / "b").exists()  # not even the backup was taken
+    finally:
+        backup.run(["umount", "/opt/playout/data"], check=False)
+        lab.reset()
+
+
+def table_digest(srv: LabServer) -> dict[str, str]:
+    return digest(srv.postgres_dsn, CONFIG_TABLES + EPG_TABLES)
