@@ -107,3 +107,7 @@ class CommandFailed(RemoteError):
 
 class RemoteFileError(RemoteError):
     """A remote file could not be read, written or restored; the file in place is unchanged."""
+
+
+class ServiceStateUnknown(CommandFailed):
+    """systemctl could not say whether a unit exists or runs; the job must not guess."""

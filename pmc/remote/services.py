@@ -15,7 +15,7 @@ from enum import StrEnum
 from pmc.errors import InputError
 from pmc.remote import commands
 from pmc.remote.connection import Connection
-from pmc.remote.errors import CommandFailed
+from pmc.remote.errors import CommandFailed, ServiceStateUnknown
 
 _UNIT = re.compile(r"^[A-Za-z0-9@._:-]+$")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
@@ -64,20 +64,43 @@ def parse_status(unit: str, text: str) -> ServiceStatus:
     return ServiceStatus(unit, load, active, sub, since, pid, text.strip())
 
 
+# ``systemctl status``: 0 active, 3 not active (inactive, failed…), 4 no such unit. Anything
+# else means systemctl could not tell ("System has not been booted with systemd…", "Failed to
+# connect to bus…").
+_STATUS_ANSWERS = (0, 3, 4)
+
+
 async def status(connection: Connection, unit: str) -> ServiceStatus:
+    """The unit's state; :class:`ServiceStateUnknown` when systemctl cannot tell (a unit is
+    never taken for "not installed" on a failure of systemctl itself)."""
     result = await commands.run(
         connection, ["systemctl", "status", "--no-pager", "--lines=0", "--", _unit(unit)],
         root=True, timeout=60,
     )  # fmt: skip
-    return parse_status(unit, result.stdout + result.stderr)
+    found = parse_status(unit, result.stdout + result.stderr)
+    if result.exit_status in _STATUS_ANSWERS and (found.load_state or result.exit_status == 4):
+        return found
+    said = (result.stderr.strip() or result.stdout.strip())[-300:] or result.ending
+    raise ServiceStateUnknown(
+        f"cannot tell whether {unit} is installed and running: systemctl status said: {said}",
+        server=connection.label,
+        exit_status=result.exit_status,
+        stderr=result.stderr,
+        hint="PMC restarts services through systemd; check that systemctl works on the server "
+        "(systemctl status as root)",
+    )
 
 
 async def is_active(connection: Connection, unit: str) -> str:
-    """``active``, ``inactive``, ``failed``, ``activating``… as ``systemctl is-active`` says."""
+    """``active``, ``inactive``, ``failed``, ``activating``… as ``systemctl is-active`` says;
+    ``unknown (…systemctl's words…)`` when it said none of them."""
     result = await commands.run(
         connection, ["systemctl", "is-active", "--", _unit(unit)], root=True, timeout=60
     )
-    return result.stdout.strip() or "unknown"
+    state = result.stdout.strip()
+    if state:
+        return state
+    return f"unknown ({(result.stderr.strip() or result.ending)[-200:]})"
 
 
 async def _systemctl(connection: Connection, verb: str, unit: str) -> ServiceStatus:

@@ -16,7 +16,7 @@ import pytest
 
 from pmc.lab import LabCluster, LabServer
 from pmc.lab.playout import CONFIG_TABLES, EPG_TABLES
-from tests.bundle.test_lab_bundle import digest
+from tests.bundle.test_lab_bundle import digest, tree
 from tests.lab_cli import Desktop, Pmc
 
 pytestmark = [pytest.mark.lab, pytest.mark.keyring, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -182,3 +182,41 @@ def test_three_folders_that_each_fit_but_not_together_are_refused(pmc: Pmc, tmp_
 
 def table_digest(srv: LabServer) -> dict[str, str]:
     return digest(srv.postgres_dsn, CONFIG_TABLES + EPG_TABLES)
+
+
+def test_systemctl_failing_on_the_target_fails_the_import_and_rolls_it_back(
+    pmc: Pmc, tmp_path: Path
+) -> None:
+    """systemctl itself fails on backup (as on a machine not booted with systemd): PMC cannot
+    tell whether the Playout services exist, so the import fails and is rolled back — no
+    "skipped", no success."""
+    lab = pmc.lab
+    backup = lab.servers["backup"]
+    desk = Desktop(tmp_path / "desk")
+    bundle = tmp_path / "main.pmcbundle"
+    code, text = pmc.run(desk, "export", "main", "-o", str(bundle))
+    assert code == 0, text
+    systemctl = backup.path("/usr/local/sbin/systemctl")
+    systemctl.write_text(
+        "#!/bin/sh\n"
+        "echo 'System has not been booted with systemd as init system (PID 1). "
+        "Can'\"'\"'t operate.' >&2\n"
+        "echo 'Failed to connect to bus: Host is down' >&2\n"
+        "exit 1\n"
+    )
+    try:
+        tables = table_digest(backup)
+        data = tree(backup.path("/opt/playout/data"))
+        config = tree(backup.path("/opt/playout/api/config"))
+        code, text = pmc.run(desk, "import", str(bundle), "lab/backup", "--yes",
+                             "--backup-dir", str(tmp_path / "b"))  # fmt: skip
+        assert code == 1, text
+        assert "cannot tell whether playout-api.service is installed and running" in text, text
+        assert "System has not been booted with systemd" in text
+        assert "restarted and active" not in text and "not installed" not in text
+        assert "imported main.pmcbundle" not in text
+        assert table_digest(backup) == tables
+        assert tree(backup.path("/opt/playout/data")) == data
+        assert tree(backup.path("/opt/playout/api/config")) == config
+    finally:
+        lab.reset()
