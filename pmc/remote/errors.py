@@ -111,3 +111,7 @@ class RemoteFileError(RemoteError):
 
 class ServiceStateUnknown(CommandFailed):
     """systemctl could not say whether a unit exists or runs; the job must not guess."""
+
+
+class ConfigRejected(RemoteError):
+    """A daemon's own check refused its new configuration; it was not restarted."""

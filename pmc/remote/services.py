@@ -7,15 +7,17 @@ bash), runs as root (through ``sudo -n`` for a non-root login) and returns typed
 from __future__ import annotations
 
 import ipaddress
+import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pmc.catalog import psql_argv
 from pmc.errors import InputError
 from pmc.remote import commands
 from pmc.remote.connection import Connection
-from pmc.remote.errors import CommandFailed, ServiceStateUnknown
+from pmc.remote.errors import CommandFailed, ConfigRejected, ServiceStateUnknown
 
 _UNIT = re.compile(r"^[A-Za-z0-9@._:-]+$")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
@@ -120,7 +122,69 @@ async def _systemctl(connection: Connection, verb: str, unit: str) -> ServiceSta
 
 
 async def restart(connection: Connection, unit: str) -> ServiceStatus:
+    """Restart ``unit`` once its daemon accepts its configuration (:func:`check_config`)."""
+    await check_config(connection, unit)
     return await _systemctl(connection, "restart", unit)
+
+
+# PostgreSQL's own reading of postgresql.conf (every setting, those that need a restart too):
+# the program of the running postmaster (or the one on PATH), as the owner of the data folder.
+_POSTGRES_CHECK = r"""
+conf=$1; data=$2; exe=
+if [ -f "$data/postmaster.pid" ]; then
+  exe=$(readlink "/proc/$(head -n 1 "$data/postmaster.pid")/exe" 2>/dev/null)
+fi
+[ -n "$exe" ] || exe=$(command -v postgres 2>/dev/null)
+[ -n "$exe" ] || { echo "no postgres program found to check the configuration with"; exit 3; }
+owner=$(stat -c %U -- "$data") || exit 3
+exec runuser -u "$owner" -- "$exe" -D "$conf" -C data_directory
+"""
+_HBA_ERRORS = (
+    "SELECT 'pg_hba.conf line ' || line_number || ': ' || error FROM pg_hba_file_rules"
+    " WHERE error IS NOT NULL"
+)
+
+
+async def check_config(connection: Connection, unit: str) -> str | None:
+    """Before ``unit`` restarts: its daemon's own check of the configuration files as they are
+    now — ``sshd -t -f`` for sshd; for PostgreSQL ``postgres -C`` (postgresql.conf, every
+    setting) and ``pg_hba_file_rules`` (pg_hba.conf, while it runs). :class:`ConfigRejected`
+    with the daemon's own words when it refuses; otherwise what was checked (None for units
+    without such a check)."""
+    layout = connection.server.layout
+    if unit == layout.sshd_service:
+        result = await commands.run(
+            connection, ["/usr/sbin/sshd", "-t", "-f", layout.sshd_config], root=True, timeout=60
+        )
+        if not result.ok:
+            raise ConfigRejected(
+                f"sshd -t rejects {layout.sshd_config}: "
+                f"{(result.stderr.strip() or result.stdout.strip() or result.ending)[-400:]}; "
+                "sshd was not restarted",
+                server=connection.label,
+                hint="sshd keeps running with its previous configuration",
+            )
+        return f"sshd -t -f {layout.sshd_config}: valid"
+    if unit != layout.postgresql_service:
+        return None
+    conf = posixpath.dirname(layout.postgresql_conf)
+    argv = ["sh", "-c", _POSTGRES_CHECK, "pmc-pgcheck", conf, layout.db_dir]
+    result = await commands.run(connection, argv, root=True, timeout=60)
+    words = (result.stderr.strip() or result.stdout.strip())[-400:]
+    if result.exit_status == 3:
+        return f"PostgreSQL's configuration could not be checked before its restart ({words})"
+    problems = [words] if not result.ok else []
+    hba = await commands.run(connection, psql_argv(layout, "-At", "-c", _HBA_ERRORS), root=True)
+    if hba.ok:  # (only while PostgreSQL runs)
+        problems += hba.stdout.strip().splitlines()
+    if problems:
+        raise ConfigRejected(
+            f"PostgreSQL rejects its configuration ({layout.postgresql_conf}, "
+            f"{layout.pg_hba_conf}): {'; '.join(problems)}; it was not restarted",
+            server=connection.label,
+            hint="PostgreSQL keeps running with its previous configuration",
+        )
+    return f"postgres -C, pg_hba_file_rules: {layout.postgresql_conf}, {layout.pg_hba_conf} valid"
 
 
 async def start(connection: Connection, unit: str) -> ServiceStatus:

@@ -30,7 +30,7 @@ from pmc.errors import Cancelled, PmcError
 from pmc.inventory import Cluster, Server
 from pmc.jobs import JobContext
 from pmc.plan import Plan, Step, StepKind
-from pmc.remote import commands, files
+from pmc.remote import commands, files, services
 from pmc.remote.connection import Connection
 from pmc.setup.database import append_line, has_key
 from pmc.setup.facts import ServerFacts
@@ -242,6 +242,11 @@ class Executor:
     async def _restart(self, step: Step) -> None:
         assert step.service is not None
         conn = self._conn(step.server)
+        # the daemon's own check first: a configuration it refuses is rolled back, and the
+        # service, never restarted, keeps running on its old files
+        checked = await services.check_config(conn, step.service)
+        if checked:
+            self.ctx.log(checked, server=step.server)
         self._touched.setdefault(step.server, set()).add(step.service)
         offset = 0
         if step.log_path:
