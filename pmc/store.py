@@ -65,8 +65,15 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+BUSY_SECONDS = 30.0  # how long a PMC waits for another one to finish with the file
+
+
 class StoreError(PmcError):
     """The local history file cannot be opened or is from a newer PMC."""
+
+
+class DamagedStore(StoreError):
+    """SQLite found the history file damaged; it is kept as it is."""
 
 
 @dataclass(frozen=True)
@@ -126,19 +133,41 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | None = None) -> Store:
-        """Open (creating and migrating) the history file; ``None`` means the default place."""
+        """Open (creating and migrating) the history file; ``None`` means the default place.
+
+        Several PMCs may start at once (the GUI, ``pmc sync daemon``, a ``pmc`` in a terminal):
+        creation and migration run in one ``BEGIN IMMEDIATE`` transaction, which the others
+        wait for (up to :data:`BUSY_SECONDS`) and then find done. A damaged file raises
+        :class:`DamagedStore` and is left exactly as it is (:func:`set_aside` keeps it under
+        another name, on the operator's word)."""
         if path is None:
             path = state_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            _migrate(db, str(path))
-        except sqlite3.DatabaseError as exc:
+            db = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=BUSY_SECONDS
+            )
+        except sqlite3.Error as exc:
             raise StoreError(
                 f"cannot open PMC's history file ({exc})",
                 where=str(path),
-                hint="Move the file aside; PMC will start a new one.",
+                hint="Check that the folder exists and is writable",
             ) from exc
+        try:
+            _migrate(db, str(path))
+            _check(db, str(path))
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreError(
+                    f"PMC's history file stayed busy for {BUSY_SECONDS:g} s ({exc})",
+                    where=str(path),
+                    hint="Another PMC holds it; try again when it has finished",
+                ) from exc
+            raise damaged(path, str(exc)) from exc
+        except BaseException:
+            db.close()
+            raise
         return cls(db, path)
 
     @classmethod
@@ -243,19 +272,63 @@ class Store:
         return [AuditRecord(*row) for row in rows]
 
 
+def _statements(script: str) -> list[str]:
+    """The SQL statements of a migration script (no ``;`` inside its strings)."""
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
 def _migrate(db: sqlite3.Connection, where: str) -> None:
     db.execute("PRAGMA foreign_keys = ON")
     if where != ":memory:":
         db.execute("PRAGMA journal_mode = WAL")
-    (version,) = db.execute("PRAGMA user_version").fetchone()
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"the history file is from a newer PMC (schema {version}, this PMC knows"
-            f" {SCHEMA_VERSION})",
-            where=where,
-            hint="Use the newer PMC, or move the file aside.",
-        )
-    for number in range(version, SCHEMA_VERSION):
-        db.executescript(
-            f"BEGIN; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;"
-        )
+    db.execute("BEGIN IMMEDIATE")  # one PMC at a time from here to COMMIT
+    try:
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the history file is from a newer PMC (schema {version}, this PMC knows"
+                f" {SCHEMA_VERSION})",
+                where=where,
+                hint="Use the newer PMC, or move the file aside.",
+            )
+        for number in range(version, SCHEMA_VERSION):
+            for statement in _statements(MIGRATIONS[number]):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number + 1}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _check(db: sqlite3.Connection, where: str) -> None:
+    """SQLite's own quick check of every page: a damaged page is found now, before a job
+    starts, not in the middle of one."""
+    found = [row[0] for row in db.execute("PRAGMA quick_check(3)").fetchall()]
+    if found != ["ok"]:
+        lines = "\n".join(str(f) for f in found).replace("*** in database main ***", "")
+        raise sqlite3.DatabaseError("; ".join(x.strip() for x in lines.splitlines() if x.strip()))
+
+
+def damaged(path: Path, detail: str) -> StoreError:
+    return DamagedStore(
+        f"PMC's history file is damaged ({detail}); it was left as it is",
+        where=str(path),
+        hint="To keep it under another name and start a new history, run: pmc history set-aside",
+    )
+
+
+def set_aside(path: Path | None = None) -> Path:
+    """Rename the history file (with its -wal and -shm files) to ``NAME.damaged-TIME`` beside
+    it, so that the next start makes a new one; the new name. Nothing is deleted."""
+    path = path or state_db_path()
+    if not path.exists():
+        raise StoreError("there is no history file to set aside", where=str(path))
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    path.rename(target)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            extra.rename(target.with_name(target.name + suffix))
+    return target

@@ -131,14 +131,18 @@ def build_window(inventory: Path, settings: QSettings | None) -> tuple[Session, 
     tasks = Tasks()
     trust = DialogTrustDecision(None)
     pool = ConnectionPool(trust=trust)
+    unavailable = ""
     try:
         store: Store | None = Store.open()
     except Exception as exc:  # history is a convenience; the app works without it
         log.warning("job history unavailable: %s", exc)
         store = None
+        unavailable = f"Job history unavailable: {exc}"  # e.g. a damaged file, kept as it is
     session = Session(Workspace(inventory, pool=pool, store=store), tasks)
     window = MainWindow(session, settings)
     trust.parent = window
+    if unavailable:
+        window.statusBar().showMessage(unavailable)
     return session, window
 
 
