@@ -21,7 +21,8 @@ It takes, in this order:
 
 A second PMC, in the same process, another process or on another desktop, is refused at once
 with :class:`ClusterBusy`, which names the holder. Read-only work (plans, diffs, status,
-export) never takes the lock; :func:`read_holder` lets the status view show who holds it.
+export) never takes the lock; the status view shows who holds it (:data:`PROBE_SCRIPT`,
+:func:`pmc.status.probe_lock`).
 Once a server's lock is taken, what earlier PMC jobs left there is cleared and logged
 (:func:`pmc.remote.leftovers.clear`).
 
@@ -50,7 +51,7 @@ import paramiko
 
 from pmc import __version__, paths
 from pmc.errors import PmcError
-from pmc.remote import commands, leftovers
+from pmc.remote import leftovers
 from pmc.remote.connection import Connection
 
 LOCK_NAME = "cluster.lock"
@@ -237,9 +238,10 @@ def lock_dir(connection: Connection) -> str:
 class ServerLock:
     """The held lock on one server: a channel to the holding process."""
 
-    def __init__(self, connection: Connection, channel: paramiko.Channel) -> None:
+    def __init__(self, connection: Connection, channel: paramiko.Channel, holder: Holder) -> None:
         self.connection = connection
         self.channel = channel
+        self.holder = holder
 
     @classmethod
     async def take(
@@ -268,7 +270,8 @@ class ServerLock:
                 hint="PMC needs flock (util-linux) and root rights on the server",
             )
         left = [line.removeprefix("was: ") for line in lines[1:-1] if line.startswith("was: ")]
-        return cls(connection, channel), None, Holder.parse("\n".join(left)) if left else None
+        lock = cls(connection, channel, holder)
+        return lock, None, Holder.parse("\n".join(left)) if left else None
 
     async def release(self) -> None:
         def go() -> None:
@@ -303,22 +306,15 @@ def _start(channel: paramiko.Channel, line: str) -> list[str]:
     return raw.decode("utf-8", "replace").splitlines()
 
 
-async def read_holder(connection: Connection) -> Holder | None:
-    """Who holds the lock on ``connection``'s server now (read only; never waits)."""
-    result = await commands.run(
-        connection, ["sh", "-c", PROBE_SCRIPT, "pmc-probe", lock_dir(connection)], root=True,
-        timeout=30,
-    )  # fmt: skip
-    return Holder.parse(result.stdout) if result.ok else None
-
-
 # ---- the whole lock ----------------------------------------------------------------------
 
-# The connections whose server's lock the current job holds (by identity: a job uses one
+# The server locks the current job holds, by connection (by identity: a job uses one
 # connection per server; another job, even of this process, is another asyncio context).
-_HELD: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
-    "pmc_cluster_locks", default=frozenset()
-)
+_HELD: contextvars.ContextVar[dict[int, ServerLock]] = contextvars.ContextVar("pmc_cluster_locks")
+
+
+def _held() -> dict[int, ServerLock]:
+    return _HELD.get({})
 
 
 def _key(connection: Connection) -> int:
@@ -327,7 +323,24 @@ def _key(connection: Connection) -> int:
 
 def holds(connection: Connection) -> bool:
     """Whether the current job holds the lock of ``connection``'s server."""
-    return _key(connection) in _HELD.get()
+    return _key(connection) in _held()
+
+
+async def hold_again(connections: Iterable[Connection], log: Log | None = None) -> None:
+    """After a connection dropped in the middle of a job (its holding process ended with the
+    old SSH session, and the server released the lock): take the lock again before any more
+    work, e.g. a rollback. :class:`ClusterBusy` if another job took it meanwhile."""
+    for connection in connections:
+        lock = _held().get(_key(connection))
+        if lock is None or not lock.channel.closed:
+            continue
+        again, other, _left = await ServerLock.take(connection, lock.holder)
+        if again is None:
+            raise _busy(connection.cluster or connection.server.name, other, connection.label)
+        lock.channel = again.channel  # released at the end of the job like the first one
+        if log is not None:
+            log(f"{connection.server.name}: the cluster lock was taken again after the dropped "
+                "connection")  # fmt: skip
 
 
 @contextlib.asynccontextmanager
@@ -337,7 +350,7 @@ async def cluster_lock(
     """Hold the cluster of ``connections`` for ``job`` (see the module docs); raises
     :class:`ClusterBusy` naming the holder. ``log`` hears what was cleared."""
     wanted = sorted({_key(c): c for c in connections}.values(), key=lambda c: c.label)
-    missing = [c for c in wanted if _key(c) not in _HELD.get()]
+    missing = [c for c in wanted if _key(c) not in _held()]
     holder = Holder.me(job)
     if not missing:
         yield holder
@@ -349,7 +362,7 @@ async def cluster_lock(
     if not taken_here:
         raise _busy(cluster, other, "this computer")
     taken: list[ServerLock] = []
-    token: contextvars.Token[frozenset[int]] | None = None
+    token: contextvars.Token[dict[int, ServerLock]] | None = None
     try:
         for connection in missing:
             lock, other, left = await ServerLock.take(connection, holder)
@@ -363,7 +376,7 @@ async def cluster_lock(
                 )
             for line in await leftovers.clear(connection):
                 say(f"{connection.server.name}: {line}")
-        token = _HELD.set(_HELD.get() | {_key(c) for c in missing})
+        token = _HELD.set({**_held(), **{_key(lock.connection): lock for lock in taken}})
         yield holder
     finally:
         if token is not None:

@@ -11,6 +11,7 @@ from pmc.bundle.import_load import UNSWITCH_SCRIPT, _Loader, load_script_head, l
 from pmc.bundle.pipe import Pipe
 from pmc.bundle.preview import scan_bundle
 from pmc.bundle.progress import ByteProgress
+from pmc.cluster_lock import hold_again
 from pmc.errors import Cancelled, PmcError
 from pmc.jobs import JobContext
 from pmc.remote import files, services
@@ -45,6 +46,7 @@ async def _roll_back(  # noqa: PLR0917
                 errors.append(str(exc))
             await asyncio.sleep(1 + attempt)
     try:
+        await hold_again([connection], lambda text: log(text, level="warning"))
         if dirs:
             await run(
                 connection, ["sh", "-c", UNSWITCH_SCRIPT, "pmc", ident, *dirs],

@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from pmc.cluster_lock import cluster_lock
+from pmc.cluster_lock import ClusterBusy, cluster_lock, hold_again
 from pmc.errors import Cancelled, PmcError
 from pmc.inventory import Cluster, Server
 from pmc.jobs import JobContext
@@ -303,6 +303,13 @@ class Executor:
         if not self._undo and not self._touched:
             return
         with self.ctx.step("roll back every change"):
+            try:  # a dropped connection ended the servers' locks: take them again first
+                await hold_again(self.conns.values(), self.ctx.log)
+            except ClusterBusy as exc:  # another job works there now: leave it alone
+                self.report.rollback_problems.append(str(exc))
+                return
+            except PmcError as exc:  # unreachable: each undo below says what it could not do
+                self.ctx.log(str(exc), level="warning")
             for undo in reversed(self._undo):
                 try:
                     await self._undo_one(undo)

@@ -236,7 +236,10 @@ def test_connection_killed_halfway_through_an_import_restores_the_target(
         backup.sshd.stop(all_sessions=True)  # every session dies, as on a network cut
         backup.sshd.start()
 
+    said: list[str] = []
+
     def on_event(event: JobEvent) -> None:
+        said.append(event.message)
         if (
             event.kind is EventKind.PROGRESS
             and event.message.startswith("Importing")
@@ -256,3 +259,5 @@ def test_connection_killed_halfway_through_an_import_restores_the_target(
         asyncio.run(go())
     assert killed.is_set()
     assert (backup.tree_digest(), backup.table_digest(ALL_TABLES)) == before
+    # the rollback ran under the cluster lock again (its holder had ended with the session)
+    assert any("the cluster lock was taken again after the dropped connection" in m for m in said)
