@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from pmc import catalog
 from pmc.bundle.catalog import psql_query, quote_ident
+from pmc.cluster_lock import cluster_lock
 from pmc.configs import spoolers
 from pmc.errors import PmcError
 from pmc.inventory import Architecture, Cluster, Server
@@ -193,9 +194,19 @@ async def check_database(cluster: Cluster, conns: Connections) -> list[Check]:
 
 
 async def end_to_end(cluster: Cluster, conns: Connections) -> list[Check]:
-    """Run copy config once on main, then compare the configuration tables of both servers."""
+    """Run copy config once on main, then compare the configuration tables of both servers.
+    Copy config changes backup: this part holds the cluster lock (:mod:`pmc.cluster_lock`)."""
     main, backup = cluster.main, cluster.backup
     assert main and backup and main.redundancy_address and backup.redundancy_address
+    both = [conns[main.name], conns[backup.name]]
+    async with cluster_lock(both, job=f"verify {cluster.name} end to end (copy config)"):
+        return await _end_to_end(cluster, conns, main, backup)
+
+
+async def _end_to_end(
+    cluster: Cluster, conns: Connections, main: Server, backup: Server
+) -> list[Check]:
+    assert main.redundancy_address and backup.redundancy_address
     rc, text = await _sh(
         conns,
         main,
