@@ -42,7 +42,7 @@ import shlex
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -130,10 +130,10 @@ def _busy(cluster: str, holder: Holder | None, where: str) -> ClusterBusy:
 _WIN_LOCK_OFFSET = 1 << 20  # Windows locks are mandatory: lock a byte past the holder text
 
 
-def local_lock_path(cluster: str, connections: Sequence[Connection]) -> Path:
-    """The lock file of ``cluster`` with these servers in PMC's data folder."""
-    key = "\n".join(sorted(c.label for c in connections))
-    digest = hashlib.sha256(f"{cluster}\n{key}".encode()).hexdigest()[:12]
+def local_lock_path(cluster: str) -> Path:
+    """The lock file of ``cluster`` in PMC's data folder (one per cluster, whichever of its
+    servers a job changes)."""
+    digest = hashlib.sha256(cluster.encode()).hexdigest()[:12]
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", cluster)[:40] or "cluster"
     return paths.data_dir() / "locks" / f"{safe}-{digest}.lock"
 
@@ -313,6 +313,10 @@ def _start(channel: paramiko.Channel, line: str) -> list[str]:
 _HELD: contextvars.ContextVar[dict[int, ServerLock]] = contextvars.ContextVar("pmc_cluster_locks")
 
 
+# The clusters whose lock on this computer the current job holds.
+_HELD_HERE: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("pmc_local_locks")
+
+
 def _held() -> dict[int, ServerLock]:
     return _HELD.get({})
 
@@ -357,10 +361,12 @@ async def cluster_lock(
         return
     say = log or (lambda _text: None)
     cluster = missing[0].cluster or missing[0].server.name
-    local = LocalLock(local_lock_path(cluster, missing))
-    taken_here, other = local.acquire(holder)
-    if not taken_here:
-        raise _busy(cluster, other, "this computer")
+    local = LocalLock(local_lock_path(cluster))
+    if cluster not in _HELD_HERE.get(frozenset()):
+        taken_here, other = local.acquire(holder)
+        if not taken_here:
+            raise _busy(cluster, other, "this computer")
+    here = _HELD_HERE.set(_HELD_HERE.get(frozenset()) | {cluster})
     taken: list[ServerLock] = []
     token: contextvars.Token[dict[int, ServerLock]] | None = None
     try:
@@ -381,6 +387,7 @@ async def cluster_lock(
     finally:
         if token is not None:
             _HELD.reset(token)
+        _HELD_HERE.reset(here)
         for lock in reversed(taken):
             await lock.release()
-        local.release()
+        local.release()  # (a no-op when an outer block holds it)

@@ -4,7 +4,6 @@ daemon is never restarted on it, and the operator reads the daemon's own words."
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from pmc.lab import LabCluster
 from pmc.setup import SetupOptions
 from pmc.setup.apply import SetupFailed
 from tests.setup.labkit import hash_files
-from tests.setup.test_lab_setup import Session, _sshd_starts
+from tests.setup.test_lab_setup import Session, _sshd_starts, authorize_pmc_key
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -31,12 +30,7 @@ def test_an_sshd_config_that_sshd_refuses_is_rolled_back_without_a_restart(
     refuses it, so backup's sshd is never restarted (a restart would have locked everyone
     out) and the file is restored."""
     lab = fresh_lab
-    key = tmp_path / "pmc_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    for srv in lab.servers.values():
-        keys = srv.path("/root/.ssh/authorized_keys")
-        keys.write_text(key.with_suffix(".pub").read_text())
-        keys.chmod(0o600)
+    key = authorize_pmc_key(lab, tmp_path)
     config = lab.servers["backup"].path("/etc/ssh/sshd_config")
     config.write_text(config.read_text() + "PmcUnknownOption yes\n")
     options = SetupOptions(harden_root_login=True)

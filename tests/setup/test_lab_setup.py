@@ -295,18 +295,25 @@ def _sshd_starts(lab: LabCluster, name: str) -> int:
     return lab.servers[name].path("/var/log/sshd.log").read_text().count("Server listening on")
 
 
+def authorize_pmc_key(lab: LabCluster, folder: Path) -> Path:
+    """A new key pair in ``folder``, its public key root's only authorized key on every
+    server; the private key's path (PMC logs in by it)."""
+    key = folder / "pmc_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    for srv in lab.servers.values():
+        keys = srv.path("/root/.ssh/authorized_keys")
+        keys.write_text(key.with_suffix(".pub").read_text())
+        keys.chmod(0o600)
+    return key
+
+
 def test_harden_root_login_restarts_sshd_and_pmc_keeps_working(
     fresh_lab: LabCluster, tmp_path: Path
 ) -> None:
     """Fresh Rocky 8 says PermitRootLogin yes; hardening changes it, sshd restarts and comes
     back, PMC (logged in by key) carries on, and root passwords are refused afterwards."""
     lab = fresh_lab
-    key = tmp_path / "pmc_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    for srv in lab.servers.values():
-        keys = srv.path("/root/.ssh/authorized_keys")
-        keys.write_text(key.with_suffix(".pub").read_text())
-        keys.chmod(0o600)
+    key = authorize_pmc_key(lab, tmp_path)
     options = SetupOptions(harden_root_login=True)
     session = Session(lab, Architecture.DATABASE, tmp_path, options=options, key_file=key)
     starts = {name: _sshd_starts(lab, name) for name in lab.servers}
