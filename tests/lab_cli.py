@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +65,16 @@ def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
 
 
 @pytest.fixture
-def pmc(fresh_lab: LabCluster, secret_service: SecretServiceSession, tmp_path: Path) -> Pmc:
-    """``pmc`` on the session's lab (reset to fresh), as the combined cluster ``lab``."""
+def pmc(
+    fresh_lab: LabCluster, secret_service: SecretServiceSession, tmp_path: Path
+) -> Iterator[Pmc]:
+    """``pmc`` on the session's lab (reset to fresh), as the combined cluster ``lab``; the
+    root passwords are in the session's keyring during the test only."""
     cluster = lab_cluster(fresh_lab, Architecture.COMBINED)
     for srv in fresh_lab.servers.values():
         secrets.set_password("lab", srv.name, srv.root_password)
-    return Pmc(fresh_lab, write_inventory(tmp_path / "lab.toml", cluster))
+    try:
+        yield Pmc(fresh_lab, write_inventory(tmp_path / "lab.toml", cluster))
+    finally:
+        for srv in fresh_lab.servers.values():
+            secrets.delete_password("lab", srv.name)

@@ -74,8 +74,9 @@ def cut_mid_import(
     assert code == 0, text
     assert pmc_processes(backup) == []
     importing = pmc.start(
-        desk, "import", str(bundle), "lab/backup", "--yes", "--backup-dir", str(tmp_path / "b")
-    )
+        desk, "import", str(bundle), "lab/backup", "--yes", "--backup-dir", str(tmp_path / "b"),
+        "--connect-timeout", "3",  # its rollback's tries to connect again end sooner
+    )  # fmt: skip
     try:
         # the cut comes while the data streams in: tar unpacking, psql inside its transaction
         running = wait_for(
