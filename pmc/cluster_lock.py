@@ -333,12 +333,20 @@ def holds(connection: Connection) -> bool:
 async def hold_again(connections: Iterable[Connection], log: Log | None = None) -> None:
     """After a connection dropped in the middle of a job (its holding process ended with the
     old SSH session, and the server released the lock): take the lock again before any more
-    work, e.g. a rollback. :class:`ClusterBusy` if another job took it meanwhile."""
+    work, e.g. a rollback. :class:`ClusterBusy` if another job took it meanwhile; a server
+    that cannot be reached is only logged (the work that follows says what it could not do)."""
     for connection in connections:
         lock = _held().get(_key(connection))
         if lock is None or not lock.channel.closed:
             continue
-        again, other, _left = await ServerLock.take(connection, lock.holder)
+        try:
+            again, other, _left = await ServerLock.take(connection, lock.holder)
+        except ClusterBusy:
+            raise
+        except PmcError as exc:
+            if log is not None:
+                log(f"{connection.server.name}: the cluster lock cannot be taken again: {exc}")
+            continue
         if again is None:
             raise _busy(connection.cluster or connection.server.name, other, connection.label)
         lock.channel = again.channel  # released at the end of the job like the first one

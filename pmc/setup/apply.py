@@ -79,6 +79,8 @@ class ApplyReport:
         if not self.rolled_back and not self.rollback_problems:
             return "Nothing had been changed yet."
         text = "Rolled back: " + "; ".join(self.rolled_back) + "."
+        if not self.rolled_back:
+            text = "Nothing was rolled back."
         if self.rollback_problems:
             text += " COULD NOT roll back: " + "; ".join(self.rollback_problems) + "."
         return text
@@ -308,8 +310,6 @@ class Executor:
             except ClusterBusy as exc:  # another job works there now: leave it alone
                 self.report.rollback_problems.append(str(exc))
                 return
-            except PmcError as exc:  # unreachable: each undo below says what it could not do
-                self.ctx.log(str(exc), level="warning")
             for undo in reversed(self._undo):
                 try:
                     await self._undo_one(undo)

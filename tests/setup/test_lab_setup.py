@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -67,6 +68,7 @@ class Session:
         else:
             self.pool = lab_pool(lab, folder)
         self.events: list[JobEvent] = []
+        self.listeners: list[Callable[[JobEvent], None]] = []  # more ears on apply's job
 
     def plan(self) -> Plan:
         async def go() -> Plan:
@@ -91,6 +93,8 @@ class Session:
             def listen(event: JobEvent) -> None:
                 nonlocal finished
                 self.events.append(event)
+                for listener in self.listeners:
+                    listener(event)
                 if event.kind is EventKind.STEP_FINISHED and event.server is not None:
                     finished += 1
                     if finished == cancel_after:
