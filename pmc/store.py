@@ -164,7 +164,14 @@ class Store:
                     where=str(path),
                     hint="Another PMC holds it; try again when it has finished",
                 ) from exc
-            raise damaged(path, str(exc)) from exc
+            if isinstance(exc, _Damage) or getattr(exc, "sqlite_errorcode", None) in _DAMAGE:
+                raise damaged(path, str(exc)) from exc
+            raise StoreError(  # e.g. a migration that failed: rolled back, nothing changed
+                f"cannot open PMC's history file ({exc})",
+                where=str(path),
+                hint="It was left as it is; this PMC cannot use it. Report the message to PMC's "
+                "maintainers",
+            ) from exc
         except BaseException:
             db.close()
             raise
@@ -301,13 +308,22 @@ def _migrate(db: sqlite3.Connection, where: str) -> None:
     db.execute("COMMIT")
 
 
+class _Damage(sqlite3.DatabaseError):
+    """SQLite's quick check found damage."""
+
+
+# SQLite's own words for a damaged file: "database disk image is malformed", "file is not a
+# database"
+_DAMAGE = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
 def _check(db: sqlite3.Connection, where: str) -> None:
     """SQLite's own quick check of every page: a damaged page is found now, before a job
     starts, not in the middle of one."""
     found = [row[0] for row in db.execute("PRAGMA quick_check(3)").fetchall()]
     if found != ["ok"]:
         lines = "\n".join(str(f) for f in found).replace("*** in database main ***", "")
-        raise sqlite3.DatabaseError("; ".join(x.strip() for x in lines.splitlines() if x.strip()))
+        raise _Damage("; ".join(x.strip() for x in lines.splitlines() if x.strip()))
 
 
 def damaged(path: Path, detail: str) -> StoreError:

@@ -20,7 +20,7 @@ from pmc.cluster_lock import Holder, LocalLock
 lock = LocalLock(Path(sys.argv[1]))
 taken, other = lock.acquire(Holder("alice", "desk-1", "9.9", "sync backup from main", 0.0, 7))
 print("taken" if taken else "refused", flush=True)
-time.sleep(600)
+time.sleep(600)  # deliberate: holds the lock until the test kills this process
 """
 
 

@@ -21,7 +21,7 @@ import sys, time
 from pathlib import Path
 from pmc.store import Store
 go = Path(sys.argv[2])
-while not go.exists():
+while not go.exists():  # a deliberate spin: the ten start within a millisecond of each other
     time.sleep(0.001)
 store = Store.open(Path(sys.argv[1]))
 store.job_started(sys.argv[3], "sync", "test", "lab")

@@ -18,6 +18,7 @@ from pmc.lab import LabCluster, LabServer
 from pmc.lab.playout import CONFIG_TABLES, EPG_TABLES
 from tests.bundle.test_lab_bundle import digest, tree
 from tests.lab_cli import Desktop, Pmc
+from tests.wait import wait_until
 
 pytestmark = [pytest.mark.lab, pytest.mark.keyring, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -53,15 +54,6 @@ def stage_folders(srv: LabServer) -> list[str]:
     return sorted(p.name for p in srv.path("/opt/playout/data").glob("*.pmc-stage-*"))
 
 
-def wait_for(what: Callable[[], object], limit: float, every: float = 0.05) -> object:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if found := what():
-            return found
-        time.sleep(every)
-    return what()
-
-
 def cut_mid_import(
     pmc: Pmc, tmp_path: Path, cut: Callable[[LabServer], None], heal: Callable[[LabServer], None]
 ) -> None:
@@ -79,14 +71,14 @@ def cut_mid_import(
     )  # fmt: skip
     try:
         # the cut comes while the data streams in: tar unpacking, psql inside its transaction
-        running = wait_for(
+        wait_until(
             lambda: (
                 any(".pmc-stage-" in p and " -xf " in p for p in pmc_processes(backup))
                 and open_transactions(backup)
             ),
-            limit=300,
+            timeout=300,
+            what="the import's staging (tar unpacking) with psql's transaction open",
         )
-        assert running, "the import never reached its staging with psql's transaction open"
         cut(backup)
         out, err = importing.communicate(timeout=600)
     finally:
@@ -100,8 +92,11 @@ def cut_mid_import(
     assert "are removed by PMC's next job on the server" in text, text
     heal(backup)
     healed = time.monotonic()
-    left = wait_for(lambda: not pmc_processes(backup) and not open_transactions(backup), 60, 0.5)
-    assert left, (pmc_processes(backup), open_transactions(backup))
+    wait_until(
+        lambda: not pmc_processes(backup) and not open_transactions(backup),
+        timeout=60,  # the acceptance bound itself
+        what="no PMC process and no open transaction left on backup",
+    )
     print(f"nothing of PMC's on backup {time.monotonic() - healed:.1f} s after the heal")
     # the restore the message suggests works, clears the failed import's staging folders and
     # says so

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from pmc.remote import commands
 from pmc.remote.connection import Timeouts
 from tests.fixtures.sshd import ThrowawaySshd
 from tests.remote.conftest import trusting_connection
+from tests.wait import wait_until, wait_until_async
 
 
 def _running(marker: str) -> list[str]:
@@ -22,20 +22,16 @@ def _running(marker: str) -> list[str]:
 
 async def _started(marker: str) -> None:
     """Until the sleeper itself runs (named ``marker``: its wrapper has finished starting)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def running() -> bool:
         found = subprocess.run(["pgrep", "-f", f"^{marker} "], capture_output=True, check=False)
-        if found.returncode == 0:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the command did not start")
+        return found.returncode == 0
+
+    await wait_until_async(running, timeout=30, what=f"the command {marker} to start")
 
 
-def _wait_gone(marker: str, limit: float = 30.0) -> list[str]:
-    deadline = time.monotonic() + limit
-    while (left := _running(marker)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
+def _wait_gone(marker: str) -> None:
+    wait_until(lambda: not _running(marker), timeout=30, what=f"no process of {marker} left")
 
 
 def _sleeper() -> tuple[str, list[str]]:
@@ -59,7 +55,7 @@ def test_a_command_dies_when_sshd_is_killed_under_it(sshd: ThrowawaySshd, tmp_pa
             await conn.close()
 
     asyncio.run(go())
-    assert _wait_gone(marker) == []
+    _wait_gone(marker)
 
 
 def test_the_guard_ends_the_session_when_pmc_falls_silent(
@@ -75,12 +71,11 @@ def test_the_guard_ends_the_session_when_pmc_falls_silent(
         try:
             await commands.start(conn, argv, timeout=None)
             await _started(marker)
-            assert _wait_gone(marker) == []
+            _wait_gone(marker)
             # the server ended the connection itself
-            deadline = time.monotonic() + 30
-            while conn.is_connected and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
-            assert not conn.is_connected
+            await wait_until_async(
+                lambda: not conn.is_connected, timeout=30, what="the server to end the session"
+            )
         finally:
             await conn.close()
 
@@ -96,6 +91,7 @@ def test_heartbeats_keep_a_quiet_session_alive(sshd: ThrowawaySshd, tmp_path: Pa
     async def go() -> None:
         conn = trusting_connection(sshd, tmp_path, beating)
         try:
+            # a deliberate quiet spell: 2.5 times the guard's patience, without output
             result = await commands.run(conn, ["sh", "-c", "sleep 5; echo still here"])
             assert result.stdout == "still here\n"
             assert conn.connects == 1
