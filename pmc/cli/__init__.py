@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "import": "import a bundle file into a server",
     "bundle": "configuration bundle tools",
     "sync": "keep a cluster's backup in sync with its main",
+    "history": "PMC's local job history file",
 }
 """Every command and its one-line help."""
 
@@ -49,6 +50,8 @@ def register(command: str, parser: argparse.ArgumentParser) -> None:
             from pmc.cli.bundle import register_tools as fill  # noqa: PLC0415
         case "sync":
             from pmc.cli.sync import register as fill  # noqa: PLC0415
+        case "history":
+            from pmc.cli.history import register as fill  # noqa: PLC0415
         case _:
             raise ValueError(f"no command {command!r}")
     fill(parser)

@@ -8,6 +8,7 @@ refused bundle (nothing changed), 130 cancelled.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -20,12 +21,23 @@ from pmc.bundle.importer import (
     preview_import,
 )
 from pmc.bundle.manifest import ALL_PARTS
-from pmc.bundle.preview import scan_bundle
+from pmc.bundle.preview import Scan, scan_bundle
 from pmc.bundle.progress import ByteProgress
-from pmc.cli.common import ExitCode, confirm, run_job, workspace_of
+from pmc.cli.common import (
+    ExitCode,
+    confirmed,
+    run,
+    run_job,
+    say,
+    start_and_follow,
+    workspace_of,
+)
 from pmc.cli.connect import add_connection_options
+from pmc.cluster_lock import cluster_lock
 from pmc.errors import InputError
+from pmc.inventory import Cluster, Server
 from pmc.jobs import Job, JobContext
+from pmc.workspace import Workspace
 
 
 def register_export(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +90,7 @@ def _export(args: argparse.Namespace) -> int:
     options = ExportOptions(epg=args.with_epg, data=not args.no_data, config=not args.no_config)
     workspace = workspace_of(args)
     cluster, server = workspace.server(args.server)  # bad input before anything starts
+    writable_file(args.output, "-o")
 
     def export_job() -> Job[ExportResult]:
         async def body(ctx: JobContext) -> ExportResult:
@@ -90,6 +103,34 @@ def _export(args: argparse.Namespace) -> int:
 
     print(run_job(workspace, export_job))
     return ExitCode.OK
+
+
+def writable_file(path: Path, option: str) -> None:
+    """Refuse ``path`` as a file to write, before anything is connected or started."""
+    if path.is_dir():
+        raise InputError(f"{path} is a folder", where=option, hint="Give a file name in it")
+    writable_folder(path.parent, option, create=False)
+
+
+def writable_folder(folder: Path, option: str, *, create: bool = True) -> None:
+    """Refuse ``folder`` (to write into; ``create``: or to create) unless that can work."""
+    existing = folder
+    while create and not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(
+            f"the folder {folder} does not exist"
+            if not existing.exists()
+            else f"{existing} is not a folder",
+            where=option,
+            hint="Create it first or choose another place; nothing was started",
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(
+            f"the folder {existing} is not writable for you",
+            where=option,
+            hint="Choose a folder you may write into; nothing was started",
+        )
 
 
 def _parts(text: str | None) -> tuple[str, ...] | None:
@@ -111,44 +152,74 @@ def _import(args: argparse.Namespace) -> int:
     )
     workspace = workspace_of(args)
     cluster, server = workspace.server(args.server)
+    if not args.bundle.is_file():
+        raise InputError(f"there is no bundle file {args.bundle}", hint="Give the bundle's path")
+    if args.backup_dir is not None:
+        writable_folder(args.backup_dir, "--backup-dir")
     progress = ByteProgress(None, "Verifying", None)
     print(f"verifying {args.bundle} …", file=sys.stderr)
     scan = scan_bundle(args.bundle, progress=progress)
     print(scan.summary())
 
-    def preview_job() -> Job[str]:
-        async def body(ctx: JobContext) -> str:
-            connection = workspace.connection(cluster, server)
-            return (await preview_import(connection, scan, options)).render()
-
-        title = f"Preview import into {args.server}"
-        return Job("import-preview", title, body, cluster=cluster.name, store=workspace.store)
-
-    print(run_job(workspace, preview_job))
     if args.dry_run:
+        print(run_job(workspace, lambda: _preview_job(workspace, cluster, server, scan, options,
+                                                      args.server)))  # fmt: skip
         print("dry run: nothing was changed")
         return ExitCode.OK
-    question = f"Import {args.bundle.name} into {args.server}? Type yes to import: "
-    refusal = "not importing without confirmation"
-    if not confirm(question, yes=args.yes, refusal=refusal, answers=("yes",)):
+    result = run(workspace, _import_locked(args, workspace, cluster, server, scan, options))
+    if result is None:
         print("not imported; nothing was changed")
         return ExitCode.OK
-
-    def import_job() -> Job[ImportResult]:
-        async def body(ctx: JobContext) -> ImportResult:
-            connection = workspace.connection(cluster, server)
-            return await import_bundle(connection, args.bundle, options, ctx, scan=scan)
-
-        return Job(
-            "import",
-            f"Import into {args.server}",
-            body,
-            cluster=cluster.name,
-            store=workspace.store,
-        )
-
-    print(run_job(workspace, import_job))
+    print(result)
+    for note in result.notes:  # e.g. a service the server does not have, skipped
+        print(f"note: {note}")
     return ExitCode.OK
+
+
+async def _import_locked(  # noqa: PLR0917 - the command's pieces
+    args: argparse.Namespace,
+    workspace: Workspace,
+    cluster: Cluster,
+    server: Server,
+    scan: Scan,
+    options: ImportOptions,
+) -> ImportResult | None:
+    """Preview, confirmation and import under one cluster lock (pmc.cluster_lock): nobody
+    changes the target between the preview shown and the import."""
+    connection = workspace.connection(cluster, server)
+    job = f"import {args.bundle.name} into {server.name}"
+    async with cluster_lock([connection], job=job, log=say):
+        print(await start_and_follow(lambda: _preview_job(workspace, cluster, server, scan,
+                                                          options, args.server)))  # fmt: skip
+        question = f"Import {args.bundle.name} into {args.server}? Type yes to import: "
+        refusal = "not importing without confirmation"
+        if not await confirmed(question, yes=args.yes, refusal=refusal, answers=("yes",)):
+            return None
+
+        def import_job() -> Job[ImportResult]:
+            async def body(ctx: JobContext) -> ImportResult:
+                return await import_bundle(connection, args.bundle, options, ctx, scan=scan)
+
+            title = f"Import into {args.server}"
+            return Job("import", title, body, cluster=cluster.name, store=workspace.store)
+
+        return await start_and_follow(import_job)
+
+
+def _preview_job(  # noqa: PLR0917
+    workspace: Workspace,
+    cluster: Cluster,
+    server: Server,
+    scan: Scan,
+    options: ImportOptions,
+    name: str,
+) -> Job[str]:
+    async def body(ctx: JobContext) -> str:
+        connection = workspace.connection(cluster, server)
+        return (await preview_import(connection, scan, options)).render()
+
+    return Job("import-preview", f"Preview import into {name}", body, cluster=cluster.name,
+               store=workspace.store)  # fmt: skip
 
 
 def _inspect(args: argparse.Namespace) -> int:

@@ -127,13 +127,29 @@ async def follow(job: Job[T]) -> T:
 def run_job(workspace: Workspace, make: Callable[[], Job[T]]) -> T:
     """Start the job ``make`` gives (on its own event loop), follow it to its end: its result,
     or its error raised (for :func:`run_command` to turn into the exit code)."""
+    return run(workspace, start_and_follow(make))
 
-    async def start_and_follow() -> T:
-        job = make()
-        job.start()
-        return await follow(job)
 
-    return run(workspace, start_and_follow())
+async def start_and_follow(make: Callable[[], Job[T]]) -> T:
+    """:func:`run_job` on the running loop (for commands that run several jobs under one
+    cluster lock)."""
+    job = make()
+    job.start()
+    return await follow(job)
+
+
+def say(text: str) -> None:
+    """A line for the operator outside any job (e.g. what the cluster lock cleared)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+async def confirmed(
+    question: str, *, yes: bool, refusal: str, answers: Collection[str] = ("y", "yes")
+) -> bool:
+    """:func:`confirm` from a coroutine (the loop keeps running while the operator types)."""
+    if yes:
+        return True
+    return await asyncio.to_thread(confirm, question, yes=yes, refusal=refusal, answers=answers)
 
 
 class EventPrinter:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 
+from pmc.cli.common import ExitCode
 from pmc.store import set_aside
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("history", help="PMC's local job history file")
+def register(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="history_command", metavar="ACTION", required=True)
     aside = actions.add_parser(
         "set-aside",
@@ -26,4 +26,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _set_aside(args: argparse.Namespace) -> int:
     kept = set_aside()
     print(f"The history file was kept as {kept}; PMC starts a new one.")
-    return 0
+    return ExitCode.OK

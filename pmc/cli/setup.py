@@ -13,8 +13,17 @@ from __future__ import annotations
 
 import argparse
 
-from pmc.cli.common import ExitCode, confirm, run_job, workspace_of
+from pmc.cli.common import (
+    ExitCode,
+    confirmed,
+    run,
+    run_job,
+    say,
+    start_and_follow,
+    workspace_of,
+)
 from pmc.cli.connect import add_connection_options
+from pmc.cluster_lock import cluster_lock
 from pmc.inventory import Architecture, Cluster
 from pmc.jobs import Job, JobContext
 from pmc.plan import Plan, render_text
@@ -105,17 +114,9 @@ def _plan(args: argparse.Namespace) -> int:
 
 def _apply(args: argparse.Namespace) -> int:
     workspace, cluster, arch = _cluster(args)
-    plan = run_job(workspace, lambda: _plan_job(workspace, cluster, arch, _options(args)))
-    print(render_text(plan), end="")
-    if plan.is_empty:
-        print("Nothing to apply.")
-        return ExitCode.OK
-    question = f"Apply these {len(plan.steps)} steps to {cluster.name}? [y/N] "
-    if not confirm(question, yes=args.yes, refusal="apply needs a confirmation"):
-        print("Nothing was changed.")
-        return ExitCode.OK
+    options = _options(args)
 
-    def apply_job() -> Job[ApplyReport]:
+    def apply_job(plan: Plan) -> Job[ApplyReport]:
         async def body(ctx: JobContext) -> ApplyReport:
             connections = workspace.connections(cluster)
             return await apply_plan(plan, cluster, connections, ctx, store=workspace.store)
@@ -123,7 +124,21 @@ def _apply(args: argparse.Namespace) -> int:
         title = f"apply {arch.value} to {cluster.name}"
         return Job("setup-apply", title, body, cluster=cluster.name, store=workspace.store)
 
-    print(run_job(workspace, apply_job))
+    async def locked() -> ApplyReport | str:
+        # one operator at a time from the plan to the end of the apply: nobody changes the
+        # servers between the plan shown here and its apply (pmc.cluster_lock)
+        job = f"setup apply ({arch.value}) to {cluster.name}"
+        async with cluster_lock(workspace.connections(cluster).values(), job=job, log=say):
+            plan = await start_and_follow(lambda: _plan_job(workspace, cluster, arch, options))
+            print(render_text(plan), end="", flush=True)
+            if plan.is_empty:
+                return "Nothing to apply."
+            question = f"Apply these {len(plan.steps)} steps to {cluster.name}? [y/N] "
+            if not await confirmed(question, yes=args.yes, refusal="apply needs a confirmation"):
+                return "Nothing was changed."
+            return await start_and_follow(lambda: apply_job(plan))
+
+    print(run(workspace, locked()))
     return ExitCode.OK
 
 
