@@ -159,12 +159,12 @@ def test_a_locked_cluster_shows_who_holds_it(qtbot, loop, inventory_file: Path) 
         "main": ServerStatus("main", Check(Health.UP, "SSH", now)),
         "backup": ServerStatus("backup", Check(Health.UP, "SSH", now), locked_by=holder),
     }
-    window._status_updated(ClusterStatus("studio", servers, {}, now))
+    window.selection.status_updated(ClusterStatus("studio", servers, {}, now))
     assert not label.isHidden()
     assert label.text().startswith(
         "🔒 Cluster studio is in use: alice on desk-1 (PMC 1.0) runs "
         "'import main.pmcbundle into backup' since "
     )
     assert label.text().endswith("(on backup)")
-    window._status_updated(ClusterStatus("studio", {"main": servers["main"]}, {}, now))
+    window.selection.status_updated(ClusterStatus("studio", {"main": servers["main"]}, {}, now))
     assert label.isHidden()
