@@ -110,13 +110,21 @@ def cut_mid_import(
 
 
 def test_port_22_blocked_mid_import(pmc: Pmc, tmp_path: Path) -> None:
-    try:
-        cut_mid_import(
-            pmc,
-            tmp_path,
-            cut=lambda srv: srv.block(22, "tcp", "drop"),
-            heal=lambda srv: srv.unblock(22, "tcp"),
+    def heal(srv: LabServer) -> None:
+        # While the port is still blocked, the server ends PMC's work by itself: the session
+        # guard hears no heartbeat for orphan_after (30 s) and ends PMC's sshd process, and tar
+        # and psql (its transaction) with it. Checked only after the unblock, this test passed
+        # with the guard's kill removed: the reopened link alone ended them.
+
+        wait_until(
+            lambda: not pmc_processes(srv) and not open_transactions(srv),
+            timeout=300,  # a sanity bound: the guard ends them 30 s after the cut
+            what="the server to end PMC's work while port 22 is still blocked",
         )
+        srv.unblock(22, "tcp")
+
+    try:
+        cut_mid_import(pmc, tmp_path, cut=lambda srv: srv.block(22, "tcp", "drop"), heal=heal)
     finally:
         pmc.lab.reset()
 
