@@ -55,6 +55,10 @@ from pmc.remote import leftovers
 from pmc.remote.connection import Connection
 
 LOCK_NAME = "cluster.lock"
+# How long a refused PMC waits for the holder's name to be written (a holder writes it just
+# after it takes the lock), and how often it looks: the refusal names who, not "somebody".
+HOLDER_WAIT = 2.0
+HOLDER_POLL = 0.02
 Log = Callable[[str], None]
 
 
@@ -151,11 +155,16 @@ class LocalLock:
         paths.ensure_dir(self.path.parent)
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release
         try:
-            if not _try_lock(handle):
+            deadline = time.monotonic() + HOLDER_WAIT
+            while not _try_lock(handle):
+                # A holder writes its name just after taking the lock and empties the file
+                # just before letting it go: refused in between, look again (or take it).
                 handle.seek(0)
                 other = Holder.parse(handle.read(4096))
-                handle.close()
-                return False, other
+                if other is not None or time.monotonic() >= deadline:
+                    handle.close()
+                    return False, other
+                time.sleep(HOLDER_POLL)
             handle.seek(0)
             handle.truncate()
             handle.write("\n".join(holder.lines()) + "\n")
@@ -210,7 +219,12 @@ f="$d/cluster.lock"
 mkdir -p -- "$d" && chmod 755 -- "$d" || exit 70
 exec 9<>"$f" || exit 70
 chmod 644 -- "$f"
-if ! flock -n -x 9; then echo busy; cat -- "$f"; exit 75; fi
+n=0
+until flock -n -x 9; do  # refused: once the holder's text is whole (or 2 s on), name it
+  n=$((n + 1))
+  if grep -q '^server_pid=' -- "$f" || [ "$n" -ge 40 ]; then echo busy; cat -- "$f"; exit 75; fi
+  sleep 0.05
+done
 old=$(cat -- "$f")
 { printf '%s\n' "$@"; echo "server_pid=$$"; } > "$f"
 echo locked

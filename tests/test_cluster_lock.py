@@ -80,3 +80,45 @@ def test_the_local_lock_is_exclusive_within_one_process_too(tmp_path: Path) -> N
 def test_a_damaged_lock_file_still_names_its_holder(text: str) -> None:
     holder = Holder.parse(text)
     assert holder is not None and (holder.user, holder.job, holder.since) == ("x", "y", 0.0)
+
+
+RACE = """
+import sys, time
+from pathlib import Path
+from pmc.cluster_lock import Holder, LocalLock
+lock, go, stop = LocalLock(Path(sys.argv[1])), Path(sys.argv[2]), Path(sys.argv[3])
+while not go.exists():  # a deliberate spin: both start together
+    time.sleep(0.001)
+refused = nobody = 0
+end = time.monotonic() + 120  # a sanity bound; the loop ends when 50 refusals were seen
+while refused < 50 and not stop.exists() and time.monotonic() < end:
+    taken, other = lock.acquire(Holder("p" + sys.argv[4], "d", "1", "job", 0.0))
+    if taken:
+        lock.release()
+    else:
+        refused += 1
+        nobody += other is None
+stop.touch()
+print(refused, nobody)
+"""
+
+
+def test_every_refusal_names_the_holder_even_while_it_takes_or_lets_go(tmp_path: Path) -> None:
+    """Two PMCs taking and letting go of one lock as fast as they can: a refusal that falls
+    between a holder's flock and its name written (or between emptying the file and letting go)
+    still names who holds it, never "another PMC job (it did not say who)"."""
+    path, go, stop = tmp_path / "lab.lock", tmp_path / "go", tmp_path / "stop"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACE, str(path), str(go), str(stop), str(n)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for n in (1, 2)
+    ]
+    go.touch()
+    counts = [tuple(int(x) for x in racer.communicate(timeout=300)[0].split()) for racer in racers]
+    assert sum(refused for refused, _ in counts) >= 50, counts
+    assert [nobody for _, nobody in counts] == [0, 0], counts
