@@ -234,6 +234,8 @@ class Job(Generic[T_co]):
                 unsubscribe()
         if self._task is not None:
             await asyncio.wait([self._task])  # its last history rows are written
+            if not self._task.cancelled():
+                self._task.exception()  # raised below: asyncio must not log it as unretrieved
         if self.state is JobState.SUCCEEDED:
             return cast(T_co, self.result)  # set on success (T may itself allow None)
         if isinstance(self.error, asyncio.CancelledError):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 from pathlib import Path
 
@@ -314,3 +315,33 @@ def test_the_history_holds_the_outcome_when_the_job_shows_it(outcome: str) -> No
     except (RemoteError, Cancelled, asyncio.CancelledError):
         assert outcome != "succeeded"
     assert seen_in_history == [(outcome, outcome)]
+
+
+@pytest.mark.parametrize("outcome", ["failed", "cancelled"])
+def test_a_job_followed_to_its_end_leaves_no_error_for_asyncio_to_log(outcome: str) -> None:
+    """The command line starts a job and follows it with outcome(), which raises its error:
+    asyncio must not log that error again as "Task exception was never retrieved" (a
+    traceback on the operator's terminal after the command's own message)."""
+    reported: list[str] = []
+
+    async def body(ctx: JobContext) -> str:
+        if outcome == "failed":
+            raise RemoteError("the server went away", server="main")
+        ctx.cancel_requested.set()
+        await ctx.acheckpoint()
+        return "done"
+
+    async def follow() -> None:
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, context: reported.append(str(context.get("message")))
+        )
+        job: Job[str] = Job("sync", "Synchronize", body)
+        job.start()
+        with pytest.raises((RemoteError, Cancelled)):
+            await job.outcome()
+        del job
+        gc.collect()  # the task goes now: asyncio logs an unretrieved error when it does
+
+    asyncio.run(follow())
+    gc.collect()
+    assert reported == []
