@@ -16,6 +16,15 @@ from pmc.errors import InputError
 
 _PATH_SUFFIXES = ("_dir", "_json", "_conf", "_log", "_script", "_keys", "_config")
 
+# The folders the vendor manual's layout lives in. An overridden path must lie below one of
+# them (or be the setting's own default): PMC acts on these paths as root — a sync removes
+# files below a data folder, an import renames whole folders — so ``/``, ``/etc`` or ``/usr``
+# must never be one.
+PATH_ROOTS = ("/opt", "/var/log", "/etc/ssh", "/root/.ssh")
+# PMC's own folder on the server (the cluster lock, :mod:`pmc.cluster_lock`), which a root
+# process makes and opens to all: below /run (a tmpfs that a reboot empties) and nowhere else.
+OWN_ROOTS: dict[str, str] = {"pmc_run_dir": "/run"}
+
 
 @dataclass(frozen=True)
 class PlayoutLayout:
@@ -97,12 +106,38 @@ class PlayoutLayout:
                     raise InputError(f"{name} must be a port number 1–65535", where=where)
             elif not isinstance(value, str) or not value:
                 raise InputError(f"{name} must be a non-empty text", where=where)
-            elif name.endswith(_PATH_SUFFIXES) and (
-                not posixpath.isabs(value) or "\x00" in value or "\n" in value
-            ):
-                raise InputError(f"{name} must be an absolute path on the server", where=where)
+            elif name.endswith(_PATH_SUFFIXES):
+                _check_path(name, value, field.default, where)
             clean[name] = value
         return dataclasses.replace(self, **clean)
+
+
+def _check_path(name: str, value: str, default: object, where: str) -> None:
+    if not posixpath.isabs(value) or "\x00" in value or "\n" in value:
+        raise InputError(f"{name} must be an absolute path on the server", where=where)
+    if posixpath.normpath(value) != value:
+        raise InputError(
+            f"{name} {value!r} is not a plain path",
+            where=where,
+            hint=f"Write it without '..', '.', doubled or trailing slashes: "
+            f"{posixpath.normpath(value)!r}",
+        )
+    own = OWN_ROOTS.get(name)
+    if own is not None:
+        if value != default and not value.startswith(own + "/"):
+            raise InputError(
+                f"{name} {value!r} is outside {own}",
+                where=where,
+                hint=f"Give a folder below {own}: PMC's cluster lock lives there, on a tmpfs "
+                "that a reboot empties, in a folder PMC makes as root",
+            )
+    elif value != default and not any(value.startswith(root + "/") for root in PATH_ROOTS):
+        raise InputError(
+            f"{name} {value!r} is outside the folders of Playout's layout",
+            where=where,
+            hint=f"Give a folder below {', '.join(PATH_ROOTS[:-1])} or {PATH_ROOTS[-1]}, as "
+            "in the vendor's manual: PMC changes and removes files there as root",
+        )
 
 
 DEFAULT_LAYOUT = PlayoutLayout()

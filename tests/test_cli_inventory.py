@@ -160,6 +160,71 @@ def test_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "does not exist" in err
 
 
+def test_layout_folders_outside_playouts_layout_are_refused_with_their_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sync removes files below a data folder and an import renames it as root: /etc, /,
+    /usr or a path with '..' must never be one."""
+    path = tmp_path / "layout.toml"
+    path.write_text(
+        '[[clusters]]\nname = "lab"\narchitecture = "manual"\n'
+        '[[clusters.servers]]\nname = "main"\nmanagement_address = "127.168.1.105"\n'
+        "[clusters.servers.layout]\n"
+        'carousel_dir = "/etc"\n'
+        'av_dir = "/"\n'
+        'ts_dir = "/usr/share/ts"\n'
+        'db_dir = "/opt/playout/../../etc"\n'
+        'copy_config_log = "/var/log/playout/copy.log"\n'
+        'api_config_dir = "/opt/icareus/api/config"\n',
+        encoding="utf-8",
+    )
+    code, out, _ = _run(capsys, "inventory", "validate", str(path))
+    assert code == 1
+    outside = (
+        "is outside the folders of Playout's layout. Give a folder below /opt, /var/log, "
+        "/etc/ssh or /root/.ssh, as in the vendor's manual: PMC changes and removes files "
+        "there as root"
+    )
+    where = "server 'main' of cluster 'lab': layout override"
+    assert out.splitlines() == [
+        f"{path}:8: {where} carousel_dir: carousel_dir '/etc' {outside}",
+        f"{path}:9: {where} av_dir: av_dir '/' {outside}",
+        f"{path}:10: {where} ts_dir: ts_dir '/usr/share/ts' {outside}",
+        f"{path}:11: {where} db_dir: db_dir '/opt/playout/../../etc' is not a plain path. Write "
+        "it without '..', '.', doubled or trailing slashes: '/etc'",
+    ]
+
+
+def test_pmcs_own_folder_lies_below_run_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The cluster lock's folder is made and opened to all (chmod 755) by a root process:
+    /root or /etc must never be one, and /run is for PMC's own folder only."""
+    path = tmp_path / "layout.toml"
+    head = (
+        '[[clusters]]\nname = "lab"\narchitecture = "manual"\n'
+        '[[clusters.servers]]\nname = "main"\nmanagement_address = "127.168.1.105"\n'
+        "[clusters.servers.layout]\n"
+    )
+    path.write_text(
+        head + 'pmc_run_dir = "/root"\ncarousel_dir = "/run/carousel"\n', encoding="utf-8"
+    )
+    code, out, _ = _run(capsys, "inventory", "validate", str(path))
+    assert code == 1
+    where = "server 'main' of cluster 'lab': layout override"
+    assert out.splitlines() == [
+        f"{path}:8: {where} pmc_run_dir: pmc_run_dir '/root' is outside /run. Give a folder "
+        "below /run: PMC's cluster lock lives there, on a tmpfs that a reboot empties, in a "
+        "folder PMC makes as root",
+        f"{path}:9: {where} carousel_dir: carousel_dir '/run/carousel' is outside the folders "
+        "of Playout's layout. Give a folder below /opt, /var/log, /etc/ssh or /root/.ssh, as "
+        "in the vendor's manual: PMC changes and removes files there as root",
+    ]
+    path.write_text(head + 'pmc_run_dir = "/run/pmc-lab"\n', encoding="utf-8")
+    code, out, _ = _run(capsys, "inventory", "validate", str(path))
+    assert code == 0, out
+
+
 def _add(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,

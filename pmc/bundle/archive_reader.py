@@ -33,7 +33,7 @@ from pmc.bundle.tarstream import TarStream
 
 @dataclass(frozen=True)
 class Limits:
-    max_entries: int = 2_000_000
+    max_entries: int = 4_000_000  # tar header blocks: members and their extended headers
     max_total_bytes: int = 16 << 40
     max_ratio: float = 200.0  # member bytes per raw file byte (only a compressed file exceeds 1)
     ratio_grace: int = 64 << 20  # member bytes before the ratio is enforced
@@ -108,7 +108,7 @@ class BundleReader:
             source = gzip.GzipFile(fileobj=source, mode="rb")  # type: ignore[call-overload]
         elif len(head) < BLOCK or head[257:262] != b"ustar":
             raise NotABundle("this file is not a PMC bundle (not a tar archive)", where=where)
-        self._tar = TarStream(source, where=where)
+        self._tar = TarStream(source, where=where, on_header=self._header)
         try:
             first = self._next()
         except (TruncatedBundle, NotABundle, EOFError, OSError, zlib.error) as exc:
@@ -173,14 +173,19 @@ class BundleReader:
             info = self._tar.next()
         except (EOFError, OSError, zlib.error) as exc:
             raise TruncatedBundle(f"the bundle is truncated ({exc})", where=self.where) from exc
-        if info is not None:
-            self._entries += 1
-            if self._entries > self.limits.max_entries:
-                raise DecompressionBomb(
-                    f"the bundle has more than {self.limits.max_entries} members",
-                    where=self.where,
-                )
         return info
+
+    def _header(self, size: int) -> None:
+        """Every header block and extended header counts against the limits as it is read:
+        a stream of nothing but headers is a bomb too."""
+        self._entries += 1
+        if self._entries > self.limits.max_entries:
+            raise DecompressionBomb(
+                f"the bundle has more than {self.limits.max_entries} tar headers (members and "
+                "their extended headers)",
+                where=self.where,
+            )
+        self._count(size)
 
     def _check_type(self, info: tarfile.TarInfo) -> None:
         if info.issym() or info.islnk():

@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 import tarfile
+from collections.abc import Callable
 
 from pmc.bundle.archive import BLOCK, CHUNK, Readable
 from pmc.bundle.errors import DecompressionBomb, NotABundle, TruncatedBundle, UnsafePath
 
 _PAX_KEYS = ("path", "size", "mtime", "linkpath")
+# types that hold a regular file's data; tar extracts each as a regular file
+_DATA_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
 
 
 class TarStream:
     """A strict, bounded tar reader: ustar/pax/GNU headers, members read front to back.
 
     Unlike :mod:`tarfile` it never reads a header block of a size the archive declares
-    without a bound (pax and GNU long-name headers are limited to 64 KiB), never keeps past
-    headers, and reads member data straight from the source in chunks.
+    without a bound (pax and GNU long-name headers are limited to 64 KiB, and at most
+    :attr:`MAX_EXTENDED_RUN` of them may precede one member), never keeps past headers, and
+    reads member data straight from the source in chunks. ``on_header`` is told the size of
+    every header block and extended header read (so that a reader's limits count them too).
+
+    Member data is found as tar finds it: a regular file (``0``, old-style ``\0``) and a
+    contiguous file (``7``, which tar extracts as a regular file) carry their data, and so
+    does a member of a type tar does not know; a folder, link or device must declare none.
     """
 
     MAX_EXTENDED = 64 << 10
+    MAX_EXTENDED_RUN = 4  # pax, GNU long name and long link, one spare
 
-    def __init__(self, source: Readable, *, where: str) -> None:
+    def __init__(
+        self, source: Readable, *, where: str, on_header: Callable[[int], None] | None = None
+    ) -> None:
         self._src = source
         self.where = where
+        self._on_header = on_header
         self._left = 0  # data bytes of the current member not yet read
         self._pad = 0
         self.offset = 0
@@ -59,6 +72,7 @@ class TarStream:
         pax: dict[str, str] = {}
         longname: str | None = None
         longlink: str | None = None
+        extended = 0
         while True:
             block = self._exact(BLOCK)
             if not block:
@@ -69,6 +83,8 @@ class TarStream:
                 raise TruncatedBundle(
                     "the bundle is truncated (it ends inside a header)", where=self.where
                 )
+            if self._on_header is not None:
+                self._on_header(BLOCK)
             if block == bytes(BLOCK):
                 return None
             try:
@@ -78,6 +94,13 @@ class TarStream:
                     f"damaged tar header at byte {self.offset - BLOCK} ({exc})", where=self.where
                 ) from exc
             if info.type in (tarfile.XHDTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK):
+                extended += 1
+                if extended > self.MAX_EXTENDED_RUN:
+                    raise DecompressionBomb(
+                        f"more than {self.MAX_EXTENDED_RUN} extended tar headers in a row at "
+                        f"byte {self.offset - BLOCK} (a member needs at most three)",
+                        where=self.where,
+                    )
                 if info.size > self.MAX_EXTENDED:
                     raise DecompressionBomb(
                         f"an extended tar header declares {info.size} bytes (at most "
@@ -89,6 +112,8 @@ class TarStream:
                     raise TruncatedBundle(
                         "the bundle is truncated (it ends inside a header)", where=self.where
                     )
+                if self._on_header is not None:
+                    self._on_header(len(raw))
                 raw = raw[: info.size]
                 if info.type == tarfile.XHDTYPE:
                     pax.update(_parse_pax(raw, where=self.where))
@@ -119,8 +144,15 @@ class TarStream:
                 info.type = tarfile.DIRTYPE
             if info.size < 0:
                 raise NotABundle("a negative member size", where=self.where)
-            self._left = info.size if info.type in (tarfile.REGTYPE, tarfile.AREGTYPE) else 0
-            if info.type == tarfile.AREGTYPE:
+            has_data = info.type in _DATA_TYPES or info.type not in tarfile.SUPPORTED_TYPES
+            if not has_data and info.size:
+                raise NotABundle(
+                    f"member {info.name!r} is a folder, link or device whose header declares "
+                    f"{info.size} bytes of data (tar and PMC could read what follows differently)",
+                    where=self.where,
+                )
+            self._left = info.size if has_data else 0
+            if info.type in _DATA_TYPES:
                 info.type = tarfile.REGTYPE
             self._pad = _padded(self._left) - self._left
             return info

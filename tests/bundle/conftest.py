@@ -40,6 +40,7 @@ class PlayoutHost:
     sshd: ThrowawaySshd
     pg_socket: Path
     pg_data: Path
+    run_dir: Path  # the cluster lock's folder: below /run, as pmc.layout wants it
 
     @property
     def dsn(self) -> str:
@@ -70,7 +71,7 @@ class PlayoutHost:
                 "api_config_dir": str(self.config_dir),
                 # the cluster lock: this host's own, never the machine's /run/pmc (test
                 # sessions side by side each have their hosts)
-                "pmc_run_dir": str(self.sshd.root / "run"),
+                "pmc_run_dir": str(self.run_dir),
             },
         )
 
@@ -145,7 +146,8 @@ def make_host(
     with sshd.config.open("a") as f:
         f.write(f"SetEnv PGHOST={pg_socket}\n")
     sshd.start()
-    host = PlayoutHost(name, root, sshd, pg_socket, pg_data)
+    run_dir = Path(tempfile.mkdtemp(prefix=f"pmc-test-{name}-", dir="/run"))
+    host = PlayoutHost(name, root, sshd, pg_socket, pg_data, run_dir)
     host.config_dir.mkdir()
     own = address
     (host.config_dir / "spoolers.json").write_text(  # as the Playout API installer writes it
@@ -174,6 +176,7 @@ def stop_host(host: PlayoutHost) -> None:
         check=False, capture_output=True,
     )  # fmt: skip
     shutil.rmtree(host.root, ignore_errors=True)
+    shutil.rmtree(host.run_dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -183,8 +186,9 @@ def playout_pair(
     """main (seeded, a little data) and backup (fresh: empty tables, its own files)."""
     if os.geteuid() != 0 or not (PG_BIN / "initdb").exists() or not Path("/usr/sbin/sshd").exists():
         pytest.skip("needs root, OpenSSH server and PostgreSQL 15")
-    # pytest's own temp folders are private to root; PostgreSQL runs as postgres
-    base = Path(tempfile.mkdtemp(prefix="pmc-bundle-hosts-"))
+    # pytest's own temp folders are private to root; PostgreSQL runs as postgres. Below /opt:
+    # layout overrides must lie in the folders of Playout's layout (pmc.layout.PATH_ROOTS).
+    base = Path(tempfile.mkdtemp(prefix="pmc-test-bundle-hosts-", dir="/opt"))
     base.chmod(0o755)
     main = make_host(base / "main", "main", "127.0.0.21", rows=400, data_mb=2)
     try:

@@ -212,7 +212,7 @@ def test_bomb_by_ratio() -> None:
 
 def test_bomb_by_entry_count_and_huge_extended_header() -> None:
     members = [reg(f"data/ts/{i}.ts") for i in range(20)]
-    with pytest.raises(errors.DecompressionBomb, match="more than 10 members"):
+    with pytest.raises(errors.DecompressionBomb, match="more than 10 tar headers"):
         read(raw_tar(members), limits=Limits(max_entries=10))
     # a pax header that claims 1 GiB is refused before anything is read into memory
     head = bytearray(tarfile.TarInfo("data/ts/x").tobuf(tarfile.USTAR_FORMAT))
@@ -246,3 +246,98 @@ def test_expected_checksums_catch_a_changed_file() -> None:
     reader = BundleReader(io.BytesIO(changed), where="b", expected=sums)
     with pytest.raises(errors.ChecksumMismatch, match="changed while"):
         reader.verify_all()
+
+
+# --- extended headers and header blocks count (issue: an 8 MB gzip of pax headers burned 52 s)
+class _Counting:
+    """A source that counts what the reader took from it."""
+
+    def __init__(self, data: bytes) -> None:
+        self._raw = io.BytesIO(data)
+        self.taken = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        chunk = self._raw.read(size)
+        self.taken += len(chunk)
+        return chunk
+
+
+def pax(name: str, comment_bytes: int = 0) -> tuple[tarfile.TarInfo, bytes]:
+    """A member preceded by a pax header (a long name, plus an ignored comment if asked)."""
+    info = tarfile.TarInfo(name)
+    info.size = 1
+    info.pax_headers = {"path": name, **({"comment": "c" * comment_bytes} if comment_bytes else {})}
+    return info, b"x"
+
+
+def test_extended_headers_count_as_tar_headers() -> None:
+    members = [pax(f"data/ts/{i:03d}-" + "n" * 120 + ".ts") for i in range(6)]
+    # 7 members (with the manifest), but 13 header blocks and 6 extended headers
+    with pytest.raises(errors.DecompressionBomb, match="more than 12 tar headers"):
+        read(raw_tar(members), limits=Limits(max_entries=12))
+
+
+def test_a_run_of_extended_headers_is_refused_after_reading_a_few() -> None:
+    head = raw_tar([])[:-1024].rstrip(b"\x00")
+    head += bytes(-len(head) % 512)
+    one = tarfile.TarInfo("././@PaxHeader")
+    one.type = tarfile.XHDTYPE
+    record = b"30 comment=" + b"p" * 18 + b"\n"
+    one.size = len(record)
+    block = one.tobuf(tarfile.USTAR_FORMAT) + record + bytes(-len(record) % 512)
+    packed = gzip.compress(head + block * 100_000 + bytes(10240), compresslevel=9)
+    assert len(packed) < 2 << 20  # a small file …
+    source = _Counting(packed)
+    with pytest.raises(errors.DecompressionBomb, match="extended tar headers in a row"):
+        BundleReader(source, where="b").verify_all()  # type: ignore[arg-type]
+    assert source.taken < 256 << 10  # … refused after reading a few headers of it
+
+
+def test_extended_header_bytes_count_in_the_ratio() -> None:
+    members = [pax(f"data/ts/{i}.ts", comment_bytes=60_000) for i in range(400)]
+    packed = gzip.compress(raw_tar(members), compresslevel=9)
+    with pytest.raises(errors.DecompressionBomb, match="decompression bomb"):
+        read(packed, limits=Limits(max_ratio=50, ratio_grace=4 << 20))
+
+
+def _with_type(data: bytes, name: str, kind: bytes) -> bytes:
+    """``data`` with the ustar header of member ``name`` given type ``kind`` (checksum fixed)."""
+    raw = bytearray(data)
+    at = raw.index(name.encode() + b"\x00")
+    assert at % 512 == 0
+    raw[at + 156 : at + 157] = kind
+    raw[at + 148 : at + 156] = b" " * 8
+    raw[at + 148 : at + 156] = b"%06o\x00 " % sum(raw[at : at + 512])
+    return bytes(raw)
+
+
+def test_contiguous_file_is_a_regular_file_as_for_tar() -> None:
+    """Type 7 (contiguous file) is extracted by tar as a regular file: its data is data. A
+    reader that skipped it would take the data for headers and see members tar does not."""
+    hidden = tarfile.TarInfo("data/carousel/hidden.sh")
+    hidden.size = 3
+    inner = hidden.tobuf(tarfile.USTAR_FORMAT) + b"ls\n" + bytes(509)
+    out = io.BytesIO()
+    w = BundleWriter(out)
+    w.write_manifest(manifest())
+    w.add_bytes("data/carousel/app.bin", inner)
+    w.add_bytes("data/carousel/after.txt", b"after\n")
+    w.finish({})
+    data = _with_type(out.getvalue(), "data/carousel/app.bin", tarfile.CONTTYPE)
+    reader = BundleReader(io.BytesIO(data), where="b")
+    seen = {m.name: s.read(1 << 20) for m, s in reader.members()}
+    assert seen == {"data/carousel/app.bin": inner, "data/carousel/after.txt": b"after\n"}
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:  # what tar sees
+        assert tf.getnames() == ["manifest.json", *seen, "checksums.json"]
+        assert tf.getmember("data/carousel/app.bin").isreg()
+
+
+def test_a_folder_header_with_data_is_refused() -> None:
+    info = tarfile.TarInfo("data/carousel/dir")
+    info.type = tarfile.DIRTYPE
+    info.size = 512
+    raw = raw_tar([reg("data/carousel/a")])
+    at = raw.index(b"data/carousel/a\x00")
+    with_dir = raw[:at] + info.tobuf(tarfile.USTAR_FORMAT) + bytes(512) + raw[at:]
+    with pytest.raises(errors.NotABundle, match="declares 512 bytes of data"):
+        read(with_dir)
