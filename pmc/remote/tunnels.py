@@ -1,10 +1,18 @@
 """Local port forwarding over a server's SSH connection (``ssh -L`` done by PMC).
 
 The operator's desktop is not in a server's pg_hba and PostgreSQL listens on the server's own
-127.0.0.1: PMC opens a listening socket on 127.0.0.1 (a free port) and carries each connection
-made to it through a ``direct-tcpip`` channel to the server's ``remote_host:remote_port``.
-Several connections at once work (psycopg's cancel opens a second one). Blocking work runs in
-threads of the tunnel's own, so synchronous psycopg in a worker thread can use it freely.
+127.0.0.1: PMC opens a listening socket and carries each connection made to it through a
+``direct-tcpip`` channel to the server's ``remote_host:remote_port``. Several connections at
+once work (psycopg's cancel opens a second one). Blocking work runs in threads of the tunnel's
+own, so synchronous psycopg in a worker thread can use it freely.
+
+What reaches the far end is PostgreSQL as its superuser (the vendor's manual trusts every
+local connection), so the local end must be PMC's alone: on Linux (and every system but
+Windows) it is a Unix socket ``.s.PGSQL.<port>`` in a folder of its own, mode 0700, that no
+other local user can enter — libpq connects to it with ``host=<folder> port=<port>``
+(:meth:`Tunnel.conninfo`). On Windows it stays a TCP port on 127.0.0.1: libpq there has no
+Unix sockets to rely on, and any local process of the desktop can connect to it while it is
+open (Windows desktops running PMC are single-operator machines).
 
 Each forwarded connection takes the server's connection as it is then: after a drop it is made
 again through exactly the path of any other call (:meth:`Connection.transport` on the event
@@ -21,12 +29,17 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import os
 import select
+import shutil
 import socket
+import sys
+import tempfile
 import threading
 from types import TracebackType
 
 import paramiko
+from psycopg.conninfo import make_conninfo
 
 from pmc.errors import PmcError
 from pmc.remote.connection import Connection
@@ -51,11 +64,13 @@ class Tunnel:
         self.refused = 0  # forwarded connections that could not be carried
         self.remote_host = remote_host
         self.remote_port = remote_port
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
-        self.local_host = "127.0.0.1"
-        self.local_port: int = self._listener.getsockname()[1]
+        self.folder: str | None = None  # the private folder of the Unix socket
+        # where clients connect: a socket path (Unix) or (host, port) (Windows); for libpq,
+        # host (the folder, or 127.0.0.1) and port
+        self.local_address: str | tuple[str, int]
+        self.local_host: str
+        self.local_port: int
+        self._listener = self._listen()
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._open: set[socket.socket | paramiko.Channel] = set()
@@ -64,11 +79,43 @@ class Tunnel:
             target=self._accept, name=f"pmc-tunnel-{self.local_port}", daemon=True
         )
 
+    def _listen(self) -> socket.socket:
+        if sys.platform == "win32":  # no Unix sockets for libpq: 127.0.0.1 (see the module)
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.bind(("127.0.0.1", 0))
+            self.local_host = "127.0.0.1"
+            self.local_port = listener.getsockname()[1]
+            self.local_address = ("127.0.0.1", self.local_port)
+        else:
+            self.folder = tempfile.mkdtemp(prefix="pmc-tunnel-")  # mode 0700, ours alone
+            self.local_host = self.folder
+            self.local_port = self.remote_port
+            self.local_address = os.path.join(self.folder, f".s.PGSQL.{self.local_port}")
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                listener.bind(self.local_address)
+                os.chmod(self.local_address, 0o600)
+            except BaseException:
+                listener.close()
+                shutil.rmtree(self.folder, ignore_errors=True)
+                raise
+        listener.listen(16)
+        return listener
+
+    @property
+    def family(self) -> socket.AddressFamily:
+        """The local end's address family (``AF_UNIX``, or ``AF_INET`` on Windows)."""
+        return self._listener.family
+
+    def conninfo(self, **params: str | int) -> str:
+        """A libpq connection string reaching the far end through this tunnel."""
+        return make_conninfo("", host=self.local_host, port=self.local_port, **params)
+
     def __str__(self) -> str:
-        return (
-            f"127.0.0.1:{self.local_port} → {self.connection.label} → "
-            f"{self.remote_host}:{self.remote_port}"
-        )
+        local = self.local_address
+        if not isinstance(local, str):
+            local = f"{self.local_host}:{self.local_port}"
+        return f"{local} → {self.connection.label} → {self.remote_host}:{self.remote_port}"
 
     def start(self) -> None:
         self._acceptor.start()
@@ -80,6 +127,8 @@ class Tunnel:
             self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() on Linux
         with contextlib.suppress(OSError):
             self._listener.close()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
         with self._lock:
             ends, self._open = list(self._open), set()
         for end in ends:
@@ -103,6 +152,8 @@ class Tunnel:
                 client, origin = self._listener.accept()
             except OSError:
                 return
+            if not isinstance(origin, tuple):  # a Unix socket's peer: ours, on this machine
+                origin = ("127.0.0.1", 0)
             threading.Thread(
                 target=self._serve, args=(client, origin), name="pmc-tunnel-pump", daemon=True
             ).start()
@@ -214,7 +265,7 @@ async def open_tunnel(
 ) -> Tunnel:
     """Forward a free local port to ``remote_host:remote_port`` as the server sees it.
 
-    Use as ``async with await open_tunnel(conn, 5432) as tunnel: … tunnel.local_port …``.
+    Use as ``async with await open_tunnel(conn, 5432) as tunnel: … tunnel.conninfo(…) …``.
     The server's connection is made (and its host key checked) before this returns.
     """
     await connection.transport()

@@ -20,7 +20,7 @@ from pmc.errors import InputError
 from pmc.inventory import Cluster, Server
 from pmc.jobs import JobContext
 from pmc.remote.connection import Connection
-from pmc.remote.tunnels import open_tunnel
+from pmc.remote.tunnels import Tunnel, open_tunnel
 from pmc.sync import database, datafiles
 from pmc.sync.delta import DatabaseDelta, FolderDelta, Schema, SyncDelta
 
@@ -81,9 +81,10 @@ def pair(cluster: Cluster, primary: str | None = None) -> tuple[Server, Server]:
     raise InputError(f"{primary!r} is not the main or backup server of cluster {cluster.name!r}")
 
 
-def dsn(server: Server, port: int) -> str:
+def dsn(server: Server, tunnel: Tunnel) -> str:
+    """The server's playout database through ``tunnel`` (a private Unix socket on Linux)."""
     layout = server.layout
-    return f"host=127.0.0.1 port={port} dbname={layout.database} user={layout.database_user}"
+    return tunnel.conninfo(dbname=layout.database, user=layout.database_user)
 
 
 @contextlib.asynccontextmanager
@@ -99,8 +100,8 @@ async def databases(
     async with p_tunnel, s_tunnel:
         pg_p, pg_s = await asyncio.to_thread(
             database.open_pair,
-            dsn(primary, p_tunnel.local_port),
-            dsn(secondary, s_tunnel.local_port),
+            dsn(primary, p_tunnel),
+            dsn(secondary, s_tunnel),
             names=(p_conn.label, s_conn.label),
         )
         try:

@@ -24,7 +24,7 @@ from pmc.remote.errors import AuthenticationFailed, ConnectionLost, HostKeyChang
 from pmc.remote.host_keys import KnownHosts, TrustFingerprints, fingerprint, host_id
 from pmc.remote.pool import ConnectionPool
 from pmc.remote.services import Reachability
-from pmc.remote.tunnels import open_tunnel
+from pmc.remote.tunnels import Tunnel, open_tunnel
 from tests.wait import wait_until_async
 
 pytestmark = pytest.mark.lab
@@ -256,9 +256,8 @@ def test_tunnel_carries_a_psycopg_query(cluster: Any, tmp_path: Path) -> None:
 
                 def query() -> str:
                     with psycopg.connect(
-                        host="127.0.0.1", port=tunnel.local_port, dbname="playout",
-                        user="postgres", connect_timeout=10,
-                    ) as db:  # fmt: skip
+                        tunnel.conninfo(dbname="playout", user="postgres", connect_timeout=10)
+                    ) as db:
                         db.cancel_safe(timeout=10)  # a second connection through the tunnel
                         row = db.execute("select current_database()").fetchone()
                         assert row is not None
@@ -276,9 +275,9 @@ def test_tunnel_reconnect_refuses_a_regenerated_host_key(cluster: Any, tmp_path:
 
     main = cluster.servers["main"]
 
-    def query(port: int) -> str:
+    def query(tunnel: Tunnel) -> str:
         with psycopg.connect(
-            host="127.0.0.1", port=port, dbname="playout", user="postgres", connect_timeout=10
+            tunnel.conninfo(dbname="playout", user="postgres", connect_timeout=10)
         ) as db:
             row = db.execute("select current_database()").fetchone()
             assert row is not None
@@ -288,7 +287,7 @@ def test_tunnel_reconnect_refuses_a_regenerated_host_key(cluster: Any, tmp_path:
         conn = connect(cluster, "main", tmp_path)
         try:
             async with await open_tunnel(conn, 5432) as tunnel:
-                assert await asyncio.to_thread(query, tunnel.local_port) == "playout"
+                assert await asyncio.to_thread(query, tunnel) == "playout"
                 # main's keys are regenerated and the link drops (every sshd killed)
                 await asyncio.to_thread(
                     main.run,
@@ -298,7 +297,7 @@ def test_tunnel_reconnect_refuses_a_regenerated_host_key(cluster: Any, tmp_path:
                 started = await asyncio.to_thread(main.systemctl, "start", "sshd")
                 assert started.returncode == 0
                 with pytest.raises(psycopg.OperationalError):
-                    await asyncio.to_thread(query, tunnel.local_port)
+                    await asyncio.to_thread(query, tunnel)
                 assert isinstance(tunnel.last_error, HostKeyChanged), tunnel.last_error
                 assert conn.connects == 1
         finally:

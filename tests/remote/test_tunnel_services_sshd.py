@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import socketserver
+import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,8 @@ import pytest
 
 from pmc.remote import services
 from pmc.remote.services import Reachability, parse_status
-from pmc.remote.tunnels import open_tunnel
+from pmc.remote.tunnels import Tunnel, open_tunnel
+from tests.fixtures.other_user import PYTHON, as_other_user, require_other_user
 from tests.fixtures.sshd import ThrowawaySshd
 from tests.remote.conftest import trusting_connection
 
@@ -34,8 +37,10 @@ def echo_port() -> Iterator[int]:
     server.server_close()
 
 
-def _talk(port: int, text: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+def _talk(tunnel: Tunnel, text: bytes) -> bytes:
+    with socket.socket(tunnel.family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(tunnel.local_address)
         sock.sendall(text)
         sock.shutdown(socket.SHUT_WR)
         got = b""
@@ -53,12 +58,12 @@ def test_tunnel_carries_concurrent_connections(
             async with await open_tunnel(conn, echo_port) as tunnel:
                 texts = [f"hello {i} ".encode() * 20000 for i in range(8)]
                 answers = await asyncio.gather(
-                    *(asyncio.to_thread(_talk, tunnel.local_port, t) for t in texts)
+                    *(asyncio.to_thread(_talk, tunnel, t) for t in texts)
                 )
                 assert answers == [t.upper() for t in texts]
                 assert tunnel.connections_served == 8
             with pytest.raises(OSError):
-                _talk(tunnel.local_port, b"closed")
+                _talk(tunnel, b"closed")
         finally:
             await conn.close()
 
@@ -74,14 +79,14 @@ def test_tunnel_reconnect_after_a_drop_refuses_a_changed_host_key(
         conn = trusting_connection(sshd, tmp_path)
         try:
             async with await open_tunnel(conn, echo_port) as tunnel:
-                assert await asyncio.to_thread(_talk, tunnel.local_port, b"one") == b"ONE"
+                assert await asyncio.to_thread(_talk, tunnel, b"one") == b"ONE"
                 # the link drops and the server comes back with another host key
                 sshd.stop()
                 sshd.regenerate_host_key()
                 log_before = len(sshd.log_text())
                 sshd.start()
                 try:
-                    got = await asyncio.to_thread(_talk, tunnel.local_port, b"two")
+                    got = await asyncio.to_thread(_talk, tunnel, b"two")
                 except ConnectionResetError:  # closed with our bytes unread
                     got = b""
                 assert got == b""  # closed at once: nothing carried
@@ -103,10 +108,10 @@ def test_tunnel_reconnects_through_the_trust_path(
         conn = trusting_connection(sshd, tmp_path)
         try:
             async with await open_tunnel(conn, echo_port) as tunnel:
-                assert await asyncio.to_thread(_talk, tunnel.local_port, b"one") == b"ONE"
+                assert await asyncio.to_thread(_talk, tunnel, b"one") == b"ONE"
                 sshd.stop()
                 sshd.start()  # same key: the next forwarded connection reconnects
-                assert await asyncio.to_thread(_talk, tunnel.local_port, b"two") == b"TWO"
+                assert await asyncio.to_thread(_talk, tunnel, b"two") == b"TWO"
                 assert conn.connects == 2 and tunnel.last_error is None
         finally:
             await conn.close()
@@ -184,3 +189,42 @@ def test_no_route_reads_as_no_route_or_a_firewall_reject() -> None:
     assert str(found) == (
         "main → 127.168.1.108:5999: no route to host or rejected by a firewall (No route to host)"
     )
+
+
+def test_tunnel_is_not_usable_by_another_local_user(
+    sshd: ThrowawaySshd, tmp_path: Path, echo_port: int
+) -> None:
+    """The far end is PostgreSQL as its superuser: another user of the desktop must not reach
+    it. The tunnel is a Unix socket in a folder of PMC's alone (mode 0700)."""
+    require_other_user()
+
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            async with await open_tunnel(conn, echo_port) as tunnel:
+                assert tunnel.family == socket.AF_UNIX
+                assert isinstance(tunnel.local_address, str) and tunnel.folder is not None
+                assert stat.S_IMODE(os.stat(tunnel.folder).st_mode) == 0o700
+                attempt = await asyncio.to_thread(
+                    as_other_user,
+                    [PYTHON, "-c", CONNECT, tunnel.local_address],
+                )
+                assert attempt.returncode == 3, attempt  # PermissionError: refused
+                assert await asyncio.to_thread(_talk, tunnel, b"mine") == b"MINE"
+                assert tunnel.connections_served == 1  # only PMC's own connection
+            assert not os.path.exists(tunnel.folder)  # gone with the tunnel
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+CONNECT = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1])
+except PermissionError:
+    sys.exit(3)
+s.sendall(b"theirs")
+"""
