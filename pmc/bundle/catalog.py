@@ -16,6 +16,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from psycopg import sql
+
 from pmc import catalog as shared
 from pmc.bundle.manifest import TableSpec
 from pmc.catalog import EPG_PREFIX, ForeignKey, fk_order, part_of, psql_argv, psql_query
@@ -94,7 +96,7 @@ async def postgresql_version(connection: Connection, layout: PlayoutLayout) -> s
 
 
 def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return sql.Identifier(name).as_string(None)
 
 
 def copy_columns(spec: TableSpec) -> str:

@@ -58,3 +58,7 @@ class NotEnoughSpace(BundleError):
 
 class BundleOperationFailed(PmcError):
     """An export or import that failed on a server (after the bundle itself was accepted)."""
+
+
+class BadTableData(BundleError):
+    reason = "bad table data"

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from pmc.bundle.archive import BLOCK, CHUNK
 from pmc.bundle.archive_reader import BundleReader
-from pmc.bundle.catalog import Catalog, copy_columns, quote_ident
-from pmc.bundle.manifest import TableSpec
+from pmc.bundle.import_db import TableLoad
 from pmc.bundle.pipe import Pipe
 from pmc.bundle.preview import Scan
 from pmc.bundle.progress import ByteProgress
+from pmc.remote.commands import run
 from pmc.remote.connection import Connection
 
 
@@ -19,76 +19,46 @@ def _tar_header(name: str, size: int, *, is_dir: bool, mode: int, mtime: int) ->
     info = tarfile.TarInfo(name)
     info.size = size
     info.type = tarfile.DIRTYPE if is_dir else tarfile.REGTYPE
-    info.mode = mode & 0o7777
+    info.mode = mode & 0o777
     info.mtime = mtime
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "strict")
 
 
-def load_script_head(
-    tables: list[TableSpec], keep: list[str], catalog: Catalog, cycles: bool
-) -> str:
-    """SQL before the COPYs: transaction, rows set aside, deletes in reverse FK order."""
-    lines = ["\\set ON_ERROR_STOP 1", "BEGIN;", "SET LOCAL lock_timeout = '60s';"]
-    if cycles:
-        lines.append("SET LOCAL session_replication_role = replica;")
-    for name in keep:
-        lines.append(
-            f"CREATE TEMP TABLE {quote_ident('pmc_keep_' + name)} ON COMMIT DROP AS "
-            f"SELECT * FROM public.{quote_ident(name)};"
-        )
-    for name in reversed(keep):
-        lines.append(f"DELETE FROM public.{quote_ident(name)};")
-    for spec in reversed(tables):
-        lines.append(f"DELETE FROM public.{quote_ident(spec.name)};")
-    return "\n".join(lines) + "\n"
+def staged_mode(rel: str, *, is_dir: bool, executable: set[str]) -> int:
+    """The mode a data file or folder gets on the target, by PMC's rule and never the
+    archive's: folders 0755, files 0644 — 0755 only where the target's current file at that
+    path is executable. No setuid, setgid or sticky bit; owners come from the target's folder
+    (:data:`OWNER_SCRIPT`), device files never get this far (the reader refuses them)."""
+    if is_dir:
+        return 0o755
+    return 0o755 if rel in executable else 0o644
 
 
-def load_script_tail(keep: list[str], catalog: Catalog, loaded: set[str]) -> str:
-    """SQL after the COPYs: set-aside rows put back where their references still exist."""
-    lines = []
-    present = loaded | set(keep)
-    for name in keep:
-        conds = []
-        for key in catalog.fkeys:
-            if key.child != name or key.parent not in present:
-                continue
-            nulls = " OR ".join(f"k.{quote_ident(c)} IS NULL" for c in key.child_columns)
-            match = " AND ".join(
-                f"p.{quote_ident(pc)} = k.{quote_ident(cc)}"
-                for cc, pc in zip(key.child_columns, key.parent_columns, strict=True)
-            )
-            conds.append(
-                f"({nulls} OR EXISTS (SELECT 1 FROM public.{quote_ident(key.parent)} p "
-                f"WHERE {match}))"
-            )
-        where = " AND ".join(conds) or "true"
-        lines.append(
-            f"INSERT INTO public.{quote_ident(name)} SELECT * FROM "
-            f"{quote_ident('pmc_keep_' + name)} k WHERE {where};"
-        )
-    return "\n".join(lines) + ("\n" if lines else "")
+async def executable_files(connection: Connection, folder: str) -> set[str]:
+    """Paths (relative to ``folder``) of the regular files there that anyone may execute."""
+    script = '[ -d "$1" ] || exit 0; find "$1" -type f -perm /111 -printf \'%P\\0\''
+    result = await run(connection, ["sh", "-c", script, "pmc", folder], root=True, check=True)
+    return {name for name in result.stdout.split("\0") if name}
 
 
 class _Loader:
-    """Streams one verified pass of the bundle into the psql session and the staging tars."""
+    """Streams one verified pass of the bundle into the database and the staging tars."""
 
     def __init__(  # noqa: PLR0917
         self,
-        connection: Connection,
         scan: Scan,
-        tables: list[TableSpec],
         stage: dict[str, str],
-        psql: Pipe | None,
+        db: TableLoad | None,
         start_tar: Callable[[str], Pipe],
         progress: ByteProgress,
+        executable: dict[str, set[str]] | None = None,
     ) -> None:
-        self.connection = connection
         self.scan = scan
-        self.tables = {f"db/{t.name}.copy": t for t in tables}
         self.stage = stage
-        self.psql = psql
+        self.db = db
         self.start_tar = start_tar
         self.progress = progress
+        self.executable = executable or {}
         self.tar: Pipe | None = None
         self.tar_key: str | None = None
 
@@ -105,16 +75,8 @@ class _Loader:
             reader = BundleReader(raw, where=str(self.scan.path), expected=self.scan.checksums)
             for member, stream in reader.members():
                 name = member.name
-                if name in self.tables and self.psql is not None:
-                    spec = self.tables[name]
-                    self.psql.write(
-                        f"COPY public.{quote_ident(spec.name)} ({copy_columns(spec)}) "
-                        "FROM STDIN;\n".encode()
-                    )
-                    while chunk := stream.read(CHUNK):
-                        self.psql.write(chunk)
-                        self.progress(len(chunk))
-                    self.psql.write(b"\\.\n")
+                if self.db is not None and name in self.db.by_member:
+                    self.db.copy(self.db.by_member[name], stream, self.progress)
                     continue
                 if not name.startswith("data/"):
                     continue
@@ -127,23 +89,19 @@ class _Loader:
                     self.tar_key = key
                 assert self.tar is not None
                 rel = name[len(f"data/{key}") :].lstrip("/")
+                mode = staged_mode(
+                    rel, is_dir=member.is_dir, executable=self.executable.get(key, set())
+                )
                 if member.is_dir:
                     if rel:
                         self.tar.write(
-                            _tar_header(
-                                f"./{rel}", 0, is_dir=True, mode=member.mode, mtime=member.mtime
-                            )
+                            _tar_header(f"./{rel}", 0, is_dir=True, mode=mode, mtime=member.mtime)
                         )
                     continue
-                self.tar.write(
-                    _tar_header(
-                        f"./{rel}",
-                        member.size,
-                        is_dir=False,
-                        mode=member.mode,
-                        mtime=member.mtime,
-                    )
+                header = _tar_header(
+                    f"./{rel}", member.size, is_dir=False, mode=mode, mtime=member.mtime
                 )
+                self.tar.write(header)
                 while chunk := stream.read(CHUNK):
                     self.tar.write(chunk)
                     self.progress(len(chunk))

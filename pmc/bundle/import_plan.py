@@ -6,7 +6,7 @@ import posixpath
 
 from pmc.bundle.adapt import Peer, adapt
 from pmc.bundle.catalog import Catalog, version_tuple
-from pmc.bundle.errors import BundleOperationFailed, NewerSchema, NotEnoughSpace
+from pmc.bundle.errors import BundleOperationFailed, NewerSchema, NotABundle, NotEnoughSpace
 from pmc.bundle.manifest import CONFIG_FILES, PART_CONFIG, PART_DATA, Manifest, TableSpec
 from pmc.bundle.preview import Scan
 from pmc.bundle.progress import human_bytes
@@ -68,7 +68,20 @@ def check_schema(
             hint="Update Playout on the target first. Nothing was changed on any server.",
         )
     tables = [t for t in manifest.tables if t.part in parts]
+    check_columns(tables, catalog, where)
+    return tables
+
+
+def check_columns(tables: list[TableSpec], catalog: Catalog, where: str) -> None:
+    """:class:`NewerSchema` unless every table and column of ``tables`` is in ``catalog``
+    with the same SQL type (checked before the import, and again before its tables swap)."""
+    if len({t.name for t in tables}) != len(tables):
+        raise NotABundle("the bundle's manifest lists a table twice", where=where)
     for spec in tables:
+        if len({c for c, _ in spec.columns}) != len(spec.columns):
+            raise NotABundle(
+                f"the bundle's manifest lists a column of table {spec.name} twice", where=where
+            )
         have = catalog.specs.get(spec.name)
         if have is None:
             raise NewerSchema(
@@ -93,7 +106,6 @@ def check_schema(
                     where=where,
                     hint="Use a bundle from the same Playout version. Nothing was changed.",
                 )
-    return tables
 
 
 def plan_config(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from pmc.bundle.catalog import Catalog, dependents, psql_argv
+from pmc.bundle.catalog import Catalog
 from pmc.bundle.errors import BundleOperationFailed
 from pmc.bundle.export import ExportResult
-from pmc.bundle.import_load import UNSWITCH_SCRIPT, _Loader, load_script_head, load_script_tail
+from pmc.bundle.import_db import TableLoad, target_database
+from pmc.bundle.import_load import UNSWITCH_SCRIPT, _Loader
 from pmc.bundle.pipe import Pipe
 from pmc.bundle.preview import scan_bundle
 from pmc.bundle.progress import ByteProgress
@@ -58,28 +59,28 @@ async def _roll_back(  # noqa: PLR0917
                 await files.restore_backup(connection, remote, saved)
             await run(connection, ["rm", "-f", "--", saved or remote], root=True, check=True)
         if committed:
-            layout = connection.server.layout
             bscan = await connection.in_thread(
                 connection.executors.transfers, scan_bundle, backup.path
             )
-            tables = [t for t in bscan.manifest.tables]
-            loaded = {t.name for t in tables}
-            keep = dependents(catalog, loaded)
-            psql = await Pipe.start(connection, psql_argv(layout, "-f", "-"))
-            loader = _Loader(
-                connection, bscan, tables, {}, psql, lambda k: psql,
-                ByteProgress(None, "Restoring", None),
-            )  # fmt: skip
+            tables = list(bscan.manifest.tables)
+            async with target_database(connection) as pg:
+                db = TableLoad(
+                    pg, tables, catalog, rows=bscan.checksums.rows, cycles=bool(catalog.cycles),
+                    where=connection.label, bundle=str(backup.path),
+                )  # fmt: skip
 
-            def load() -> None:
-                psql.write(load_script_head(tables, keep, catalog, bool(catalog.cycles)).encode())
-                loader.run()
-                psql.write(load_script_tail(keep, catalog, loaded).encode())
-                psql.write(b"COMMIT;\n")
-                psql.close_stdin()
-                psql.finish()
+                def no_tar(key: str) -> Pipe:  # pragma: no cover - no folder is staged
+                    raise AssertionError(key)
 
-            await connection.in_thread(connection.executors.transfers, load)
+                loader = _Loader(bscan, {}, db, no_tar, ByteProgress(None, "Restoring", None))
+
+                def load() -> None:
+                    db.begin()
+                    loader.run()
+                    db.swap()
+                    db.commit()
+
+                await connection.in_thread(connection.executors.transfers, load)
         if switched or config_backups or committed:
             for unit in restart:
                 await services.restart(connection, unit)

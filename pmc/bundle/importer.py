@@ -11,13 +11,15 @@ Order of work, and why nothing is ever left half-done:
 2. **Back up** the target: an automatic export of every part that will be replaced, kept on
    this computer; its path is in the result and the job log.
 3. **Stage and load in one pass** over the bundle (each member is checked against the
-   verified checksums as it streams, so a file that changed since step 1 is caught):
-   one ``psql`` session opens a transaction, deletes the tables in reverse foreign-key order
-   (rows of tables that are not imported but reference imported ones — the EPG when it is left
-   out — are set aside and put back where their references still exist) and ``COPY``s each
-   table in order; the data folders stream into ``FOLDER.pmc-stage-ID`` beside each folder.
-   The transaction commits only after the whole bundle was staged; a failure or a cut
-   connection before that rolls the database back by itself.
+   verified checksums as it streams, so a file that changed since step 1 is caught): the
+   tables go as COPY data over the PostgreSQL protocol into staging tables, and only once
+   they all hold the bundle's rows and still match the target's catalog are the target's
+   tables emptied and filled from them, in one transaction (:mod:`pmc.bundle.import_db`: no
+   SQL is ever made of a member's bytes); the data folders stream into
+   ``FOLDER.pmc-stage-ID`` beside each folder, each file and folder with PMC's own mode
+   (:func:`~pmc.bundle.import_load.staged_mode`, never the archive's). The transaction
+   commits only after the whole bundle was staged; a failure or a cut connection before that
+   rolls the database back by itself.
 4. **Switch**: each data folder is renamed to ``FOLDER.pmc-old-ID`` and the staged one into
    place (renames on the same filesystem); config files are written atomically with backups.
 5. **Restart** what the imported parts affect (:func:`services_to_restart`: ``playout-api``
@@ -50,17 +52,17 @@ from pathlib import Path
 
 from pmc import paths
 from pmc.bundle.archive import BLOCK
-from pmc.bundle.catalog import dependents, playout_version, psql_argv, read_catalog
+from pmc.bundle.catalog import dependents, playout_version, read_catalog
 from pmc.bundle.errors import BundleOperationFailed
 from pmc.bundle.export import ExportOptions, ExportResult, export_bundle
+from pmc.bundle.import_db import TableLoad, target_database
 from pmc.bundle.import_load import (
     CLEANUP_SCRIPT,
     OWNER_SCRIPT,
     STAGE_SCRIPT,
     SWITCH_SCRIPT,
     _Loader,
-    load_script_head,
-    load_script_tail,
+    executable_files,
 )
 from pmc.bundle.import_plan import (
     check_schema,
@@ -284,50 +286,51 @@ async def _import(
     restart_units = services_to_restart(layout, parts)
     layout_name = connection.server.name
     touched: list[str] = []  # services restarted (to restart again after a rollback)
-    psql: Pipe | None = None
     try:
         with step("Stage files and load the database"):
+            executable = {k: await executable_files(connection, d) for k, d in stage.items()}
             if dirs:
                 await run(
                     connection, ["sh", "-c", STAGE_SCRIPT, "pmc", ident, *dirs],
                     root=True, check=True,
                 )  # fmt: skip
-            if tables:
-                psql = await Pipe.start(connection, psql_argv(layout, "-f", "-"))
-            tar_pipes: dict[str, Pipe] = {}
-            for key, remote in stage.items():
-                tar_pipes[key] = await Pipe.start(
-                    connection,
-                    ["tar", "-C", f"{remote}.pmc-stage-{ident}", "-xf", "-", "--no-same-owner",
-                     "--no-overwrite-dir"],
-                )  # fmt: skip
-            total = scan.checksums.total_bytes
-            progress = ByteProgress(ctx, "Importing", total)
-            loader = _Loader(
-                connection, scan, tables, stage, psql, lambda k: tar_pipes[k], progress
-            )
+            async with contextlib.AsyncExitStack() as opened:
+                db = None
+                if tables:
+                    pg = await opened.enter_async_context(target_database(connection))
+                    db = TableLoad(
+                        pg, tables, catalog, rows=scan.checksums.rows, cycles=cycles,
+                        where=connection.label, bundle=str(path),
+                    )  # fmt: skip
+                tar_pipes: dict[str, Pipe] = {}
+                for key, remote in stage.items():
+                    tar_pipes[key] = await Pipe.start(
+                        connection,
+                        ["tar", "-C", f"{remote}.pmc-stage-{ident}", "-xf", "-",
+                         "--no-same-owner", "--no-overwrite-dir"],
+                    )  # fmt: skip
+                progress = ByteProgress(ctx, "Importing", scan.checksums.total_bytes)
+                loader = _Loader(scan, stage, db, lambda k: tar_pipes[k], progress, executable)
 
-            def load() -> None:
-                if psql is not None:
-                    psql.write(load_script_head(tables, keep, catalog, cycles).encode())
-                loader.run()
-                for pipe in tar_pipes.values():  # folders without members
-                    if not pipe.channel.closed and pipe is not loader.tar:
-                        pipe.write(bytes(2 * BLOCK))
-                        pipe.close_stdin()
-                        pipe.finish(check=False)
-                if psql is not None:
-                    psql.write(load_script_tail(keep, catalog, loaded).encode())
-                    psql.write(b"COMMIT;\n")
-                    psql.close_stdin()
-                    psql.finish()
+                def load() -> None:
+                    if db is not None:
+                        db.begin()
+                    loader.run()
+                    for pipe in tar_pipes.values():  # folders without members
+                        if not pipe.channel.closed and pipe is not loader.tar:
+                            pipe.write(bytes(2 * BLOCK))
+                            pipe.close_stdin()
+                            pipe.finish(check=False)
+                    if db is not None:
+                        db.swap()
+                        db.commit()
 
-            try:
-                await connection.in_thread(loop_thread, load)
-            except BaseException:
-                for pipe in [*tar_pipes.values(), *([psql] if psql else [])]:
-                    await pipe.abort()
-                raise
+                try:
+                    await connection.in_thread(loop_thread, load)
+                except BaseException:
+                    for pipe in tar_pipes.values():
+                        await pipe.abort()
+                    raise
             committed = True
             progress.report()
 

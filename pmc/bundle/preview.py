@@ -1,7 +1,8 @@
 """What a bundle holds, and what importing it would change on a server.
 
 :func:`scan_bundle` reads the bundle once, verifying everything (manifest, names, member types,
-sizes, checksums, the trailer) and keeping what a preview needs: the file list with sizes and
+sizes, checksums, the trailer, every table member as COPY data of its table's columns:
+:mod:`pmc.bundle.copy_text`) and keeping what a preview needs: the file list with sizes and
 times, the small members (config files, the services and networks tables). :func:`preview`
 compares that with a target server: DVB services and networks added, removed or changed; data
 files added, changed (size or time differ) or removed; config files as unified diffs; and what
@@ -14,9 +15,12 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from psycopg import sql
+
 from pmc.bundle.archive_reader import BundleReader, Limits
-from pmc.bundle.catalog import copy_columns, psql_query, quote_ident
-from pmc.bundle.errors import NotABundle
+from pmc.bundle.catalog import copy_columns, psql_query
+from pmc.bundle.copy_text import CopyTextCheck
+from pmc.bundle.errors import BadTableData, NotABundle
 from pmc.bundle.manifest import CONFIG_FILES, PART_DATA, Checksums, Manifest
 from pmc.bundle.progress import ByteProgress, human_bytes
 from pmc.remote.commands import run
@@ -85,22 +89,56 @@ def scan_bundle(
         dirs: set[str] = set()
         small: dict[str, bytes] = {}
         keep = {f"config/{n}" for n in CONFIG_FILES} | {f"db/{t}.copy" for t in KEEP_TABLES}
+        specs = {spec.member: spec for spec in reader.manifest.tables}
+        tables: dict[str, CopyTextCheck] = {}
+        folders: list[str] = []  # data folders in the order their members come
         for member, stream in reader.members():
+            if member.name.startswith("data/"):
+                _one_run(folders, member.name.split("/")[1], where=str(path))
             if member.is_dir:
                 dirs.add(member.name)
                 continue
             if member.name.startswith("data/"):
                 files[member.name] = (member.size, member.mtime)
+            check = None
+            if member.name.startswith("db/"):
+                spec = specs.get(member.name)
+                if spec is None:
+                    raise BadTableData(
+                        f"member {member.name} is not a table of the bundle's manifest",
+                        where=str(path),
+                    )
+                check = tables[spec.name] = CopyTextCheck(
+                    member.name, len(spec.columns), where=str(path)
+                )
             parts = []
             while chunk := stream.read(1 << 20):
                 if progress:
                     progress(len(chunk))
+                if check is not None:
+                    check.feed(chunk)
                 if member.name in keep and member.size <= SMALL:
                     parts.append(chunk)
             if parts or (member.name in keep and member.size == 0):
                 small[member.name] = b"".join(parts)
         assert reader.checksums is not None
+        for spec in reader.manifest.tables:  # a table without a member is an empty one
+            found = tables.get(spec.name) or CopyTextCheck(spec.member, 1, where=str(path))
+            found.finish(reader.checksums.rows.get(spec.name, 0))
         return Scan(path, reader.manifest, reader.checksums, size, files, dirs, small)
+
+
+def _one_run(folders: list[str], key: str, *, where: str) -> None:
+    """Each data folder's members come together (an import streams each folder once)."""
+    if folders and folders[-1] == key:
+        return
+    if key in folders:
+        raise NotABundle(
+            f"the members of data/{key} are not together (data/{folders[-1]} comes between "
+            "them): PMC does not write bundles this way",
+            where=where,
+        )
+    folders.append(key)
 
 
 # --- comparing with a target -------------------------------------------------------------
@@ -221,11 +259,21 @@ async def target_files(connection: Connection, path: str) -> dict[str, tuple[int
 
 async def target_table_text(connection: Connection, table: str, columns: list[str]) -> str:
     layout = connection.server.layout
-    spec_cols = ", ".join(quote_ident(c) for c in columns)
-    return await psql_query(
-        connection,
-        layout,
-        f"COPY (SELECT {spec_cols} FROM public.{quote_ident(table)}) TO STDOUT",
+    query = sql.SQL("COPY (SELECT {} FROM public.{}) TO STDOUT").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table)
+    )
+    return await psql_query(connection, layout, query.as_string(None))
+
+
+def counts_sql(tables: list[str]) -> str:
+    """One query: each table's name and row count (names quoted by psycopg, never pasted)."""
+    return (
+        sql.SQL(" UNION ALL ")
+        .join(
+            sql.SQL("SELECT {}, count(*) FROM public.{}").format(sql.Literal(t), sql.Identifier(t))
+            for t in tables
+        )
+        .as_string(None)
     )
 
 
@@ -233,8 +281,7 @@ async def target_counts(connection: Connection, tables: list[str]) -> dict[str, 
     if not tables:
         return {}
     layout = connection.server.layout
-    sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM public.{quote_ident(t)}" for t in tables)
-    text = await psql_query(connection, layout, sql)
+    text = await psql_query(connection, layout, counts_sql(tables))
     out = {}
     for line in text.splitlines():
         name, _, count = line.partition("\t")

@@ -10,6 +10,7 @@ tests run the same scenarios against the rehearsal lab.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import os
 import pwd
@@ -40,11 +41,12 @@ class PlayoutHost:
     sshd: ThrowawaySshd
     pg_socket: Path
     pg_data: Path
+    pg_port: int  # also on 127.0.0.1, where PMC's tunnel reaches it as on a Playout server
     run_dir: Path  # the cluster lock's folder: below /run, as pmc.layout wants it
 
     @property
     def dsn(self) -> str:
-        return f"dbname=playout user=postgres host={self.pg_socket}"
+        return f"dbname=playout user=postgres host={self.pg_socket} port={self.pg_port}"
 
     @property
     def data_root(self) -> Path:
@@ -72,14 +74,21 @@ class PlayoutHost:
                 # the cluster lock: this host's own, never the machine's /run/pmc (test
                 # sessions side by side each have their hosts)
                 "pmc_run_dir": str(self.run_dir),
+                "postgresql_port": self.pg_port,
             },
         )
 
-    def connection(self, known_hosts: Path) -> Connection:
+    def connection(self, known_hosts: Path, **layout: str | int) -> Connection:
+        """A connection to this host; ``layout`` overrides more of its layout."""
         kind, blob = self.sshd.host_key.with_suffix(".pub").read_text().split()[:2]
         fp = fingerprint(paramiko.PKey.from_type_string(kind, base64.b64decode(blob)))
+        server = self.server()
+        if layout:
+            server = dataclasses.replace(
+                server, layout_overrides={**server.layout_overrides, **layout}
+            )
         return Connection(
-            self.server(),
+            server,
             cluster="lab",
             known_hosts=KnownHosts(known_hosts),
             trust=TrustFingerprints([fp]),
@@ -129,25 +138,28 @@ def make_host(
     pg_data.mkdir()
     os.chown(pg_data, pg_uid, pg_uid)
     _as_postgres([str(PG_BIN / "initdb"), "-D", str(pg_data), "-A", "trust", "-U", "postgres"])
+    pg_port = _free_port()
     _as_postgres(
         [
             str(PG_BIN / "pg_ctl"), "-D", str(pg_data), "-l", str(pg_data / "log"), "-w",
-            "-o", f"-c listen_addresses= -k {pg_socket} -c fsync=off", "start",
+            "-o", f"-c listen_addresses=127.0.0.1 -p {pg_port} -k {pg_socket} -c fsync=off",
+            "start",
         ]
     )  # fmt: skip
     subprocess.run(
-        ["runuser", "-u", "postgres", "--", "createdb", "-h", str(pg_socket), "playout"],
+        ["runuser", "-u", "postgres", "--", "createdb", "-h", str(pg_socket), "-p",
+         str(pg_port), "playout"],
         check=True,
-    )
+    )  # fmt: skip
     sshd = ThrowawaySshd(root=root / "sshd", port=_free_port(), address=address)
     sshd.root.mkdir()
     sshd.root.chmod(0o755)
     sshd.prepare()
     with sshd.config.open("a") as f:
-        f.write(f"SetEnv PGHOST={pg_socket}\n")
+        f.write(f"SetEnv PGHOST={pg_socket} PGPORT={pg_port}\n")
     sshd.start()
     run_dir = Path(tempfile.mkdtemp(prefix=f"pmc-test-{name}-", dir="/run"))
-    host = PlayoutHost(name, root, sshd, pg_socket, pg_data, run_dir)
+    host = PlayoutHost(name, root, sshd, pg_socket, pg_data, pg_port, run_dir)
     host.config_dir.mkdir()
     own = address
     (host.config_dir / "spoolers.json").write_text(  # as the Playout API installer writes it

@@ -30,7 +30,7 @@ def good_bundle(extra: bytes = b"") -> bytes:
     out = io.BytesIO()
     w = BundleWriter(out)
     w.write_manifest(manifest())
-    w.add_bytes("db/networks.copy", b"PGCOPY\n\xff\r\n\x00" + b"x" * 1000)
+    w.add_bytes("db/networks.copy", b"1\n2\n3\n")
     w.add_bytes("config/spoolers.json", b'{"servers": []}\n')
     w.add_dir("data/carousel")
     w.add_bytes("data/carousel/app/index.html", b"<html>" * 300 + extra)

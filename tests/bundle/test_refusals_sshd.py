@@ -53,19 +53,26 @@ def rewrite(
     src: Path,
     dst: Path,
     manifest: Callable[[Manifest], Manifest] = lambda m: m,
+    tables: Callable[[str, bytes], bytes] | None = None,
 ) -> Path:
-    """A copy of ``src`` with its manifest changed (checksums recomputed: a *valid* bundle)."""
+    """A copy of ``src`` with its manifest (and, with ``tables``, the data of each table
+    member) changed; checksums and row counts recomputed: a *valid* bundle."""
     with src.open("rb") as raw, dst.open("wb") as out:
         reader = BundleReader(raw, where=str(src))
         writer = BundleWriter(out)
         writer.write_manifest(manifest(reader.manifest))
+        rows = {}
         for member, stream in reader.members():
             if member.is_dir:
                 writer.add_dir(member.name, mode=member.mode, mtime=member.mtime)
+            elif tables is not None and member.name.startswith("db/"):
+                data = tables(member.name, stream.read(1 << 30))
+                writer.add_bytes(member.name, data)
+                rows[member.name[3:-5]] = data.count(b"\n")
             else:
                 writer.add_stream(member.name, member.size, stream, mode=member.mode)
         assert reader.checksums is not None
-        writer.finish(reader.checksums.rows)
+        writer.finish({**reader.checksums.rows, **rows})
     return dst
 
 
@@ -138,7 +145,14 @@ def _bad_bundles(good: Path, tmp: Path) -> dict[str, tuple[Path, type[PmcError],
             "format version 99 is not supported",
         ),
         "newer schema": (
-            rewrite(good, tmp / "newer.pmcbundle", newer_column),
+            rewrite(
+                good,
+                tmp / "newer.pmcbundle",
+                newer_column,
+                lambda name, data: (
+                    data.replace(b"\n", b"\t\\N\n") if name == "db/dvb_services.copy" else data
+                ),
+            ),
             errors.NewerSchema,
             "dvb_services.dvb_t2_profile",
         ),
