@@ -28,7 +28,7 @@ LAZY: dict[tuple[str, str], str] = {
     # `pmc --version` and `pmc --help` load no command; a command loads only its own module
     **{
         ("pmc.cli", f"pmc.cli.{name}"): "pmc --version/--help stay fast"
-        for name in ("inventory", "lab", "setup", "bundle", "sync", "history", "common")
+        for name in ("inventory", "lab", "setup", "bundle", "sync", "history", "hostkey", "common")
     },
     ("ui.launch", "ui.app"): "the command line (the same `pmc` program) never loads Qt",
 }

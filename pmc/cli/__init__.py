@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "bundle": "configuration bundle tools",
     "sync": "keep a cluster's backup in sync with its main",
     "history": "PMC's local job history file",
+    "hostkey": "the servers' trusted SSH host keys",
 }
 """Every command and its one-line help."""
 
@@ -52,6 +53,8 @@ def register(command: str, parser: argparse.ArgumentParser) -> None:
             from pmc.cli.sync import register as fill  # noqa: PLC0415
         case "history":
             from pmc.cli.history import register as fill  # noqa: PLC0415
+        case "hostkey":
+            from pmc.cli.hostkey import register as fill  # noqa: PLC0415
         case _:
             raise ValueError(f"no command {command!r}")
     fill(parser)

@@ -16,7 +16,6 @@ options say.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Sequence
 
@@ -25,10 +24,14 @@ from pmc.errors import InputError
 from pmc.remote.connection import Timeouts
 from pmc.remote.credentials import CredentialSource, KeyringCredentials
 from pmc.remote.errors import UnknownHostKey
-from pmc.remote.host_keys import AskOnTerminal, KnownHosts, TrustDecision, TrustFingerprints
+from pmc.remote.host_keys import (
+    AskOnTerminal,
+    KnownHosts,
+    TrustDecision,
+    TrustFingerprints,
+    check_fingerprint,
+)
 from pmc.remote.pool import ConnectionPool
-
-_FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 
 
 class RefuseOffTerminal:
@@ -70,18 +73,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 def check_fingerprints(fingerprints: Sequence[str]) -> list[str]:
     """The fingerprints as given, or InputError naming the first malformed one."""
-    found = []
-    for text in fingerprints:
-        value = text.strip()
-        if not _FINGERPRINT.match(value):
-            raise InputError(
-                f"{text!r} is not a host key fingerprint",
-                where="--trust-fingerprint",
-                hint="Give it as OpenSSH prints it: SHA256: and 43 characters "
-                "(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the server)",
-            )
-        found.append(value)
-    return found
+    return [check_fingerprint(text, where="--trust-fingerprint") for text in fingerprints]
 
 
 def trust_decision(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 
 import paramiko
+from paramiko.ssh_exception import IncompatiblePeer
 
 from pmc import redact
 from pmc.inventory import AuthMethod, Server
@@ -35,7 +36,13 @@ from pmc.remote.errors import (
     UnknownHostKey,
     Unreachable,
 )
-from pmc.remote.host_keys import KnownHosts, RefuseUnknown, TrustDecision, host_id
+from pmc.remote.host_keys import (
+    KnownHosts,
+    RefuseUnknown,
+    TrustDecision,
+    host_id,
+    host_key_algorithms,
+)
 from pmc.remote.session_guard import SessionGuard
 
 log = logging.getLogger("pmc.remote")
@@ -438,6 +445,17 @@ class Connection:
             transport.channel_timeout = self.timeouts.channel
             try:
                 transport.start_client(timeout=self.timeouts.banner)
+            except IncompatiblePeer as exc:
+                # a known host that has none of the key types PMC holds for it: a changed key
+                # (the check raises HostKeyChanged with both fingerprints; nothing was sent)
+                self.known_hosts.verify(
+                    server=self.label, host=host_id(address, port), key=self.presented_key()
+                )
+                raise Unreachable(
+                    f"no SSH handshake with {address}:{port}: {exc}",
+                    server=self.label,
+                    hint="The server and PMC have no cipher or key exchange in common",
+                ) from exc
             except (paramiko.SSHException, EOFError, OSError) as exc:
                 raise Unreachable(
                     f"no SSH handshake with {address}:{port} within {self.timeouts.banner:g} s "
@@ -496,16 +514,34 @@ class Connection:
             [c for c in _CIPHER_PREFERENCE if c in ciphers]
             + [c for c in ciphers if c not in _CIPHER_PREFERENCE]
         )
-        # Ask first for the key types already trusted, so that a changed key is recognised as
-        # changed (and not as a new key of another type).
+        # A known host may use only the key types PMC holds for it (as OpenSSH): a server that
+        # has none of them fails the handshake, and that is a changed key (see _connect).
         known = self.known_hosts.keys_for(
             host_id(self.server.management_address, self.server.ssh_port)
         )
         if known:
-            kinds = list(options.key_types)
-            options.key_types = tuple(
-                [k for k in kinds if k in known] + [k for k in kinds if k not in known]
-            )
+            options.key_types = host_key_algorithms(known, options.key_types)
+
+    def presented_key(self, algorithms: tuple[str, ...] | None = None) -> paramiko.PKey:
+        """The host key the server presents (with ``algorithms`` only, if given), read by a
+        key exchange alone on a connection of its own: nothing is sent after it (blocking)."""
+        address, port = self.server.management_address, self.server.ssh_port
+        transport = paramiko.Transport(self._open_socket(address, port))
+        try:
+            if algorithms is not None:
+                transport.get_security_options().key_types = algorithms
+            transport.banner_timeout = self.timeouts.banner
+            try:
+                transport.start_client(timeout=self.timeouts.banner)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise Unreachable(
+                    f"no SSH handshake with {address}:{port} to read its host key: {exc}",
+                    server=self.label,
+                    hint="Check that this address and port are the server's SSH service",
+                ) from exc
+            return transport.get_remote_server_key()
+        finally:
+            transport.close()
 
     def _authenticate(self, transport: paramiko.Transport) -> None:
         server, user = self.server, self.server.ssh_user

@@ -50,22 +50,32 @@ class UnknownHostKey(RemoteError):
 
 
 class HostKeyChanged(RemoteError):
-    """The server presents a key different from the trusted one. Nothing was sent to it."""
+    """The server presents a key different from the trusted one — of the same type, or of a
+    type PMC holds no key of for it (as for OpenSSH). Nothing was sent to it."""
 
     def __init__(
-        self, *, server: str, key_type: str, old_fingerprint: str, new_fingerprint: str
+        self,
+        *,
+        server: str,
+        key_type: str,
+        old_fingerprint: str,
+        new_fingerprint: str,
+        new_key_type: str | None = None,
     ) -> None:
         self.key_type = key_type
         self.old_fingerprint = old_fingerprint
         self.new_fingerprint = new_fingerprint
+        self.new_key_type = new_key_type or key_type
         super().__init__(
             "WARNING: the server's host key has changed — this may be a man-in-the-middle "
-            f"attack. Trusted {key_type} key: {old_fingerprint}; the server now presents: "
-            f"{new_fingerprint}. PMC refused to log in and sent nothing to it",
+            f"attack. Trusted key: {key_type} {old_fingerprint}; the server now presents: "
+            f"{self.new_key_type} {new_fingerprint}. PMC refused to log in and sent nothing to it",
             server=server,
             hint=(
-                "If the server was reinstalled or its keys were regenerated on purpose, "
-                "remove its old key from PMC's known hosts and connect again to trust the new one"
+                "If the server was reinstalled or its keys were regenerated on purpose, check "
+                "the new fingerprint on the server's console, then replace the key (pmc hostkey "
+                f"replace SERVER --fingerprint {new_fingerprint}, or Server > Host key > "
+                "Replace…)"
             ),
         )
 
