@@ -65,10 +65,12 @@ class ParamikoNoise(logging.Filter):
     paramiko logs ``Exception (client): …`` or ``Socket exception: …`` at ERROR and then the
     traceback, one record per line, ending with an empty line (``util.tb_strings``). Those
     traceback records are dropped; an "Unknown exception" (a bug, not a disconnect) keeps its
-    traceback.
+    traceback. A handshake refused for "no acceptable host key" is a known host that no longer
+    has the key types PMC trusts: PMC reports it as a changed key, so it is logged at INFO.
     """
 
     _DISCONNECT = ("Exception (client)", "Exception (server)", "Socket exception:")
+    _KNOWN_HOST = "no acceptable host key"  # a known host without the key types PMC holds
 
     def __init__(self) -> None:
         super().__init__()
@@ -90,6 +92,8 @@ class ParamikoNoise(logging.Filter):
                 if message.startswith("Exception ("):
                     self._state[record.thread] = "expect"
                 record.levelno, record.levelname = logging.WARNING, "WARNING"
+                if self._KNOWN_HOST in message:  # PMC reports it: a changed host key
+                    record.levelno, record.levelname = logging.INFO, "INFO"
         return True
 
 

@@ -1,6 +1,7 @@
 """Host-key trust: the first contact with a server asks the operator (SHA256 fingerprint and
-key type); a changed key is a blocking warning with both fingerprints, and nothing connects
-until the operator acts. :class:`DialogTrustDecision` is the GUI's
+key type); a changed key — of the same type or another — is a blocking warning with both
+fingerprints, and nothing connects until the operator replaces the key (Server > Host key >
+Replace…, :class:`ReplaceHostKeyDialog`, audited). :class:`DialogTrustDecision` is the GUI's
 :class:`pmc.remote.host_keys.TrustDecision`."""
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from pmc.errors import InputError
 from pmc.remote.errors import HostKeyChanged, UnknownHostKey
+from pmc.remote.host_keys import check_fingerprint
 
 from .async_dialog import ask
 from .icons import icon
@@ -100,7 +104,7 @@ class ChangedHostKeyDialog(QDialog):
         self.setObjectName("changedHostKeyDialog")
         self.setWindowTitle("WARNING: host key changed")
         self.error = error
-        self.forget_requested = False
+        self.replace_requested = False
         title = QLabel(
             f"<b>The host key of {error.where} has changed.</b><br>"
             "Someone may be intercepting the connection (a man-in-the-middle attack), or "
@@ -108,33 +112,33 @@ class ChangedHostKeyDialog(QDialog):
         )
         title.setWordWrap(True)
         grid = QGridLayout()
-        grid.addWidget(QLabel("Key type:"), 0, 0)
+        grid.addWidget(QLabel("Trusted key:"), 0, 0)
         grid.addWidget(_mono(error.key_type), 0, 1)
-        grid.addWidget(QLabel("Trusted fingerprint:"), 1, 0)
         self.old = _mono(error.old_fingerprint)
         self.old.setObjectName("oldFingerprint")
-        grid.addWidget(self.old, 1, 1)
-        grid.addWidget(QLabel("Fingerprint now presented:"), 2, 0)
+        grid.addWidget(self.old, 0, 2)
+        grid.addWidget(QLabel("Key now presented:"), 1, 0)
+        self.new_type = _mono(error.new_key_type)
+        grid.addWidget(self.new_type, 1, 1)
         self.new = _mono(error.new_fingerprint)
         self.new.setObjectName("newFingerprint")
-        grid.addWidget(self.new, 2, 1)
+        grid.addWidget(self.new, 1, 2)
         outcome = QLabel(
             "PMC refused to log in and sent nothing to this server. It will keep refusing "
-            "until you act. If the change is expected, check the new fingerprint on the "
-            "server's console, then forget the old key: the next connection will ask you to "
-            "trust the new one."
+            "until you act. If the change is expected, read the new key's fingerprint on the "
+            "server's console and replace the key with it."
         )
         outcome.setWordWrap(True)
         self.buttons = QDialogButtonBox()
         self.close_button = QPushButton("&Close")
         self.close_button.setObjectName("closeButton")
-        self.forget_button = QPushButton(icon("remove"), "&Forget the old key…")
-        self.forget_button.setObjectName("forgetKeyButton")
+        self.replace_button = QPushButton(icon("key"), "&Replace the key…")
+        self.replace_button.setObjectName("replaceKeyButton")
         self.buttons.addButton(self.close_button, QDialogButtonBox.ButtonRole.RejectRole)
-        self.buttons.addButton(self.forget_button, QDialogButtonBox.ButtonRole.DestructiveRole)
+        self.buttons.addButton(self.replace_button, QDialogButtonBox.ButtonRole.DestructiveRole)
         self.close_button.setDefault(True)
         self.buttons.rejected.connect(self.reject)
-        self.forget_button.clicked.connect(self._forget)
+        self.replace_button.clicked.connect(self._replace)
         text = QVBoxLayout()
         text.addWidget(title)
         text.addLayout(grid)
@@ -147,9 +151,63 @@ class ChangedHostKeyDialog(QDialog):
         layout.addWidget(self.buttons)
         self.setMinimumWidth(600)
 
-    def _forget(self) -> None:
-        self.forget_requested = True
+    def _replace(self) -> None:
+        self.replace_requested = True
         self.accept()
+
+
+class ReplaceHostKeyDialog(QDialog):
+    """Server > Host key > Replace…: the fingerprint read on the server's console. PMC then
+    trusts the key the server presents only if its fingerprint is this one."""
+
+    def __init__(self, server: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("replaceHostKeyDialog")
+        self.setWindowTitle("Replace host key")
+        title = QLabel(f"Replace the trusted host key of <b>{server}</b>.")
+        title.setWordWrap(True)
+        explain = QLabel(
+            "Read the fingerprint of the server's new key on its own console "
+            "(<tt>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</tt>) and enter it here. "
+            "PMC trusts the key the server presents only if it has this fingerprint, forgets "
+            "the old key, and records the change in the audit log."
+        )
+        explain.setWordWrap(True)
+        self.fingerprint = QLineEdit()
+        self.fingerprint.setObjectName("fingerprintEdit")
+        self.fingerprint.setPlaceholderText("SHA256:…")
+        self.problem = QLabel()
+        self.problem.setObjectName("fingerprintProblem")
+        self.buttons = QDialogButtonBox()
+        self.replace_button = QPushButton(icon("key"), "&Replace")
+        self.replace_button.setObjectName("replaceButton")
+        self.replace_button.setEnabled(False)
+        self.buttons.addButton(self.replace_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.fingerprint.textChanged.connect(self._check)
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(explain)
+        layout.addWidget(self.fingerprint)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(560)
+
+    def _check(self, text: str) -> None:
+        try:
+            check_fingerprint(text, where="fingerprint")
+        except InputError:
+            self.problem.setText("SHA256: and 43 characters, as ssh-keygen prints it")
+            self.replace_button.setEnabled(False)
+        else:
+            self.problem.setText("")
+            self.replace_button.setEnabled(True)
+
+    @property
+    def value(self) -> str:
+        return self.fingerprint.text().strip()
 
 
 class DialogTrustDecision:
@@ -184,10 +242,21 @@ class DialogTrustDecision:
 
 
 async def warn_changed_key(error: HostKeyChanged, parent: QWidget | None) -> bool:
-    """Show the changed-key warning; True if the operator chose to forget the old key."""
+    """Show the changed-key warning; True if the operator chose to replace the key."""
     dialog = ChangedHostKeyDialog(error, parent)
     try:
         await ask(dialog)
-        return dialog.forget_requested
+        return dialog.replace_requested
+    finally:
+        dialog.deleteLater()
+
+
+async def ask_fingerprint(server: str, parent: QWidget | None) -> str | None:
+    """The new key's fingerprint the operator enters, or None if he cancels."""
+    dialog = ReplaceHostKeyDialog(server, parent)
+    try:
+        if await ask(dialog) != QDialog.DialogCode.Accepted:
+            return None
+        return dialog.value
     finally:
         dialog.deleteLater()

@@ -1,7 +1,7 @@
 """The main window's inventory flows: new cluster, add/edit/remove server (secrets to the
 keyring first, then the inventory: :meth:`pmc.workspace.Workspace.store_server`), connect,
-and the changed-host-key warning. Each flow opens its dialog with ``open()`` and awaits it (no
-nested loop)."""
+the changed-host-key warning and replacing a host key (audited). Each flow opens its dialog
+with ``open()`` and awaits it (no nested loop)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pmc.remote.errors import HostKeyChanged
 
 from .cluster_dialog import ClusterDialog
 from .error_dialog import show_error
-from .host_key_dialog import warn_changed_key
+from .host_key_dialog import ask_fingerprint, warn_changed_key
 from .server_dialog import ServerDialog
 from .status_poller import StatusPoller
 from .window_parts import WindowFlows, WindowParts
@@ -132,9 +132,25 @@ class InventoryFlows(WindowFlows):
     async def _warn_changed(self, error: HostKeyChanged, cluster: Cluster, server: Server) -> None:
         key = f"{cluster.name}/{server.name}/{error.new_fingerprint}"
         self.warned.add(key)
-        if await warn_changed_key(error, self.window):
-            await self.session.forget_host_key(server)
+        if await warn_changed_key(error, self.window) and await self._replace_key(cluster, server):
             self.warned.discard(key)
-            self.window.statusBar().showMessage(
-                f"The old key of {server.name} was forgotten. Connect to trust the new one.", 10000
-            )
+
+    async def replace_host_key(self) -> bool:
+        """Server > Host key > Replace…: trust the selected server's new key (audited)."""
+        cluster, server = self.selection.current_cluster(), self.selection.current_server()
+        if cluster is None or server is None:
+            return False
+        return await self._replace_key(cluster, server)
+
+    async def _replace_key(self, cluster: Cluster, server: Server) -> bool:
+        wanted = await ask_fingerprint(f"{server.name} ({server.management_address})", self.window)
+        if wanted is None:
+            return False
+        try:
+            replaced = await self.session.replace_host_key(cluster, server, wanted)
+        except Exception as exc:  # shown in a dialog: nothing was replaced
+            show_error(self.window, f"replacing the host key of {server.name}", exc)
+            return False
+        self.window.statusBar().showMessage(str(replaced), 10000)
+        self.poller.refresh()
+        return True

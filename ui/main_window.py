@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
                 "edit_server": inventory.edit_server,
                 "remove_server": inventory.remove_server,
                 "connect_server": inventory.connect,
+                "replace_host_key": inventory.replace_host_key,
                 "export_settings": self.bundle_flows.export,
                 "import_settings": self.bundle_flows.import_bundle,
                 "quit": self.close,

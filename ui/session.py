@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from pmc.inventory import Cluster, Inventory, Server
 from pmc.jobs import Job
 from pmc.remote.errors import HostKeyChanged
-from pmc.remote.host_keys import host_id
+from pmc.remote.host_key_replace import Replaced, replace_host_key
 from pmc.remote.pool import ConnectionPool
 from pmc.status import CommandOutcome, CommandRunner, PoolRunner
 from pmc.store import Store
@@ -128,17 +128,13 @@ class Session(QObject):
             if callable(forget):
                 forget()
 
-    async def forget_host_key(self, server: Server) -> None:
-        """Remove ``server``'s trusted keys (after a changed-key warning the operator accepted)."""
+    async def replace_host_key(self, cluster: Cluster, server: Server, wanted: str) -> Replaced:
+        """Trust only ``server``'s key with fingerprint ``wanted`` from now on (audited)."""
         if self.pool is None:
-            return
-        await self.tasks.in_thread(
-            self.pool.known_hosts.remove, host_id(server.management_address, server.ssh_port)
+            raise RuntimeError("PMC has no SSH transport in this session")
+        return await replace_host_key(
+            self.pool.connection(server, cluster.name), wanted, store=self.store
         )
-        for cluster in self.inventory.clusters:
-            for known in cluster.servers:
-                if known == server:
-                    self.pool.connection(server, cluster.name).drop()
 
     def verify_job(self, cluster: Cluster) -> Job[object] | None:
         """A Job running the setup engine's verify on ``cluster`` (None without an engine)."""

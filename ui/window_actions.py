@@ -16,9 +16,9 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QMenuBar, QToolBa
 from .icons import icon
 
 ActionName = Literal[
-    "add_server", "edit_server", "remove_server", "connect_server", "export_settings",
-    "import_settings", "quit", "new_cluster", "setup_redundancy", "verify", "synchronize",
-    "refresh", "zoom_in", "zoom_out", "zoom_fit", "export_image", "about",
+    "add_server", "edit_server", "remove_server", "connect_server", "replace_host_key",
+    "export_settings", "import_settings", "quit", "new_cluster", "setup_redundancy", "verify",
+    "synchronize", "refresh", "zoom_in", "zoom_out", "zoom_fit", "export_image", "about",
 ]  # fmt: skip
 Needs = Literal["cluster", "server", "sync", "nothing"]
 """What an action needs to be enabled: a selected cluster, a selected server, a selected
@@ -53,6 +53,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("connect_server", "&Connect", "connect", "Ctrl+Shift+C",
                "Connect to the selected server (or every server of the cluster) and check its"
                " host key", "cluster", "connecting"),
+    ActionSpec("replace_host_key", "&Replace…", "key", None,
+               "Trust the selected server's new SSH host key (after it was reinstalled),"
+               " checked against the fingerprint read on its console", "server",
+               "replacing a host key"),
     ActionSpec("export_settings", "&Export…", "export", None,
                "Export the server's Playout configuration to a bundle", "server"),
     ActionSpec("import_settings", "&Import…", "import", None,
@@ -99,6 +103,7 @@ MenuItem = ActionName | Submenu | Docks | None
 
 MENUS: tuple[tuple[str, tuple[MenuItem, ...]], ...] = (
     ("&Server", ("add_server", "edit_server", "remove_server", SEPARATOR, "connect_server",
+                 Submenu("&Host key", "key", ("replace_host_key",)),
                  SEPARATOR, Submenu("Se&ttings", "settings", ("export_settings",
                                                               "import_settings")),
                  SEPARATOR, "quit")),

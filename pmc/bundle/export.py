@@ -299,6 +299,8 @@ async def export_bundle(
             configs.cancel()
             with contextlib.suppress(BaseException):
                 await configs
+        elif not configs.cancelled():
+            configs.exception()  # seen: the probes' error is the one reported
     tables: list[TableSpec] = []
     cycles: list[str] = []
     if found is not None:

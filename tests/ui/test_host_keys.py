@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
 from pmc.inventory_file import save_inventory
@@ -16,7 +17,12 @@ from pmc.remote.credentials import NoCredentials
 from pmc.remote.host_keys import KnownHosts, fingerprint
 from pmc.remote.pool import ConnectionPool
 from tests.ui.helpers import open_window, wait_dialog
-from ui.host_key_dialog import ChangedHostKeyDialog, DialogTrustDecision, NewHostKeyDialog
+from ui.host_key_dialog import (
+    ChangedHostKeyDialog,
+    DialogTrustDecision,
+    NewHostKeyDialog,
+    ReplaceHostKeyDialog,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -109,3 +115,54 @@ def test_changed_host_key_warns_and_nothing_logs_in(qtbot, local_window) -> None
     assert "Accepted" not in log and "Failed" not in log  # no login was even tried
     trusted = KnownHosts(known_hosts).keys_for(f"[{sshd.address}]:{sshd.port}")
     assert [fingerprint(k) for k in trusted.values()] == [old]  # still the old key only
+
+
+def test_a_key_of_another_type_is_a_changed_key_and_is_replaced_through_the_menu(
+    qtbot, local_window
+) -> None:
+    """The server now offers only an RSA key where PMC trusts its ed25519 one: the changed-key
+    warning (not a first-contact question), then Replace the key… with the fingerprint read on
+    the console; the replacement is audited."""
+    window, sshd, known_hosts = local_window
+    old = _fingerprint(sshd.host_key.with_suffix(".pub"))
+    task = window.session.tasks.spawn(window.inventory_flows.connect())
+    qtbot.mouseClick(wait_dialog(qtbot, NewHostKeyDialog).trust_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(task.done, timeout=20000)
+    window.poller.stop()
+    new = _fingerprint(sshd.use_only_host_key("rsa"))
+    server = window.selection.current_server()
+    window.session.pool.connection(server, "bench").drop()
+    asked = window.session.pool.trust.asked
+    task = window.session.tasks.spawn(window.inventory_flows.connect())
+    dialog = wait_dialog(qtbot, ChangedHostKeyDialog)
+    assert isinstance(dialog, ChangedHostKeyDialog)
+    assert (dialog.old.text(), dialog.new.text()) == (old, new)
+    assert dialog.new_type.text() == "ssh-rsa"
+    assert window.session.pool.trust.asked == asked  # no first-contact question
+    qtbot.mouseClick(dialog.replace_button, Qt.MouseButton.LeftButton)
+    replace = wait_dialog(qtbot, ReplaceHostKeyDialog)
+    assert isinstance(replace, ReplaceHostKeyDialog)
+    assert not replace.replace_button.isEnabled()
+    qtbot.keyClicks(replace.fingerprint, old)  # the old one: the server does not present it
+    qtbot.mouseClick(replace.replace_button, Qt.MouseButton.LeftButton)
+    error = wait_dialog(qtbot, QMessageBox)
+    assert "presents no host key with the fingerprint" in error.text() + error.informativeText()
+    error.close()
+    qtbot.waitUntil(task.done, timeout=20000)
+    assert "Accepted" not in sshd.log_text()
+    # Server > Host key > Replace…, with the right fingerprint this time
+    window.tree.select("bench", "local")
+    assert window.commands["replace_host_key"].isEnabled()
+    task = window.session.tasks.spawn(window.inventory_flows.replace_host_key())
+    replace = wait_dialog(qtbot, ReplaceHostKeyDialog)
+    qtbot.keyClicks(replace.fingerprint, new)
+    qtbot.mouseClick(replace.replace_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(task.done, timeout=20000)
+    assert task.result() is True
+    trusted = KnownHosts(known_hosts).keys_for(f"[{sshd.address}]:{sshd.port}")
+    assert [fingerprint(k) for k in trusted.values()] == [new]
+    (record,) = window.session.store.audit_log()
+    assert record.action == "host key replaced" and new in record.detail and old in record.detail
+    task = window.session.tasks.spawn(window.inventory_flows.connect())
+    qtbot.waitUntil(task.done, timeout=20000)
+    assert task.result() == {"local": "connected"}

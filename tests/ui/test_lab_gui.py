@@ -18,7 +18,12 @@ from pmc.status import Health
 from tests.ui.helpers import open_window, wait_dialog
 from tests.ui.lab_session import fresh_lab
 from ui.cluster_dialog import ClusterDialog
-from ui.host_key_dialog import ChangedHostKeyDialog, DialogTrustDecision, NewHostKeyDialog
+from ui.host_key_dialog import (
+    ChangedHostKeyDialog,
+    DialogTrustDecision,
+    NewHostKeyDialog,
+    ReplaceHostKeyDialog,
+)
 from ui.server_dialog import ServerDialog
 
 pytestmark = [pytest.mark.lab, pytest.mark.gui, pytest.mark.slow]
@@ -172,3 +177,51 @@ def test_changed_host_key_on_lab_backup_connects_nothing(qtbot, lab_window) -> N
     qtbot.waitUntil(task.done, timeout=30000)
     assert task.result() == {"backup": "host key changed"}
     assert log.read_text().count("Accepted") == accepted_before
+
+
+def test_lab_backup_switched_to_rsa_shows_the_changed_key_warning(qtbot, lab_window) -> None:
+    """PMC trusts backup's ed25519 key; backup's sshd now has only its RSA key: the changed-key
+    warning with both fingerprints (not a first-contact question), nothing logs in; Replace
+    the key with the fingerprint read on backup's console, and it connects."""
+    window, lab = lab_window
+    _add_lab_servers(qtbot, window, lab)
+    _trust_all(qtbot, window, 2)
+    backup = lab.servers["backup"]
+    old = _fingerprint(backup.path("/etc/ssh/ssh_host_ed25519_key.pub"))
+    new = _fingerprint(backup.path("/etc/ssh/ssh_host_rsa_key.pub"))
+    config = backup.path("/etc/ssh/sshd_config")
+    others = ("HostKey /etc/ssh/ssh_host_ed25519", "HostKey /etc/ssh/ssh_host_ecdsa")
+    lines = config.read_text().splitlines(keepends=True)
+    config.write_text("".join(ln for ln in lines if not ln.startswith(others)))
+    window.poller.stop()
+    backup.systemctl("restart", "sshd")
+    server = window.session.server("lab", "backup")
+    window.session.pool.connection(server, "lab").drop()
+    log = backup.path("/var/log/sshd.log")
+    accepted_before = log.read_text().count("Accepted")
+    asked = window.session.pool.trust.asked
+    window.tree.select("lab", "backup")
+    task = window.session.tasks.spawn(window.inventory_flows.connect())
+    dialog = wait_dialog(qtbot, ChangedHostKeyDialog, timeout=30000)
+    assert (dialog.old.text(), dialog.new.text(), dialog.new_type.text()) == (old, new, "ssh-rsa")
+    assert window.session.pool.trust.asked == asked  # not asked as a first contact
+    qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(task.done, timeout=30000)
+    assert task.result() == {"backup": "host key changed"}
+    assert log.read_text().count("Accepted") == accepted_before
+    task = window.session.tasks.spawn(window.inventory_flows.replace_host_key())
+    replace = wait_dialog(qtbot, ReplaceHostKeyDialog)
+    qtbot.keyClicks(replace.fingerprint, new)
+    qtbot.mouseClick(replace.replace_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(task.done, timeout=30000)
+    assert task.result() is True
+    task = window.session.tasks.spawn(window.inventory_flows.connect())
+    qtbot.waitUntil(task.done, timeout=30000)
+    assert task.result() == {"backup": "connected"}
+
+
+def _fingerprint(public_key: Path) -> str:
+    out = subprocess.run(
+        ["ssh-keygen", "-lf", str(public_key)], capture_output=True, text=True, check=True
+    ).stdout
+    return out.split()[1]
