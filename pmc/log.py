@@ -131,7 +131,7 @@ def configure_logging(
     above; paramiko is quietened by :func:`quiet_paramiko`.
     """
     path = log_file or log_file_path()
-    paths.ensure_dir(path.parent)
+    paths.private_dir(path.parent)
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, _MARK, False)]:
         root.removeHandler(handler)

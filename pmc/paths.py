@@ -5,15 +5,19 @@ The folders come from :mod:`platformdirs` (``~/.config/pmc``, ``~/.local/share/p
 with an environment variable, which is also how tests keep PMC away from the real folders:
 
 ``PMC_CONFIG_DIR``  the inventory (``inventory.toml``) and PMC's ``known_hosts``
-``PMC_DATA_DIR``    local state (the SQLite file with job history and the audit log)
+``PMC_DATA_DIR``    local state (the SQLite file with job history and the audit log, the
+                    automatic backups of imports: full database dumps)
 ``PMC_LOG_DIR``     log files
 
-Nothing here creates a folder; call :func:`ensure_dir` before writing into one.
+Nothing here creates a folder; call :func:`ensure_dir` before writing into one, or
+:func:`private_dir` for PMC's own folders: they are the operator's alone (0700, and the
+files in them 0600) whatever the umask.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import platformdirs
@@ -71,4 +75,13 @@ def state_db_path() -> Path:
 def ensure_dir(path: Path) -> Path:
     """Create ``path`` (and its parents) if missing, readable by the operator only; return it."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def private_dir(path: Path) -> Path:
+    """:func:`ensure_dir`, and a folder that exists already (made by an older PMC, or under
+    another umask) is made the operator's alone (0700) too. For PMC's own folders only."""
+    ensure_dir(path)
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        path.chmod(0o700)
     return path

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pmc.errors import PmcError
-from pmc.paths import state_db_path
+from pmc.paths import ensure_dir, private_dir, state_db_path
 from pmc.redact import redact
 
 MIGRATIONS: list[str] = [
@@ -142,12 +143,15 @@ class Store:
         another name, on the operator's word)."""
         if path is None:
             path = state_db_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
+        else:
+            ensure_dir(path.parent)
         try:
+            _private_file(path)
             db = sqlite3.connect(
                 path, check_same_thread=False, isolation_level=None, timeout=BUSY_SECONDS
             )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(
                 f"cannot open PMC's history file ({exc})",
                 where=str(path),
@@ -282,6 +286,17 @@ class Store:
 def _statements(script: str) -> list[str]:
     """The SQL statements of a migration script (no ``;`` inside its strings)."""
     return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def _private_file(path: Path) -> None:
+    """The history file (and so its -wal and -shm files, which SQLite creates with the same
+    mode) readable by the operator only, whatever the umask."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.chmod(path, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _migrate(db: sqlite3.Connection, where: str) -> None:

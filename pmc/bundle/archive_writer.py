@@ -190,7 +190,8 @@ def open_for_write(path: Path) -> Iterator[BinaryIO]:
     """A file that appears at ``path`` only when the block ends without an error.
 
     It is written under a temporary name in the same folder, fsynced and renamed; an error or
-    a cancel removes the temporary file, so no partial bundle is ever left behind. Disk writes
+    a cancel removes the temporary file, so no partial bundle is ever left behind. The file is
+    the operator's alone (0600, whatever the umask): it holds the whole configuration. Disk writes
     run on a thread of their own, overlapping the transfer from the server.
     """
     path = Path(path)
@@ -202,8 +203,7 @@ def open_for_write(path: Path) -> Iterator[BinaryIO]:
         out.close()
         os.fsync(fd)
         os.close(fd)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # 0600: a bundle is a full dump of the configuration
     except BaseException:
         out.abandon()
         with contextlib.suppress(OSError):

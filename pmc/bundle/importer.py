@@ -250,8 +250,10 @@ async def _import(
         await ctx.acheckpoint()
 
     # 2. back up ----------------------------------------------------------------------------
-    backup_dir = options.backup_dir or default_backup_dir()
-    backup_dir.mkdir(parents=True, exist_ok=True)
+    if options.backup_dir is None:  # PMC's own folder: private (backups are full dumps)
+        backup_dir = paths.private_dir(paths.private_dir(paths.data_dir()) / "backups")
+    else:
+        backup_dir = paths.ensure_dir(options.backup_dir)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     backup_path = backup_dir / f"{connection.server.name}-before-import-{stamp}.pmcbundle"
     backup_parts = set(parts) | {PART_CONFIG}
