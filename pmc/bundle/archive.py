@@ -13,7 +13,7 @@ below.)
 Layout, in this order::
 
     manifest.json                 the plan (see pmc.bundle.manifest)
-    db/<table>.copy               PostgreSQL COPY … (FORMAT binary), tables in foreign-key order
+    db/<table>.copy               COPY … TO STDOUT (text format), tables in foreign-key order
     config/spoolers.json, config/replicate.conf
     data/<carousel|av|ts>/…       directories and regular files only
     checksums.json                size and SHA-256 of every member above, row counts
@@ -21,8 +21,11 @@ Layout, in this order::
 The reader refuses, with its own message each: something that is not a PMC bundle, a
 truncated file, a checksum mismatch, an unknown format version, unsafe names (``..``,
 absolute, drive letters, backslashes) and any link or special file, duplicate members, and
-decompression bombs (entries, bytes and ratio counted while streaming — header sizes are never
-trusted to allocate anything).
+decompression bombs (every header block and extended header, member bytes and the ratio
+counted while streaming — header sizes are never trusted to allocate anything). A bundle is
+untrusted input even when it verifies: checksums prove it intact, not who wrote it. Its table
+members are checked as COPY text (:mod:`pmc.bundle.copy_text`) and reach PostgreSQL only as
+data (:mod:`pmc.bundle.import_db`); its files get PMC's modes, never the archive's.
 
 The writer is :mod:`pmc.bundle.archive_writer`, the checking reader
 :mod:`pmc.bundle.archive_reader` and the bounded tar parser :mod:`pmc.bundle.tarstream`;

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import paramiko
 
-from pmc.remote.host_keys import KnownHosts, fingerprint
+from pmc.remote.host_keys import KnownHosts, fingerprint, host_key_algorithms
 
 # A second PMC process: makes its KnownHosts, says "ready", then adds or removes one key per
 # line it reads ("add HOST" with a new key; "remove HOST"), answering "done" to each.
@@ -115,3 +115,17 @@ def test_a_process_sees_the_keys_another_one_added(tmp_path: Path) -> None:
     assert fingerprint(KnownHosts(path).keys_for("127.168.1.108")[key.get_name()]) == (
         fingerprint(key)
     )
+
+
+def test_a_known_host_may_use_only_the_key_types_pmc_holds_for_it() -> None:
+    offered = (
+        "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+        "rsa-sha2-512", "rsa-sha2-256",
+    )  # fmt: skip
+    assert host_key_algorithms(["ssh-ed25519"], offered) == ("ssh-ed25519",)
+    assert host_key_algorithms(["ssh-rsa"], offered) == ("rsa-sha2-512", "rsa-sha2-256")
+    assert host_key_algorithms(["ecdsa-sha2-nistp256", "ssh-ed25519"], offered) == (
+        "ssh-ed25519",
+        "ecdsa-sha2-nistp256",
+    )
+    assert host_key_algorithms(["ssh-dss"], offered) == ()  # nothing it could still use
