@@ -250,8 +250,10 @@ async def _import(
         await ctx.acheckpoint()
 
     # 2. back up ----------------------------------------------------------------------------
-    if options.backup_dir is None:  # PMC's own folder: private (backups are full dumps)
-        backup_dir = paths.private_dir(paths.private_dir(paths.data_dir()) / "backups")
+    if options.backup_dir is None:  # in PMC's own folders: private (backups are full dumps)
+        backup_dir = default_backup_dir()
+        paths.private_dir(backup_dir.parent)
+        paths.private_dir(backup_dir)
     else:
         backup_dir = paths.ensure_dir(options.backup_dir)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -448,9 +448,10 @@ class Connection:
             except IncompatiblePeer as exc:
                 # a known host that has none of the key types PMC holds for it: a changed key
                 # (the check raises HostKeyChanged with both fingerprints; nothing was sent)
-                self.known_hosts.verify(
-                    server=self.label, host=host_id(address, port), key=self.presented_key()
-                )
+                if self.known_hosts.keys_for(host_id(address, port)):
+                    self.known_hosts.verify(
+                        server=self.label, host=host_id(address, port), key=self.presented_key()
+                    )
                 raise Unreachable(
                     f"no SSH handshake with {address}:{port}: {exc}",
                     server=self.label,
