@@ -105,5 +105,13 @@ async def observe_server(server: Server, conn: Connection) -> ServerFacts:
 async def observe_cluster(cluster: Cluster, conns: Connections) -> dict[str, ServerFacts]:
     """Facts of every server of ``cluster``, observed concurrently."""
     servers = list(cluster.servers)
-    found = await asyncio.gather(*(observe_server(s, conns[s.name]) for s in servers))
-    return {s.name: f for s, f in zip(servers, found, strict=True)}
+    # every observation ends before an error is raised: none is left running unawaited
+    found = await asyncio.gather(
+        *(observe_server(s, conns[s.name]) for s in servers), return_exceptions=True
+    )
+    facts: dict[str, ServerFacts] = {}
+    for server, result in zip(servers, found, strict=True):
+        if isinstance(result, BaseException):
+            raise result
+        facts[server.name] = result
+    return facts

@@ -22,6 +22,7 @@ from pmc.store import Store
 from tests.fixtures.keyring import PmcDirs, SecretServiceSession
 from tests.setup.labkit import lab_cluster
 
+CLUSTER = "rsa-switch"
 pytestmark = [pytest.mark.lab, pytest.mark.keyring, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
@@ -38,10 +39,10 @@ def test_backup_switched_to_rsa_is_refused_by_every_connecting_command(
 ) -> None:
     lab = fresh_lab
     main, backup = lab.servers["main"], lab.servers["backup"]
-    for srv in (main, backup):
-        secrets.set_password("lab", srv.name, srv.root_password)
+    for srv in (main, backup):  # under a name of its own: the keyring lives all session
+        secrets.set_password(CLUSTER, srv.name, srv.root_password)
     inventory = tmp_path / "lab.toml"
-    save_inventory(Inventory((lab_cluster(lab, Architecture.COMBINED),)), inventory)
+    save_inventory(Inventory((lab_cluster(lab, Architecture.COMBINED, CLUSTER),)), inventory)
     known = KnownHosts(paths.known_hosts_path())
     for kind in ("ed25519", "ecdsa", "rsa"):
         known.add(host_id(main.management_address, 22), _key(main.host_key(kind)))
@@ -70,19 +71,20 @@ def test_backup_switched_to_rsa_is_refused_by_every_connecting_command(
         assert code == 0, err  # main is untouched
         logged = len(log.read_text(errors="replace"))
         for argv in (
-            ("setup", "plan", "--cluster", "lab"),
-            ("setup", "verify", "--cluster", "lab"),
+            ("setup", "plan", "--cluster", CLUSTER),
+            ("setup", "verify", "--cluster", CLUSTER),
             ("export", "backup", "-o", str(tmp_path / "backup.pmcbundle")),
             ("import", str(tmp_path / "main.pmcbundle"), "backup", "--dry-run"),
-            ("sync", "diff", "--cluster", "lab"),
-            ("sync", "run", "--cluster", "lab", "--yes"),
+            ("sync", "diff", "--cluster", CLUSTER),
+            ("sync", "run", "--cluster", CLUSTER, "--yes"),
         ):
             code, err = pmc(*argv)
-            assert code == 1, (argv, code, err)
-            assert "host key has changed" in err, (argv, err)
-            assert f"ssh-ed25519 {old}" in err and f"ssh-rsa {new}" in err, (argv, err)
-            assert "not known yet" not in err and "Traceback" not in err, (argv, err)
-            assert "paramiko" not in err, (argv, err)
+            said = f"{' '.join(argv)} exited {code}:\n{err}"
+            assert code == 1, said
+            assert "host key has changed" in err, said
+            assert f"ssh-ed25519 {old}" in err and f"ssh-rsa {new}" in err, said
+            assert "not known yet" not in err and "Traceback" not in err, said
+            assert "paramiko" not in err, said
         assert not (tmp_path / "backup.pmcbundle").exists()
         sent = log.read_text(errors="replace")[logged:]
         assert "Accepted" not in sent and "Failed" not in sent and "userauth" not in sent
@@ -91,15 +93,17 @@ def test_backup_switched_to_rsa_is_refused_by_every_connecting_command(
         ]
 
         # the way back: the fingerprint read on the server's console
-        code, err = pmc("hostkey", "replace", "lab/backup", "--fingerprint", old)
+        code, err = pmc("hostkey", "replace", f"{CLUSTER}/backup", "--fingerprint", old)
         assert code == 1 and "presents no host key with the fingerprint" in err, err
-        code, err = pmc("hostkey", "replace", "lab/backup", "--fingerprint", new)
+        code, err = pmc("hostkey", "replace", f"{CLUSTER}/backup", "--fingerprint", new)
         assert code == 0, err
-        code, out = pmc("sync", "diff", "--cluster", "lab")  # 1: the fresh lab drifts
-        assert "Drift of cluster lab" in out and "host key" not in out, out
+        code, out = pmc("sync", "diff", "--cluster", CLUSTER)  # 1: the fresh lab drifts
+        assert f"Drift of cluster {CLUSTER}" in out and "host key" not in out, out
         store = Store.open(paths.state_db_path())
         assert [r.action for r in store.audit_log()] == [AUDIT_ACTION]
         store.close()
     finally:
         config.write_text(original)
         backup.systemctl("restart", "sshd")
+        for srv in (main, backup):
+            secrets.forget_server(CLUSTER, srv.name)
