@@ -160,23 +160,10 @@ def test_keepalive_watchdog_closes_a_dead_link(sshd: ThrowawaySshd, tmp_path: Pa
             assert (await commands.run(conn, ["true"])).ok
             transport = await conn.transport()
             assert conn.check_alive(transport)
-            # freeze every sshd process: the TCP link stays up but nothing answers
-            import os
-            import signal
-
-            from tests.fixtures.sshd import _descendants
-
-            assert sshd.process is not None
-            frozen = _descendants(sshd.process.pid)
-            for pid in frozen:
-                os.kill(pid, signal.SIGSTOP)
-            try:
+            with sshd.frozen():  # the TCP link stays up but nothing answers
                 await wait_until_async(
                     lambda: not conn.is_connected, timeout=30, what="the watchdog to close the link"
                 )
-            finally:
-                for pid in frozen:
-                    os.kill(pid, signal.SIGCONT)
         finally:
             await conn.close()
 
