@@ -8,6 +8,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.sshd",
     "tests.fixtures.keyring",
     "tests.fixtures.lab",
+    "tests.fixtures.log_handlers",
     "tests.lab_cli",  # the `pmc` fixture: the CLI against the lab
 ]
 

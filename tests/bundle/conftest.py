@@ -9,6 +9,7 @@ tests run the same scenarios against the rehearsal lab.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -25,6 +26,7 @@ import paramiko
 import psycopg
 import pytest
 
+from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.inventory import AuthMethod, Server
 from pmc.lab.playout import seed as lab_seed
 from pmc.remote.connection import Connection
@@ -214,3 +216,20 @@ def playout_pair(
         stop_host(main)
         stop_host(backup)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def good(playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path) -> Path:
+    """A bundle of everything on main, as PMC exports it."""
+    main, _ = playout_pair
+    out = tmp_path / "good.pmcbundle"
+
+    async def go() -> None:
+        conn = main.connection(tmp_path / "kh-main")
+        try:
+            await export_bundle(conn, out, ExportOptions())
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+    return out

@@ -48,18 +48,6 @@ def open_base(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture
-def own_logging() -> Iterator[None]:
-    """The log handlers this test installs are removed afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in [h for h in root.handlers if h not in handlers]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
-
-
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -68,7 +56,7 @@ def test_bundles_backups_store_data_dir_and_logs_are_private_under_umask_022(
     playout_pair: tuple[PlayoutHost, PlayoutHost],
     umask_022: None,
     open_base: Path,
-    own_logging: None,
+    restore_logging: None,
 ) -> None:
     main, backup = playout_pair
     out = open_base / "exports"

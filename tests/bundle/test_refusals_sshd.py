@@ -21,7 +21,6 @@ import pytest
 from pmc.bundle import errors
 from pmc.bundle.archive_reader import BundleReader
 from pmc.bundle.archive_writer import BundleWriter
-from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.importer import ImportOptions, import_bundle
 from pmc.bundle.manifest import Manifest, TableSpec
 from pmc.errors import PmcError
@@ -31,22 +30,6 @@ from tests.bundle.conftest import PlayoutHost
 
 pytestmark = pytest.mark.timeout(300)
 ALL_TABLES = CONFIG_TABLES + EPG_TABLES + LOCAL_TABLES
-
-
-@pytest.fixture
-def good(playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path) -> Path:
-    main, _ = playout_pair
-    out = tmp_path / "good.pmcbundle"
-
-    async def go() -> None:
-        conn = main.connection(tmp_path / "kh-main")
-        try:
-            await export_bundle(conn, out, ExportOptions())
-        finally:
-            await conn.close()
-
-    asyncio.run(go())
-    return out
 
 
 def rewrite(

@@ -19,7 +19,6 @@ import pytest
 from pmc.bundle import errors, preview
 from pmc.bundle.archive_reader import BundleReader
 from pmc.bundle.archive_writer import BundleWriter
-from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.import_db import target_database
 from pmc.bundle.importer import ImportOptions, import_bundle
 from pmc.bundle.preview import target_counts
@@ -29,22 +28,6 @@ from tests.bundle.test_refusals_sshd import rewrite
 
 pytestmark = pytest.mark.timeout(300)
 ALL_TABLES = CONFIG_TABLES + EPG_TABLES + LOCAL_TABLES
-
-
-@pytest.fixture
-def good(playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path) -> Path:
-    main, _ = playout_pair
-    out = tmp_path / "good.pmcbundle"
-
-    async def go() -> None:
-        conn = main.connection(tmp_path / "kh-main")
-        try:
-            await export_bundle(conn, out, ExportOptions())
-        finally:
-            await conn.close()
-
-    asyncio.run(go())
-    return out
 
 
 def _import(host: PlayoutHost, tmp: Path, bundle: Path, **layout: str | int) -> object:

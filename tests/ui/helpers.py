@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
@@ -47,3 +48,11 @@ def wait_dialog(qtbot: QtBot, kind: type[QWidget], timeout: int = 10000) -> QWid
 
 
 __all__ = ["QDialog", "open_window", "wait_dialog"]
+
+
+def ssh_keygen_fingerprint(public_key: Path) -> str:
+    """The fingerprint of a public key file as OpenSSH prints it (``SHA256:…``)."""
+    out = subprocess.run(
+        ["ssh-keygen", "-lf", str(public_key)], capture_output=True, text=True, check=True
+    ).stdout
+    return out.split()[1]

@@ -4,7 +4,6 @@ fingerprints and nothing logs in."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from pmc.inventory_file import save_inventory
 from pmc.remote.credentials import NoCredentials
 from pmc.remote.host_keys import KnownHosts, fingerprint
 from pmc.remote.pool import ConnectionPool
-from tests.ui.helpers import open_window, wait_dialog
+from tests.ui.helpers import open_window, ssh_keygen_fingerprint, wait_dialog
 from ui.host_key_dialog import (
     ChangedHostKeyDialog,
     DialogTrustDecision,
@@ -25,13 +24,6 @@ from ui.host_key_dialog import (
 )
 
 pytestmark = pytest.mark.gui
-
-
-def _fingerprint(public_key: Path) -> str:
-    out = subprocess.run(
-        ["ssh-keygen", "-lf", str(public_key)], capture_output=True, text=True, check=True
-    ).stdout
-    return out.split()[1]
 
 
 @pytest.fixture
@@ -60,7 +52,7 @@ def test_first_contact_asks_with_fingerprint_and_trust_connects(qtbot, local_win
     task = window.session.tasks.spawn(window.inventory_flows.connect())
     dialog = wait_dialog(qtbot, NewHostKeyDialog)
     assert isinstance(dialog, NewHostKeyDialog)
-    assert dialog.fingerprint.text() == _fingerprint(sshd.host_key.with_suffix(".pub"))
+    assert dialog.fingerprint.text() == ssh_keygen_fingerprint(sshd.host_key.with_suffix(".pub"))
     assert dialog.question.key_type == "ssh-ed25519"
     assert dialog.refuse_button.isDefault()  # Enter does not trust by accident
     qtbot.mouseClick(dialog.trust_button, Qt.MouseButton.LeftButton)
@@ -90,14 +82,14 @@ def test_refused_key_connects_nothing_and_is_not_asked_again_in_background(
 
 def test_changed_host_key_warns_and_nothing_logs_in(qtbot, local_window) -> None:
     window, sshd, known_hosts = local_window
-    old = _fingerprint(sshd.host_key.with_suffix(".pub"))
+    old = ssh_keygen_fingerprint(sshd.host_key.with_suffix(".pub"))
     task = window.session.tasks.spawn(window.inventory_flows.connect())
     qtbot.mouseClick(wait_dialog(qtbot, NewHostKeyDialog).trust_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(task.done, timeout=20000)
     window.poller.stop()  # Connect refreshes the status: a probe must not meet the new key first
     sshd.stop()
     sshd.regenerate_host_key()
-    new = _fingerprint(sshd.host_key.with_suffix(".pub"))
+    new = ssh_keygen_fingerprint(sshd.host_key.with_suffix(".pub"))
     sshd.log.write_text("")
     sshd.start()
     server = window.selection.current_server()
@@ -124,12 +116,12 @@ def test_a_key_of_another_type_is_a_changed_key_and_is_replaced_through_the_menu
     warning (not a first-contact question), then Replace the key… with the fingerprint read on
     the console; the replacement is audited."""
     window, sshd, known_hosts = local_window
-    old = _fingerprint(sshd.host_key.with_suffix(".pub"))
+    old = ssh_keygen_fingerprint(sshd.host_key.with_suffix(".pub"))
     task = window.session.tasks.spawn(window.inventory_flows.connect())
     qtbot.mouseClick(wait_dialog(qtbot, NewHostKeyDialog).trust_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(task.done, timeout=20000)
     window.poller.stop()
-    new = _fingerprint(sshd.use_only_host_key("rsa"))
+    new = ssh_keygen_fingerprint(sshd.use_only_host_key("rsa"))
     server = window.selection.current_server()
     window.session.pool.connection(server, "bench").drop()
     asked = window.session.pool.trust.asked

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QWizard
 from pmc.remote.host_keys import KnownHosts
 from pmc.remote.pool import ConnectionPool
 from pmc.status import Health
-from tests.ui.helpers import open_window, wait_dialog
+from tests.ui.helpers import open_window, ssh_keygen_fingerprint, wait_dialog
 from tests.ui.lab_session import fresh_lab
 from ui.cluster_dialog import ClusterDialog
 from ui.host_key_dialog import (
@@ -187,8 +187,8 @@ def test_lab_backup_switched_to_rsa_shows_the_changed_key_warning(qtbot, lab_win
     _add_lab_servers(qtbot, window, lab)
     _trust_all(qtbot, window, 2)
     backup = lab.servers["backup"]
-    old = _fingerprint(backup.path("/etc/ssh/ssh_host_ed25519_key.pub"))
-    new = _fingerprint(backup.path("/etc/ssh/ssh_host_rsa_key.pub"))
+    old = ssh_keygen_fingerprint(backup.path("/etc/ssh/ssh_host_ed25519_key.pub"))
+    new = ssh_keygen_fingerprint(backup.path("/etc/ssh/ssh_host_rsa_key.pub"))
     config = backup.path("/etc/ssh/sshd_config")
     others = ("HostKey /etc/ssh/ssh_host_ed25519", "HostKey /etc/ssh/ssh_host_ecdsa")
     lines = config.read_text().splitlines(keepends=True)
@@ -218,10 +218,3 @@ def test_lab_backup_switched_to_rsa_shows_the_changed_key_warning(qtbot, lab_win
     task = window.session.tasks.spawn(window.inventory_flows.connect())
     qtbot.waitUntil(task.done, timeout=30000)
     assert task.result() == {"backup": "connected"}
-
-
-def _fingerprint(public_key: Path) -> str:
-    out = subprocess.run(
-        ["ssh-keygen", "-lf", str(public_key)], capture_output=True, text=True, check=True
-    ).stdout
-    return out.split()[1]
