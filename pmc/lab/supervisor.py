@@ -43,6 +43,7 @@ from pmc.lab.standins.systemctl import UnitState
 MS_BIND = 4096
 MS_REC = 16384
 PG_BIN = "/usr/lib/postgresql/15/bin"
+PG_DATA = "/opt/playout/db"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 JOURNAL_DIR = "/run/pmc-lab-journal"
 FIREWALL_JSON = "/opt/playout/.lab/firewalld.json"
@@ -83,6 +84,17 @@ def mount_tree(tree: Path) -> None:
                 inner.mkdir(parents=True, exist_ok=True)
                 _mount_bind(path, str(inner))
         _mount_bind(str(source), target)
+
+
+def postgres_accepts(data_dir: str) -> bool:
+    """PostgreSQL accepts connections: the status line of its ``postmaster.pid`` says
+    "ready" (the moment the real unit, Type=notify, becomes active). It listens on its port
+    earlier, while it still answers "the database system is starting up"."""
+    try:
+        lines = Path(data_dir, "postmaster.pid").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return len(lines) >= 8 and lines[7].strip() == "ready"
 
 
 def _listening(tcp: tuple[int, ...], udp: tuple[int, ...]) -> bool:
@@ -157,7 +169,7 @@ class Supervisor:
             ("firewalld", None, None, signal.SIGTERM),
             (
                 "postgresql",
-                [f"{PG_BIN}/postgres", "-D", "/opt/playout/db"],
+                [f"{PG_BIN}/postgres", "-D", PG_DATA],
                 "postgres",
                 signal.SIGINT,  # fast shutdown, as systemd's postgresql unit does
             ),
@@ -251,7 +263,7 @@ class Supervisor:
         while time.monotonic() < deadline:
             if done.is_set():
                 break
-            if _listening(u.tcp, u.udp):
+            if _listening(u.tcp, u.udp) and (unit != "postgresql" or postgres_accepts(PG_DATA)):
                 with u.lock:
                     if u.proc is proc and not done.is_set():
                         self._set(u, "active", "running", time.time())

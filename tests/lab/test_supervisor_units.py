@@ -63,3 +63,17 @@ def test_a_start_right_after_a_kill_starts_the_service_again(
             unit.proc.kill()
             unit.proc.wait()
         killed.wait()
+
+
+def test_postgresql_is_active_only_once_it_accepts_connections(tmp_path: Path) -> None:
+    """Listening on 5432 is not enough (it answers "the database system is starting up"
+    meanwhile): the status line of postmaster.pid must say ready, as for the real unit."""
+    pid = tmp_path / "postmaster.pid"
+    head = ["4242", str(tmp_path), "1700000000", "5432", "/run/postgresql", "*", "  1  2"]
+    assert not supervisor_module.postgres_accepts(str(tmp_path))  # not started
+    pid.write_text("\n".join([*head, "starting"]) + "\n")
+    assert not supervisor_module.postgres_accepts(str(tmp_path))
+    pid.write_text("\n".join(head[:4]) + "\n")  # being written
+    assert not supervisor_module.postgres_accepts(str(tmp_path))
+    pid.write_text("\n".join([*head, "ready   "]) + "\n")
+    assert supervisor_module.postgres_accepts(str(tmp_path))
