@@ -28,6 +28,9 @@ Once a server's lock is taken, what earlier PMC jobs left there is cleared and l
 
 Nested use is free: a job that holds the lock (e.g. ``pmc setup apply``, locked from before its
 plan) and then calls code that locks the same servers (the executor) does not lock twice.
+
+Each block entered by a job ends by recording that job in the audit log of every server it
+held, before the lock is released (:func:`pmc.audit_log.recorded`).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from typing import IO
 
 import paramiko
 
-from pmc import __version__, paths
+from pmc import __version__, audit_log, paths
 from pmc.errors import PmcError
 from pmc.remote import leftovers
 from pmc.remote.connection import Connection
@@ -379,7 +382,8 @@ async def cluster_lock(
     missing = [c for c in wanted if _key(c) not in _held()]
     holder = Holder.me(job)
     if not missing:
-        yield holder
+        async with audit_log.recorded(wanted, holder, log=log):
+            yield holder
         return
     say = log or (lambda _text: None)
     cluster = missing[0].cluster or missing[0].server.name
@@ -405,7 +409,8 @@ async def cluster_lock(
             for line in await leftovers.clear(connection):
                 say(f"{connection.server.name}: {line}")
         token = _HELD.set({**_held(), **{_key(lock.connection): lock for lock in taken}})
-        yield holder
+        async with audit_log.recorded(wanted, holder, log=say):
+            yield holder
     finally:
         if token is not None:
             _HELD.reset(token)

@@ -124,6 +124,10 @@ class Cluster:
     architecture: Architecture = Architecture.COMBINED
     servers: tuple[Server, ...] = ()
     sync: SyncSchedule | None = None
+    active: str | None = None
+    """The server that is the cluster's source of truth now (``active = "backup"`` after a
+    switchover, :mod:`pmc.switchover`); None: the main server. Syncs copy from it unless told
+    otherwise; main and backup keep their roles (the names of the machines)."""
 
     def server(self, name: str) -> Server:
         for server in self.servers:
@@ -143,6 +147,15 @@ class Cluster:
     def backup(self) -> Server | None:
         backups = self.by_role(Role.BACKUP)
         return backups[0] if backups else None
+
+    @property
+    def active_server(self) -> Server | None:
+        """The server :attr:`active` names, or the main server (also when it names none of
+        the servers: the inventory's validation reports that)."""
+        for server in self.servers:
+            if server.name == self.active:
+                return server
+        return self.main
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@
     [[clusters]]
     name = "studio"
     architecture = "combined"      # see pmc.inventory.Architecture
+    # active = "backup"            # after a switchover: the server syncs copy from (default: main)
 
     [[clusters.servers]]
     name = "main"

@@ -31,7 +31,7 @@ FORMAT_VERSION = 1
 _E = TypeVar("_E", Architecture, Role, AuthMethod, SyncEngine)
 
 TOP_KEYS = ("version", "clusters")
-CLUSTER_KEYS = ("name", "architecture", "servers", "sync")
+CLUSTER_KEYS = ("name", "architecture", "servers", "sync", "active")
 SYNC_KEYS = ("every_minutes", "on_drift", "check_minutes", "engine", "include_ts_outputs")
 _SYNC_DEFAULTS = SyncSchedule()
 SERVER_KEYS = (
@@ -235,7 +235,10 @@ class Reader:
         sync = None
         if "sync" in raw:
             sync = self.read_sync(raw["sync"], (*key, "sync"), name, label)
-        cluster = Cluster(name=name, architecture=architecture, servers=tuple(servers), sync=sync)
+        active = self.text(raw, "active", key, None, cluster=name)
+        cluster = Cluster(
+            name=name, architecture=architecture, servers=tuple(servers), sync=sync, active=active
+        )
         return cluster, tuple(keys)
 
     def read_sync(self, raw: object, key: Key, cluster: str, label: str) -> SyncSchedule | None:

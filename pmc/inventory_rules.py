@@ -151,6 +151,33 @@ class Rules:
         if not unsure:
             self.roles(ci, cluster, allow_incomplete)
             self.sync(ci, cluster, allow_incomplete)
+            self.active(ci, cluster, allow_incomplete)
+
+    def active(self, ci: int, cluster: Cluster, allow_incomplete: bool) -> None:
+        """``active`` names the main or the backup server (a missing one is allowed while a
+        cluster is edited: the main server is active then)."""
+        if cluster.active is None:
+            return
+        label = f"{_label(cluster)}: active = {cluster.active!r}"
+        found = [s for s in cluster.servers if s.name == cluster.active]
+        if not found:
+            if not allow_incomplete:
+                known = ", ".join(repr(s.name) for s in cluster.servers) or "none"
+                self.add(
+                    f"{label} names no server of the cluster (servers: {known}); name the"
+                    " main or the backup server, or remove the line (the main is active then)",
+                    ci,
+                    cluster,
+                    field="active",
+                )
+        elif found[0].role not in (Role.MAIN, Role.BACKUP):
+            self.add(
+                f"{label} is a {found[0].role.value} server; only the main or the backup"
+                " server can be the active one",
+                ci,
+                cluster,
+                field="active",
+            )
 
     def sync(self, ci: int, cluster: Cluster, allow_incomplete: bool) -> None:
         schedule = cluster.sync

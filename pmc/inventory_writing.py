@@ -137,6 +137,7 @@ def _sync_cluster(table: Table, cluster: Cluster) -> None:
         table.append("servers", servers)
     _sync_array(servers, cluster.servers, _sync_server)
     _sync_schedule(table, cluster.sync)
+    _set(table, "active", cluster.active)
 
 
 def _number(value: float) -> int | float:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import threading
 import time
@@ -34,7 +35,7 @@ T_co = TypeVar("T_co", covariant=True)
 
 JobKind = Literal[
     "setup", "setup-plan", "setup-apply", "setup-verify", "verify",
-    "export", "import", "import-preview", "sync",
+    "export", "import", "import-preview", "sync", "switchover",
 ]  # fmt: skip
 """What a job does: the history's ``kind`` (the sync history lists the ``sync`` jobs)."""
 EventLevel = Literal["debug", "info", "warning", "error"]
@@ -139,7 +140,8 @@ class JobContext:
 
 
 class Job(Generic[T_co]):
-    """One run of an operator action; see the module docs."""
+    """One run of an operator action; see the module docs. While its body runs,
+    :func:`current_job` returns it (in the body's own tasks and threads too)."""
 
     def __init__(
         self,
@@ -253,6 +255,7 @@ class Job(Generic[T_co]):
                 self._store.job_started, self.id, self.kind, self.title, self.cluster
             )
         self._emit(EventKind.STARTED, self.title)
+        token = _CURRENT.set(self)
         try:
             result = await self._body(self._context)
         except Cancelled as exc:
@@ -275,6 +278,8 @@ class Job(Generic[T_co]):
                 JobState.FAILED, EventKind.FAILED, f"unexpected error: {exc!r}", "error"
             )
             raise
+        finally:
+            _CURRENT.reset(token)
         self.result = result
         await self._finish(JobState.SUCCEEDED, EventKind.FINISHED, _summary(result), "info")
         return result
@@ -342,6 +347,16 @@ class Job(Generic[T_co]):
                 listener(event)
             except Exception:  # a broken listener must not break the job
                 log.exception("job listener failed")
+
+
+_CURRENT: contextvars.ContextVar[Job[object] | None] = contextvars.ContextVar(
+    "pmc_current_job", default=None
+)
+
+
+def current_job() -> Job[object] | None:
+    """The job whose body is running here (None outside every job)."""
+    return _CURRENT.get()
 
 
 def _summary(result: object) -> str:

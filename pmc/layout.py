@@ -72,6 +72,9 @@ class PlayoutLayout:
     # PMC's own: the cluster lock (pmc.cluster_lock) lives here, on a tmpfs that a reboot
     # empties, as a lock must be
     pmc_run_dir: str = "/run/pmc"
+    # PMC's audit log on the server (pmc.audit_log): every change PMC makes there, one JSON
+    # line each, whichever desktop made it
+    audit_log: str = "/var/log/pmc/audit.jsonl"
 
     # Firewall
     firewall_service: str = "firewalld"

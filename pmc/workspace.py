@@ -185,6 +185,8 @@ class Workspace:
         just stored is deleted again. Returns the inventory saved."""
         kept = tuple(s for s in cluster.servers if old is None or s.name != old.name)
         changed = dataclasses.replace(cluster, servers=(*kept, server))
+        if old is not None and cluster.active == old.name:  # a renamed active server
+            changed = dataclasses.replace(changed, active=server.name)
         updated = self._current().with_cluster(changed, replacing=cluster.name)
         self.check(updated, refused=refused)
         kind = secret_kind(server.auth)

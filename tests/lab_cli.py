@@ -25,17 +25,28 @@ from tests.setup.test_lab_cli import fingerprints, write_inventory
 
 @dataclass
 class Desktop:
-    """PMC's own folders, as on one operator's computer."""
+    """PMC's own folders, as on one operator's computer; with ``name`` PMC runs under that
+    host name (its own UTS namespace), with ``user`` as that OS user's login name."""
 
     root: Path
+    name: str | None = None
+    user: str | None = None
 
     @property
     def env(self) -> dict[str, str]:
+        login = {"USER": self.user, "LOGNAME": self.user} if self.user else {}
         return {
             **os.environ,
+            **login,
             "PMC_CONFIG_DIR": str(self.root / "config"),
             "PMC_DATA_DIR": str(self.root / "data"),
         }
+
+    def argv(self, argv: list[str]) -> list[str]:
+        if not self.name:
+            return argv
+        named = 'hostname "$0" && exec "$@"'
+        return ["unshare", "--uts", "--", "sh", "-c", named, self.name, *argv]
 
 
 class Pmc:
@@ -47,8 +58,9 @@ class Pmc:
     def start(
         self, desktop: Desktop, *args: str, stdin: int | None = subprocess.DEVNULL
     ) -> subprocess.Popen[str]:
-        argv = ["ip", "netns", "exec", self.lab.operator_namespace, sys.executable, "-m", "pmc",
-                "--inventory", str(self.inventory), *args, *self.trust]  # fmt: skip
+        pmc = [sys.executable, "-m", "pmc", "--inventory", str(self.inventory), *args,
+               *self.trust]  # fmt: skip
+        argv = ["ip", "netns", "exec", self.lab.operator_namespace, *desktop.argv(pmc)]
         return subprocess.Popen(
             argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=desktop.env,

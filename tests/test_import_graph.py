@@ -24,11 +24,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("pmc", "ui")
 
+COMMAND_MODULES = ("inventory", "lab", "setup", "bundle", "sync", "cluster", "history", "hostkey")
 LAZY: dict[tuple[str, str], str] = {
     # `pmc --version` and `pmc --help` load no command; a command loads only its own module
     **{
         ("pmc.cli", f"pmc.cli.{name}"): "pmc --version/--help stay fast"
-        for name in ("inventory", "lab", "setup", "bundle", "sync", "history", "hostkey", "common")
+        for name in (*COMMAND_MODULES, "common")
     },
     ("ui.launch", "ui.app"): "the command line (the same `pmc` program) never loads Qt",
 }

@@ -24,6 +24,7 @@ from pmc.status import DriftCache
 from .about_dialog import AboutDialog
 from .async_dialog import Dialogs
 from .bundle_flows import BundleFlows
+from .cluster_flows import ClusterFlows
 from .cluster_tree import ClusterTree
 from .error_dialog import show_error
 from .icons import app_icon
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
             runner=runner, drift=self.drift, panel=self.sync, dock=self.sync_dock,
             settings=lambda: self.settings, save_settings=self.save_settings,
         )  # fmt: skip
+        self.cluster_flows = ClusterFlows(parts)
         inventory, setup, sync = self.inventory_flows, self.setup_flows, self.sync_flows
         self.commands = WindowActions(
             self,
@@ -130,6 +132,8 @@ class MainWindow(QMainWindow):
                 "setup_redundancy": setup.open_wizard,
                 "verify": setup.verify,
                 "synchronize": sync.synchronize_now,
+                "switch_over": self.cluster_flows.switch_over,
+                "history": self.cluster_flows.history,
                 "refresh": self.poller.refresh,
                 "zoom_in": self.topology.zoom_in,
                 "zoom_out": self.topology.zoom_out,

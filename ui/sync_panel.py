@@ -39,12 +39,15 @@ from pmc.inventory import Cluster, SyncSchedule
 from pmc.jobs import EventKind, Job, JobEvent
 from pmc.sync.copy_config import Remediation
 from pmc.sync.drift import DriftReport
+from pmc.sync.newer_changes import NewerChanges
 from pmc.sync.runner import Engine, Schedule, SyncRequest, SyncRunner
 
 from .async_dialog import ask
 from .icons import icon
 from .remediation_prompt import RemediationPrompt
 from .session import Session
+from .sync_direction import SyncDirection
+from .sync_refusal import SyncRefusal
 
 FINAL = (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED)
 SAVE_DELAY_MS = 400  # schedule edits are saved to the inventory this long after the last one
@@ -113,6 +116,7 @@ class SyncPanel(QWidget):
             "Delta compares tables and files and copies only what differs, in one "
             "transaction. Copy config runs Playout's copy_config.sh on main."
         )
+        self.direction = SyncDirection()
         self.dry_run = QCheckBox("Dry run")
         self.dry_run.setToolTip("List what would be copied; change nothing")
         self.sync_button = QPushButton(icon("sync"), "Synchronize all servers")
@@ -173,8 +177,8 @@ class SyncPanel(QWidget):
         heading.addWidget(self.title)
         heading.addWidget(self.result, 1)
         controls = QHBoxLayout()
-        for widget in (self.engine, self.dry_run, self.sync_button, self.drift_button,
-                       self.cancel_button):  # fmt: skip
+        for widget in (self.direction, self.engine, self.dry_run, self.sync_button,
+                       self.drift_button, self.cancel_button):  # fmt: skip
             controls.addWidget(widget)
         controls.addStretch(1)
         controls.addWidget(QLabel("Schedule:"))
@@ -201,6 +205,7 @@ class SyncPanel(QWidget):
         self.on_drift.toggled.connect(self._schedule_edited)
         session.inventoryChanged.connect(self._inventory_changed)
         session.signals.event.connect(self._event)
+        self._requests: dict[str, SyncRequest] = {}
         self._unsubscribe = runner.on_job(self._submitted)
         self._loading = False
         self.set_cluster(None)
@@ -213,6 +218,7 @@ class SyncPanel(QWidget):
             self._save_schedule()
         self.cluster = name
         self.title.setText(f"Cluster {name}" if name else "No cluster selected")
+        self.direction.show_cluster(self.session.cluster(name) if name else None)
         running = self.runner.running(name) if name else None
         if running is not None and running is not self.job:
             self._follow(running)
@@ -236,6 +242,7 @@ class SyncPanel(QWidget):
         self._schedule_state(schedule)
 
     def _inventory_changed(self) -> None:
+        self.direction.show_cluster(self.session.cluster(self.cluster) if self.cluster else None)
         if self._editing is None:  # an edit waiting to be saved is not overwritten
             self._show_schedule()
 
@@ -312,14 +319,29 @@ class SyncPanel(QWidget):
         if not self.cluster:
             return None
         request = SyncRequest(
-            self.cluster, Engine(self.engine.currentData()), dry_run=self.dry_run.isChecked()
-        )
+            self.cluster, Engine(self.engine.currentData()), dry_run=self.dry_run.isChecked(),
+            primary=self.direction.chosen(),
+        )  # fmt: skip
+        return self.submit(request)
+
+    def submit(self, request: SyncRequest) -> Job[object]:
         self.job = self.runner.submit(request)
         self._follow(self.job)
         return self.job
 
+    def _refused(self, job: Job[object], error: NewerChanges) -> None:
+        """The target holds newer changes: say so, with the two ways on."""
+        asked = self._requests.get(job.id) or SyncRequest(job.cluster or "")
+        prompt = SyncRefusal(asked, error.changes)
+        prompt.chosen.connect(self.submit)
+        self.prompts.addWidget(prompt)
+        self.last_refusal = prompt
+
     def _submitted(self, job: Job[object], request: SyncRequest) -> None:
         """Any sync of the shown cluster (menu, schedule, drift) is followed here."""
+        self._requests[job.id] = request  # what a refusal's prompt asks again (the last few)
+        while len(self._requests) > 20:
+            del self._requests[next(iter(self._requests))]
         if request.cluster == self.cluster and job is not self.job:
             self._follow(job)
 
@@ -412,6 +434,8 @@ class SyncPanel(QWidget):
             elif event.kind is EventKind.FAILED:
                 self.result.setText(f"✖ {event.message}")
                 self.result.setStyleSheet("color: #d62d20; font-weight: 600;")
+                if isinstance(self.job.error, NewerChanges):
+                    self._refused(self.job, self.job.error)
             else:
                 self.result.setText("■ cancelled")
                 self.result.setStyleSheet("")

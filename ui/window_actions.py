@@ -18,7 +18,8 @@ from .icons import icon
 ActionName = Literal[
     "add_server", "edit_server", "remove_server", "connect_server", "replace_host_key",
     "export_settings", "import_settings", "quit", "new_cluster", "setup_redundancy", "verify",
-    "synchronize", "refresh", "zoom_in", "zoom_out", "zoom_fit", "export_image", "about",
+    "synchronize", "switch_over", "history", "refresh", "zoom_in", "zoom_out", "zoom_fit",
+    "export_image", "about",
 ]  # fmt: skip
 Needs = Literal["cluster", "server", "sync", "nothing"]
 """What an action needs to be enabled: a selected cluster, a selected server, a selected
@@ -70,7 +71,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("verify", "&Verify", "verify", "Ctrl+Shift+V",
                "Run the checks of the vendor's manual on the cluster", "cluster", "verifying"),
     ActionSpec("synchronize", "&Synchronize all servers", "sync", "Ctrl+Shift+Y",
-               "Bring backup in line with main (only what differs), in the sync panel", "sync"),
+               "Copy from the active server to the other (only what differs), in the sync"
+               " panel", "sync"),
+    ActionSpec("switch_over", "Switch &over…", "redundancy", None,
+               "Make the other server the cluster's active one (syncs then copy from it)",
+               "sync"),
+    ActionSpec("history", "&History", "jobs", None,
+               "What PMC did to the cluster's servers, from every desktop", "sync"),
     ActionSpec("refresh", "&Refresh status", "refresh", Key.Refresh,
                "Probe every server of the cluster now", "cluster"),
     ActionSpec("zoom_in", "Zoom &in", "zoom-in", Key.ZoomIn),
@@ -107,7 +114,8 @@ MENUS: tuple[tuple[str, tuple[MenuItem, ...]], ...] = (
                  SEPARATOR, Submenu("Se&ttings", "settings", ("export_settings",
                                                               "import_settings")),
                  SEPARATOR, "quit")),
-    ("&Cluster", ("new_cluster", "setup_redundancy", "verify", "synchronize")),
+    ("&Cluster", ("new_cluster", "setup_redundancy", "verify", "synchronize", SEPARATOR,
+                  "switch_over", "history")),
     ("&View", (DOCKS, SEPARATOR, "refresh", "zoom_in", "zoom_out", "zoom_fit", "export_image")),
     ("&Help", ("about",)),
 )  # fmt: skip

@@ -25,8 +25,9 @@ COMMANDS: dict[str, str] = {
     "export": "export a server's configuration into a bundle file",
     "import": "import a bundle file into a server",
     "bundle": "configuration bundle tools",
-    "sync": "keep a cluster's backup in sync with its main",
-    "history": "PMC's local job history file",
+    "sync": "keep a cluster's servers in sync (from the active server)",
+    "cluster": "switch a cluster over to another server",
+    "history": "what PMC did to a cluster's servers, from every desktop",
     "hostkey": "the servers' trusted SSH host keys",
 }
 """Every command and its one-line help."""
@@ -51,6 +52,8 @@ def register(command: str, parser: argparse.ArgumentParser) -> None:
             from pmc.cli.bundle import register_tools as fill  # noqa: PLC0415
         case "sync":
             from pmc.cli.sync import register as fill  # noqa: PLC0415
+        case "cluster":
+            from pmc.cli.cluster import register as fill  # noqa: PLC0415
         case "history":
             from pmc.cli.history import register as fill  # noqa: PLC0415
         case "hostkey":

@@ -1,6 +1,9 @@
-"""``pmc sync``: synchronise a cluster's backup with its main, show drift, history, daemon.
+"""``pmc sync``: synchronize a cluster's servers, show drift, history, daemon.
 
-- ``pmc sync run --cluster NAME [--engine playout|delta] [--dry-run] [--yes]``
+- ``pmc sync run --cluster NAME [--engine playout|delta] [--from SERVER]
+  [--discard-target-changes] [--dry-run] [--yes]``: from the cluster's active server unless
+  ``--from`` says otherwise; refused when the target holds changes made since the last sync
+  (:mod:`pmc.sync.newer_changes`), unless ``--discard-target-changes``
 - ``pmc sync diff --cluster NAME`` (exit 0 in sync, 1 when something differs)
 - ``pmc sync history [--limit N] [--cluster NAME] [--json] [--job ID]``
 - ``pmc sync schedule [--cluster NAME] [--every MINUTES | --no-every] [--on-drift | --no-on-drift]
@@ -34,6 +37,7 @@ from pmc.sync.copy_config import Remediation
 from pmc.sync.drift import DriftReport
 from pmc.sync.history import history as sync_history
 from pmc.sync.history import table as history_table
+from pmc.sync.newer_changes import NewerChanges
 from pmc.sync.runner import Engine, Schedule, SyncRequest, SyncRunner
 from pmc.validation import validate
 from pmc.workspace import Workspace
@@ -59,7 +63,17 @@ def register(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also copy TS outputs (the seed configures them on each server separately)",
     )
-    run.add_argument("--from", dest="primary", metavar="SERVER", help="copy from this server")
+    run.add_argument(
+        "--from",
+        dest="primary",
+        metavar="SERVER",
+        help="copy from this server (default: the cluster's active server)",
+    )
+    run.add_argument(
+        "--discard-target-changes",
+        action="store_true",
+        help="overwrite what was changed on the target since the last sync (refused otherwise)",
+    )
     run.set_defaults(handler=_run)
 
     diff = cmds.add_parser("diff", help="show what differs between main and backup (read only)")
@@ -184,6 +198,7 @@ def _run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         include_ts_outputs=args.include_ts_outputs,
         primary=args.primary,
+        discard_target_changes=args.discard_target_changes,
     )
 
     async def sync() -> object:
@@ -199,7 +214,15 @@ def _run(args: argparse.Namespace) -> int:
     try:
         result = run(workspace, sync())
     except Cancelled as exc:
-        raise Cancelled(f"{exc}; the secondary was left as it was") from exc
+        raise Cancelled(f"{exc}; the target was left as it was") from exc
+    except NewerChanges as exc:
+        found = exc.changes
+        raise NewerChanges(
+            found,
+            hint=f"Nothing was changed. Synchronize from {found.target} first (pmc sync run"
+            f" --cluster {args.cluster} --from {found.target}), or discard them: add"
+            " --discard-target-changes",
+        ) from None
     print(str(result))
     return ExitCode.OK
 

@@ -5,7 +5,8 @@ same folder, is checked (size and SHA-256), given the old file's owner, mode and
 flushed to disk (fsync), and only then renamed over the file — one remote script, run as root
 through ``sudo -n`` for a non-root login. Before the rename the old file is copied to
 ``NAME.pmc-backup-YYYYMMDDTHHMMSSZ`` next to it. A cut connection or a cancel ends the script
-before the rename, and the temporary file is removed.
+before the rename, and the temporary file is removed. Each write is noted, with the SHA-256
+of the file before and after, for the server's audit log (:mod:`pmc.audit_trail`).
 
 Large data streams as chunks (``cat`` for a file, ``tar -cf -`` for a folder) over an exec
 channel: measured faster than SFTP here, and it works as root through sudo as well.
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 
 import paramiko
 
+from pmc import audit_trail
 from pmc.remote import bulk, commands
 from pmc.remote.commands import CommandResult
 from pmc.remote.connection import Connection
@@ -45,8 +47,9 @@ got=$(wc -c < "$tmp" | tr -d ' ')
 [ "$got" -eq "$size" ] || { echo "pmc: received $got of $size bytes" >&2; exit 3; }
 got=$(sha256sum < "$tmp" | cut -d' ' -f1)
 [ "$got" = "$sum" ] || { echo "pmc: checksum differs" >&2; exit 3; }
-b=
+b=; old=
 if [ -e "$f" ]; then
+  old=$(sha256sum < "$f" | cut -d' ' -f1)
   chown --reference="$f" -- "$tmp"
   chmod --reference="$f" -- "$tmp"
   if command -v chcon >/dev/null 2>&1; then chcon --reference="$f" -- "$tmp" 2>/dev/null || :; fi
@@ -62,7 +65,7 @@ sync -- "$tmp"
 mv -f -- "$tmp" "$f"
 trap - EXIT
 sync -- "$dir" 2>/dev/null || :
-printf 'written %s\n' "$b"
+printf 'written %s\nwas %s\n' "$b" "$old"
 """
 
 _RESTORE_SCRIPT = r"""
@@ -190,7 +193,10 @@ async def write_atomic(
     )
     if not result.ok or not result.stdout.startswith("written"):
         raise _fail(connection, "write", path, result)
-    kept = result.stdout.strip().removeprefix("written").strip() or None
+    lines = result.stdout.splitlines()
+    kept = lines[0].removeprefix("written").strip() or None
+    before = lines[1].removeprefix("was").strip() or None if len(lines) > 1 else None
+    audit_trail.note_file(connection.server.name, path, before, digest)
     return WriteResult(path, kept, len(data))
 
 

@@ -21,7 +21,8 @@ from pmc.setup.planning import PlanBuilder, PlanRefused, ensure_in_cluster, fore
 
 
 def web_servers(builder: PlanBuilder) -> tuple[Server, ...]:
-    main = builder.cluster.main
+    """The cluster's servers, the active one (the main, until a switchover) first."""
+    main = builder.cluster.active_server
     if main is None or len(builder.cluster.servers) < 2:
         raise PlanRefused(
             f"web redundancy in cluster {builder.cluster.name} needs a main server and at least"
@@ -32,12 +33,45 @@ def web_servers(builder: PlanBuilder) -> tuple[Server, ...]:
 
 
 def plan_web(builder: PlanBuilder, *, symmetric: bool) -> None:
+    """One way: the active server is the master (after a switchover, the backup: the
+    manual's "redundancy from backup to main"), and a server that still forwards its
+    changes to the others stops doing so."""
     servers = web_servers(builder)
     editing = servers if symmetric else servers[:1]
     for server in editing:
         others = [s for s in servers if s is not server]
         spoolers(builder, server, others, symmetric=symmetric)
         replicate_list(builder, server, others)
+    if not symmetric:
+        for server in servers[1:]:
+            stop_forwarding(builder, server, servers[0])
+
+
+def stop_forwarding(builder: PlanBuilder, server: Server, active: Server) -> None:
+    """A server that is not the active one and lists other servers of the cluster in its
+    spoolers.json (it was the master before a switchover) keeps only its own entry."""
+    _, doc = builder.document(server, F.SPOOLERS)
+    if not isinstance(doc, Spoolers):
+        return
+    own = [s for s in doc.servers if s.address == server.management_address]
+    if len(doc.servers) == len(own):
+        return  # it forwards nothing: left as it is, like any server one way leaves alone
+    wanted = own[:1] or [Spooler(server.name, server.management_address, "master")]
+
+    def edit(d: object) -> bool:
+        assert isinstance(d, Spoolers)
+        return d.set_servers(wanted)
+
+    builder.wish(
+        server,
+        F.SPOOLERS,
+        "spoolers.json servers",
+        edit,
+        reason=f"so that a change made in the Web Console on {server.name} no longer reaches"
+        f" {active.name}, the active server (web redundancy one way, from {active.name}):"
+        f" {server.name} lists only itself",
+        already="it lists only itself",
+    )
 
 
 def replication_address(server: Server, everyone: list[Server]) -> str:

@@ -66,7 +66,8 @@ class DeltaResult:
 
 
 def pair(cluster: Cluster, primary: str | None = None) -> tuple[Server, Server]:
-    """(primary, secondary): main → backup unless ``primary`` names the other one."""
+    """(source, target): from the cluster's active server (the main, until a switchover)
+    to the other one, unless ``primary`` names the server to copy from."""
     main, backup = cluster.main, cluster.backup
     if main is None or backup is None:
         raise InputError(
@@ -74,7 +75,10 @@ def pair(cluster: Cluster, primary: str | None = None) -> tuple[Server, Server]:
             hint="Synchronisation works on a 1+1 cluster: give one server the role main and "
             "one the role backup in the inventory.",
         )
-    if primary is None or primary == main.name:
+    if primary is None:
+        active = cluster.active_server
+        primary = active.name if active is not None else main.name
+    if primary == main.name:
         return main, backup
     if primary == backup.name:
         return backup, main
@@ -108,6 +112,20 @@ async def databases(
             yield pg_p, pg_s
         finally:
             await asyncio.to_thread(_close, pg_p, pg_s)
+
+
+@contextlib.asynccontextmanager
+async def one_database(server: Server, conns: Connections) -> AsyncIterator[PgConn]:
+    """A psycopg connection to one server's playout database, through an SSH tunnel."""
+    conn = conns[server.name]
+    async with await open_tunnel(conn, server.layout.postgresql_port) as tunnel:
+        pg = await asyncio.to_thread(
+            database.connect, dsn(server, tunnel.local_port), server=conn.label
+        )
+        try:
+            yield pg
+        finally:
+            await asyncio.to_thread(_close, pg)
 
 
 def _close(*conns: PgConn) -> None:

@@ -31,6 +31,7 @@ from pmc.remote.pool import ConnectionPool
 from pmc.store import Store
 from pmc.sync import copy_config as playout_engine
 from pmc.sync import engine as delta_engine
+from pmc.sync import newer_changes
 from pmc.sync.database import TransientDatabaseError
 from pmc.sync.drift import DriftReport, drift_report
 
@@ -55,8 +56,9 @@ class SyncRequest:
     engine: Engine = Engine.DELTA
     dry_run: bool = False
     include_ts_outputs: bool = False
-    primary: str | None = None  # default: the cluster's main
+    primary: str | None = None  # default: the cluster's active server
     reason: str = "operator"  # operator, schedule, drift
+    discard_target_changes: bool = False  # the operator's word (pmc.sync.newer_changes)
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,7 @@ class SyncRunner:
             ctx.checkpoint()  # cancelled while queued
             return await self._with_retry(ctx, lambda: self._sync(cluster, request, ctx))
 
-        title = f"Synchronize {cluster.name} ({request.engine.value}"
+        title = f"Synchronize {cluster.name}{_direction(cluster, request)} ({request.engine.value}"
         title += ", dry run)" if request.dry_run else ")"
         job: Job[object] = Job("sync", title, body, cluster=cluster.name, store=self.store)
         q = self._queues.get(cluster.name)
@@ -257,29 +259,42 @@ class SyncRunner:
 
     async def _sync_locked(self, cluster: Cluster, request: SyncRequest, ctx: JobContext) -> object:
         conns = self.connections(cluster)
-        if request.engine is Engine.PLAYOUT:
-            if request.dry_run:
-                primary, secondary = delta_engine.pair(cluster, request.primary)
-                ctx.log(
-                    "dry run: would run "
-                    + " ".join(playout_engine.command(primary, secondary))
-                    + f" on {primary.name}"
-                )
-                return "dry run: copy config would copy every configuration table and file"
-            return await playout_engine.copy_config(
-                cluster,
-                conns,
-                ctx,
-                confirm=self.confirm,
-                store=self.store,
-                primary_name=request.primary,
+        primary, secondary = delta_engine.pair(cluster, request.primary)
+        if request.dry_run:
+            found = await newer_changes.look(
+                cluster, conns, primary, secondary, include_ts_outputs=request.include_ts_outputs
             )
-        options = delta_engine.DeltaOptions(
-            include_ts_outputs=request.include_ts_outputs, dry_run=request.dry_run
-        )
-        return await delta_engine.delta_sync(
-            cluster, conns, ctx, options, primary_name=request.primary
-        )
+            if found.changes:
+                ctx.log(f"a sync would be refused: {found.changes}", level="warning")
+
+        async def sync() -> object:
+            if request.engine is Engine.PLAYOUT:
+                if request.dry_run:
+                    ctx.log(
+                        "dry run: would run "
+                        + " ".join(playout_engine.command(primary, secondary))
+                        + f" on {primary.name}"
+                    )
+                    return "dry run: copy config would copy every configuration table and file"
+                return await playout_engine.copy_config(
+                    cluster, conns, ctx, confirm=self.confirm, store=self.store,
+                    primary_name=primary.name,
+                )  # fmt: skip
+            options = delta_engine.DeltaOptions(
+                include_ts_outputs=request.include_ts_outputs, dry_run=request.dry_run
+            )
+            return await delta_engine.delta_sync(
+                cluster, conns, ctx, options, primary_name=primary.name
+            )
+
+        if request.dry_run:
+            return await sync()
+        return await newer_changes.guarded(
+            cluster, conns, primary, secondary, ctx=ctx, sync=sync,
+            engine_name=request.engine.value,
+            include_ts_outputs=request.include_ts_outputs,
+            discard=request.discard_target_changes,
+        )  # fmt: skip
 
     def cancel(self, job: Job[object]) -> None:
         """Stop a running job at its next safe point, or drop a queued one."""
@@ -376,6 +391,15 @@ class SyncRunner:
                 q.worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await q.worker
+
+
+def _direction(cluster: Cluster, request: SyncRequest) -> str:
+    """``: main → backup`` (nothing when the cluster has no such pair: the job says why)."""
+    try:
+        source, target = delta_engine.pair(cluster, request.primary)
+    except PmcError:
+        return ""
+    return f": {source.name} → {target.name}"
 
 
 async def _sleep_or_cancel(ctx: JobContext, seconds: float) -> None:

@@ -1,0 +1,64 @@
+"""The sync panel's answer to a refused sync: the target holds changes made since the last
+sync, which this sync would discard (:mod:`pmc.sync.newer_changes`). The prompt says so in
+PMC's own words and offers the two ways on: synchronize the other way first, or discard them
+— only once the checkbox that names them is ticked.
+
+Part of the panel, not a modal dialog; :attr:`SyncRefusal.chosen` carries the request the
+operator picked (the panel submits it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from pmc.sync.newer_changes import TargetChanges
+from pmc.sync.runner import SyncRequest
+
+from .icons import icon
+
+
+class SyncRefusal(QFrame):
+    chosen = Signal(object)  # the SyncRequest to submit
+
+    def __init__(self, refused: SyncRequest, changes: TargetChanges) -> None:
+        super().__init__()
+        self.setObjectName("syncRefusalPrompt")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setProperty("role", "prompt")
+        self.refused, self.changes = refused, changes
+        source, target = changes.source, changes.target
+        self.text = QLabel(f"{changes}.")
+        self.text.setObjectName("syncRefusal")
+        self.text.setWordWrap(True)
+        self.discard = QCheckBox(f"Discard the {changes.what} changed on {target}")
+        self.discard.setObjectName("discardTargetChanges")
+        self.overwrite = QPushButton(icon("sync"), f"Synchronize from {source}")
+        self.overwrite.setObjectName("syncDiscarding")
+        self.overwrite.setToolTip(f"Overwrite {target} with {source}, discarding what is ticked")
+        self.overwrite.setEnabled(False)
+        self.other_way = QPushButton(icon("sync"), f"Synchronize from {target} first")
+        self.other_way.setObjectName("syncOtherWay")
+        self.other_way.setToolTip(f"Copy {target}'s changes to {source}; nothing is discarded")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.discard)
+        buttons.addStretch(1)
+        buttons.addWidget(self.other_way)
+        buttons.addWidget(self.overwrite)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.text)
+        layout.addLayout(buttons)
+        self.discard.toggled.connect(self.overwrite.setEnabled)
+        self.overwrite.clicked.connect(lambda: self._choose(source, discard=True))
+        self.other_way.clicked.connect(lambda: self._choose(target, discard=False))
+
+    def _choose(self, source: str, *, discard: bool) -> None:
+        request = dataclasses.replace(
+            self.refused, primary=source, discard_target_changes=discard, reason="operator"
+        )
+        self.chosen.emit(request)
+        self.hide()
+        self.deleteLater()
