@@ -102,7 +102,9 @@ def spoolers(
         return d.set_servers(wanted)
 
     listed = ", ".join(f"{s.name} {s.address} {s.type}" for s in wanted)
-    direction = "either server reaches the other" if symmetric else "main reaches the others"
+    direction = (
+        "either server reaches the other" if symmetric else f"{server.name} reaches the others"
+    )
     builder.wish(
         server,
         F.SPOOLERS,

@@ -41,6 +41,7 @@ def load_case(name: str) -> tuple[Cluster, dict[str, ServerFacts], SetupOptions]
             )
             for s in c["servers"]
         ),
+        active=c.get("active"),
     )
     facts = {f["server"]: ServerFacts.from_data(f) for f in data["facts"]}
     options = SetupOptions(**data.get("options", {}))
