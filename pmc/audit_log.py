@@ -110,8 +110,11 @@ class AuditEntry:
         return data
 
     def line(self) -> bytes:
-        """The entry as one line of the log (ASCII JSON, secrets masked)."""
-        text = redact(json.dumps(self.as_json(), ensure_ascii=True, separators=(",", ":")))
+        """The entry as one line of the log (ASCII JSON, secrets masked): every text is
+        redacted before it is encoded (JSON's escapes would hide a secret holding a quote or
+        a non-ASCII letter from a pass over the line), and the line once more."""
+        data = _redacted(self.as_json())
+        text = redact(json.dumps(data, ensure_ascii=True, separators=(",", ":")))
         return (text + "\n").encode("ascii")
 
     @classmethod
@@ -146,6 +149,17 @@ class AuditEntry:
             return None
 
 
+def _redacted(data: Any) -> Any:
+    """``data`` (JSON-ready) with every text, keys too, passed through :func:`redact`."""
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {redact(str(k)): _redacted(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_redacted(v) for v in data]
+    return data
+
+
 def entry_for(
     connection: Connection, who: Who, job: Job[object], *, result: str, message: str,
     notes: audit_trail.ServerNotes,
@@ -162,7 +176,7 @@ def entry_for(
         job_title=job.title,
         action=who.job,
         result=result,
-        message=redact(message)[:2000],
+        message=message[:2000],
         files=tuple(notes.files),
         facts=dict(notes.facts),
     )
