@@ -92,6 +92,16 @@ def change_lines(entry: AuditEntry) -> list[str]:
                 f"{where}: {folder.get('folder')}: {folder.get('files_before')} →"
                 f" {folder.get('files_after')} files"
             )
+    imported = entry.facts.get("imported")
+    if isinstance(imported, dict):
+        rows = imported.get("rows")
+        counts = [n for n in rows.values() if isinstance(n, int)] if isinstance(rows, dict) else []
+        parts = imported.get("parts")
+        named = ", ".join(str(p) for p in parts) if isinstance(parts, list) else ""
+        out.append(
+            f"{where}: imported {imported.get('bundle')} ({named}):"
+            f" {plural(sum(counts), 'row')} in {plural(len(counts), 'table')}"
+        )
     active = entry.facts.get("active")
     if isinstance(active, dict):
         out.append(f"{where}: active server {active.get('before')} → {active.get('after')}")

@@ -50,7 +50,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pmc import paths
+from pmc import audit_trail, paths
 from pmc.bundle.archive import BLOCK
 from pmc.bundle.catalog import dependents, playout_version, read_catalog
 from pmc.bundle.errors import BundleOperationFailed
@@ -401,6 +401,10 @@ async def _import(
             f"kept the target's {', '.join(keep)} (rows of removed services dropped)"
         )
     result.seconds = time.monotonic() - started
+    rows = dict(sorted(result.rows.items()))
+    imported = {"bundle": path.name, "parts": list(parts), "rows": rows}
+    audit_trail.note(connection.server.name, "imported", imported)  # the server's audit log
+    audit_trail.summarize(connection.server.name, str(result))
     return result
 
 

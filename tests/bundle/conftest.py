@@ -58,6 +58,11 @@ class PlayoutHost:
     def config_dir(self) -> Path:
         return self.root / "api-config"
 
+    @property
+    def audit_log(self) -> Path:
+        """PMC's audit log on this host (the layout's ``audit_log``)."""
+        return self.sshd.root / "log" / "pmc" / "audit.jsonl"
+
     def server(self) -> Server:
         return Server(
             name=self.name,
@@ -77,6 +82,8 @@ class PlayoutHost:
                 # sessions side by side each have their hosts)
                 "pmc_run_dir": str(self.run_dir),
                 "postgresql_port": self.pg_port,
+                # and its audit log: never the machine's /var/log/pmc
+                "audit_log": str(self.audit_log),
             },
         )
 

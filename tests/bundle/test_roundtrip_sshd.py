@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from pmc.bundle.archive_reader import verify_file
 from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.importer import ImportOptions, import_bundle, preview_import
 from pmc.bundle.preview import scan_bundle
+from pmc.jobs import Job
 from pmc.lab.playout import CONFIG_TABLES, EPG_TABLES, LOCAL_TABLES
 from tests.bundle.conftest import PlayoutHost
 
@@ -115,3 +119,42 @@ def test_dry_run_preview_shows_the_difference(
     assert "data carousel:" in text and "removed" in text and "- old-app.html" in text
     assert "spoolers.json: skipped" in text
     assert (backup.tree_digest(), backup.table_digest(CONFIG_TABLES)) == before
+
+
+def test_an_import_job_is_recorded_in_the_targets_audit_log(
+    playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path
+) -> None:
+    """One line on the target: the job, what was imported (parts, rows per table), and the
+    config files written with the SHA-256 of their bytes before and after."""
+    main, backup = playout_pair
+    bundle = tmp_path / "main.pmcbundle"
+    asyncio.run(_export(main, tmp_path, bundle, data=False))
+    config = [backup.config_dir / name for name in ("spoolers.json", "replicate.conf")]
+    before = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in config}
+
+    async def go() -> str:
+        job: Job[object] = Job(
+            "import", "Import main.pmcbundle into backup",
+            lambda ctx: _import(backup, tmp_path, bundle, addresses="adapt"),
+        )  # fmt: skip
+        await job.run()
+        return job.id
+
+    job_id = asyncio.run(go())
+    after = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in config}
+    (line,) = backup.audit_log.read_text().splitlines()
+    entry = json.loads(line)
+    assert entry["job"] == {"id": job_id, "kind": "import", "title": "Import main.pmcbundle"
+                            " into backup"}  # fmt: skip
+    assert (entry["server"], entry["result"]) == ("backup", "succeeded")
+    assert entry["message"].startswith("imported main.pmcbundle into backup (")
+    assert "(database, config) in " in entry["message"]
+    assert {f["path"]: (f["before"], f["after"]) for f in entry["files"]} == {
+        path: (before[path], after[path]) for path in before
+    }
+    imported = entry["imported"]
+    assert (imported["bundle"], imported["parts"]) == ("main.pmcbundle", ["database", "config"])
+    with psycopg.connect(backup.dsn) as conn:
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[index]
+                  for t in CONFIG_TABLES}  # fmt: skip
+    assert imported["rows"] == counts and sum(counts.values()) > 0
