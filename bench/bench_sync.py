@@ -95,9 +95,9 @@ def main() -> int:
     cluster = up(servers=2, state="redundant", seed_rows=args.seed_rows, data_mb=args.data_mb,
                  lab_id=LAB_ID)  # fmt: skip
     print(f"lab up with {args.seed_rows} seed rows in {time.perf_counter() - started:.1f} s")
+    lab = SyncLab(cluster)
     try:
         cluster.enter_operator_namespace()
-        lab = SyncLab(cluster)
         rows = lab.sql("main", "SELECT sum(n_live_tup) FROM pg_stat_user_tables")
         print(f"rows in main's playout database: {rows}")
         asyncio.run(timed(lab, "copy_config"))  # converge backup first
@@ -129,6 +129,7 @@ def main() -> int:
         print(f"  drift report               {best_drift:8.3f} s"
               f"   (goal <= 2 s: {'met' if best_drift <= 2 else 'NOT met'})")  # fmt: skip
     finally:
+        lab.close()
         cluster.down()
     return 0
 

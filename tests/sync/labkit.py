@@ -10,7 +10,7 @@ sync cannot repair ask for ``clean_sync_lab``, which resets it first (``LabClust
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,13 +31,19 @@ DATA_MB = 1
 
 
 class SyncLab:
-    """The session's redundant lab as a 1+1 cluster called ``lab``."""
+    """The session's redundant lab as a 1+1 cluster called ``lab``. Its pools' files (each
+    pool's known_hosts) live in one temporary folder of its own, removed by :meth:`close`."""
 
     def __init__(self, lab: LabCluster) -> None:
         self.lab = lab
         self.cluster = lab_cluster(lab, Architecture.COMBINED)
         self.main = lab.servers["main"]
         self.backup = lab.servers["backup"]
+        self._folder = tempfile.TemporaryDirectory(prefix="pmc-sync-")
+
+    def close(self) -> None:
+        """Remove the pools' files (the lab itself belongs to whoever started it)."""
+        self._folder.cleanup()
 
     def sql(self, server: str, query: str) -> str:
         srv = self.lab.servers[server]
@@ -47,7 +53,7 @@ class SyncLab:
 
     def pool(self) -> ConnectionPool:
         """Connections with the lab's root passwords in memory and its host keys pinned."""
-        return lab_pool(self.lab, Path(tempfile.mkdtemp(prefix="pmc-sync-")))
+        return lab_pool(self.lab, Path(tempfile.mkdtemp(prefix="pool-", dir=self._folder.name)))
 
     def run(self, work: Callable[[], Awaitable[T]]) -> T:
         """``asyncio.run(work())`` inside the operator's namespace."""
@@ -83,9 +89,13 @@ def start(lab_factory: Callable[..., LabCluster]) -> SyncLab:
 
 
 @pytest.fixture(scope="session")
-def sync_lab(lab_factory: Callable[..., LabCluster]) -> SyncLab:
+def sync_lab(lab_factory: Callable[..., LabCluster]) -> Iterator[SyncLab]:
     """The redundant lab shared by every sync test (leave it repaired, or use clean_sync_lab)."""
-    return start(lab_factory)
+    lab = start(lab_factory)
+    try:
+        yield lab
+    finally:
+        lab.close()
 
 
 @pytest.fixture
