@@ -63,17 +63,10 @@ def register(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also copy TS outputs (the seed configures them on each server separately)",
     )
-    run.add_argument(
-        "--from",
-        dest="primary",
-        metavar="SERVER",
-        help="copy from this server (default: the cluster's active server)",
-    )
-    run.add_argument(
-        "--discard-target-changes",
-        action="store_true",
-        help="overwrite what was changed on the target since the last sync (refused otherwise)",
-    )
+    run.add_argument("--from", dest="primary", metavar="SERVER",
+                     help="copy from this server (default: the active server)")  # fmt: skip
+    run.add_argument("--discard-target-changes", action="store_true",
+                     help="overwrite what the target changed since the last sync")  # fmt: skip
     run.set_defaults(handler=_run)
 
     diff = cmds.add_parser("diff", help="show what differs between main and backup (read only)")
@@ -216,13 +209,7 @@ def _run(args: argparse.Namespace) -> int:
     except Cancelled as exc:
         raise Cancelled(f"{exc}; the target was left as it was") from exc
     except NewerChanges as exc:
-        found = exc.changes
-        raise NewerChanges(
-            found,
-            hint=f"Nothing was changed. Synchronize from {found.target} first (pmc sync run"
-            f" --cluster {args.cluster} --from {found.target}), or discard them: add"
-            " --discard-target-changes",
-        ) from None
+        raise exc.in_commands(args.cluster) from None
     print(str(result))
     return ExitCode.OK
 

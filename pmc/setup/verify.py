@@ -21,6 +21,10 @@ from pmc.remote import commands
 from pmc.setup.admin_player import Link, links
 from pmc.setup.observe import Connections, read_files
 from pmc.status import parse_port_lines, tcp_probe_command, udp_probe_command
+from pmc.sync import newer_changes
+from pmc.sync.engine import pair
+
+_PSQL_FIX = "check that psql works on both servers (pmc setup verify again)"
 
 
 @dataclass(frozen=True)
@@ -194,50 +198,72 @@ async def check_database(cluster: Cluster, conns: Connections) -> list[Check]:
 
 
 async def end_to_end(cluster: Cluster, conns: Connections) -> list[Check]:
-    """Run copy config once on main, then compare the configuration tables of both servers.
-    Copy config changes backup: this part holds the cluster lock (:mod:`pmc.cluster_lock`)."""
-    main, backup = cluster.main, cluster.backup
-    assert main and backup and main.redundancy_address and backup.redundancy_address
-    both = [conns[main.name], conns[backup.name]]
-    async with cluster_lock(both, job=f"verify {cluster.name} end to end (copy config)"):
-        return await _end_to_end(cluster, conns, main, backup)
+    """Run copy config once on the active server (the main, until a switchover), which copies
+    to the other one, then compare the configuration tables of both servers. Copy config
+    changes the other server: this part holds the cluster lock, it is not run when that
+    server holds changes made since the last sync (it would discard them, see
+    :mod:`pmc.sync.newer_changes`), and a copy that ran is recorded as a sync in both
+    servers' audit logs."""
+    source, target = pair(cluster)
+    both = [conns[source.name], conns[target.name]]
+    job = f"verify {cluster.name} end to end (copy config from {source.name})"
+    async with cluster_lock(both, job=job):
+        try:
+            before = await newer_changes.look(cluster, conns, source, target)
+        except PmcError as exc:
+            why = f"not run: {source.name} and {target.name} could not be compared first: {exc}"
+            return [Check("copy_config.sh", source.name, False, why, _PSQL_FIX)]
+        if before.changes:
+            fix = (
+                f"synchronize from {target.name} first (pmc sync run --cluster {cluster.name}"
+                f" --from {target.name}), then verify again"
+            )
+            return [Check("copy_config.sh", source.name, False, f"not run: {before.changes}", fix)]
+        checks = await _end_to_end(cluster, conns, source, target)
+        if checks[0].ok:
+            summary = f"copy config from {source.name} (pmc setup verify --end-to-end)"
+            await newer_changes.record(
+                conns, source, target, before, engine_name="playout", summary=summary
+            )
+        return checks
 
 
 async def _end_to_end(
-    cluster: Cluster, conns: Connections, main: Server, backup: Server
+    cluster: Cluster, conns: Connections, source: Server, target: Server
 ) -> list[Check]:
-    assert main.redundancy_address and backup.redundancy_address
+    """Copy config on ``source`` to ``target``, then compare their configuration tables."""
+    assert source.redundancy_address and target.redundancy_address
     rc, text = await _sh(
         conns,
-        main,
-        [main.layout.copy_config_script, main.redundancy_address, backup.redundancy_address],
+        source,
+        [source.layout.copy_config_script, source.redundancy_address, target.redundancy_address],
         timeout=900,
     )
     checks = [
         Check(
             "copy_config.sh",
-            main.name,
+            source.name,
             rc == 0,
             next(
                 (line for line in reversed(text.splitlines()) if "finished" in line),
                 text.splitlines()[-1] if text else f"exit status {rc}",
             ),
-            f"see {main.layout.copy_config_log} on {main.name}",
+            f"see {source.layout.copy_config_log} on {source.name}",
         )
     ]
     if rc != 0:
         return checks
     try:
-        tables = await configuration_tables(conns, main)
-        sums = await asyncio.gather(*(_table_sums(conns, s, tables) for s in (main, backup)))
+        tables = await configuration_tables(conns, source)
+        sums = await asyncio.gather(*(_table_sums(conns, s, tables) for s in (source, target)))
     except PmcError as exc:
         checks.append(
             Check(
                 "configuration tables equal",
-                backup.name,
+                target.name,
                 False,
                 f"could not compare: {exc}",
-                "check that psql works on both servers (pmc setup verify again)",
+                _PSQL_FIX,
             )
         )
         return checks
@@ -245,7 +271,7 @@ async def _end_to_end(
     checks.append(
         Check(
             "configuration tables equal",
-            backup.name,
+            target.name,
             bool(tables) and not differ,
             f"{len(tables)} tables identical on both servers"
             if tables and not differ

@@ -162,6 +162,16 @@ class NewerChanges(PmcError):
             " was changed",
         )
 
+    def in_commands(self, cluster: str) -> NewerChanges:
+        """The same refusal, its hint naming the ``pmc sync run`` commands of each way on."""
+        target = self.changes.target
+        return NewerChanges(
+            self.changes,
+            hint=f"Nothing was changed. Synchronize from {target} first (pmc sync run"
+            f" --cluster {cluster} --from {target}), or discard them: add"
+            " --discard-target-changes",
+        )
+
 
 @dataclass(frozen=True)
 class Look:
@@ -283,18 +293,28 @@ async def guarded(
             server=target.name,
         )
     result = await sync()
-    folders = list(source.layout.data_dirs.values())
     with ctx.step(f"record the state of {target.name} after the sync"):
-        after = await read_state(target, conns, before.schema, folders)
-    record = {"from": source.name, "to": target.name, "engine": engine_name}
-    audit_trail.note(target.name, "sync", {**record, "state": after.as_json()})
+        await record(conns, source, target, before, engine_name=engine_name, summary=str(result))
+    return result
+
+
+async def record(
+    conns: Connections, source: Server, target: Server, before: Look, *, engine_name: str,
+    summary: str,
+) -> None:  # fmt: skip
+    """After a sync from ``source`` to ``target`` that :func:`look` saw ``before``: note both
+    servers' states for their audit logs (the next sync's record), and on the target what
+    the sync changed there (tables, data folders, what was discarded)."""
+    folders = list(source.layout.data_dirs.values())
+    after = await read_state(target, conns, before.schema, folders)
+    done = {"from": source.name, "to": target.name, "engine": engine_name}
+    audit_trail.note(target.name, "sync", {**done, "state": after.as_json()})
     audit_trail.note(target.name, "tables", _changed(before.target.tables, after.tables,
                                                      "table", "rows"))  # fmt: skip
     audit_trail.note(target.name, "data", _changed(before.target.folders, after.folders,
                                                    "folder", "files"))  # fmt: skip
-    if changes:
-        audit_trail.note(target.name, "discarded", str(changes))
-    audit_trail.note(source.name, "sync", {**record, "state": before.source.as_json()})
-    audit_trail.summarize(target.name, str(result))
-    audit_trail.summarize(source.name, f"source of the sync of {target.name}: {result}")
-    return result
+    if before.changes:
+        audit_trail.note(target.name, "discarded", str(before.changes))
+    audit_trail.note(source.name, "sync", {**done, "state": before.source.as_json()})
+    audit_trail.summarize(target.name, summary)
+    audit_trail.summarize(source.name, f"source of the sync of {target.name}: {summary}")

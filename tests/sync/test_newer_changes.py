@@ -45,6 +45,10 @@ def test_the_refusal_names_what_would_be_discarded_with_plurals() -> None:
         " record of an earlier sync between them; syncing from main would discard them."
         " Synchronize from backup first, or discard them explicitly; nothing was changed"
     )
+    assert str(refusal.in_commands("lab")).endswith(
+        "discard them. Nothing was changed. Synchronize from backup first (pmc sync run"
+        " --cluster lab --from backup), or discard them: add --discard-target-changes"
+    )
 
 
 def entry(server: str, when: float, sync: object, result: str = "succeeded") -> AuditEntry:
