@@ -261,13 +261,21 @@ def test_cli_diff_and_run_and_history(
     out = capsys.readouterr().out
     assert "only on backup: drift.ts" in out
     assert lab.call(main, [*inv, "sync", "run", "--cluster", "lab", "--dry-run"]) == 0
-    assert "delete file /opt/playout/data/ts/drift.ts" in capsys.readouterr().out
-    assert lab.call(main, [*inv, "sync", "run", "--cluster", "lab"]) == 0
+    said = capsys.readouterr()
+    assert "delete file /opt/playout/data/ts/drift.ts" in said.out
+    assert "warning: a sync would be refused: backup has 1 file changed since " in said.err
+    # drift.ts was made on backup after the last sync: not overwritten unasked
+    assert lab.call(main, [*inv, "sync", "run", "--cluster", "lab"]) == 1
+    assert "pmc: backup has 1 file changed since " in capsys.readouterr().err
+    assert lab.backup.path("/opt/playout/data/ts/drift.ts").exists()
+    run = [*inv, "sync", "run", "--cluster", "lab", "--discard-target-changes"]
+    assert lab.call(main, run) == 0
     assert lab.call(main, [*inv, "sync", "diff", "--cluster", "lab", "--no-config"]) == 0
     capsys.readouterr()
     assert lab.call(main, ["sync", "history"]) == 0
     header, *history = capsys.readouterr().out.splitlines()
-    assert header.startswith("TIME") and len(history) == 3
+    assert header.startswith("TIME") and len(history) == 4
     assert all(" lab " in line and " delta " in line for line in history)
-    assert [line.split()[4] for line in history] == ["succeeded"] * 3
-    assert ["(dry run)" in line for line in history] == [False, True, False]  # newest first
+    states = ["succeeded", "failed", "succeeded", "succeeded"]  # newest first
+    assert [line.split()[4] for line in history] == states
+    assert ["(dry run)" in line for line in history] == [False, False, True, False]
