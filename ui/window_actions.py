@@ -77,7 +77,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Make the other server the cluster's active one (syncs then copy from it)",
                "sync"),
     ActionSpec("history", "&History", "jobs", None,
-               "What PMC did to the cluster's servers, from every desktop", "sync"),
+               "What PMC did to the cluster's servers, from every desktop", "cluster"),
     ActionSpec("refresh", "&Refresh status", "refresh", Key.Refresh,
                "Probe every server of the cluster now", "cluster"),
     ActionSpec("zoom_in", "Zoom &in", "zoom-in", Key.ZoomIn),
