@@ -1,6 +1,7 @@
 """The sync front end against a redundant two-server lab, driven like an operator: Cluster ▸
 Synchronize all servers runs a delta sync and the sync panel shows success; a file changed on
-backup shows in the status table's drift column; copy config failing with 127 shows an inline
+backup shows in the status table's drift column, the next sync does not overwrite it unasked,
+and the prompt's checkbox that names it lets it go; copy config failing with 127 shows an inline
 remediation prompt (the window stays usable) and the confirmed fix lets the retry succeed;
 Cluster ▸ Verify runs the setup engine's checks as a job.
 
@@ -144,12 +145,26 @@ def test_synchronize_from_the_menu_then_drift_of_a_file_changed_on_backup(
     assert f"differing: {name}" in cell.toolTip()
     assert "/opt/playout/data/carousel" in cell.toolTip()
 
-    # the next sync copies it back; the drift column follows without asking
+    # it was changed on backup after the last sync: the next sync does not overwrite it
+    # unasked, and offers the two ways on
     window.status.sync_button.click()
     second = panel.job
     assert second is not job
     qtbot.waitUntil(lambda: second.state.is_final, timeout=SYNC_TIMEOUT)
-    assert second.state is JobState.SUCCEEDED, panel.log.toPlainText()[-3000:]
+    assert second.state is JobState.FAILED, panel.log.toPlainText()[-3000:]
+    qtbot.waitUntil(lambda: getattr(panel, "last_refusal", None) is not None)
+    prompt = panel.last_refusal
+    assert prompt.text.text().startswith("backup has 1 file changed since ")
+    assert prompt.discard.text() == "Discard the 1 file changed on backup"
+    assert not prompt.overwrite.isEnabled()
+    # the operator ticks the box that names it: main's copy goes back; the drift column
+    # follows without asking
+    qtbot.mouseClick(prompt.discard, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(prompt.overwrite, Qt.MouseButton.LeftButton)
+    third = panel.job
+    assert third is not second and third.title == "Synchronize lab: main → backup (delta)"
+    qtbot.waitUntil(lambda: third.state.is_final, timeout=SYNC_TIMEOUT)
+    assert third.state is JobState.SUCCEEDED, panel.log.toPlainText()[-3000:]
     qtbot.waitUntil(lambda: "in sync" in _drift_cell(window, "backup").text(), timeout=120000)
 
 
