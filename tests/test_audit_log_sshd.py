@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +35,22 @@ class Who:
     job: str = "switch lab over to backup"
 
 
-def connect(sshd: ThrowawaySshd, tmp_path: Path, name: str = "backup") -> Connection:
+@pytest.fixture
+def logs() -> Iterator[Path]:
+    """The throwaway server's log folder: below /var/log (a layout override must lie in the
+    folders of Playout's layout), removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="pmc-test-audit-", dir="/var/log"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def connect(sshd: ThrowawaySshd, tmp_path: Path, logs: Path, name: str = "backup") -> Connection:
     server = Server(
         name=name, management_address=sshd.address, ssh_port=sshd.port, auth=AuthMethod.KEY,
         key_file=str(sshd.client_key),
-        layout_overrides={"audit_log": str(tmp_path / "log" / "pmc" / "audit.jsonl")},
+        layout_overrides={"audit_log": str(logs / "pmc" / "audit.jsonl")},
     )  # fmt: skip
     return Connection(
         server, cluster="lab", known_hosts=KnownHosts(tmp_path / "known_hosts"),
@@ -44,19 +58,19 @@ def connect(sshd: ThrowawaySshd, tmp_path: Path, name: str = "backup") -> Connec
     )  # fmt: skip
 
 
-def lines(tmp_path: Path) -> list[dict[str, object]]:
-    path = tmp_path / "log" / "pmc" / "audit.jsonl"
+def lines(logs: Path) -> list[dict[str, object]]:
+    path = logs / "pmc" / "audit.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def test_a_job_records_one_entry_per_server_with_the_files_it_wrote(
-    sshd: ThrowawaySshd, tmp_path: Path
+    sshd: ThrowawaySshd, tmp_path: Path, logs: Path
 ) -> None:
     target = tmp_path / "spoolers.json"
     target.write_text("old\n")
 
     async def go() -> str:
-        conn = connect(sshd, tmp_path)
+        conn = connect(sshd, tmp_path, logs)
         try:
             await files.write_atomic(conn, str(target), "outside\n")  # no job: not recorded
 
@@ -75,7 +89,7 @@ def test_a_job_records_one_entry_per_server_with_the_files_it_wrote(
             await conn.close()
 
     job_id = asyncio.run(go())
-    found = lines(tmp_path)
+    found = lines(logs)
     assert len(found) == 1, found
     (one,) = found
     assert one["job"] == {"id": job_id, "kind": "switchover", "title": "Switch lab over to backup"}
@@ -87,16 +101,16 @@ def test_a_job_records_one_entry_per_server_with_the_files_it_wrote(
     assert one["files"] == [
         {"path": str(target), "before": sha["outside\n"], "after": sha["new\n"]}
     ]
-    assert (tmp_path / "log" / "pmc").stat().st_mode & 0o777 == 0o750
+    assert (logs / "pmc").stat().st_mode & 0o777 == 0o750
 
 
 def test_a_failed_job_is_recorded_as_failed_without_its_secret(
-    sshd: ThrowawaySshd, tmp_path: Path
+    sshd: ThrowawaySshd, tmp_path: Path, logs: Path
 ) -> None:
     redact.register("s3cret-Passw0rd")
 
     async def go() -> None:
-        conn = connect(sshd, tmp_path)
+        conn = connect(sshd, tmp_path, logs)
         try:
 
             async def body(ctx: JobContext) -> None:
@@ -112,18 +126,20 @@ def test_a_failed_job_is_recorded_as_failed_without_its_secret(
         asyncio.run(go())
     finally:
         redact.forget("s3cret-Passw0rd")
-    raw = (tmp_path / "log" / "pmc" / "audit.jsonl").read_text()
+    raw = (logs / "pmc" / "audit.jsonl").read_text()
     assert "s3cret" not in raw
-    (one,) = lines(tmp_path)
+    (one,) = lines(logs)
     assert (one["result"], one["message"]) == ("failed", "main: login with *** refused")
 
 
-def test_lines_appended_by_two_pmcs_at_once_stay_whole(sshd: ThrowawaySshd, tmp_path: Path) -> None:
+def test_lines_appended_by_two_pmcs_at_once_stay_whole(
+    sshd: ThrowawaySshd, tmp_path: Path, logs: Path
+) -> None:
     """Lines far longer than a pipe's buffer (3 MB), appended over two connections at once:
     each is one write, so none is cut by the other's."""
 
     async def go() -> None:
-        one, two = connect(sshd, tmp_path), connect(sshd, tmp_path)
+        one, two = connect(sshd, tmp_path, logs), connect(sshd, tmp_path, logs)
         try:
 
             def big(n: int, who: str) -> audit_log.AuditEntry:
@@ -146,6 +162,6 @@ def test_lines_appended_by_two_pmcs_at_once_stay_whole(sshd: ThrowawaySshd, tmp_
             await two.close()
 
     asyncio.run(go())
-    found = lines(tmp_path)
+    found = lines(logs)
     assert len(found) == 6
     assert all(set(str(e["message"])) == {str(e["user"])} for e in found)

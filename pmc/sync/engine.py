@@ -119,9 +119,7 @@ async def one_database(server: Server, conns: Connections) -> AsyncIterator[PgCo
     """A psycopg connection to one server's playout database, through an SSH tunnel."""
     conn = conns[server.name]
     async with await open_tunnel(conn, server.layout.postgresql_port) as tunnel:
-        pg = await asyncio.to_thread(
-            database.connect, dsn(server, tunnel.local_port), server=conn.label
-        )
+        pg = await asyncio.to_thread(database.connect, dsn(server, tunnel), server=conn.label)
         try:
             yield pg
         finally:
