@@ -64,12 +64,15 @@ class ParamikoNoise(logging.Filter):
 
     paramiko logs ``Exception (client): …`` or ``Socket exception: …`` at ERROR and then the
     traceback, one record per line, ending with an empty line (``util.tb_strings``). Those
-    traceback records are dropped; an "Unknown exception" (a bug, not a disconnect) keeps its
-    traceback. A handshake refused for "no acceptable host key" is a known host that no longer
-    has the key types PMC trusts: PMC reports it as a changed key, so it is logged at INFO.
+    traceback records (with the heading and blank line Python 3.11 puts before a chained one)
+    go to DEBUG: written only with ``--verbose``, as the error is PMC's to report; an "Unknown
+    exception" (a bug, not a disconnect) keeps its traceback. A handshake refused for "no
+    acceptable host key" is a known host that no longer has the key types PMC trusts: PMC
+    reports it as a changed key, so it is logged at INFO.
     """
 
     _DISCONNECT = ("Exception (client)", "Exception (server)", "Socket exception:")
+    _CHAINED = ("During handling of the above exception", "The above exception was the direct")
     _KNOWN_HOST = "no acceptable host key"  # a known host without the key types PMC holds
 
     def __init__(self) -> None:
@@ -82,12 +85,16 @@ class ParamikoNoise(logging.Filter):
         message = str(record.msg)
         with self._lock:
             state = self._state.pop(record.thread, None)
+            if state == "expect" and message.startswith(self._CHAINED):
+                # Python 3.11+ first prints the chained exception's heading and an empty line
+                self._state[record.thread] = "expect"
+                return self._debug(record)
             if state == "expect" and message.startswith("Traceback (most recent call last)"):
                 state = "skip"
             if state == "skip":
                 if message != "":
                     self._state[record.thread] = "skip"
-                return False
+                return self._debug(record)
             if record.levelno >= logging.ERROR and message.startswith(self._DISCONNECT):
                 if message.startswith("Exception ("):
                     self._state[record.thread] = "expect"
@@ -95,6 +102,12 @@ class ParamikoNoise(logging.Filter):
                 if self._KNOWN_HOST in message:  # PMC reports it: a changed host key
                     record.levelno, record.levelname = logging.INFO, "INFO"
         return True
+
+    @staticmethod
+    def _debug(record: logging.LogRecord) -> bool:
+        """A traceback line: kept at DEBUG when PMC logs debug messages, else dropped."""
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger("pmc").isEnabledFor(logging.DEBUG)
 
 
 class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):

@@ -1,10 +1,44 @@
-"""The operator's words: plurals.
+"""The operator's words: one name per role, the spellings PMC uses, and plurals.
 
-(A tiny first version: issue 19 brings this module with the operator's words beside it; its
-:func:`plural` has the same signature.)
+A server has one name per role everywhere PMC speaks (:data:`ROLE_NAMES`): *main* and
+*backup*, as the vendor's manual names them. Playout's own words appear only where the Web
+Console shows them: *master* and *spooler* are the types of ``spoolers.json``
+(:data:`SPOOLER_TYPES`). copy_config.sh's *primary*/*secondary* and its "slave" stay inside
+the script's own output lines; PMC says main and backup. The button is "Synchronize" (US
+spelling, as the Web Console's "Synchronize all servers"), so is every "synchronization".
+
+:data:`AVOID` lists the words no operator-facing text may contain, each with what to say
+instead; ``tests/test_operator_words.py`` scans every such text (``tr()`` sources in ui/, the
+messages of :class:`~pmc.errors.PmcError` subclasses, job log lines) for them, for "1 rows"
+style plurals (use :func:`plural`) and for internal enum values.
 """
 
 from __future__ import annotations
+
+from pmc.inventory import Role
+
+ROLE_NAMES: dict[Role, str] = {
+    Role.MAIN: "main",
+    Role.BACKUP: "backup",
+    Role.ADMIN: "admin",
+    Role.PLAYER: "player",
+}
+"""What each role is called, in every window, message and log line of PMC."""
+
+SPOOLER_TYPES: dict[Role, str] = {Role.MAIN: "master", Role.BACKUP: "spooler"}
+"""The Web Console's words (``spoolers.json`` types) for main and backup, shown only beside
+``spoolers.json`` itself."""
+
+AVOID: dict[str, str] = {
+    "seed": "the vendor's manual",
+    "slave": "backup",
+    "secondary": "backup",
+    "fix(es)": "a plural from pmc.words.plural()",
+    "(s)": "a plural from pmc.words.plural()",
+    "synchronis": "synchroniz (US spelling, as the Web Console's button)",
+    "Synchronis": "Synchroniz (US spelling, as the Web Console's button)",
+}
+"""Words that must not reach the operator → what to say instead."""
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
@@ -12,3 +46,14 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     ``plural(2, "row")`` "2 rows", ``plural(3, "copy", "copies")`` "3 copies"."""
     word = singular if count == 1 else (plural_form or f"{singular}s")
     return f"{count} {word}"
+
+
+def role_name(role: Role) -> str:
+    return ROLE_NAMES[role]
+
+
+def server_label(name: str, role: Role) -> str:
+    """A server as a list shows it: its name, and its role when the name does not say it
+    ("studio-a-2 (backup)", but "main", never "main (main)")."""
+    word = ROLE_NAMES[role]
+    return name if name == word else f"{name} ({word})"

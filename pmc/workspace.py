@@ -163,6 +163,29 @@ class Workspace:
         save_inventory(inventory, self.path)
         self.load()
 
+    def import_clusters(self, path: Path) -> list[str]:
+        """Add the clusters of the inventory file at ``path`` (written by PMC elsewhere) to
+        this one; their names. Refused, with nothing written, if that file has problems or
+        names a cluster this inventory already has."""
+        loaded = load_inventory(path)
+        if loaded.problems:
+            raise InventoryProblems(str(path), sort_problems(loaded.problems))
+        if not loaded.inventory.clusters:
+            raise InputError("the file holds no cluster", where=str(path))
+        ours = {c.name for c in self._current().clusters}
+        taken = sorted(c.name for c in loaded.inventory.clusters if c.name in ours)
+        if taken:
+            raise InputError(
+                f"this inventory already has a cluster called {', '.join(map(repr, taken))}",
+                where=str(path),
+                hint="Rename the cluster in one of the two files, then import again.",
+            )
+        merged = self._current()
+        for cluster in loaded.inventory.clusters:
+            merged = merged.with_cluster(cluster)
+        self.save(merged, refused=f"the clusters of {path} were not added")
+        return [c.name for c in loaded.inventory.clusters]
+
     def replace_cluster(self, cluster: Cluster, *, replacing: str | None = None) -> None:
         """Save the inventory with ``cluster`` in place of the cluster called ``replacing``
         (default: its own name; a rename gives the old one), or added if there is none."""

@@ -1,11 +1,13 @@
 """The main window's inventory flows: new cluster, add/edit/remove server (secrets to the
-keyring first, then the inventory: :meth:`pmc.workspace.Workspace.store_server`), connect,
-the changed-host-key warning and replacing a host key (audited). Each flow opens its dialog
-with ``open()`` and awaits it (no nested loop)."""
+keyring first, then the inventory: :meth:`pmc.workspace.Workspace.store_server`), an
+inventory file's clusters imported, connect, the changed-host-key warning and replacing a host
+key (audited). Each flow opens its dialog with ``open()`` and awaits it (no nested loop)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QMessageBox
+from pathlib import Path
+
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 from pmc.inventory import Cluster, Server
 from pmc.remote.errors import HostKeyChanged
@@ -15,6 +17,7 @@ from .error_dialog import show_error
 from .host_key_dialog import ask_fingerprint, warn_changed_key
 from .server_dialog import ServerDialog
 from .status_poller import StatusPoller
+from .translation import count, tr
 from .window_parts import WindowFlows, WindowParts
 
 
@@ -34,6 +37,35 @@ class InventoryFlows(WindowFlows):
         await self.session.replace_cluster(cluster.name, cluster)
         self.selection.select(cluster.name)
         return cluster
+
+    async def import_inventory(self) -> list[str]:
+        """Cluster ▸ Import an inventory…: the clusters of a file PMC wrote elsewhere."""
+        dialog = QFileDialog(self.window, tr("Import an inventory"))
+        dialog.setObjectName("inventoryChooser")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilters([tr("PMC inventory (*.toml)"), tr("All files (*)")])
+        if await self.dialogs.ask(dialog) != QDialog.DialogCode.Accepted:
+            return []
+        chosen = dialog.selectedFiles()
+        if not chosen:
+            return []
+        path = Path(chosen[0])
+        added: list[str] = []
+        try:
+            await self.session.edit(lambda workspace: added.extend(workspace.import_clusters(path)))
+        except Exception as exc:
+            show_error(self.window, tr("importing the inventory {path}").format(path=path), exc)
+            return []
+        if added:
+            self.selection.select(added[0])
+            self.window.statusBar().showMessage(
+                tr("Added {clusters}: {names}").format(
+                    clusters=count(len(added), "cluster"), names=", ".join(added)
+                ),
+                10000,
+            )
+        return added
 
     async def add_server(self) -> Server | None:
         cluster = self.selection.current_cluster()
@@ -77,10 +109,11 @@ class InventoryFlows(WindowFlows):
             return False
         box = QMessageBox(
             QMessageBox.Icon.Question,
-            "Remove server",
-            f"Remove {server.name} ({server.management_address}) from cluster "
-            f"{cluster.name}? Its stored password is deleted from the keyring. "
-            "Nothing changes on the server itself.",
+            tr("Remove server"),
+            tr(
+                "Remove {server} ({address}) from cluster {cluster}? Its stored password is "
+                "deleted from the keyring. Nothing changes on the server itself."
+            ).format(server=server.name, address=server.management_address, cluster=cluster.name),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             self.window,
         )
@@ -105,13 +138,15 @@ class InventoryFlows(WindowFlows):
             try:
                 await self.session.connect(cluster, target)
             except HostKeyChanged as exc:
-                outcome[target.name] = "host key changed"
+                outcome[target.name] = tr("host key changed")
                 await self._warn_changed(exc, cluster, target)
             except Exception as exc:  # shown in the status bar and the dialog
                 outcome[target.name] = str(exc)
-                show_error(self.window, f"connecting to {target.name}", exc)
+                show_error(
+                    self.window, tr("connecting to {server}").format(server=target.name), exc
+                )
             else:
-                outcome[target.name] = "connected"
+                outcome[target.name] = tr("connected")
         self.window.statusBar().showMessage(
             "; ".join(f"{k}: {v}" for k, v in outcome.items()), 10000
         )
@@ -149,7 +184,11 @@ class InventoryFlows(WindowFlows):
         try:
             replaced = await self.session.replace_host_key(cluster, server, wanted)
         except Exception as exc:  # shown in a dialog: nothing was replaced
-            show_error(self.window, f"replacing the host key of {server.name}", exc)
+            show_error(
+                self.window,
+                tr("replacing the host key of {server}").format(server=server.name),
+                exc,
+            )
             return False
         self.window.statusBar().showMessage(str(replaced), 10000)
         self.poller.refresh()

@@ -1,35 +1,52 @@
-"""The main window: menus, the cluster tree (left), the topology (centre), the status table,
-the jobs panel and the sync panel (docked below), and the tray icon. It builds the widgets and
-the controllers that own the operator's flows, wires them together and keeps its layout in
-QSettings; the work itself is pmc's.
+"""The main window: menus, the cluster tree with its filter (left), the topology (centre; the
+welcome page instead while the inventory is empty), the status table, the jobs panel and the
+sync panel (docked below), the status bar (the watched cluster's health, the last
+synchronization) and the tray icon. It builds the widgets and the controllers that own the
+operator's flows, wires them together and keeps its layout in QSettings; the work itself is
+pmc's. The health of the watched cluster is judged once (:mod:`pmc.health`, by the poller)
+and every view shows that one judgement.
 
 Controllers (each its own module): the selection kept in step across tree, topology and status
-(:mod:`ui.window_selection`); the inventory flows — clusters, servers, connect, host keys
-(:mod:`ui.inventory_flows`); setup wizard and verify (:mod:`ui.setup_flows`); export and
-import (:mod:`ui.bundle_flows`); synchronisation, schedules and the tray
-(:mod:`ui.sync_flows`). Every command is a row of :data:`ui.window_actions.ACTIONS`.
+(:mod:`ui.window_selection`); the inventory flows — clusters, servers, connect, host keys,
+an inventory imported, the rehearsal lab started from the welcome page
+(:mod:`ui.inventory_flows`, :mod:`ui.lab_flows`); setup wizard and verify
+(:mod:`ui.setup_flows`); export and import (:mod:`ui.bundle_flows`); synchronization,
+schedules and the tray (:mod:`ui.sync_flows`). Every command is a row of
+:data:`ui.window_actions.ACTIONS`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QShowEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
 
+from pmc.drift_cache import DriftCache
+from pmc.health import ClusterHealth, State
 from pmc.jobs import Job, JobState
-from pmc.status import DriftCache
 
 from .about_dialog import AboutDialog
 from .async_dialog import Dialogs
 from .bundle_flows import BundleFlows
 from .cluster_flows import ClusterFlows
-from .cluster_tree import ClusterTree
+from .cluster_tree import ClusterBrowser, ClusterTree
 from .error_dialog import show_error
-from .icons import app_icon
+from .health_look import forget_badges, state_colour
+from .icons import app_icon, forget_icons
 from .inventory_flows import InventoryFlows
 from .jobs_panel import JobsPanel
+from .lab_flows import LabFlows, lab_unavailable
+from .log_viewer import LogViewer
 from .session import Session
 from .setup_flows import SetupFlows
 from .status_panel import StatusPanel
@@ -37,12 +54,24 @@ from .status_poller import StatusPoller
 from .sync_flows import SyncFlows
 from .sync_panel import SyncPanel, make_runner
 from .topology_view import TopologyView
+from .translation import count, tr
 from .tray import SyncTray
+from .welcome_page import WelcomePage
 from .window_actions import WindowActions
 from .window_parts import WindowParts
 from .window_selection import Selection
 
 DRIFT_MINUTES = 5  # default interval of the status table's drift column
+WINDOW_SIZE = QSize(1280, 820)  # at most; never more than the screen's available room
+
+
+def fitting_size(available: QSize, wanted: QSize = WINDOW_SIZE) -> QSize:
+    """``wanted``, made smaller to fit ``available`` (the screen without its panels), with
+    a margin for the window's frame."""
+    return QSize(
+        min(wanted.width(), max(640, available.width() - 40)),
+        min(wanted.height(), max(480, available.height() - 60)),
+    )
 
 
 class MainWindow(QMainWindow):
@@ -51,11 +80,17 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.session = session
         self.settings = settings
-        self.setWindowTitle("Playout Management Console")
+        self.setWindowTitle(tr("Playout Management Console"))
         self.setWindowIcon(app_icon())
-        self.resize(1280, 820)
+        screen = QGuiApplication.primaryScreen()
+        self.resize(fitting_size(screen.availableGeometry().size()) if screen else WINDOW_SIZE)
         self.setDockNestingEnabled(True)
+        # the docks below take the whole width: the status table's columns need it
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._closing_confirmed = False
+        self._shown = False
+        self._first_run = False
 
         def report(what: str, exc: BaseException) -> None:
             show_error(self, what, exc)
@@ -78,21 +113,34 @@ class MainWindow(QMainWindow):
             syncing=lambda cluster: runner is not None and runner.running(cluster) is not None,
         )
         self.tray = SyncTray(session, self)
-        self.setCentralWidget(self.topology)
+        self.welcome = WelcomePage()
+        self.welcome.set_inventory_path(session.inventory_path)
+        self.centre = QStackedWidget()
+        self.centre.addWidget(self.welcome)
+        self.centre.addWidget(self.topology)
+        self.setCentralWidget(self.centre)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         left = Qt.DockWidgetArea.LeftDockWidgetArea
-        self.tree_dock = self._dock("Clusters", "clustersDock", self.tree, left)
-        self.status_dock = self._dock("Cluster status", "statusDock", self.status, bottom)
-        self.jobs_dock = self._dock("Jobs", "jobsDock", self.jobs, bottom)
+        self.browser = ClusterBrowser(self.tree)
+        self.tree_dock = self._dock(tr("Clusters"), "clustersDock", self.browser, left)
+        self.status_dock = self._dock(tr("Cluster status"), "statusDock", self.status, bottom)
+        self.jobs_dock = self._dock(tr("Jobs"), "jobsDock", self.jobs, bottom)
         self.tabifyDockWidget(self.status_dock, self.jobs_dock)
         self.sync_dock: QDockWidget | None = None
         if self.sync is not None:
-            self.sync_dock = self._dock("Synchronisation", "syncDock", self.sync, bottom)
+            self.sync_dock = self._dock(tr("Synchronization"), "syncDock", self.sync, bottom)
             self.tabifyDockWidget(self.jobs_dock, self.sync_dock)
         self.status_dock.raise_()
-        self.resizeDocks([self.tree_dock], [260], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.tree_dock], [250], Qt.Orientation.Horizontal)
         self.resizeDocks([self.status_dock], [230], Qt.Orientation.Vertical)
         self.state_label = QLabel()
+        self.state_label.setObjectName("probingState")
+        self.health_label = QLabel()
+        self.health_label.setObjectName("healthSummary")
+        self.sync_label = QLabel()
+        self.sync_label.setObjectName("syncSummary")
+        self.statusBar().addWidget(self.health_label, 1)
+        self.statusBar().addPermanentWidget(self.sync_label)
         self.statusBar().addPermanentWidget(self.state_label)
 
         # controllers
@@ -104,10 +152,11 @@ class MainWindow(QMainWindow):
             status=self.status,
             poller=self.poller,
             sync=self.sync,
-            shown=self.isVisible,
+            shown=lambda: self._shown,
         )
         parts = WindowParts(self, session, self.selection, self.dialogs)
         self.inventory_flows = InventoryFlows(parts, poller=self.poller)
+        self.lab_flows = LabFlows(parts)
         self.setup_flows = SetupFlows(parts)
         self.bundle_flows = BundleFlows(parts)
         self.sync_flows = SyncFlows(
@@ -139,6 +188,8 @@ class MainWindow(QMainWindow):
                 "zoom_out": self.topology.zoom_out,
                 "zoom_fit": self.topology.fit,
                 "export_image": self.export_diagram,
+                "import_inventory": inventory.import_inventory,
+                "show_log": self.show_log,
                 "about": self.show_about,
             },
             lambda work, what: session.tasks.spawn(work, what=what),
@@ -165,9 +216,17 @@ class MainWindow(QMainWindow):
         self.status.driftIntervalChanged.connect(self._drift_interval_changed)
         self.status.syncRequested.connect(a["synchronize"].trigger)
         self.tray.syncRequested.connect(a["synchronize"].trigger)
+        self.tray.resultChanged.connect(self._sync_result)
         self.poller.refreshing.connect(
-            lambda busy: self.state_label.setText("Probing servers…" if busy else "")
+            lambda busy: self.state_label.setText(tr("Probing servers…") if busy else "")
         )
+        self.poller.assessed.connect(self._health_changed)
+        self.welcome.newCluster.connect(a["new_cluster"].trigger)
+        self.welcome.importInventory.connect(a["import_inventory"].trigger)
+        self.welcome.startLab.connect(
+            lambda: session.tasks.spawn(self.lab_flows.start_lab(), what="starting the lab")
+        )
+        self.welcome.set_lab(lab_unavailable())
         self._restore_settings()
         self._inventory_changed()
         session.tasks.spawn(self.jobs.load_history(), what="loading the job history")
@@ -183,16 +242,44 @@ class MainWindow(QMainWindow):
     def _inventory_changed(self) -> None:
         self.selection.show_inventory()
         self.sync_flows.apply_schedules()
+        first_run = not self.session.inventory.clusters
+        if first_run != self._first_run:  # the docks have nothing to show on a first run
+            self._first_run = first_run
+            for dock in (self.tree_dock, self.status_dock, self.jobs_dock, self.sync_dock):
+                if dock is not None:
+                    dock.setVisible(not first_run)
+            self.status_dock.raise_()
+        self.centre.setCurrentWidget(self.welcome if first_run else self.topology)
+        if first_run:
+            self.health_label.setText(tr("No cluster yet: add one, or import an inventory"))
 
     def _update_actions(self) -> None:
+        cluster = self.selection.current_cluster()
         self.commands.update(
-            cluster=self.selection.current_cluster() is not None,
+            cluster=cluster is not None,
+            servers=cluster is not None and bool(cluster.servers),
             server=self.selection.current_server() is not None,
             sync=self.runner is not None,
         )
         enabled = self.commands["synchronize"].isEnabled()
         self.status.sync_button.setEnabled(enabled)
         self.tray.sync_action.setEnabled(enabled)
+        self.status.refresh_button.setEnabled(self.commands["refresh"].isEnabled())
+
+    def _health_changed(self, health: ClusterHealth) -> None:
+        """The status bar and the tray say what the table says."""
+        state = health.overall if health.checked else State.UNKNOWN
+        colour = state_colour(state).name()
+        self.health_label.setText(f"<span style='color:{colour}'>{state.symbol}</span> "
+                                  f"{health.summary}")  # fmt: skip
+        self.health_label.setToolTip("\n".join(health.problem_lines()) or health.summary)
+        self.tray.apply_health(health)
+
+    def _sync_result(self, text: str) -> None:
+        self.sync_label.setText(text)
+        self.sync_label.setStyleSheet(
+            f"color: {state_colour(State.FAILED).name()};" if self.tray.last_failed else ""
+        )
 
     def _job_started(self, job: Job[object]) -> None:
         if job.kind != "sync":
@@ -212,9 +299,9 @@ class MainWindow(QMainWindow):
     # view ----------------------------------------------------------------------------------
     def export_diagram(self) -> None:
         cluster = self.selection.current_cluster()
-        dialog = QFileDialog(self, "Export the topology diagram")
+        dialog = QFileDialog(self, tr("Export the topology diagram"))
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setNameFilters(["PNG image (*.png)", "SVG drawing (*.svg)"])
+        dialog.setNameFilters([tr("PNG image (*.png)"), tr("SVG drawing (*.svg)")])
         dialog.setDefaultSuffix("png")
         dialog.selectFile(f"{cluster.name if cluster else 'cluster'}-topology.png")
 
@@ -222,9 +309,9 @@ class MainWindow(QMainWindow):
             try:
                 self.topology.export(Path(path))
             except OSError as exc:
-                show_error(self, "exporting the diagram", exc)
+                show_error(self, tr("exporting the diagram"), exc)
             else:
-                self.statusBar().showMessage(f"Diagram saved to {path}", 8000)
+                self.statusBar().showMessage(tr("Diagram saved to {path}").format(path=path), 8000)
 
         dialog.fileSelected.connect(chosen)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -232,6 +319,11 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         self.dialogs.show(AboutDialog(self))
+
+    def show_log(self) -> None:
+        viewer = LogViewer(self.session.tasks, self)
+        self.dialogs.show(viewer)
+        viewer.reload()
 
     # settings ------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -243,10 +335,6 @@ class MainWindow(QMainWindow):
                 self.restoreGeometry(geometry)
             if isinstance(state, QByteArray):
                 self.restoreState(state)
-            header = self.settings.value("status/header")
-            if isinstance(header, QByteArray):
-                self.status.table.horizontalHeader().restoreState(header)
-                self.status.table.setProperty("sized", True)
             # an int, or its text where the settings are an INI file
             interval = int(str(self.settings.value("status/interval", 15)))
             drift_minutes = int(str(self.settings.value("status/drift_minutes", DRIFT_MINUTES)))
@@ -259,7 +347,6 @@ class MainWindow(QMainWindow):
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("status/header", self.status.table.horizontalHeader().saveState())
         self.settings.setValue("inventory/last", str(self.session.inventory_path))
         self.settings.sync()
 
@@ -272,9 +359,10 @@ class MainWindow(QMainWindow):
             event.ignore()
             box = QMessageBox(
                 QMessageBox.Icon.Warning,
-                "Jobs are running",
-                f"{len(running)} job(s) are still running. Cancel them at their "
-                "next safe point and quit?",
+                tr("Jobs are running"),
+                tr("{jobs} still running. Cancel them at their next safe point and quit?").format(
+                    jobs=count(len(running), "job is", "jobs are")
+                ),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                 self,
             )
@@ -289,6 +377,7 @@ class MainWindow(QMainWindow):
             box.finished.connect(answered)
             box.open()
             return
+        self._shown = False  # closed for good: nothing probes for it any more
         self.poller.stop()
         self.save_settings()
         self.sync_flows.stop_schedules()
@@ -297,10 +386,16 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self.poller.cluster is not None:
+        self._shown = True  # from now on probes go on, also while hidden in the tray
+        if self.poller.cluster is not None and not self.poller.polling:
             self.poller.watch(self.poller.cluster)
 
-    def hideEvent(self, event: QHideEvent) -> None:
-        super().hideEvent(event)
-        if not self.isVisible():
-            self.poller.stop()
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # dark mode switched while running
+            forget_icons()
+            forget_badges()
+            self.commands.refresh_icons()
+            if self.poller.health is not None:
+                self.selection.health_updated(self.poller.health)
+                self._health_changed(self.poller.health)

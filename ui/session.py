@@ -15,10 +15,11 @@ from PySide6.QtCore import QObject, Signal
 
 from pmc.inventory import Cluster, Inventory, Server
 from pmc.jobs import Job
+from pmc.probes import PoolRunner
 from pmc.remote.errors import HostKeyChanged
 from pmc.remote.host_key_replace import Replaced, replace_host_key
 from pmc.remote.pool import ConnectionPool
-from pmc.status import CommandOutcome, CommandRunner, PoolRunner
+from pmc.status import CommandOutcome, CommandRunner
 from pmc.store import Store
 from pmc.workspace import Workspace
 

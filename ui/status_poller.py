@@ -1,7 +1,11 @@
 """Background refresh of the cluster status: every server probed concurrently on the loop.
 
 One refresh at a time per poller; a tick while a refresh is still running is skipped. The
-interval is the operator's (the status table's "Refresh every"), kept in QSettings. The config
+interval is the operator's (the status table's "Refresh every"), kept in QSettings. Probing
+goes on while the window is hidden in the tray (the tray and its notifications need it).
+Every result is judged by the health model (:func:`pmc.health.assess`) once, here:
+:attr:`StatusPoller.assessed` carries the :class:`~pmc.health.ClusterHealth` that the
+table, the diagram, the tree, the status bar and the tray all show. The config
 drift column comes from a :class:`pmc.status.DriftCache` (when the window has a sync runner):
 drift reports are heavier, so they are fetched at their own, slower interval and never while
 a sync of the cluster runs.
@@ -17,8 +21,11 @@ from collections.abc import Callable
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from pmc.drift_cache import DriftCache
+from pmc.health import ClusterHealth, assess
 from pmc.inventory import Cluster
-from pmc.status import ClusterStatus, DriftCache, empty_status, probe_cluster
+from pmc.probes import probe_cluster
+from pmc.status import ClusterStatus, empty_status
 
 from .session import Session
 
@@ -29,6 +36,7 @@ DEFAULT_INTERVAL_S = 15
 
 class StatusPoller(QObject):
     updated = Signal(object)  # ClusterStatus
+    assessed = Signal(object)  # ClusterHealth of the same status
     refreshing = Signal(bool)
 
     def __init__(
@@ -45,6 +53,7 @@ class StatusPoller(QObject):
         self.syncing = syncing  # True while a sync of the cluster runs: keep the last report
         self.cluster: Cluster | None = None
         self.last: ClusterStatus | None = None
+        self.health: ClusterHealth | None = None
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
         self._task: asyncio.Task[None] | None = None
@@ -59,7 +68,7 @@ class StatusPoller(QObject):
 
     def watch(self, cluster: Cluster | None, *, start: bool = True) -> None:
         """Probe ``cluster`` from now on (None stops). ``start=False``: remember it, probe
-        nothing yet (a hidden window; showing it calls this again)."""
+        nothing yet (a window not shown yet; showing it calls this again)."""
         changed = cluster != self.cluster
         self.cluster = cluster
         if changed and self._task is not None:
@@ -69,8 +78,7 @@ class StatusPoller(QObject):
             self._timer.stop()
             return
         if changed:
-            self.last = empty_status(cluster)
-            self.updated.emit(self.last)
+            self.publish(cluster, empty_status(cluster))
         if not start:
             return
         if not self._timer.isActive():
@@ -91,8 +99,14 @@ class StatusPoller(QObject):
             cell = self.drift.cell(self.cluster.name, name)
             if cell is not None:
                 servers[name] = dataclasses.replace(status, drift=cell)
-        self.last = dataclasses.replace(self.last, servers=servers)
-        self.updated.emit(self.last)
+        self.publish(self.cluster, dataclasses.replace(self.last, servers=servers))
+
+    def publish(self, cluster: Cluster, status: ClusterStatus) -> None:
+        """Show ``status`` of ``cluster`` (judged once here) to everything that follows."""
+        self.last = status
+        self.health = assess(cluster, status)
+        self.updated.emit(status)
+        self.assessed.emit(self.health)
 
     @property
     def polling(self) -> bool:
@@ -127,5 +141,4 @@ class StatusPoller(QObject):
             if shiboken6.isValid(self):  # the window may have closed meanwhile
                 self.refreshing.emit(False)
         if cluster == self.cluster and shiboken6.isValid(self):
-            self.last = status
-            self.updated.emit(status)
+            self.publish(cluster, status)

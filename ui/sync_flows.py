@@ -14,9 +14,9 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QDockWidget, QMessageBox
 
+from pmc.drift_cache import DriftCache
 from pmc.inventory_upgrade import upgrade_inventory
 from pmc.jobs import Job
-from pmc.status import DriftCache
 from pmc.sync.copy_config import Remediation
 from pmc.sync.drift import DriftReport
 from pmc.sync.runner import SyncRequest, SyncRunner, finished, schedules_of

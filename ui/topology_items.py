@@ -1,4 +1,5 @@
-"""The items of the topology scene: server nodes and the links of the seed's cluster diagram."""
+"""The items of the topology scene: server nodes and the links of the manual's cluster
+diagram, drawn from the health model (:mod:`pmc.health`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QFont,
+    QFontMetrics,
     QPainter,
     QPainterPath,
     QPainterPathStroker,
@@ -22,24 +24,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pmc.inventory import Role, Server
-from pmc.status import NOT_CHECKED, Check, Health, Link, LinkKind, ServerStatus
+from pmc.health import STATE_WORDS, Finding, ServerHealth, State
+from pmc.inventory import Server
+from pmc.status import Link, LinkKind
+from pmc.words import ROLE_NAMES
+
+from .health_look import state_colour
+from .translation import tr
 
 NODE_WIDTH = 236.0
 NODE_HEIGHT = 128.0
-
-HEALTH_COLOURS = {
-    Health.UP: QColor("#2e9e4f"),
-    Health.DOWN: QColor("#d62d20"),
-    Health.UNKNOWN: QColor("#8a96a3"),
-}
-
-ROLE_WORDS = {
-    Role.MAIN: "main · master / primary",
-    Role.BACKUP: "backup · spooler / secondary",
-    Role.ADMIN: "admin",
-    Role.PLAYER: "player",
-}
+NOT_CHECKED = Finding(State.UNKNOWN, "not checked yet")
 
 
 def is_dark() -> bool:
@@ -48,7 +43,7 @@ def is_dark() -> bool:
 
 
 def link_colour(kind: LinkKind) -> QColor:
-    """The seed's colours: HTTP green, TCP orange, UDP black (light grey on a dark theme)."""
+    """The manual's colours: HTTP green, TCP orange, UDP black (light grey on a dark theme)."""
     if kind is LinkKind.HTTP:
         return QColor("#2e9e4f")
     if kind is LinkKind.TCP:
@@ -56,39 +51,39 @@ def link_colour(kind: LinkKind) -> QColor:
     if kind is LinkKind.UDP:
         return QColor("#dddddd") if is_dark() else QColor("#1a1a1a")
     if kind is LinkKind.REDUNDANCY:
-        return QColor("#2b7bd6")
+        return QColor("#5aa2f0") if is_dark() else QColor("#2b7bd6")
     return QColor("#7f8fa0")
 
 
-DOWN_COLOUR = QColor("#d62d20")
-
-
-def link_pen(kind: LinkKind, health: Health, selected: bool = False) -> QPen:
+def link_pen(kind: LinkKind, state: State, selected: bool = False) -> QPen:
+    """Solid in the link's colour when OK, dashed red when failed, dashed amber when it needs
+    attention, dotted and faded when unknown."""
     width = 3.0 if kind in (LinkKind.REDUNDANCY, LinkKind.MANAGEMENT) else 2.4
     if selected:
         width += 2.0
-    if health is Health.DOWN:
-        pen = QPen(DOWN_COLOUR, width + 0.6)
+    if state in (State.FAILED, State.WARNING):
+        pen = QPen(state_colour(state), width + 0.6)
         pen.setStyle(Qt.PenStyle.DashLine)
-    elif health is Health.UNKNOWN:
+    elif state is State.OK:
+        pen = QPen(link_colour(kind), width)
+    else:
         colour = QColor(link_colour(kind))
         colour.setAlpha(120)
         pen = QPen(colour, width)
         pen.setStyle(Qt.PenStyle.DotLine)
-    else:
-        pen = QPen(link_colour(kind), width)
     pen.setCapStyle(Qt.PenCapStyle.RoundCap)
     return pen
 
 
 class ServerNode(QGraphicsItem):
-    """A server: name, role, addresses and its state (SSH and API)."""
+    """A server: name, role, addresses and its health (the strip on the left, the worst
+    problem on the last line)."""
 
     def __init__(self, cluster: str, server: Server) -> None:
         super().__init__()
         self.cluster = cluster
         self.server = server
-        self.status = ServerStatus(server.name)
+        self.health: ServerHealth | None = None
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -98,29 +93,41 @@ class ServerNode(QGraphicsItem):
     def key(self) -> str:
         return f"server:{self.server.name}"
 
-    def set_status(self, status: ServerStatus) -> None:
-        self.status = status
+    def set_health(self, health: ServerHealth) -> None:
+        self.health = health
         self._update_tooltip()
         self.update()
 
     @property
-    def health(self) -> Health:
-        reach, api = self.status.reachable.health, self.status.api.health
-        if reach is Health.DOWN or api is Health.DOWN:
-            return Health.DOWN
-        if reach is Health.UP and api is Health.UP:
-            return Health.UP
-        return Health.UNKNOWN
+    def state(self) -> State:
+        return self.health.overall if self.health is not None else State.UNKNOWN
+
+    def status_line(self) -> tuple[State, str]:
+        """What the node's last line says: the worst problem, or that all is well."""
+        if self.health is None:
+            return State.UNKNOWN, tr("not checked yet")
+        problems = [(a, f) for a, f in self.health.findings.items()
+                    if f.state in (State.FAILED, State.WARNING)]  # fmt: skip
+        if problems:
+            aspect, finding = max(problems, key=lambda p: p[1].state.severity)
+            return finding.state, f"{tr(aspect.title)}: {tr(finding.text)}"
+        if self.health.overall is State.OK:
+            return State.OK, tr("all checks OK")
+        return State.UNKNOWN, tr("not checked yet")
 
     def _update_tooltip(self) -> None:
         s = self.server
-        self.setToolTip(
-            f"<b>{s.name}</b> — {ROLE_WORDS[s.role]}<br>"
-            f"management (eth3): {s.management_address}<br>"
-            f"redundancy (eth2): {s.redundancy_address or '—'}<br>"
-            f"SSH: {self.status.reachable.tooltip.replace(chr(10), '<br>')}<br>"
-            f"Playout API: {self.status.api.tooltip.replace(chr(10), '<br>')}"
-        )
+        lines = [
+            f"<b>{s.name}</b> — {tr(ROLE_NAMES[s.role])}",
+            tr("management (eth3): {address}").format(address=s.management_address),
+            tr("redundancy (eth2): {address}").format(address=s.redundancy_address or "—"),
+        ]
+        if self.health is not None:
+            for aspect, finding in self.health.findings.items():
+                if finding.state is State.NOT_APPLICABLE:
+                    continue
+                lines.append(f"{finding.state.symbol} {tr(aspect.title)}: {tr(finding.text)}")
+        self.setToolTip("<br>".join(lines))
 
     def boundingRect(self) -> QRectF:
         return QRectF(-3, -3, NODE_WIDTH + 6, NODE_HEIGHT + 6)
@@ -155,15 +162,16 @@ class ServerNode(QGraphicsItem):
         # state strip on the left
         strip = QPainterPath()
         strip.addRoundedRect(QRectF(0, 0, 10, NODE_HEIGHT), 4, 4)
-        painter.fillPath(strip, HEALTH_COLOURS[self.health])
+        painter.fillPath(strip, state_colour(self.state))
         # text
         x = 20.0
+        room = int(NODE_WIDTH - x - 8)
         title = QFont(painter.font())
         title.setPointSizeF(11.5)
         title.setBold(True)
         painter.setFont(title)
         painter.setPen(text)
-        painter.drawText(QPointF(x, 24), self.server.name)
+        painter.drawText(QPointF(x, 24), _elided(title, self.server.name, room))
         body = QFont(painter.font())
         body.setPointSizeF(9.0)
         body.setBold(False)
@@ -171,27 +179,31 @@ class ServerNode(QGraphicsItem):
         faded = QColor(text)
         faded.setAlpha(170)
         painter.setPen(faded)
-        painter.drawText(QPointF(x, 43), ROLE_WORDS[self.server.role])
+        painter.drawText(QPointF(x, 43), tr(ROLE_NAMES[self.server.role]))
         painter.setPen(text)
         painter.drawText(QPointF(x, 66), f"eth3  {self.server.management_address}")
         painter.drawText(QPointF(x, 84), f"eth2  {self.server.redundancy_address or '—'}")
-        # API state
-        dot = HEALTH_COLOURS[self.status.api.health]
-        painter.setBrush(dot)
+        state, line = self.status_line()
+        painter.setBrush(state_colour(state))
         painter.setPen(Qt.PenStyle.NoPen)
         painter.drawEllipse(QPointF(x + 5, 105), 5, 5)
-        painter.setPen(text)
-        painter.drawText(QPointF(x + 16, 109), f"API {self.status.api.summary}")
+        painter.setPen(state_colour(state) if state is State.FAILED else text)
+        painter.drawText(QPointF(x + 16, 109), _elided(body, line, room - 16))
+
+
+def _elided(font: QFont, text: str, width: int) -> str:
+    return QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideMiddle, width)
 
 
 class LinkItem(QGraphicsPathItem):
-    """A link of the diagram; its pen shows kind (colour) and health (solid, dashed red,
-    dotted)."""
+    """A link of the diagram; its pen shows its kind (colour) and the health of the table
+    cells it stands for (:func:`pmc.health.link_aspects`): solid, dashed red, dashed amber,
+    dotted."""
 
     def __init__(self, link: Link, path: QPainterPath, label_at: QPointF | None = None) -> None:
         super().__init__(path)
         self.link = link
-        self.check: Check = NOT_CHECKED
+        self.finding: Finding = NOT_CHECKED
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -205,28 +217,30 @@ class LinkItem(QGraphicsPathItem):
             self.label.setFont(font)
             r = self.label.boundingRect()
             self.label.setPos(label_at.x() - r.width() / 2, label_at.y() - r.height() - 2)
-        self.set_check(NOT_CHECKED)
+        self.set_finding(NOT_CHECKED)
 
     @property
     def key(self) -> str:
         return self.link.key
 
     @property
-    def health(self) -> Health:
-        return self.check.health
+    def state(self) -> State:
+        return self.finding.state
 
-    def set_check(self, check: Check) -> None:
-        self.check = check
-        self.setPen(link_pen(self.link.kind, check.health, self.isSelected()))
+    def set_finding(self, finding: Finding) -> None:
+        self.finding = finding
+        self.setPen(link_pen(self.link.kind, finding.state, self.isSelected()))
         if self.label is not None:
-            colour = DOWN_COLOUR if check.health is Health.DOWN else link_colour(self.link.kind)
-            self.label.setBrush(colour)
-        state = {Health.UP: "up", Health.DOWN: "DOWN", Health.UNKNOWN: "unknown"}[check.health]
-        self.setToolTip(f"{self.link.title}\nState: {state} — {check.tooltip}")
+            bad = finding.state in (State.FAILED, State.WARNING)
+            self.label.setBrush(state_colour(finding.state) if bad else link_colour(self.link.kind))
+        lines = [self.link.title, f"{tr(STATE_WORDS[finding.state])}: {tr(finding.text)}"]
+        if finding.cause:
+            lines.append(finding.cause)
+        self.setToolTip("\n".join(lines))
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:
         if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self.setPen(link_pen(self.link.kind, self.check.health, bool(value)))
+            self.setPen(link_pen(self.link.kind, self.finding.state, bool(value)))
         return super().itemChange(change, value)
 
     def shape(self) -> QPainterPath:

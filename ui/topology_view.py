@@ -1,17 +1,19 @@
 """The cluster topology in the centre of the main window (QGraphicsView).
 
-Servers are nodes; links are drawn as the seed's cluster diagram draws them: the management
-network (eth3) from the operator's desktop, the eth2 redundancy link between main and backup,
-and from the main (or admin) server to each other server HTTP 80 (green), TCP 22/2001/5555
-(orange) and UDP 161/162 (black). Each link is coloured live by the probes of
-:mod:`pmc.status`: solid when up, dashed red when down, dotted when unknown.
+Servers are nodes; links are drawn as the vendor's manual's cluster diagram draws them: the
+management network (eth3) from the operator's desktop, the eth2 redundancy link between main
+and backup, and from the main (or admin) server to each other server HTTP 80 (green), TCP
+22/2001/5555 (orange) and UDP 161/162 (black). Each link shows the health of the status
+table's cells it stands for (:mod:`pmc.health`): solid when OK, dashed red when failed,
+dashed amber when it needs attention, dotted when unknown. The scene is drawn again when the
+palette changes (dark mode switched while PMC runs).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -34,8 +36,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pmc.health import ClusterHealth, State
 from pmc.inventory import Cluster, Role, Server
-from pmc.status import ClusterStatus, Health, Link, LinkKind, links_of
+from pmc.status import Link, LinkKind, links_of
 
 from .topology_items import (
     NODE_WIDTH,
@@ -44,8 +47,10 @@ from .topology_items import (
     link_colour,
     link_pen,
 )
+from .translation import tr
 
 GAP = 110.0
+MIN_FIT_SCALE = 0.85  # "fit" never shrinks the diagram's 8.5 pt labels below ~9.5 px
 BUS_Y = -80.0
 OPERATOR_Y = -170.0
 OPERATOR_ADDRESS = "operator"
@@ -69,6 +74,7 @@ class TopologyScene(QGraphicsScene):
         self.cluster: Cluster | None = None
         self.nodes: dict[str, ServerNode] = {}
         self.links: dict[str, LinkItem] = {}
+        self.health: ClusterHealth | None = None
         self._quiet = False
         self.selectionChanged.connect(self._selection_changed)
 
@@ -78,12 +84,19 @@ class TopologyScene(QGraphicsScene):
         self.clear()
         self.nodes.clear()
         self.links.clear()
+        if cluster is None or self.cluster is None or cluster.name != self.cluster.name:
+            self.health = None
         self.cluster = cluster
         self._quiet = False
         if cluster is None or not cluster.servers:
-            text = self.addSimpleText(
-                "No cluster yet. Use Cluster ▸ New… and Server ▸ Add… to describe your servers."
+            hint = (
+                tr("Cluster {name} has no servers yet. Use Server ▸ Add… to describe them.").format(
+                    name=cluster.name
+                )
+                if cluster is not None
+                else tr("No cluster selected.")
             )
+            text = self.addSimpleText(hint)
             text.setBrush(QApplication.palette().color(QPalette.ColorRole.Text))
             return
         servers = ordered(cluster)
@@ -107,8 +120,8 @@ class TopologyScene(QGraphicsScene):
         bus.lineTo(right, BUS_Y)
         bus_item = self.addPath(bus, QPen(link_colour(LinkKind.MANAGEMENT), 4))
         bus_item.setZValue(-2)
-        bus_item.setToolTip("Management network (eth3)")
-        label = self.addSimpleText("management network (eth3)")
+        bus_item.setToolTip(tr("Management network (eth3)"))
+        label = self.addSimpleText(tr("management network (eth3)"))
         label.setBrush(link_colour(LinkKind.MANAGEMENT))
         label.setPos(left, BUS_Y - 20)
         # the operator's desktop on the bus
@@ -117,9 +130,9 @@ class TopologyScene(QGraphicsScene):
         palette = QApplication.palette()
         box.setBrush(QBrush(palette.color(QPalette.ColorRole.AlternateBase)))
         box.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
-        box.setToolTip("This desktop, running PMC")
+        box.setToolTip(tr("This desktop, running PMC"))
         self.addItem(box)
-        text = QGraphicsSimpleTextItem("Operator (PMC)", box)
+        text = QGraphicsSimpleTextItem(tr("Operator (PMC)"), box)
         text.setBrush(palette.color(QPalette.ColorRole.Text))
         r = text.boundingRect()
         text.setPos(centre - r.width() / 2, OPERATOR_Y + 2 - r.height() / 2)
@@ -178,12 +191,13 @@ class TopologyScene(QGraphicsScene):
         font = QFont()
         font.setPointSizeF(8.5)
         entries: list[tuple[str, QPen]] = [
-            ("HTTP 80", link_pen(LinkKind.HTTP, Health.UP)),
-            ("TCP 22, 2001, 5555", link_pen(LinkKind.TCP, Health.UP)),
-            ("UDP 161, 162", link_pen(LinkKind.UDP, Health.UP)),
-            ("eth2 redundancy", link_pen(LinkKind.REDUNDANCY, Health.UP)),
-            ("down", link_pen(LinkKind.TCP, Health.DOWN)),
-            ("not checked", link_pen(LinkKind.TCP, Health.UNKNOWN)),
+            ("HTTP 80", link_pen(LinkKind.HTTP, State.OK)),
+            ("TCP 22, 2001, 5555", link_pen(LinkKind.TCP, State.OK)),
+            ("UDP 161, 162", link_pen(LinkKind.UDP, State.OK)),
+            (tr("eth2 redundancy"), link_pen(LinkKind.REDUNDANCY, State.OK)),
+            (tr("failed"), link_pen(LinkKind.TCP, State.FAILED)),
+            (tr("needs attention"), link_pen(LinkKind.TCP, State.WARNING)),
+            (tr("not checked"), link_pen(LinkKind.TCP, State.UNKNOWN)),
         ]
         for label, pen in entries:
             line = QPainterPath(QPointF(x, y))
@@ -195,20 +209,21 @@ class TopologyScene(QGraphicsScene):
             x += 36 + text.boundingRect().width() + 22
 
     # live state ----------------------------------------------------------------------------
-    def apply_status(self, status: ClusterStatus) -> None:
-        if self.cluster is None or status.cluster != self.cluster.name:
+    def apply_health(self, health: ClusterHealth) -> None:
+        if self.cluster is None or health.cluster != self.cluster.name:
             return
-        for name, server_status in status.servers.items():
+        self.health = health
+        for name, server in health.servers.items():
             node = self.nodes.get(name)
             if node is not None:
-                node.set_status(server_status)
-        for key, check in status.links.items():
+                node.set_health(server)
+        for key, finding in health.links.items():
             item = self.links.get(key)
             if item is not None:
-                item.set_check(check)
+                item.set_finding(finding)
 
-    def link_health(self, key: str) -> Health:
-        return self.links[key].health
+    def link_state(self, key: str) -> State:
+        return self.links[key].state
 
     # selection -----------------------------------------------------------------------------
     def select(self, kind: str, key: str) -> None:
@@ -248,6 +263,8 @@ class TopologyView(QGraphicsView):
 
     def show_cluster(self, cluster: Cluster | None) -> None:
         self.topology.show_cluster(cluster)
+        if self.topology.health is not None:
+            self.topology.apply_health(self.topology.health)
         margin = 40
         self.topology.setSceneRect(
             self.topology.itemsBoundingRect().adjusted(-margin, -margin, margin, margin)
@@ -268,12 +285,28 @@ class TopologyView(QGraphicsView):
     def zoom_out(self) -> None:
         self.zoom(0.8)
 
+    def apply_health(self, health: ClusterHealth) -> None:
+        self.topology.apply_health(health)
+
     def fit(self) -> None:
+        """The whole diagram in view, but never so small that its text cannot be read (the
+        view scrolls then), nor larger than 1.3×."""
         self._auto_fit = True
         self.fitInView(self.topology.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
-        if self.transform().m11() > 1.3:
+        scale = self.transform().m11()
+        if scale > 1.3 or scale < MIN_FIT_SCALE:
             self.resetTransform()
-            self.scale(1.3, 1.3)
+            target = min(1.3, max(MIN_FIT_SCALE, scale))
+            self.scale(target, target)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            zoom = None if self._auto_fit else self.transform()
+            self.show_cluster(self.topology.cluster)  # colours come from the palette
+            if zoom is not None:
+                self.setTransform(zoom)
+                self._auto_fit = False
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:

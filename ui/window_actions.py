@@ -14,16 +14,18 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QMenuBar, QToolBar
 
 from .icons import icon
+from .translation import tr
 
 ActionName = Literal[
     "add_server", "edit_server", "remove_server", "connect_server", "replace_host_key",
     "export_settings", "import_settings", "quit", "new_cluster", "setup_redundancy", "verify",
     "synchronize", "switch_over", "history", "refresh", "zoom_in", "zoom_out", "zoom_fit",
-    "export_image", "about",
+    "export_image", "about", "show_log", "import_inventory",
 ]  # fmt: skip
-Needs = Literal["cluster", "server", "sync", "nothing"]
-"""What an action needs to be enabled: a selected cluster, a selected server, a selected
-cluster and the sync runner, or nothing."""
+Needs = Literal["cluster", "servers", "probes", "server", "sync", "nothing"]
+"""What an action needs to be enabled: a selected cluster, a selected cluster with servers
+(something drawn), servers and the SSH transport (something to probe), a selected server, a
+selected cluster with servers and the sync runner, or nothing."""
 
 Key = QKeySequence.StandardKey
 Slot = Callable[[], object]
@@ -69,7 +71,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("setup_redundancy", "Setup &redundancy…", "redundancy", "Ctrl+R",
                "Plan, apply and verify the cluster's redundancy", "cluster"),
     ActionSpec("verify", "&Verify", "verify", "Ctrl+Shift+V",
-               "Run the checks of the vendor's manual on the cluster", "cluster", "verifying"),
+               "Run the checks of the vendor's manual on the cluster", "servers", "verifying"),
     ActionSpec("synchronize", "&Synchronize all servers", "sync", "Ctrl+Shift+Y",
                "Copy from the active server to the other (only what differs), in the sync"
                " panel", "sync"),
@@ -79,12 +81,18 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("history", "&History", "jobs", None,
                "What PMC did to the cluster's servers, from every desktop", "cluster"),
     ActionSpec("refresh", "&Refresh status", "refresh", Key.Refresh,
-               "Probe every server of the cluster now", "cluster"),
-    ActionSpec("zoom_in", "Zoom &in", "zoom-in", Key.ZoomIn),
-    ActionSpec("zoom_out", "Zoom &out", "zoom-out", Key.ZoomOut),
-    ActionSpec("zoom_fit", "&Fit to window", "zoom-fit", "Ctrl+0"),
+               "Probe every server of the cluster now", "probes"),
+    ActionSpec("zoom_in", "Zoom &in", "zoom-in", Key.ZoomIn, "", "servers"),
+    ActionSpec("zoom_out", "Zoom &out", "zoom-out", Key.ZoomOut, "", "servers"),
+    ActionSpec("zoom_fit", "&Fit to window", "zoom-fit", "Ctrl+0",
+               "Show the whole diagram", "servers"),
     ActionSpec("export_image", "E&xport diagram…", "image", "Ctrl+Shift+S",
-               "Save the topology as PNG or SVG"),
+               "Save the topology as PNG or SVG", "servers"),
+    ActionSpec("import_inventory", "&Import an inventory…", "import", None,
+               "Add the clusters of an inventory file written by PMC elsewhere", "nothing",
+               "importing an inventory"),
+    ActionSpec("show_log", "Show &log", "log", None,
+               "PMC's log file, read only, with a filter"),
     ActionSpec("about", "&About PMC", "about"),
 )  # fmt: skip
 
@@ -114,10 +122,10 @@ MENUS: tuple[tuple[str, tuple[MenuItem, ...]], ...] = (
                  SEPARATOR, Submenu("Se&ttings", "settings", ("export_settings",
                                                               "import_settings")),
                  SEPARATOR, "quit")),
-    ("&Cluster", ("new_cluster", "setup_redundancy", "verify", "synchronize", SEPARATOR,
-                  "switch_over", "history")),
+    ("&Cluster", ("new_cluster", "import_inventory", SEPARATOR, "setup_redundancy", "verify",
+                  "synchronize", SEPARATOR, "switch_over", "history")),
     ("&View", (DOCKS, SEPARATOR, "refresh", "zoom_in", "zoom_out", "zoom_fit", "export_image")),
-    ("&Help", ("about",)),
+    ("&Help", ("show_log", SEPARATOR, "about")),
 )  # fmt: skip
 
 TOOLBAR: tuple[ActionName | None, ...] = (
@@ -143,26 +151,34 @@ class WindowActions:
         self.specs = {spec.name: spec for spec in ACTIONS}
         self._actions: dict[ActionName, QAction] = {}
         for spec in ACTIONS:
-            action = QAction(icon(spec.icon), spec.text, parent)
+            action = QAction(icon(spec.icon), tr(spec.text), parent)
             if spec.shortcut is not None:
                 action.setShortcut(QKeySequence(spec.shortcut))
             if spec.tip:
-                action.setToolTip(spec.tip)
-                action.setStatusTip(spec.tip)
+                action.setToolTip(tr(spec.tip))
+                action.setStatusTip(tr(spec.tip))
             if spec.icon_text:
-                action.setIconText(spec.icon_text)
+                action.setIconText(tr(spec.icon_text))
             action.triggered.connect(_runner(slots[spec.name], spec.task, spawn))
             self._actions[spec.name] = action
 
     def __getitem__(self, name: ActionName) -> QAction:
         return self._actions[name]
 
-    def update(self, *, cluster: bool, server: bool, sync: bool) -> None:
-        """Enable each action by what it needs (what is selected; whether PMC can sync)."""
+    def refresh_icons(self) -> None:
+        """Set every icon again (they are drawn for the palette: after a palette change)."""
+        for spec in ACTIONS:
+            self._actions[spec.name].setIcon(icon(spec.icon))
+
+    def update(self, *, cluster: bool, servers: bool, server: bool, sync: bool) -> None:
+        """Enable each action by what it needs: what is selected (a cluster, one with
+        servers, a server) and whether PMC can reach servers and sync."""
         have: dict[Needs, bool] = {
             "cluster": cluster,
+            "servers": cluster and servers,
+            "probes": cluster and servers and sync,
             "server": server,
-            "sync": cluster and sync,
+            "sync": cluster and servers and sync,
             "nothing": True,
         }
         for spec in ACTIONS:
@@ -170,20 +186,20 @@ class WindowActions:
 
     def fill_menus(self, bar: QMenuBar, docks: Sequence[QDockWidget]) -> None:
         for title, items in MENUS:
-            menu = bar.addMenu(title)
+            menu = bar.addMenu(tr(title))
             for item in items:
                 if item is SEPARATOR:
                     menu.addSeparator()
                 elif isinstance(item, Docks):
                     menu.addActions([dock.toggleViewAction() for dock in docks])
                 elif isinstance(item, Submenu):
-                    submenu: QMenu = menu.addMenu(icon(item.icon), item.title)
+                    submenu: QMenu = menu.addMenu(icon(item.icon), tr(item.title))
                     submenu.addActions([self._actions[name] for name in item.items])
                 else:
                     menu.addAction(self[item])
 
     def toolbar(self, window: QMainWindow) -> QToolBar:
-        tools = QToolBar("Main toolbar", window)
+        tools = QToolBar(tr("Main toolbar"), window)
         tools.setObjectName("mainToolbar")
         tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for name in TOOLBAR:

@@ -1,7 +1,8 @@
 """The main window's selection: the cluster and server selected in the tree, kept in step with
 the topology, the status table and the sync panel whichever of them the operator clicks, and
-the status results shown in both views. :attr:`Selection.changed` tells the window to enable
-its actions anew."""
+the health of the selected cluster (:class:`pmc.health.ClusterHealth`, judged once by the
+poller) shown in the table, the diagram and the tree. :attr:`Selection.changed` tells the
+window to enable its actions anew."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from pmc.health import ClusterHealth
 from pmc.inventory import Cluster, Server
-from pmc.status import ClusterStatus
 
 from .cluster_tree import ClusterTree
 from .session import Session
@@ -41,12 +42,12 @@ class Selection(QObject):
         self.status = status
         self.poller = poller
         self.sync = sync
-        self.shown = shown  # whether the window is on screen (hidden in the tray: no probes)
+        self.shown = shown  # whether the window has been shown (probes go on in the tray)
         tree.clusterSelected.connect(self._cluster_selected)
         tree.serverSelected.connect(self._server_selected)
         topology.topology.activated.connect(self._topology_activated)
         status.serverActivated.connect(self._status_server_activated)
-        poller.updated.connect(self.status_updated)
+        poller.assessed.connect(self.health_updated)
 
     def current_cluster(self) -> Cluster | None:
         current = self.tree.current()
@@ -74,18 +75,22 @@ class Selection(QObject):
         if self.sync is not None and (cluster is None or cluster.name != self.sync.cluster):
             self.sync.set_cluster(cluster.name if cluster else None)
 
-    def status_updated(self, status: ClusterStatus) -> None:
-        self.topology.topology.apply_status(status)
-        self.status.apply_status(status)
+    def health_updated(self, health: ClusterHealth) -> None:
+        cluster = self.topology.topology.cluster
+        if cluster is None or health.cluster != cluster.name:
+            return
+        self.topology.apply_health(health)
+        self.status.apply_health(health)
+        self.tree.apply_health(health)
 
     def _show(self, cluster: Cluster | None) -> None:
         self.follow_cluster(cluster)
         if cluster != self.topology.topology.cluster:
             self.topology.show_cluster(cluster)
             self.status.show_cluster(cluster)
-        self.poller.watch(cluster, start=self.shown())  # hidden (tray): no probes
-        if self.poller.last is not None:
-            self.status_updated(self.poller.last)
+        self.poller.watch(cluster, start=self.shown())
+        if self.poller.health is not None:
+            self.health_updated(self.poller.health)
 
     def _cluster_selected(self, name: str) -> None:
         self._show(self.session.cluster(name))

@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import paramiko
 
 from pmc.inventory import Architecture, Cluster, Inventory, Role, Server
 from pmc.lab import topology
 from pmc.lab.control import LabCluster
+
+if TYPE_CHECKING:
+    from pmc.remote.host_keys import KnownHosts
 
 LAB_CLUSTER = "lab"
 PLAYERS_SUFFIX = "-players"
@@ -64,13 +68,14 @@ def secret_names(cluster: LabCluster) -> dict[str, tuple[str, str]]:
     }
 
 
-def trust_host_keys(cluster: LabCluster, known_hosts: Path) -> list[str]:
+def trust_host_keys(cluster: LabCluster, known_hosts: Path | KnownHosts) -> list[str]:
     """Put every lab server's host keys (ed25519, ecdsa, rsa) for its management address
-    (port 22) into ``known_hosts`` (PMC's, OpenSSH format), replacing older keys of the same
-    type for those addresses (an earlier lab's). Returns ``name (address)`` per server."""
+    (port 22) into ``known_hosts`` (PMC's file, OpenSSH format, or the store a connection pool
+    holds), replacing older keys of the same type for those addresses (an earlier lab's).
+    Returns ``name (address)`` per server."""
     from pmc.remote.host_keys import KnownHosts, host_id  # noqa: PLC0415 (paramiko-heavy)
 
-    store = KnownHosts(known_hosts)
+    store = known_hosts if isinstance(known_hosts, KnownHosts) else KnownHosts(known_hosts)
     trusted = []
     for srv in cluster.servers.values():
         for kind in HOST_KEY_KINDS:

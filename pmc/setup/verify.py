@@ -17,10 +17,10 @@ from pmc.cluster_lock import cluster_lock
 from pmc.configs import spoolers
 from pmc.errors import PmcError
 from pmc.inventory import Architecture, Cluster, Server
+from pmc.port_probes import parse_port_lines, tcp_probe_command, udp_probe_command
 from pmc.remote import commands
 from pmc.setup.admin_player import Link, links
 from pmc.setup.observe import Connections, read_files
-from pmc.status import parse_port_lines, tcp_probe_command, udp_probe_command
 from pmc.sync import newer_changes
 from pmc.sync.engine import pair
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt, qVersion
 from PySide6.QtWidgets import QLabel
 
-from pmc.cluster_lock import Holder
+from pmc.health import State
 from pmc.status import Check, ClusterStatus, Health, LinkKind, ServerStatus, empty_status
 from tests.ui.helpers import open_window
 
@@ -30,7 +30,7 @@ def test_window_shows_the_inventory(qtbot, loop, inventory_file: Path) -> None:
     assert set(scene.nodes) == {"main", "backup"}
     kinds = sorted({item.link.kind for item in scene.links.values()})
     assert kinds == sorted(LinkKind)  # management, eth2, HTTP, TCP, UDP
-    assert window.status.table.rowCount() == 2
+    assert window.status.servers == ["main", "backup"]
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&Server", "&Cluster", "&View", "&Help"]
 
@@ -43,7 +43,7 @@ def test_clicking_a_node_selects_it_in_tree_and_table(qtbot, loop, inventory_fil
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
     assert window.tree.current() == ("studio", "backup")
     rows = window.status.table.selectionModel().selectedRows()
-    assert [r.row() for r in rows] == [1]
+    assert [window.status.table.item(r.row(), 0).text() for r in rows] == ["backup"]
 
 
 def test_clicking_a_link_selects_its_server(qtbot, loop, inventory_file: Path) -> None:
@@ -69,15 +69,17 @@ def test_status_colours_links_and_cells(qtbot, loop, inventory_file: Path) -> No
         "main": ServerStatus("main", api=Check(Health.UP, "active (running)", now)),
         "backup": ServerStatus("backup", api=Check(Health.DOWN, "failed", now, "exit 3")),
     }
-    window.selection.status_updated(ClusterStatus("studio", servers, links, now))
+    window.poller.publish(cluster, ClusterStatus("studio", servers, links, now))
     scene = window.topology.topology
-    assert scene.link_health("tcp:main:backup") is Health.DOWN
+    assert scene.link_state("tcp:main:backup") is State.FAILED
     assert "TCP 2001 timed out" in scene.links["tcp:main:backup"].toolTip()
-    assert scene.link_health("http:main:backup") is Health.UP
-    assert scene.link_health("udp:main:backup") is Health.UNKNOWN
+    assert scene.link_state("http:main:backup") is State.OK
+    assert scene.link_state("udp:main:backup") is State.UNKNOWN
     api = window.status.cell("backup", "Playout API")
     assert api is not None and "failed" in api.text()
-    assert api.data(Qt.ItemDataRole.UserRole) == "down"
+    assert api.data(Qt.ItemDataRole.UserRole) == "failed"
+    tcp = window.status.cell("backup", "TCP 22·2001·5555")
+    assert tcp is not None and tcp.data(Qt.ItemDataRole.UserRole) == "failed"
 
 
 def test_zoom_fit_and_export(qtbot, loop, inventory_file: Path, tmp_path: Path) -> None:
@@ -147,24 +149,3 @@ def test_settings_persist(qtbot, loop, inventory_file: Path, tmp_path: Path) -> 
     qtbot.addWidget(again)
     assert again.status.interval.value() == 42
     assert again.poller.interval == 42
-
-
-def test_a_locked_cluster_shows_who_holds_it(qtbot, loop, inventory_file: Path) -> None:
-    window = open_window(qtbot, inventory_file)
-    label = window.status.lock_label
-    assert label.isHidden()
-    holder = Holder("alice", "desk-1", "1.0", "import main.pmcbundle into backup", time.time())
-    now = time.time()
-    servers = {
-        "main": ServerStatus("main", Check(Health.UP, "SSH", now)),
-        "backup": ServerStatus("backup", Check(Health.UP, "SSH", now), locked_by=holder),
-    }
-    window.selection.status_updated(ClusterStatus("studio", servers, {}, now))
-    assert not label.isHidden()
-    assert label.text().startswith(
-        "🔒 Cluster studio is in use: alice on desk-1 (PMC 1.0) runs "
-        "'import main.pmcbundle into backup' since "
-    )
-    assert label.text().endswith("(on backup)")
-    window.selection.status_updated(ClusterStatus("studio", {"main": servers["main"]}, {}, now))
-    assert label.isHidden()

@@ -1,4 +1,4 @@
-"""The status table's drift column (pmc.status.DriftCache and drift_check): one drift report
+"""The status table's drift column (pmc.drift_cache.DriftCache and drift_check): one drift report
 per refresh shared by the servers, fetched only at its own slower interval, errors shown in
 the cell, a report fetched elsewhere not overwritten by an older one. Pure: no Qt, no servers."""
 
@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from pmc.drift_cache import DriftCache, drift_check
 from pmc.errors import PmcError
 from pmc.inventory import Architecture, Cluster, Role, Server
-from pmc.status import CommandOutcome, DriftCache, Health, drift_check, probe_cluster
+from pmc.probes import probe_cluster
+from pmc.status import CommandOutcome, Health
 
 CLUSTER = Cluster(
     "studio",
@@ -48,7 +50,7 @@ def test_drift_check_cells() -> None:
     report = Report("1 row, 2 files differ", False, body=["  folder /opt/playout/data/av: …"])
     backup = drift_check(report, "backup")
     assert backup.health is Health.DOWN and backup.summary == "1 row, 2 files differ"
-    assert "folder /opt/playout/data/av" in backup.tooltip
+    assert "folder /opt/playout/data/av" in (backup.error or "")
     assert drift_check(Report(), "main").summary == "in sync"
     player = drift_check(report, "player1")
     assert player.health is Health.UNKNOWN and player.summary == "not compared"

@@ -93,7 +93,7 @@ def test_tree_context_menus(qtbot: Any, window: Any) -> None:
     gate.set()
     qtbot.waitUntil(lambda: job.state is JobState.SUCCEEDED)
     qtbot.waitUntil(lambda: window.sync.result.text().startswith("✔"))
-    qtbot.waitUntil(lambda: "synchronised" in window.tray.result_action.text())
+    qtbot.waitUntil(lambda: "studio: synchronized" in window.tray.result_action.text())
     item = window.jobs.tree.topLevelItem(0)
     assert item.text(0) == job.title and item.text(2) == "succeeded"
 
@@ -154,10 +154,12 @@ def test_tray_shows_last_result_and_notifies_a_failure(qtbot: Any, window: Any) 
     _stand_in(window, fail=True)
     with qtbot.waitSignal(window.tray.notified, timeout=10000) as notified:
         job = window.sync_flows.synchronize_now()
-    assert notified.args[0] == "Synchronisation of studio failed"
+    assert notified.args[0] == "Synchronization of studio failed"
     assert "refused the connection" in notified.args[1]
     assert job.state is JobState.FAILED
-    assert "synchronisation FAILED" in window.tray.result_action.text()
+    assert "studio: synchronization failed: backup: backup's PostgreSQL refused" in (
+        window.tray.result_action.text()
+    )
     assert window.tray.last_failed
     qtbot.waitUntil(lambda: window.sync.result.text().startswith("✖"))
 

@@ -38,13 +38,19 @@ def test_every_command_is_wired_enabled_by_its_needs_and_in_a_menu(qtbot: Any) -
     actions["add_server"].trigger()
     assert ran == ["zoom_in"] and spawned == ["adding a server"]
 
-    actions.update(cluster=True, server=False, sync=False)
+    actions.update(cluster=True, servers=True, server=False, sync=False)
     enabled = {spec.name for spec in ACTIONS if actions[spec.name].isEnabled()}
     assert "remove_server" not in enabled and "export_settings" not in enabled
     assert "synchronize" not in enabled and {"add_server", "verify", "about"} <= enabled
-    actions.update(cluster=False, server=False, sync=True)
+    assert "refresh" not in enabled  # nothing to probe through
+    actions.update(cluster=False, servers=False, server=False, sync=True)
     assert not actions["synchronize"].isEnabled() and not actions["connect_server"].isEnabled()
-    actions.update(cluster=True, server=True, sync=True)
+    # a cluster without servers: nothing drawn to fit or export, nothing to probe or verify
+    actions.update(cluster=True, servers=False, server=False, sync=True)
+    for name in ("zoom_fit", "export_image", "refresh", "verify", "synchronize"):
+        assert not actions[name].isEnabled(), name
+    assert actions["add_server"].isEnabled()
+    actions.update(cluster=True, servers=True, server=True, sync=True)
     assert all(actions[spec.name].isEnabled() for spec in ACTIONS)
 
     dock = QDockWidget("Jobs", window)
