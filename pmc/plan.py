@@ -80,13 +80,17 @@ class Step:
         )
         return _fix_no_newline("".join(lines))
 
+    def action(self) -> str:
+        """One line: what the step does (a job's log names the server beside it)."""
+        if self.kind is StepKind.RUN:
+            return f"run: {self.command_text()}"
+        if self.kind is StepKind.RESTART:
+            return f"restart {self.service}"
+        return self.title
+
     def summary(self) -> str:
         """One line: what the step does, where."""
-        if self.kind is StepKind.RUN:
-            return f"[{self.server}] run: {self.command_text()}"
-        if self.kind is StepKind.RESTART:
-            return f"[{self.server}] restart {self.service}"
-        return f"[{self.server}] {self.title}"
+        return f"[{self.server}] {self.action()}"
 
 
 def _shown(arg: str) -> str:

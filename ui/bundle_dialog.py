@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -22,11 +22,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pmc.health import State
 from pmc.inventory import Cluster, Server
 from pmc.jobs import EventKind, Job, JobEvent, JobState
 
+from .health_look import colour_progress
 from .icons import icon
+from .outcome_view import OutcomeView
 from .session import Session
+from .translation import tr
 
 SUFFIX = ".pmcbundle"
 FILTER = "PMC configuration bundle (*.pmcbundle)"
@@ -57,9 +61,9 @@ class JobProgress(QWidget):
         self.bar.setTextVisible(True)
         self.detail = QLabel()
         self.detail.setObjectName("jobDetail")
-        self.cancel_button = QPushButton(icon("cancel"), "Cancel")
+        self.cancel_button = QPushButton(icon("cancel"), tr("Cancel"))
         self.cancel_button.setObjectName("cancelBundleJob")
-        self.cancel_button.setToolTip("Stop safely; nothing half-written is left behind")
+        self.cancel_button.setToolTip(tr("Stop safely; nothing half-written is left behind"))
         self.cancel_button.clicked.connect(self.cancel)
         row = QHBoxLayout()
         row.addWidget(self.bar, 1)
@@ -76,7 +80,8 @@ class JobProgress(QWidget):
     def follow(self, job: Job[object]) -> None:
         self.job = job
         self.bar.setRange(0, 0)
-        self.current.setText("Starting…")
+        colour_progress(self.bar, None)
+        self.current.setText(tr("Starting…"))
         self.cancel_button.setEnabled(True)
         self.setVisible(True)
 
@@ -94,13 +99,16 @@ class JobProgress(QWidget):
         elif event.kind in (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED):
             self.cancel_button.setEnabled(False)
             self.bar.setRange(0, 1000)
+            # the outcome below says how it went (one figure of size and speed, not three)
+            self.detail.setText("")
             if job.state is JobState.SUCCEEDED:
                 self.bar.setValue(1000)
-                self.current.setText("Finished.")
-                self.detail.setText(_final_detail(job))
+                colour_progress(self.bar, State.OK)
+                self.current.setText(tr("Finished."))
             else:
-                word = "Cancelled" if job.state is JobState.CANCELLED else "Failed"
-                self.current.setText(f"{word}.")
+                cancelled = job.state is JobState.CANCELLED
+                colour_progress(self.bar, State.WARNING if cancelled else State.FAILED)
+                self.current.setText(tr("Cancelled.") if cancelled else tr("Failed."))
             if self.on_final is not None:
                 self.on_final()
 
@@ -108,13 +116,7 @@ class JobProgress(QWidget):
         if self.job is not None and not self.job.state.is_final:
             self.job.cancel()
             self.cancel_button.setEnabled(False)
-            self.current.setText("Stopping at the next safe point…")
-
-
-def _final_detail(job: Job[object]) -> str:
-    """The last progress line without its time left (it is over)."""
-    last = job.last_progress
-    return last.message.split(", about")[0] if last is not None else ""
+            self.current.setText(tr("Stopping at the next safe point…"))
 
 
 class BundleDialog(QDialog):
@@ -133,9 +135,10 @@ class BundleDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.session = session
-        title = kind.capitalize()
+        title = tr(kind.capitalize())
         self.setObjectName(f"{kind}Dialog")
-        self.setWindowTitle(f"{title} configuration")
+        self.setWindowTitle(tr("Export configuration") if kind == "export"
+                            else tr("Import configuration"))  # fmt: skip
         self.setWindowIcon(icon(kind))
         self.server = QComboBox()
         self.server.setObjectName(f"{kind}Server")
@@ -148,21 +151,17 @@ class BundleDialog(QDialog):
                 self.server.setCurrentIndex(self.server.count() - 1)
         self.path = QLineEdit()
         self.path.setObjectName(f"{kind}Path")
-        self.browse_button = QPushButton("Browse…")
+        self.browse_button = QPushButton(tr("Browse…"))
         self.browse_button.setObjectName(f"{kind}Browse")
         self.file_row = QHBoxLayout()
         self.file_row.addWidget(self.path, 1)
         self.file_row.addWidget(self.browse_button)
         self.progress = JobProgress(session)
         self.progress.on_final = self.finished_job
-        self.outcome = QLabel()
-        self.outcome.setObjectName(f"{kind}Outcome")
-        self.outcome.setWordWrap(True)
-        self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.outcome.setVisible(False)
+        self.outcome = OutcomeView(f"{kind}Outcome")
         self.buttons = QDialogButtonBox()
         self.start_button = self.buttons.addButton(title, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.start_button.setObjectName(f"start{title}")
+        self.start_button.setObjectName(f"start{kind.capitalize()}")
         self.start_button.setIcon(icon(kind))
         self.start_button.clicked.connect(self.start)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)

@@ -23,9 +23,11 @@ from PySide6.QtWidgets import (
 from pmc.bundle.export import ExportOptions, ExportResult, export_bundle
 from pmc.inventory import Cluster, Server
 from pmc.jobs import Job, JobContext, JobState
+from pmc.outcome import Outcome
 
 from .bundle_dialog import FILTER, SUFFIX, BundleDialog, bundle_folder, remember_folder
 from .session import Session
+from .translation import tr
 
 
 def default_name(server: str, now: dt.datetime | None = None) -> str:
@@ -66,16 +68,16 @@ class ExportDialog(BundleDialog):
         self.server.currentIndexChanged.connect(self._server_changed)
         self.browse_button.clicked.connect(self.browse)
 
-        self.with_epg = QCheckBox("With EPG (eit_event tables)")
+        self.with_epg = QCheckBox(tr("With EPG (eit_event tables)"))
         self.with_epg.setObjectName("withEpg")
-        self.with_epg.setToolTip("Off by default, as in the legacy PMC: the EPG can be large")
-        self.no_data = QCheckBox("Without data folders (carousel, av, ts files)")
+        self.with_epg.setToolTip(tr("Off by default, as in the legacy PMC: the EPG can be large"))
+        self.no_data = QCheckBox(tr("Without data folders (carousel, av, ts files)"))
         self.no_data.setObjectName("noData")
-        self.no_config = QCheckBox("Without API config (spoolers.json, replicate.conf)")
+        self.no_config = QCheckBox(tr("Without API config (spoolers.json, replicate.conf)"))
         self.no_config.setObjectName("noConfig")
-        options = QGroupBox("Include")
+        options = QGroupBox(tr("Include"))
         box = QVBoxLayout(options)
-        box.addWidget(QLabel("The configuration database is always included."))
+        box.addWidget(QLabel(tr("The configuration database is always included.")))
         for widget in (self.with_epg, self.no_data, self.no_config):
             box.addWidget(widget)
 
@@ -83,13 +85,17 @@ class ExportDialog(BundleDialog):
         self.path.textEdited.connect(lambda _t: setattr(self, "_named_by_operator", True))
 
         intro = QLabel(
-            "Export writes the server's Playout configuration to one bundle file: a manifest "
-            "and the SHA-256 of every member, streamed over SSH whatever its size."
-        )
+            tr("Export writes the server's Playout configuration to one bundle file: a "
+               "manifest and the SHA-256 of every member, streamed over SSH whatever its size.")
+        )  # fmt: skip
         intro.setWordWrap(True)
         form = QFormLayout()
-        form.addRow("Server:", self.server)
-        form.addRow("Bundle file:", self.file_row)
+        server_label = QLabel(tr("&Server:"))
+        server_label.setBuddy(self.server)
+        file_label = QLabel(tr("Bundle &file:"))
+        file_label.setBuddy(self.path)
+        form.addRow(server_label, self.server)
+        form.addRow(file_label, self.file_row)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)
@@ -115,7 +121,7 @@ class ExportDialog(BundleDialog):
         self.export_button.setEnabled(found is not None and self.session.workspace.connects)
 
     def browse(self) -> None:
-        dialog = QFileDialog(self, "Export to a bundle file")
+        dialog = QFileDialog(self, tr("Export to a bundle file"))
         dialog.setObjectName("exportFileChooser")
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setNameFilters([FILTER])
@@ -146,7 +152,10 @@ class ExportDialog(BundleDialog):
             return
         path = Path(text).expanduser()
         if not path.parent.is_dir():
-            self._show_outcome(f"✖ The folder {path.parent} does not exist.", ok=False)
+            self._show_outcome(
+                Outcome(False, tr("Nothing was exported."),
+                        tr("The folder {folder} does not exist.").format(folder=path.parent))
+            )  # fmt: skip
             return
         cluster, server = found
         remember_folder(path)
@@ -164,24 +173,26 @@ class ExportDialog(BundleDialog):
         assert job is not None
         if job.state is JobState.SUCCEEDED and job.result is not None:
             result = job.result
-            text = f"✔ {result}"
-            if result.skipped:
-                text += "<br>Skipped: " + "; ".join(result.skipped)
-            self._show_outcome(text, ok=True)
-            self.close_button.setText("Close")
+            skipped = "; ".join(result.skipped)
+            cause = tr("Skipped: {what}").format(what=skipped) if skipped else ""
+            text = str(result)
+            self._show_outcome(Outcome(True, text[:1].upper() + text[1:] + ".", cause))
+            self.close_button.setText(tr("Close"))
             return
-        word = "cancelled" if job.state is JobState.CANCELLED else "failed"
+        cancelled = job.state is JobState.CANCELLED
         self._show_outcome(
-            f"✖ The export {word}: {job.error}<br>No partial bundle was left behind.", ok=False
+            Outcome(
+                False,
+                tr("Nothing was exported: no partial bundle was left behind."),
+                tr("The export was cancelled.") if cancelled else str(job.error),
+            )
         )
         for widget in self._inputs():
             widget.setEnabled(True)
         self.export_button.setEnabled(True)
 
-    def _show_outcome(self, text: str, *, ok: bool) -> None:
-        self.outcome.setText(text)
-        self.outcome.setStyleSheet("color: #2e9e4f; font-weight: 600;" if ok else "color: #d62d20;")
-        self.outcome.setVisible(True)
+    def _show_outcome(self, outcome: Outcome) -> None:
+        self.outcome.show_outcome(outcome)
         self.adjustSize()
 
     @property

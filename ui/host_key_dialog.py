@@ -1,23 +1,27 @@
 """Host-key trust: the first contact with a server asks the operator (SHA256 fingerprint and
 key type); a changed key — of the same type or another — is a blocking warning with both
 fingerprints, and nothing connects until the operator replaces the key (Server > Host key >
-Replace…, :class:`ReplaceHostKeyDialog`, audited). :class:`DialogTrustDecision` is the GUI's
+Replace…, :class:`ReplaceHostKeyDialog`, audited). Fingerprints show whole, in a monospace,
+selectable field that wraps (:class:`MonoText`). :class:`DialogTrustDecision` is the GUI's
 :class:`pmc.remote.host_keys.TrustDecision`."""
 
 from __future__ import annotations
 
 import asyncio
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QFont, QResizeEvent, QTextOption
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -28,15 +32,61 @@ from pmc.remote.host_keys import check_fingerprint
 
 from .async_dialog import ask
 from .icons import icon
+from .translation import tr
 
 
-def _mono(text: str) -> QLabel:
-    label = QLabel(text)
-    font = QFont("DejaVu Sans Mono")
-    font.setStyleHint(QFont.StyleHint.Monospace)
-    label.setFont(font)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
+class MonoText(QPlainTextEdit):
+    """A fingerprint or key type as the operator compares it: monospace, selectable, never
+    cut — a long fingerprint wraps (anywhere: it has no spaces) and the field grows to show
+    every line."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        font = QFont("DejaVu Sans Mono")
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        self.setFont(font)
+        self.setReadOnly(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAnywhere)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.viewport().setAutoFillBackground(False)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # the dialog's buttons keep the focus
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.document().setDocumentMargin(1)
+        self._fit()
+
+    def text(self) -> str:
+        return self.toPlainText()
+
+    def lines(self) -> int:
+        """How many lines the text takes at the field's width."""
+        return max(1, int(self.document().size().height()))
+
+    def _fit(self) -> None:
+        metrics = self.fontMetrics()
+        margins = self.contentsMargins()
+        height = self.lines() * metrics.lineSpacing() + 2 * int(self.document().documentMargin())
+        self.setFixedHeight(height + margins.top() + margins.bottom() + 2)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def sizeHint(self) -> QSize:
+        width = self.fontMetrics().horizontalAdvance(self.toPlainText()) + 12
+        return QSize(min(width, 520), self.height())
+
+
+def _mono(text: str, name: str) -> MonoText:
+    field = MonoText(text)
+    field.setAccessibleName(name)
+    return field
 
 
 def _icon_label(name: str) -> QLabel:
@@ -52,29 +102,32 @@ class NewHostKeyDialog(QDialog):
     def __init__(self, question: UnknownHostKey, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("newHostKeyDialog")
-        self.setWindowTitle("Unknown host key")
+        self.setWindowTitle(tr("Unknown host key"))
         self.question = question
-        title = QLabel(f"PMC has not connected to <b>{question.where}</b> before.")
+        title = QLabel(
+            tr("PMC has not connected to <b>{server}</b> before.").format(server=question.where)
+        )
         title.setWordWrap(True)
         explain = QLabel(
-            "Compare this fingerprint with the one shown on the server's own console "
-            "(<tt>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</tt>). Trust the key only "
-            "if they match: PMC will then remember it and refuse any other key for this server."
-        )
+            tr("Compare this fingerprint with the one shown on the server's own console "
+               "(<tt>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</tt>). Trust the key only "
+               "if they match: PMC will then remember it and refuse any other key for this "
+               "server.")
+        )  # fmt: skip
         explain.setWordWrap(True)
         grid = QGridLayout()
-        grid.addWidget(QLabel("Key type:"), 0, 0)
-        grid.addWidget(_mono(question.key_type), 0, 1)
-        grid.addWidget(QLabel("Fingerprint:"), 1, 0)
-        self.fingerprint = _mono(question.fingerprint)
+        grid.addWidget(QLabel(tr("Key type:")), 0, 0)
+        grid.addWidget(_mono(question.key_type, tr("Key type")), 0, 1)
+        grid.addWidget(QLabel(tr("Fingerprint:")), 1, 0)
+        self.fingerprint = _mono(question.fingerprint, tr("Fingerprint"))
         self.fingerprint.setObjectName("fingerprint")
         grid.addWidget(self.fingerprint, 1, 1)
-        grid.addWidget(QLabel("Stored as:"), 2, 0)
-        grid.addWidget(_mono(question.host_id), 2, 1)
+        grid.addWidget(QLabel(tr("Stored as:")), 2, 0)
+        grid.addWidget(_mono(question.host_id, tr("Stored as")), 2, 1)
         self.buttons = QDialogButtonBox()
-        self.trust_button = QPushButton(icon("key"), "&Trust and connect")
+        self.trust_button = QPushButton(icon("key"), tr("&Trust and connect"))
         self.trust_button.setObjectName("trustButton")
-        self.refuse_button = QPushButton("&Do not trust")
+        self.refuse_button = QPushButton(tr("&Do not trust"))
         self.refuse_button.setObjectName("refuseButton")
         self.buttons.addButton(self.trust_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.addButton(self.refuse_button, QDialogButtonBox.ButtonRole.RejectRole)
@@ -102,37 +155,38 @@ class ChangedHostKeyDialog(QDialog):
     def __init__(self, error: HostKeyChanged, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("changedHostKeyDialog")
-        self.setWindowTitle("WARNING: host key changed")
+        self.setWindowTitle(tr("WARNING: host key changed"))
         self.error = error
         self.replace_requested = False
         title = QLabel(
-            f"<b>The host key of {error.where} has changed.</b><br>"
-            "Someone may be intercepting the connection (a man-in-the-middle attack), or "
-            "the server was reinstalled or its keys were regenerated."
-        )
+            tr("<b>The host key of {server} has changed.</b><br>Someone may be intercepting the "
+               "connection (a man-in-the-middle attack), or the server was reinstalled or its "
+               "keys were regenerated.").format(server=error.where)
+        )  # fmt: skip
         title.setWordWrap(True)
         grid = QGridLayout()
-        grid.addWidget(QLabel("Trusted key:"), 0, 0)
-        grid.addWidget(_mono(error.key_type), 0, 1)
-        self.old = _mono(error.old_fingerprint)
+        grid.addWidget(QLabel(tr("Trusted key:")), 0, 0)
+        grid.addWidget(_mono(error.key_type, tr("Trusted key type")), 0, 1)
+        self.old = _mono(error.old_fingerprint, tr("Trusted fingerprint"))
         self.old.setObjectName("oldFingerprint")
         grid.addWidget(self.old, 0, 2)
-        grid.addWidget(QLabel("Key now presented:"), 1, 0)
-        self.new_type = _mono(error.new_key_type)
+        grid.addWidget(QLabel(tr("Key now presented:")), 1, 0)
+        self.new_type = _mono(error.new_key_type, tr("Type of the key now presented"))
         grid.addWidget(self.new_type, 1, 1)
-        self.new = _mono(error.new_fingerprint)
+        self.new = _mono(error.new_fingerprint, tr("Fingerprint now presented"))
         self.new.setObjectName("newFingerprint")
         grid.addWidget(self.new, 1, 2)
+        grid.setColumnStretch(2, 1)  # the fingerprints take the room (and wrap if they must)
         outcome = QLabel(
-            "PMC refused to log in and sent nothing to this server. It will keep refusing "
-            "until you act. If the change is expected, read the new key's fingerprint on the "
-            "server's console and replace the key with it."
-        )
+            tr("PMC refused to log in and sent nothing to this server. It will keep refusing "
+               "until you act. If the change is expected, read the new key's fingerprint on the "
+               "server's console and replace the key with it.")
+        )  # fmt: skip
         outcome.setWordWrap(True)
         self.buttons = QDialogButtonBox()
-        self.close_button = QPushButton("&Close")
+        self.close_button = QPushButton(tr("&Close"))
         self.close_button.setObjectName("closeButton")
-        self.replace_button = QPushButton(icon("key"), "&Replace the key…")
+        self.replace_button = QPushButton(icon("key"), tr("&Replace the key…"))
         self.replace_button.setObjectName("replaceKeyButton")
         self.buttons.addButton(self.close_button, QDialogButtonBox.ButtonRole.RejectRole)
         self.buttons.addButton(self.replace_button, QDialogButtonBox.ButtonRole.DestructiveRole)
@@ -163,23 +217,24 @@ class ReplaceHostKeyDialog(QDialog):
     def __init__(self, server: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("replaceHostKeyDialog")
-        self.setWindowTitle("Replace host key")
-        title = QLabel(f"Replace the trusted host key of <b>{server}</b>.")
+        self.setWindowTitle(tr("Replace host key"))
+        title = QLabel(tr("Replace the trusted host key of <b>{server}</b>.").format(server=server))
         title.setWordWrap(True)
         explain = QLabel(
-            "Read the fingerprint of the server's new key on its own console "
-            "(<tt>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</tt>) and enter it here. "
-            "PMC trusts the key the server presents only if it has this fingerprint, forgets "
-            "the old key, and records the change in the audit log."
-        )
+            tr("Read the fingerprint of the server's new key on its own console "
+               "(<tt>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</tt>) and enter it here. "
+               "PMC trusts the key the server presents only if it has this fingerprint, forgets "
+               "the old key, and records the change in the audit log.")
+        )  # fmt: skip
         explain.setWordWrap(True)
         self.fingerprint = QLineEdit()
         self.fingerprint.setObjectName("fingerprintEdit")
         self.fingerprint.setPlaceholderText("SHA256:…")
+        self.fingerprint.setAccessibleName(tr("Fingerprint of the new key"))
         self.problem = QLabel()
         self.problem.setObjectName("fingerprintProblem")
         self.buttons = QDialogButtonBox()
-        self.replace_button = QPushButton(icon("key"), "&Replace")
+        self.replace_button = QPushButton(icon("key"), tr("&Replace"))
         self.replace_button.setObjectName("replaceButton")
         self.replace_button.setEnabled(False)
         self.buttons.addButton(self.replace_button, QDialogButtonBox.ButtonRole.AcceptRole)
@@ -199,7 +254,7 @@ class ReplaceHostKeyDialog(QDialog):
         try:
             check_fingerprint(text, where="fingerprint")
         except InputError:
-            self.problem.setText("SHA256: and 43 characters, as ssh-keygen prints it")
+            self.problem.setText(tr("SHA256: and 43 characters, as ssh-keygen prints it"))
             self.replace_button.setEnabled(False)
         else:
             self.problem.setText("")

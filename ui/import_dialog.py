@@ -39,6 +39,7 @@ from pmc.bundle.progress import human_bytes
 from pmc.errors import Cancelled, PmcError
 from pmc.inventory import Cluster, Server
 from pmc.jobs import Job, JobContext, JobState
+from pmc.outcome import Outcome, not_restored, restored_from_backup
 from pmc.remote.connection import Connection
 
 from .bundle_dialog import FILTER, BundleDialog, bundle_folder, remember_folder
@@ -46,6 +47,7 @@ from .icons import icon
 from .import_choices import ImportChoices
 from .import_preview import ImportPreview
 from .session import Session
+from .translation import tr
 
 
 def import_job(
@@ -377,22 +379,38 @@ class ImportDialog(BundleDialog):
     def finished_job(self) -> None:
         job = self.job
         assert job is not None
-        self.outcome.setVisible(True)
+        found = self.chosen()
+        server = found[1].name if found else tr("the server")
         if job.state is JobState.SUCCEEDED and job.result is not None:
             result = job.result
-            lines = [f"<b>✔ Imported into {html.escape(result.target)}</b> in "
-                     f"{result.seconds:.1f} s ({', '.join(result.parts)})."]  # fmt: skip
+            lines = [f"{n}: {a}" for n, a in result.config_actions.items()] + list(result.notes)
             if result.backup:
-                lines.append(f"Backup of the previous configuration: {result.backup}")
-            lines += [f"{n}: {a}" for n, a in result.config_actions.items()]
-            lines += [html.escape(n) for n in result.notes]
-            self.outcome.setText("<br>".join(lines))
-            self.outcome.setStyleSheet("color: #2e9e4f;")
+                lines.insert(
+                    0, tr("Backup of the previous configuration: {path}").format(path=result.backup)
+                )
+            banner = tr("Imported into {target} in {seconds} s ({parts}).").format(
+                target=result.target, seconds=f"{result.seconds:.1f}", parts=", ".join(result.parts)
+            )
+            self.outcome.show_outcome(Outcome(True, banner, "\n".join(lines)))
             return
-        word = "cancelled" if job.state is JobState.CANCELLED else "failed"
-        self.outcome.setText(f"<b>✖ The import {word}:</b> {html.escape(str(job.error))}")
-        self.outcome.setStyleSheet("color: #d62d20;")
+        self.outcome.show_outcome(import_outcome(job, server))
 
     @property
     def running(self) -> bool:
         return self.job is not None and not self.job.state.is_final
+
+
+def import_outcome(job: Job[ImportResult], server: str) -> Outcome:
+    """The failure screen of an import: restored from the automatic backup, or — when the
+    rollback did not finish — what the operator must do."""
+    error = job.error
+    text = str(error) if error is not None else tr("cancelled")
+    if "the rollback did not finish" in text:
+        return not_restored(text, getattr(error, "hint", None) or text)
+    backup = None
+    hint = getattr(error, "hint", None) or ""
+    if "the backup stays at " in hint:
+        backup = hint.split("the backup stays at ", 1)[1].rstrip(".")
+    if job.state is JobState.CANCELLED:
+        text = tr("The import was cancelled. {details}").format(details=text)
+    return restored_from_backup(text, server, backup)

@@ -19,13 +19,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pmc.health import State
 from pmc.jobs import EventKind, Job, JobEvent, JobState
 from pmc.store import JobRecord, LogRecord
 
+from .health_look import colour_progress
 from .icons import icon
 from .session import Session
+from .translation import count, day_or_time, tr
 
 COLUMNS = ("Job", "Cluster", "State", "Progress", "Started", "Duration", "Result")
+JOB_COLUMN_MAX = 420  # the Job column grows with its titles up to this many pixels
 ID_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -37,6 +41,17 @@ def format_duration(seconds: float | None) -> str:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes} min {secs:02d} s"
+
+
+def time_left(elapsed: float, fraction: float) -> str:
+    """ "about N min left" from the time spent and the fraction done ("" while too early to
+    tell: under 5 % or 3 s)."""
+    if fraction <= 0.05 or fraction >= 1.0 or elapsed < 3.0:
+        return ""
+    left = elapsed * (1.0 - fraction) / fraction
+    if left < 60:
+        return tr("about {seconds} s left").format(seconds=max(5, round(left / 5.0) * 5))
+    return tr("about {minutes} min left").format(minutes=round(left / 60.0))
 
 
 def format_event(event: JobEvent | LogRecord) -> str:
@@ -63,7 +78,9 @@ class JobsPanel(QWidget):
         self.session = session
         self.tree = QTreeWidget()
         self.tree.setObjectName("jobsTree")
-        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setHeaderLabels([tr(c) for c in COLUMNS])
+        self.tree.setAccessibleName(tr("Jobs"))
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -73,12 +90,14 @@ class JobsPanel(QWidget):
         self.log.setReadOnly(True)
         self.log.setProperty("role", "log")
         self.log.setMaximumBlockCount(20000)
-        self.log.setPlaceholderText("Select a job to see its log.")
-        self.cancel_button = QPushButton(icon("cancel"), "Cancel job")
+        self.log.setPlaceholderText(tr("Select a job to see its log."))
+        self.log.setAccessibleName(tr("Job log"))
+        self.cancel_button = QPushButton(icon("cancel"), tr("Cancel job"))
         self.cancel_button.setObjectName("cancelJob")
         self.cancel_button.setToolTip(
-            "Ask the selected job to stop at its next safe point; no server is left half-changed"
-        )
+            tr("Ask the selected job to stop at its next safe point; no server is left "
+               "half-changed")
+        )  # fmt: skip
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_selected)
         right = QWidget()
@@ -123,11 +142,13 @@ class JobsPanel(QWidget):
             item.setText(0, record.title)
             item.setText(1, record.cluster or "")
             self._set_state(item, record.state)
-            item.setText(4, _clock(record.started))
+            item.setText(4, day_or_time(record.started))
             item.setText(5, format_duration(record.duration))
             item.setText(6, _first_line(record.summary))
             item.setToolTip(6, record.summary)
             self._bars[record.id].setValue(100 if record.state == "succeeded" else 0)
+            colour_progress(self._bars[record.id], _final_state(record.state))
+        self._fit_job_column()
 
     # live jobs -----------------------------------------------------------------------------
     def add_job(self, job: Job[object]) -> None:
@@ -136,8 +157,10 @@ class JobsPanel(QWidget):
         item.setText(0, job.title)
         item.setText(1, job.cluster or "")
         self._set_state(item, job.state.value)
-        item.setText(4, _clock(job.started or time.time()))
+        item.setText(4, day_or_time(job.started or time.time()))
+        item.setToolTip(0, job.title)
         self.tree.setCurrentItem(item)
+        self._fit_job_column()
 
     def on_event(self, event: JobEvent) -> None:
         item = self._items.get(event.job_id)
@@ -153,6 +176,7 @@ class JobsPanel(QWidget):
         elif event.kind in (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED):
             bar.setRange(0, 100)
             bar.setValue(100 if event.kind is EventKind.FINISHED else bar.value())
+            colour_progress(bar, _final_state(job.state.value))
             item.setText(6, _first_line(event.message))  # one row per job; all in the tip
             item.setToolTip(6, event.message)
             item.setText(5, format_duration(job.duration))
@@ -196,8 +220,8 @@ class JobsPanel(QWidget):
             "failed": "failed",
             "cancelled": "cancelled",
         }
-        item.setText(2, words.get(state, state))
-        icons = {"succeeded": "verify", "failed": "warning", "cancelled": "cancel"}
+        item.setText(2, tr(words.get(state, state)))
+        icons = {"succeeded": "verify", "failed": "failed", "cancelled": "cancel"}
         item.setIcon(2, icon(icons[state]) if state in icons else icon("refresh"))
 
     def _selected(self) -> None:
@@ -230,21 +254,24 @@ class JobsPanel(QWidget):
             job is not None and job.state is JobState.RUNNING and not job.cancel_requested
         )
 
+    def _fit_job_column(self) -> None:
+        self.tree.resizeColumnToContents(0)
+        self.tree.setColumnWidth(0, min(JOB_COLUMN_MAX, self.tree.columnWidth(0)))
+
     def _tick(self) -> None:
         for job_id, job in self._jobs.items():
             if job.state is JobState.RUNNING:
                 self._items[job_id].setText(5, format_duration(job.duration))
 
 
-def _clock(when: float) -> str:
-    """The time of day for today's jobs, the date and time for older ones."""
-    if time.strftime("%Y-%m-%d", time.localtime(when)) == time.strftime("%Y-%m-%d"):
-        return time.strftime("%H:%M:%S", time.localtime(when))
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
+def _final_state(state: str) -> State | None:
+    """The colour a finished job's bar takes (None: running, the palette's own)."""
+    return {"succeeded": State.OK, "failed": State.FAILED, "cancelled": State.WARNING}.get(state)
 
 
 def _first_line(text: str) -> str:
     lines = text.strip().splitlines()
     if len(lines) <= 1:
         return text.strip()
-    return f"{lines[0]} (+{len(lines) - 1} lines)"
+    more = count(len(lines) - 1, "more line")
+    return f"{lines[0]} (+{more})"

@@ -396,6 +396,7 @@ class MainWindow(QMainWindow):
             forget_icons()
             forget_badges()
             self.commands.refresh_icons()
+            self.topology.restyle()  # its items took their colours from the old palette
             if self.poller.health is not None:
                 self.selection.health_updated(self.poller.health)
                 self._health_changed(self.poller.health)

@@ -35,22 +35,37 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pmc.health import State
 from pmc.inventory import Cluster, SyncSchedule
 from pmc.jobs import EventKind, Job, JobEvent
+from pmc.outcome import Outcome
 from pmc.sync.copy_config import Remediation
 from pmc.sync.drift import DriftReport
 from pmc.sync.newer_changes import NewerChanges
 from pmc.sync.runner import Engine, Schedule, SyncRequest, SyncRunner
 
 from .async_dialog import ask
+from .health_look import colour_progress, state_colour
 from .icons import icon
+from .jobs_panel import time_left
+from .outcome_view import OutcomeView
 from .remediation_prompt import RemediationPrompt
 from .session import Session
 from .sync_direction import SyncDirection
 from .sync_refusal import SyncRefusal
+from .translation import tr, when
 
 FINAL = (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED)
 SAVE_DELAY_MS = 400  # schedule edits are saved to the inventory this long after the last one
+
+
+def sync_outcome(kind: EventKind, message: str) -> str:
+    """A finished sync in words, the same in the sync panel, the status bar and the tray."""
+    if kind is EventKind.FINISHED:
+        return tr("synchronized")
+    if kind is EventKind.FAILED:
+        return tr("synchronization failed: {message}").format(message=message.strip())
+    return tr("synchronization cancelled")
 
 
 def make_runner(session: Session, parent: QWidget | None = None) -> SyncRunner:
@@ -139,12 +154,14 @@ class SyncPanel(QWidget):
         self.every_minutes.setSuffix(" min")
         self.on_drift = QCheckBox("when drift is found")
         self.on_drift.setObjectName("scheduleOnDrift")
-        self.on_drift.setToolTip("Check for drift every 5 minutes and synchronise when found")
+        self.on_drift.setToolTip(tr("Check for drift every 5 minutes and synchronize when found"))
         self.schedule_state = QLabel("")
         self.schedule_state.setProperty("role", "hint")
         self.progress = QProgressBar()
         self.progress.setObjectName("syncProgress")
         self.progress.setVisible(False)  # until a sync of this cluster runs
+        self.failure = OutcomeView("syncOutcome")
+        self._started = 0.0
         self.log = QPlainTextEdit()
         self.log.setObjectName("syncLog")
         self.log.setReadOnly(True)
@@ -190,6 +207,7 @@ class SyncPanel(QWidget):
         layout.addLayout(heading)
         layout.addLayout(controls)
         layout.addWidget(self.progress)
+        layout.addWidget(self.failure)
         layout.addLayout(self.prompts)
         layout.addWidget(self.tabs, 1)
         self.sync_button.clicked.connect(self.synchronize)
@@ -351,6 +369,9 @@ class SyncPanel(QWidget):
         self.progress.setVisible(True)
         self.progress.setValue(0)
         self.progress.setFormat("%p%")
+        colour_progress(self.progress, None)
+        self.failure.setVisible(False)
+        self._started = time.monotonic()
         self.result.setText(f"▶ {job.title}…")
         self.result.setStyleSheet("")
         self.cancel_button.setEnabled(not job.state.is_final)
@@ -406,9 +427,9 @@ class SyncPanel(QWidget):
         if self.session.store is None:
             return
         for rec in self.session.store.jobs(limit=200, kind="sync"):
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec.started))
+            started = when(rec.started)
             self.history.addTopLevelItem(
-                QTreeWidgetItem([when, rec.cluster or "", rec.state, rec.title, rec.summary])
+                QTreeWidgetItem([started, rec.cluster or "", tr(rec.state), rec.title, rec.summary])
             )
         for column in range(self.history.columnCount() - 1):
             self.history.resizeColumnToContents(column)
@@ -418,8 +439,9 @@ class SyncPanel(QWidget):
             return
         if event.kind is EventKind.PROGRESS and event.fraction is not None:
             self.progress.setValue(int(event.fraction * 100))
-            if event.message:
-                self.progress.setFormat(f"%p%  {event.message}")
+            left = time_left(time.monotonic() - self._started, event.fraction)
+            parts = [p for p in (event.message, left) if p]
+            self.progress.setFormat("  ".join(["%p%", *parts]))
         elif event.kind is not EventKind.PROGRESS:
             server = f"[{event.server}] " if event.server else ""
             self.log.appendPlainText(f"{server}{event.message}")
@@ -427,20 +449,40 @@ class SyncPanel(QWidget):
             self.server_activity(event.server, event.message)
         if event.kind in FINAL:
             self.cancel_button.setEnabled(False)
+            self.progress.setFormat("%p%")
+            job = self.job
+            words = f"{job.cluster or self.cluster}: {sync_outcome(event.kind, event.message)}"
             if event.kind is EventKind.FINISHED:
                 self.progress.setValue(100)
-                self.result.setText(f"✔ {event.message or 'synchronised'}")
-                self.result.setStyleSheet("color: #2e9e4f; font-weight: 600;")
+                colour_progress(self.progress, State.OK)
+                self.result.setText(f"✔ {words}")
+                self.result.setStyleSheet(
+                    f"color: {state_colour(State.OK).name()}; font-weight: 600;"
+                )
             elif event.kind is EventKind.FAILED:
-                self.result.setText(f"✖ {event.message}")
-                self.result.setStyleSheet("color: #d62d20; font-weight: 600;")
-                if isinstance(self.job.error, NewerChanges):
-                    self._refused(self.job, self.job.error)
+                colour_progress(self.progress, State.FAILED)
+                self.result.setText(f"✖ {words}")
+                self.result.setStyleSheet(
+                    f"color: {state_colour(State.FAILED).name()}; font-weight: 600;"
+                )
+                if isinstance(job.error, NewerChanges):
+                    self._refused(job, job.error)  # its prompt says why and the ways on
+                else:
+                    self.failure.show_outcome(self._failure_outcome(job, event.message))
             else:
-                self.result.setText("■ cancelled")
+                colour_progress(self.progress, State.WARNING)
+                self.result.setText(f"■ {words}")
                 self.result.setStyleSheet("")
             self.result.setToolTip(event.message)
-            self.session.tasks.spawn(self._refresh_after(self.job), what="sync history")
+            self.session.tasks.spawn(self._refresh_after(job), what="sync history")
+
+    def _failure_outcome(self, job: Job[object], message: str) -> Outcome:
+        if "(playout)" in job.title:
+            banner = tr("Copy config failed and set the replication status to stopped.")
+        else:
+            banner = tr("Backup was not brought in line with main.")
+        hint = tr("Read the log above; Synchronize all servers tries again.")
+        return Outcome(False, banner, f"{message.strip()}\n{hint}")
 
     async def _refresh_after(self, job: Job[object]) -> None:
         with contextlib.suppress(BaseException):

@@ -29,6 +29,8 @@ from PySide6.QtGui import (
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QApplication,
+    QGraphicsItem,
+    QGraphicsPathItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
@@ -75,13 +77,37 @@ class TopologyScene(QGraphicsScene):
         self.nodes: dict[str, ServerNode] = {}
         self.links: dict[str, LinkItem] = {}
         self.health: ClusterHealth | None = None
+        self._kept: list[QGraphicsItem] = []  # every top-level item, held by Python
         self._quiet = False
         self.selectionChanged.connect(self._selection_changed)
 
     # building ------------------------------------------------------------------------------
+    def addItem(self, item: QGraphicsItem) -> None:
+        super().addItem(item)
+        self._kept.append(item)
+
+    def text_item(self, text: str, font: QFont | None = None) -> QGraphicsSimpleTextItem:
+        """A text of the scene, made here (not by ``addSimpleText``): the scene is redrawn
+        with ``clear()``, and an item Qt made itself would leave a stale Python wrapper."""
+        item = QGraphicsSimpleTextItem(text)
+        if font is not None:
+            item.setFont(font)
+        self.addItem(item)
+        return item
+
+    def path_item(self, path: QPainterPath, pen: QPen) -> QGraphicsPathItem:
+        item = QGraphicsPathItem(path)
+        item.setPen(pen)
+        self.addItem(item)
+        return item
+
     def show_cluster(self, cluster: Cluster | None) -> None:
         self._quiet = True
-        self.clear()
+        # every item was made in Python and is held in _kept: take them out and let Python
+        # delete them (clear() would delete them behind their Python wrappers' back)
+        for item in self._kept:
+            self.removeItem(item)
+        self._kept.clear()
         self.nodes.clear()
         self.links.clear()
         if cluster is None or self.cluster is None or cluster.name != self.cluster.name:
@@ -96,7 +122,7 @@ class TopologyScene(QGraphicsScene):
                 if cluster is not None
                 else tr("No cluster selected.")
             )
-            text = self.addSimpleText(hint)
+            text = self.text_item(hint)
             text.setBrush(QApplication.palette().color(QPalette.ColorRole.Text))
             return
         servers = ordered(cluster)
@@ -118,10 +144,10 @@ class TopologyScene(QGraphicsScene):
         right = (len(servers) - 1) * (NODE_WIDTH + GAP) + NODE_WIDTH + 40
         bus = QPainterPath(QPointF(left, BUS_Y))
         bus.lineTo(right, BUS_Y)
-        bus_item = self.addPath(bus, QPen(link_colour(LinkKind.MANAGEMENT), 4))
+        bus_item = self.path_item(bus, QPen(link_colour(LinkKind.MANAGEMENT), 4))
         bus_item.setZValue(-2)
         bus_item.setToolTip(tr("Management network (eth3)"))
-        label = self.addSimpleText(tr("management network (eth3)"))
+        label = self.text_item(tr("management network (eth3)"))
         label.setBrush(link_colour(LinkKind.MANAGEMENT))
         label.setPos(left, BUS_Y - 20)
         # the operator's desktop on the bus
@@ -138,7 +164,7 @@ class TopologyScene(QGraphicsScene):
         text.setPos(centre - r.width() / 2, OPERATOR_Y + 2 - r.height() / 2)
         stub = QPainterPath(QPointF(centre, OPERATOR_Y + 22))
         stub.lineTo(centre, BUS_Y)
-        self.addPath(stub, QPen(link_colour(LinkKind.MANAGEMENT), 3)).setZValue(-2)
+        self.path_item(stub, QPen(link_colour(LinkKind.MANAGEMENT), 3)).setZValue(-2)
         for link in links_of(self.cluster) if self.cluster else []:
             if link.kind is not LinkKind.MANAGEMENT:
                 continue
@@ -202,8 +228,8 @@ class TopologyScene(QGraphicsScene):
         for label, pen in entries:
             line = QPainterPath(QPointF(x, y))
             line.lineTo(x + 30, y)
-            self.addPath(line, pen)
-            text = self.addSimpleText(label, font)
+            self.path_item(line, pen)
+            text = self.text_item(label, font)
             text.setBrush(palette.color(QPalette.ColorRole.Text))
             text.setPos(x + 36, y - text.boundingRect().height() / 2)
             x += 36 + text.boundingRect().width() + 22
@@ -299,14 +325,18 @@ class TopologyView(QGraphicsView):
             target = min(1.3, max(MIN_FIT_SCALE, scale))
             self.scale(target, target)
 
+    def restyle(self) -> None:
+        """Draw the scene again in the palette's colours (dark mode switched while running)."""
+        zoom = None if self._auto_fit else self.transform()
+        self.show_cluster(self.topology.cluster)
+        if zoom is not None:
+            self.setTransform(zoom)
+            self._auto_fit = False
+
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:
-            zoom = None if self._auto_fit else self.transform()
-            self.show_cluster(self.topology.cluster)  # colours come from the palette
-            if zoom is not None:
-                self.setTransform(zoom)
-                self._auto_fit = False
+            self.restyle()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:

@@ -24,19 +24,11 @@ from pmc.jobs import EventKind, Job, JobEvent
 from .health_look import badged
 from .icons import app_icon, icon
 from .session import Session
+from .sync_panel import sync_outcome
 from .translation import clock, tr
 
 FINAL = (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED)
 ALERT_INTERVAL_S = 60.0
-
-
-def sync_outcome(kind: EventKind, message: str) -> str:
-    """A finished sync in words, the same in the sync panel, the status bar and the tray."""
-    if kind is EventKind.FINISHED:
-        return tr("synchronized")
-    if kind is EventKind.FAILED:
-        return tr("synchronization failed: {message}").format(message=message.strip())
-    return tr("synchronization cancelled")
 
 
 def tray_available() -> bool:

@@ -131,7 +131,7 @@ class Executor:
             for number, step in enumerate(self.plan.steps, 1):
                 self.ctx.checkpoint()
                 self.ctx.progress(number - 1, total, unit="steps")
-                with self.ctx.step(step.summary(), server=step.server):
+                with self.ctx.step(step.action(), server=step.server):
                     await self._apply(step)
                 self.report.applied.append(step.summary())
             self.ctx.progress(total, total, unit="steps")

@@ -152,7 +152,7 @@ def test_export_then_import_like_an_operator(
     progress = [e for e in dialog.job.events if e.kind == "progress"]
     assert progress and "/s" in progress[-1].message
     assert dialog.progress.bar.value() == dialog.progress.bar.maximum()
-    assert "exported main" in dialog.outcome.text()
+    assert "Exported main" in dialog.outcome.text()
     shoot(dialog, "export-dialog-done")
     dialog.close()
 

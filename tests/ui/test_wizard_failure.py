@@ -11,7 +11,7 @@ from typing import Any
 import paramiko
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QWizard
+from PySide6.QtWidgets import QApplication, QWizard
 
 from pmc import secrets
 from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
@@ -21,6 +21,7 @@ from pmc.remote.host_keys import KnownHosts
 from pmc.remote.pool import ConnectionPool
 from tests.ui.helpers import open_window
 from tests.ui.lab_session import operator_namespace
+from ui.icons import icon
 
 pytestmark = [pytest.mark.lab, pytest.mark.gui, pytest.mark.slow]
 
@@ -99,10 +100,25 @@ def test_failed_apply_shows_the_engine_message_and_the_rollback(  # noqa: PLR091
             assert not page.succeeded
             outcome = page.outcome.text()
             assert page.outcome.isVisible()
-            assert "playout-api.service" in outcome, outcome  # the engine's own words
-            assert "backup" in outcome
+            # the failure screen: one banner line, word for word, not in red (restored)
+            assert page.outcome.banner.text() == "Nothing changed: both servers were restored."
+            assert "color" not in page.outcome.banner.styleSheet()
+            cause = page.outcome.cause.text()
+            assert "playout-api.service" in cause, cause  # the engine's own words
+            assert "backup" in cause
             assert "Rolled back:" in outcome and "nothing had been changed" not in outcome
-            assert "Could NOT roll back" not in outcome
+            assert "Could not roll back" not in outcome
+            # what was rolled back: listed once, behind its toggle
+            assert not page.outcome.details.isVisible()
+            page.outcome.toggle.click()
+            assert page.outcome.details.isVisible()
+            rolled = page.outcome.details.toPlainText().splitlines()
+            assert rolled and len(rolled) == len(set(rolled))
+            assert {line.split(":", 1)[0] for line in rolled} == {"main", "backup"}
+            page.outcome.copy_button.click()
+            assert QApplication.clipboard().text() == outcome
+            # the bar says how it went, the failed job has the failed icon
+            assert page.progress.styleSheet(), "the bar is coloured by the outcome"
             assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
             log = page.log.toPlainText()
             assert "Job for playout-api.service failed" in log or "restart" in log
@@ -113,6 +129,9 @@ def test_failed_apply_shows_the_engine_message_and_the_rollback(  # noqa: PLR091
                 assert state == "active", srv.name
             jobs = window.jobs.tree
             assert jobs.topLevelItem(0).text(2) == "failed"
+            shown = jobs.topLevelItem(0).icon(2).pixmap(16, 16).toImage()
+            expected = icon("failed").pixmap(16, 16).toImage()
+            assert shown == expected
             wizard.reject()
         finally:
             closing = tasks.spawn(pool.close())

@@ -1,9 +1,11 @@
-"""Wizard page 5: apply, with live progress and log. A failure shows the engine's message and
+"""Wizard page 5: apply, with live progress, the time left, and the log. A failure shows the
+failure screen (:class:`ui.outcome_view.OutcomeView`): "Nothing changed: both servers were
+restored." (or, only when the rollback failed, "Could not restore: …"), the engine's message,
 what was rolled back; cancel asks the job to stop at its next safe point."""
 
 from __future__ import annotations
 
-import html
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
@@ -18,12 +20,17 @@ from PySide6.QtWidgets import (
 )
 
 from pmc.errors import Cancelled
+from pmc.health import State
 from pmc.jobs import EventKind, Job, JobEvent, JobState
+from pmc.outcome import Outcome, after_rollback, succeeded
 from pmc.setup.apply import ApplyReport, SetupFailed
 
+from ..health_look import colour_progress
 from ..icons import icon
-from ..jobs_panel import format_event
+from ..jobs_panel import format_event, time_left
+from ..outcome_view import OutcomeView
 from ..session import Session
+from ..translation import tr
 
 
 class ApplyPage(QWizardPage):
@@ -32,27 +39,26 @@ class ApplyPage(QWizardPage):
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.setObjectName("applyPage")
-        self.setTitle("Apply")
-        self.setSubTitle("PMC is changing the servers. Follow each step below.")
+        self.setTitle(tr("Apply"))
+        self.setSubTitle(tr("PMC is changing the servers. Follow each step below."))
         self.session = session
         self.job: Job[ApplyReport] | None = None
         self.make_job: Callable[[], Job[ApplyReport]] | None = None
         self.progress = QProgressBar()
         self.progress.setObjectName("applyProgress")
-        self.current = QLabel("Waiting to start…")
+        self.current = QLabel(tr("Waiting to start…"))
         self.current.setObjectName("applyCurrent")
         self.current.setWordWrap(True)
-        self.outcome = QLabel()
-        self.outcome.setObjectName("applyOutcome")
-        self.outcome.setWordWrap(True)
-        self.outcome.setVisible(False)
+        self.outcome = OutcomeView("applyOutcome")
         self.log = QPlainTextEdit()
         self.log.setObjectName("applyLog")
         self.log.setReadOnly(True)
         self.log.setProperty("role", "log")
-        self.cancel_button = QPushButton(icon("cancel"), "Stop safely")
+        self.cancel_button = QPushButton(icon("cancel"), tr("Stop safely"))
         self.cancel_button.setObjectName("stopApply")
-        self.cancel_button.setToolTip("Stop at the next safe point; what was done is rolled back")
+        self.cancel_button.setToolTip(
+            tr("Stop at the next safe point; what was done is rolled back")
+        )
         self.cancel_button.clicked.connect(self.cancel)
         row = QHBoxLayout()
         row.addWidget(self.progress, 1)
@@ -64,6 +70,7 @@ class ApplyPage(QWizardPage):
         layout.addWidget(self.log, 1)
         session.signals.event.connect(self._on_event)
         self._steps_done = 0
+        self._started = 0.0
 
     def initializePage(self) -> None:
         if self.job is not None or self.make_job is None:
@@ -72,6 +79,8 @@ class ApplyPage(QWizardPage):
         self._steps_done = 0
         self.job = self.make_job()
         self.progress.setRange(0, 0)
+        colour_progress(self.progress, None)
+        self._started = time.monotonic()
         self.session.run_job(self.job)
 
     def _on_event(self, event: JobEvent) -> None:
@@ -81,10 +90,12 @@ class ApplyPage(QWizardPage):
         if event.kind is not EventKind.PROGRESS:
             self.log.appendPlainText(format_event(event))
         if event.kind is EventKind.STEP_STARTED:
-            self.current.setText(f"Now: {event.message}")
+            self.current.setText(tr("Now: {step}").format(step=event.message))
         elif event.kind is EventKind.PROGRESS and event.fraction is not None:
             self.progress.setRange(0, 100)
             self.progress.setValue(int(event.fraction * 100))
+            left = time_left(time.monotonic() - self._started, event.fraction)
+            self.progress.setFormat(f"%p%  {left}" if left else "%p%")
         elif event.kind in (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED):
             self._finished(job)
         self.completeChanged.emit()
@@ -92,46 +103,31 @@ class ApplyPage(QWizardPage):
     def _finished(self, job: Job[object]) -> None:
         self.cancel_button.setEnabled(False)
         self.progress.setRange(0, 100)
-        self.outcome.setVisible(True)
+        self.progress.setFormat("%p%")
         if job.state is JobState.SUCCEEDED:
             self.progress.setValue(100)
-            self.current.setText("All steps applied.")
-            self.outcome.setText(f"✔ {html.escape(str(job.result))}. Next: verify the cluster.")
-            self.outcome.setStyleSheet("color: #2e9e4f; font-weight: 600;")
+            colour_progress(self.progress, State.OK)
+            self.current.setText(tr("All steps applied. Next: verify the cluster."))
+            self.show_outcome(succeeded(tr("{result}.").format(result=job.result)))
             self.applyFinished.emit(True)
             return
-        error = job.error
-        headline = str(error)
-        rolled: list[str] = []
-        problems: list[str] = []
-        if isinstance(error, SetupFailed):
-            rolled, problems = error.report.rolled_back, error.report.rollback_problems
-        elif isinstance(error, Cancelled) and error.hint:  # the hint is the rollback summary
-            headline = error.what
-            rolled, problems = _rollback_of(error.hint)
-        text = f"<b>✖ {html.escape(headline)}</b>"
-        if isinstance(error, (SetupFailed, Cancelled)):
-            text += "<br><b>Rolled back:</b> " + html.escape(
-                "; ".join(rolled) or "nothing had been changed yet"
-            )
-            if problems:
-                text += "<br><b>Could NOT roll back:</b> " + html.escape("; ".join(problems))
+        outcome = apply_outcome(job)
+        colour_progress(self.progress, State.WARNING if outcome.restored else State.FAILED)
         cancelled = job.state is JobState.CANCELLED
-        self.current.setText(
-            "The setup was cancelled; the servers are as they were before it."
-            if cancelled and not problems
-            else f"The setup {'cancelled' if cancelled else 'failed'}."
-        )
-        self.outcome.setText(text)
-        self.outcome.setStyleSheet("color: #d62d20;")
+        self.current.setText(tr("The setup was cancelled.") if cancelled
+                             else tr("The setup failed."))  # fmt: skip
+        self.show_outcome(outcome)
         self.applyFinished.emit(False)
+
+    def show_outcome(self, outcome: Outcome) -> None:
+        self.outcome.show_outcome(outcome)
 
     def cancel(self) -> None:
         if self.job is not None and not self.job.state.is_final:
             self.job.cancel()
             self.cancel_button.setEnabled(False)
             self.current.setText(
-                "Stopping at the next safe point, then rolling back what was changed…"
+                tr("Stopping at the next safe point, then rolling back what was changed…")
             )
 
     @property
@@ -144,6 +140,20 @@ class ApplyPage(QWizardPage):
 
     def isComplete(self) -> bool:
         return self.succeeded
+
+
+def apply_outcome(job: Job[object]) -> Outcome:
+    """The failure screen of an apply that failed or was cancelled."""
+    error = job.error
+    cancelled = job.state is JobState.CANCELLED
+    if isinstance(error, SetupFailed):
+        report = error.report
+        cause = f"{report.failed_step}: {report.error}" if report.failed_step else error.what
+        return after_rollback(cause, report.rolled_back, report.rollback_problems)
+    if isinstance(error, Cancelled) and error.hint:  # the hint is the rollback summary
+        rolled, problems = _rollback_of(error.hint)
+        return after_rollback(error.what, rolled, problems, cancelled=True)
+    return after_rollback(str(error) if error else tr("cancelled"), [], [], cancelled=cancelled)
 
 
 def _rollback_of(summary: str) -> tuple[list[str], list[str]]:

@@ -20,6 +20,7 @@ from pmc.setup.verify import VerifyReport
 from .. import engine
 from ..icons import icon
 from ..session import Session
+from ..translation import tr
 from .apply_page import ApplyPage
 from .choose_page import ChoosePage
 from .confirm_page import ConfirmPage
@@ -37,7 +38,7 @@ class SetupWizard(QWizard):
     def __init__(self, session: Session, cluster: Cluster, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("setupWizard")
-        self.setWindowTitle("Set up redundancy")
+        self.setWindowTitle(tr("Set up redundancy"))
         self.setWindowIcon(icon("redundancy"))
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
@@ -118,5 +119,7 @@ class SetupWizard(QWizard):
         super().reject()
 
     def _apply_finished(self, succeeded: bool) -> None:
-        if not succeeded:  # nothing more to do here but read the outcome
-            self.setButtonText(QWizard.WizardButton.CancelButton, "&Close")
+        if succeeded:  # nothing left to cancel: Next verifies, Finish closes
+            self.setOption(QWizard.WizardOption.NoCancelButton, True)
+        else:  # nothing more to do here but read the outcome
+            self.setButtonText(QWizard.WizardButton.CancelButton, tr("&Close"))
