@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -30,18 +31,20 @@ from pmc.inventory import AuthMethod, Cluster, Inventory, Role, Server
 from pmc.inventory_rules import check_address
 from pmc.validation import check_server
 
-from .form_field import FieldError
+from .form_field import FieldError, WrappedLabel
 from .icons import icon
 from .tasks import Tasks
+from .translation import tr
 
 AUTH_WORDS = {
     AuthMethod.PASSWORD: "Password (kept in the OS keyring)",
     AuthMethod.KEY: "Private key file",
     AuthMethod.AGENT: "SSH agent",
 }
+FIELD_WIDTH = 340
 ROLE_TEXT = {
-    Role.MAIN: "main — master / primary",
-    Role.BACKUP: "backup — spooler / secondary",
+    Role.MAIN: "main (the Web Console's master)",
+    Role.BACKUP: "backup (the Web Console's spooler)",
     Role.ADMIN: "admin",
     Role.PLAYER: "player",
 }
@@ -74,25 +77,28 @@ class ServerDialog(QDialog):
         self.original = server
         self.forget_requested = False
         self._stored = False
-        self.setWindowTitle(f"Edit server {server.name}" if server else "Add server")
+        self.setWindowTitle(
+            tr("Edit server {name}").format(name=server.name) if server else tr("Add server")
+        )
         self.setWindowIcon(icon("server"))
-        self.setMinimumWidth(480)
+        self.setMinimumWidth(580)  # the form's fields are at least FIELD_WIDTH wide too
 
         self.name = QLineEdit(server.name if server else "")
+        self.name.setMinimumWidth(FIELD_WIDTH)
         self.name.setPlaceholderText("main")
         self.management = QLineEdit(server.management_address if server else "")
         self.management.setPlaceholderText("192.168.1.105")
         self.management.setProperty(
-            "baseToolTip", "Management interface (eth3): SSH, Web Console, Playout API"
+            "baseToolTip", tr("Management interface (eth3): SSH, Web Console, Playout API")
         )
         self.redundancy = QLineEdit((server.redundancy_address or "") if server else "")
-        self.redundancy.setPlaceholderText("172.17.59.128 (eth2, for copy config)")
+        self.redundancy.setPlaceholderText(tr("172.17.59.128 (eth2, for copy config)"))
         self.redundancy.setProperty(
-            "baseToolTip", "Redundancy interface (eth2): the direct link used by copy config"
+            "baseToolTip", tr("Redundancy interface (eth2): the direct link used by copy config")
         )
         self.role = QComboBox()
         for role in Role:
-            self.role.addItem(ROLE_TEXT[role], role)
+            self.role.addItem(tr(ROLE_TEXT[role]), role)
         default_role = server.role if server else _next_role(cluster)
         self.role.setCurrentIndex(list(Role).index(default_role))
         self.port = QSpinBox()
@@ -101,13 +107,13 @@ class ServerDialog(QDialog):
         self.user = QLineEdit(server.ssh_user if server else "root")
         self.auth = QComboBox()
         for method in AuthMethod:
-            self.auth.addItem(AUTH_WORDS[method], method)
+            self.auth.addItem(tr(AUTH_WORDS[method]), method)
         self.auth.setCurrentIndex(
             list(AuthMethod).index(server.auth if server else AuthMethod.PASSWORD)
         )
         self.key_file = QLineEdit((server.key_file or "") if server else "")
         self.key_file.setPlaceholderText("~/.ssh/id_ed25519")
-        browse = QPushButton("Browse…")
+        browse = QPushButton(tr("Browse…"))
         browse.clicked.connect(self._browse)
         key_row = QHBoxLayout()
         key_row.addWidget(self.key_file, 1)
@@ -118,11 +124,13 @@ class ServerDialog(QDialog):
         self.secret = QLineEdit()
         self.secret.setObjectName("secretField")
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
-        self.secret_state = QLabel("Checking the keyring…")
+        self.secret_state = WrappedLabel(tr("Checking the keyring…"))
+        self.secret_state.setObjectName("secretState")
         self.secret_state.setProperty("role", "hint")
-        self.forget = QPushButton(icon("remove"), "Forget")
+        self.secret_state.setWordWrap(True)
+        self.forget = QPushButton(icon("remove"), tr("Forget"))
         self.forget.setObjectName("forgetSecret")
-        self.forget.setToolTip("Delete the stored secret from the OS keyring")
+        self.forget.setToolTip(tr("Delete the stored secret from the OS keyring"))
         self.forget.setEnabled(False)
         self.forget.clicked.connect(self._forget)
         secret_state_row = QHBoxLayout()
@@ -138,24 +146,23 @@ class ServerDialog(QDialog):
             "ssh_user": FieldError(self.user),
             "key_file": FieldError(self.key_file),
         }
-        self.general = QLabel()
+        self.general = WrappedLabel()
         self.general.setProperty("role", "field-error")
-        self.general.setWordWrap(True)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-        self._row(form, "&Name:", self.name, "name")
-        self._row(form, "&Management address (eth3):", self.management, "management_address")
-        self._row(form, "&Redundancy address (eth2):", self.redundancy, "redundancy_address")
-        self._row(form, "R&ole:", self.role, "role")
-        self._row(form, "SSH &port:", self.port, "ssh_port")
-        self._row(form, "SSH &user:", self.user, "ssh_user")
-        form.addRow("&Authentication:", self.auth)
-        self.key_label = QLabel("&Key file:")
+        self._row(form, tr("&Name:"), self.name, "name")
+        self._row(form, tr("&Management address (eth3):"), self.management, "management_address")
+        self._row(form, tr("&Redundancy address (eth2):"), self.redundancy, "redundancy_address")
+        self._row(form, tr("R&ole:"), self.role, "role")
+        self._row(form, tr("SSH &port:"), self.port, "ssh_port")
+        self._row(form, tr("SSH &user:"), self.user, "ssh_user")
+        form.addRow(tr("&Authentication:"), self.auth)
+        self.key_label = QLabel(tr("&Key file:"))
         self.key_label.setBuddy(self.key_file)
         form.addRow(self.key_label, self.key_row)
         form.addRow("", self.errors["key_file"])
-        self.secret_label = QLabel("Pass&word:")
+        self.secret_label = QLabel(tr("Pass&word:"))
         self.secret_label.setBuddy(self.secret)
         form.addRow(self.secret_label, self.secret)
         form.addRow("", secret_state_row)
@@ -165,8 +172,14 @@ class ServerDialog(QDialog):
         )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        intro = QLabel(f"Cluster <b>{cluster.name}</b> — {cluster.architecture.title}")
+        intro = QLabel(
+            tr("Cluster <b>{name}</b> — {architecture}").format(
+                name=cluster.name, architecture=tr(cluster.architecture.title)
+            )
+        )
         layout = QVBoxLayout(self)
+        # the dialog grows with its messages (a wrapped error is never cut)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addWidget(intro)
         layout.addLayout(form)
         layout.addWidget(self.general)
@@ -222,13 +235,15 @@ class ServerDialog(QDialog):
         found: dict[str, str] = {}
         general: list[str] = []
         if not self.name.text().strip():
-            found["name"] = "Give the server a name, e.g. main or backup."
+            found["name"] = tr("Give the server a name, e.g. main or backup.")
         renamed = self.original is None or self.original.name != self.name.text().strip()
         if renamed and self.name.text().strip() in {s.name for s in self.cluster.servers}:
-            found["name"] = f"The cluster already has a server called {self.name.text()!r}."
+            found["name"] = tr("The cluster already has a server called {name!r}.").format(
+                name=self.name.text()
+            )
         management = self.management.text().strip()
         if not management:
-            found["management_address"] = "The management address (eth3) is needed."
+            found["management_address"] = tr("The management address (eth3) is needed.")
         else:
             problem = check_address(management)
             if problem:
@@ -262,6 +277,17 @@ class ServerDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
         return ok
 
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.Type.LayoutRequest and self.isVisible():
+            # as tall as the messages need at this width, no taller (they come and go)
+            layout = self.layout()
+            height = layout.heightForWidth(self.width()) if layout.hasHeightForWidth() else -1
+            height = max(height, layout.minimumSize().height())
+            if height != self.height():
+                self.resize(self.width(), height)
+        return handled
+
     def accept(self) -> None:
         if self.revalidate():
             super().accept()
@@ -279,22 +305,31 @@ class ServerDialog(QDialog):
                 self._secret_kind(), self.cluster.name, self.original.name
             )
         except PmcError as exc:
-            self.secret_state.setText(f"Keyring not available: {exc}")
+            self.secret_state.setText(tr("Keyring not available: {why}").format(why=exc))
             return
         self._show_secret_state(stored)
 
     def _show_secret_state(self, stored: bool) -> None:
         self._stored = stored
-        what = self._secret_kind().label
+        what = tr(self._secret_kind().label)
         if self.forget_requested:
-            self.secret_state.setText(f"The {what} will be deleted from the keyring.")
+            self.secret_state.setText(
+                tr("The {what} will be deleted from the keyring.").format(what=what)
+            )
         elif stored:
             self.secret_state.setText(
-                f"A {what} is stored in the OS keyring. Type a new one to replace it."
+                tr("A {what} is stored in the OS keyring. Type a new one to replace it.").format(
+                    what=what
+                )
             )
         else:
-            self.secret_state.setText(f"No {what} stored. It is kept in the OS keyring only.")
+            self.secret_state.setText(
+                tr("No {what} stored yet. What you type is kept in the OS keyring only.").format(
+                    what=what
+                )
+            )
         self.forget.setEnabled(stored and not self.forget_requested)
+        self._placeholder()
 
     def _forget(self) -> None:
         self.forget_requested = True
@@ -307,17 +342,27 @@ class ServerDialog(QDialog):
         self.key_label.setVisible(is_key)
         self.key_row.setVisible(is_key)
         uses_secret = method is not AuthMethod.AGENT
-        self.secret_label.setText("Key pass&phrase:" if is_key else "Pass&word:")
+        self.secret_label.setText(tr("Key pass&phrase:") if is_key else tr("Pass&word:"))
         self.secret.setEnabled(uses_secret)
-        self.secret.setPlaceholderText(
-            "leave empty to keep what is stored" if uses_secret else "not used with the SSH agent"
-        )
+        self._placeholder()
         if self.original is not None:
             self.tasks.spawn(self._look_up_secret(), what="keyring look-up")
         self.revalidate()
 
+    def _placeholder(self) -> None:
+        """What the secret field says while empty: only a stored secret can be kept."""
+        if self.auth_method is AuthMethod.AGENT:
+            text = tr("not used with the SSH agent")
+        elif self._stored and not self.forget_requested:
+            text = tr("leave empty to keep what is stored")
+        elif self.auth_method is AuthMethod.KEY:
+            text = tr("the key's passphrase, if it has one")
+        else:
+            text = tr("root's password on this server")
+        self.secret.setPlaceholderText(text)
+
     def _browse(self) -> None:
-        dialog = QFileDialog(self, "Choose the private key file")
+        dialog = QFileDialog(self, tr("Choose the private key file"))
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.fileSelected.connect(self.key_file.setText)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

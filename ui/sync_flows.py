@@ -25,6 +25,7 @@ from .error_dialog import show_error
 from .old_settings import QtOldSettings
 from .status_poller import StatusPoller
 from .sync_panel import SyncPanel
+from .translation import count, tr
 from .tray import SyncTray
 from .window_parts import WindowFlows, WindowParts
 
@@ -56,7 +57,7 @@ class SyncFlows(WindowFlows):
         self.quit_app: Callable[[], None] = QApplication.quit  # tests replace it
         self.quitting = False
         self.schedules_stopped = False
-        self.tray_keep = QAction("Keep running in the tray when the window closes", window)
+        self.tray_keep = QAction(tr("Keep running in the tray when the window closes"), window)
         self.tray_keep.setCheckable(True)
         self.tray_keep.setChecked(self.tray_choice() == "tray")
         self.tray_keep.toggled.connect(self._tray_keep_toggled)
@@ -89,7 +90,7 @@ class SyncFlows(WindowFlows):
         try:
             return self.panel.synchronize()
         except Exception as exc:  # an unknown cluster name, no running loop…
-            show_error(self.window, f"synchronising {cluster.name}", exc)
+            show_error(self.window, tr("synchronizing {cluster}").format(cluster=cluster.name), exc)
             return None
 
     def syncing(self, cluster: str) -> bool:
@@ -114,10 +115,16 @@ class SyncFlows(WindowFlows):
 
     def _prompt_shown(self, fix: Remediation) -> None:
         self.show_sync_panel()
+        self.tray.set_result(
+            tr("{cluster}: copy config failed, waiting for your answer in the sync panel").format(
+                cluster=fix.plan.cluster
+            ),
+            failed=True,
+        )
         if not self.window.isVisible():
             self.tray.notify(
-                f"Copy config on {fix.plan.cluster} needs you",
-                f"{fix.failure.explain()}. Open PMC to confirm the fix.",
+                tr("Copy config on {cluster} needs you").format(cluster=fix.plan.cluster),
+                tr("{why}. Open PMC to confirm the fix.").format(why=fix.failure.explain()),
             )
 
     # schedules (kept in the inventory) ----------------------------------------------------
@@ -153,8 +160,10 @@ class SyncFlows(WindowFlows):
             show_error(self.window, "starting the inventory's sync schedules", exc)
             return
         if changed:
-            count = len(self.runner.schedules)
-            self.window.statusBar().showMessage(f"{count} sync schedule(s) running", 8000)
+            number = len(self.runner.schedules)
+            self.window.statusBar().showMessage(
+                tr("{schedules} running").format(schedules=count(number, "sync schedule")), 8000
+            )
         if self.panel is not None:
             self.panel.set_cluster(self.panel.cluster)
 
@@ -208,24 +217,29 @@ class SyncFlows(WindowFlows):
         self.save_settings()
         self.window.hide()
         self.tray.notify(
-            "PMC keeps running in the tray",
-            "Schedules and running synchronisations go on. Quit from the tray menu to stop.",
+            tr("PMC keeps running in the tray"),
+            tr(
+                "Schedules, running synchronizations and the status checks go on. Quit from the "
+                "tray menu to stop."
+            ),
         )
 
     def _ask_keep_in_tray(self) -> None:
         box = QMessageBox(
             QMessageBox.Icon.Question,
-            "Keep PMC running?",
-            "Synchronisation schedules or running syncs need PMC to keep running. Keep it "
-            "running in the tray (Quit from the tray menu stops everything)?",
+            tr("Keep PMC running?"),
+            tr(
+                "Synchronization schedules or running syncs need PMC to keep running. Keep it "
+                "running in the tray (Quit from the tray menu stops everything)?"
+            ),
             QMessageBox.StandardButton.NoButton,
             self.window,
         )
         box.setObjectName("keepInTrayQuestion")
-        keep = box.addButton("Keep running in the tray", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Quit", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton(tr("Keep running in the tray"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(tr("Quit"), QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
-        remember = QCheckBox("Do not ask again")
+        remember = QCheckBox(tr("Do not ask again"))
         remember.setChecked(True)
         box.setCheckBox(remember)
 
@@ -259,7 +273,7 @@ class SyncFlows(WindowFlows):
         others = [finished(job) for job in running if job.kind != "sync"]
         if others:  # a setup apply rolls back at its next safe point: give it the time
             await asyncio.wait([asyncio.ensure_future(c) for c in others], timeout=120)
-        self.window.statusBar().showMessage("Quitting…")
+        self.window.statusBar().showMessage(tr("Quitting…"))
         self.tray.hide()
         self.window.close()
         self.quit_app()

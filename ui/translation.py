@@ -56,30 +56,41 @@ def install_translator(app: QCoreApplication) -> list[str]:
     return loaded
 
 
+ISO_FORMAT = "yyyy-MM-dd HH:mm"  # where no locale is set (the C locale writes "1 12 2026")
+
+
+def _format(moment: QDateTime) -> str:
+    locale = QLocale()
+    if locale.language() == QLocale.Language.C:
+        return moment.toString(ISO_FORMAT)
+    return locale.toString(moment, QLocale.FormatType.ShortFormat)
+
+
 def when(seconds: float | None) -> str:
     """A moment (seconds since the epoch) as the locale writes date and time, short."""
     if not seconds:
         return tr("never")
-    moment = QDateTime.fromSecsSinceEpoch(int(seconds))
-    return QLocale().toString(moment, QLocale.FormatType.ShortFormat)
+    return _format(QDateTime.fromSecsSinceEpoch(int(seconds)))
 
 
 def clock(seconds: float) -> str:
     """The time of day of a moment, in the locale's short format."""
-    return QLocale().toString(QDateTime.fromSecsSinceEpoch(int(seconds)).time(),
-                              QLocale.FormatType.ShortFormat)  # fmt: skip
+    time_of_day = QDateTime.fromSecsSinceEpoch(int(seconds)).time()
+    if QLocale().language() == QLocale.Language.C:
+        return time_of_day.toString("HH:mm")
+    return QLocale().toString(time_of_day, QLocale.FormatType.ShortFormat)
 
 
 def moment_text(moment: dt.datetime) -> str:
     """A server's local time stamp (no time zone) in the locale's short format."""
     stamp = QDateTime(moment.year, moment.month, moment.day, moment.hour, moment.minute,
                       moment.second)  # fmt: skip
-    return QLocale().toString(stamp, QLocale.FormatType.ShortFormat)
+    return _format(stamp)
 
 
 def day_or_time(seconds: float) -> str:
     """Today's moments as a time of day, older ones with their date (the jobs list)."""
     moment = QDateTime.fromSecsSinceEpoch(int(seconds))
     if moment.date() == QDateTime.currentDateTime().date():
-        return QLocale().toString(moment.time(), QLocale.FormatType.ShortFormat)
-    return QLocale().toString(moment, QLocale.FormatType.ShortFormat)
+        return clock(seconds)
+    return _format(moment)

@@ -20,6 +20,7 @@ from pmc.plan import StepKind
 from pmc.remote.connection import Connection
 from pmc.sync import engine
 from pmc.sync.delta import FolderDelta, SyncDelta, TableDelta, format_key
+from pmc.words import plural
 
 Connections = Mapping[str, Connection]
 
@@ -74,12 +75,15 @@ class DriftReport:
             return "in sync"
         parts = []
         if self.rows:
-            parts.append(f"{self.rows} row{'s' * (self.rows != 1)}")
+            parts.append(plural(self.rows, "row"))
         if self.files:
-            parts.append(f"{self.files} file{'s' * (self.files != 1)}")
+            parts.append(plural(self.files, "file"))
         if self.config:
-            parts.append(f"{len(self.config)} config change{'s' * (len(self.config) != 1)}")
-        return ", ".join(parts) + " differ" if parts else "incomplete"
+            parts.append(plural(len(self.config), "config change"))
+        if not parts:
+            return "incomplete"
+        one = len(parts) == 1 and parts[0].startswith("1 ")
+        return ", ".join(parts) + (" differs" if one else " differ")
 
     def lines(self, *, limit: int = 20) -> list[str]:
         """The report for a terminal: per table, per folder, per config change."""

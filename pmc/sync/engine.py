@@ -23,6 +23,7 @@ from pmc.remote.connection import Connection
 from pmc.remote.tunnels import Tunnel, open_tunnel
 from pmc.sync import database, datafiles
 from pmc.sync.delta import DatabaseDelta, FolderDelta, Schema, SyncDelta
+from pmc.words import plural
 
 Connections = Mapping[str, Connection]
 PgConn = psycopg.Connection[tuple[object, ...]]
@@ -56,12 +57,14 @@ class DeltaResult:
         files = sum(f.changes for f in self.delta.folders)
         if self.dry_run:
             return (
-                f"dry run: would change {db.changes} rows in {len(db.changed)} tables and "
-                f"{files} files on {self.secondary}"
+                f"dry run: would change {plural(db.changes, 'row')} in "
+                f"{plural(len(db.changed), 'table')} and {plural(files, 'file')} on "
+                f"{self.secondary}"
             )
         return (
-            f"copied {self.rows_changed} rows and {self.files_copied} files, removed "
-            f"{self.files_removed} files on {self.secondary} (from {self.primary})"
+            f"copied {plural(self.rows_changed, 'row')} and {plural(self.files_copied, 'file')},"
+            f" removed {plural(self.files_removed, 'file')} on {self.secondary} (from "
+            f"{self.primary})"
         )
 
 
@@ -214,10 +217,14 @@ async def delta_sync(
                     database.compare, pg_p, pg_s, schema, names=(primary.name, secondary.name)
                 )
                 db_delta = comparison.delta
-                ctx.log(f"{db_delta.changes} rows differ in {len(db_delta.changed)} tables")
+                verb = "differs" if db_delta.changes == 1 else "differ"
+                ctx.log(
+                    f"{plural(db_delta.changes, 'row')} {verb} in "
+                    f"{plural(len(db_delta.changed), 'table')}"
+                )
                 await ctx.acheckpoint()
                 if not options.dry_run and not db_delta.is_empty:
-                    with ctx.step(f"write {db_delta.changes} rows on {secondary.name}"):
+                    with ctx.step(f"write {plural(db_delta.changes, 'row')} on {secondary.name}"):
                         applying = asyncio.ensure_future(
                             asyncio.to_thread(
                                 database.apply_delta,
@@ -241,7 +248,7 @@ async def delta_sync(
                             raise
                 else:
                     await asyncio.to_thread(_end, pg_p, pg_s)
-        ctx.progress(1, 2, unit="parts", message="tables done")
+        ctx.progress(1, 2, unit="parts", message="tables compared, data folders next")
     folders: tuple[FolderDelta, ...] = ()
     copied = removed = 0
     if options.folders:
@@ -252,7 +259,9 @@ async def delta_sync(
             if folder.is_empty or options.dry_run:
                 continue
             await ctx.acheckpoint()
-            with ctx.step(f"copy {folder.changes} files of {folder.folder}", server=secondary.name):
+            with ctx.step(
+                f"copy {plural(folder.changes, 'file')} of {folder.folder}", server=secondary.name
+            ):
                 c, r = await datafiles.apply_folder(
                     conns[primary.name],
                     conns[secondary.name],

@@ -89,7 +89,8 @@ def test_a_connection_dropped_mid_delta_is_retried_and_succeeds(sync_lab: SyncLa
     def drop(event: Any) -> None:
         # After the tables were compared, before the rows are written: RST every SSH packet
         # of backup (its sessions and tunnels die), and let it back in a second later.
-        if event.kind is EventKind.LOG and "rows differ" in event.message and not dropped.is_set():
+        differ = " differ in " in event.message or " differs in " in event.message
+        if event.kind is EventKind.LOG and differ and not dropped.is_set():
             dropped.set()
             lab.backup.block(22, mode="reject")
             threading.Timer(1.0, lab.backup.unblock, (22,)).start()

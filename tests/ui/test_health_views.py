@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontMetrics, QPalette
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
 from pmc.copy_config_log import read_runs
@@ -20,8 +20,7 @@ from pmc.health import Aspect, State
 from pmc.remote.host_keys import KnownHosts
 from pmc.remote.pool import ConnectionPool
 from pmc.status import Check, ClusterStatus, Health, ReplicationFacts, ServerStatus, links_of
-from tests.ui.helpers import open_window
-from ui.status_panel import COLUMNS
+from tests.ui.helpers import assert_nothing_elided, open_window
 
 pytestmark = pytest.mark.gui
 
@@ -64,31 +63,6 @@ def failing_status(window: Any) -> ClusterStatus:
         Health.DOWN, "TCP 80 closed", NOW, "from main to 127.168.1.108: TCP 80 refused"
     )
     return ClusterStatus("studio", {"main": main, "backup": backup}, links, NOW)
-
-
-def assert_nothing_elided(qtbot: Any, panel: Any) -> None:
-    """Every cell's text fits its column; every details line shows all its lines."""
-    table = panel.table
-    shown = [panel._details[s] for s in panel.servers if panel.details(s)]
-    qtbot.waitUntil(lambda: all(label.width() > 100 for label in shown))  # laid out
-    metrics = QFontMetrics(table.font())
-    header = table.horizontalHeader()
-    for column in range(table.columnCount()):
-        title = table.horizontalHeaderItem(column).text()
-        assert QFontMetrics(header.font()).horizontalAdvance(title) < table.columnWidth(column)
-    for server in panel.servers:
-        for column, title in enumerate(COLUMNS):
-            item = panel.cell(server, title)
-            if item is None or not item.text():
-                continue
-            icon = table.iconSize().width() + 4 if not item.icon().isNull() else 0
-            needed = metrics.horizontalAdvance(item.text()) + icon + 2 * 3
-            assert needed <= table.columnWidth(column), (server, title, item.text())
-        label = panel._details[server]
-        if panel.details(server):
-            row = panel._rows[server] + 1
-            assert label.heightForWidth(label.width()) <= table.rowHeight(row), server
-            assert label.width() <= table.viewport().width()
 
 
 def test_one_judgement_in_table_diagram_tree_status_bar_and_tray(
