@@ -279,9 +279,9 @@ class ServerDialog(QDialog):
 
     def event(self, event: QEvent) -> bool:
         handled = super().event(event)
-        if event.type() == QEvent.Type.LayoutRequest and self.isVisible():
+        layout = self.layout()
+        if event.type() == QEvent.Type.LayoutRequest and self.isVisible() and layout is not None:
             # as tall as the messages need at this width, no taller (they come and go)
-            layout = self.layout()
             height = layout.heightForWidth(self.width()) if layout.hasHeightForWidth() else -1
             height = max(height, layout.minimumSize().height())
             if height != self.height():
