@@ -35,8 +35,7 @@ AVOID: dict[str, str] = {
     "secondary": "backup",
     "fix(es)": "a plural from pmc.words.plural()",
     "(s)": "a plural from pmc.words.plural()",
-    "synchronis": "synchroniz (US spelling, as the Web Console's button)",
-    "Synchronis": "Synchroniz (US spelling, as the Web Console's button)",
+    "synchronis": "synchroniz (US spelling, as the Web Console's button; any case)",
 }
 """Words that must not reach the operator → what to say instead."""
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QW
 from pmc import __version__
 
 from .icons import app_icon
+from .translation import tr
 
 
 def versions() -> dict[str, str]:
@@ -37,19 +38,21 @@ class AboutDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("aboutDialog")
-        self.setWindowTitle("About PMC")
+        self.setWindowTitle(tr("About PMC"))
         logo = QLabel()
         logo.setPixmap(app_icon().pixmap(72, 72))
         logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        title = QLabel("<h3>Playout Management Console</h3>")
+        title = QLabel(tr("<h3>Playout Management Console</h3>"))
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text = QLabel(
-            "Redundancy setup, cluster status, configuration bundles and replication for "
-            "Icareus Playout head-ends."
+            tr(
+                "Redundancy setup, cluster status, configuration bundles and replication for "
+                "Icareus Playout head-ends."
+            )
         )
         text.setWordWrap(True)
         rows = "".join(f"<tr><td>{k}</td><td><b>{v}</b></td></tr>" for k, v in versions().items())
-        table = QLabel(f"<table cellspacing=4>{rows}</table>")
+        table = QLabel(tr("<table cellspacing=4>{rows}</table>").format(rows=rows))
         table.setObjectName("versions")
         table.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         table.setAlignment(Qt.AlignmentFlag.AlignCenter)

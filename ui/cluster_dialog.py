@@ -21,6 +21,7 @@ from pmc.inventory import Architecture, Cluster, Inventory
 from .architecture_text import EXPLANATIONS
 from .form_field import FieldError
 from .icons import icon
+from .translation import tr
 
 
 class ClusterDialog(QDialog):
@@ -35,7 +36,7 @@ class ClusterDialog(QDialog):
         self.setWindowIcon(icon("cluster-new"))
         self.setMinimumWidth(460)
         self.name = QLineEdit(cluster.name if cluster else "")
-        self.name.setPlaceholderText("studio-a")
+        self.name.setPlaceholderText(tr("studio-a"))
         self.architecture = QComboBox()
         for arch in Architecture:
             self.architecture.addItem(arch.title, arch)
@@ -46,9 +47,9 @@ class ClusterDialog(QDialog):
         self.explanation.setMinimumHeight(90)
         self.name_error = FieldError(self.name)
         form = QFormLayout()
-        form.addRow("&Name:", self.name)
+        form.addRow(tr("&Name:"), self.name)
         form.addRow("", self.name_error)
-        form.addRow("&Architecture:", self.architecture)
+        form.addRow(tr("&Architecture:"), self.architecture)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )

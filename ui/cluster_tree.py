@@ -117,8 +117,14 @@ class ClusterTree(QTreeWidget):
                 eth2 = server.redundancy_address or "—"
                 item.setToolTip(
                     0,
-                    f"{server.name}: {role}\neth3 {server.management_address}\n"
-                    f"eth2 {eth2}\nSSH {server.ssh_user}@…:{server.ssh_port}",
+                    tr("{name}: {role}\neth3 {eth3}\neth2 {eth2}\nSSH {user}@…:{port}").format(
+                        name=server.name,
+                        role=role,
+                        eth3=server.management_address,
+                        eth2=eth2,
+                        user=server.ssh_user,
+                        port=server.ssh_port,
+                    ),
                 )
                 words = [server.name, role, server.management_address, eth2]
                 item.setData(0, FILTER_ROLE, " ".join(words).lower())

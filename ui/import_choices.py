@@ -20,6 +20,8 @@ from pmc.bundle.importer import ImportOptions
 from pmc.bundle.manifest import ALL_PARTS, PART_CONFIG, PART_DATA
 from pmc.catalog import PART_DATABASE, PART_EPG
 
+from .translation import tr
+
 PART_LABELS = {
     PART_DATABASE: "Configuration database",
     PART_EPG: "EPG",
@@ -34,7 +36,7 @@ class ImportChoices(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.parts: dict[str, QCheckBox] = {}
-        parts_box = QGroupBox("Parts to import")
+        parts_box = QGroupBox(tr("Parts to import"))
         parts_layout = QVBoxLayout(parts_box)
         for part in ALL_PARTS:
             box = QCheckBox(PART_LABELS[part])
@@ -43,7 +45,7 @@ class ImportChoices(QWidget):
             box.toggled.connect(self.changed)
             self.parts[part] = box
             parts_layout.addWidget(box)
-        addr_box = QGroupBox("The target's own addresses")
+        addr_box = QGroupBox(tr("The target's own addresses"))
         addr_layout = QVBoxLayout(addr_box)
         self.keep = QRadioButton("Keep: the target keeps its spoolers.json and replicate.conf")
         self.keep.setObjectName("addressesKeep")
@@ -56,8 +58,8 @@ class ImportChoices(QWidget):
         self.keep.toggled.connect(self.changed)
         addr_layout.addWidget(self.keep)
         addr_layout.addWidget(self.adapt)
-        addr_layout.addWidget(QLabel("(A bundle of the same server is restored as it is.)"))
-        self.restart = QCheckBox("Restart the services the import affects, then verify")
+        addr_layout.addWidget(QLabel(tr("(A bundle of the same server is restored as it is.)")))
+        self.restart = QCheckBox(tr("Restart the services the import affects, then verify"))
         self.restart.setObjectName("restartServices")
         self.restart.setChecked(True)
         self.restart.toggled.connect(self.changed)

@@ -105,13 +105,13 @@ class ImportDialog(BundleDialog):
         self.import_button.setEnabled(False)
 
         # the bundle ----------------------------------------------------------------------
-        self.path.setPlaceholderText("Choose a .pmcbundle file")
+        self.path.setPlaceholderText(tr("Choose a .pmcbundle file"))
         self.path.returnPressed.connect(lambda: self.set_path(self.path.text()))
         self.browse_button.clicked.connect(self.browse)
         self.scan_bar = QProgressBar()
         self.scan_bar.setObjectName("scanProgress")
         self.scan_bar.setVisible(False)
-        self.bundle_state = QLabel("No bundle chosen yet.")
+        self.bundle_state = QLabel(tr("No bundle chosen yet."))
         self.bundle_state.setObjectName("bundleState")
         self.bundle_state.setWordWrap(True)
         self.summary = QPlainTextEdit()
@@ -130,11 +130,11 @@ class ImportDialog(BundleDialog):
         self.keep, self.adapt = self.choices.keep, self.choices.adapt
 
         # preview -------------------------------------------------------------------------
-        self.preview_button = QPushButton(icon("verify"), "Preview changes")
+        self.preview_button = QPushButton(icon("verify"), tr("Preview changes"))
         self.preview_button.setObjectName("previewImport")
         self.preview_button.setEnabled(False)
         self.preview_button.clicked.connect(self.start_preview)
-        self.preview_state = QLabel("The preview compares the bundle with the target server.")
+        self.preview_state = QLabel(tr("The preview compares the bundle with the target server."))
         self.preview_state.setObjectName("previewState")
         self.preview_state.setWordWrap(True)
         self.tabs = ImportPreview()
@@ -154,8 +154,8 @@ class ImportDialog(BundleDialog):
         confirm_row.addWidget(self.confirm_text, 1)
 
         form = QFormLayout()
-        form.addRow("Bundle:", self.file_row)
-        form.addRow("Into server:", self.server)
+        form.addRow(tr("Bundle:"), self.file_row)
+        form.addRow(tr("Into server:"), self.server)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
@@ -211,7 +211,9 @@ class ImportDialog(BundleDialog):
         self.choices.offer(())
         self.summary.clear()
         self.summary.setVisible(False)
-        self.bundle_state.setText(f"Checking {path.name}: every member and checksum…")
+        self.bundle_state.setText(
+            tr("Checking {name}: every member and checksum…").format(name=path.name)
+        )
         self.bundle_state.setStyleSheet("")
         counter = _ScanCounter()
         self._counter = counter
@@ -256,15 +258,23 @@ class ImportDialog(BundleDialog):
             reason = refusal or ""
             if "Nothing was changed" not in reason:
                 reason += " Nothing was changed on any server."
-            self.bundle_state.setText(f"<b>✖ This bundle is refused:</b> {html.escape(reason)}")
+            self.bundle_state.setText(
+                tr("<b>✖ This bundle is refused:</b> {why}").format(why=html.escape(reason))
+            )
             self.bundle_state.setStyleSheet("color: #d62d20;")
             self._update_buttons()
             return
         m = scan.manifest
         self.bundle_state.setText(
-            f"<b>✔ A valid bundle</b> of {html.escape(m.source.cluster)} / "
-            f"{html.escape(m.source.server)}, written {html.escape(m.created)}, "
-            f"{human_bytes(scan.size)}; every checksum matches."
+            tr(
+                "<b>✔ A valid bundle</b> of {cluster} / {server}, written {written}, {size}; "
+                "every checksum matches."
+            ).format(
+                cluster=html.escape(m.source.cluster),
+                server=html.escape(m.source.server),
+                written=html.escape(m.created),
+                size=human_bytes(scan.size),
+            )
         )
         self.bundle_state.setStyleSheet("color: #2e9e4f;")
         self.summary.setPlainText(scan.summary())
@@ -287,7 +297,7 @@ class ImportDialog(BundleDialog):
         self.confirm.setChecked(False)
         self.tabs.clear_preview()
         if self.scan is not None:
-            self.preview_state.setText("Preview the changes before importing.")
+            self.preview_state.setText(tr("Preview the changes before importing."))
             self.preview_state.setStyleSheet("")
 
     def start_preview(self) -> None:
@@ -298,11 +308,11 @@ class ImportDialog(BundleDialog):
         cluster, server = found
         options = self.options()
         if not options.parts:
-            self.preview_state.setText("Choose at least one part to import.")
+            self.preview_state.setText(tr("Choose at least one part to import."))
             return
         self._invalidate_preview()
         self.preview_button.setEnabled(False)
-        self.preview_state.setText(f"Reading {server.name} to compare…")
+        self.preview_state.setText(tr("Reading {name} to compare…").format(name=server.name))
         self.previewing = True
         connection = self.session.workspace.connection(cluster, server)
         self.preview_task = self.session.tasks.spawn(
@@ -317,7 +327,9 @@ class ImportDialog(BundleDialog):
             if scan is self.scan:
                 self.preview_error = str(exc)
                 self.preview_state.setText(
-                    f"<b>✖ The import would be refused:</b> {html.escape(str(exc))}"
+                    tr("<b>✖ The import would be refused:</b> {escape}").format(
+                        escape=html.escape(str(exc))
+                    )
                 )
                 self.preview_state.setStyleSheet("color: #d62d20;")
             self._update_buttons()
@@ -333,19 +345,26 @@ class ImportDialog(BundleDialog):
     def _show_preview(self, preview: Preview) -> None:
         counts = self.tabs.show_preview(preview)
         notes = "".join(f"<br>{html.escape(n)}" for n in preview.notes)
-        self.preview_state.setText(f"<b>Preview</b> — {'; '.join(counts)}.{notes}")
+        self.preview_state.setText(
+            tr("<b>Preview</b> — {counts}.{notes}").format(counts="; ".join(counts), notes=notes)
+        )
         self.preview_state.setStyleSheet("")
 
     # confirm and run --------------------------------------------------------------------
     def _update_confirm_text(self) -> None:
         found = self.chosen()
-        where = f"{found[0].name} / {found[1].name}" if found else "the target server"
+        where = f"{found[0].name} / {found[1].name}" if found else tr("the target server")
         address = f" ({found[1].management_address})" if found else ""
         self.confirm_text.setText(
-            f"Replace the chosen parts of <b>{html.escape(where)}</b>{address} with the "
-            "bundle's. PMC first exports an automatic <b>backup</b> of everything it replaces "
-            f"to {html.escape(str(default_backup_dir()))} and rolls back to it if the import "
-            "fails."
+            tr(
+                "Replace the chosen parts of <b>{where}</b>{address} with the bundle's. PMC first "
+                "exports an automatic <b>backup</b> of everything it replaces to {backups} and "
+                "rolls back to it if the import fails."
+            ).format(
+                where=html.escape(where),
+                address=address,
+                backups=html.escape(str(default_backup_dir())),
+            )
         )
 
     def _update_buttons(self, *_: object) -> None:

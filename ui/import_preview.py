@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QTabWidget, QTreeWidget, QTreeWidgetItem
 
 from pmc.bundle.preview import Preview
 
+from .translation import count, tr
 from .wizard.diff_view import DiffView
 
 
@@ -31,10 +32,10 @@ class ImportPreview(QTabWidget):
         self.files = _tree("Folder", "Change", "File", name="previewFiles")
         self.config = DiffView()
         self.config.setObjectName("previewConfig")
-        self.addTab(self.tables, "Tables")
-        self.addTab(self.rows, "Services && networks")
-        self.addTab(self.files, "Files")
-        self.addTab(self.config, "Config files")
+        self.addTab(self.tables, tr("Tables"))
+        self.addTab(self.rows, tr("Services && networks"))
+        self.addTab(self.files, tr("Files"))
+        self.addTab(self.config, tr("Config files"))
 
     def clear_preview(self) -> None:
         for tree in (self.tables, self.rows, self.files):
@@ -44,7 +45,7 @@ class ImportPreview(QTabWidget):
     def show_preview(self, preview: Preview) -> list[str]:
         """Fill the tabs with ``preview``; what it counts, a phrase each."""
         for name, (ours, theirs) in preview.tables.items():
-            change = "" if ours == theirs else f"{ours - theirs:+d}"
+            change = tr("no change") if ours == theirs else f"{ours - theirs:+d}"
             item = QTreeWidgetItem([name, str(theirs), str(ours), change])
             for col in (1, 2, 3):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight)
@@ -56,9 +57,9 @@ class ImportPreview(QTabWidget):
                 ("removed", diff.removed),
             ):
                 for row in items:
-                    self.rows.addTopLevelItem(QTreeWidgetItem([diff.table, verb, row]))
+                    self.rows.addTopLevelItem(QTreeWidgetItem([diff.table, tr(verb), row]))
         if not self.rows.topLevelItemCount():
-            self.rows.addTopLevelItem(QTreeWidgetItem(["", "no change", ""]))
+            self.rows.addTopLevelItem(QTreeWidgetItem(["", tr("no change"), ""]))
         for fdiff in preview.files:
             for verb, items in (
                 ("added", fdiff.added),
@@ -66,7 +67,7 @@ class ImportPreview(QTabWidget):
                 ("removed", fdiff.removed),
             ):
                 for name in items:
-                    self.files.addTopLevelItem(QTreeWidgetItem([fdiff.key, verb, name]))
+                    self.files.addTopLevelItem(QTreeWidgetItem([fdiff.key, tr(verb), name]))
         for tree in (self.tables, self.rows, self.files):
             for col in range(tree.columnCount()):
                 tree.resizeColumnToContents(col)
@@ -81,9 +82,11 @@ class ImportPreview(QTabWidget):
         self.config.setPlainText("\n".join(text))
         rows = sum(len(d.added) + len(d.changed) + len(d.removed) for d in preview.rows)
         return [
-            f"tables: {len(preview.tables)}",
-            f"services and networks changed: {rows}",
-            f"files added: {sum(len(d.added) for d in preview.files)}, "
-            f"changed: {sum(len(d.changed) for d in preview.files)}, "
-            f"removed: {sum(len(d.removed) for d in preview.files)}",
+            count(len(preview.tables), "table"),
+            tr("services and networks changed: {rows}").format(rows=rows),
+            tr("files added: {added}, changed: {changed}, removed: {removed}").format(
+                added=sum(len(d.added) for d in preview.files),
+                changed=sum(len(d.changed) for d in preview.files),
+                removed=sum(len(d.removed) for d in preview.files),
+            ),
         ]

@@ -17,6 +17,7 @@ schedules and the tray (:mod:`ui.sync_flows`). Every command is a row of
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt, QTimer
@@ -270,8 +271,8 @@ class MainWindow(QMainWindow):
         """The status bar and the tray say what the table says."""
         state = health.overall if health.checked else State.UNKNOWN
         colour = state_colour(state).name()
-        self.health_label.setText(f"<span style='color:{colour}'>{state.symbol}</span> "
-                                  f"{health.summary}")  # fmt: skip
+        mark = f"<span style='color:{colour}'>{state.symbol}</span>"
+        self.health_label.setText(f"{mark} {html.escape(health.summary)}")
         self.health_label.setToolTip("\n".join(health.problem_lines()) or health.summary)
         self.tray.apply_health(health)
 

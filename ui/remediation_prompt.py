@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from pmc.sync.copy_config import Remediation
 
 from .icons import icon
+from .translation import tr
 
 
 class RemediationPrompt(QFrame):
@@ -37,8 +38,9 @@ class RemediationPrompt(QFrame):
         self.fix = fix
         cluster = fix.plan.cluster
         self.heading = QLabel(
-            f"<b>Copy config on {cluster} failed:</b> {fix.failure.explain()}. "
-            "PMC can fix it, then try again."
+            tr(
+                "<b>Copy config on {cluster} failed:</b> {explain}. PMC can fix it, then try again."
+            ).format(cluster=cluster, explain=fix.failure.explain())
         )
         self.heading.setWordWrap(True)
         self.details = QPlainTextEdit("\n".join(fix.lines()))
@@ -46,12 +48,12 @@ class RemediationPrompt(QFrame):
         self.details.setReadOnly(True)
         self.details.setProperty("role", "log")
         self.details.setMaximumHeight(150)
-        self.apply_button = QPushButton(icon("verify"), "Apply fix and retry")
+        self.apply_button = QPushButton(icon("verify"), tr("Apply fix and retry"))
         self.apply_button.setObjectName("applyFix")
-        self.apply_button.setToolTip("Run the steps shown above, then run copy config again")
-        self.refuse_button = QPushButton(icon("cancel"), "Don't fix")
+        self.apply_button.setToolTip(tr("Run the steps shown above, then run copy config again"))
+        self.refuse_button = QPushButton(icon("cancel"), tr("Don't fix"))
         self.refuse_button.setObjectName("refuseFix")
-        self.refuse_button.setToolTip("Leave the servers as they are; the sync fails")
+        self.refuse_button.setToolTip(tr("Leave the servers as they are; the sync fails"))
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.refuse_button)

@@ -85,7 +85,7 @@ class ServerDialog(QDialog):
 
         self.name = QLineEdit(server.name if server else "")
         self.name.setMinimumWidth(FIELD_WIDTH)
-        self.name.setPlaceholderText("main")
+        self.name.setPlaceholderText(tr("main"))
         self.management = QLineEdit(server.management_address if server else "")
         self.management.setPlaceholderText("192.168.1.105")
         self.management.setProperty(
@@ -112,7 +112,7 @@ class ServerDialog(QDialog):
             list(AuthMethod).index(server.auth if server else AuthMethod.PASSWORD)
         )
         self.key_file = QLineEdit((server.key_file or "") if server else "")
-        self.key_file.setPlaceholderText("~/.ssh/id_ed25519")
+        self.key_file.setPlaceholderText(tr("~/.ssh/id_ed25519"))
         browse = QPushButton(tr("Browse…"))
         browse.clicked.connect(self._browse)
         key_row = QHBoxLayout()

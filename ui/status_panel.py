@@ -143,7 +143,11 @@ class StatusPanel(QWidget):
             self.table.insertRow(row + 1)
             self._rows[server.name] = row
             name = QTableWidgetItem(icon("server"), server.name)
-            name.setToolTip(f"{server.name}: eth3 {server.management_address}")
+            name.setToolTip(
+                tr("{name}: eth3 {management_address}").format(
+                    name=server.name, management_address=server.management_address
+                )
+            )
             name.setData(SERVER_ROLE, server.name)
             self.table.setItem(row, 0, name)
             role = QTableWidgetItem(tr(ROLE_NAMES[server.role]))

@@ -77,7 +77,7 @@ def make_runner(session: Session, parent: QWidget | None = None) -> SyncRunner:
     async def confirm(fix: Remediation) -> bool:
         box = QMessageBox(
             QMessageBox.Icon.Warning,
-            "Copy config failed",
+            tr("Copy config failed"),
             "\n".join(fix.lines()[:40]) + "\n\nApply this fix and try again?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             parent,
@@ -119,40 +119,42 @@ class SyncPanel(QWidget):
         self.runner = runner
         self.cluster: str | None = None
         self.job: Job[object] | None = None
-        self.title = QLabel("No cluster selected")
+        self.title = QLabel(tr("No cluster selected"))
         self.title.setProperty("role", "title")
         self.result = QLabel("")
         self.result.setObjectName("syncResult")
         self.engine = QComboBox()
         self.engine.setObjectName("syncEngine")
-        self.engine.addItem("Delta (only what differs)", Engine.DELTA.value)
-        self.engine.addItem("Playout copy config (everything)", Engine.PLAYOUT.value)
+        self.engine.addItem(tr("Delta (only what differs)"), Engine.DELTA.value)
+        self.engine.addItem(tr("Playout copy config (everything)"), Engine.PLAYOUT.value)
         self.engine.setToolTip(
-            "Delta compares tables and files and copies only what differs, in one "
-            "transaction. Copy config runs Playout's copy_config.sh on main."
+            tr(
+                "Delta compares tables and files and copies only what differs, in one "
+                "transaction. Copy config runs Playout's copy_config.sh on main."
+            )
         )
         self.direction = SyncDirection()
-        self.dry_run = QCheckBox("Dry run")
-        self.dry_run.setToolTip("List what would be copied; change nothing")
-        self.sync_button = QPushButton(icon("sync"), "Synchronize all servers")
+        self.dry_run = QCheckBox(tr("Dry run"))
+        self.dry_run.setToolTip(tr("List what would be copied; change nothing"))
+        self.sync_button = QPushButton(icon("sync"), tr("Synchronize all servers"))
         self.sync_button.setObjectName("syncNow")
-        self.drift_button = QPushButton(icon("verify"), "Check drift")
+        self.drift_button = QPushButton(icon("verify"), tr("Check drift"))
         self.drift_button.setObjectName("checkDrift")
-        self.drift_button.setToolTip("Compare main and backup now (read only)")
-        self.cancel_button = QPushButton(icon("cancel"), "Cancel")
+        self.drift_button.setToolTip(tr("Compare main and backup now (read only)"))
+        self.cancel_button = QPushButton(icon("cancel"), tr("Cancel"))
         self.cancel_button.setObjectName("cancelSync")
         self.cancel_button.setToolTip(
-            "Stop at the next safe point; the delta engine commits nothing"
+            tr("Stop at the next safe point; the delta engine commits nothing")
         )
         self.cancel_button.setEnabled(False)
-        self.every = QCheckBox("Every")
+        self.every = QCheckBox(tr("Every"))
         self.every.setObjectName("scheduleEvery")
         self.every_minutes = QSpinBox()
         self.every_minutes.setObjectName("scheduleMinutes")
         self.every_minutes.setRange(1, 24 * 60)
         self.every_minutes.setValue(60)
         self.every_minutes.setSuffix(" min")
-        self.on_drift = QCheckBox("when drift is found")
+        self.on_drift = QCheckBox(tr("when drift is found"))
         self.on_drift.setObjectName("scheduleOnDrift")
         self.on_drift.setToolTip(tr("Check for drift every 5 minutes and synchronize when found"))
         self.schedule_state = QLabel("")
@@ -171,25 +173,27 @@ class SyncPanel(QWidget):
         self.drift.setObjectName("syncDrift")
         self.drift.setReadOnly(True)
         self.drift.setProperty("role", "log")
-        self.drift.setPlaceholderText("Check drift to compare main and backup (read only).")
+        self.drift.setPlaceholderText(tr("Check drift to compare main and backup (read only)."))
         self.history = QTreeWidget()
         self.history.setObjectName("syncHistory")
-        self.history.setHeaderLabels(["Started", "Cluster", "State", "Sync", "Result"])
+        self.history.setHeaderLabels(
+            [tr("Started"), tr("Cluster"), tr("State"), tr("Sync"), tr("Result")]
+        )
         self.history.setRootIsDecorated(False)
         self.servers = QTreeWidget()
         self.servers.setObjectName("syncServers")
-        self.servers.setHeaderLabels(["Server", "Last activity"])
+        self.servers.setHeaderLabels([tr("Server"), tr("Last activity")])
         self.servers.setRootIsDecorated(False)
-        self.servers.setToolTip("What each server of the sync did last")
+        self.servers.setToolTip(tr("What each server of the sync did last"))
         log_split = QSplitter()
         log_split.addWidget(self.log)
         log_split.addWidget(self.servers)
         log_split.setStretchFactor(0, 3)
         log_split.setStretchFactor(1, 1)
         self.tabs = QTabWidget()
-        self.tabs.addTab(log_split, "Log")
-        self.tabs.addTab(self.drift, "Drift")
-        self.tabs.addTab(self.history, "History")
+        self.tabs.addTab(log_split, tr("Log"))
+        self.tabs.addTab(self.drift, tr("Drift"))
+        self.tabs.addTab(self.history, tr("History"))
         heading = QHBoxLayout()
         heading.addWidget(self.title)
         heading.addWidget(self.result, 1)
@@ -198,7 +202,7 @@ class SyncPanel(QWidget):
                        self.drift_button, self.cancel_button):  # fmt: skip
             controls.addWidget(widget)
         controls.addStretch(1)
-        controls.addWidget(QLabel("Schedule:"))
+        controls.addWidget(QLabel(tr("Schedule:")))
         for schedule_widget in (self.every, self.every_minutes, self.on_drift, self.schedule_state):
             controls.addWidget(schedule_widget)
         self.prompts = QVBoxLayout()
@@ -329,7 +333,7 @@ class SyncPanel(QWidget):
         text = "; ".join(parts) or "off"
         self.schedule_state.setText(f"{text} (saving…)" if saving else text)
         self.schedule_state.setToolTip(
-            "Kept in the inventory file (the cluster's [clusters.sync] table)"
+            tr("Kept in the inventory file (the cluster's [clusters.sync] table)")
         )
 
     # work ----------------------------------------------------------------------------------

@@ -360,7 +360,7 @@ class TopologyView(QGraphicsView):
             generator.setFileName(str(path))
             generator.setSize(source.size().toSize())
             generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
-            generator.setTitle("PMC cluster topology")
+            generator.setTitle(tr("PMC cluster topology"))
             painter = QPainter(generator)
             painter.fillRect(QRectF(0, 0, source.width(), source.height()), background)
             self.topology.render(painter, QRectF(0, 0, source.width(), source.height()), source)

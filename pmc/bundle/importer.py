@@ -93,6 +93,7 @@ from pmc.jobs import JobContext
 from pmc.remote import files, services
 from pmc.remote.commands import run
 from pmc.remote.connection import Connection
+from pmc.words import plural
 
 ADDRESS_POLICIES = ("keep", "adapt")
 
@@ -378,8 +379,8 @@ async def _import(
                 want = scan.checksums.rows.get(name, 0)
                 if counts.get(name) != want:
                     raise BundleOperationFailed(
-                        f"table {name} has {counts.get(name)} rows after the import, the bundle "
-                        f"has {want}",
+                        f"table {name} has {plural(counts.get(name, 0), 'row')} after the "
+                        f"import, the bundle has {want}",
                         where=connection.label,
                     )
             result.rows = counts

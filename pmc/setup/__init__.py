@@ -34,8 +34,8 @@ def make_plan(
     arch = Architecture(architecture or cluster.architecture)
     if arch not in SUPPORTED:
         raise PlanRefused(
-            f"PMC does not set up the architecture {arch.value!r}",
-            hint="Choose one of: " + ", ".join(a.value for a in SUPPORTED) + ".",
+            f"PMC does not set up the architecture {arch.title!r}",
+            hint="Choose one of: " + ", ".join(a.title for a in SUPPORTED) + ".",
         )
     validate_cluster(cluster)
     builder = PlanBuilder(cluster, facts, options or SetupOptions())

@@ -1,4 +1,5 @@
-"""The Playout engine: Playout's own ``copy_config.sh``, with the seed's failures fixed.
+"""The Playout engine: Playout's own ``copy_config.sh``, with the failures of the vendor's
+manual fixed.
 
 Runs ``copy_config.sh PRIMARY SECONDARY`` on the primary with the eth2 (redundancy) addresses
 of the inventory, streams its output into the job's log and progress (stages from
@@ -35,6 +36,7 @@ from pmc.remote.connection import Connection
 from pmc.store import Store
 from pmc.sync.copy_output import CopyConfigProgress, Failure, FailureKind
 from pmc.sync.engine import pair
+from pmc.words import plural
 
 Connections = Mapping[str, Connection]
 
@@ -67,6 +69,10 @@ class Remediation:
     plan: Plan
     findings: tuple[str, ...] = ()  # what PMC checked before proposing the plan
 
+    def steps_text(self) -> str:
+        """What the fix does, in a few words ("run check_failover.sh on backup")."""
+        return "; ".join(step.title for step in self.plan.steps)
+
     def lines(self) -> list[str]:
         out = [f"copy_config.sh failed: {self.failure.explain()}.", *self.findings]
         out.append("PMC proposes:")
@@ -95,12 +101,13 @@ class CopyConfigResult:
     def __str__(self) -> str:
         text = f"copy config {self.primary} → {self.secondary} finished"
         if self.remediated:
-            text += f" after {len(self.remediated)} fix(es): " + "; ".join(self.remediated)
+            fixes = plural(len(self.remediated), "fix", "fixes")
+            text += f" after {fixes}: " + "; ".join(self.remediated)
         return text
 
 
 def command(primary: Server, secondary: Server) -> list[str]:
-    """``copy_config.sh PRIMARY SECONDARY`` with the eth2 addresses (the seed's order)."""
+    """``copy_config.sh PRIMARY SECONDARY`` with the eth2 addresses (the manual's order)."""
     if not primary.redundancy_address or not secondary.redundancy_address:
         missing = primary if not primary.redundancy_address else secondary
         raise CopyConfigFailed(
@@ -240,7 +247,7 @@ async def clean_up_after_stop(
         if "stop-services" in keys and "restart-services" not in keys:
             ctx.log(
                 f"copy_config.sh had stopped Playout's services on {secondary.name} and had "
-                f"not copied everything: synchronise {secondary.name} to the end before "
+                f"not copied everything: synchronize {secondary.name} to the end before "
                 "relying on it",
                 level="warning",
                 server=secondary.name,
@@ -274,8 +281,8 @@ async def remediation(
             secondary.name,
             f"run check_failover.sh on {secondary.name}",
             f"copy_config.sh checks that {secondary.name} knows its failover peer "
-            f"{primary.redundancy_address}; the seed's fix is check_failover.sh with the "
-            "primary's address",
+            f"{primary.redundancy_address}; the vendor's manual runs check_failover.sh with "
+            f"the address of {primary.name}",
             argv=(secondary.layout.check_failover_script, primary.redundancy_address),
         )
         return Remediation(failure, failure.explain(), _plan(cluster, "copy-config-fix", (step,)))
@@ -304,8 +311,8 @@ async def _in_progress_fix(
         raise CopyConfigFailed(
             "a copy config is still running: " + "; ".join(scripts[:4]),
             where=primary.name,
-            hint="Wait until it ends, then synchronise again. Do not reset the status "
-            "while it runs (the seed's warning).",
+            hint="Wait until it ends, then synchronize again. Do not reset the status "
+            "while it runs (the vendor's manual's warning).",
             failure=failure,
         )
     names = ", ".join(s.name for s in cluster.servers)
@@ -345,7 +352,7 @@ async def apply_remediation(
 ) -> None:
     from pmc.setup.apply import apply_plan  # noqa: PLC0415
 
-    with ctx.step(f"fix: {fix.failure.kind.value}"):
+    with ctx.step(f"fix: {fix.steps_text()}"):
         await apply_plan(fix.plan, cluster, conns, ctx, store=store)
 
 
@@ -374,9 +381,9 @@ async def copy_config(
         ctx.log(f"copy_config.sh failed: {failure.explain()}", level="error", server=primary.name)
         log_hint = f"Read {primary.layout.copy_config_log} on {primary.name}."
         if len(result.remediated) >= max_fixes:
+            fixes = plural(len(result.remediated), "fix", "fixes")
             raise CopyConfigFailed(
-                f"copy_config.sh still fails after {len(result.remediated)} fixes: "
-                f"{failure.explain()}",
+                f"copy_config.sh still fails after {fixes}: {failure.explain()}",
                 where=primary.name,
                 hint=log_hint,
                 failure=failure,
@@ -401,4 +408,4 @@ async def copy_config(
             )
         await ctx.acheckpoint()
         await apply_remediation(fix, cluster, conns, ctx, store)
-        result.remediated.append(failure.kind.value)
+        result.remediated.append(fix.steps_text())

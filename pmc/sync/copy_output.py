@@ -1,10 +1,11 @@
-"""Reading ``copy_config.sh``'s output: stages as progress, and the failures the seed documents.
+"""Reading ``copy_config.sh``'s output: stages as progress, and the failures the vendor's
+manual documents.
 
 Pure: lines in, :class:`CopyConfigProgress` out. The script prints ``$0: message`` lines, where
 ``$0`` is however it was started (``./copy_config.sh``, ``/opt/playout/bin/copy_config.sh``);
 helper scripts print their own name the same way, and some messages share a line
 (``Stop playout services on secondary... …copy_config.sh: Start slon process for Primary``).
-The stages below are the seed's successful run, in order.
+The stages below are the manual's successful run, in order.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ STAGES: tuple[Stage, ...] = (
     _stage("status-running", "Marking replication as running", r"^Updating the replication st"),
     _stage("started", "Started", r"^Starting at "),
     _stage("remove-system", "Removing the replication system", r"^Remove replication system"),
-    _stage("export-dsmcc", "Exporting DSM-CC config on secondary", r"^Export DSMCC config"),
+    _stage("export-dsmcc", "Exporting DSM-CC config on backup", r"^Export DSMCC config"),
     _stage("create-system", "Creating the replication system", r"^Create replication system"),
-    _stage("stop-services", "Stopping Playout services on secondary", r"^Stop playout services"),
-    _stage("slon-primary", "Starting slon for the primary", r"^Start slon process for Primary"),
-    _stage("slon-secondary", "Starting slon for the secondary", r"^Start slon process for Sec"),
+    _stage("stop-services", "Stopping Playout services on backup", r"^Stop playout services"),
+    _stage("slon-primary", "Starting slon for main", r"^Start slon process for Primary"),
+    _stage("slon-secondary", "Starting slon for backup", r"^Start slon process for Sec"),
     _stage("start-replication", "Starting replication", r"^Start replication\.\.\."),
     _stage("replicating", "Replication in progress", r"^REPLICATION IS IN PROGRESS"),
     *(
@@ -51,8 +52,8 @@ STAGES: tuple[Stage, ...] = (
     _stage("completed", "Replication completed", r"^Replication completed"),
     _stage("kill-slon", "Stopping slon", r"^Killall slon"),
     _stage("remove-system-2", "Removing the replication system", r"^Remove replication system"),
-    _stage("import-dsmcc", "Importing DSM-CC config on secondary", r"^Import DSMCC config"),
-    _stage("restart-services", "Restarting Playout services on secondary", r"^Restart playout"),
+    _stage("import-dsmcc", "Importing DSM-CC config on backup", r"^Import DSMCC config"),
+    _stage("restart-services", "Restarting Playout services on backup", r"^Restart playout"),
     _stage("status-stopped", "Marking replication as stopped", r"^Setting replication status"),
     _stage("finished", "Replication finished", r"^Replication finished successfully"),
 )
@@ -75,11 +76,11 @@ class Failure:
     line: str  # the output line that told
 
     def explain(self) -> str:
-        """One sentence for the operator: what the seed says this failure means."""
+        """One sentence for the operator: what the vendor's manual says this failure means."""
         if self.kind is FailureKind.FAILOVER_NOT_CHECKED:
             return (
-                f"the failover check on the secondary returned {self.returned}: "
-                "check_failover.sh has not been run on the secondary with the primary's address"
+                f"the failover check on backup returned {self.returned}: check_failover.sh "
+                "has not been run on backup with the eth2 address of main"
             )
         if self.kind is FailureKind.SECONDARY_DATABASE:
             return (
@@ -89,7 +90,7 @@ class Failure:
             )
         if self.kind is FailureKind.ALREADY_IN_PROGRESS:
             return (
-                "the primary's replication status says a copy is already in progress "
+                "the replication status of main says a copy is already in progress "
                 "(left behind by a copy that stopped, or one that is still running)"
             )
         if self.kind is FailureKind.STEP_FAILED:

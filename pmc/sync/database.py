@@ -264,7 +264,7 @@ def apply_delta(
 
     def checkpoint() -> None:
         if cancel.is_set():
-            raise Cancelled("the delta sync was cancelled; the secondary was left as it was")
+            raise Cancelled(f"the delta sync was cancelled; {names[1]} was left as it was")
 
     def body() -> None:
         nonlocal changed

@@ -74,8 +74,8 @@ def pair(cluster: Cluster, primary: str | None = None) -> tuple[Server, Server]:
     main, backup = cluster.main, cluster.backup
     if main is None or backup is None:
         raise InputError(
-            f"cluster {cluster.name!r} has no main and backup server to synchronise",
-            hint="Synchronisation works on a 1+1 cluster: give one server the role main and "
+            f"cluster {cluster.name!r} has no main and backup server to synchronize",
+            hint="Synchronization works on a 1+1 cluster: give one server the role main and "
             "one the role backup in the inventory.",
         )
     if primary is None:

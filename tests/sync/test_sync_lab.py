@@ -185,7 +185,8 @@ def test_playout_engine_fixes_failover_127_and_copies_changes(sync_lab: SyncLab)
     edit_main(lab, "Icareus 7")
     confirm = Confirmations()
     result = playout(lab, confirm)
-    assert result.remediated == ["failover-not-checked"]
+    assert result.remediated == ["run check_failover.sh on backup"]
+    assert str(result).endswith("after 1 fix: run check_failover.sh on backup")
     [fix] = confirm.seen
     assert fix.failure.kind is FailureKind.FAILOVER_NOT_CHECKED and fix.failure.returned == 127
     assert fix.plan.steps[0].argv == ("/opt/playout/bin/check_failover.sh", "127.17.59.128")
@@ -210,7 +211,7 @@ def test_playout_engine_resets_a_stale_in_progress_status(sync_lab: SyncLab) -> 
     lab.sql("main", "UPDATE replication_status SET status = 'running' WHERE id = 1")
     confirm = Confirmations()
     result = playout(lab, confirm)
-    assert result.remediated == ["already-in-progress"]
+    assert result.remediated == ["reset the replication status on main"]
     [fix] = confirm.seen
     # After clean copies (the test before) no slon is left: the fix only resets the status.
     [step] = fix.plan.steps
@@ -228,7 +229,7 @@ def test_playout_engine_names_and_fixes_the_missing_pg_hba_rule_255(sync_lab: Sy
     edit_main(lab, "Icareus 8")
     confirm = Confirmations()
     result = playout(lab, confirm)
-    assert result.remediated == ["secondary-database"]
+    assert len(result.remediated) == 1 and "pg_hba.conf" in result.remediated[0]
     [fix] = confirm.seen
     assert fix.failure.returned == 255
     assert any("PostgreSQL of backup" in f for f in fix.findings)

@@ -241,9 +241,9 @@ def test_make_runner_confirm_waits_without_a_nested_event_loop(qtbot: Any, windo
     fix = Remediation(
         Failure(FailureKind.FAILOVER_NOT_CHECKED, "Checking failover on slave", 127,
                 "Checking failover on slave... returned 127"),
-        "check_failover.sh has not been run on the secondary",
+        "check_failover.sh has not been run on backup",
         Plan("studio", "copy-config-fix", (
-            Step(StepKind.RUN, "backup", "run check_failover.sh", "the seed's fix",
+            Step(StepKind.RUN, "backup", "run check_failover.sh", "the vendor's manual's fix",
                  argv=("/opt/playout/bin/check_failover.sh", "127.17.59.128")),
         )),
     )  # fmt: skip

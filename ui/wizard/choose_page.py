@@ -8,19 +8,20 @@ from pmc.inventory import Architecture, Cluster, Inventory
 from pmc.setup import SUPPORTED
 
 from ..architecture_text import EXPLANATIONS
+from ..translation import count, tr
 
 
 class ChoosePage(QWizardPage):
     def __init__(self, inventory: Inventory, cluster: Cluster) -> None:
         super().__init__()
         self.setObjectName("choosePage")
-        self.setTitle("Cluster and architecture")
-        self.setSubTitle("Choose the cluster to set up and how its servers back each other up.")
+        self.setTitle(tr("Cluster and architecture"))
+        self.setSubTitle(tr("Choose the cluster to set up and how its servers back each other up."))
         self.inventory = inventory
         self.cluster_box = QComboBox()
         self.cluster_box.setObjectName("clusterBox")
         for c in inventory.clusters:
-            self.cluster_box.addItem(f"{c.name} ({len(c.servers)} servers)", c.name)
+            self.cluster_box.addItem(f"{c.name} ({count(len(c.servers), 'server')})", c.name)
         index = self.cluster_box.findData(cluster.name)
         self.cluster_box.setCurrentIndex(max(0, index))
         self.architecture_box = QComboBox()
@@ -33,8 +34,8 @@ class ChoosePage(QWizardPage):
         self.servers = QLabel()
         self.servers.setWordWrap(True)
         form = QFormLayout()
-        form.addRow("&Cluster:", self.cluster_box)
-        form.addRow("&Architecture:", self.architecture_box)
+        form.addRow(tr("&Cluster:"), self.cluster_box)
+        form.addRow(tr("&Architecture:"), self.architecture_box)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.explanation)
@@ -62,7 +63,9 @@ class ChoosePage(QWizardPage):
             f"eth2 {s.redundancy_address or '—'}</li>"
             for s in cluster.servers
         )
-        self.servers.setText(f"Servers of {cluster.name}:<ul>{rows}</ul>")
+        self.servers.setText(
+            tr("Servers of {name}:<ul>{rows}</ul>").format(name=cluster.name, rows=rows)
+        )
         self._explain()
 
     def _explain(self) -> None:

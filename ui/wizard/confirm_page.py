@@ -6,27 +6,31 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWizard, QWizardPa
 
 from pmc.plan import Plan
 
+from ..translation import count, tr
+
 
 class ConfirmPage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("confirmPage")
-        self.setTitle("Confirm")
-        self.setSubTitle("Check the summary, then apply.")
+        self.setTitle(tr("Confirm"))
+        self.setSubTitle(tr("Check the summary, then apply."))
         self.setCommitPage(True)
-        self.setButtonText(QWizard.WizardButton.CommitButton, "&Apply")
+        self.setButtonText(QWizard.WizardButton.CommitButton, tr("&Apply"))
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setObjectName("confirmSummary")
         self.safety = QLabel(
-            "PMC first checks that no server changed since the plan was made. Every file is "
-            "backed up before it is written and replaced atomically; every restarted service "
-            "must come back. If a step fails, PMC restores the backups of every server, "
-            "restarts its services, and tells you what it rolled back. You can cancel at any "
-            "time: PMC stops at the next safe point."
+            tr(
+                "PMC first checks that no server changed since the plan was made. Every file is "
+                "backed up before it is written and replaced atomically; every restarted service "
+                "must come back. If a step fails, PMC restores the backups of every server, "
+                "restarts its services, and tells you what it rolled back. You can cancel at any "
+                "time: PMC stops at the next safe point."
+            )
         )
         self.safety.setWordWrap(True)
-        self.understood = QCheckBox("I have reviewed the plan; apply it now")
+        self.understood = QCheckBox(tr("I have reviewed the plan; apply it now"))
         self.understood.setObjectName("understood")
         self.understood.toggled.connect(lambda _checked: self.completeChanged.emit())
         layout = QVBoxLayout(self)
@@ -39,11 +43,12 @@ class ConfirmPage(QWizardPage):
         per_server: dict[str, int] = {}
         for step in plan.steps:
             per_server[step.server] = per_server.get(step.server, 0) + 1
-        rows = "".join(f"<li><b>{s}</b>: {n} steps</li>" for s, n in per_server.items())
+        rows = "".join(f"<li><b>{s}</b>: {count(n, 'step')}</li>" for s, n in per_server.items())
         self.summary.setText(
-            f"Apply <b>{len(plan.steps)} steps</b> to cluster <b>{cluster}</b> "
-            f"({plan.architecture}):<ul>{rows}</ul>"
-        )
+            tr("Apply <b>{steps}</b> to cluster <b>{cluster}</b> ({architecture}):<ul>{rows}</ul>")
+            .format(steps=count(len(plan.steps), "step"), cluster=cluster,
+                    architecture=plan.architecture, rows=rows)
+        )  # fmt: skip
 
     def isComplete(self) -> bool:
         return self.understood.isChecked()

@@ -16,16 +16,18 @@ from PySide6.QtWidgets import (
 from pmc.inventory import Architecture
 from pmc.setup import SetupOptions
 
+from ..translation import tr
+
 
 class OptionsPage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("optionsPage")
-        self.setTitle("Options")
+        self.setTitle(tr("Options"))
         self.setSubTitle(
-            "PMC's defaults are the safer choice; the manual's settings stay available."
+            tr("PMC's defaults are the safer choice; the manual's settings stay available.")
         )
-        ssh = QGroupBox("Root login over SSH (sshd_config PermitRootLogin)")
+        ssh = QGroupBox(tr("Root login over SSH (sshd_config PermitRootLogin)"))
         self.hardened = QRadioButton("prohibit-password — keys only (recommended)")
         self.hardened.setObjectName("hardenedRootLogin")
         self.seed_yes = QRadioButton("yes — also with a password, as the manual does")
@@ -35,25 +37,27 @@ class OptionsPage(QWizardPage):
         group.addButton(self.hardened)
         group.addButton(self.seed_yes)
         ssh_text = QLabel(
-            "Copy config needs root to log in from one server to the other with a key. "
-            "PMC moves the keys itself, so password logins for root are not needed."
+            tr(
+                "Copy config needs root to log in from one server to the other with a key. "
+                "PMC moves the keys itself, so password logins for root are not needed."
+            )
         )
         ssh_text.setWordWrap(True)
         box = QVBoxLayout(ssh)
         box.addWidget(self.hardened)
         box.addWidget(self.seed_yes)
         box.addWidget(ssh_text)
-        pg = QGroupBox("PostgreSQL listen_addresses")
-        self.listen_all = QCheckBox("listen on every address ('*'), as the manual does")
+        pg = QGroupBox(tr("PostgreSQL listen_addresses"))
+        self.listen_all = QCheckBox(tr("listen on every address ('*'), as the manual does"))
         self.listen_all.setObjectName("listenAll")
-        pg_text = QLabel("Unchecked, PMC lists only localhost and the server's eth2 address.")
+        pg_text = QLabel(tr("Unchecked, PMC lists only localhost and the server's eth2 address."))
         pg_text.setWordWrap(True)
         pg_box = QVBoxLayout(pg)
         pg_box.addWidget(self.listen_all)
         pg_box.addWidget(pg_text)
-        web = QGroupBox("Web redundancy")
+        web = QGroupBox(tr("Web redundancy"))
         self.symmetric = QCheckBox(
-            "symmetric: changes made on backup reach main too (each server is master of its own)"
+            tr("symmetric: changes made on backup reach main too (each server is a master)")
         )
         self.symmetric.setObjectName("symmetric")
         self.symmetric.setChecked(True)
@@ -76,7 +80,7 @@ class OptionsPage(QWizardPage):
             self.symmetric.setChecked(architecture is Architecture.WEB_SYMMETRIC)
         elif architecture is Architecture.COMBINED:
             self.symmetric.setChecked(True)
-            self.symmetric.setToolTip("The combined architecture is always symmetric")
+            self.symmetric.setToolTip(tr("The combined architecture is always symmetric"))
         for group in self.db_groups:
             group.setVisible(db)
 

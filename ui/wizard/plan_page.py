@@ -23,6 +23,7 @@ from pmc.plan import Plan, Step, StepKind
 
 from ..icons import icon
 from ..tasks import Tasks
+from ..translation import count, tr
 from .diff_view import DiffView
 
 STEP_ROLE = Qt.ItemDataRole.UserRole
@@ -54,8 +55,10 @@ class PlanPage(QWizardPage):
     def __init__(self, tasks: Tasks) -> None:
         super().__init__()
         self.setObjectName("planPage")
-        self.setTitle("Plan")
-        self.setSubTitle("Every change PMC would make, server by server. Nothing has changed yet.")
+        self.setTitle(tr("Plan"))
+        self.setSubTitle(
+            tr("Every change PMC would make, server by server. Nothing has changed yet.")
+        )
         self.tasks = tasks
         self.plan: Plan | None = None
         self.error: str | None = None
@@ -69,7 +72,7 @@ class PlanPage(QWizardPage):
         self.state.setWordWrap(True)
         self.tree = QTreeWidget()
         self.tree.setObjectName("planTree")
-        self.tree.setHeaderLabels(["Server / step", "Why"])
+        self.tree.setHeaderLabels([tr("Server / step"), tr("Why")])
         self.tree.setColumnWidth(0, 300)
         self.diff = DiffView()
         self.diff.setObjectName("planDiff")
@@ -91,7 +94,7 @@ class PlanPage(QWizardPage):
         self.tree.clear()
         self.diff.clear()
         self.busy.setVisible(True)
-        self.state.setText("Reading the files, services, firewall and keys of every server…")
+        self.state.setText(tr("Reading the files, services, firewall and keys of every server…"))
         if self.make_plan is not None:
             self._task = self.tasks.spawn(self._run(self.make_plan), what="planning")
         self.completeChanged.emit()
@@ -109,7 +112,7 @@ class PlanPage(QWizardPage):
         except PmcError as exc:
             self.error = str(exc)
             self.busy.setVisible(False)
-            self.state.setText(f"<b>PMC cannot plan this setup.</b><br>{exc}")
+            self.state.setText(tr("<b>PMC cannot plan this setup.</b><br>{exc}").format(exc=exc))
             self.completeChanged.emit()
             return
         self.show_plan(plan)
@@ -131,13 +134,13 @@ class PlanPage(QWizardPage):
             item.setData(0, STEP_ROLE, step)
             parent.addChild(item)
         if plan.unchanged:
-            same = QTreeWidgetItem(["Already right", f"{len(plan.unchanged)} items"])
+            same = QTreeWidgetItem([tr("Already right"), count(len(plan.unchanged), "item")])
             same.setIcon(0, icon("verify"))
             for nochange in plan.unchanged:
                 child = QTreeWidgetItem(
                     [
                         f"[{nochange.server}] {nochange.subject}",
-                        f"no change because {nochange.reason}",
+                        tr("no change because {reason}").format(reason=nochange.reason),
                     ]
                 )
                 child.setToolTip(1, nochange.reason)
@@ -145,12 +148,15 @@ class PlanPage(QWizardPage):
             self.tree.addTopLevelItem(same)
         self.tree.expandAll()
         if plan.is_empty:
-            self.state.setText("<b>Nothing to change:</b> every server is already set up.")
+            self.state.setText(tr("<b>Nothing to change:</b> every server is already set up."))
         else:
             notes = "".join(f"<br>⚠ {n}" for n in plan.notes)
             self.state.setText(
-                f"<b>{len(plan.steps)} steps</b> on {', '.join(plan.servers)}. "
-                f"Select a step to see its diff.{notes}"
+                tr("<b>{steps}</b> on {servers}. Select a step to see its diff.{notes}").format(
+                    steps=count(len(plan.steps), "step"),
+                    servers=", ".join(plan.servers),
+                    notes=notes,
+                )
             )
         first = self.tree.topLevelItem(0)
         first_step = first.child(0) if first is not None and first.childCount() else None

@@ -20,14 +20,15 @@ from pmc.setup.verify import VerifyReport
 from ..engine import VerifyFailed
 from ..icons import icon
 from ..session import Session
+from ..translation import count, tr
 
 
 class VerifyPage(QWizardPage):
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.setObjectName("verifyPage")
-        self.setTitle("Verify")
-        self.setSubTitle("PMC runs the manual's checks on every server.")
+        self.setTitle(tr("Verify"))
+        self.setSubTitle(tr("PMC runs the manual's checks on every server."))
         self.session = session
         self.make_job: Callable[[], Job[VerifyReport]] | None = None
         self.job: Job[VerifyReport] | None = None
@@ -35,13 +36,13 @@ class VerifyPage(QWizardPage):
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setTextVisible(False)
-        self.verdict = QLabel("Checking…")
+        self.verdict = QLabel(tr("Checking…"))
         self.verdict.setObjectName("verifyVerdict")
         self.verdict.setWordWrap(True)
         self.checks = QTreeWidget()
         self.checks.setObjectName("verifyChecks")
         self.checks.setRootIsDecorated(False)
-        self.checks.setHeaderLabels(["Check", "Server", "Result"])
+        self.checks.setHeaderLabels([tr("Check"), tr("Server"), tr("Result")])
         self.checks.setColumnWidth(0, 280)
         layout = QVBoxLayout(self)
         layout.addWidget(self.verdict)
@@ -55,7 +56,7 @@ class VerifyPage(QWizardPage):
         self.checks.clear()
         self.report = None
         self.busy.setVisible(True)
-        self.verdict.setText("Checking…")
+        self.verdict.setText(tr("Checking…"))
         self.job = self.make_job()
         self.session.run_job(self.job)
         self.completeChanged.emit()
@@ -71,7 +72,7 @@ class VerifyPage(QWizardPage):
         if isinstance(job.error, VerifyFailed):
             report = job.error.report
         if report is None:
-            self.verdict.setText(f"<b>Verify could not run:</b> {job.error}")
+            self.verdict.setText(tr("<b>Verify could not run:</b> {error}").format(error=job.error))
             self.completeChanged.emit()
             return
         self.show_report(report)
@@ -86,13 +87,16 @@ class VerifyPage(QWizardPage):
             self.checks.addTopLevelItem(item)
         if report.ok:
             self.verdict.setText(
-                f"<b style='color:#2e9e4f'>✔ Verify passed:</b> all {len(report.checks)} checks "
-                f"pass on {report.cluster}."
+                tr(
+                    "<b style='color:#2e9e4f'>✔ Verify passed:</b> all {checks} pass on {cluster}."
+                ).format(checks=count(len(report.checks), "check"), cluster=report.cluster)
             )
         else:
             self.verdict.setText(
-                f"<b style='color:#d62d20'>✖ {len(report.failed)} of {len(report.checks)} "
-                "checks fail.</b> Hover a result for the fix to try."
+                tr(
+                    "<b style='color:#d62d20'>✖ {failed} of {checks} fail.</b> Hover a result "
+                    "for what to do."
+                ).format(failed=len(report.failed), checks=count(len(report.checks), "check"))
             )
         self.completeChanged.emit()
 
