@@ -85,15 +85,15 @@ class ParamikoNoise(logging.Filter):
         message = str(record.msg)
         with self._lock:
             state = self._state.pop(record.thread, None)
-            if state == "expect" and message.startswith(self._CHAINED):
-                # Python 3.11+ first prints the chained exception's heading and an empty line
+            if state == "expect" and (message == "" or message.startswith(self._CHAINED)):
+                # a chained exception: its heading and empty lines between the tracebacks
                 self._state[record.thread] = "expect"
                 return self._debug(record)
             if state == "expect" and message.startswith("Traceback (most recent call last)"):
                 state = "skip"
             if state == "skip":
-                if message != "":
-                    self._state[record.thread] = "skip"
+                # a traceback ends with an empty line; another part of the chain may follow
+                self._state[record.thread] = "skip" if message != "" else "expect"
                 return self._debug(record)
             if record.levelno >= logging.ERROR and message.startswith(self._DISCONNECT):
                 if message.startswith("Exception ("):

@@ -108,3 +108,35 @@ def test_the_cli_logs_to_the_log_folder(
     logging.getLogger("pmc.test").debug("after the command")
     _flush()
     assert "after the command" in (tmp_path / "log" / "pmc.log").read_text()
+
+
+def test_a_chained_paramiko_traceback_is_kept_at_debug_only(
+    tmp_path: Path, clean_logging: None
+) -> None:
+    """Python 3.11 prints a chained exception's traceback after 'During handling of the above
+    exception…' and an empty line: that too is a disconnect's traceback, not an error."""
+
+    def disconnect(path_verbose: bool) -> list[str]:
+        path = configure_logging(
+            path_verbose, log_file=tmp_path / f"pmc-{path_verbose}.log", stderr=False
+        )
+        transport = logging.getLogger("paramiko.transport")
+        try:
+            try:
+                raise EOFError
+            except EOFError as inner:
+                raise paramiko.SSHException("Error reading SSH protocol banner") from inner
+        except paramiko.SSHException as exc:
+            transport.error(f"Exception (client): {exc}")
+            transport.error("During handling of the above exception, another exception occurred:")
+            transport.error("")
+            for line in paramiko.util.tb_strings():
+                transport.error(line)
+        _flush()
+        return path.read_text().splitlines()
+
+    quiet = disconnect(False)
+    assert len(quiet) == 1 and " WARNING " in quiet[0] and "protocol banner" in quiet[0]
+    verbose = disconnect(True)
+    assert any("Traceback" in line and " DEBUG " in line for line in verbose)
+    assert not any(" ERROR " in line for line in verbose)

@@ -35,6 +35,7 @@ from .main_window import MainWindow
 from .resource_files import STYLE_SHEET
 from .session import Session
 from .tasks import Tasks
+from .translation import install_translator
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ def make_palette(dark: bool) -> QPalette:
 
 
 def apply_palette(app: QApplication) -> None:
+    """The palette of the OS's light or dark scheme; called again when it switches (the
+    main window then redraws its icons and diagram)."""
     app.setPalette(make_palette(is_dark_scheme()))
     if app.styleSheet():
         app.setStyleSheet(app.styleSheet())  # re-polish widgets that cached the old palette
@@ -101,6 +104,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(["pmc", *(argv or [])])
     app.setStyle("Fusion")
+    install_translator(app)
     app.setWindowIcon(app_icon())
     app.setDesktopFileName("pmc")
     apply_palette(app)

@@ -45,10 +45,9 @@ class InventoryFlows(WindowFlows):
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.setNameFilters([tr("PMC inventory (*.toml)"), tr("All files (*)")])
-        if await self.dialogs.ask(dialog) != QDialog.DialogCode.Accepted:
-            return []
-        chosen = dialog.selectedFiles()
-        if not chosen:
+        chosen: list[str] = []
+        dialog.fileSelected.connect(chosen.append)
+        if await self.dialogs.ask(dialog) != QDialog.DialogCode.Accepted or not chosen:
             return []
         path = Path(chosen[0])
         added: list[str] = []

@@ -74,6 +74,10 @@ class PlanPage(QWizardPage):
         self.tree.setObjectName("planTree")
         self.tree.setHeaderLabels([tr("Server / step"), tr("Why")])
         self.tree.setColumnWidth(0, 300)
+        # the reason of a step is a sentence: wrapped in its column, never cut
+        self.tree.setWordWrap(True)
+        self.tree.setUniformRowHeights(False)
+        self.tree.header().setStretchLastSection(True)
         self.diff = DiffView()
         self.diff.setObjectName("planDiff")
         splitter = QSplitter(Qt.Orientation.Vertical)
