@@ -1,40 +1,30 @@
 """Starting the desktop app: QApplication (Fusion, palette following the OS light or dark
-scheme, PMC's icon and style sheet), the qasync loop, the session and the main window.
-
-PySide6 is imported before qasync so that qasync binds to it. Tasks are cancelled on
-``aboutToQuit``; blocking work runs in the executors of :class:`ui.tasks.Tasks` and of the SSH
-connection pool, never on the GUI thread.
+scheme, PMC's icon and style sheet, the translator), the main window's frame painted at once
+(:mod:`ui.first_frame`), then the session, the qasync loop and the main window in the frame's
+place (:mod:`ui.window_start`, loaded after the first paint: it brings Qt's panels, SSH and
+PostgreSQL libraries, most of the start-up time).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from pmc import __version__
 from pmc.log import configure_logging
 from pmc.paths import default_inventory_path
-from pmc.remote.pool import ConnectionPool
-from pmc.store import Store
-from pmc.workspace import Workspace
 
-from .error_dialog import show_error
-from .event_loop import PmcEventLoop  # imports qasync after PySide6 (PITFALLS)
-from .gui_gc import GuiThreadCollector
-from .host_key_dialog import DialogTrustDecision
+from .first_frame import FirstFrame, FirstPaint
 from .icons import app_icon
-from .main_window import MainWindow
 from .resource_files import STYLE_SHEET
-from .session import Session
-from .tasks import Tasks
 from .translation import install_translator
 
 log = logging.getLogger(__name__)
@@ -130,26 +120,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build_window(inventory: Path, settings: QSettings | None) -> tuple[Session, MainWindow]:
-    """The session (with its SSH pool, keyed to a GUI trust dialog) and the main window."""
-    tasks = Tasks()
-    trust = DialogTrustDecision(None)
-    pool = ConnectionPool(trust=trust)
-    unavailable = ""
-    try:
-        store: Store | None = Store.open()
-    except Exception as exc:  # history is a convenience; the app works without it
-        log.warning("job history unavailable: %s", exc)
-        store = None
-        unavailable = f"Job history unavailable: {exc}"  # e.g. a damaged file, kept as it is
-    session = Session(Workspace(inventory, pool=pool, store=store), tasks)
-    window = MainWindow(session, settings)
-    trust.parent = window
-    if unavailable:
-        window.statusBar().showMessage(unavailable)
-    return session, window
-
-
 def start_logging(*, verbose: bool = False) -> None:
     """PMC's log file only: a desktop app does not write log lines to a terminal (this
     replaces the stderr handler of the CLI's logging when started as ``pmc … gui``)."""
@@ -160,52 +130,25 @@ def start_logging(*, verbose: bool = False) -> None:
 
 
 def run(argv: list[str]) -> int:
-    """``pmc`` / ``pmc gui``: open the main window and run until it closes."""
+    """``pmc`` / ``pmc gui``: the main window's frame at once, then the main window in its
+    place once PMC has loaded (:mod:`ui.window_start`), run until it closes."""
     args = parse_args(argv)
     start_logging(verbose=args.verbose)
     app = make_app()
     inventory = Path(
         args.inventory or os.environ.get("PMC_INVENTORY", "") or default_inventory_path()
     ).expanduser()
-    session, window = build_window(inventory, QSettings())
-    return run_window(app, session, window, quit_after_paint=args.quit_after_paint)
+    settings = QSettings()
+    frame = FirstFrame(settings)
+    painted = FirstPaint(frame, "painted")
+    frame.show()
+    deadline = time.monotonic() + 10  # an offscreen or headless platform may never paint
+    while not painted.done and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+    from .window_start import build_window, run_window  # the heavy part, after the paint
 
-
-def run_window(
-    app: QApplication, session: Session, window: MainWindow, *, quit_after_paint: bool = False
-) -> int:
-    """Run the qasync loop with ``window`` until the app quits; then close connections."""
-    collector = GuiThreadCollector()
-    loop = PmcEventLoop(app)
-    asyncio.set_event_loop(loop)
-    try:
-        session.load()
-    except Exception as exc:
-        show_error(window, f"opening the inventory {session.inventory_path}", exc)
-    closed = asyncio.Event()
-
-    def about_to_quit() -> None:
-        window.poller.stop()
-        session.tasks.cancel_all()
-        closed.set()
-
-    app.aboutToQuit.connect(about_to_quit)
-    window.show()
-    if quit_after_paint:
-        QTimer.singleShot(0, app.quit)
-    with loop:
-        loop.run_until_complete(closed.wait())
-        if window.runner is not None:  # schedules and syncs stop at their safe points
-            loop.run_until_complete(window.runner.close())
-        if session.pool is not None:
-            loop.run_until_complete(session.pool.close())
-    session.tasks.shutdown()
-    window.deleteLater()
-    app.processEvents()
-    collector.stop()  # the last collection on this thread, while the QApplication exists
-    collector.deleteLater()
-    app.processEvents()
-    return 0
+    session, window = build_window(inventory, settings)
+    return run_window(app, session, window, quit_after_paint=args.quit_after_paint, frame=frame)
 
 
 if __name__ == "__main__":

@@ -34,12 +34,13 @@ from pmc.status import ClusterStatus
 from pmc.store import Store
 from pmc.workspace import Workspace
 
-from .app import make_app, run_window, start_logging
+from .app import make_app, start_logging
 from .host_key_dialog import DialogTrustDecision
 from .lab_session import lab_app_setup
 from .main_window import MainWindow
 from .session import Session
 from .tasks import Tasks
+from .window_start import run_window
 
 HEADLESS_SECONDS = 20.0  # PMC_DEMO_SECONDS when there is no display
 SCREENSHOT = Path("screenshots") / "demo.png"

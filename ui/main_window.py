@@ -20,8 +20,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QShowEvent
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -42,6 +42,7 @@ from .bundle_flows import BundleFlows
 from .cluster_flows import ClusterFlows
 from .cluster_tree import ClusterBrowser, ClusterTree
 from .error_dialog import show_error
+from .first_frame import place
 from .health_look import forget_badges, state_colour
 from .icons import app_icon, forget_icons
 from .inventory_flows import InventoryFlows
@@ -63,16 +64,6 @@ from .window_parts import WindowParts
 from .window_selection import Selection
 
 DRIFT_MINUTES = 5  # default interval of the status table's drift column
-WINDOW_SIZE = QSize(1280, 820)  # at most; never more than the screen's available room
-
-
-def fitting_size(available: QSize, wanted: QSize = WINDOW_SIZE) -> QSize:
-    """``wanted``, made smaller to fit ``available`` (the screen without its panels), with
-    a margin for the window's frame."""
-    return QSize(
-        min(wanted.width(), max(640, available.width() - 40)),
-        min(wanted.height(), max(480, available.height() - 60)),
-    )
 
 
 class MainWindow(QMainWindow):
@@ -83,8 +74,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.setWindowTitle(tr("Playout Management Console"))
         self.setWindowIcon(app_icon())
-        screen = QGuiApplication.primaryScreen()
-        self.resize(fitting_size(screen.availableGeometry().size()) if screen else WINDOW_SIZE)
+        place(self, None)  # the saved place is restored with the rest of the settings
         self.setDockNestingEnabled(True)
         # the docks below take the whole width: the status table's columns need it
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)

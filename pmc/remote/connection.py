@@ -445,6 +445,9 @@ class Connection:
             transport.channel_timeout = self.timeouts.channel
             try:
                 transport.start_client(timeout=self.timeouts.banner)
+                # start_client returns without an error when its timeout passes first (a
+                # server that accepts TCP and never speaks): then there is no session yet
+                key = transport.get_remote_server_key()
             except IncompatiblePeer as exc:
                 # a known host that has none of the key types PMC holds for it: a changed key
                 # (the check raises HostKeyChanged with both fingerprints; nothing was sent)
@@ -464,7 +467,6 @@ class Connection:
                     server=self.label,
                     hint="Check that this address and port are the server's SSH service",
                 ) from exc
-            key = transport.get_remote_server_key()
             self._pending_key = key
             # Nothing is sent before this check: no login is attempted with a wrong key.
             self.known_hosts.verify(server=self.label, host=host_id(address, port), key=key)
@@ -472,6 +474,7 @@ class Connection:
             return transport
         except BaseException:
             transport.close()
+            sock.close()  # close() skips it when the transport had stopped already
             raise
 
     def _open_socket(self, address: str, port: int) -> socket.socket:

@@ -20,10 +20,10 @@ from pmc.remote.errors import HostKeyChanged
 from tests.ui.conftest import SEED_LIKE
 from tests.ui.helpers import open_window, wait_dialog
 from ui.cluster_dialog import ClusterDialog
+from ui.first_frame import fitting_size
 from ui.host_key_dialog import ChangedHostKeyDialog
 from ui.lab_flows import lab_unavailable
 from ui.log_viewer import LogViewer, records
-from ui.main_window import fitting_size
 
 pytestmark = pytest.mark.gui
 
@@ -185,3 +185,21 @@ def test_servers_are_named_once_in_the_tree(qtbot: Any, loop: Any, pmc_dirs: Pat
     assert top.isHidden()
     window.browser.search.clear()
     assert not top.isHidden() and not top.child(0).isHidden()
+
+
+def test_the_first_frame_is_painted_before_the_heavy_libraries_load() -> None:
+    """ui.app (up to the first paint) loads neither SSH nor PostgreSQL nor the panels: those
+    come with ui.window_start, after the frame is painted (bench/bench_startup.py)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ui.app\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith(("
+        "'paramiko', 'psycopg', 'pmc.remote', 'pmc.sync', 'pmc.bundle', 'ui.main_window',"
+        " 'ui.window_start', 'qasync')))))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    assert done.stdout.strip() == ""
