@@ -42,8 +42,9 @@ dist-check: dist
 demo:
 	$(PY) -m ui.demo
 
-# PNGs of the app on a fresh lab (main window, status table, host-key dialogs, every wizard
-# page while it sets up the combined architecture) into screenshots/.
+# PNGs of the app on a fresh lab into screenshots/ (ui/screenshots.py lists them: first run,
+# dialogs with a typo, status views at 1280x720, a failed apply's rollback, every wizard page,
+# export/import, the sync panel, dark mode switched while open). The lab's id: $PMC_LAB_ID.
 screenshots:
 	QT_QPA_PLATFORM=offscreen $(PY) -m ui.screenshots screenshots
 

@@ -31,7 +31,7 @@ from pmc.inventory import Architecture, Cluster, Inventory
 from pmc.inventory_file import save_inventory
 from pmc.store import Store
 from pmc.workspace import Workspace
-from ui.app import make_app
+from ui.app import make_app, quiet_platform_notes
 from ui.lab_session import lab_app_setup
 from ui.main_window import MainWindow
 from ui.session import Session
@@ -186,8 +186,10 @@ def main() -> int:
         folder = Path(tmp)
         os.environ["PMC_CONFIG_DIR"] = str(folder / "config")
         os.environ["PMC_DATA_DIR"] = str(folder / "data")
-        with lab_app_setup(folder, servers=4, lab_id="pmc-bench-gui") as setup:
+        lab_id = os.environ.get("PMC_LAB_ID") or "pmc-bench-gui"
+        with lab_app_setup(folder, servers=4, lab_id=lab_id) as setup:
             app = make_app()
+            quiet_platform_notes()
             app.setQuitOnLastWindowClosed(False)
             loop = qasync.QEventLoop(app)
             asyncio.set_event_loop(loop)

@@ -77,13 +77,15 @@ STATE_WORDS = {
 class Finding:
     """One check as the operator reads it: ``text`` in the cell (a few words), ``cause`` the
     sentence that says why (empty when there is nothing to add), ``checked`` when (seconds
-    since the epoch), ``moment`` the time the text names (a view formats it in its locale)."""
+    since the epoch), ``moment`` the time the text names (a view formats it in its locale),
+    ``detail`` what a tooltip may add."""
 
     state: State
     text: str
     cause: str = ""
     checked: float | None = None
     moment: dt.datetime | None = None
+    detail: str = ""  # more than the cause says (a drift report): for a tooltip, not a line
 
     @property
     def cell(self) -> str:
@@ -148,8 +150,17 @@ class ServerHealth:
 
     @property
     def overall(self) -> State:
-        found = worst(f for f in self.findings.values() if f.state is not State.NOT_APPLICABLE)
-        return found.state if found else State.UNKNOWN
+        """The worst state; a check that could not be made counts as needing attention
+        when it says why, and not at all when it has no cause of its own (not compared
+        yet, or the SSH check already says why)."""
+        states = []
+        for finding in self.findings.values():
+            if finding.state is State.UNKNOWN:
+                if finding.cause:
+                    states.append(State.WARNING)
+            elif finding.state is not State.NOT_APPLICABLE:
+                states.append(finding.state)
+        return max(states, key=lambda s: s.severity) if states else State.UNKNOWN
 
     def problems(self) -> list[tuple[Aspect, Finding]]:
         """The findings with a cause worth reading (failed, warnings, unknowns that say why),
@@ -301,11 +312,12 @@ def _port_link(
         return Finding(State.OK, "open", checked=check.checked)
     if check.health is Health.DOWN:
         text = check.summary.split(" ", 1)[-1] if " " in check.summary else check.summary
+        said = check.error or f"{link.kind.label} closed"
         return Finding(
             State.FAILED,
             text,
-            f"{link.kind.label} {check.error or 'closed'}. The vendor's manual needs it open "
-            f"between the servers: check the firewall on {server.name} "
+            f"{said[:1].upper()}{said[1:]}. The vendor's manual needs it open between the "
+            f"servers: check the firewall on {server.name} "
             f"({server.layout.setup_firewall_script}).",
             check.checked,
         )
@@ -379,13 +391,8 @@ def _replication(
             "Copy config is not running and main and backup hold the same configuration.",
             check.checked,
         )
-    if drift.state is State.WARNING:
-        return Finding(
-            State.WARNING,
-            "idle, changes pending",
-            f"Main and backup differ ({drift.text}): Synchronize all servers copies them.",
-            check.checked,
-        )
+    if drift.state is State.WARNING:  # the drift column says what (no second line for it)
+        return Finding(State.WARNING, "idle, changes pending", checked=check.checked)
     return Finding(State.OK, "idle", checked=check.checked)
 
 
@@ -412,8 +419,8 @@ def _last_sync(cluster: Cluster, server: Server, status: ServerStatus, down: boo
     return Finding(
         State.UNKNOWN,
         "never",
-        f"Copy config has not finished successfully on {server.name} yet.",
-        check.checked,
+        checked=check.checked,
+        detail=f"Copy config has not finished successfully on {server.name} yet.",
     )
 
 
@@ -426,15 +433,13 @@ def _drift(cluster: Cluster, server: Server, status: ServerStatus, down: bool) -
     if check.health is Health.UP:
         return Finding(State.OK, check.summary, checked=check.checked)
     if check.health is Health.DOWN:
-        first = (check.error or "").strip().splitlines()[1:4]
-        detail = "; ".join(line.strip() for line in first)
         return Finding(
             State.WARNING,
             check.summary,
-            f"Main and backup differ: {check.summary}"
-            + (f" ({detail})" if detail else "")
-            + ". Synchronize all servers copies what differs.",
+            f"Main and backup differ ({check.summary}): Synchronize all servers copies what "
+            "differs; the Drift tab of the sync panel lists it.",
             check.checked,
+            detail=(check.error or "").strip(),
         )
     if check.summary == "not compared" and not check.checked:
         return Finding(State.UNKNOWN, "not compared")

@@ -27,6 +27,7 @@ from typing import Generic, Literal, TypeVar, cast
 from pmc.errors import Cancelled, PmcError
 from pmc.redact import redact
 from pmc.store import Store
+from pmc.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -359,8 +360,20 @@ def current_job() -> Job[object] | None:
     return _CURRENT.get()
 
 
+SUMMARY_CHARS = 500  # a finished job's message: its result, whole lines up to this length
+
+
 def _summary(result: object) -> str:
+    """A result as the job's final message: whole lines (never a word cut in two), and how
+    many more lines there were."""
     if result is None:
         return "done"
-    text = str(result)
-    return text if len(text) <= 500 else text[:497] + "..."
+    lines = str(result).splitlines() or [""]
+    kept: list[str] = []
+    for line in lines:
+        if kept and sum(len(k) + 1 for k in kept) + len(line) > SUMMARY_CHARS:
+            break
+        kept.append(line)
+    if len(kept) < len(lines):
+        kept.append(f"… and {plural(len(lines) - len(kept), 'more line')}")
+    return "\n".join(kept)

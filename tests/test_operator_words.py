@@ -124,7 +124,9 @@ def operator_texts() -> list[Text]:
                 elif package == "pmc" and name in errors:
                     args = [*node.args[:1], *(k.value for k in node.keywords
                                               if k.arg in ("what", "hint"))]  # fmt: skip
-                elif package == "pmc" and name in ("log", "step") and _on_ctx(node):
+                elif (package == "pmc" and name in ("log", "step") and _on_ctx(node)) or (
+                    package == "pmc" and name == "report"
+                ):
                     args = node.args[:1]
                 elif package == "pmc" and name == "progress" and _on_ctx(node):
                     args = [k.value for k in node.keywords if k.arg == "message"]
@@ -251,7 +253,10 @@ NOT_YET = {
 def untranslated() -> list[str]:
     found = []
     for path, tree in _sources("ui"):
-        if path in ("ui/demo.py", "ui/screenshots.py") or path in NOT_YET:
+        if (
+            path in ("ui/demo.py", "ui/screenshots.py", "ui/screenshot_scenes.py")
+            or path in NOT_YET
+        ):
             continue  # console output of the developer tools, not the app; NOT_YET
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or _call_name(node) not in SHOWN:

@@ -12,9 +12,18 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, Qt
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEventLoop,
+    QMessageLogContext,
+    QSettings,
+    Qt,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
@@ -104,6 +113,26 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     if STYLE_SHEET.exists():
         app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
     return app
+
+
+PLATFORM_NOTES = ("This plugin does not support",)  # the offscreen platform's "not here"s
+
+
+def quiet_platform_notes() -> None:
+    """Drop the offscreen platform's notes (``propagateSizeHints()``, ``raise()``…) that
+    ``make screenshots`` and the benchmarks would otherwise print by the dozen; every other
+    Qt message goes on to stderr as before."""
+    previous: list[Callable[..., None] | None] = [None]
+
+    def handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        if message.startswith(PLATFORM_NOTES):
+            return
+        if previous[0] is not None:
+            previous[0](kind, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+    previous[0] = qInstallMessageHandler(handler)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

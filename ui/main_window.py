@@ -123,7 +123,7 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(self.jobs_dock, self.sync_dock)
         self.status_dock.raise_()
         self.resizeDocks([self.tree_dock], [250], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.status_dock], [230], Qt.Orientation.Vertical)
+        self.resizeDocks([self.status_dock], [270], Qt.Orientation.Vertical)
         self.state_label = QLabel()
         self.state_label.setObjectName("probingState")
         self.health_label = QLabel()

@@ -1,65 +1,61 @@
 """``make screenshots``: PNGs of the app on a fresh lab cluster, for people to look at.
 
-Writes into ``screenshots/`` (or the folder given): the main window with the lab cluster,
-the status table, the host-key dialogs, each page of the setup wizard while it really sets
-up the combined architecture, the main window afterwards, and the same in the dark palette.
-Runs offscreen with the Fusion style at scale 1; needs root for the lab.
+Writes into ``screenshots/`` (or the folder given), numbered in the order an operator meets
+them: the first run's welcome page; the cluster and server dialogs with a typo; the main
+window and its status table at 1280×720; the host-key dialogs; a setup apply that fails and
+rolls back; each page of the setup wizard while it really sets up the combined architecture;
+the main window afterwards; the export and import dialogs; the sync panel (drift, a sync, a
+remediation prompt, the history) and the tray menu; the status views at 1280×720 with a port
+blocked; and dark mode switched while the window is open. Runs offscreen with the Fusion
+style at scale 1, quietly (the offscreen platform's notes are dropped); needs root for the
+lab, whose id is ``$PMC_LAB_ID`` (``pmc-shots`` by default).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["QT_SCALE_FACTOR"] = "1"
 
-import paramiko
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
 
-from pmc.remote.errors import HostKeyChanged, UnknownHostKey
-from pmc.remote.host_keys import fingerprint
 from pmc.store import Store
 from pmc.workspace import Workspace
 
-from .app import make_app, make_palette
+from .app import make_app, make_palette, quiet_platform_notes
 from .event_loop import PmcEventLoop
-from .host_key_dialog import ChangedHostKeyDialog, NewHostKeyDialog
 from .lab_session import LabSetup, lab_app_setup
 from .main_window import MainWindow
+from .screenshot_scenes import (
+    Camera,
+    bundle_dialogs,
+    failed_apply,
+    first_run,
+    host_key_dialogs,
+    inventory_dialogs,
+    until,
+)
 from .session import Session
 from .tasks import Tasks
 
-
-async def until(condition: Callable[[], object], timeout: float = 300.0, what: str = "") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise TimeoutError(f"timed out waiting for {what or condition}")
-        await asyncio.sleep(0.05)
+SCREEN = (1280, 720)
 
 
-async def save(widget: QWidget, folder: Path, name: str) -> None:
-    # let Qt lay out and paint through the loop (never processEvents() inside a coroutine)
-    await asyncio.sleep(0.3)
-    path = folder / f"{name}.png"
-    if not widget.grab().save(str(path)):
-        raise OSError(f"cannot write {path}")
-    print(f"wrote {path}")
+async def refresh(window: MainWindow) -> None:
+    await until(lambda: not window.poller.busy, 120, "the status refresh")
+    task = window.poller.refresh()
+    if task is not None:
+        await task
 
 
-def _key_of(line: str) -> paramiko.PKey:
-    kind, data = line.split()[:2]
-    return paramiko.PKey.from_type_string(kind, base64.b64decode(data))
-
-
-async def shoot(setup: LabSetup, folder: Path) -> None:
+async def shoot(setup: LabSetup, folder: Path, scratch: Path) -> None:
+    camera = Camera(folder)
+    await first_run(camera, scratch)
     tasks = Tasks()
     workspace = Workspace(setup.inventory_path, pool=setup.pool(), store=Store.in_memory())
     session = Session(workspace, tasks)
@@ -71,108 +67,108 @@ async def shoot(setup: LabSetup, folder: Path) -> None:
         print(f"error while {what}: {exc!r}", file=sys.stderr)
 
     tasks.on_error = failed
-    window.resize(1360, 860)
+    window.resize(*SCREEN)
     session.load()
     window.show()
     window.tree.select("lab")
-    task = window.poller.refresh()
-    if task is not None:
-        await task
-    await save(window, folder, "01-main-window")
-    await save(window.status, folder, "02-status-table")
-
-    backup = setup.lab.servers["backup"]
-    key = _key_of(backup.host_key("ed25519"))
-    question = UnknownHostKey(
-        server=f"backup ({backup.management_address})", key_type=key.get_name(),
-        fingerprint=fingerprint(key), host_id=backup.management_address,
-    )  # fmt: skip
-    dialog = NewHostKeyDialog(question, window)
-    dialog.show()
-    await save(dialog, folder, "03-host-key-new")
-    dialog.close()
-    changed = HostKeyChanged(
-        server=f"backup ({backup.management_address})", key_type=key.get_name(),
-        old_fingerprint=fingerprint(key),
-        new_fingerprint="SHA256:" + "q" * 43,  # an illustrative changed fingerprint
-    )  # fmt: skip
-    warning = ChangedHostKeyDialog(changed, window)
-    warning.show()
-    await save(warning, folder, "04-host-key-changed")
-    warning.close()
+    await inventory_dialogs(camera, window, session.inventory)
+    await refresh(window)
+    await camera.save(window, "main-window-1280x720")
+    await camera.save(window.status, "status-table")
+    await host_key_dialogs(camera, window, setup.lab)
+    await failed_apply(camera, window, setup.lab)
 
     window.commands["setup_redundancy"].trigger()
     wizard = window.setup_flows.wizard
     assert wizard is not None
     await until(wizard.isVisible, 10, "the wizard")
-    await save(wizard, folder, "05-wizard-1-architecture")
+    await camera.save(wizard, "wizard-1-architecture")
     wizard.next()
-    await save(wizard, folder, "06-wizard-2-options")
+    await camera.save(wizard, "wizard-2-options")
     wizard.next()
-    await save(wizard, folder, "07-wizard-3-planning")
+    await camera.save(wizard, "wizard-3-planning")
     await until(lambda: wizard.plan_page.plan is not None or bool(wizard.plan_page.error),
                 120, "the plan")  # fmt: skip
     tree = wizard.plan_page.tree
     for i in range(tree.topLevelItemCount()):
         top = tree.topLevelItem(i)
-        if top is None:
-            continue
-        for j in range(top.childCount()):
-            step = top.child(j)
+        for j in range(top.childCount() if top is not None else 0):
+            step = top.child(j) if top is not None else None
             if step is not None and "spoolers.json" in step.text(0):
                 tree.setCurrentItem(step)
-                break
-    await save(wizard, folder, "08-wizard-3-plan")
+    await camera.save(wizard, "wizard-3-plan")
     wizard.next()
     wizard.confirm.understood.setChecked(True)
-    await save(wizard, folder, "09-wizard-4-confirm")
+    await camera.save(wizard, "wizard-4-confirm")
     wizard.next()
-    await asyncio.sleep(1.0)
-    await save(wizard, folder, "10-wizard-5-applying")
     page = wizard.apply_page
+    await until(lambda: page.progress.maximum() > 0 and page.progress.value() > 0, 120,
+                "the first step")  # fmt: skip
+    await camera.save(wizard, "wizard-5-applying")
     await until(lambda: page.job is not None and page.job.state.is_final, 300, "the apply")
-    await save(wizard, folder, "11-wizard-5-applied")
+    await camera.save(wizard, "wizard-5-applied")
     if page.succeeded:
         wizard.next()
         await until(lambda: wizard.verify_page.report is not None, 180, "verify")
-        await save(wizard, folder, "12-wizard-6-verify")
+        await camera.save(wizard, "wizard-6-verify")
     wizard.hide()
-    task = window.poller.refresh()
-    if task is not None:
-        await task
+    await refresh(window)
     window.jobs_dock.raise_()
-    await save(window, folder, "13-main-window-after-setup")
-    await shoot_sync(setup, window, folder)
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
+    await camera.save(window, "main-window-after-setup")
+    await bundle_dialogs(camera, window, scratch)
+    await shoot_sync(setup, window, camera)
+    await status_views(setup, window, camera)
+    await dark_mode_switched(window, camera)
     window.poller.stop()
     window.close()
-    # the dark palette, as PMC starts on a desktop in dark mode
-    app.setPalette(make_palette(dark=True))
-    app.setStyleSheet(app.styleSheet())
-    dark = MainWindow(session)
-    dark.resize(1360, 860)
-    dark.show()
-    dark.tree.select("lab")
-    task = dark.poller.refresh()
-    if task is not None:
-        await task
-    await save(dark, folder, "14-main-window-dark")
-    dark.poller.stop()
-    dark.close()
-    for shown in (window, dark):
-        if shown.runner is not None:
-            await shown.runner.close()
-    await setup_pool_close(session)
+    if window.runner is not None:
+        await window.runner.close()
+    if session.pool is not None:
+        await session.pool.close()
     tasks.shutdown()
-    for widget in (wizard, window, dark):
+    for widget in (wizard, window):
         widget.deleteLater()
     await asyncio.sleep(0.1)
     if errors:
         raise RuntimeError("errors while taking screenshots: " + "; ".join(errors))
 
 
-async def shoot_sync(setup: LabSetup, window: MainWindow, folder: Path) -> None:
+async def status_views(setup: LabSetup, window: MainWindow, camera: Camera) -> None:
+    """The status table, diagram, tree and status bar at 1280×720 with problems: UDP 161
+    silently dropped and HTTP 80 refused on backup, its Playout API stopped."""
+    lab = setup.lab
+    window.resize(*SCREEN)
+    window.status_dock.raise_()
+    drift, window.poller.drift = window.poller.drift, None  # liveness probes only
+    lab.block("backup", 80, "tcp")
+    lab.block("backup", 161, "udp", mode="drop")
+    lab.servers["backup"].systemctl("stop", "playout-api.service")
+    try:
+        await refresh(window)
+        await camera.save(window, "status-views-1280x720-problems")
+        await camera.save(window.status, "status-table-problems")
+    finally:
+        lab.unblock("backup", 80, "tcp")
+        lab.unblock("backup", 161, "udp")
+        lab.servers["backup"].systemctl("start", "playout-api.service")
+        window.poller.drift = drift
+    await refresh(window)
+
+
+async def dark_mode_switched(window: MainWindow, camera: Camera) -> None:
+    """The OS switches to dark mode while the window is open (what ui.app.apply_palette
+    does when the colour scheme changes)."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.setPalette(make_palette(dark=True))
+    app.setStyleSheet(app.styleSheet())
+    await refresh(window)
+    await camera.save(window, "main-window-dark-switched-while-open")
+    window.sync_flows.show_sync_panel()
+    await camera.save(window, "sync-panel-dark")
+
+
+async def shoot_sync(setup: LabSetup, window: MainWindow, camera: Camera) -> None:
     """The sync panel with a drift report, the drift column, a sync, a remediation prompt
     (copy config's 127, produced on the lab) and the tray menu."""
     panel, runner = window.sync, window.runner
@@ -186,18 +182,18 @@ async def shoot_sync(setup: LabSetup, window: MainWindow, folder: Path) -> None:
     window.sync_flows.show_sync_panel()
     panel.check_drift()
     await until(lambda: not panel.drift.toPlainText().startswith("Comparing"), 120, "drift")
-    await save(window, folder, "15-sync-panel-drift")
+    await camera.save(window, "sync-panel-drift")
     await until(lambda: not window.poller.busy, 60, "the status refresh")
     task = window.poller.refresh(drift=True)
     if task is not None:
         await task
     window.status_dock.raise_()
-    await save(window.status, folder, "16-status-table-drift")
+    await camera.save(window.status, "status-table-drift")
     delta_job = window.sync_flows.synchronize_now()
     assert delta_job is not None
     await until(lambda: delta_job.state.is_final, 180, "the delta sync")
     await until(lambda: panel.result.text().startswith(("✔", "✖")), 10, "the sync result")
-    await save(window, folder, "17-sync-panel-synchronised")
+    await camera.save(window, "sync-panel-synchronized")
     backup.run(["rm", "-f", "/opt/playout/.failover-peer"], check=True)
     panel.engine.setCurrentIndex(panel.engine.findData("playout"))
     job = window.sync_flows.synchronize_now()
@@ -205,36 +201,35 @@ async def shoot_sync(setup: LabSetup, window: MainWindow, folder: Path) -> None:
     await until(lambda: getattr(panel, "last_prompt", None) is not None or job.state.is_final,
                 180, "the remediation prompt")  # fmt: skip
     if not job.state.is_final:
-        await save(window, folder, "18-sync-remediation-prompt")
+        await camera.save(window, "sync-remediation-prompt")
         panel.last_prompt.apply_button.click()
         await until(lambda: job.state.is_final, 180, "copy config after the fix")
         panel.tabs.setCurrentWidget(panel.history)
-        await save(window.sync_dock, folder, "19-sync-history")
+        await camera.save(window.sync_dock, "sync-history")
     panel.engine.setCurrentIndex(panel.engine.findData("delta"))
     menu = window.tray.menu
     menu.popup(window.mapToGlobal(window.rect().center()))
-    await save(menu, folder, "20-tray-menu")
+    await camera.save(menu, "tray-menu")
     menu.hide()
-
-
-async def setup_pool_close(session: Session) -> None:
-    if session.pool is not None:
-        await session.pool.close()
 
 
 def main(argv: list[str]) -> int:
     folder = Path(argv[0] if argv else "screenshots").absolute()
     folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("[0-9][0-9]-*.png"):
+        old.unlink()  # the numbering changes with the list: no stale picture left behind
+    lab_id = os.environ.get("PMC_LAB_ID") or "pmc-shots"
     with tempfile.TemporaryDirectory(prefix="pmc-shots-") as tmp:
         os.environ.setdefault("PMC_CONFIG_DIR", str(Path(tmp) / "config"))
         os.environ.setdefault("PMC_DATA_DIR", str(Path(tmp) / "data"))
-        with lab_app_setup(Path(tmp), lab_id="pmc-shots") as setup:
+        with lab_app_setup(Path(tmp), lab_id=lab_id) as setup:
             app = make_app()
+            quiet_platform_notes()
             app.setQuitOnLastWindowClosed(False)  # windows come and go while shooting
             loop = PmcEventLoop(app)
             asyncio.set_event_loop(loop)
             with loop:
-                loop.run_until_complete(shoot(setup, folder))
+                loop.run_until_complete(shoot(setup, folder, Path(tmp)))
     return 0
 
 

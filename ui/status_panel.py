@@ -11,6 +11,8 @@ clipboard.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QGuiApplication, QKeySequence, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
@@ -161,7 +163,7 @@ class StatusPanel(QWidget):
             details = QLabel()
             details.setObjectName(f"details-{server.name}")
             details.setWordWrap(True)
-            details.setTextFormat(Qt.TextFormat.PlainText)
+            details.setTextFormat(Qt.TextFormat.RichText)
             details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             details.setContentsMargins(DETAIL_MARGIN, 2, DETAIL_MARGIN, 4)
             details.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -187,11 +189,7 @@ class StatusPanel(QWidget):
                 self.table.setItem(row, ASPECT_COLUMNS[aspect], _cell(finding, name))
             problems = server.problems()
             details = self._details[name]
-            details.setText(
-                "\n".join(f"{tr(aspect.title)}: {finding.cause}" for aspect, finding in problems)
-            )
-            details.setStyleSheet(f"color: {state_colour(problems[0][1].state).name()};"
-                                  if problems else "")  # fmt: skip
+            details.setText(_details_html(problems))
             self.table.setRowHidden(row + 1, not problems)
         self.fit_columns()
         if health.checked:
@@ -206,6 +204,9 @@ class StatusPanel(QWidget):
         for row in hidden:  # the details lines span the table: they do not size a column
             self.table.setRowHidden(row, True)
         self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)  # again: the last column takes the room left
+        header.setStretchLastSection(True)
         for row in hidden:
             self.table.setRowHidden(row, False)
         self._fit_details()
@@ -241,9 +242,10 @@ class StatusPanel(QWidget):
     def details(self, server: str) -> str:
         """The causes shown under ``server``'s row ("" when the line is hidden)."""
         row = self._rows.get(server)
-        if row is None or self.table.isRowHidden(row + 1):
+        if row is None or self.table.isRowHidden(row + 1) or self.health is None:
             return ""
-        return self._details[server].text()
+        problems = self.health.servers[server].problems()
+        return "\n".join(f"{tr(aspect.title)}: {finding.cause}" for aspect, finding in problems)
 
     def as_text(self) -> str:
         """The table as the operator sees it, with every cause (what Copy puts on the
@@ -281,6 +283,16 @@ class StatusPanel(QWidget):
                 self.serverActivated.emit(str(item.data(SERVER_ROLE)))
 
 
+def _details_html(problems: list[tuple[Aspect, Finding]]) -> str:
+    """The causes under a row: each check's title in its state's colour, then its cause."""
+    lines = [
+        f"<span style='color:{state_colour(finding.state).name()}; font-weight:600'>"
+        f"{html.escape(tr(aspect.title))}:</span> {html.escape(finding.cause)}"
+        for aspect, finding in problems
+    ]
+    return "<br>".join(lines)
+
+
 def _cell(finding: Finding, server: str) -> QTableWidgetItem:
     text = tr(finding.text) if finding.text else "–"
     if finding.moment is not None:
@@ -293,7 +305,7 @@ def _cell(finding: Finding, server: str) -> QTableWidgetItem:
     elif finding.state in (State.UNKNOWN, State.NOT_APPLICABLE):
         faded = QGuiApplication.palette().color(QPalette.ColorRole.PlaceholderText)
         item.setForeground(QBrush(faded))
-    tip = [finding.cause] if finding.cause else []
+    tip = [text for text in (finding.cause, finding.detail) if text]
     if finding.checked:
         tip.append(tr("Last check: {when}").format(when=when(finding.checked)))
     item.setToolTip("\n".join(tip))

@@ -64,7 +64,6 @@ class SyncFlows(WindowFlows):
         tray.menu.insertAction(tray.quit_action, self.tray_keep)
         tray.showRequested.connect(self.show_from_tray)
         tray.quitRequested.connect(lambda: session.tasks.spawn(self.quit_flow(), what="quitting"))
-        tray.resultChanged.connect(lambda text: window.statusBar().showMessage(text, 15000))
         if runner is not None and panel is not None:
             runner.confirm = panel.confirm  # inline prompt, not a dialog
             runner.on_job(self._sync_submitted)

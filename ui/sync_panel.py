@@ -47,7 +47,7 @@ from pmc.sync.runner import Engine, Schedule, SyncRequest, SyncRunner
 from .async_dialog import ask
 from .health_look import colour_progress, state_colour
 from .icons import icon
-from .jobs_panel import time_left
+from .jobs_panel import format_event, time_left
 from .outcome_view import OutcomeView
 from .remediation_prompt import RemediationPrompt
 from .session import Session
@@ -447,8 +447,7 @@ class SyncPanel(QWidget):
             parts = [p for p in (event.message, left) if p]
             self.progress.setFormat("  ".join(["%p%", *parts]))
         elif event.kind is not EventKind.PROGRESS:
-            server = f"[{event.server}] " if event.server else ""
-            self.log.appendPlainText(f"{server}{event.message}")
+            self.log.appendPlainText(format_event(event))  # as the jobs panel writes it
         if event.server and event.message:
             self.server_activity(event.server, event.message)
         if event.kind in FINAL:

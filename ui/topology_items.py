@@ -32,7 +32,7 @@ from pmc.words import ROLE_NAMES
 from .health_look import state_colour
 from .translation import tr
 
-NODE_WIDTH = 236.0
+NODE_WIDTH = 270.0
 NODE_HEIGHT = 128.0
 NOT_CHECKED = Finding(State.UNKNOWN, "not checked yet")
 
@@ -179,7 +179,9 @@ class ServerNode(QGraphicsItem):
         faded = QColor(text)
         faded.setAlpha(170)
         painter.setPen(faded)
-        painter.drawText(QPointF(x, 43), tr(ROLE_NAMES[self.server.role]))
+        role = tr(ROLE_NAMES[self.server.role])
+        if self.server.name != ROLE_NAMES[self.server.role]:  # "main" once, not "main / main"
+            painter.drawText(QPointF(x, 43), role)
         painter.setPen(text)
         painter.drawText(QPointF(x, 66), f"eth3  {self.server.management_address}")
         painter.drawText(QPointF(x, 84), f"eth2  {self.server.redundancy_address or '—'}")
@@ -192,7 +194,8 @@ class ServerNode(QGraphicsItem):
 
 
 def _elided(font: QFont, text: str, width: int) -> str:
-    return QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideMiddle, width)
+    """Cut at the end if it must be (the node's tooltip and the table hold the whole text)."""
+    return QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, width)
 
 
 class LinkItem(QGraphicsPathItem):

@@ -324,6 +324,11 @@ class TopologyView(QGraphicsView):
             self.resetTransform()
             target = min(1.3, max(MIN_FIT_SCALE, scale))
             self.scale(target, target)
+            if self.topology.nodes:  # too big to fit: the servers stay in view
+                centre = QRectF()
+                for node in self.topology.nodes.values():
+                    centre = centre.united(node.sceneBoundingRect())
+                self.centerOn(centre.center())
 
     def restyle(self) -> None:
         """Draw the scene again in the palette's colours (dark mode switched while running)."""

@@ -25,6 +25,7 @@ from pmc.bundle.manifest import CONFIG_FILES, PART_DATA, Checksums, Manifest
 from pmc.bundle.progress import ByteProgress, human_bytes
 from pmc.remote.commands import run
 from pmc.remote.connection import Connection
+from pmc.words import plural
 
 KEEP_TABLES = ("dvb_services", "networks")  # shown row by row in a preview
 SMALL = 64 << 20
@@ -48,15 +49,16 @@ class Scan:
         lines = [
             f"bundle {self.path} ({human_bytes(self.size)}), format {m.format_version}, "
             f"written by PMC {m.pmc_version or '?'} at {m.created}",
-            f"source: {m.source.cluster}/{m.source.server} ({m.source.address}), Playout "
-            f"{m.source.playout_version}, PostgreSQL {m.source.postgresql_version}",
+            f"source: {m.source.cluster}/{m.source.server} ({m.source.address}), "
+            f"{_version('Playout', m.source.playout_version)}, "
+            f"{_version('PostgreSQL', m.source.postgresql_version)}",
             f"parts: {', '.join(m.parts)}",
         ]
         if m.tables:
             lines.append("tables (foreign-key order):")
             for spec in m.tables:
                 rows = self.checksums.rows.get(spec.name, 0)
-                lines.append(f"  {spec.name:<24} {rows:>10} rows  ({spec.part})")
+                lines.append(f"  {spec.name:<24} {plural(rows, 'row'):>14}  ({spec.part})")
         for name in CONFIG_FILES:
             if f"config/{name}" in self.small:
                 lines.append(f"config: {name} ({len(self.small[f'config/{name}'])} bytes)")
@@ -290,3 +292,8 @@ async def target_counts(connection: Connection, tables: list[str]) -> dict[str, 
 
 
 __all__ = ["Preview", "Scan", "copy_columns", "diff_files", "diff_rows", "scan_bundle"]
+
+
+def _version(product: str, version: str) -> str:
+    """ "Playout 7.2", or that the server did not say which ("unknown" in the manifest)."""
+    return f"{product} {version}" if version != "unknown" else f"{product} version not known"

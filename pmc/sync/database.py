@@ -41,6 +41,7 @@ from pmc.sync.delta import (
     diff_hashes,
     keys_as_copy,
 )
+from pmc.words import plural
 
 SESSION_OPTIONS = (
     f"{catalog.SESSION_LIMITS} "  # idle transactions end by themselves; lock waits bounded
@@ -281,7 +282,7 @@ def apply_delta(
                     )
                 )
                 changed += dst.rowcount
-                report(f"deleted {dst.rowcount} rows from {table.name}")
+                report(f"deleted {plural(dst.rowcount, 'row')} from {table.name}")
             for n, tdelta in enumerate(delta.upsert_order()):
                 checkpoint()
                 table = schema.table(tdelta.table)
@@ -315,7 +316,7 @@ def apply_delta(
                         writer.write(bytes(buffer))
                 dst.execute(_upsert_sql(table, rows_temp))
                 changed += dst.rowcount
-                report(f"wrote {dst.rowcount} rows of {table.name}")
+                report(f"wrote {plural(dst.rowcount, 'row')} of {table.name}")
             checkpoint()
             for tdelta in delta.changed:
                 table = schema.table(tdelta.table)

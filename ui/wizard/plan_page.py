@@ -24,6 +24,7 @@ from pmc.plan import Plan, Step, StepKind
 from ..icons import icon
 from ..tasks import Tasks
 from ..translation import count, tr
+from ..wrap_delegate import WrappingDelegate
 from .diff_view import DiffView
 
 STEP_ROLE = Qt.ItemDataRole.UserRole
@@ -75,9 +76,8 @@ class PlanPage(QWizardPage):
         self.tree.setHeaderLabels([tr("Server / step"), tr("Why")])
         self.tree.setColumnWidth(0, 300)
         # the reason of a step is a sentence: wrapped in its column, never cut
-        self.tree.setWordWrap(True)
-        self.tree.setUniformRowHeights(False)
         self.tree.header().setStretchLastSection(True)
+        self.wrapping = WrappingDelegate(self.tree, (1,))
         self.diff = DiffView()
         self.diff.setObjectName("planDiff")
         splitter = QSplitter(Qt.Orientation.Vertical)
