@@ -1,6 +1,8 @@
 """Every operator-facing string speaks the operator's words (pmc.words): the sources of ``tr()``
-in ui/, the messages (and hints) of PmcError subclasses raised in pmc/, and the lines jobs log
-and step through (``ctx.log``, ``ctx.step``, ``ctx.progress(message=…)``). None may contain a
+in ui/, the messages (and hints) of PmcError subclasses raised in pmc/, the lines jobs log
+and step through (``ctx.log``, ``ctx.step``, ``ctx.progress(message=…)``, the engines'
+``report(…)``), and what results and failures say of themselves (``__str__``, ``summary``,
+``explain``: a job's final line, a status cell, a remediation prompt). None may contain a
 word of :data:`pmc.words.AVOID` ("seed", "slave", "secondary", "fix(es)", British
 "synchronise"), a counted noun written as a fixed plural ("{n} rows": use pmc.words.plural),
 or an internal enum value ("failover-not-checked", ``{x.value}``). And every visible string
@@ -114,6 +116,15 @@ def operator_texts() -> list[Text]:
     for package in ("pmc", "ui"):
         for path, tree in _sources(package):
             for node in ast.walk(tree):
+                if package == "pmc" and isinstance(node, ast.FunctionDef) and (
+                    node.name in ("__str__", "summary", "explain")
+                ):  # a result's or a failure's words: a job's final line, a cell, a prompt
+                    for inner in ast.walk(node):
+                        if isinstance(inner, ast.Return) and inner.value is not None:
+                            text = _text(inner.value, f"{path}:{inner.lineno}")
+                            if text is not None:
+                                found.append(text)
+                    continue
                 if not isinstance(node, ast.Call):
                     continue
                 name = _call_name(node)

@@ -1,10 +1,12 @@
 """Errors shown to the operator: a PmcError is its sentence; anything else also gets the
-details behind a button, with a copy button, never a silent failure."""
+details behind a button; every error has a Copy button (the sentence, or the details), and
+its text can be selected; never a silent failure."""
 
 from __future__ import annotations
 
 import traceback
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from pmc.errors import PmcError
@@ -17,20 +19,31 @@ def show_error(parent: QWidget | None, what: str, error: BaseException) -> QMess
     box.setObjectName("errorDialog")
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle(tr("PMC"))
-    doing = f"{what[0].upper()}{what[1:]} failed" if what else "Something failed"
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    doing = (
+        tr("{what} failed").format(what=f"{what[0].upper()}{what[1:]}")
+        if what
+        else tr("Something failed")
+    )
     if isinstance(error, PmcError):
         box.setText(f"<b>{doing}.</b>")
         box.setInformativeText(str(error))
+        copied = f"{doing}.\n{error}"
+        label = tr("Copy")
     else:
         box.setText(tr("<b>{doing} unexpectedly.</b>").format(doing=doing))
         box.setInformativeText(
-            f"{type(error).__name__}: {error}\nPlease report this with the details below."
+            tr("{kind}: {error}\nPlease report this with the details below.").format(
+                kind=type(error).__name__, error=error
+            )
         )
-        details = "".join(traceback.format_exception(error))
-        box.setDetailedText(details)
-        copy = box.addButton(tr("Copy details"), QMessageBox.ButtonRole.ActionRole)
-        copy.clicked.disconnect()
-        copy.clicked.connect(lambda: QApplication.clipboard().setText(details))
+        copied = "".join(traceback.format_exception(error))
+        box.setDetailedText(copied)
+        label = tr("Copy details")
+    copy = box.addButton(label, QMessageBox.ButtonRole.ActionRole)
+    copy.setObjectName("copyError")
+    copy.clicked.disconnect()  # copying does not close the box
+    copy.clicked.connect(lambda: QApplication.clipboard().setText(copied))
     box.addButton(QMessageBox.StandardButton.Close)
     box.open()
     return box

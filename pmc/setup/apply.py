@@ -36,6 +36,7 @@ from pmc.setup.database import append_line, has_key
 from pmc.setup.facts import ServerFacts
 from pmc.setup.observe import Connections, observe_cluster
 from pmc.store import Store
+from pmc.words import plural
 
 LOG_WAIT = 20.0  # seconds to wait for the API's start-up lines
 
@@ -87,7 +88,7 @@ class ApplyReport:
 
     def __str__(self) -> str:
         if self.ok:
-            return f"{len(self.applied)} steps applied to cluster {self.cluster}"
+            return f"{plural(len(self.applied), 'step')} applied to cluster {self.cluster}"
         return f"step failed: {self.failed_step}: {self.error}. {self.rollback_summary()}"
 
 

@@ -96,6 +96,10 @@ def test_an_inventory_is_imported_from_the_welcome_page_and_a_clash_changes_noth
     assert task.result() == [] and path.read_bytes() == before
     boxes = [b for b in window.findChildren(QMessageBox, "errorDialog") if b.isVisible()]
     assert "already has a cluster called 'studio'" in boxes[-1].informativeText()
+    copy = next(b for b in boxes[-1].buttons() if b.objectName() == "copyError")
+    copy.click()  # every error can be copied, and copying leaves it open
+    assert "already has a cluster called 'studio'" in QApplication.clipboard().text()
+    assert boxes[-1].isVisible()
 
 
 @pytest.mark.parametrize("point_size", [9, 15])
