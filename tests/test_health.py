@@ -10,18 +10,10 @@ import dataclasses
 
 import pytest
 
+from pmc.alerts import AlertPacer, changes, notification
 from pmc.copy_config_log import RunOutcome, read_runs
-from pmc.health import (
-    AlertPacer,
-    Aspect,
-    ClusterHealth,
-    State,
-    assess,
-    changes,
-    link_aspects,
-    notification,
-    worst,
-)
+from pmc.health import assess
+from pmc.health_model import Aspect, ClusterHealth, State, link_aspects, worst
 from pmc.inventory import Architecture, Cluster, Role, Server
 from pmc.status import (
     Check,

@@ -116,8 +116,10 @@ def operator_texts() -> list[Text]:
     for package in ("pmc", "ui"):
         for path, tree in _sources(package):
             for node in ast.walk(tree):
-                if package == "pmc" and isinstance(node, ast.FunctionDef) and (
-                    node.name in ("__str__", "summary", "explain")
+                if (
+                    package == "pmc"
+                    and isinstance(node, ast.FunctionDef)
+                    and (node.name in ("__str__", "summary", "explain"))
                 ):  # a result's or a failure's words: a job's final line, a cell, a prompt
                     for inner in ast.walk(node):
                         if isinstance(inner, ast.Return) and inner.value is not None:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pmc.health import State
+from pmc.health_model import State
 from pmc.inventory import Cluster, Server
 from pmc.jobs import EventKind, Job, JobEvent, JobState
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pmc.health import STATE_WORDS, ClusterHealth, State
+from pmc.health_model import STATE_WORDS, ClusterHealth, State
 from pmc.inventory import Inventory
 from pmc.words import ROLE_NAMES, server_label
 

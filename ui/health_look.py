@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QProgressBar
 
-from pmc.health import State
+from pmc.health_model import State
 
 from .icons import app_icon, icon, is_dark_palette
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pmc.health import State
+from pmc.health_model import State
 from pmc.jobs import EventKind, Job, JobEvent, JobState
 from pmc.store import JobRecord, LogRecord
 

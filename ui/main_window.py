@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from pmc.drift_cache import DriftCache
-from pmc.health import ClusterHealth, State
+from pmc.health_model import ClusterHealth, State
 from pmc.jobs import Job, JobState
 
 from .about_dialog import AboutDialog
@@ -54,7 +54,8 @@ from .setup_flows import SetupFlows
 from .status_panel import StatusPanel
 from .status_poller import StatusPoller
 from .sync_flows import SyncFlows
-from .sync_panel import SyncPanel, make_runner
+from .sync_panel import SyncPanel
+from .sync_runner import make_runner
 from .topology_view import TopologyView
 from .translation import count, tr
 from .tray import SyncTray

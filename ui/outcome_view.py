@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pmc.health import State
+from pmc.health_model import State
 from pmc.outcome import Outcome
 
 from .health_look import dot, state_colour

@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pmc.health import ASPECT_TIPS, Aspect, ClusterHealth, Finding, State, assess
+from pmc.health import assess
+from pmc.health_model import ASPECT_TIPS, Aspect, ClusterHealth, Finding, State
 from pmc.inventory import Cluster
 from pmc.status import empty_status
 from pmc.words import ROLE_NAMES

@@ -22,7 +22,8 @@ import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from pmc.drift_cache import DriftCache
-from pmc.health import ClusterHealth, assess
+from pmc.health import assess
+from pmc.health_model import ClusterHealth
 from pmc.inventory import Cluster
 from pmc.probes import probe_cluster
 from pmc.status import ClusterStatus, empty_status

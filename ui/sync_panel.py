@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -35,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pmc.health import State
+from pmc.health_model import State
 from pmc.inventory import Cluster, SyncSchedule
 from pmc.jobs import EventKind, Job, JobEvent
 from pmc.outcome import Outcome
@@ -44,7 +43,6 @@ from pmc.sync.drift import DriftReport
 from pmc.sync.newer_changes import NewerChanges
 from pmc.sync.runner import Engine, Schedule, SyncRequest, SyncRunner
 
-from .async_dialog import ask
 from .health_look import colour_progress, state_colour
 from .icons import icon
 from .jobs_panel import format_event, time_left
@@ -53,49 +51,11 @@ from .remediation_prompt import RemediationPrompt
 from .session import Session
 from .sync_direction import SyncDirection
 from .sync_refusal import SyncRefusal
+from .sync_runner import sync_outcome
 from .translation import tr, when
 
 FINAL = (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED)
 SAVE_DELAY_MS = 400  # schedule edits are saved to the inventory this long after the last one
-
-
-def sync_outcome(kind: EventKind, message: str) -> str:
-    """A finished sync in words, the same in the sync panel, the status bar and the tray."""
-    if kind is EventKind.FINISHED:
-        return tr("synchronized")
-    if kind is EventKind.FAILED:
-        return tr("synchronization failed: {message}").format(message=message.strip())
-    return tr("synchronization cancelled")
-
-
-def make_runner(session: Session, parent: QWidget | None = None) -> SyncRunner:
-    """The session's sync runner: its jobs show in the jobs panel. Fixes are asked in a
-    window-modal message box (``open()`` and a future, no nested loop) until a
-    :class:`SyncPanel` takes the question over with its inline prompt."""
-    assert session.pool is not None
-
-    async def confirm(fix: Remediation) -> bool:
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            tr("Copy config failed"),
-            "\n".join(fix.lines()[:40]) + "\n\nApply this fix and try again?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            parent,
-        )
-        box.setObjectName("syncRemediation")
-        return await ask(box) == QMessageBox.StandardButton.Yes
-
-    runner = SyncRunner(
-        session.workspace.cluster, session.pool, store=session.store, confirm=confirm
-    )
-
-    def attach(job: Job[object], _request: SyncRequest) -> None:
-        session.jobs.append(job)
-        session.signals.attach(job)
-        session.jobStarted.emit(job)
-
-    runner.on_job(attach)
-    return runner
 
 
 class SyncPanel(QWidget):

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pmc.health import STATE_WORDS, Finding, ServerHealth, State
+from pmc.health_model import STATE_WORDS, Finding, ServerHealth, State
 from pmc.inventory import Server
 from pmc.status import Link, LinkKind
 from pmc.words import ROLE_NAMES

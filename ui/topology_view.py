@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pmc.health import ClusterHealth, State
+from pmc.health_model import ClusterHealth, State
 from pmc.inventory import Cluster, Role, Server
 from pmc.status import Link, LinkKind, links_of
 

@@ -18,13 +18,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
-from pmc.health import AlertPacer, ClusterHealth, State, changes, notification
+from pmc.alerts import AlertPacer, changes, notification
+from pmc.health_model import ClusterHealth, State
 from pmc.jobs import EventKind, Job, JobEvent
 
 from .health_look import badged
 from .icons import app_icon, icon
 from .session import Session
-from .sync_panel import sync_outcome
+from .sync_runner import sync_outcome
 from .translation import clock, tr
 
 FINAL = (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED)

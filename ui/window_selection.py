@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from pmc.health import ClusterHealth
+from pmc.health_model import ClusterHealth
 from pmc.inventory import Cluster, Server
 
 from .cluster_tree import ClusterTree

@@ -28,7 +28,8 @@ def test_panel_runs_a_sync_then_shows_it_in_history(
     from pmc.sync.runner import SyncRequest
     from pmc.workspace import Workspace
     from ui.session import Session
-    from ui.sync_panel import SyncPanel, make_runner
+    from ui.sync_panel import SyncPanel
+    from ui.sync_runner import make_runner
     from ui.tasks import Tasks
 
     pool = ConnectionPool(known_hosts=KnownHosts(tmp_path / "known_hosts"))

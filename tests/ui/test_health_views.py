@@ -16,7 +16,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
 from pmc.copy_config_log import read_runs
-from pmc.health import Aspect, State
+from pmc.health_model import Aspect, State
 from pmc.remote.host_keys import KnownHosts
 from pmc.remote.pool import ConnectionPool
 from pmc.status import Check, ClusterStatus, Health, ReplicationFacts, ServerStatus, links_of

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt, qVersion
 from PySide6.QtWidgets import QLabel
 
-from pmc.health import State
+from pmc.health_model import State
 from pmc.status import Check, ClusterStatus, Health, LinkKind, ServerStatus, empty_status
 from tests.ui.helpers import open_window
 

@@ -235,7 +235,7 @@ def test_make_runner_confirm_waits_without_a_nested_event_loop(qtbot: Any, windo
     from pmc.plan import Plan, Step, StepKind
     from pmc.sync.copy_config import Remediation
     from pmc.sync.copy_output import Failure, FailureKind
-    from ui.sync_panel import make_runner
+    from ui.sync_runner import make_runner
 
     runner = make_runner(window.session, window)
     fix = Remediation(

@@ -24,7 +24,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from pmc import secrets
-from pmc.health import Aspect, State
+from pmc.health_model import Aspect, State
 from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
 from pmc.inventory_file import save_inventory
 from pmc.jobs import JobState

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from pmc.errors import Cancelled
-from pmc.health import State
+from pmc.health_model import State
 from pmc.jobs import EventKind, Job, JobEvent, JobState
 from pmc.outcome import Outcome, after_rollback, succeeded
 from pmc.setup.apply import ApplyReport, SetupFailed
