@@ -22,7 +22,7 @@ It takes, in this order:
 A second PMC, in the same process, another process or on another desktop, is refused at once
 with :class:`ClusterBusy`, which names the holder. Read-only work (plans, diffs, status,
 export) never takes the lock; the status view shows who holds it (:data:`PROBE_SCRIPT`,
-:func:`pmc.status.probe_lock`).
+:func:`pmc.probes.probe_lock`).
 Once a server's lock is taken, what earlier PMC jobs left there is cleared and logged
 (:func:`pmc.remote.leftovers.clear`).
 

@@ -82,7 +82,7 @@ def _api(server: Server, status: ServerStatus, down: bool) -> Finding:
 
 
 def _eth2(cluster: Cluster, server: Server, status: ClusterStatus, down: bool) -> Finding:
-    mine = status.servers[server.name]
+    mine = status.servers.get(server.name, ServerStatus(server.name))
     pg = mine.postgres
     peer = _peer(cluster, server)
     if peer is None or not server.redundancy_address:
@@ -308,4 +308,4 @@ def assess(cluster: Cluster, status: ClusterStatus) -> ClusterHealth:
     for link in links:
         cells = [servers[s].findings[a] for s, a in link_aspects(cluster, link) if s in servers]
         drawn[link.key] = worst(cells) or Finding(State.UNKNOWN, "not checked yet")
-    return ClusterHealth(cluster.name, servers, drawn, status.checked)
+    return ClusterHealth(cluster.name, servers, drawn, status.checked, status.lock)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pmc.inventory import Cluster, Role
-from pmc.status import Link, LinkKind
+from pmc.status import ClusterLockState, Link, LinkKind
 from pmc.words import plural
 
 
@@ -163,6 +163,7 @@ class ClusterHealth:
     servers: dict[str, ServerHealth]
     links: dict[str, Finding] = field(default_factory=dict)
     checked: float = 0.0
+    lock: ClusterLockState | None = None  # another PMC job holds the cluster (who, what)
 
     @property
     def overall(self) -> State:

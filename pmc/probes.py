@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pmc.cluster_lock import PROBE_SCRIPT, Holder
 from pmc.copy_config_log import log_command, read_runs
 from pmc.errors import PmcError
 from pmc.inventory import Cluster, Server
@@ -108,6 +109,17 @@ async def _reachable(runner: CommandRunner, server: Server, now: Callable[[], fl
     except PmcError as exc:
         return Check(Health.DOWN, "unreachable", now(), str(exc))
     return Check(Health.UP, f"SSH {server.management_address}:{server.ssh_port}", now())
+
+
+async def probe_lock(runner: CommandRunner, server: Server) -> Holder | None:
+    """Who holds the cluster lock on ``server`` (read only, never waits; None if nobody or
+    unknown)."""
+    command = shlex.join(["sh", "-c", PROBE_SCRIPT, "pmc-probe", server.layout.pmc_run_dir])
+    try:
+        outcome = await runner.run(server, command, timeout=COMMAND_TIMEOUT)
+    except PmcError:
+        return None
+    return Holder.parse(outcome.stdout) if outcome.exit_status == 0 else None
 
 
 async def probe_api(runner: CommandRunner, server: Server, now: Callable[[], float]) -> Check:
@@ -209,14 +221,15 @@ async def probe_cluster(
             gone = Check(Health.UNKNOWN, "server unreachable", now(), reachable[server.name].error)
             pg = await probe_postgres(runner, cluster, server, now)
             return ServerStatus(server.name, reachable[server.name], gone, pg, gone, gone)
-        api, pg, (repl, last, facts), drifted = await asyncio.gather(
+        api, pg, (repl, last, facts), drifted, locked = await asyncio.gather(
             probe_api(runner, server, now),
             probe_postgres(runner, cluster, server, now),
             probe_replication(runner, server, now),
             drift(cluster, server) if drift else _not_compared(),
+            probe_lock(runner, server),
         )
         return ServerStatus(
-            server.name, reachable[server.name], api, pg, repl, last, drifted, facts
+            server.name, reachable[server.name], api, pg, repl, last, drifted, facts, locked
         )
 
     links = links_of(cluster)

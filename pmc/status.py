@@ -12,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pmc.copy_config_log import CopyConfigRuns
 from pmc.inventory import Cluster, Role, Server
+
+if TYPE_CHECKING:  # the lock's module brings SSH: the status model stays light
+    from pmc.cluster_lock import Holder
 
 
 class Health(StrEnum):
@@ -122,6 +125,18 @@ class ServerStatus:
     last_sync: Check = NOT_CHECKED
     drift: Check = NOT_COMPARED
     replication_facts: ReplicationFacts | None = None  # None: not read (unreachable…)
+    locked_by: Holder | None = None  # the PMC job that holds the cluster lock on this server
+
+
+@dataclass(frozen=True)
+class ClusterLockState:
+    """Who holds a cluster (:mod:`pmc.cluster_lock`), as the status view says it."""
+
+    holder: Holder
+    servers: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"in use: {self.holder} (on {', '.join(self.servers)})"
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,16 @@ class ClusterStatus:
     servers: dict[str, ServerStatus]
     links: dict[str, Check]
     checked: float
+
+    @property
+    def lock(self) -> ClusterLockState | None:
+        """Who holds the cluster, if a PMC job does (read from its servers' lock files)."""
+        held = [(s.locked_by, name) for name, s in self.servers.items() if s.locked_by]
+        if not held:
+            return None
+        holder = held[0][0]
+        assert holder is not None
+        return ClusterLockState(holder, tuple(name for h, name in held if h == holder))
 
 
 DriftProbe = Callable[[Cluster, Server], Awaitable[Check]]

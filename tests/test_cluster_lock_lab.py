@@ -16,7 +16,7 @@ import pytest
 from pmc.cluster_lock import ClusterBusy, Holder, cluster_lock
 from pmc.inventory import Architecture
 from pmc.lab import LabCluster
-from pmc.status import PoolRunner, probe_lock
+from pmc.probes import PoolRunner, probe_lock
 from tests.lab_cli import Desktop, Pmc, finish
 from tests.setup.labkit import connections, in_lab, lab_cluster, lab_pool
 

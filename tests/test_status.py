@@ -9,13 +9,15 @@ import socket
 import subprocess
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from pmc.cluster_lock import Holder
 from pmc.errors import RemoteError
 from pmc.inventory import Architecture, Cluster, Role, Server
 from pmc.port_probes import parse_port_lines, tcp_probe_command, udp_probe_command
-from pmc.probes import probe_cluster
+from pmc.probes import probe_cluster, probe_lock
 from pmc.snmp import snmp_packet
 from pmc.status import CommandOutcome, Health, LinkKind, links_of
 
@@ -159,3 +161,25 @@ def test_probe_cluster_is_typed_and_reports_unreachable_servers() -> None:
     assert "2001" in (tcp.error or "")
     # probes of backup's PostgreSQL run on its peer (main), over eth2
     assert any(name == "main" and "127.0.0.4" in cmd for name, cmd in runner.commands)
+
+
+def test_the_lock_probe_names_a_living_holder_only(tmp_path: Path) -> None:
+    """The status view's read of the cluster lock (pmc.probes.probe_lock), run by bash as a
+    server runs it: a holder whose process lives is named; a file left behind by a holder
+    that ended (a dead lock) names nobody."""
+    server = Server(
+        "backup", "127.0.0.3", None, Role.BACKUP, layout_overrides={"pmc_run_dir": str(tmp_path)}
+    )
+    holder = Holder("alice", "desk-1", "1.0", "import into backup", 1_700_000_000.0, 7)
+    # the server's holding process: its command line says pmc-lock, as HOLD_SCRIPT's does
+    alive = subprocess.Popen(["bash", "-c", "sleep 600; exit", "pmc-lock"])
+    try:
+        text = "\n".join([*holder.lines(), f"server_pid={alive.pid}"]) + "\n"
+        (tmp_path / "cluster.lock").write_text(text)
+        assert asyncio.run(probe_lock(LocalRunner(), server)) == holder
+    finally:
+        alive.kill()
+        alive.wait()
+    assert asyncio.run(probe_lock(LocalRunner(), server)) is None
+    (tmp_path / "cluster.lock").write_text("")
+    assert asyncio.run(probe_lock(LocalRunner(), server)) is None

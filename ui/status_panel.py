@@ -123,9 +123,16 @@ class StatusPanel(QWidget):
         for widget in (refresh_label, self.interval, drift_label, self.drift_interval,
                        self.refresh_button, self.copy_button, self.sync_button):  # fmt: skip
             bar.addWidget(widget)
+        # another PMC job holds the cluster (pmc.cluster_lock): who, what, since when
+        self.lock_label = QLabel()
+        self.lock_label.setObjectName("lockLabel")
+        self.lock_label.setWordWrap(True)
+        self.lock_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.lock_label.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
+        layout.addWidget(self.lock_label)
         layout.addWidget(self.table)
         self.setTabOrder(self.table, self.interval)
         self._rows: dict[str, int] = {}
@@ -192,6 +199,19 @@ class StatusPanel(QWidget):
             details = self._details[name]
             details.setText(_details_html(problems))
             self.table.setRowHidden(row + 1, not problems)
+        lock = health.lock
+        self.lock_label.setVisible(lock is not None)
+        self.lock_label.setText(
+            tr("🔒 Cluster {cluster} is {lock}").format(cluster=health.cluster, lock=lock)
+            if lock
+            else ""
+        )
+        self.lock_label.setToolTip(
+            tr("Another PMC job changes this cluster now; other jobs that would change it are "
+               "refused until it ends")
+            if lock
+            else ""
+        )  # fmt: skip
         self.fit_columns()
         if health.checked:
             self.checked_label.setText(tr("Last check: {when}").format(when=when(health.checked)))

@@ -6,7 +6,7 @@ goes on while the window is hidden in the tray (the tray and its notifications n
 Every result is judged by the health model (:func:`pmc.health.assess`) once, here:
 :attr:`StatusPoller.assessed` carries the :class:`~pmc.health.ClusterHealth` that the
 table, the diagram, the tree, the status bar and the tray all show. The config
-drift column comes from a :class:`pmc.status.DriftCache` (when the window has a sync runner):
+drift column comes from a :class:`pmc.drift_cache.DriftCache` (when the window has a sync runner):
 drift reports are heavier, so they are fetched at their own, slower interval and never while
 a sync of the cluster runs.
 """

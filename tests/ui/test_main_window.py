@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import Qt, qVersion
 from PySide6.QtWidgets import QLabel
 
+from pmc.cluster_lock import Holder
 from pmc.health_model import State
 from pmc.status import Check, ClusterStatus, Health, LinkKind, ServerStatus, empty_status
 from tests.ui.helpers import open_window
@@ -149,3 +150,25 @@ def test_settings_persist(qtbot, loop, inventory_file: Path, tmp_path: Path) -> 
     qtbot.addWidget(again)
     assert again.status.interval.value() == 42
     assert again.poller.interval == 42
+
+
+def test_a_locked_cluster_shows_who_holds_it(qtbot, loop, inventory_file: Path) -> None:
+    window = open_window(qtbot, inventory_file)
+    cluster = window.selection.current_cluster()
+    label = window.status.lock_label
+    assert label.isHidden()
+    holder = Holder("alice", "desk-1", "1.0", "import main.pmcbundle into backup", time.time())
+    now = time.time()
+    servers = {
+        "main": ServerStatus("main", Check(Health.UP, "SSH", now)),
+        "backup": ServerStatus("backup", Check(Health.UP, "SSH", now), locked_by=holder),
+    }
+    window.poller.publish(cluster, ClusterStatus("studio", servers, {}, now))
+    assert not label.isHidden()
+    assert label.text().startswith(
+        "🔒 Cluster studio is in use: alice on desk-1 (PMC 1.0) runs "
+        "'import main.pmcbundle into backup' since "
+    )
+    assert label.text().endswith("(on backup)")
+    window.poller.publish(cluster, ClusterStatus("studio", {"main": servers["main"]}, {}, now))
+    assert label.isHidden()
