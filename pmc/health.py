@@ -247,11 +247,19 @@ def _drift(cluster: Cluster, server: Server, status: ServerStatus, down: bool) -
     if check.health is Health.UP:
         return Finding(State.OK, check.summary, checked=check.checked)
     if check.health is Health.DOWN:
+        said = check.summary
+        setup = said.endswith(" setup")  # "…; 8 config files need setup": the setup's work
+        data = not setup or ";" in said  # rows or files differ: a sync's work
+        todo = []
+        if data:
+            todo.append("Synchronize all servers copies the rows and files that differ")
+        if setup:
+            todo.append("Cluster ▸ Setup redundancy… rewrites the config files")
         return Finding(
             State.WARNING,
-            check.summary,
-            f"Main and backup differ ({check.summary}): Synchronize all servers copies what "
-            "differs; the Drift tab of the sync panel lists it.",
+            said,
+            f"{said[:1].upper()}{said[1:]}. {'; '.join(todo)}. The Drift tab of the sync panel "
+            "lists each difference.",
             check.checked,
             detail=(check.error or "").strip(),
         )

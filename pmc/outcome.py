@@ -75,6 +75,19 @@ def after_rollback(
     return Outcome(False, banner, cause, tuple(rolled_back))
 
 
+def step_failed(step: str, error: str) -> str:
+    """The cause of a failed setup step, its server named once: ``step`` as the plan says
+    it ("[backup] restart playout-api.service"), ``error`` as the step's error says it (often
+    starting with the server: "backup (127.168.1.108): systemctl …")."""
+    server, bracket, action = step.removeprefix("[").partition("] ")
+    if not bracket or not step.startswith("["):
+        return f"{step}: {error}"
+    where, colon, rest = error.partition(": ")
+    if colon and where.split(" ", 1)[0] == server:
+        return f"“{action}” failed on {where}: {rest}"
+    return f"“{action}” failed on {server}: {error}"
+
+
 def restored_from_backup(cause: str, server: str, backup: str | None) -> Outcome:
     """An import that failed and was rolled back to the automatic backup."""
     where = f" (the backup stays at {backup})" if backup else ""

@@ -12,6 +12,7 @@ import pytest
 
 from pmc.alerts import AlertPacer, changes, notification
 from pmc.copy_config_log import RunOutcome, read_runs
+from pmc.drift_cache import drift_check
 from pmc.health import assess
 from pmc.health_model import Aspect, ClusterHealth, State, link_aspects, worst
 from pmc.inventory import Architecture, Cluster, Role, Server
@@ -24,6 +25,8 @@ from pmc.status import (
     empty_status,
     links_of,
 )
+from pmc.sync.delta import DatabaseDelta, FolderDelta, SyncDelta, TableDelta
+from pmc.sync.drift import ConfigDrift, DriftReport
 
 CLUSTER = Cluster(
     "lab",
@@ -206,3 +209,36 @@ def test_clusters_without_database_replication_do_not_judge_it(architecture: Arc
     health = assess(cluster, status_of(main={"replication_facts": facts(FAILED_RUN)}))
     assert health.servers["main"].findings[Aspect.REPLICATION].state is State.NOT_APPLICABLE
     assert isinstance(health, ClusterHealth) and health.overall is State.OK
+
+
+def _report(rows: int = 0, files: int = 0, config: int = 0) -> DriftReport:
+    table = TableDelta("networks", differing=tuple((str(i),) for i in range(rows)))
+    folder = FolderDelta("/opt/playout/data/av", differing=tuple(f"f{i}" for i in range(files)))
+    changes = tuple(ConfigDrift("backup", f"/etc/x{i}", "why") for i in range(config))
+    delta = SyncDelta(DatabaseDelta((table,)), (folder,))
+    return DriftReport("lab", "main", "backup", NOW, 1.0, delta, changes)
+
+
+@pytest.mark.parametrize(
+    ("rows", "files", "config", "said", "remedies"),
+    [
+        (1, 0, 0, "1 row differs", ["Synchronize all servers"]),
+        (1, 2, 0, "1 row, 2 files differ", ["Synchronize all servers"]),
+        (0, 0, 1, "1 config file needs setup", ["Setup redundancy"]),
+        (1, 0, 8, "1 row differs; 8 config files need setup",
+         ["Synchronize all servers", "Setup redundancy"]),
+    ],
+)  # fmt: skip
+def test_drift_says_what_differs_and_what_brings_backup_in_line(
+    rows: int, files: int, config: int, said: str, remedies: list[str]
+) -> None:
+    report = _report(rows, files, config)
+    assert report.summary == said
+    assert report.lines()[0] == f"Drift of cluster lab: backup compared with main: {said}"
+    drift = drift_check(report, "backup")
+    finding = assess(CLUSTER, status_of(backup={"drift": drift})).servers["backup"]
+    found = finding.findings[Aspect.DRIFT]
+    assert (found.state, found.text) == (State.WARNING, said)
+    assert found.cause.startswith(said[:1].upper() + said[1:] + ". ")
+    for remedy in ("Synchronize all servers", "Setup redundancy"):
+        assert (remedy in found.cause) is (remedy in remedies), (remedy, found.cause)

@@ -127,6 +127,9 @@ def operator_texts() -> list[Text]:
                             if text is not None:
                                 found.append(text)
                     continue
+                if package == "pmc" and isinstance(node, ast.FunctionDef) and node.name == "lines":
+                    found += _report_lines(node, path)  # a report shown whole (drift, a fix)
+                    continue
                 if not isinstance(node, ast.Call):
                     continue
                 name = _call_name(node)
@@ -148,6 +151,23 @@ def operator_texts() -> list[Text]:
                     if text is not None:
                         found.append(text)
     return found
+
+
+def _report_lines(function: ast.FunctionDef, path: str) -> list[Text]:
+    """Every text a ``lines()`` report writes (its docstring left out)."""
+    docstring = ast.get_docstring(function, clean=False)
+    parts = {id(v) for n in ast.walk(function) if isinstance(n, ast.JoinedStr) for v in n.values}
+    texts = []
+    for inner in ast.walk(function):
+        if isinstance(inner, ast.JoinedStr) or (
+            isinstance(inner, ast.Constant)
+            and isinstance(inner.value, str)
+            and id(inner) not in parts
+        ):
+            text = _text(inner, f"{path}:{inner.lineno}")
+            if text is not None and text.text != docstring:
+                texts.append(text)
+    return texts
 
 
 def _on_ctx(node: ast.Call) -> bool:

@@ -63,6 +63,9 @@ class FieldError(WrappedLabel):
         self.setVisible(False)
 
     def show_error(self, message: str | None) -> None:
+        """Show ``message`` (a sentence: its first letter capitalised, as the CLI's
+        "FILE:LINE: message" form keeps it small) or hide it (None)."""
+        message = f"{message[:1].upper()}{message[1:]}" if message else message
         self.setText(message or "")
         self.setVisible(bool(message))
         self.field.setProperty("invalid", bool(message))

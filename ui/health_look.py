@@ -71,7 +71,13 @@ def colour_progress(bar: QProgressBar, state: State | None) -> None:
         bar.setStyleSheet("")
         return
     colour = state_colour(state).name()
-    bar.setStyleSheet(f"QProgressBar::chunk {{ background-color: {colour}; }}")
+    # a style sheet for the chunk alone makes Qt draw the whole bar from style sheets: the
+    # frame, the groove and the centred text must then be said too
+    bar.setStyleSheet(
+        "QProgressBar { text-align: center; border: 1px solid palette(mid); border-radius: 3px;"
+        " background: palette(base); }"
+        f" QProgressBar::chunk {{ background-color: {colour}; border-radius: 2px; }}"
+    )
 
 
 def dot(state: State, size: int = 12) -> QPixmap:

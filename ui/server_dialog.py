@@ -187,6 +187,7 @@ class ServerDialog(QDialog):
 
         for widget in (self.name, self.management, self.redundancy, self.user, self.key_file):
             widget.textChanged.connect(self.revalidate)
+        self.user.textChanged.connect(self._placeholder)
         self.port.valueChanged.connect(self.revalidate)
         self.role.currentIndexChanged.connect(self.revalidate)
         self.auth.currentIndexChanged.connect(self._auth_changed)
@@ -278,9 +279,12 @@ class ServerDialog(QDialog):
         return ok
 
     def event(self, event: QEvent) -> bool:
+        kind = event.type()  # read first: a deferred delete ends the dialog in super().event()
         handled = super().event(event)
+        if kind != QEvent.Type.LayoutRequest:
+            return handled
         layout = self.layout()
-        if event.type() == QEvent.Type.LayoutRequest and self.isVisible() and layout is not None:
+        if self.isVisible() and layout is not None:
             # as tall as the messages need at this width, no taller (they come and go)
             height = layout.heightForWidth(self.width()) if layout.hasHeightForWidth() else -1
             height = max(height, layout.minimumSize().height())
@@ -358,7 +362,8 @@ class ServerDialog(QDialog):
         elif self.auth_method is AuthMethod.KEY:
             text = tr("the key's passphrase, if it has one")
         else:
-            text = tr("root's password on this server")
+            user = self.user.text().strip() or "root"
+            text = tr("{user}'s password on this server").format(user=user)
         self.secret.setPlaceholderText(text)
 
     def _browse(self) -> None:

@@ -19,7 +19,7 @@ from pmc.inventory_upgrade import upgrade_inventory
 from pmc.jobs import Job
 from pmc.sync.copy_config import Remediation
 from pmc.sync.drift import DriftReport
-from pmc.sync.runner import SyncRequest, SyncRunner, finished, schedules_of
+from pmc.sync.runner import SyncRunner, finished, schedules_of
 
 from .error_dialog import show_error
 from .old_settings import QtOldSettings
@@ -28,6 +28,9 @@ from .sync_panel import SyncPanel
 from .translation import count, tr
 from .tray import SyncTray
 from .window_parts import WindowFlows, WindowParts
+
+CHANGING_JOBS = frozenset({"sync", "setup", "setup-apply", "import"})
+"""Jobs that change servers: the drift column compares again when one ends."""
 
 
 class SyncFlows(WindowFlows):
@@ -64,9 +67,9 @@ class SyncFlows(WindowFlows):
         tray.menu.insertAction(tray.quit_action, self.tray_keep)
         tray.showRequested.connect(self.show_from_tray)
         tray.quitRequested.connect(lambda: session.tasks.spawn(self.quit_flow(), what="quitting"))
+        session.jobStarted.connect(self._job_started)
         if runner is not None and panel is not None:
             runner.confirm = panel.confirm  # inline prompt, not a dialog
-            runner.on_job(self._sync_submitted)
             panel.driftChecked.connect(self._drift_checked)
             panel.promptShown.connect(self._prompt_shown)
             QTimer.singleShot(0, self._start_schedules)
@@ -95,11 +98,13 @@ class SyncFlows(WindowFlows):
     def syncing(self, cluster: str) -> bool:
         return self.runner is not None and self.runner.running(cluster) is not None
 
-    def _sync_submitted(self, job: Job[object], request: SyncRequest) -> None:
-        self.session.tasks.spawn(self._after_sync(job, request.cluster), what="after a sync")
+    def _job_started(self, job: Job[object]) -> None:
+        if job.kind in CHANGING_JOBS and job.cluster:
+            self.session.tasks.spawn(self._after_change(job, job.cluster), what="after a job")
 
-    async def _after_sync(self, job: Job[object], cluster: str) -> None:
-        """A finished sync changes the drift: compare again at the next refresh."""
+    async def _after_change(self, job: Job[object], cluster: str) -> None:
+        """A finished sync, setup apply or import changes the drift (and the status):
+        compare again and refresh now."""
         await finished(job)
         if self.drift is not None:
             self.drift.invalidate(cluster)

@@ -78,18 +78,21 @@ class DriftReport:
             parts.append(plural(self.rows, "row"))
         if self.files:
             parts.append(plural(self.files, "file"))
-        if self.config:
-            parts.append(plural(len(self.config), "config change"))
-        if not parts:
-            return "incomplete"
-        one = len(parts) == 1 and parts[0].startswith("1 ")
-        return ", ".join(parts) + (" differs" if one else " differ")
+        said = []
+        if parts:
+            one = len(parts) == 1 and parts[0].startswith("1 ")
+            said.append(", ".join(parts) + (" differs" if one else " differ"))
+        if self.config:  # files the setup would rewrite: not a difference between the two
+            one = len(self.config) == 1
+            said.append(plural(len(self.config), "config file") + (" needs" if one else " need")
+                        + " setup")  # fmt: skip
+        return "; ".join(said) or "incomplete"
 
     def lines(self, *, limit: int = 20) -> list[str]:
         """The report for a terminal: per table, per folder, per config change."""
         out = [
-            f"Drift of cluster {self.cluster}: {self.primary} (primary) vs {self.secondary}"
-            f" (secondary): {self.summary}"
+            f"Drift of cluster {self.cluster}: {self.secondary} compared with {self.primary}: "
+            f"{self.summary}"
         ]
         for table in self.tables:
             out.append(

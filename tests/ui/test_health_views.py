@@ -6,6 +6,7 @@ would."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from pmc.copy_config_log import read_runs
 from pmc.health_model import Aspect, State
+from pmc.jobs import Job
 from pmc.remote.host_keys import KnownHosts
 from pmc.remote.pool import ConnectionPool
 from pmc.status import Check, ClusterStatus, Health, ReplicationFacts, ServerStatus, links_of
@@ -201,5 +203,37 @@ def test_probes_go_on_while_hidden_and_changes_are_notified_at_a_pace(
     window.tray._send_alerts()  # what the tray's timer does when the minute is over
     assert len(notes) == 2 and notes[1][0] == "studio recovered"
     assert window.poller.health.servers["backup"].findings[Aspect.HTTP].state is State.OK
+    closing = window.session.tasks.spawn(pool.close())
+    qtbot.waitUntil(closing.done)
+
+
+def test_a_job_that_changes_servers_has_the_drift_compared_again(
+    qtbot: Any, loop: Any, inventory_file: Path, tmp_path: Path
+) -> None:
+    pool = ConnectionPool(known_hosts=KnownHosts(tmp_path / "known_hosts"))
+    window = open_window(qtbot, inventory_file, pool=pool)
+    window.poller.stop()
+    window.hide()  # nothing probes meanwhile
+    drift = window.drift
+    assert drift is not None
+    drift.remember("studio", object())  # type: ignore[arg-type]  # a fresh report
+    session = window.session
+
+    async def body(ctx: Any) -> None:
+        return None
+
+    def followed() -> list[str]:
+        return [t.get_name() for t in asyncio.all_tasks(loop) if t.get_name() == "after a job"]
+
+    export = Job("export", "Export main", body, cluster="studio")
+    session.run_job(export)
+    assert followed() == []  # an export changes no server: nothing to compare again
+    qtbot.waitUntil(lambda: export.state.is_final)
+    for kind in ("setup-apply", "import", "sync"):
+        drift.remember("studio", object())  # type: ignore[arg-type]
+        job = Job(kind, f"a {kind} of studio", body, cluster="studio")  # type: ignore[arg-type]
+        session.run_job(job)
+        qtbot.waitUntil(lambda: drift.due("studio"))  # compared again at the next refresh
+        assert job.state.is_final, kind
     closing = window.session.tasks.spawn(pool.close())
     qtbot.waitUntil(closing.done)

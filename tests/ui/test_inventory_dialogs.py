@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from pmc import secrets
@@ -34,8 +34,25 @@ def test_seed_typo_with_leading_zero_is_caught_while_typing(qtbot, loop) -> None
     qtbot.keyClicks(dialog.management, "192.168.1.018")
     error = dialog.errors["management_address"]
     assert error.isVisible()
-    assert "018" in error.text()
+    assert error.text().startswith("The address '192.168.1.018' has a number with a leading")
     assert dialog.management.property("invalid") is True
+
+    # the whole message shows, under its field and above the next one (the dialog grows)
+    def laid_out() -> None:
+        assert error.height() >= error.needed_height(error.width())
+        below = dialog.management.mapTo(dialog, dialog.management.rect().bottomLeft()).y()
+        top = error.mapTo(dialog, QPoint(0, 0)).y()
+        bottom = error.mapTo(dialog, error.rect().bottomLeft()).y()
+        assert below <= top and bottom < dialog.redundancy.mapTo(dialog, QPoint(0, 0)).y()
+
+    qtbot.waitUntil(laid_out)
+    # a new server has nothing stored: its password field asks for one, naming the login
+    assert dialog.secret.placeholderText() == "root's password on this server"
+    dialog.user.setText("operator")
+    assert dialog.secret.placeholderText() == "operator's password on this server"
+    hint = dialog.secret_state
+    assert hint.text().endswith("kept in the OS keyring only.")
+    assert hint.height() >= hint.needed_height(hint.width())  # not cut at "kept in the"
     assert not _ok(dialog).isEnabled()
     assert not dialog.errors["name"].isVisible()
     dialog.management.clear()

@@ -5,6 +5,7 @@ what was rolled back; cancel asks the job to stop at its next safe point."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
@@ -19,10 +20,10 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from pmc.errors import Cancelled
+from pmc.errors import Cancelled, PmcError
 from pmc.health_model import State
-from pmc.jobs import EventKind, Job, JobEvent, JobState
-from pmc.outcome import Outcome, after_rollback, succeeded
+from pmc.jobs import FINAL_EVENTS, EventKind, Job, JobEvent, JobState
+from pmc.outcome import Outcome, after_rollback, step_failed, succeeded
 from pmc.setup.apply import ApplyReport, SetupFailed
 
 from ..health_look import colour_progress
@@ -88,7 +89,7 @@ class ApplyPage(QWizardPage):
         if job is None or event.job_id != job.id:
             return
         if event.kind is not EventKind.PROGRESS:
-            self.log.appendPlainText(format_event(event))
+            self.log.appendPlainText(format_event(_without_rollback(event, job)))
         if event.kind is EventKind.STEP_STARTED:
             self.current.setText(tr("Now: {step}").format(step=event.message))
         elif event.kind is EventKind.PROGRESS and event.fraction is not None:
@@ -142,13 +143,28 @@ class ApplyPage(QWizardPage):
         return self.succeeded
 
 
+def _without_rollback(event: JobEvent, job: Job[object]) -> JobEvent:
+    """The job's last line without the rollback summary it repeats (the executor logged it
+    the line before, and the failure screen lists it)."""
+    error = job.error
+    rollback = isinstance(error, SetupFailed) or (isinstance(error, Cancelled) and error.hint)
+    if event.kind not in FINAL_EVENTS or not rollback or not isinstance(error, PmcError):
+        return event
+    said = f"{error.where}: {error.what}" if error.where else error.what
+    return dataclasses.replace(event, message=said)
+
+
 def apply_outcome(job: Job[object]) -> Outcome:
     """The failure screen of an apply that failed or was cancelled."""
     error = job.error
     cancelled = job.state is JobState.CANCELLED
     if isinstance(error, SetupFailed):
         report = error.report
-        cause = f"{report.failed_step}: {report.error}" if report.failed_step else error.what
+        cause = (
+            step_failed(report.failed_step, report.error or error.what)
+            if report.failed_step
+            else error.what
+        )
         return after_rollback(cause, report.rolled_back, report.rollback_problems)
     if isinstance(error, Cancelled) and error.hint:  # the hint is the rollback summary
         rolled, problems = _rollback_of(error.hint)
