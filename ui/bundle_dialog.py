@@ -151,6 +151,7 @@ class BundleDialog(QDialog):
                 self.server.setCurrentIndex(self.server.count() - 1)
         self.path = QLineEdit()
         self.path.setObjectName(f"{kind}Path")
+        self.path.setAccessibleName(tr("Bundle file"))
         self.browse_button = QPushButton(tr("Browse…"))
         self.browse_button.setObjectName(f"{kind}Browse")
         self.file_row = QHBoxLayout()

@@ -144,6 +144,7 @@ class ImportDialog(BundleDialog):
         # confirm and run ----------------------------------------------------------------
         self.confirm = QCheckBox()
         self.confirm.setObjectName("confirmImport")
+        self.confirm.setAccessibleName(tr("Replace the chosen parts of the server"))
         self.confirm.setEnabled(False)
         self.confirm.toggled.connect(self._update_buttons)
         self.confirm_text = QLabel()

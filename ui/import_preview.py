@@ -13,13 +13,14 @@ from .translation import count, tr
 from .wizard.diff_view import DiffView
 
 
-def _tree(*headers: str, name: str) -> QTreeWidget:
+def _tree(*headers: str, name: str, accessible: str) -> QTreeWidget:
     tree = QTreeWidget()
     tree.setObjectName(name)
-    tree.setHeaderLabels(list(headers))
+    tree.setHeaderLabels([tr(header) for header in headers])
+    tree.setAccessibleName(tr(accessible))
     tree.setRootIsDecorated(False)
     tree.setUniformRowHeights(True)
-    tree.header().setStretchLastSection(False)
+    tree.header().setStretchLastSection(True)  # sized to content, the last one takes the rest
     return tree
 
 
@@ -27,11 +28,26 @@ class ImportPreview(QTabWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("previewTabs")
-        self.tables = _tree("Table", "Rows now", "Rows after", "Change", name="previewTables")
-        self.rows = _tree("Table", "Change", "Row", name="previewRows")
-        self.files = _tree("Folder", "Change", "File", name="previewFiles")
+        self.tables = _tree(
+            "Table",
+            "Rows now",
+            "Rows after",
+            "Change",
+            name="previewTables",
+            accessible="Tables: rows now and after the import",
+        )
+        self.rows = _tree(
+            "Table",
+            "Change",
+            "Row",
+            name="previewRows",
+            accessible="Services and networks the import changes",
+        )
+        self.files = _tree("Folder", "Change", "File", name="previewFiles",
+                           accessible="Files the import changes")  # fmt: skip
         self.config = DiffView()
         self.config.setObjectName("previewConfig")
+        self.config.setAccessibleName(tr("Config files the import changes"))
         self.addTab(self.tables, tr("Tables"))
         self.addTab(self.rows, tr("Services && networks"))
         self.addTab(self.files, tr("Files"))

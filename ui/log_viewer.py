@@ -88,6 +88,7 @@ class LogViewer(QDialog):
             self.level.addItem(tr(title))
         self.text = QPlainTextEdit()
         self.text.setObjectName("logText")
+        self.text.setAccessibleName(tr("Log records"))
         self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.text.setProperty("role", "log")

@@ -1,7 +1,8 @@
 """Scenes of ``make screenshots`` (:mod:`ui.screenshots`) that stand on their own: the first
 run's welcome page, the cluster and server dialogs with a typo, the host-key dialogs, the
-export and import dialogs, and a setup apply that fails and rolls back (the lab's backup made
-to refuse one restart of its Playout API). Each waits on what it shows, never on a clock."""
+export and import dialogs, a setup apply that fails and rolls back (the lab's backup made
+to refuse one restart of its Playout API), the log viewer and an error dialog. Each waits on
+what it shows, never on a clock."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import paramiko
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from pmc.inventory import Inventory
 from pmc.lab import LabCluster
@@ -24,6 +25,7 @@ from .cluster_dialog import ClusterDialog
 from .export_dialog import ExportDialog
 from .host_key_dialog import ChangedHostKeyDialog, NewHostKeyDialog
 from .import_dialog import ImportDialog
+from .log_viewer import LogViewer
 from .main_window import MainWindow
 from .server_dialog import ServerDialog
 from .session import Session
@@ -167,6 +169,38 @@ async def failed_apply(camera: Camera, window: MainWindow, lab: LabCluster) -> N
         wizard.deleteLater()
     finally:
         restore()
+
+
+async def log_and_error(camera: Camera, window: MainWindow, lab: LabCluster) -> None:
+    """Help ▸ Show log filtered on backup, and an error as the operator meets it (a real
+    one: backup's SSH port dropped, then Server ▸ Connect)."""
+    window.show_log()
+    viewer = next(w for w in window.findChildren(LogViewer) if w.isVisible())
+    await until(lambda: bool(viewer.all), 30, "the log")
+    viewer.filter.setText("backup")
+    await camera.save(viewer, "log-viewer-filtered")
+    viewer.close()
+    window.tree.select("lab", "backup")
+    session = window.session
+    cluster = session.cluster("lab")
+    assert cluster is not None and session.pool is not None
+    lab.block("backup", 22, "tcp", mode="drop")  # silent, as a server gone at 3 a.m.
+    session.pool.connection(cluster.server("backup"), "lab").drop()  # connect anew
+    try:
+        window.commands["connect_server"].trigger()
+        await until(lambda: _error_box(window) is not None, 120, "the connect error")
+    finally:
+        lab.unblock("backup", 22, "tcp")
+    box = _error_box(window)
+    assert box is not None
+    await camera.save(box, "error-dialog-unreachable")
+    box.close()
+    window.tree.select("lab")
+
+
+def _error_box(window: MainWindow) -> QMessageBox | None:
+    found = [b for b in window.findChildren(QMessageBox, "errorDialog") if b.isVisible()]
+    return found[-1] if found else None
 
 
 async def bundle_dialogs(camera: Camera, window: MainWindow, folder: Path) -> None:

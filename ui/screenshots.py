@@ -6,9 +6,9 @@ window and its status table at 1280×720; the host-key dialogs; a setup apply th
 rolls back; each page of the setup wizard while it really sets up the combined architecture;
 the main window afterwards; the export and import dialogs; the sync panel (drift, a sync, a
 remediation prompt, the history) and the tray menu; the status views at 1280×720 with a port
-blocked; and dark mode switched while the window is open. Runs offscreen with the Fusion
-style at scale 1, quietly (the offscreen platform's notes are dropped); needs root for the
-lab, whose id is ``$PMC_LAB_ID`` (``pmc-shots`` by default).
+blocked; the log viewer and an error dialog; and dark mode switched while the window is open.
+Runs offscreen with the Fusion style at scale 1, quietly (the offscreen platform's notes are
+dropped); needs root for the lab, whose id is ``$PMC_LAB_ID`` (``pmc-shots`` by default).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ os.environ["QT_SCALE_FACTOR"] = "1"
 
 from PySide6.QtWidgets import QApplication
 
+from pmc.log import configure_logging
 from pmc.store import Store
 from pmc.workspace import Workspace
 
@@ -38,6 +39,7 @@ from .screenshot_scenes import (
     first_run,
     host_key_dialogs,
     inventory_dialogs,
+    log_and_error,
     until,
 )
 from .session import Session
@@ -118,6 +120,7 @@ async def shoot(setup: LabSetup, folder: Path, scratch: Path) -> None:
     await bundle_dialogs(camera, window, scratch)
     await shoot_sync(setup, window, camera)
     await status_views(setup, window, camera)
+    await log_and_error(camera, window, setup.lab)
     await dark_mode_switched(window, camera)
     window.poller.stop()
     window.close()
@@ -193,6 +196,7 @@ async def shoot_sync(setup: LabSetup, window: MainWindow, camera: Camera) -> Non
     assert delta_job is not None
     await until(lambda: delta_job.state.is_final, 180, "the delta sync")
     await until(lambda: panel.result.text().startswith(("✔", "✖")), 10, "the sync result")
+    await refresh(window)  # the drift compared again after the sync
     await camera.save(window, "sync-panel-synchronized")
     backup.run(["rm", "-f", "/opt/playout/.failover-peer"], check=True)
     panel.engine.setCurrentIndex(panel.engine.findData("playout"))
@@ -222,6 +226,8 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="pmc-shots-") as tmp:
         os.environ.setdefault("PMC_CONFIG_DIR", str(Path(tmp) / "config"))
         os.environ.setdefault("PMC_DATA_DIR", str(Path(tmp) / "data"))
+        os.environ.setdefault("PMC_LOG_DIR", str(Path(tmp) / "log"))
+        configure_logging(stderr=False)  # as the app does: Help ▸ Show log reads it
         with lab_app_setup(Path(tmp), lab_id=lab_id) as setup:
             app = make_app()
             quiet_platform_notes()

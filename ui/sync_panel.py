@@ -85,6 +85,7 @@ class SyncPanel(QWidget):
         self.result.setObjectName("syncResult")
         self.engine = QComboBox()
         self.engine.setObjectName("syncEngine")
+        self.engine.setAccessibleName(tr("Sync engine"))
         self.engine.addItem(tr("Delta (only what differs)"), Engine.DELTA.value)
         self.engine.addItem(tr("Playout copy config (everything)"), Engine.PLAYOUT.value)
         self.engine.setToolTip(
@@ -111,6 +112,7 @@ class SyncPanel(QWidget):
         self.every.setObjectName("scheduleEvery")
         self.every_minutes = QSpinBox()
         self.every_minutes.setObjectName("scheduleMinutes")
+        self.every_minutes.setAccessibleName(tr("Minutes between scheduled syncs"))
         self.every_minutes.setRange(1, 24 * 60)
         self.every_minutes.setValue(60)
         self.every_minutes.setSuffix(" min")
@@ -126,6 +128,7 @@ class SyncPanel(QWidget):
         self._started = 0.0
         self.log = QPlainTextEdit()
         self.log.setObjectName("syncLog")
+        self.log.setAccessibleName(tr("Sync log"))
         self.log.setReadOnly(True)
         self.log.setProperty("role", "log")
         self.log.setMaximumBlockCount(20000)
@@ -142,8 +145,10 @@ class SyncPanel(QWidget):
         self.history.setRootIsDecorated(False)
         self.servers = QTreeWidget()
         self.servers.setObjectName("syncServers")
+        self.servers.setAccessibleName(tr("What each server did last"))
         self.servers.setHeaderLabels([tr("Server"), tr("Last activity")])
         self.servers.setRootIsDecorated(False)
+        self.servers.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # whole in its tooltip
         self.servers.setToolTip(tr("What each server of the sync did last"))
         log_split = QSplitter()
         log_split.addWidget(self.log)

@@ -63,3 +63,20 @@ def test_history_comes_from_the_store(qtbot, loop, inventory_file: Path) -> None
     )
     panel.tree.setCurrentItem(item)
     qtbot.waitUntil(lambda: "API active" in panel.log.toPlainText())
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "fraction", "said"),
+    [
+        (10.0, 0.04, ""),  # too early to tell
+        (2.0, 0.5, ""),
+        (10.0, 0.5, "about 10 s left"),
+        (3.0, 0.9, "about 5 s left"),  # never less than 5 s while it runs
+        (60.0, 0.25, "about 3 min left"),
+        (10.0, 1.0, ""),  # done
+    ],
+)
+def test_time_left_is_said_in_round_figures(elapsed: float, fraction: float, said: str) -> None:
+    from ui.jobs_panel import time_left
+
+    assert time_left(elapsed, fraction) == said
