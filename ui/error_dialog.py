@@ -7,11 +7,13 @@ from __future__ import annotations
 import traceback
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QGridLayout, QMessageBox, QSpacerItem, QWidget
 
 from pmc.errors import PmcError
 
 from .translation import tr
+
+MIN_WIDTH = 480  # pixels: an error of three lines reads as three lines, not ten
 
 
 def show_error(parent: QWidget | None, what: str, error: BaseException) -> QMessageBox:
@@ -26,9 +28,11 @@ def show_error(parent: QWidget | None, what: str, error: BaseException) -> QMess
         else tr("Something failed")
     )
     if isinstance(error, PmcError):
+        said = str(error)
+        said += "" if said.endswith((".", "!", "?")) else "."  # a hint ends without one
         box.setText(f"<b>{doing}.</b>")
-        box.setInformativeText(str(error))
-        copied = f"{doing}.\n{error}"
+        box.setInformativeText(said)
+        copied = f"{doing}.\n{said}"
         label = tr("Copy")
     else:
         box.setText(tr("<b>{doing} unexpectedly.</b>").format(doing=doing))
@@ -45,5 +49,8 @@ def show_error(parent: QWidget | None, what: str, error: BaseException) -> QMess
     copy.clicked.disconnect()  # copying does not close the box
     copy.clicked.connect(lambda: QApplication.clipboard().setText(copied))
     box.addButton(QMessageBox.StandardButton.Close)
+    grid = box.layout()
+    if isinstance(grid, QGridLayout):  # a message box sizes itself narrow: give the text room
+        grid.addItem(QSpacerItem(MIN_WIDTH, 0), grid.rowCount(), 0, 1, grid.columnCount())
     box.open()
     return box

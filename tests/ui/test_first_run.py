@@ -20,6 +20,7 @@ from pmc.remote.errors import HostKeyChanged
 from tests.ui.conftest import SEED_LIKE
 from tests.ui.helpers import open_window, wait_dialog
 from ui.cluster_dialog import ClusterDialog
+from ui.error_dialog import MIN_WIDTH
 from ui.first_frame import fitting_size
 from ui.host_key_dialog import ChangedHostKeyDialog
 from ui.lab_flows import lab_unavailable
@@ -95,7 +96,9 @@ def test_an_inventory_is_imported_from_the_welcome_page_and_a_clash_changes_noth
     qtbot.waitUntil(task.done)
     assert task.result() == [] and path.read_bytes() == before
     boxes = [b for b in window.findChildren(QMessageBox, "errorDialog") if b.isVisible()]
-    assert "already has a cluster called 'studio'" in boxes[-1].informativeText()
+    said = boxes[-1].informativeText()
+    assert "already has a cluster called 'studio'" in said and said.endswith("."), said
+    qtbot.waitUntil(lambda: boxes[-1].width() >= MIN_WIDTH)  # three lines, not ten
     copy = next(b for b in boxes[-1].buttons() if b.objectName() == "copyError")
     copy.click()  # every error can be copied, and copying leaves it open
     assert "already has a cluster called 'studio'" in QApplication.clipboard().text()
@@ -207,3 +210,25 @@ def test_the_first_frame_is_painted_before_the_heavy_libraries_load() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
                           text=True, check=True)  # fmt: skip
     assert done.stdout.strip() == ""
+
+
+def test_an_error_reads_as_sentences_and_copies_whole(qtbot: Any, loop: Any) -> None:
+    from pmc.errors import PmcError
+    from ui.error_dialog import show_error
+
+    error = PmcError("no answer from 127.168.1.108:22 within 10 s", where="backup",
+                     hint="Check that the server is on; a firewall may drop SSH")  # fmt: skip
+    box = show_error(None, "connecting to backup", error)
+    qtbot.addWidget(box)
+    assert box.text() == "<b>Connecting to backup failed.</b>"
+    said = box.informativeText()
+    assert said == (
+        "backup: no answer from 127.168.1.108:22 within 10 s. Check that the server is on; "
+        "a firewall may drop SSH."
+    )
+    next(b for b in box.buttons() if b.objectName() == "copyError").click()
+    assert QApplication.clipboard().text() == f"Connecting to backup failed.\n{said}"
+    bug = show_error(None, "", ValueError("bad"))  # not PMC's own: the details, to report it
+    qtbot.addWidget(bug)
+    copy = next(b for b in bug.buttons() if b.objectName() == "copyError")
+    assert copy.text() == "Copy details" and "ValueError: bad" in bug.detailedText()
