@@ -237,3 +237,27 @@ def test_a_job_that_changes_servers_has_the_drift_compared_again(
         assert job.state.is_final, kind
     closing = window.session.tasks.spawn(pool.close())
     qtbot.waitUntil(closing.done)
+
+
+def test_the_diagram_stays_readable_with_the_sync_panel_open(
+    qtbot: Any, loop: Any, inventory_file: Path, tmp_path: Path
+) -> None:
+    from ui.topology_view import MIN_FIT_SCALE
+
+    pool = ConnectionPool(known_hosts=KnownHosts(tmp_path / "known_hosts"))
+    window = open_window(qtbot, inventory_file, pool=pool)
+    window.poller.stop()
+    window.resize(1280, 720)
+    window.sync_flows.show_sync_panel()
+    view = window.topology
+    dock = window.sync_dock
+    assert dock is not None
+    qtbot.waitUntil(lambda: dock.isVisible() and dock.height() > 200)  # it took its room
+    qtbot.waitUntil(lambda: view.viewport().height() < 400)
+    window.commands["zoom_fit"].trigger()
+    assert view.transform().m11() >= MIN_FIT_SCALE  # never the ~8 px text of a forced fit
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    for node in view.topology.nodes.values():  # the servers stay in view, whole
+        assert shown.contains(node.sceneBoundingRect()), node.name
+    closing = window.session.tasks.spawn(pool.close())
+    qtbot.waitUntil(closing.done)
