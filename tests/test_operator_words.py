@@ -121,11 +121,7 @@ def operator_texts() -> list[Text]:
                     and isinstance(node, ast.FunctionDef)
                     and (node.name in ("__str__", "summary", "explain"))
                 ):  # a result's or a failure's words: a job's final line, a cell, a prompt
-                    for inner in ast.walk(node):
-                        if isinstance(inner, ast.Return) and inner.value is not None:
-                            text = _text(inner.value, f"{path}:{inner.lineno}")
-                            if text is not None:
-                                found.append(text)
+                    found += _report_lines(node, path)
                     continue
                 if package == "pmc" and isinstance(node, ast.FunctionDef) and node.name == "lines":
                     found += _report_lines(node, path)  # a report shown whole (drift, a fix)

@@ -165,8 +165,7 @@ async def failed_apply(camera: Camera, window: MainWindow, lab: LabCluster) -> N
         await camera.save(wizard, "wizard-apply-failed-rolled-back")
         page.outcome.toggle.setChecked(True)
         await camera.save(wizard, "wizard-apply-failed-what-was-rolled-back")
-        wizard.reject()
-        wizard.deleteLater()
+        wizard.reject()  # and it goes (ui.setup_flows)
     finally:
         restore()
 

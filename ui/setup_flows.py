@@ -15,8 +15,11 @@ class SetupFlows(WindowFlows):
         cluster = self.selection.current_cluster()
         if cluster is None:
             return
-        self.wizard = SetupWizard(self.session, cluster, parent=self.window)
-        self.wizard.open()
+        wizard = SetupWizard(self.session, cluster, parent=self.window)
+        # gone once closed: a hidden wizard would follow every job's events for ever
+        wizard.finished.connect(wizard.deleteLater)
+        self.wizard = wizard
+        wizard.open()
 
     async def verify(self) -> None:
         cluster = self.selection.current_cluster()

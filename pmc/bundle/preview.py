@@ -61,7 +61,8 @@ class Scan:
                 lines.append(f"  {spec.name:<24} {plural(rows, 'row'):>14}  ({spec.part})")
         for name in CONFIG_FILES:
             if f"config/{name}" in self.small:
-                lines.append(f"config: {name} ({len(self.small[f'config/{name}'])} bytes)")
+                size = len(self.small[f"config/{name}"])
+                lines.append(f"config: {name} ({plural(size, 'byte')})")
         if PART_DATA in m.parts:
             by_key: dict[str, list[int]] = {}
             for name, (size, _) in self.files.items():
@@ -70,8 +71,8 @@ class Scan:
                 entry[0] += 1
                 entry[1] += size
             for key, (count, size) in sorted(by_key.items()):
-                lines.append(f"data {key}: {count} files, {human_bytes(size)}")
-        lines.append(f"all {len(self.checksums.members)} members verified (SHA-256)")
+                lines.append(f"data {key}: {plural(count, 'file')}, {human_bytes(size)}")
+        lines.append(f"{plural(len(self.checksums.members), 'member')} verified (SHA-256)")
         return "\n".join(lines)
 
 

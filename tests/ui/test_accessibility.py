@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -88,6 +89,7 @@ def test_every_control_has_a_name(
     wizard.next()
     missing["wizard: options"] = unnamed(wizard)
     wizard.reject()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(wizard))  # closed, and gone
     assert not {k: v for k, v in missing.items() if v}
     closing = session.tasks.spawn(pool.close())
     qtbot.waitUntil(closing.done)

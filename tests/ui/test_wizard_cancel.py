@@ -11,6 +11,7 @@ from typing import Any
 
 import paramiko
 import pytest
+import shiboken6
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QWizard
 
@@ -132,7 +133,7 @@ def test_cancel_during_apply_rolls_back_and_the_wizard_shows_it(  # noqa: PLR091
             assert window.jobs.tree.topLevelItem(0).text(2) == "cancelled"
 
             qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)  # Close
-            qtbot.waitUntil(lambda: not wizard.isVisible())
+            qtbot.waitUntil(lambda: not shiboken6.isValid(wizard))  # closed, and gone
         finally:
             closing = tasks.spawn(pool.close())
             qtbot.waitUntil(closing.done, timeout=30000)
