@@ -12,9 +12,9 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QWizard
 
+from pmc.health_model import State
 from pmc.remote.host_keys import KnownHosts
 from pmc.remote.pool import ConnectionPool
-from pmc.status import Health
 from tests.ui.helpers import open_window, ssh_keygen_fingerprint, wait_dialog
 from tests.ui.lab_session import fresh_lab
 from ui.cluster_dialog import ClusterDialog
@@ -91,19 +91,19 @@ def test_lab_cluster_end_to_end(qtbot, lab_window) -> None:
     # the topology follows the lab's firewall: block TCP 2001 on backup, then unblock
     scene = window.topology.topology
     _refresh(qtbot, window)
-    assert scene.link_health("tcp:main:backup") is Health.UP
-    assert scene.link_health("http:main:backup") is Health.UP
-    assert scene.link_health("udp:main:backup") is Health.UP
-    assert scene.link_health("management:operator:main") is Health.UP
+    assert scene.link_state("tcp:main:backup") is State.OK
+    assert scene.link_state("http:main:backup") is State.OK
+    assert scene.link_state("udp:main:backup") is State.OK
+    assert scene.link_state("management:operator:main") is State.OK
     lab.block("backup", 2001, "tcp")
     _refresh(qtbot, window)
-    assert scene.link_health("tcp:main:backup") is Health.DOWN
+    assert scene.link_state("tcp:main:backup") is State.FAILED
     assert "2001" in scene.links["tcp:main:backup"].toolTip()
     lab.unblock("backup", 2001, "tcp")
     _refresh(qtbot, window)
-    assert scene.link_health("tcp:main:backup") is Health.UP
+    assert scene.link_state("tcp:main:backup") is State.OK
     api = window.status.cell("main", "Playout API")
-    assert api is not None and "active" in api.text()
+    assert api is not None and api.text() == "running"
 
     # the wizard: combined architecture, plan, apply, verify
     window.commands["setup_redundancy"].trigger()
