@@ -387,8 +387,7 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.PaletteChange:  # dark mode switched while running
             forget_icons()
             forget_badges()
-            self.commands.refresh_icons()
-            self.topology.restyle()  # its items took their colours from the old palette
+            self.commands.refresh_icons()  # the diagram redraws itself (TopologyView)
             if self.poller.health is not None:
                 self.selection.health_updated(self.poller.health)
                 self._health_changed(self.poller.health)

@@ -35,7 +35,9 @@ def make_plan(
     if arch not in SUPPORTED:
         raise PlanRefused(
             f"PMC does not set up the architecture {arch.title!r}",
-            hint="Choose one of: " + ", ".join(a.title for a in SUPPORTED) + ".",
+            hint="Choose one of: "
+            + "; ".join(a.title for a in SUPPORTED)
+            + ".",  # titles hold commas
         )
     validate_cluster(cluster)
     builder = PlanBuilder(cluster, facts, options or SetupOptions())
