@@ -273,20 +273,11 @@ LETTERS = re.compile(r"[A-Za-z]{2,}")
 NOT_WORDS = re.compile(r"^(%p%|[\s✔✖■▶–—•…]*|eth[23]\s.*|[A-Z]+ \d+.*)$")
 
 
-NOT_YET = {
-    "ui/host_key_dialog.py": "issue 14 rewrites the host-key dialogs' texts now (key type "
-    "changes, Replace…); they go through tr() once it is merged",
-}
-
-
 def untranslated() -> list[str]:
     found = []
     for path, tree in _sources("ui"):
-        if (
-            path in ("ui/demo.py", "ui/screenshots.py", "ui/screenshot_scenes.py")
-            or path in NOT_YET
-        ):
-            continue  # console output of the developer tools, not the app; NOT_YET
+        if path in ("ui/demo.py", "ui/screenshots.py", "ui/screenshot_scenes.py"):
+            continue  # console output of the developer tools, not the app
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or _call_name(node) not in SHOWN:
                 continue
@@ -304,13 +295,3 @@ def untranslated() -> list[str]:
 def test_every_visible_string_goes_through_tr() -> None:
     missing = untranslated()
     assert not missing, "\n".join(missing)
-
-
-@pytest.mark.parametrize("path", sorted(NOT_YET))
-def test_a_file_left_out_for_now_still_needs_it(path: str) -> None:
-    """Each file of NOT_YET still has strings without tr() (else take it off the list)."""
-    NOT_YET_SAVED = NOT_YET.pop(path)
-    try:
-        assert any(line.startswith(path) for line in untranslated()), NOT_YET_SAVED
-    finally:
-        NOT_YET[path] = NOT_YET_SAVED

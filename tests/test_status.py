@@ -5,8 +5,11 @@ come back typed with their check time and error."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,23 +166,38 @@ def test_probe_cluster_is_typed_and_reports_unreachable_servers() -> None:
     assert any(name == "main" and "127.0.0.4" in cmd for name, cmd in runner.commands)
 
 
-def test_the_lock_probe_names_a_living_holder_only(tmp_path: Path) -> None:
+@pytest.fixture
+def run_folder() -> Iterator[Path]:
+    """A folder of this test below /run, where a server's pmc_run_dir must lie (pmc.layout)."""
+    for base in ("/run", os.environ.get("XDG_RUNTIME_DIR", "")):
+        if base.startswith("/run") and os.access(base, os.W_OK):
+            folder = Path(tempfile.mkdtemp(prefix="pmc-test-lock-", dir=base))
+            break
+    else:
+        pytest.skip("no writable folder below /run")
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_lock_probe_names_a_living_holder_only(run_folder: Path) -> None:
     """The status view's read of the cluster lock (pmc.probes.probe_lock), run by bash as a
     server runs it: a holder whose process lives is named; a file left behind by a holder
     that ended (a dead lock) names nobody."""
     server = Server(
-        "backup", "127.0.0.3", None, Role.BACKUP, layout_overrides={"pmc_run_dir": str(tmp_path)}
+        "backup", "127.0.0.3", None, Role.BACKUP, layout_overrides={"pmc_run_dir": str(run_folder)}
     )
     holder = Holder("alice", "desk-1", "1.0", "import into backup", 1_700_000_000.0, 7)
     # the server's holding process: its command line says pmc-lock, as HOLD_SCRIPT's does
     alive = subprocess.Popen(["bash", "-c", "sleep 600; exit", "pmc-lock"])
     try:
         text = "\n".join([*holder.lines(), f"server_pid={alive.pid}"]) + "\n"
-        (tmp_path / "cluster.lock").write_text(text)
+        (run_folder / "cluster.lock").write_text(text)
         assert asyncio.run(probe_lock(LocalRunner(), server)) == holder
     finally:
         alive.kill()
         alive.wait()
     assert asyncio.run(probe_lock(LocalRunner(), server)) is None
-    (tmp_path / "cluster.lock").write_text("")
+    (run_folder / "cluster.lock").write_text("")
     assert asyncio.run(probe_lock(LocalRunner(), server)) is None

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -33,6 +34,8 @@ from pmc.remote.host_keys import check_fingerprint
 from .async_dialog import ask
 from .icons import icon
 from .translation import tr
+
+WRAP_WIDTH = 420  # pixels: a field wider than this wraps its text instead of growing
 
 
 class MonoText(QPlainTextEdit):
@@ -59,6 +62,8 @@ class MonoText(QPlainTextEdit):
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # the dialog's buttons keep the focus
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().setDocumentMargin(1)
+        # one line when it fits in WRAP_WIDTH (a fingerprint at usual font sizes), else it wraps
+        self.setMinimumWidth(min(self._one_line(), WRAP_WIDTH))
         self._fit()
 
     def text(self) -> str:
@@ -78,9 +83,11 @@ class MonoText(QPlainTextEdit):
         super().resizeEvent(event)
         self._fit()
 
+    def _one_line(self) -> int:
+        return self.fontMetrics().horizontalAdvance(self.toPlainText()) + 12
+
     def sizeHint(self) -> QSize:
-        width = self.fontMetrics().horizontalAdvance(self.toPlainText()) + 12
-        return QSize(min(width, 520), self.height())
+        return QSize(min(self._one_line(), 520), self.height())
 
 
 def _mono(text: str, name: str) -> MonoText:
@@ -144,9 +151,9 @@ class NewHostKeyDialog(QDialog):
         row.addWidget(_icon_label("key"))
         row.addLayout(text, 1)
         layout = QVBoxLayout(self)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # grows as they wrap
         layout.addLayout(row)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(560)
 
 
 class ChangedHostKeyDialog(QDialog):
@@ -201,9 +208,9 @@ class ChangedHostKeyDialog(QDialog):
         row.addWidget(_icon_label("warning"))
         row.addLayout(text, 1)
         layout = QVBoxLayout(self)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # grows as they wrap
         layout.addLayout(row)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(600)
 
     def _replace(self) -> None:
         self.replace_requested = True
@@ -229,7 +236,7 @@ class ReplaceHostKeyDialog(QDialog):
         explain.setWordWrap(True)
         self.fingerprint = QLineEdit()
         self.fingerprint.setObjectName("fingerprintEdit")
-        self.fingerprint.setPlaceholderText("SHA256:…")
+        self.fingerprint.setPlaceholderText(tr("SHA256:…"))
         self.fingerprint.setAccessibleName(tr("Fingerprint of the new key"))
         self.problem = QLabel()
         self.problem.setObjectName("fingerprintProblem")

@@ -109,7 +109,7 @@ async def host_key_dialogs(camera: Camera, window: MainWindow, lab: LabCluster) 
     other = key_of(backup.host_key("ecdsa"))  # another real key, as a reinstalled server's
     changed = HostKeyChanged(
         server=where, key_type=key.get_name(), old_fingerprint=fingerprint(key),
-        new_fingerprint=fingerprint(other),
+        new_fingerprint=fingerprint(other), new_key_type=other.get_name(),
     )  # fmt: skip
     warning = ChangedHostKeyDialog(changed, window)
     warning.show()

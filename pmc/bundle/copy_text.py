@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 from pmc.bundle.errors import BadTableData
+from pmc.words import plural
 
 MAX_LINE = 64 << 20  # a longer row is not Playout configuration
 
@@ -66,8 +67,8 @@ class CopyTextCheck:
             self._refuse(self.rows + 1, "the last line does not end with a newline")
         if expected_rows is not None and self.rows != expected_rows:
             raise BadTableData(
-                f"member {self.member} holds {self.rows} rows but the bundle's checksums.json "
-                f"says {expected_rows}",
+                f"member {self.member} holds {plural(self.rows, 'row')} but the bundle's "
+                f"checksums.json says {expected_rows}",
                 where=self.where,
             )
 

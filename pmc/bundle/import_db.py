@@ -44,6 +44,7 @@ from pmc.bundle.manifest import TableSpec
 from pmc.catalog import CATALOG_SQL, SESSION_LIMITS, parse_catalog
 from pmc.remote.connection import Connection
 from pmc.remote.tunnels import open_tunnel
+from pmc.words import plural
 
 PgConn = psycopg.Connection[tuple[Any, ...]]
 
@@ -179,7 +180,8 @@ class TableLoad:
             want = self.rows.get(spec.name, 0)
             if count != want:
                 raise BadTableData(
-                    f"member {spec.member} loaded {count} rows but the bundle says {want}",
+                    f"member {spec.member} loaded {plural(count, 'row')} but the bundle says "
+                    f"{want}",
                     where=self.bundle,
                     hint="The bundle was altered. The database was left as it was",
                 )

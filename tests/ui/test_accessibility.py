@@ -22,17 +22,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pmc.remote.errors import HostKeyChanged, UnknownHostKey
 from pmc.remote.host_keys import KnownHosts
 from pmc.remote.pool import ConnectionPool
 from tests.ui.helpers import open_window
 from ui.cluster_dialog import ClusterDialog
 from ui.export_dialog import ExportDialog
+from ui.host_key_dialog import ChangedHostKeyDialog, NewHostKeyDialog, ReplaceHostKeyDialog
 from ui.import_dialog import ImportDialog
 from ui.log_viewer import LogViewer
 from ui.server_dialog import ServerDialog
 
 pytestmark = pytest.mark.gui
 
+FINGERPRINT = "SHA256:" + "A" * 43
 FIELDS = (QLineEdit, QComboBox, QAbstractSpinBox, QAbstractItemView, QPlainTextEdit, QTextEdit)
 
 
@@ -74,7 +77,15 @@ def test_every_control_has_a_name(
         "export": ExportDialog(session, "studio", "main", window),
         "import": ImportDialog(session, "studio", "backup", window),
         "log": LogViewer(session.tasks, window),
-    }
+        "new host key": NewHostKeyDialog(UnknownHostKey(
+            server="backup", key_type="ssh-ed25519", fingerprint=FINGERPRINT,
+            host_id="127.168.1.108"), window),
+        "changed host key": ChangedHostKeyDialog(HostKeyChanged(
+            server="backup", key_type="ssh-ed25519", old_fingerprint=FINGERPRINT,
+            new_fingerprint=FINGERPRINT.replace("A", "B"), new_key_type="ecdsa-sha2-nistp256",
+        ), window),
+        "replace host key": ReplaceHostKeyDialog("backup (127.168.1.108)", window),
+    }  # fmt: skip
     for name, dialog in dialogs.items():
         qtbot.addWidget(dialog)
         dialog.show()
