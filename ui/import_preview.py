@@ -63,7 +63,7 @@ class ImportPreview(QTabWidget):
         for name, (ours, theirs) in preview.tables.items():
             change = tr("no change") if ours == theirs else f"{ours - theirs:+d}"
             item = QTreeWidgetItem([name, str(theirs), str(ours), change])
-            for col in (1, 2, 3):
+            for col in (1, 2):  # counts; the change beside them, read as words
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight)
             self.tables.addTopLevelItem(item)
         for diff in preview.rows:
@@ -85,7 +85,7 @@ class ImportPreview(QTabWidget):
                 for name in items:
                     self.files.addTopLevelItem(QTreeWidgetItem([fdiff.key, tr(verb), name]))
         for tree in (self.tables, self.rows, self.files):
-            for col in range(tree.columnCount()):
+            for col in range(tree.columnCount() - 1):  # the last one takes the rest
                 tree.resizeColumnToContents(col)
                 tree.setColumnWidth(col, tree.columnWidth(col) + 16)
         text = []

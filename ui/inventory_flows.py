@@ -139,8 +139,8 @@ class InventoryFlows(WindowFlows):
             except HostKeyChanged as exc:
                 outcome[target.name] = tr("host key changed")
                 await self._warn_changed(exc, cluster, target)
-            except Exception as exc:  # shown in the status bar and the dialog
-                outcome[target.name] = str(exc)
+            except Exception as exc:  # the dialog says why; the status bar only that it failed
+                outcome[target.name] = tr("not connected")
                 show_error(
                     self.window, tr("connecting to {server}").format(server=target.name), exc
                 )
