@@ -7,8 +7,6 @@ prints."""
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -24,6 +22,7 @@ from pmc.history import ClusterHistory, change_count, cluster_history
 
 from .icons import icon
 from .session import Session
+from .translation import count, tr, when
 
 COLUMNS = ("Time", "By", "Job", "Result", "Servers", "Changes")
 
@@ -32,17 +31,18 @@ class HistoryDialog(QDialog):
     def __init__(self, session: Session, cluster: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("historyDialog")
-        self.setWindowTitle(f"History of {cluster}")
+        self.setWindowTitle(tr("History of {cluster}").format(cluster=cluster))
         self.resize(980, 520)
         self.session = session
         self.cluster = cluster
         self.table = QTreeWidget()
         self.table.setObjectName("historyTable")
-        self.table.setHeaderLabels(list(COLUMNS))
-        self.state = QLabel("Reading the servers' audit logs…")
+        self.table.setAccessibleName(tr("Jobs on the cluster's servers"))
+        self.table.setHeaderLabels([tr(column) for column in COLUMNS])
+        self.state = QLabel(tr("Reading the servers' audit logs…"))
         self.state.setObjectName("historyState")
         self.state.setWordWrap(True)
-        self.refresh_button = QPushButton(icon("refresh"), "Refresh")
+        self.refresh_button = QPushButton(icon("refresh"), tr("Refresh"))
         self.refresh_button.setObjectName("historyRefresh")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.addButton(self.refresh_button, QDialogButtonBox.ButtonRole.ActionRole)
@@ -63,7 +63,7 @@ class HistoryDialog(QDialog):
         try:
             found = await cluster_history(self.session.workspace, self.cluster)
         except Exception as exc:
-            self.state.setText(f"The history could not be read: {exc}")
+            self.state.setText(tr("The history could not be read: {error}").format(error=exc))
             return
         finally:
             self.refresh_button.setEnabled(True)
@@ -73,11 +73,17 @@ class HistoryDialog(QDialog):
         self.loaded = history
         self.table.clear()
         for entry in history.entries:
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.time))
+            servers = ", ".join(entry.servers) or "-"
             row = QTreeWidgetItem(
-                [when, entry.by, entry.title, entry.result, ", ".join(entry.servers) or "-",
-                 change_count(entry)]
-            )  # fmt: skip
+                [
+                    when(entry.time),
+                    entry.by,
+                    entry.title,
+                    entry.result,
+                    servers,
+                    change_count(entry),
+                ]
+            )
             row.setToolTip(2, entry.message or entry.title)
             lines = [entry.message] if entry.result != "succeeded" and entry.message else []
             for line in [*lines, *entry.changes]:
@@ -88,6 +94,9 @@ class HistoryDialog(QDialog):
         for column in range(len(COLUMNS) - 1):
             self.table.resizeColumnToContents(column)
         unread = "; ".join(f"{server}: {why}" for server, why in history.unread)
-        count = len(history.entries)
-        text = f"{count} job{'s' * (count != 1)} recorded for {history.cluster}."
-        self.state.setText(text + (f" Not read: {unread}" if unread else ""))
+        text = tr("{jobs} recorded for {cluster}.").format(
+            jobs=count(len(history.entries), "job"), cluster=history.cluster
+        )
+        if unread:
+            text += " " + tr("Not read: {servers}").format(servers=unread)
+        self.state.setText(text)

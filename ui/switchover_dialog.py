@@ -24,13 +24,14 @@ from pmc.switchover import SwitchoverPlan, SwitchoverResult, plan_switchover, sw
 
 from .icons import icon
 from .session import Session
+from .translation import tr
 
 
 class SwitchoverDialog(QDialog):
     def __init__(self, session: Session, cluster: Cluster, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("switchoverDialog")
-        self.setWindowTitle(f"Switch over {cluster.name}")
+        self.setWindowTitle(tr("Switch over {cluster}").format(cluster=cluster.name))
         self.resize(760, 460)
         self.session = session
         self.cluster = cluster
@@ -46,18 +47,19 @@ class SwitchoverDialog(QDialog):
         self.details.setObjectName("switchoverPlan")
         self.details.setReadOnly(True)
         self.details.setProperty("role", "log")
+        self.details.setAccessibleName(tr("What the switchover changes, server by server"))
         self.outcome = QLabel("")
         self.outcome.setObjectName("switchoverResult")
         self.outcome.setWordWrap(True)
-        self.apply_button = QPushButton(icon("redundancy"), "Switch over")
+        self.apply_button = QPushButton(icon("redundancy"), tr("Switch over"))
         self.apply_button.setObjectName("switchoverApply")
         self.apply_button.setEnabled(False)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.addButton(self.apply_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         form = QFormLayout()
-        form.addRow("Active now:", QLabel(active.name if active else "-"))
-        form.addRow("Make active:", self.target)
+        form.addRow(tr("Active now:"), QLabel(active.name if active else "-"))
+        form.addRow(tr("Make active:"), self.target)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.details, 1)
@@ -72,9 +74,13 @@ class SwitchoverDialog(QDialog):
         self.plan = None
         self.apply_button.setEnabled(False)
         if not to:
-            self.details.setPlainText(f"Cluster {self.cluster.name} has no other main or backup.")
+            self.details.setPlainText(
+                tr("Cluster {cluster} has no other main or backup.").format(
+                    cluster=self.cluster.name
+                )
+            )
             return
-        self.details.setPlainText(f"Planning the switchover to {to}…")
+        self.details.setPlainText(tr("Planning the switchover to {server}…").format(server=to))
         self.session.tasks.spawn(self._plan(str(to)), what="planning a switchover")
 
     async def _plan(self, to: str) -> None:
@@ -82,7 +88,9 @@ class SwitchoverDialog(QDialog):
         try:
             plan = await plan_switchover(self.cluster, to, conns)
         except Exception as exc:
-            self.details.setPlainText(f"No switchover to {to}: {exc}")
+            self.details.setPlainText(
+                tr("No switchover to {server}: {error}").format(server=to, error=exc)
+            )
             return
         if to != self.target.currentData():
             return  # the operator picked another server meanwhile

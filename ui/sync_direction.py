@@ -9,6 +9,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from pmc.inventory import Cluster
 
+from .translation import tr
+
 
 class SyncDirection(QWidget):
     """The source chooser; :attr:`changed` when the direction changes."""
@@ -20,8 +22,10 @@ class SyncDirection(QWidget):
         self.source = QComboBox()
         self.source.setObjectName("syncFrom")
         self.source.setToolTip(
-            "The server a sync copies from: the cluster's active server, unless you pick the"
-            " other one"
+            tr(
+                "The server a sync copies from: the cluster's active server, unless you pick"
+                " the other one"
+            )
         )
         self.arrow = QLabel("")
         self.arrow.setObjectName("syncDirection")
@@ -29,7 +33,9 @@ class SyncDirection(QWidget):
         self._pair: tuple[str, str] | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("From:"))
+        label = QLabel(tr("From:"))
+        label.setBuddy(self.source)
+        layout.addWidget(label)
         layout.addWidget(self.source)
         layout.addWidget(self.arrow)
         self.source.currentIndexChanged.connect(self._picked)
@@ -49,7 +55,8 @@ class SyncDirection(QWidget):
         self._pair = (main.name, backup.name) if main and backup else None
         if self._pair is not None and active is not None:
             for name in self._pair:
-                self.source.addItem(f"{name} (active)" if name == active.name else name, name)
+                shown = tr("{server} (active)").format(server=name) if name == active.name else name
+                self.source.addItem(shown, name)
             self.source.setCurrentIndex(self.source.findData(active.name))
         self.source.blockSignals(False)
         self.source.setEnabled(self._pair is not None)

@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
 from pmc.health_model import State
 from pmc.inventory import Cluster, SyncSchedule
 from pmc.jobs import EventKind, Job, JobEvent
-from pmc.outcome import Outcome
 from pmc.sync.copy_config import Remediation
 from pmc.sync.drift import DriftReport
 from pmc.sync.newer_changes import NewerChanges
@@ -51,7 +50,7 @@ from .remediation_prompt import RemediationPrompt
 from .session import Session
 from .sync_direction import SyncDirection
 from .sync_refusal import SyncRefusal
-from .sync_runner import sync_outcome
+from .sync_runner import failure_outcome, schedule_words, sync_outcome
 from .translation import tr, when
 
 FINAL = (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED)
@@ -91,7 +90,7 @@ class SyncPanel(QWidget):
         self.engine.setToolTip(
             tr(
                 "Delta compares tables and files and copies only what differs, in one "
-                "transaction. Copy config runs Playout's copy_config.sh on main."
+                "transaction. Copy config runs Playout's copy_config.sh on the active server."
             )
         )
         self.direction = SyncDirection()
@@ -204,7 +203,9 @@ class SyncPanel(QWidget):
             self._save_timer.stop()
             self._save_schedule()
         self.cluster = name
-        self.title.setText(f"Cluster {name}" if name else "No cluster selected")
+        self.title.setText(
+            tr("Cluster {name}").format(name=name) if name else tr("No cluster selected")
+        )
         self.direction.show_cluster(self.session.cluster(name) if name else None)
         running = self.runner.running(name) if name else None
         if running is not None and running is not self.job:
@@ -290,13 +291,7 @@ class SyncPanel(QWidget):
         self.scheduleChanged.emit(cluster.name)
 
     def _schedule_state(self, schedule: Schedule | None, *, saving: bool = False) -> None:
-        parts = []
-        if schedule is not None and schedule.every_minutes:
-            parts.append(f"every {schedule.every_minutes:g} min")
-        if schedule is not None and schedule.on_drift:
-            parts.append(f"on drift (checked every {schedule.check_minutes:g} min)")
-        text = "; ".join(parts) or "off"
-        self.schedule_state.setText(f"{text} (saving…)" if saving else text)
+        self.schedule_state.setText(schedule_words(schedule, saving=saving))
         self.schedule_state.setToolTip(
             tr("Kept in the inventory file (the cluster's [clusters.sync] table)")
         )
@@ -436,21 +431,15 @@ class SyncPanel(QWidget):
                 if isinstance(job.error, NewerChanges):
                     self._refused(job, job.error)  # its prompt says why and the ways on
                 else:
-                    self.failure.show_outcome(self._failure_outcome(job, event.message))
+                    request = self._requests.get(job.id)
+                    outcome = failure_outcome(self.session, job, request, event.message)
+                    self.failure.show_outcome(outcome)
             else:
                 colour_progress(self.progress, State.WARNING)
                 self.result.setText(f"■ {words}")
                 self.result.setStyleSheet("")
             self.result.setToolTip(event.message)
             self.session.tasks.spawn(self._refresh_after(job), what="sync history")
-
-    def _failure_outcome(self, job: Job[object], message: str) -> Outcome:
-        if "(playout)" in job.title:
-            banner = tr("Copy config failed and set the replication status to stopped.")
-        else:
-            banner = tr("Backup was not brought in line with main.")
-        hint = tr("Read the log above; Synchronize all servers tries again.")
-        return Outcome(False, banner, f"{message.strip()}\n{hint}")
 
     async def _refresh_after(self, job: Job[object]) -> None:
         with contextlib.suppress(BaseException):

@@ -18,6 +18,7 @@ from pmc.sync.newer_changes import TargetChanges
 from pmc.sync.runner import SyncRequest
 
 from .icons import icon
+from .translation import tr
 
 
 class SyncRefusal(QFrame):
@@ -33,15 +34,31 @@ class SyncRefusal(QFrame):
         self.text = QLabel(f"{changes}.")
         self.text.setObjectName("syncRefusal")
         self.text.setWordWrap(True)
-        self.discard = QCheckBox(f"Discard the {changes.what} changed on {target}")
+        self.discard = QCheckBox(
+            tr("Discard the {changes} changed on {target}").format(
+                changes=changes.what, target=target
+            )
+        )
         self.discard.setObjectName("discardTargetChanges")
-        self.overwrite = QPushButton(icon("sync"), f"Synchronize from {source}")
+        self.overwrite = QPushButton(
+            icon("sync"), tr("Synchronize from {source}").format(source=source)
+        )
         self.overwrite.setObjectName("syncDiscarding")
-        self.overwrite.setToolTip(f"Overwrite {target} with {source}, discarding what is ticked")
+        self.overwrite.setToolTip(
+            tr("Overwrite {target} with {source}, discarding what is ticked").format(
+                target=target, source=source
+            )
+        )
         self.overwrite.setEnabled(False)
-        self.other_way = QPushButton(icon("sync"), f"Synchronize from {target} first")
+        self.other_way = QPushButton(
+            icon("sync"), tr("Synchronize from {target} first").format(target=target)
+        )
         self.other_way.setObjectName("syncOtherWay")
-        self.other_way.setToolTip(f"Copy {target}'s changes to {source}; nothing is discarded")
+        self.other_way.setToolTip(
+            tr("Copy {target}'s changes to {source}; nothing is discarded").format(
+                target=target, source=source
+            )
+        )
         buttons = QHBoxLayout()
         buttons.addWidget(self.discard)
         buttons.addStretch(1)

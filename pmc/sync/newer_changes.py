@@ -143,7 +143,8 @@ class TargetChanges:
         discard = f"syncing from {self.source} would discard them"
         if self.since is None:
             return (
-                f"{self.target} is the active server and has {self.what} that differ from"
+                f"{self.target} is the active server and has {self.what} that"
+                f" {'differs' if self.rows + self.files == 1 else 'differ'} from"
                 f" {self.source}, with no record of an earlier sync between them; {discard}"
             )
         return f"{self.target} has {self.what} changed since {clock(self.since)}; {discard}"

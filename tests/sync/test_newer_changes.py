@@ -41,10 +41,12 @@ def test_the_refusal_names_what_would_be_discarded_with_plurals() -> None:
     assert not changes(0, 0, 0) and changes(0, 0, 1)
     refusal = NewerChanges(changes(1, 1, 0, since=None))
     assert str(refusal) == (
-        "backup is the active server and has 1 row in 1 table that differ from main, with no"
+        "backup is the active server and has 1 row in 1 table that differs from main, with no"
         " record of an earlier sync between them; syncing from main would discard them."
         " Synchronize from backup first, or discard them explicitly; nothing was changed"
     )
+    assert "has 2 rows in 1 table that differ from main," in str(changes(2, 1, 0, since=None))
+    assert "has 1 file that differs from main," in str(changes(0, 0, 1, since=None))
     assert str(refusal.in_commands("lab")).endswith(
         "discard them. Nothing was changed. Synchronize from backup first (pmc sync run"
         " --cluster lab --from backup), or discard them: add --discard-target-changes"

@@ -1,6 +1,7 @@
 """Every control an operator can reach with the keyboard has a name a screen reader says (its
 text, an accessible name, or the label it is the buddy of), in the main window, the sync
-panel, the setup wizard and every dialog; the server dialog's Tab follows its form."""
+panel (its direction and a refused sync's prompt), the setup wizard and every dialog
+(switchover and history included); the server dialog's Tab follows its form."""
 
 from __future__ import annotations
 
@@ -25,13 +26,18 @@ from PySide6.QtWidgets import (
 from pmc.remote.errors import HostKeyChanged, UnknownHostKey
 from pmc.remote.host_keys import KnownHosts
 from pmc.remote.pool import ConnectionPool
+from pmc.sync.newer_changes import TargetChanges
+from pmc.sync.runner import SyncRequest
 from tests.ui.helpers import open_window
 from ui.cluster_dialog import ClusterDialog
 from ui.export_dialog import ExportDialog
+from ui.history_dialog import HistoryDialog
 from ui.host_key_dialog import ChangedHostKeyDialog, NewHostKeyDialog, ReplaceHostKeyDialog
 from ui.import_dialog import ImportDialog
 from ui.log_viewer import LogViewer
 from ui.server_dialog import ServerDialog
+from ui.switchover_dialog import SwitchoverDialog
+from ui.sync_refusal import SyncRefusal
 
 pytestmark = pytest.mark.gui
 
@@ -71,8 +77,14 @@ def test_every_control_has_a_name(
     missing = {"main window": unnamed(window)}
     window.sync_flows.show_sync_panel()
     missing["sync panel"] = unnamed(window)
+    switchover = SwitchoverDialog(session, cluster, window)
+    history = HistoryDialog(session, "studio", window)
+    changes = TargetChanges("main", "backup", None, 12, ("a", "b", "c"), 1, ("/d",))
     dialogs = {
         "server": ServerDialog(cluster, session.inventory, session.tasks),
+        "switchover": switchover,
+        "history": history,
+        "refused sync": SyncRefusal(SyncRequest("studio"), changes),
         "cluster": ClusterDialog(session.inventory),
         "export": ExportDialog(session, "studio", "main", window),
         "import": ImportDialog(session, "studio", "backup", window),
@@ -92,6 +104,8 @@ def test_every_control_has_a_name(
         qtbot.waitExposed(dialog)
         missing[name] = unnamed(dialog)
         dialog.close()
+    qtbot.waitUntil(history.refresh_button.isEnabled)  # their reads ended (no servers)
+    qtbot.waitUntil(lambda: not switchover.details.toPlainText().startswith("Planning"))
     window.commands["setup_redundancy"].trigger()
     wizard = window.setup_flows.wizard
     assert wizard is not None

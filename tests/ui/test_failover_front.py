@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from pmc.errors import InputError
 from pmc.history import ClusterHistory, HistoryEntry
 from pmc.inventory import Cluster
 from pmc.jobs import JobContext, JobState
@@ -24,7 +25,8 @@ from pmc.workspace import Workspace
 from tests.ui.conftest import inventory_file, loop, pmc_dirs  # noqa: F401 (fixtures)
 from ui.history_dialog import HistoryDialog
 from ui.session import Session
-from ui.sync_panel import SyncPanel, make_runner
+from ui.sync_panel import SyncPanel
+from ui.sync_runner import make_runner
 from ui.tasks import Tasks
 
 pytestmark = pytest.mark.gui
@@ -154,3 +156,27 @@ def test_the_history_dialog_shows_who_did_what_and_the_changes(
     assert table.topLevelItem(0).child(0).text(2) == str(CHANGES)
     assert table.topLevelItem(1).child(0).text(2) == "backup: active server main → backup"
     assert dialog.state.text() == "2 jobs recorded for studio. Not read: main: connection refused"
+
+
+def test_a_failed_sync_names_its_direction(
+    qtbot: Any, loop: asyncio.AbstractEventLoop, inventory_file: Path, tmp_path: Path,  # noqa: F811
+) -> None:  # fmt: skip
+    session = session_of(inventory_file, tmp_path)
+    runner = make_runner(session)
+
+    async def stand_in(cluster: Cluster, request: SyncRequest, ctx: JobContext) -> object:
+        raise InputError("the stand-in refused", hint="Nothing to do")
+
+    runner._sync = stand_in  # type: ignore[method-assign]
+    panel = SyncPanel(session, runner)
+    qtbot.addWidget(panel)
+    panel.set_cluster("studio")
+    for source, target in (("main", "backup"), ("backup", "main")):
+        panel.direction.source.setCurrentIndex(panel.direction.source.findData(source))
+        job = panel.synchronize()
+        assert job is not None
+        qtbot.waitUntil(lambda job=job: job.state.is_final)
+        qtbot.waitUntil(lambda: panel.failure.isVisibleTo(panel))
+        assert panel.failure.banner.text() == (
+            f"Not synchronized: {target} was not brought in line with {source}."
+        )
