@@ -1,8 +1,8 @@
 """Scenes of ``make screenshots`` (:mod:`ui.screenshots`) that stand on their own: the first
 run's welcome page, the cluster and server dialogs with a typo, the host-key dialogs, the
-export and import dialogs, a setup apply that fails and rolls back (the lab's backup made
-to refuse one restart of its Playout API), the log viewer and an error dialog. Each waits on
-what it shows, never on a clock."""
+export and import dialogs, the switchover and history dialogs, a setup apply that fails and
+rolls back (the lab's backup made to refuse one restart of its Playout API), the log viewer
+and an error dialog. Each waits on what it shows, never on a clock."""
 
 from __future__ import annotations
 
@@ -23,12 +23,14 @@ from pmc.workspace import Workspace
 
 from .cluster_dialog import ClusterDialog
 from .export_dialog import ExportDialog
+from .history_dialog import HistoryDialog
 from .host_key_dialog import ChangedHostKeyDialog, NewHostKeyDialog
 from .import_dialog import ImportDialog
 from .log_viewer import LogViewer
 from .main_window import MainWindow
 from .server_dialog import ServerDialog
 from .session import Session
+from .switchover_dialog import SwitchoverDialog
 from .tasks import Tasks
 from .wizard.setup_wizard import SetupWizard
 
@@ -223,4 +225,24 @@ async def bundle_dialogs(camera: Camera, window: MainWindow, folder: Path) -> No
     await camera.save(importer, "import-dialog-preview")
     importer.close()
     for dialog in (export, importer):
+        dialog.deleteLater()
+
+
+async def failover_dialogs(camera: Camera, window: MainWindow) -> None:
+    """Cluster ▸ Switch over… with its plan (not applied), and Cluster ▸ History."""
+    session = window.session
+    cluster = session.cluster("lab")
+    assert cluster is not None
+    switchover = SwitchoverDialog(session, cluster, window)
+    switchover.show()
+    await until(lambda: switchover.plan is not None or switchover.details.toPlainText()
+                .startswith("No switchover"), 120, "the switchover plan")  # fmt: skip
+    await camera.save(switchover, "switchover-dialog-plan")
+    switchover.close()
+    history = HistoryDialog(session, "lab", window)
+    history.show()
+    await until(history.refresh_button.isEnabled, 120, "the cluster's history")
+    await camera.save(history, "cluster-history")
+    history.close()
+    for dialog in (switchover, history):
         dialog.deleteLater()

@@ -4,7 +4,8 @@ Writes into ``screenshots/`` (or the folder given), numbered in the order an ope
 them: the first run's welcome page; the cluster and server dialogs with a typo; the main
 window and its status table at 1280×720; the host-key dialogs; a setup apply that fails and
 rolls back; each page of the setup wizard while it really sets up the combined architecture;
-the main window afterwards; the export and import dialogs; the sync panel (drift, a sync, a
+the main window afterwards; the export and import dialogs; the switchover dialog's plan and
+the cluster's history; the sync panel (drift, a sync refused over a change on backup, a
 remediation prompt, the history) and the tray menu; the status views at 1280×720 with a port
 blocked; the log viewer and an error dialog; and dark mode switched while the window is open.
 Runs offscreen with the Fusion style at scale 1, quietly (the offscreen platform's notes are
@@ -36,6 +37,7 @@ from .screenshot_scenes import (
     Camera,
     bundle_dialogs,
     failed_apply,
+    failover_dialogs,
     first_run,
     host_key_dialogs,
     inventory_dialogs,
@@ -118,6 +120,7 @@ async def shoot(setup: LabSetup, folder: Path, scratch: Path) -> None:
     window.jobs_dock.raise_()
     await camera.save(window, "main-window-after-setup")
     await bundle_dialogs(camera, window, scratch)
+    await failover_dialogs(camera, window)
     await shoot_sync(setup, window, camera)
     await status_views(setup, window, camera)
     await log_and_error(camera, window, setup.lab)
@@ -196,6 +199,15 @@ async def shoot_sync(setup: LabSetup, window: MainWindow, camera: Camera) -> Non
     assert delta_job is not None
     await until(lambda: delta_job.state.is_final, 180, "the delta sync")
     await until(lambda: panel.result.text().startswith(("✔", "✖")), 10, "the sync result")
+    refusal = getattr(panel, "last_refusal", None)
+    if refusal is not None:  # backup's file changed since the verify's copy config: refused
+        await camera.save(window, "sync-refused-newer-changes")
+        refusal.discard.setChecked(True)
+        refusal.overwrite.click()
+        discarding = panel.job
+        assert discarding is not None
+        await until(lambda: discarding.state.is_final, 180, "the sync discarding the change")
+        await until(lambda: panel.result.text().startswith(("✔", "✖")), 10, "its result")
     await refresh(window)  # the drift compared again after the sync
     await camera.save(window, "sync-panel-synchronized")
     backup.run(["rm", "-f", "/opt/playout/.failover-peer"], check=True)
