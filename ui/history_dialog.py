@@ -7,6 +7,7 @@ prints."""
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -63,11 +64,13 @@ class HistoryDialog(QDialog):
         try:
             found = await cluster_history(self.session.workspace, self.cluster)
         except Exception as exc:
-            self.state.setText(tr("The history could not be read: {error}").format(error=exc))
+            if shiboken6.isValid(self):  # closed meanwhile: nothing left to say it in
+                self.state.setText(tr("The history could not be read: {error}").format(error=exc))
+                self.refresh_button.setEnabled(True)
             return
-        finally:
+        if shiboken6.isValid(self):
             self.refresh_button.setEnabled(True)
-        self.show_history(found)
+            self.show_history(found)
 
     def show_history(self, history: ClusterHistory) -> None:
         self.loaded = history

@@ -6,6 +6,7 @@ Glue only: the plan and the job are :mod:`pmc.switchover`'s, the same the CLI ru
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -88,12 +89,14 @@ class SwitchoverDialog(QDialog):
         try:
             plan = await plan_switchover(self.cluster, to, conns)
         except Exception as exc:
+            if not shiboken6.isValid(self):
+                return  # closed meanwhile
             self.details.setPlainText(
                 tr("No switchover to {server}: {error}").format(server=to, error=exc)
             )
             return
-        if to != self.target.currentData():
-            return  # the operator picked another server meanwhile
+        if not shiboken6.isValid(self) or to != self.target.currentData():
+            return  # closed, or the operator picked another server meanwhile
         self.plan = plan
         self.details.setPlainText("\n".join(plan.lines()))
         self.apply_button.setEnabled(True)
@@ -112,6 +115,8 @@ class SwitchoverDialog(QDialog):
         job = self.job
         assert job is not None
         self.session.load()  # the inventory's new active server, everywhere in the window
+        if not shiboken6.isValid(self):
+            return  # closed while the job ran: the jobs panel says how it ended
         if job.state is JobState.SUCCEEDED:
             self.outcome.setText(f"✔ {job.result}")
         else:

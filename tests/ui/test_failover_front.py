@@ -23,8 +23,10 @@ from pmc.sync.newer_changes import NewerChanges, TargetChanges
 from pmc.sync.runner import Engine, SyncRequest
 from pmc.workspace import Workspace
 from tests.ui.conftest import inventory_file, loop, pmc_dirs  # noqa: F401 (fixtures)
+from ui.async_dialog import Dialogs
 from ui.history_dialog import HistoryDialog
 from ui.session import Session
+from ui.switchover_dialog import SwitchoverDialog
 from ui.sync_panel import SyncPanel
 from ui.sync_runner import make_runner
 from ui.tasks import Tasks
@@ -180,3 +182,18 @@ def test_a_failed_sync_names_its_direction(
         assert panel.failure.banner.text() == (
             f"Not synchronized: {target} was not brought in line with {source}."
         )
+
+
+def test_dialogs_closed_before_their_servers_answer_leave_no_error(
+    qtbot: Any, loop: asyncio.AbstractEventLoop, inventory_file: Path, tmp_path: Path,  # noqa: F811
+) -> None:  # fmt: skip
+    session = session_of(inventory_file, tmp_path)
+    errors: list[str] = []
+    session.tasks.on_error = lambda what, exc: errors.append(f"{what}: {exc!r}")
+    cluster = session.cluster("studio")
+    assert cluster is not None
+    for dialog in (HistoryDialog(session, "studio"), SwitchoverDialog(session, cluster)):
+        Dialogs().show(dialog)  # deleted when closed, as Cluster ▸ History and Switch over…
+        dialog.close()
+    qtbot.waitUntil(lambda: session.tasks.running == 0)
+    assert not errors
