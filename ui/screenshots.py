@@ -195,21 +195,12 @@ async def shoot_sync(setup: LabSetup, window: MainWindow, camera: Camera) -> Non
         await task
     window.status_dock.raise_()
     await camera.save(window.status, "status-table-drift")
-    delta_job = window.sync_flows.synchronize_now()
-    assert delta_job is not None
-    await until(lambda: delta_job.state.is_final, 180, "the delta sync")
-    await until(lambda: panel.result.text().startswith(("✔", "✖")), 10, "the sync result")
-    refusal = getattr(panel, "last_refusal", None)
-    if refusal is not None:  # backup's file changed since the verify's copy config: refused
-        await camera.save(window, "sync-refused-newer-changes")
-        refusal.discard.setChecked(True)
-        refusal.overwrite.click()
-        discarding = panel.job
-        assert discarding is not None
-        await until(lambda: discarding.state.is_final, 180, "the sync discarding the change")
-        await until(lambda: panel.result.text().startswith(("✔", "✖")), 10, "its result")
+    await synchronize(window, camera)
     await refresh(window)  # the drift compared again after the sync
     await camera.save(window, "sync-panel-synchronized")
+    if name:  # changed on backup since that sync: the next one is refused until ticked
+        backup.run(["sh", "-c", f"echo changed-again >> {path}"], check=True)
+        await synchronize(window, camera)
     backup.run(["rm", "-f", "/opt/playout/.failover-peer"], check=True)
     panel.engine.setCurrentIndex(panel.engine.findData("playout"))
     job = window.sync_flows.synchronize_now()
@@ -227,6 +218,27 @@ async def shoot_sync(setup: LabSetup, window: MainWindow, camera: Camera) -> Non
     menu.popup(window.mapToGlobal(window.rect().center()))
     await camera.save(menu, "tray-menu")
     menu.hide()
+
+
+async def synchronize(window: MainWindow, camera: Camera) -> None:
+    """A delta sync from the panel; refused over changes on backup, the prompt is shot, its
+    checkbox ticked and the sync that discards them run."""
+    panel = window.sync
+    assert panel is not None
+    panel.last_refusal = None
+    job = window.sync_flows.synchronize_now()
+    assert job is not None
+    await until(lambda: job.state.is_final, 180, "the delta sync")
+    await until(lambda: panel.result.text().startswith(("✔", "✖")), 10, "the sync result")
+    refusal = getattr(panel, "last_refusal", None)  # set by the job's last event
+    if refusal is not None:
+        await camera.save(window, "sync-refused-newer-changes")
+        refusal.discard.setChecked(True)
+        refusal.overwrite.click()
+        discarding = panel.job
+        assert discarding is not None and discarding is not job
+        await until(lambda: discarding.state.is_final, 180, "the sync discarding the changes")
+        await until(lambda: panel.result.text().startswith(("✔", "✖")), 10, "its result")
 
 
 def main(argv: list[str]) -> int:

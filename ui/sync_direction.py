@@ -21,6 +21,8 @@ class SyncDirection(QWidget):
         super().__init__(parent)
         self.source = QComboBox()
         self.source.setObjectName("syncFrom")
+        # its items come after the first show: sized to them each time ("main (active)" whole)
+        self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.source.setToolTip(
             tr(
                 "The server a sync copies from: the cluster's active server, unless you pick"

@@ -192,6 +192,7 @@ class SyncPanel(QWidget):
         session.inventoryChanged.connect(self._inventory_changed)
         session.signals.event.connect(self._event)
         self._requests: dict[str, SyncRequest] = {}
+        self.last_refusal: SyncRefusal | None = None  # the newest refusal's prompt
         self._unsubscribe = runner.on_job(self._submitted)
         self._loading = False
         self.set_cluster(None)
