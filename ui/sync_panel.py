@@ -166,9 +166,13 @@ class SyncPanel(QWidget):
                        self.drift_button, self.cancel_button):  # fmt: skip
             controls.addWidget(widget)
         controls.addStretch(1)
-        controls.addWidget(QLabel(tr("Schedule:")))
-        for schedule_widget in (self.every, self.every_minutes, self.on_drift, self.schedule_state):
-            controls.addWidget(schedule_widget)
+        scheduling = QWidget()  # beside the tabs: the row above stays within 1280 pixels
+        schedule_row = QHBoxLayout(scheduling)
+        schedule_row.setContentsMargins(0, 0, 4, 0)
+        for schedule_widget in (QLabel(tr("Schedule:")), self.every, self.every_minutes,
+                                self.on_drift, self.schedule_state):  # fmt: skip
+            schedule_row.addWidget(schedule_widget)
+        self.tabs.setCornerWidget(scheduling)
         self.prompts = QVBoxLayout()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -371,7 +375,7 @@ class SyncPanel(QWidget):
 
     def check_drift(self) -> None:
         if self.cluster:
-            self.drift.setPlainText("Comparing…")
+            self.drift.setPlainText(tr("Comparing…"))
             self.tabs.setCurrentWidget(self.drift)
             self.session.tasks.spawn(self._drift(self.cluster), what="check drift")
 
@@ -379,7 +383,7 @@ class SyncPanel(QWidget):
         try:
             report = await self.runner.drift(cluster)
         except Exception as exc:
-            self.drift.setPlainText(f"Could not compare: {exc}")
+            self.drift.setPlainText(tr("Could not compare: {error}").format(error=exc))
             return
         self.show_drift(report)
         self.driftChecked.emit(report)
@@ -392,10 +396,8 @@ class SyncPanel(QWidget):
         if self.session.store is None:
             return
         for rec in self.session.store.jobs(limit=200, kind="sync"):
-            started = when(rec.started)
-            self.history.addTopLevelItem(
-                QTreeWidgetItem([started, rec.cluster or "", tr(rec.state), rec.title, rec.summary])
-            )
+            row = [when(rec.started), rec.cluster or "", tr(rec.state), rec.title, rec.summary]
+            self.history.addTopLevelItem(QTreeWidgetItem(row))
         for column in range(self.history.columnCount() - 1):
             self.history.resizeColumnToContents(column)
 

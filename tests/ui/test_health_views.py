@@ -254,6 +254,7 @@ def test_the_diagram_stays_readable_with_the_sync_panel_open(
     assert dock is not None
     qtbot.waitUntil(lambda: dock.isVisible() and dock.height() > 200)  # it took its room
     qtbot.waitUntil(lambda: view.viewport().height() < 400)
+    assert window.minimumSizeHint().width() <= 1280  # its controls fit a 1280 px screen
     window.commands["zoom_fit"].trigger()
     assert view.transform().m11() >= MIN_FIT_SCALE  # never the ~8 px text of a forced fit
     shown = view.mapToScene(view.viewport().rect()).boundingRect()
