@@ -42,6 +42,7 @@ from pmc.sync.drift import DriftReport
 from pmc.sync.newer_changes import NewerChanges
 from pmc.sync.runner import Engine, Schedule, SyncRequest, SyncRunner
 
+from .form_field import WrappedLabel
 from .health_look import colour_progress, state_colour
 from .icons import icon
 from .jobs_panel import format_event, time_left
@@ -58,9 +59,8 @@ SAVE_DELAY_MS = 400  # schedule edits are saved to the inventory this long after
 
 
 class SyncPanel(QWidget):
-    """See the module docs. :attr:`promptShown` when a fix waits for the operator,
-    :attr:`driftChecked` with each report fetched here, :attr:`scheduleChanged` with the
-    cluster whose schedule the operator edited (once it is saved in the inventory)."""
+    """See the module docs. Signals: :attr:`promptShown` (a fix waits for the operator),
+    :attr:`driftChecked` (a report fetched here), :attr:`scheduleChanged` (a schedule saved)."""
 
     promptShown = Signal(object)  # Remediation
     driftChecked = Signal(object)  # DriftReport
@@ -80,7 +80,7 @@ class SyncPanel(QWidget):
         self.job: Job[object] | None = None
         self.title = QLabel(tr("No cluster selected"))
         self.title.setProperty("role", "title")
-        self.result = QLabel("")
+        self.result = WrappedLabel("")  # a long failure wraps: it never widens the window
         self.result.setObjectName("syncResult")
         self.engine = QComboBox()
         self.engine.setObjectName("syncEngine")

@@ -75,6 +75,8 @@ def test_a_refused_sync_offers_the_two_ways_on(
 
     prompt = refused()
     assert prompt.text.text() == f"{CHANGES}."
+    assert panel.result.text().startswith("✖ studio: synchronization failed: backup is the")
+    assert panel.minimumSizeHint().width() <= 1280  # the long words wrap, never widen it
     assert prompt.discard.text() == "Discard the 12 rows in 3 tables and 1 file changed on backup"
     assert prompt.other_way.text() == "Synchronize from backup first"
     assert not prompt.overwrite.isEnabled()
