@@ -6,8 +6,7 @@ the job events it receives through the session's JobSignals, and answers the run
 remediation questions with a prompt inside the panel (:meth:`SyncPanel.confirm`; never a
 nested event loop). Schedules are edited here and kept in the inventory (the cluster's
 ``[clusters.sync]`` table, saved through :meth:`ui.session.Session.replace_cluster`); the main
-window gives the runner the inventory's schedules whenever the inventory is (re)read.
-"""
+window gives the runner the inventory's schedules whenever the inventory is (re)read."""
 
 from __future__ import annotations
 
@@ -322,6 +321,7 @@ class SyncPanel(QWidget):
         prompt = SyncRefusal(asked, error.changes)
         prompt.chosen.connect(self.submit)
         self.prompts.addWidget(prompt)
+        self.progress.setVisible(False)  # nothing was copied: the prompt takes its room
         self.last_refusal = prompt
 
     def _submitted(self, job: Job[object], request: SyncRequest) -> None:

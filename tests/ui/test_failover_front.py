@@ -77,6 +77,7 @@ def test_a_refused_sync_offers_the_two_ways_on(
     assert prompt.text.text() == f"{CHANGES}."
     assert panel.result.text().startswith("✖ studio: synchronization failed: backup is the")
     assert panel.minimumSizeHint().width() <= 1280  # the long words wrap, never widen it
+    assert not panel.progress.isVisibleTo(panel)  # nothing was copied: no bar at 0 %
     assert prompt.discard.text() == "Discard the 12 rows in 3 tables and 1 file changed on backup"
     assert prompt.other_way.text() == "Synchronize from backup first"
     assert not prompt.overwrite.isEnabled()
