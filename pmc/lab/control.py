@@ -463,28 +463,43 @@ def attach(lab_id: str | None = None) -> LabCluster:
         name: LabServer(lab, specs[name], Path(info["files_root"]), int(info["init_pid"]))
         for name, info in data["servers"].items()
     }
+    inodes = _namespace_inodes(lab)
+    stopped = sorted(n for n, s in servers.items() if not _in_namespaces(s.init_pid, inodes))
+    if stopped:  # its status file outlived it; the pid may be another process's by now
+        raise LabError(
+            f"lab {lab!r} is not running: its {' and '.join(stopped)} stopped",
+            hint=f"Start it again with `pmc lab --id {lab} up`.",
+        )
     return LabCluster(lab, str(data.get("state", "fresh")), servers)
 
 
-def _lab_pids(lab: str) -> list[int]:
+def _namespace_inodes(lab: str) -> set[tuple[int, int]]:
     inodes = set()
     for ns in network.namespaces(lab):
-        st = (network.NETNS_DIR / ns).stat()
-        inodes.add((st.st_dev, st.st_ino))
+        with contextlib.suppress(OSError):
+            st = (network.NETNS_DIR / ns).stat()
+            inodes.add((st.st_dev, st.st_ino))
+    return inodes
+
+
+def _in_namespaces(pid: int, inodes: set[tuple[int, int]]) -> bool:
+    try:
+        st = os.stat(f"/proc/{pid}/ns/net")
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) in inodes
+
+
+def _lab_pids(lab: str) -> list[int]:
+    inodes = _namespace_inodes(lab)
     if not inodes:
         return []
-    pids = []
     me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        try:
-            st = os.stat(f"/proc/{entry}/ns/net")
-        except OSError:
-            continue
-        if (st.st_dev, st.st_ino) in inodes:
-            pids.append(int(entry))
-    return pids
+    return [
+        int(entry)
+        for entry in os.listdir("/proc")
+        if entry.isdigit() and int(entry) != me and _in_namespaces(int(entry), inodes)
+    ]
 
 
 def down(lab_id: str | None = None) -> bool:
@@ -492,14 +507,20 @@ def down(lab_id: str | None = None) -> bool:
     lab = topology.lab_id(lab_id)
     data = _read_status(lab) or {}
     found = bool(data) or bool(network.namespaces(lab)) or topology.state_dir(lab).exists()
-    # Ask each supervisor to stop its services (PostgreSQL shuts down cleanly) ...
+    # Ask each supervisor to stop its services (PostgreSQL shuts down cleanly) ... A status
+    # file outlives a lab killed with its test session, and its pids get reused: only a
+    # process inside the lab's own network namespaces is that lab's supervisor.
+    inodes = _namespace_inodes(lab)
+    supervisors = []
     for info in data.get("servers", {}).values():
-        with contextlib.suppress(ProcessLookupError, ValueError, TypeError):
-            os.kill(int(info["init_pid"]), signal.SIGTERM)
+        with contextlib.suppress(ValueError, TypeError, KeyError):
+            if _in_namespaces(int(info["init_pid"]), inodes):
+                supervisors.append(int(info["init_pid"]))
+    for pid in supervisors:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(
-        Path(f"/proc/{info.get('init_pid')}").exists() for info in data.get("servers", {}).values()
-    ):
+    while time.monotonic() < deadline and any(_alive(pid) for pid in supervisors):
         time.sleep(0.02)
     # ... then end whatever is left in the lab's namespaces (crashed or half-started labs).
     for sig in (signal.SIGTERM, signal.SIGKILL):

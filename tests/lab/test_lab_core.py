@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import signal
@@ -15,8 +16,10 @@ import paramiko
 import pytest
 
 from pmc import lab as lab_api
+from pmc.errors import LabError
 from pmc.lab import LabCluster, LabServer, network, topology
 from tests.fixtures.lab import LabFactory
+from tests.wait import wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -95,6 +98,34 @@ def test_a_crashed_lab_is_cleaned_by_the_next_up(lab_factory: LabFactory) -> Non
     pids = [s.init_pid for s in again.servers.values()]
     again.down()
     assert _lab_traces(cluster.lab_id, pids) == []
+
+
+def test_a_status_file_left_behind_never_signals_another_process(lab_factory: LabFactory) -> None:
+    """A lab killed with its test session leaves its status file behind, and a later session
+    whose pid is the same takes the same lab id: the pids that file names belong to other
+    processes by now, and neither ``attach`` nor the next ``up`` may act on them."""
+    cluster = lab_factory(servers=2)
+    status_file = topology.state_dir(cluster.lab_id) / "lab.json"
+    for srv in cluster.servers.values():
+        os.kill(srv.init_pid, signal.SIGKILL)
+    wait_until(
+        lambda: not any(Path(f"/proc/{s.init_pid}").exists() for s in cluster.servers.values()),
+        timeout=30, what="the killed lab's servers to end",
+    )  # fmt: skip
+    bystander = subprocess.Popen(["sleep", "300"])  # stands for the process the pid went to
+    try:
+        data = json.loads(status_file.read_text())
+        for info in data["servers"].values():
+            info["init_pid"] = bystander.pid
+        status_file.write_text(json.dumps(data))
+        with pytest.raises(LabError, match="is not running: its backup and main stopped"):
+            lab_api.attach(cluster.lab_id)
+        again = lab_factory(lab_id=cluster.lab_id, servers=2)
+        assert again.servers["main"].systemctl("is-active", "sshd").stdout == "active\n"
+        assert bystander.poll() is None, f"the bystander got signal {-(bystander.returncode or 0)}"
+    finally:
+        bystander.kill()
+        bystander.wait()
 
 
 def test_servers_have_their_own_files_keys_and_passwords(lab: LabCluster) -> None:
