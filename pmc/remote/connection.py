@@ -214,6 +214,10 @@ class Connection:
         self._guard: SessionGuard | None = None
         self._wake = threading.Event()
         self.slots = SessionSlots(max_sessions)
+        # One channel open in flight per connection: paramiko keeps the reason of a refused
+        # open in ONE place per transport, so of two refusals at once one came out as a bare
+        # "Unable to open channel." that could not be told from a lost link.
+        self.opening = threading.Lock()
         self._held: set[int] = set()
         self.connects = 0  # how many times a transport was set up (for status and tests)
         # One host-key question at a time per event loop: a status refresh and a Connect that
@@ -322,9 +326,10 @@ class Connection:
         self, transport: paramiko.Transport, dest: tuple[str, int], origin: tuple[str, int]
     ) -> paramiko.Channel:
         try:
-            return transport.open_channel(
-                "direct-tcpip", dest, origin, timeout=self.timeouts.channel
-            )
+            with self.opening:
+                return transport.open_channel(
+                    "direct-tcpip", dest, origin, timeout=self.timeouts.channel
+                )
         except paramiko.ChannelException as exc:
             raise ConnectionLost(
                 f"the server refused to forward a connection to {dest[0]}:{dest[1]} "
@@ -386,7 +391,8 @@ class Connection:
         pause = 0.02
         while True:
             try:
-                return transport.open_session(timeout=self.timeouts.channel)
+                with self.opening:
+                    return transport.open_session(timeout=self.timeouts.channel)
             except paramiko.ChannelException as exc:
                 if exc.code != 2 or time.monotonic() + pause > deadline:
                     self._session_failed(transport, exc)

@@ -138,7 +138,8 @@ async def _sftp_read(connection: Connection, path: str) -> bytes:
 
     def go() -> bytes:
         # One SFTP client per operation: a shared one deadlocks across threads (paramiko #718).
-        sftp = paramiko.SFTPClient.from_transport(transport)
+        with connection.opening:
+            sftp = paramiko.SFTPClient.from_transport(transport)
         if sftp is None:  # pragma: no cover - paramiko returns None only on a closed channel
             raise connection.lost(None, f"reading {path}")
         try:

@@ -9,9 +9,11 @@ import pytest
 
 from pmc.remote import commands
 from pmc.remote.commands import OutputLine
+from pmc.remote.connection import Connection
 from pmc.remote.errors import CommandFailed, CommandNotFound, CommandTimeout
-from tests.fixtures.sshd import ThrowawaySshd
-from tests.remote.conftest import trusting_connection
+from pmc.remote.host_keys import KnownHosts, TrustFingerprints
+from tests.fixtures.sshd import ThrowawaySshd, own_sshd
+from tests.remote.conftest import host_fingerprint, server_for, trusting_connection
 from tests.wait import wait_until_async
 
 
@@ -137,3 +139,26 @@ def test_many_concurrent_commands(sshd: ThrowawaySshd, tmp_path: Path) -> None:
             await conn.close()
 
     asyncio.run(go())
+
+
+def test_sessions_refused_at_once_are_each_waited_for(tmp_path: Path) -> None:
+    """An sshd allowing fewer sessions than PMC opens refuses several opens at the same
+    moment. paramiko keeps a refusal's reason in one place per transport: with opens racing,
+    one refusal lost its reason and came out as "Unable to open channel.", a ConnectionLost
+    (seen under load in the lab's fifty-commands test). Every command must still run."""
+
+    async def go() -> list[str]:
+        with own_sshd(tmp_path / "sshd", MaxSessions="4") as server:
+            conn = Connection(
+                server_for(server), cluster="lab", known_hosts=KnownHosts(tmp_path / "known"),
+                trust=TrustFingerprints([host_fingerprint(server)]), max_sessions=6,
+            )  # fmt: skip
+            try:
+                results = await asyncio.gather(
+                    *(commands.run(conn, ["sh", "-c", f"sleep 0.05; echo {i}"]) for i in range(40))
+                )
+            finally:
+                await conn.close()
+            return [r.stdout.strip() for r in results]
+
+    assert asyncio.run(go()) == [str(i) for i in range(40)]
