@@ -320,6 +320,7 @@ class Rules:
             text = getattr(server, field)
             if text and check_address(text) is None:
                 valid.append((si, server, parse_address(text)))
+        public = {si for si, _, a in valid if a.is_global}
         for si, server, address in valid:
             peers = [(s, a) for i, s, a in valid if i != si]
             networks = {_subnet(a) for _, a in peers}
@@ -328,6 +329,8 @@ class Rules:
             (network,) = networks
             if address in network:
                 continue
+            if len(valid) == 2 and len(public) == 1 and si not in public:
+                continue  # two that disagree, one public: the public one holds the typo
             examples = ", ".join(f"{s.name or '?'}: {a}" for s, a in peers)
             self.add(
                 f"{_label(cluster, server, si)}: {field} {address} is outside {network}, where"

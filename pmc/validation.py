@@ -12,8 +12,11 @@ Rules, and the decisions behind them:
   differ.
 - Subnets: when the other servers of a cluster all have their management addresses in one
   ``/24`` (``/64`` for IPv6), a server outside it is flagged, naming that subnet (the seed's
-  ``192.158.1.105`` among ``192.168.1.x``); the same for redundancy addresses. In a cluster of
-  two that disagree, both servers are flagged, since either may hold the typo.
+  ``192.158.1.105`` among ``192.168.1.x``); the same for redundancy addresses. Only valid
+  addresses count: an invalid one (``192.168.1.018``) is reported on its own line and never
+  stands for a subnet. Where two valid addresses disagree, both servers are flagged, since
+  either may hold the typo — unless one of them is a public Internet address and the other a
+  private one: then only the public one is (``192.158.1.105`` beside ``192.168.1.110``).
 - Size: at most 4 servers; at least 2, except architecture ``manual`` where one server (export
   and import of bundles) is enough.
 - Roles: ``web-one-way``, ``web-symmetric``, ``database`` and ``combined`` need exactly one

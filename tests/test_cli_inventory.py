@@ -225,6 +225,43 @@ def test_pmcs_own_folder_lies_below_run_only(
     assert code == 0, out
 
 
+# The manual's two typos (192.158.1.105, 192.168.1.018) in one cluster with a correct spare.
+TYPOS = """\
+[[clusters]]
+name = "studio"
+architecture = "manual"
+
+[[clusters.servers]]
+name = "main"
+management_address = "192.158.1.105"
+
+[[clusters.servers]]
+name = "backup"
+management_address = "192.168.1.018"
+
+[[clusters.servers]]
+name = "spare"
+management_address = "192.168.1.110"
+"""
+
+
+def test_validate_reports_both_typos_of_the_manual_on_their_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "typos.toml"
+    path.write_text(TYPOS, encoding="utf-8")
+    code, out, _ = _run(capsys, "inventory", "validate", str(path))
+    assert code == 1
+    lines = out.splitlines()
+    assert len(lines) == 2, out
+    assert (
+        lines[0].startswith(f"{path}:7: ")
+        and "192.158.1.105 is outside 192.168.1.0/24" in (lines[0])
+    )
+    assert lines[1].startswith(f"{path}:11: ") and "leading zero" in lines[1]
+    assert "spare" not in "".join(line.split(":", 2)[2].split("(")[0] for line in lines)
+
+
 def _add(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,

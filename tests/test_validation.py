@@ -90,13 +90,38 @@ def test_subnet_outlier_in_a_bigger_cluster_is_the_only_one_flagged() -> None:
     assert "192.158.1.106 is outside 192.168.1.0/24" in problems[0].message
 
 
-def test_two_servers_in_different_subnets_are_both_flagged() -> None:
+def test_two_private_servers_in_different_subnets_are_both_flagged() -> None:
+    other = Server("main", "192.168.2.105", "172.17.59.128", Role.MAIN)
+    problems = validate_inventory(
+        Inventory((Cluster("studio", Architecture.COMBINED, (other, BACKUP)),))
+    )
+    assert [p.server for p in problems] == ["main", "backup"]
+    assert "outside 192.168.1.0/24" in problems[0].message
+
+
+def test_a_public_typo_beside_a_private_address_is_the_one_flagged() -> None:
     typo = Server("main", "192.158.1.105", "172.17.59.128", Role.MAIN)
     problems = validate_inventory(
         Inventory((Cluster("studio", Architecture.COMBINED, (typo, BACKUP)),))
     )
-    assert [p.server for p in problems] == ["main", "backup"]
-    assert "outside 192.168.1.0/24" in problems[0].message
+    assert [(p.server, p.field) for p in problems] == [("main", "management_address")]
+    assert "192.158.1.105 is outside 192.168.1.0/24" in problems[0].message
+
+
+def test_both_typos_of_the_manual_each_reported_and_a_valid_spare_not() -> None:
+    """The manual's two typos in one cluster: the invalid 192.168.1.018 is its own problem
+    and stands for no subnet; 192.158.1.105 is compared with the valid spare only."""
+    servers = (
+        Server("main", "192.158.1.105", role=Role.MAIN),
+        Server("backup", "192.168.1.018", role=Role.BACKUP),
+        Server("spare", "192.168.1.110", role=Role.BACKUP),
+    )
+    problems = validate_inventory(Inventory((Cluster("c", Architecture.MANUAL, servers),)))
+    found = {p.server: p.message for p in problems}
+    assert len(problems) == 2 and set(found) == {"main", "backup"}
+    assert "192.158.1.105 is outside 192.168.1.0/24" in found["main"]
+    assert "(spare: 192.168.1.110)" in found["main"]
+    assert "leading zero" in found["backup"]
 
 
 @pytest.mark.parametrize(
