@@ -57,7 +57,11 @@ class Step:
         return " ".join(_shown(a) for a in self.argv)
 
     def diff(self) -> str:
-        """A unified diff of the file change ('' for steps that change no file text)."""
+        """A unified diff of the file change ('' for steps that change no file text), as the
+        operator reads it (:func:`visible`)."""
+        return visible(self._diff())
+
+    def _diff(self) -> str:
         if self.kind is StepKind.AUTHORIZE_KEY:
             before = self.before or ""
             lines = difflib.unified_diff(
@@ -91,6 +95,13 @@ class Step:
     def summary(self) -> str:
         """One line: what the step does, where."""
         return f"[{self.server}] {self.action()}"
+
+
+def visible(text: str) -> str:
+    """``text`` as the operator reads it. PMC reads files with ``surrogateescape``, so that a
+    byte that is not UTF-8 (a Latin-1 ``\\xf3`` in a comment) is kept and written back as it
+    was; on screen, in the audit log and in JSON such a byte is shown as ``\\xf3``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _shown(arg: str) -> str:
@@ -197,4 +208,4 @@ def render_text(plan: Plan, *, diffs: bool = True) -> str:
     if plan.notes:
         out.append("Notes:")
         out.extend(f"   ! {note}" for note in plan.notes)
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out) + "\n")

@@ -129,7 +129,10 @@ async def read_bytes(connection: Connection, path: str, *, root: bool = True) ->
 
 
 async def read_text(connection: Connection, path: str, *, root: bool = True) -> str:
-    return (await read_bytes(connection, path, root=root)).decode("utf-8")
+    """The file's text; bytes that are not UTF-8 kept as surrogate escapes (written back as
+    they were by :func:`write_atomic`)."""
+    data = await read_bytes(connection, path, root=root)
+    return data.decode("utf-8", "surrogateescape")
 
 
 async def _sftp_read(connection: Connection, path: str) -> bytes:
@@ -183,7 +186,8 @@ async def write_atomic(
 ) -> WriteResult:
     """Replace ``path`` with ``content`` all at once, keeping owner and mode, with a backup."""
     _check_path(connection, path)
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    # surrogateescape: bytes that were not UTF-8 when read go back exactly as they were
+    data = content.encode("utf-8", "surrogateescape") if isinstance(content, str) else content
     digest = hashlib.sha256(data).hexdigest()
     argv = [
         "sh", "-c", _WRITE_SCRIPT, "pmc-write", path, str(len(data)), digest,

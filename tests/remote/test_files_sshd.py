@@ -17,6 +17,27 @@ from tests.remote.conftest import trusting_connection
 from tests.wait import wait_until_async
 
 
+def test_text_that_is_not_utf8_round_trips_byte_for_byte(
+    sshd: ThrowawaySshd, tmp_path: Path
+) -> None:
+    """read_text keeps a Latin-1 byte as a surrogate escape; write_atomic writes it back."""
+    target = tmp_path / "sshd_config"
+    raw = b"# G\xf3mez\nPermitRootLogin no\n"
+    target.write_bytes(raw)
+
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            text = await files.read_text(conn, str(target))
+            assert text == "# G\udcf3mez\nPermitRootLogin no\n"
+            await files.write_atomic(conn, str(target), text + "X11Forwarding no\n")
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+    assert target.read_bytes() == raw + b"X11Forwarding no\n"
+
+
 def test_write_keeps_owner_and_mode_and_backs_up(sshd: ThrowawaySshd, tmp_path: Path) -> None:
     target = tmp_path / "cfg" / "spoolers.json"
     target.parent.mkdir()

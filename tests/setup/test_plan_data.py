@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pmc.plan import NoChange, Plan, Step, StepKind, render_text
 from pmc.redact import Masked
 from pmc.setup.apply import ApplyReport
@@ -61,4 +63,25 @@ def test_apply_report_sentences() -> None:
         "step failed: [main] restart sshd: sshd is failed after restart. Rolled back: main:"
         " restored /etc/ssh/sshd_config. COULD NOT roll back: main: sshd did not come back:"
         " timeout."
+    )
+
+
+def test_a_plan_over_bytes_that_are_not_utf8_renders_and_keeps_them() -> None:
+    """A Latin-1 byte in sshd_config (kept as a surrogate escape by observe): the plan renders
+    as text, JSON and diff (the byte shown as \\xf3), and the text it writes is the same bytes
+    but for the changed line."""
+    raw = b"# G\xf3mez's server\nPermitRootLogin no\n"
+    before = raw.decode("utf-8", "surrogateescape")
+    after = before.replace("PermitRootLogin no", "PermitRootLogin prohibit-password")
+    step = Step(
+        StepKind.WRITE_FILE, "main", "edit sshd_config", "r", path="/x", before=before, after=after
+    )
+    plan = Plan("c", "database", steps=(step,))
+    text = render_text(plan)
+    text.encode("utf-8")  # printable on any UTF-8 terminal: no lone surrogates
+    assert " # G\\xf3mez's server" in text
+    assert "+PermitRootLogin prohibit-password" in step.diff()
+    json.dumps(plan.as_data(), ensure_ascii=False).encode("utf-8")
+    assert (step.after or "").encode("utf-8", "surrogateescape") == raw.replace(
+        b"PermitRootLogin no", b"PermitRootLogin prohibit-password"
     )
