@@ -29,6 +29,32 @@ class StepKind(StrEnum):
     AUTHORIZE_KEY = "authorize-key"  # append a public key read from another server at apply time
     RUN = "run"  # run a command (argv); ``undo`` reverses it on rollback
     RESTART = "restart"  # restart a service and check it comes back active
+    CHECK = "check"  # ask the daemon that a value took effect (pmc.setup.effective)
+
+
+@dataclass(frozen=True)
+class Effective:
+    """A value as the daemon uses it, before the step and as planned after it, each with the
+    place it comes from (``no — /etc/ssh/sshd_config.d/10-harden.conf:1``)."""
+
+    setting: str  # "sshd PermitRootLogin for root from 127.17.59.129"
+    before: str
+    after: str
+
+    def __str__(self) -> str:
+        return f"{self.setting}: {self.before} → {self.after}"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a CHECK step asks: ``daemon`` ("sshd" or "postgresql") about ``name``; sshd's value
+    for ``login`` (an ``sshd -T -C`` spec) must be one of ``wanted``; PostgreSQL's
+    ``listen_addresses`` must cover each address in ``wanted``."""
+
+    daemon: str
+    name: str
+    wanted: tuple[str, ...]
+    login: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,9 +65,11 @@ class Step:
     server: str
     title: str
     reason: str
-    path: str | None = None  # WRITE_FILE, AUTHORIZE_KEY: the file changed
+    # WRITE_FILE, AUTHORIZE_KEY: the file changed; RUN: a file the command rewrites, shown as
+    # a diff of what PMC expects (ALTER SYSTEM's postgresql.auto.conf)
+    path: str | None = None
     before: str | None = None  # its text as observed (None: the file does not exist)
-    after: str | None = None  # WRITE_FILE: the text written
+    after: str | None = None  # WRITE_FILE: the text written; RUN: the text expected
     mode: int = 0o644  # WRITE_FILE of a new file
     argv: tuple[str, ...] = ()  # RUN
     undo: tuple[tuple[str, ...], ...] = ()  # RUN: commands that reverse it, in order
@@ -51,6 +79,8 @@ class Step:
     log_path: str | None = None  # RESTART: where that log is
     key_server: str | None = None  # AUTHORIZE_KEY: whose public key
     key_path: str | None = None  # AUTHORIZE_KEY: where that key is on key_server
+    effective: tuple[Effective, ...] = ()  # values the daemons use, before → after
+    probe: Probe | None = None  # CHECK
 
     def command_text(self) -> str:
         """The command as the operator reads it (masked arguments show ``***``)."""
@@ -74,7 +104,7 @@ class Step:
                 tofile=f"{self.server}:{self.path}",
             )
             return _fix_no_newline("".join(lines))
-        if self.kind is not StepKind.WRITE_FILE or self.after is None:
+        if self.kind not in (StepKind.WRITE_FILE, StepKind.RUN) or self.after is None:
             return ""
         lines = difflib.unified_diff(
             (self.before or "").splitlines(keepends=True),
@@ -90,6 +120,8 @@ class Step:
             return f"run: {self.command_text()}"
         if self.kind is StepKind.RESTART:
             return f"restart {self.service}"
+        if self.kind is StepKind.CHECK:
+            return f"check: {self.title}"
         return self.title
 
     def summary(self) -> str:
@@ -173,9 +205,14 @@ def _step_data(step: Step) -> dict[str, object]:
         "title": step.title,
         "reason": step.reason,
     }
+    if step.effective:
+        data["effective"] = [str(e) for e in step.effective]
     if step.kind is StepKind.WRITE_FILE:
         data["path"] = step.path
         data["diff"] = step.diff().splitlines()
+    elif step.kind is StepKind.CHECK:
+        assert step.probe is not None
+        data["probe"] = [step.probe.daemon, step.probe.name, *step.probe.wanted]
     elif step.kind is StepKind.AUTHORIZE_KEY:
         data["path"] = step.path
         data["key"] = f"{step.key_server}:{step.key_path}"
@@ -185,6 +222,9 @@ def _step_data(step: Step) -> dict[str, object]:
             data["undo"] = [
                 [a.display() if isinstance(a, Masked) else a for a in u] for u in step.undo
             ]
+        if step.path and step.after is not None:
+            data["path"] = step.path
+            data["diff"] = step.diff().splitlines()
     else:
         data["service"] = step.service
         if step.expect_log:
@@ -200,6 +240,7 @@ def render_text(plan: Plan, *, diffs: bool = True) -> str:
     for number, step in enumerate(plan.steps, 1):
         out.append(f"{number:3}. {step.summary()}")
         out.append(f"     why: {step.reason}")
+        out.extend(f"     effective: {e}" for e in step.effective)
         if diffs:
             out.extend("     " + line for line in step.diff().splitlines())
     if plan.unchanged:

@@ -172,6 +172,15 @@ class PostgresqlConf:
                 found[m.group("name").lower()] = unquote(m.group("value"))
         return found
 
+    def entries(self) -> tuple[tuple[str, str, int], ...]:
+        """Every active line in order as ``(name, value, line)``: assignments (names lower
+        case, values unquoted) and include directives (the name is the kind)."""
+        return tuple(
+            (m.group("name").lower(), unquote(m.group("value")), i + 1)
+            for i, m in enumerate(self._matches)
+            if m
+        )
+
     @property
     def includes(self) -> tuple[Include, ...]:
         return tuple(

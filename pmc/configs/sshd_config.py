@@ -141,21 +141,39 @@ class SshdConfig:
 
     def set(self, keyword: str, value: str) -> bool:
         """Make ``keyword`` globally ``value``; return whether the text changed (idempotent)."""
-        if not _KEYWORD.fullmatch(keyword) or keyword.lower() in ("match", "include"):
-            raise InputError(f"{keyword!r} is not a keyword PMC can set in sshd_config")
-        if not value.strip() or value != value.strip() or "\n" in value or "#" in value:
-            raise InputError(f"{value!r} is not a value PMC can write into sshd_config")
+        _check(keyword, value)
         found = self._global(keyword)
         if found:
-            first = found[0]
-            if first.value == value:
-                return False
-            row = first.line - 1
-            body, ending = self._lines[row]
-            start, end = self._spans[row]
-            self._lines[row] = (body[:start] + value + body[end:], ending)
-        else:
-            L.insert(self._lines, self._insert_row(keyword), f"{keyword} {value}")
+            return self._replace(found[0], value)
+        L.insert(self._lines, self._insert_row(keyword), f"{keyword} {value}")
+        self._scan()
+        return True
+
+    def set_first(self, keyword: str, value: str) -> bool:
+        """Make ``value`` the first one sshd reads in this file: the keyword's first global
+        line when no ``Include`` or ``Match`` comes before it, else a new line just before the
+        first of those (and the comments right above it). Return whether the text changed."""
+        _check(keyword, value)
+        found = self._global(keyword)
+        stop = next(
+            (d.line - 1 for d in self._directives if d.keyword.lower() in ("include", "match")),
+            len(self._lines),
+        )
+        if found and found[0].line - 1 < stop:
+            return self._replace(found[0], value)
+        while stop > 0 and self._lines[stop - 1][0].lstrip().startswith("#"):
+            stop -= 1
+        L.insert(self._lines, stop, f"{keyword} {value}")
+        self._scan()
+        return True
+
+    def _replace(self, directive: Directive, value: str) -> bool:
+        if directive.value == value:
+            return False
+        row = directive.line - 1
+        body, ending = self._lines[row]
+        start, end = self._spans[row]
+        self._lines[row] = (body[:start] + value + body[end:], ending)
         self._scan()
         return True
 
@@ -171,6 +189,13 @@ class SshdConfig:
 
     def __repr__(self) -> str:
         return f"SshdConfig({self.path!r}, {len(self._directives)} directives)"
+
+
+def _check(keyword: str, value: str) -> None:
+    if not _KEYWORD.fullmatch(keyword) or keyword.lower() in ("match", "include"):
+        raise InputError(f"{keyword!r} is not a keyword PMC can set in sshd_config")
+    if not value.strip() or value != value.strip() or "\n" in value or "#" in value:
+        raise InputError(f"{value!r} is not a value PMC can write into sshd_config")
 
 
 def parse(text: str, *, path: str = DEFAULT_PATH) -> SshdConfig:

@@ -26,10 +26,8 @@ manual is risky:
 from __future__ import annotations
 
 from pmc.configs.pg_hba import PgHba
-from pmc.configs.postgresql_conf import PostgresqlConf
 from pmc.configs.replicate import ReplicateConf
-from pmc.configs.sshd_config import SshdConfig
-from pmc.inventory import AuthMethod, Server
+from pmc.inventory import Server
 from pmc.plan import Step, StepKind
 from pmc.setup import facts as F
 from pmc.setup.planning import (
@@ -39,8 +37,9 @@ from pmc.setup.planning import (
     foreign_addresses,
     path_of,
 )
+from pmc.setup.postgresql import hba_errors, listen
+from pmc.setup.root_login import permit_root_login
 
-KEY_LOGIN_VALUES = ("yes", "prohibit-password", "without-password")
 PG_PORT_SERVICE = "postgresql"
 
 
@@ -66,10 +65,11 @@ def plan_database(builder: PlanBuilder) -> None:
     main, backup = pair(builder)
     for server, peer in ((main, backup), (backup, main)):
         replicate_conf(builder, server, peer)
+        hba_errors(builder, server)
         hba(builder, server, peer)
         listen(builder, server)
-        firewall(builder, server)
-        permit_root_login(builder, server)
+        firewall(builder, server, peer)
+        permit_root_login(builder, server, peer)
     for server in (main, backup):
         root_key(builder, server)
     for server, peer in ((main, backup), (backup, main)):
@@ -139,57 +139,16 @@ def hba(builder: PlanBuilder, server: Server, peer: Server) -> None:
         )
 
 
-def listen(builder: PlanBuilder, server: Server) -> None:
-    own = server.redundancy_address
-    assert own
-    _, doc = builder.document(server, F.POSTGRESQL_CONF)
-    if isinstance(doc, PostgresqlConf):
-        after = doc.includes_after("listen_addresses")
-        if after:
-            builder.notes.append(
-                f"{server.name}: postgresql.conf includes {after[0].path} after"
-                " listen_addresses; a value there would override the one PMC writes."
-            )
-    current_default = "localhost"
-
-    def current(d: PostgresqlConf) -> list[str]:
-        value = d.get("listen_addresses")
-        text = current_default if value is None else value
-        return [part.strip() for part in text.split(",") if part.strip()]
-
-    def edit(d: object) -> bool:
-        assert isinstance(d, PostgresqlConf)
-        parts = current(d)
-        if "*" in parts or own in parts:
-            return False
-        if builder.options.listen_all:
-            return d.set("listen_addresses", "*")
-        return d.set("listen_addresses", ",".join([*parts, own]))
-
-    if builder.options.listen_all:
-        reason = (
-            "the peer's slon must reach this PostgreSQL over eth2; '*' as the manual says"
-            " (chosen explicitly: PostgreSQL then listens on every interface)"
-        )
-    else:
-        reason = (
-            f"the peer's slon must reach this PostgreSQL over eth2; PMC adds only {own} (not"
-            " the manual's '*', which would also listen on the management network)"
-        )
-    builder.wish(
-        server,
-        F.POSTGRESQL_CONF,
-        "listen_addresses",
-        edit,
-        reason=reason,
-        already=f"listen_addresses already covers {own}",
-    )
-
-
-def firewall(builder: PlanBuilder, server: Server) -> None:
+def firewall(builder: PlanBuilder, server: Server, peer: Server) -> None:
     facts = builder.facts_of(server)
     layout = server.layout
     port = f"{layout.postgresql_port}/tcp"
+    zone_name = facts.firewall_zone or layout.firewall_zone
+    which = f"zone {zone_name}" + (
+        f" (it takes {peer.name}'s connections: {facts.firewall_zone_reason})"
+        if facts.firewall_zone_reason
+        else ""
+    )
     if not facts.firewall_running:
         builder.no_change(
             server,
@@ -201,18 +160,18 @@ def firewall(builder: PlanBuilder, server: Server) -> None:
     runtime = port in facts.runtime_ports or PG_PORT_SERVICE in facts.firewall_services
     if permanent and runtime:
         builder.no_change(
-            server, f"firewall port {port}", f"{port} is already open in the firewall"
+            server, f"firewall port {port}", f"{port} is already open in the firewall's {which}"
         )
         return
-    zone = f"--zone={layout.firewall_zone}"
+    zone = f"--zone={zone_name}"
     if not permanent:
         builder.run_middle(
             Step(
                 StepKind.RUN,
                 server.name,
                 f"open {port} in the firewall",
-                f"the peer's slon connects to PostgreSQL on {port}, which the firewall does"
-                " not allow yet",
+                f"the peer's slon connects to PostgreSQL on {port}, which the firewall's"
+                f" {which} does not allow yet",
                 argv=("firewall-cmd", "--permanent", zone, f"--add-port={port}"),
                 undo=(
                     ("firewall-cmd", "--permanent", zone, f"--remove-port={port}"),
@@ -229,53 +188,6 @@ def firewall(builder: PlanBuilder, server: Server) -> None:
             argv=("firewall-cmd", "--reload"),
         )
     )
-
-
-def permit_root_login(builder: PlanBuilder, server: Server) -> None:
-    wanted = builder.options.permit_root_login
-    _, doc = builder.document(server, F.SSHD_CONFIG)
-    if isinstance(doc, SshdConfig) and doc.includes_before("PermitRootLogin"):
-        include = doc.includes_before("PermitRootLogin")[0]
-        builder.notes.append(
-            f"{server.name}: sshd_config reads {include.value} (line {include.line}) before"
-            " PermitRootLogin; a value there wins over the one in sshd_config."
-        )
-
-    harden = builder.options.harden_root_login and wanted != "yes"
-
-    def edit(d: object) -> bool:
-        assert isinstance(d, SshdConfig)
-        current = (d.get("PermitRootLogin") or "prohibit-password").lower()
-        if wanted == "yes":
-            return current != "yes" and d.set("PermitRootLogin", "yes")
-        if current in KEY_LOGIN_VALUES and not (harden and current == "yes"):
-            return False
-        if current == "yes" and server.ssh_user == "root" and server.auth is AuthMethod.PASSWORD:
-            raise PlanRefused(
-                f"PMC logs in to {server.name} as root with a password, and PermitRootLogin"
-                f" {wanted} would refuse that login after sshd restarts",
-                where=f"{server.name}:{path_of(server, F.SSHD_CONFIG)}",
-                hint='Give PMC a key for this server first (auth = "key" in the inventory),'
-                " or plan without hardening root's login.",
-            )
-        return d.set("PermitRootLogin", wanted)
-
-    if wanted == "yes":
-        reason = "the operator asked for the manual's 'PermitRootLogin yes'"
-        already = "root may already log in (PermitRootLogin yes)"
-    elif harden:
-        reason = (
-            "the operator asked to harden root's login: 'prohibit-password' lets copy config"
-            " log in with a key and refuses root passwords"
-        )
-        already = "root may log in with a key only (PermitRootLogin prohibit-password)"
-    else:
-        reason = (
-            "copy config logs in as root with a key; 'prohibit-password' allows exactly that"
-            " (the manual's 'yes' would also allow root passwords)"
-        )
-        already = "root may already log in with a key (PermitRootLogin allows it)"
-    builder.wish(server, F.SSHD_CONFIG, "PermitRootLogin", edit, reason=reason, already=already)
 
 
 def root_key(builder: PlanBuilder, server: Server) -> None:

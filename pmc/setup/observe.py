@@ -1,9 +1,10 @@
 """Observe a server over SSH: the files, services, firewall and keys the planners read.
 
 One remote script per server reads every file (base64, so any byte survives), one command
-asks systemd, two ask the firewall; servers are observed concurrently. The result is a frozen
-:class:`~pmc.setup.facts.ServerFacts` whose fingerprint the executor compares before applying.
-Only public keys are read (``id_ed25519.pub``, the host's ``ssh_host_ed25519_key.pub``);
+asks systemd, a few ask the firewall, sshd (``sshd -T``) and PostgreSQL (``pg_settings``) what
+they really use (:mod:`pmc.setup.effective`); servers are observed concurrently. The result is
+a frozen :class:`~pmc.setup.facts.ServerFacts` whose fingerprint the executor compares before
+applying. Only public keys are read (``id_ed25519.pub``, the host's ``ssh_host_ed25519_key.pub``);
 the private key's presence is tested, never its content.
 """
 
@@ -13,14 +14,14 @@ import asyncio
 import base64
 from collections.abc import Mapping
 
-from pmc.errors import RemoteError
 from pmc.inventory import Cluster, Server
 from pmc.remote import commands
 from pmc.remote.connection import Connection
+from pmc.setup import effective
 from pmc.setup import facts as F
 from pmc.setup.database import failover_file
 from pmc.setup.facts import ServerFacts
-from pmc.setup.planning import path_of
+from pmc.setup.planning import login_of, path_of, peer_of
 
 Connections = Mapping[str, Connection]
 
@@ -47,7 +48,9 @@ async def read_files(conn: Connection, paths: list[str]) -> dict[str, str | None
     return found
 
 
-async def observe_server(server: Server, conn: Connection) -> ServerFacts:
+async def observe_server(
+    server: Server, conn: Connection, peer: Server | None = None
+) -> ServerFacts:
     layout = server.layout
     keys = list(F.FILE_KEYS)
     paths = [path_of(server, key) for key in keys]
@@ -60,30 +63,20 @@ async def observe_server(server: Server, conn: Connection) -> ServerFacts:
     states = active.stdout.split()
     state = await commands.run(conn, ["firewall-cmd", "--state"], root=True, timeout=30)
     running = state.ok and "not running" not in state.stdout
-    ports: tuple[str, ...] = ()
-    runtime: tuple[str, ...] = ()
-    firewall_services: tuple[str, ...] = ()
-    if running:
-        zone = f"--zone={layout.firewall_zone}"
-        perm = await commands.run(
-            conn, ["firewall-cmd", "--permanent", zone, "--list-ports"], root=True, timeout=30
-        )
-        now = await commands.run(conn, ["firewall-cmd", zone, "--list-ports"], root=True)
-        svc = await commands.run(
-            conn, ["firewall-cmd", "--permanent", zone, "--list-services"], root=True
-        )
-        for result in (perm, now, svc):
-            if not result.ok:
-                raise RemoteError(
-                    f"firewall-cmd answered with exit status {result.exit_status}:"
-                    f" {result.stderr.strip()[-200:]}",
-                    server=conn.label,
-                    hint="Check firewalld on the server (systemctl status firewalld).",
-                )
-        ports = tuple(perm.stdout.split())
-        runtime = tuple(now.stdout.split())
-        firewall_services = tuple(svc.stdout.split())
-    peer = texts.get(failover)
+    zone = await effective.firewall_zone(conn, server, peer) if running else None
+    sshd_main = path_of(server, F.SSHD_CONFIG)
+    sshd_files, sshd_globs = await effective.read_sshd_tree(conn, sshd_main, texts.get(sshd_main))
+    login = login_of(server, peer)
+    said: dict[str, str] | None = None
+    problem: str | None = "no peer logs in over eth2"
+    if login is not None:
+        said, problem = await effective.ask_sshd(conn, layout, login)
+    pg_settings, hba_errors, pg_problem = await effective.ask_postgresql(conn, layout)
+    pg_main, auto = path_of(server, F.POSTGRESQL_CONF), path_of(server, F.PG_AUTO_CONF)
+    pg_files, pg_globs = await effective.read_postgresql_tree(
+        conn, pg_main, auto, {p: texts.get(p) for p in (pg_main, auto)}
+    )
+    peer_text = texts.get(failover)
     return ServerFacts(
         server=server.name,
         files=tuple(sorted((key, texts.get(path)) for key, path in zip(keys, paths, strict=True))),
@@ -95,10 +88,22 @@ async def observe_server(server: Server, conn: Connection) -> ServerFacts:
             )
         ),
         firewall_running=running,
-        firewall_ports=tuple(sorted(ports)),
-        firewall_runtime_ports=tuple(sorted(runtime)),
-        firewall_services=tuple(sorted(firewall_services)),
-        failover_peer=peer.strip() or None if peer is not None else None,
+        firewall_ports=zone.permanent_ports if zone else (),
+        firewall_runtime_ports=zone.runtime_ports if zone else (),
+        firewall_services=zone.permanent_services if zone else (),
+        failover_peer=peer_text.strip() or None if peer_text is not None else None,
+        firewall_zone=zone.name if zone else None,
+        firewall_zone_reason=zone.reason if zone else "",
+        sshd_files=tuple(sorted(sshd_files.items())),
+        sshd_globs=tuple(sorted(sshd_globs.items())),
+        sshd_login=login.spec() if login else None,
+        sshd_effective=None if said is None else tuple(sorted(said.items())),
+        sshd_problem=problem,
+        pg_settings=pg_settings,
+        pg_hba_errors=hba_errors,
+        pg_problem=pg_problem,
+        pg_files=tuple(sorted(pg_files.items())),
+        pg_globs=tuple(sorted(pg_globs.items())),
     )
 
 
@@ -107,7 +112,8 @@ async def observe_cluster(cluster: Cluster, conns: Connections) -> dict[str, Ser
     servers = list(cluster.servers)
     # every observation ends before an error is raised: none is left running unawaited
     found = await asyncio.gather(
-        *(observe_server(s, conns[s.name]) for s in servers), return_exceptions=True
+        *(observe_server(s, conns[s.name], peer_of(cluster, s)) for s in servers),
+        return_exceptions=True,
     )
     facts: dict[str, ServerFacts] = {}
     for server, result in zip(servers, found, strict=True):

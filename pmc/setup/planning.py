@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from pmc.configs import pg_hba, postgresql_conf, replicate, spoolers, sshd_config
+from pmc.configs.sshd_tree import Login
 from pmc.errors import ConfigSyntaxError, InputError
 from pmc.inventory import Cluster, Inventory, Server
-from pmc.plan import NoChange, Plan, Step, StepKind
+from pmc.plan import Effective, NoChange, Plan, Step, StepKind
 from pmc.setup import facts as F
 from pmc.setup.facts import ServerFacts
 from pmc.validation import validate_inventory
@@ -85,11 +86,44 @@ def path_of(server: Server, key: str) -> str:
         F.KNOWN_HOSTS: f"{ssh_dir}/known_hosts",
         F.ROOT_PUBLIC_KEY: f"{ssh_dir}/id_ed25519.pub",
         F.HOST_KEY: layout.sshd_config.rsplit("/", 1)[0] + "/ssh_host_ed25519_key.pub",
+        F.PG_AUTO_CONF: layout.postgresql_conf.rsplit("/", 1)[0] + "/postgresql.auto.conf",
     }
     return paths[key]
 
 
+def peer_of(cluster: Cluster, server: Server) -> Server | None:
+    """The server whose copy config logs in to ``server`` over eth2 (main ↔ backup)."""
+    main, backup = cluster.main, cluster.backup
+    if main is None or backup is None:
+        return None
+    if not (main.redundancy_address and backup.redundancy_address):
+        return None
+    return {main.name: backup, backup.name: main}.get(server.name)
+
+
+def login_of(server: Server, peer: Server | None) -> Login | None:
+    """Copy config's login to ``server``: root from the peer's eth2 address."""
+    if peer is None or not peer.redundancy_address:
+        return None
+    return Login("root", peer.redundancy_address, server.redundancy_address)
+
+
 Edit = Callable[[object], bool]
+
+
+@dataclass(frozen=True)
+class ExtraFile:
+    """A file outside the layout's list that a planner edits or creates (PMC's sshd drop-in
+    ``00-pmc.conf``): its path, observed text (None: new) and codec (a key of PARSERS, which
+    also says which service reads it)."""
+
+    path: str
+    text: str | None
+    parser: str
+    mode: int = 0o600
+
+
+FileKey = str | ExtraFile
 
 
 @dataclass
@@ -98,6 +132,7 @@ class _Wish:
     edit: Edit
     reason: str  # why the change is needed
     already: str  # "no change because …" when the file is already right
+    effective: Effective | None = None  # the daemon's value before → after, if it changes
 
 
 @dataclass
@@ -123,10 +158,13 @@ class PlanBuilder:
     cluster: Cluster
     facts: dict[str, ServerFacts]
     options: SetupOptions = field(default_factory=SetupOptions)
-    _wishes: dict[tuple[str, str], list[_Wish]] = field(default_factory=dict)
+    _wishes: dict[tuple[str, FileKey], list[_Wish]] = field(default_factory=dict)
     _first: list[Step] = field(default_factory=list)  # commands before the file edits
     _middle: list[Step] = field(default_factory=list)  # key moves, firewall (after edits)
+    _checks: list[Step] = field(default_factory=list)  # after the restarts: did it take effect
     _last: list[Step] = field(default_factory=list)  # after the restarts
+    _restarts: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # by RUN steps
+    _codecs: dict[tuple[str, str], str] = field(default_factory=dict)  # (server, path) written
     unchanged: list[NoChange] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -137,12 +175,29 @@ class PlanBuilder:
             raise PlanRefused(f"server {server.name} was not observed") from None
 
     def wish(
-        self, server: Server, key: str, subject: str, edit: Edit, *, reason: str, already: str
+        self,
+        server: Server,
+        key: FileKey,
+        subject: str,
+        edit: Edit,
+        *,
+        reason: str,
+        already: str,
+        effective: Effective | None = None,
     ) -> None:
         wishes = self._wishes.setdefault((server.name, key), [])
         if any(w.subject == subject for w in wishes):
             return  # two architectures asking for the same thing (combined): once is enough
-        wishes.append(_Wish(subject, edit, reason, already))
+        wishes.append(_Wish(subject, edit, reason, already, effective))
+
+    def restart_for(self, server: Server, attr: str, path: str) -> None:
+        """A RUN step changes ``path``, which the service ``attr`` reads: restart it."""
+        self._restarts.setdefault(server.name, {}).setdefault(attr, []).append(path)
+
+    def check(self, step: Step) -> None:
+        """A CHECK step, run after the restarts."""
+        if step not in self._checks:
+            self._checks.append(step)
 
     def run_first(self, step: Step) -> None:
         self._first.append(step)
@@ -176,20 +231,27 @@ class PlanBuilder:
         restart: dict[str, set[str]] = {}
         for (name, key), wishes in self._wishes.items():
             server = self.cluster.server(name)
-            path = path_of(server, key)
-            text, doc = self.document(server, key)
+            mode = 0o644
+            if isinstance(key, ExtraFile):
+                path, text, codec, mode = key.path, key.text, key.parser, key.mode
+                doc: Document | None = PARSERS[codec](text or "", f"{name}:{path}")
+            else:
+                path, codec = path_of(server, key), key
+                text, doc = self.document(server, key)
             if doc is None:
                 if key in REQUIRED:
                     raise PlanRefused(
                         f"{path} does not exist",
                         where=name,
-                        hint=MISSING_HINTS.get(key, "PMC does not invent it."),
+                        hint=MISSING_HINTS.get(codec, "PMC does not invent it."),
                     )
-                doc = PARSERS[key]("", f"{name}:{path}")
+                doc = PARSERS[codec]("", f"{name}:{path}")
             reasons: list[str] = []
+            effective: list[Effective] = []
             for wish in wishes:
                 if wish.edit(doc):
                     reasons.append(wish.reason)
+                    effective += [wish.effective] if wish.effective else []
                 else:
                     self.no_change(server, wish.subject, wish.already)
             after = doc.render()
@@ -198,15 +260,20 @@ class PlanBuilder:
                     Step(
                         StepKind.WRITE_FILE,
                         name,
-                        f"edit {path}",
+                        f"{'edit' if text is not None else 'create'} {path}",
                         "; ".join(reasons),
                         path=path,
                         before=text,
                         after=after,
+                        mode=mode,
+                        effective=tuple(effective),
                     )
                 )
-                if key in READERS:
-                    restart.setdefault(name, set()).add(READERS[key])
+                self._codecs[(name, path)] = codec
+                if codec in READERS:
+                    restart.setdefault(name, set()).add(READERS[codec])
+        for name, attrs in self._restarts.items():
+            restart.setdefault(name, set()).update(attrs)
         restarts = [
             self._restart_step(self.cluster.server(s.name), attr, edits)
             for attr in RESTART_ORDER
@@ -216,7 +283,7 @@ class PlanBuilder:
         return Plan(
             cluster=self.cluster.name,
             architecture=architecture,
-            steps=(*self._first, *edits, *self._middle, *restarts, *self._last),
+            steps=(*self._first, *edits, *self._middle, *restarts, *self._checks, *self._last),
             unchanged=tuple(self.unchanged),
             fingerprints=tuple(
                 (s.name, self.facts[s.name].fingerprint)
@@ -231,11 +298,12 @@ class PlanBuilder:
         layout = server.layout
         service: str = getattr(layout, attr)
         changed = [s.path or "" for s in edits if s.server == server.name]
-        read = [
-            path_of(server, key)
-            for key, reader in READERS.items()
-            if reader == attr and path_of(server, key) in changed
-        ]
+        order = list(READERS)
+        read = sorted(
+            (p for p in changed if READERS.get(self._codecs.get((server.name, p), "")) == attr),
+            key=lambda p: order.index(self._codecs[(server.name, p)]),
+        )
+        read += self._restarts.get(server.name, {}).get(attr, [])
         expect: tuple[str, ...] = ()
         log_path = None
         if attr == "api_service":
