@@ -53,6 +53,17 @@ class Login:
     local_address: str | None = None  # the server's own address it connects to
     local_port: int = 22
 
+    @classmethod
+    def from_spec(cls, spec: str) -> Login:
+        """The login of an ``sshd -T -C`` spec written by :meth:`spec`."""
+        fields = dict(part.partition("=")[::2] for part in spec.split(","))
+        return cls(
+            fields.get("user", "root"),
+            fields.get("addr", ""),
+            fields.get("laddr") or None,
+            int(fields.get("lport") or 22),
+        )
+
     def spec(self) -> str:
         """``sshd -T -C`` connection spec (sshd without UseDNS names a client by address)."""
         parts = [f"user={self.user}", f"host={self.address}", f"addr={self.address}"]

@@ -9,7 +9,8 @@ Order of work:
 2. Each step in plan order, with a safe point (cancel) between steps. A file is written
    atomically with a timestamped backup next to it; a command's undo and the files it creates
    are recorded before it runs; a restarted service must be active again, and Playout API's
-   log must show the new ``spoolers`` and ``ipAddresses`` lines.
+   log must show the new ``spoolers`` and ``ipAddresses`` lines. A CHECK step asks the daemon
+   whether a value took effect (:func:`pmc.setup.effective.check`); one that did not fails.
 3. On any failure — or a cancel — every recorded change is undone on every server, newest
    first: backups restored (and then deleted), created files removed, undo commands run; then
    the services of every server that was touched are restarted and checked. The report says
@@ -32,6 +33,7 @@ from pmc.jobs import JobContext
 from pmc.plan import Plan, Step, StepKind
 from pmc.remote import commands, files, services
 from pmc.remote.connection import Connection
+from pmc.setup import effective
 from pmc.setup.database import append_line, has_key
 from pmc.setup.facts import ServerFacts
 from pmc.setup.observe import Connections, observe_cluster
@@ -191,6 +193,12 @@ class Executor:
             await self._authorize(step)
         elif step.kind is StepKind.RUN:
             await self._run(step)
+        elif step.kind is StepKind.CHECK:
+            assert step.probe is not None
+            said = await effective.check(
+                step.probe, self._conn(step.server), self._server(step.server)
+            )
+            self.ctx.log(said, server=step.server)
         else:
             await self._restart(step)
 

@@ -30,6 +30,7 @@ from pmc.configs.sshd_tree import MAX_DEPTH, Login, SshdTree, canonical
 from pmc.errors import ConfigSyntaxError, PmcError, RemoteError
 from pmc.inventory import Server
 from pmc.layout import PlayoutLayout
+from pmc.plan import Probe
 from pmc.remote import commands
 from pmc.remote.connection import Connection
 from pmc.setup.facts import PG_SETTINGS, PgSetting
@@ -203,6 +204,7 @@ class Zone:
     runtime_ports: tuple[str, ...]
     permanent_ports: tuple[str, ...]
     permanent_services: tuple[str, ...]
+    runtime_services: tuple[str, ...] = ()
 
 
 def _list_all(text: str) -> dict[str, tuple[str, ...]]:
@@ -271,6 +273,7 @@ async def firewall_zone(conn: Connection, server: Server, peer: Server | None) -
         tuple(sorted(runtime.get("ports", ()))),
         tuple(sorted(permanent.get("ports", ()))),
         tuple(sorted(permanent.get("services", ()))),
+        tuple(sorted(runtime.get("services", ()))),
     )
 
 
@@ -292,3 +295,49 @@ async def _interface_of(conn: Connection, address: str) -> str:
 
 class NotInEffect(PmcError):
     """A value PMC wrote is not the one the daemon uses (the apply rolls back)."""
+
+
+def covers(listen_addresses: str, address: str) -> bool:
+    parts = [p.strip() for p in listen_addresses.split(",")]
+    return "*" in parts or address in parts
+
+
+async def check(probe: Probe, conn: Connection, server: Server) -> str:
+    """Ask the daemon again; the sentence saying it took effect, or NotInEffect naming the
+    file and line that wins instead."""
+    layout = server.layout
+    if probe.daemon == "sshd":
+        login = Login.from_spec(probe.login)
+        said, problem = await ask_sshd(conn, layout, login)
+        if said is None:
+            raise NotInEffect(f"sshd could not be asked: {problem}", where=conn.label)
+        value = said.get(probe.name, "")
+        if value in probe.wanted:
+            return f"sshd -T -C {probe.login}: {probe.name} {value}"
+        main = layout.sshd_config
+        _, texts = await read_tree(conn, [], [main])
+        files, globs = await read_sshd_tree(conn, main, texts.get(main))
+        tree = SshdTree(main, {main: texts.get(main), **files}, globs, posixpath.dirname(main))
+        source = tree.effective(probe.name, login).source
+        raise NotInEffect(
+            f"sshd uses {probe.name} {value or '?'} for {login.user} from {login.address}, not"
+            f" {' or '.join(probe.wanted)}: {source} decides it",
+            where=conn.label,
+            hint=f"Look at {source} (sshd -T -C {probe.login} on the server).",
+        )
+    settings, _, problem = await ask_postgresql(conn, layout)
+    if settings is None:
+        raise NotInEffect(f"PostgreSQL could not be asked: {problem}", where=conn.label)
+    found = next((s for s in settings if s.name == probe.name), None)
+    value = found.setting if found else ""
+    missing = [a for a in probe.wanted if not covers(value, a)]
+    if found is not None and not missing:
+        return f"pg_settings: {probe.name} = '{value}' ({found.place})"
+    place = found.place if found else "pg_settings"
+    pending = " (a change is waiting for a restart)" if found and found.pending_restart else ""
+    raise NotInEffect(
+        f"PostgreSQL uses {probe.name} = '{value}' from {place}{pending}, without"
+        f" {', '.join(missing)}",
+        where=conn.label,
+        hint=f"Look at {place}: a later file, postgresql.auto.conf or the command line wins.",
+    )

@@ -143,6 +143,7 @@ def _edit_main(
     builder: PlanBuilder,
     server: Server,
     tree: PostgresqlTree,
+    *,
     new: str,
     reason: str,
     effective: Effective,
@@ -172,6 +173,7 @@ def _alter_system(
     builder: PlanBuilder,
     server: Server,
     tree: PostgresqlTree,
+    *,
     new: str,
     reason: str,
     effective: Effective,
@@ -207,7 +209,9 @@ def _alter_system(
             before=text,
             after=doc.render(),
             effective=(
-                Effective(effective.setting, effective.before, f"{effective.after} ({auto}, by ALTER SYSTEM)"),
+                Effective(
+                    effective.setting, effective.before, f"{effective.after} ({auto}, ALTER SYSTEM)"
+                ),
             ),
         )
     )

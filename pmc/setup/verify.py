@@ -17,10 +17,13 @@ from pmc.cluster_lock import cluster_lock
 from pmc.configs import spoolers
 from pmc.errors import PmcError
 from pmc.inventory import Architecture, Cluster, Server
+from pmc.plan import Probe
 from pmc.port_probes import parse_port_lines, tcp_probe_command, udp_probe_command
 from pmc.remote import commands
+from pmc.setup import effective
 from pmc.setup.admin_player import Link, links
 from pmc.setup.observe import Connections, read_files
+from pmc.setup.planning import login_of
 from pmc.sync import newer_changes
 from pmc.sync.engine import pair
 
@@ -167,20 +170,7 @@ async def check_database(cluster: Cluster, conns: Connections) -> list[Check]:
                 f"root's key in {peer.name}'s authorized_keys; PermitRootLogin; known_hosts",
             )
         )
-        rc, text = await _sh(
-            conns, server, ["firewall-cmd", f"--zone={server.layout.firewall_zone}", "--list-all"]
-        )
-        port = f"{server.layout.postgresql_port}/tcp"
-        listed = port in text or " postgresql" in text
-        out.append(
-            Check(
-                f"firewall lists {port}",
-                server.name,
-                listed,
-                f"firewall-cmd --list-all {'lists' if listed else 'does not list'} {port}",
-                f"firewall-cmd --permanent --zone=public --add-port={port}; firewall-cmd --reload",
-            )
-        )
+        out += await _effective_checks(conns, server, peer)
     assert main.redundancy_address
     rc, text = await _sh(
         conns, backup, [backup.layout.check_peer_status_script, main.redundancy_address]
@@ -192,6 +182,52 @@ async def check_database(cluster: Cluster, conns: Connections) -> list[Check]:
             "Peer active" in text,
             text.splitlines()[-1] if text else "no output",
             f"{backup.layout.check_failover_script} {main.redundancy_address} on {backup.name}",
+        )
+    )
+    return out
+
+
+async def _effective_checks(conns: Connections, server: Server, peer: Server) -> list[Check]:
+    """What the daemons of ``server`` really use for ``peer``'s copy config: sshd's
+    PermitRootLogin for root from the peer, PostgreSQL's listen_addresses, the firewall zone
+    that takes the peer's connections."""
+    conn = conns[server.name]
+    login = login_of(server, peer)
+    assert login is not None and server.redundancy_address
+    out: list[Check] = []
+    probes = (
+        (
+            f"sshd lets root from {peer.name} log in with a key",
+            Probe("sshd", "permitrootlogin", ("prohibit-password", "yes"), login.spec()),
+            "PermitRootLogin prohibit-password where sshd reads it first (pmc setup apply)",
+        ),
+        (
+            "PostgreSQL listens on eth2",
+            Probe("postgresql", "listen_addresses", (server.redundancy_address,)),
+            f"listen_addresses with {server.redundancy_address} (pmc setup apply), then restart",
+        ),
+    )
+    for name, probe, fix in probes:
+        try:
+            said = await effective.check(probe, conn, server)
+            out.append(Check(name, server.name, True, said))
+        except effective.NotInEffect as exc:
+            out.append(Check(name, server.name, False, exc.what, exc.hint or fix))
+    port = f"{server.layout.postgresql_port}/tcp"
+    try:
+        zone = await effective.firewall_zone(conn, server, peer)
+    except PmcError as exc:
+        out.append(Check(f"firewall allows {port}", server.name, False, str(exc), ""))
+        return out
+    listed = port in zone.runtime_ports or "postgresql" in zone.runtime_services
+    out.append(
+        Check(
+            f"firewall allows {port}",
+            server.name,
+            listed,
+            f"zone {zone.name} ({zone.reason or 'the zone PMC checks'})"
+            f" {'allows' if listed else 'does not allow'} {port}",
+            f"firewall-cmd --permanent --zone={zone.name} --add-port={port}; firewall-cmd --reload",
         )
     )
     return out
