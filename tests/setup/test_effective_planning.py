@@ -36,9 +36,14 @@ AUTO_HEAD = (
 )
 
 
-def pg(name: str, setting: str, source: str = "configuration file", where: str = MAIN_CONF,
-       line: int = 5, pending: bool = False) -> PgSetting:  # fmt: skip
-    return PgSetting(name, setting, source, where if source != "default" else "", line, pending)
+def pg(
+    name: str,
+    setting: str,
+    source: str = "configuration file",
+    where: str = MAIN_CONF,
+    line: int = 5,
+) -> PgSetting:
+    return PgSetting(name, setting, source, where, line)
 
 
 def rocky(
