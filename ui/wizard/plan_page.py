@@ -33,13 +33,18 @@ STEP_ROLE = Qt.ItemDataRole.UserRole
 def describe_step(step: Step) -> str:
     """What the diff pane shows for ``step``: its reason, then the diff or the command."""
     head = f"# {step.title}\n# why: {step.reason}\n"
+    head += "".join(f"# effective: {e}\n" for e in step.effective)
+    if step.kind is StepKind.CHECK:
+        assert step.probe is not None
+        wanted = " or ".join(step.probe.wanted)
+        return head + f"# asks {step.probe.daemon} for {step.probe.name}: {wanted}\n"
     if step.kind is StepKind.RUN:
         body = f"$ {step.command_text()}\n"
         if step.undo:
             body += "# undone on rollback by:\n" + "".join(
                 f"#   {' '.join(a)}\n" for a in step.undo
             )
-        return head + body
+        return head + body + step.diff()
     if step.kind is StepKind.RESTART:
         body = f"$ systemctl restart {step.service}\n# then: the service must be active"
         if step.expect_log:
