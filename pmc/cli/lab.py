@@ -24,6 +24,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--state", choices=("fresh", "redundant"), default="fresh")
     up.add_argument("--seed-rows", type=int, default=300, metavar="N")
     up.add_argument("--data-mb", type=int, default=0, metavar="N")
+    up.add_argument(
+        "--flavor",
+        choices=("debian", "rocky"),
+        default="debian",
+        help="debian: the lab's stand-ins (default); rocky: modelled on Playout's Rocky servers"
+        " (RHEL's sshd_config.d drop-ins, postgresql.auto.conf, the real firewalld)",
+    )
     up.set_defaults(handler=_up)
 
     cmds.add_parser("down", help="stop the lab and remove every trace").set_defaults(handler=_down)
@@ -74,10 +81,15 @@ def _up(args: argparse.Namespace) -> int:
     from pmc.lab.inventory import inventory_of  # noqa: PLC0415
 
     started = time.monotonic()
-    cluster = lab.up(args.servers, args.state, args.seed_rows, args.data_mb, args.lab_id)
+    cluster = lab.up(
+        args.servers, args.state, args.seed_rows, args.data_mb, args.lab_id, flavor=args.flavor
+    )
     took = time.monotonic() - started
     count = len(cluster.servers)
-    print(f"lab {cluster.lab_id} is up ({count} servers, {cluster.state}, {took:.1f} s)")
+    print(
+        f"lab {cluster.lab_id} is up ({count} servers, {cluster.state}, {cluster.flavor},"
+        f" {took:.1f} s)"
+    )
     for srv in cluster.servers.values():
         eth2 = f", eth2 {srv.redundancy_address}" if srv.redundancy_address else ""
         print(f"  {srv.name:8} eth3 {srv.management_address}{eth2}")

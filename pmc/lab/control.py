@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pmc.errors import InputError, LabError
-from pmc.lab import accounts, network, server, topology
+from pmc.lab import accounts, flavors, network, server, topology
 from pmc.lab.standins import request as supervisor_request
 from pmc.lab.topology import ServerSpec
 
@@ -214,6 +214,7 @@ class LabCluster:
     lab_id: str
     state: str
     servers: dict[str, LabServer]
+    flavor: str = flavors.DEFAULT  # pmc.lab.flavors: debian (the demo's) or rocky
 
     @property
     def operator_namespace(self) -> str:
@@ -292,7 +293,7 @@ class LabCluster:
             trees = dict(zip(
                 [s.name for s in servers],
                 pool.map(lambda s: server.prepare_tree(self.lab_id, s.spec, s.root_password,
-                                                       reset=True), servers),
+                                                       reset=True, flavor=self.flavor), servers),
                 strict=True,
             ))  # fmt: skip
             if self.state == "redundant":
@@ -367,6 +368,8 @@ def up(
     seed_rows: int = 300,
     data_mb: int = 0,
     lab_id: str | None = None,
+    *,
+    flavor: str = flavors.DEFAULT,
 ) -> LabCluster:
     """Start a lab instance (cleaning up a previous or crashed one with the same id)."""
     lab = topology.lab_id(lab_id)
@@ -375,6 +378,7 @@ def up(
         raise InputError(f"unknown lab state {state!r}", hint="Use --state fresh or redundant.")
     if seed_rows < 0 or data_mb < 0:
         raise InputError("--seed-rows and --data-mb cannot be negative")
+    flavors.check(flavor)
     check_machine()
     down(lab)
     base = topology.state_dir(lab)
@@ -391,7 +395,7 @@ def up(
                     [s.name for s in specs],
                     pool.map(
                         lambda s: server.prepare_tree(
-                            lab, s, passwords[s.name], accounts=logins[s.name]
+                            lab, s, passwords[s.name], accounts=logins[s.name], flavor=flavor
                         ),
                         specs,
                     ),
@@ -401,7 +405,7 @@ def up(
         if state == "redundant":
             server.make_redundant(trees, list(specs))
         _install_playout_files(trees, state)
-        outers = {s.name: server.start(lab, s, trees[s.name], base / f"{s.name}.log")
+        outers = {s.name: server.start(lab, s, trees[s.name], base / f"{s.name}.log", flavor)
                   for s in specs}  # fmt: skip
         _children[lab] = list(outers.values())
         deadline = time.monotonic() + BOOT_TIMEOUT
@@ -427,6 +431,7 @@ def up(
         status = {
             "id": lab,
             "state": state,
+            "flavor": flavor,
             "started": time.time(),
             "operator": {
                 "namespace": topology.namespace(lab, "op"),
@@ -446,7 +451,7 @@ def up(
             },
         }
         _status_file(lab).write_text(json.dumps(status, indent=2) + "\n")
-        return LabCluster(lab, state, lab_servers)
+        return LabCluster(lab, state, lab_servers, flavor)
     except BaseException:
         down(lab)
         raise
@@ -470,7 +475,8 @@ def attach(lab_id: str | None = None) -> LabCluster:
             f"lab {lab!r} is not running: its {' and '.join(stopped)} stopped",
             hint=f"Start it again with `pmc lab --id {lab} up`.",
         )
-    return LabCluster(lab, str(data.get("state", "fresh")), servers)
+    flavor = str(data.get("flavor", flavors.DEFAULT))
+    return LabCluster(lab, str(data.get("state", "fresh")), servers, flavor)
 
 
 def _namespace_inodes(lab: str) -> set[tuple[int, int]]:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pmc.errors import LabError
-from pmc.lab import interpreter, topology
+from pmc.lab import flavors, interpreter, topology
 from pmc.lab.accounts import copy_machine_etc, write_accounts, write_shadow
 from pmc.lab.standins.firewall_cmd import ZoneConfig
 
@@ -285,6 +285,7 @@ def prepare_tree(
     *,
     reset: bool = False,
     accounts: Mapping[str, str] | None = None,
+    flavor: str = flavors.DEFAULT,
 ) -> Path:
     """Create the server's private tree in its fresh state; returns its host path. With
     ``reset`` (services stopped), bring an existing tree back to fresh, keeping host keys.
@@ -361,10 +362,13 @@ def prepare_tree(
         _, err = proc.communicate()
         if proc.returncode != 0:
             raise LabError(f"ssh-keygen failed for {spec.name}: {err.decode().strip()}")
+    flavors.write_tree(tree, flavor)
     return tree
 
 
-def start(lab: str, spec: topology.ServerSpec, tree: Path, log: Path) -> subprocess.Popen[bytes]:
+def start(
+    lab: str, spec: topology.ServerSpec, tree: Path, log: Path, flavor: str = flavors.DEFAULT
+) -> subprocess.Popen[bytes]:
     """Start the server's supervisor (PID 1 of its namespaces); returns the `ip` process."""
     env = {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -378,7 +382,7 @@ def start(lab: str, spec: topology.ServerSpec, tree: Path, log: Path) -> subproc
         "unshare", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc",
         "--propagation", "private", "--kill-child",
         interpreter.python(), "-m", "pmc.lab.supervisor",
-        "--server", spec.name, "--lab", lab, "--tree", str(tree),
+        "--server", spec.name, "--lab", lab, "--tree", str(tree), "--flavor", flavor,
     ]  # fmt: skip
     with log.open("ab") as out:
         return subprocess.Popen(

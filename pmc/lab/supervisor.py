@@ -35,7 +35,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from pmc.lab import interpreter, topology
+from pmc.lab import flavors, interpreter, topology
 from pmc.lab.standins import firewall_cmd, systemctl
 from pmc.lab.standins.firewall_cmd import ZoneConfig
 from pmc.lab.standins.systemctl import UnitState
@@ -153,9 +153,10 @@ class Unit:
 
 
 class Supervisor:
-    def __init__(self, server: str, lab: str) -> None:
+    def __init__(self, server: str, lab: str, flavor: str = flavors.DEFAULT) -> None:
         self.server = server
         self.lab = lab
+        self.flavor = flavor
         self.units: dict[str, Unit] = {}
         self.booted = threading.Event()
         self.fw_lock = threading.RLock()
@@ -166,7 +167,7 @@ class Supervisor:
         self.blocks: set[tuple[int, str, str]] = set()
         py = interpreter.python()
         specs: list[tuple[str, list[str] | None, str | None, int]] = [
-            ("firewalld", None, None, signal.SIGTERM),
+            ("firewalld", flavors.firewalld_argv(flavor), None, signal.SIGTERM),
             (
                 "postgresql",
                 [f"{PG_BIN}/postgres", "-D", PG_DATA],
@@ -259,11 +260,16 @@ class Supervisor:
             u.state.command = " ".join(u.argv)
             self._set(u, "activating", "start", time.time())
             threading.Thread(target=self._watch, args=(u, proc, done), daemon=True).start()
-        deadline = time.monotonic() + START_TIMEOUT.get(unit, DEFAULT_START_TIMEOUT)
+        timeout = START_TIMEOUT.get(unit, DEFAULT_START_TIMEOUT)
+        ready = None  # the real firewalld has no port: it is ready when it says so
+        if unit == "firewalld":
+            timeout, ready = flavors.FIREWALLD_START_TIMEOUT, flavors.firewalld_ready
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if done.is_set():
                 break
-            if _listening(u.tcp, u.udp) and (unit != "postgresql" or postgres_accepts(PG_DATA)):
+            up = ready() if ready else _listening(u.tcp, u.udp)
+            if up and (unit != "postgresql" or postgres_accepts(PG_DATA)):
                 with u.lock:
                     if u.proc is proc and not done.is_set():
                         self._set(u, "active", "running", time.time())
@@ -514,8 +520,8 @@ class _SocketServer(socketserver.ThreadingUnixStreamServer):
         os.rename(staging, path)  # appears only once it accepts connections
 
 
-def _serve(server: str, lab: str) -> None:
-    sup = Supervisor(server, lab)
+def _serve(server: str, lab: str, flavor: str) -> None:
+    sup = Supervisor(server, lab, flavor)
     signal.signal(signal.SIGTERM, lambda *_: sup.shutdown())
     signal.signal(signal.SIGINT, lambda *_: sup.shutdown())
     listener = _SocketServer(topology.SUPERVISOR_SOCKET, sup)
@@ -548,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", required=True)
     parser.add_argument("--lab", required=True)
     parser.add_argument("--tree", required=True, type=Path)
+    parser.add_argument("--flavor", choices=flavors.FLAVORS, default=flavors.DEFAULT)
     args = parser.parse_args(argv)
     socket.sethostname(args.server)
     mount_tree(args.tree)
@@ -556,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
     child = os.fork()
     if child == 0:
         try:
-            _serve(args.server, args.lab)
+            _serve(args.server, args.lab, args.flavor)
         finally:
             os._exit(1)
     return _init(child)

@@ -334,10 +334,19 @@ async def check(probe: Probe, conn: Connection, server: Server) -> str:
     if found is not None and not missing:
         return f"pg_settings: {probe.name} = '{value}' ({found.place})"
     place = found.place if found else "pg_settings"
-    pending = " (a change is waiting for a restart)" if found and found.pending_restart else ""
+    text = f"PostgreSQL uses {probe.name} = '{value}' from {place}, without {', '.join(missing)}"
+    main = layout.postgresql_conf
+    auto = posixpath.join(posixpath.dirname(main), "postgresql.auto.conf")
+    _, texts = await read_tree(conn, [], [main, auto])
+    files, globs = await read_postgresql_tree(conn, main, auto, texts)
+    winner = PostgresqlTree(main, auto, {**texts, **files}, globs).winner(probe.name)
+    if winner is not None and winner.value != value:
+        text += f"; its files say '{winner.value}' ({winner.place})"
+        if all(covers(winner.value, a) for a in probe.wanted):
+            text += ": PostgreSQL has not restarted with them"
     raise NotInEffect(
-        f"PostgreSQL uses {probe.name} = '{value}' from {place}{pending}, without"
-        f" {', '.join(missing)}",
+        text,
         where=conn.label,
-        hint=f"Look at {place}: a later file, postgresql.auto.conf or the command line wins.",
+        hint=f"Look at {place}: a later file, postgresql.auto.conf or the command line wins;"
+        " a value waiting for a restart needs systemctl restart postgresql.",
     )

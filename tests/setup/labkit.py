@@ -43,6 +43,12 @@ TOUCHED = (
     "/root/.ssh/id_ed25519.pub",
     "/opt/playout/.failover-peer",
     "/opt/playout/.lab/firewalld.json",
+    # the rocky flavour's: drop-ins, ALTER SYSTEM's file, the real firewalld's zone
+    "/etc/ssh/sshd_config.d/00-pmc.conf",
+    "/etc/ssh/sshd_config.d/01-permitrootlogin.conf",
+    "/etc/ssh/sshd_config.d/50-redhat.conf",
+    "/opt/playout/db/postgresql.auto.conf",
+    "/etc/firewalld/zones/public.xml",
 )
 
 
@@ -52,9 +58,11 @@ def lab_cluster(
     name: str = "lab",
     *,
     key_file: Path | None = None,
+    user: str = "root",
 ) -> Cluster:
     """The lab's servers as an inventory cluster for ``architecture`` (admin/player: main is
-    the admin, every other server a player). With ``key_file`` PMC logs in by that key."""
+    the admin, every other server a player). With ``key_file`` PMC logs in by that key; as
+    ``user`` (root, or the lab's ``operator`` who has sudo rights)."""
     servers = []
     for srv in lab.servers.values():
         if architecture is Architecture.ADMIN_PLAYER:
@@ -73,6 +81,7 @@ def lab_cluster(
                 role=role,
                 auth=AuthMethod.KEY if key_file else AuthMethod.PASSWORD,
                 key_file=str(key_file) if key_file else None,
+                ssh_user=user,
             )
         )
     return Cluster(name=name, architecture=architecture, servers=tuple(servers))
@@ -89,9 +98,9 @@ def trust_lab(lab: LabCluster, known_hosts: Path) -> KnownHosts:
     return known
 
 
-def lab_pool(lab: LabCluster, folder: Path) -> ConnectionPool:
-    """Connections with the root passwords in memory and the lab's host keys pinned."""
-    passwords = {srv.name: srv.root_password for srv in lab.servers.values()}
+def lab_pool(lab: LabCluster, folder: Path, user: str = "root") -> ConnectionPool:
+    """Connections with ``user``'s passwords in memory and the lab's host keys pinned."""
+    passwords = {srv.name: srv.password_of(user) for srv in lab.servers.values()}
     return ConnectionPool(
         known_hosts=trust_lab(lab, folder / "known_hosts"),
         credentials=GivenCredentials(passwords),

@@ -16,6 +16,9 @@ import pytest
 
 from pmc.inventory import Architecture
 from pmc.lab import LabCluster
+from pmc.plan import Plan, render_text
+from pmc.setup import make_plan
+from pmc.setup.observe import observe_cluster
 from pmc.setup.verify import VerifyReport, verify
 from tests.fixtures.lab import LabFactory
 from tests.setup.labkit import connections, in_lab, lab_cluster, lab_pool
@@ -25,9 +28,9 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 PORTS = [(80, "tcp"), (22, "tcp"), (2001, "tcp"), (5555, "tcp"), (161, "udp"), (162, "udp")]
 
 
-@pytest.fixture(scope="module")
-def three(lab_factory: LabFactory) -> Iterator[LabCluster]:
-    lab = lab_factory(servers=3, state="fresh")
+@pytest.fixture(scope="module", params=["debian", "rocky"])
+def three(lab_factory: LabFactory, request: pytest.FixtureRequest) -> Iterator[LabCluster]:
+    lab = lab_factory(servers=3, state="fresh", flavor=request.param)
     yield lab
     lab.down()
 
@@ -45,6 +48,19 @@ def run_verify(lab: LabCluster, folder: Path) -> VerifyReport:
     return in_lab(lab, go)
 
 
+def run_plan(lab: LabCluster, folder: Path) -> Plan:
+    cluster = lab_cluster(lab, Architecture.ADMIN_PLAYER)
+    pool = lab_pool(lab, folder)
+
+    async def go() -> Plan:
+        try:
+            return make_plan(cluster, await observe_cluster(cluster, connections(pool, cluster)))
+        finally:
+            await pool.close()
+
+    return in_lab(lab, go)
+
+
 def by_link(report: VerifyReport) -> dict[tuple[str, int, str], str]:
     out = {}
     for check in report.checks:
@@ -55,6 +71,8 @@ def by_link(report: VerifyReport) -> dict[tuple[str, int, str], str]:
 
 
 def test_every_link_up_then_a_blocked_port_is_named(three: LabCluster, tmp_path: Path) -> None:
+    plan = run_plan(three, tmp_path)  # connectivity, not file edits: nothing to apply
+    assert plan.is_empty and len(plan.unchanged) == 3, render_text(plan)
     report = run_verify(three, tmp_path)
     assert report.ok, str(report)
     marks = by_link(report)

@@ -1,8 +1,11 @@
 """The setup engine against the rehearsal lab: apply, verify, idempotence, rollback, cancel,
 a plan gone stale, the audit log, and an sshd restart.
 
-Every test takes the session's shared 2-server lab reset to fresh (``fresh_lab``, ~2 s)
-instead of starting its own (~4 s plus namespaces).
+Every test takes a session's shared 2-server lab reset to fresh (``fresh_lab``, ~2 s) instead
+of starting its own (~4 s plus namespaces). The tests of each architecture (plan, apply,
+verify, second plan empty, copy config) run on both lab flavours (``flavored_lab``): debian
+with the lab's stand-ins, and rocky as Playout's Rocky servers are (RHEL's sshd drop-ins,
+postgresql.auto.conf, the real firewalld).
 """
 
 from __future__ import annotations
@@ -56,9 +59,10 @@ class Session:
         options: SetupOptions | None = None,
         key_file: Path | None = None,
         store: Store | None = None,
+        user: str = "root",
     ) -> None:
         self.lab = lab
-        self.cluster: Cluster = lab_cluster(lab, architecture, key_file=key_file)
+        self.cluster: Cluster = lab_cluster(lab, architecture, key_file=key_file, user=user)
         self.options = options or SetupOptions()
         self.store = store
         if key_file:
@@ -66,7 +70,7 @@ class Session:
                 known_hosts=trust_lab(lab, folder / "known_hosts"), credentials=NoCredentials()
             )
         else:
-            self.pool = lab_pool(lab, folder)
+            self.pool = lab_pool(lab, folder, user)
         self.events: list[JobEvent] = []
         self.listeners: list[Callable[[JobEvent], None]] = []  # more ears on apply's job
 
@@ -142,9 +146,9 @@ def assert_services_active(lab: LabCluster) -> None:
 
 
 def test_combined_rollback_then_apply_verify_idempotent_audited(
-    fresh_lab: LabCluster, tmp_path: Path
+    flavored_lab: LabCluster, tmp_path: Path
 ) -> None:
-    lab = fresh_lab
+    lab = flavored_lab
     db = tmp_path / "state" / "pmc.sqlite3"
     store = Store.open(db)
     session = Session(lab, Architecture.COMBINED, tmp_path, store=store)
@@ -224,8 +228,8 @@ def test_configuration_tables_come_from_the_catalog(fresh_lab: LabCluster, tmp_p
     assert sorted(in_lab(fresh_lab, go)) == sorted(CONFIG_TABLES)
 
 
-def test_database_apply_verify_copy_config(fresh_lab: LabCluster, tmp_path: Path) -> None:
-    session = Session(fresh_lab, Architecture.DATABASE, tmp_path)
+def test_database_apply_verify_copy_config(flavored_lab: LabCluster, tmp_path: Path) -> None:
+    session = Session(flavored_lab, Architecture.DATABASE, tmp_path)
     assert not session.verify().ok  # nothing set up yet: the checks say so
     session.apply(session.plan())
     result = session.verify(end_to_end=True)
@@ -233,8 +237,8 @@ def test_database_apply_verify_copy_config(fresh_lab: LabCluster, tmp_path: Path
     assert session.plan().is_empty
 
 
-def test_web_one_way_then_symmetric(fresh_lab: LabCluster, tmp_path: Path) -> None:
-    lab = fresh_lab
+def test_web_one_way_then_symmetric(flavored_lab: LabCluster, tmp_path: Path) -> None:
+    lab = flavored_lab
     main, backup = lab.servers["main"], lab.servers["backup"]
     (tmp_path / "one").mkdir()
     one_way = Session(lab, Architecture.WEB_ONE_WAY, tmp_path / "one")
