@@ -292,8 +292,15 @@ def write_tree(tree: Path, flavor: str) -> None:
         (drop_ins / name).write_text(text)
         os.chmod(drop_ins / name, 0o600)
     firewalld = tree / "etc/firewalld"
-    shutil.rmtree(firewalld, ignore_errors=True)
-    (firewalld / "zones").mkdir(parents=True, mode=0o750)
+    # empty it but keep the folder: a running server binds it over /etc/firewalld, and
+    # removing it on the host would leave that mount on a deleted folder (a reset)
+    firewalld.mkdir(parents=True, exist_ok=True)
+    for entry in firewalld.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    (firewalld / "zones").mkdir(mode=0o750)
     (firewalld / "firewalld.conf").write_text(FIREWALLD_CONF)
     services = ("ssh", "dhcpv6-client", "cockpit")
     (firewalld / "zones/public.xml").write_text(zone_xml(services, topology.FRESH_FIREWALL_PORTS))

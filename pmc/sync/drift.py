@@ -131,7 +131,8 @@ class DriftReport:
 
 async def config_drift(cluster: Cluster, conns: Connections) -> tuple[ConfigDrift, ...]:
     """The config files (spoolers.json, replicate.conf, pg_hba.conf, postgresql.conf,
-    sshd_config) that the setup engine's plan for the cluster's architecture would rewrite."""
+    sshd_config, and where sshd and PostgreSQL really take a value from) that the setup
+    engine's plan for the cluster's architecture would rewrite."""
     from pmc.setup import make_plan  # noqa: PLC0415 (the setup engine is optional here)
     from pmc.setup.observe import observe_cluster  # noqa: PLC0415
 
@@ -147,7 +148,11 @@ async def config_drift(cluster: Cluster, conns: Connections) -> tuple[ConfigDrif
             layout.postgresql_conf,
             layout.sshd_config,
         }
-        if step.kind is StepKind.WRITE_FILE and step.path in watched:
+        # a file of the list, or one a step changes a daemon's value in (PMC's sshd
+        # drop-in, postgresql.auto.conf by ALTER SYSTEM)
+        if (step.kind is StepKind.WRITE_FILE and step.path in watched) or (
+            step.effective and step.path
+        ):
             out.append(ConfigDrift(step.server, step.path or "", step.reason, step.diff()))
     return tuple(out)
 
