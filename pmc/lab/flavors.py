@@ -14,7 +14,8 @@ uses:
   SYSTEM`` edits), and RHEL's note under ``port`` in ``postgresql.conf``.
 - firewalld: the REAL daemon (Debian's ``firewalld`` package) in each server, on a private
   D-Bus system bus (``/run/dbus/system_bus_socket`` in the server's private ``/run``), with
-  nftables in the server's network namespace, and ``/etc/firewalld`` private to the server.
+  nftables in the server's network namespace, and ``/etc/firewalld`` in the server's own
+  ``/etc``.
   Zones as a fresh Rocky has them: default zone ``public`` with ``ssh``, ``cockpit`` and
   ``dhcpv6-client``, plus the ports Playout's ``setup-firewall.sh`` opens. The unit runs the
   bus and the daemon together (a restart restarts both: only firewalld uses that bus here).
@@ -292,8 +293,7 @@ def write_tree(tree: Path, flavor: str) -> None:
         (drop_ins / name).write_text(text)
         os.chmod(drop_ins / name, 0o600)
     firewalld = tree / "etc/firewalld"
-    # empty it but keep the folder: a running server binds it over /etc/firewalld, and
-    # removing it on the host would leave that mount on a deleted folder (a reset)
+    # emptied in place on a reset: the folder stays the one the running server sees
     firewalld.mkdir(parents=True, exist_ok=True)
     for entry in firewalld.iterdir():
         if entry.is_dir() and not entry.is_symlink():
