@@ -18,7 +18,8 @@ uses:
   ``/etc``.
   Zones as a fresh Rocky has them: default zone ``public`` with ``ssh``, ``cockpit`` and
   ``dhcpv6-client``, plus the ports Playout's ``setup-firewall.sh`` opens. The unit runs the
-  bus and the daemon together (a restart restarts both: only firewalld uses that bus here).
+  bus and the daemon together (a restart restarts both: only firewalld uses that bus here;
+  the daemon stops first, removing its rules, as ``CleanupOnExit=yes`` says).
   The real ``firewall-cmd`` answers; the lab's stand-in is not installed.
 """
 
@@ -227,16 +228,24 @@ DBUS_SYSTEM_CONF = """\
 </busconfig>
 """
 
-# The firewalld unit of a rocky server: its own system bus, then the daemon (one process
-# group, so stopping the unit stops both).
-FIREWALLD_UNIT = (
-    "rm -f /run/dbus/system_bus_socket; mkdir -p /run/dbus; "
-    f"dbus-daemon --config-file={DBUS_CONFIG} --nofork --nopidfile & "
-    "n=0; until [ -S /run/dbus/system_bus_socket ]; do "
-    "n=$((n+1)); [ $n -gt 600 ] && { echo 'dbus-daemon did not start' >&2; exit 1; }; "
-    "sleep 0.05; done; "
-    f"exec {FIREWALLD} --nofork --nopid"
-)
+# The firewalld unit of a rocky server: its own system bus, then the daemon. The bus runs in a
+# session of its own (setsid), so that stopping the unit (SIGTERM to its process group) reaches
+# firewalld first: it removes its rules (CleanupOnExit) while the bus still runs — libdbus
+# makes it exit at once, rules left behind, when the bus goes first. The shell then ends the bus.
+FIREWALLD_UNIT = f"""\
+rm -f /run/dbus/system_bus_socket; mkdir -p /run/dbus
+setsid dbus-daemon --config-file={DBUS_CONFIG} --nofork --nopidfile & bus=$!
+n=0
+until [ -S /run/dbus/system_bus_socket ]; do
+  n=$((n+1)); [ $n -gt 600 ] && {{ echo 'dbus-daemon did not start' >&2; kill $bus; exit 1; }}
+  sleep 0.05
+done
+{FIREWALLD} --nofork --nopid & fw=$!
+trap 'kill -TERM $fw 2>/dev/null; wait $fw; kill -TERM $bus; wait $bus; exit 0' TERM INT
+wait $fw; rc=$?
+kill -TERM $bus; wait $bus
+exit $rc
+"""
 
 # RHEL's postgresql.conf says this under port (the manual's excerpt shows it).
 PG_PORT_NOTE = (
