@@ -35,6 +35,7 @@ from pmc.remote.errors import (
     HostKeyChanged,
     UnknownHostKey,
     Unreachable,
+    login_refused,
 )
 from pmc.remote.host_keys import (
     KnownHosts,
@@ -574,12 +575,11 @@ class Connection:
                 AuthMethod.PASSWORD: "Store the correct password for this server in PMC "
                 "(Server > Access, or pmc inventory set-password)",
             }[method]
-            timed_out = "timeout" in str(exc).lower()
-            what = (
-                f"no login answer within {self.timeouts.auth:g} s (auth timeout)"
-                if timed_out
-                else f"the server refused the login of {user!r} by {method.value}"
-            )
+            if "timeout" in str(exc).lower():
+                what = f"no login answer within {self.timeouts.auth:g} s (auth timeout)"
+                raise AuthenticationFailed(what, server=self.label, hint=hint) from exc
+            offered = _offered(transport, user, exc)
+            what, hint = login_refused(user, method.value, offered, hint)
             raise AuthenticationFailed(what, server=self.label, hint=hint) from exc
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self.lost(exc, "logging in") from exc
@@ -710,3 +710,19 @@ class Connection:
 
 # Connection errors for callers that want to catch every "could not talk to it" case.
 CONNECTION_ERRORS = (Unreachable, ConnectionLost, AuthenticationFailed, HostKeyChanged)
+
+
+def _offered(
+    transport: paramiko.Transport, user: str, exc: paramiko.AuthenticationException
+) -> list[str]:
+    """The login methods the server offers ``user`` (from the refusal, else by asking with
+    the "none" method); empty when it cannot be told."""
+    if isinstance(exc, paramiko.BadAuthenticationType) and exc.allowed_types:
+        return list(exc.allowed_types)
+    try:
+        transport.auth_none(user)
+    except paramiko.BadAuthenticationType as answer:
+        return list(answer.allowed_types)
+    except (paramiko.SSHException, EOFError, OSError):
+        return []
+    return []

@@ -22,6 +22,29 @@ class AuthenticationFailed(RemoteError):
     """The server refused the user's password, key or agent keys."""
 
 
+def login_refused(user: str, method: str, offered: list[str], hint: str) -> tuple[str, str]:
+    """What to tell the operator when the server refuses a login: what it offers instead
+    (``offered``, from the SSH refusal), and for root by password that the password may be
+    right (sshd's PermitRootLogin), instead of only blaming the password."""
+    what = f"the server refused the login of {user!r} by {method}"
+    what += f" (it offers: {', '.join(offered)})" if offered else ""
+    if method != "password":
+        return what, hint
+    if offered and not {"password", "keyboard-interactive"} & set(offered):
+        return (
+            f"the server does not accept passwords for {user!r} (it offers: {', '.join(offered)})",
+            'Log in with a key (auth = "key" and key_file in the inventory)',
+        )
+    if user == "root":
+        hint = (
+            "The password may be right: sshd refuses root's password when its PermitRootLogin"
+            " is prohibit-password or no (RHEL's default is prohibit-password; a drop-in in"
+            " /etc/ssh/sshd_config.d may set it; sshd -T on the server says which). Log in"
+            f" with a key or as a user with sudo rights; otherwise: {hint[0].lower()}{hint[1:]}"
+        )
+    return what, hint
+
+
 class UnknownHostKey(RemoteError):
     """The server's host key is not in PMC's known hosts yet; the operator must decide."""
 

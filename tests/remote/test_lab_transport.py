@@ -347,6 +347,8 @@ def test_no_password_in_anything_written(
     assert "backup (127.168.1.108): connected as 'root' by password" in logged
     assert "main (127.168.1.105): the server refused the login of 'root'" in logged
     assert message.startswith("main (127.168.1.105): the server refused the login of 'root'")
+    assert "by password (it offers: publickey, " in message and ", password" in message
+    assert "The password may be right: sshd refuses root's password when its" in message
     assert wrong not in message
     secrets = [wrong, *(s.root_password for s in cluster.servers.values() if s.root_password)]
     written = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
