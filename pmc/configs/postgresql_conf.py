@@ -14,9 +14,9 @@ Traps, and what this codec does about them:
   default; it is not a setting. When no active assignment exists, ``set`` adds the active line
   right after the (last) commented default, leaving the comment as it is; otherwise it appends.
 - **Includes.** ``include``, ``include_if_exists`` and ``include_dir`` are read as directives,
-  exposed by :attr:`PostgresqlConf.includes` and never rewritten. A file included *after* the
-  last assignment of a parameter may override it: callers that must be sure look at
-  :meth:`PostgresqlConf.includes_after`.
+  exposed by :attr:`PostgresqlConf.includes` and :meth:`PostgresqlConf.entries` and never
+  rewritten. What the server really uses, includes and ``postgresql.auto.conf`` read in order,
+  is :mod:`pmc.configs.postgresql_tree`'s.
 - **Names are case-insensitive** (``Listen_Addresses`` is ``listen_addresses``).
 - :meth:`PostgresqlConf.remove` *comments out* every active assignment (``#`` in front) rather
   than deleting it: PostgreSQL then uses its built-in default, and the operator still sees
@@ -188,12 +188,6 @@ class PostgresqlConf:
             for i, m in enumerate(self._matches)
             if m and m.group("name").lower() in INCLUDE_KINDS
         )
-
-    def includes_after(self, name: str) -> tuple[Include, ...]:
-        """Include directives after the last assignment of ``name``: they may override it."""
-        rows = self._assignments(name)
-        last = rows[-1] + 1 if rows else 0
-        return tuple(inc for inc in self.includes if inc.line > last)
 
     def set(self, name: str, value: str | int | float | bool) -> bool:
         """Make ``name`` have ``value``; return whether the text changed (idempotent)."""

@@ -19,7 +19,8 @@ Traps (see sshd_config(5)):
   the end. Occurrences inside Match blocks are never edited.
 - **Include comes first.** ``Include`` lines are read in place; Debian's default file starts
   with ``Include /etc/ssh/sshd_config.d/*.conf``, so a value in those files beats this file's
-  (first value wins). :meth:`SshdConfig.includes_before` lists the includes that can do that.
+  (first value wins). :mod:`pmc.configs.sshd_tree` reads the whole tree as sshd does;
+  :meth:`SshdConfig.set_first` writes a value before the first Include or Match.
 - A trailing `` # comment`` after the arguments (accepted by recent OpenSSH) is kept and is not
   part of the value.
 """
@@ -112,12 +113,6 @@ class SshdConfig:
     def values(self, keyword: str) -> tuple[str, ...]:
         """Every global value of ``keyword``, in order (for keywords that add up)."""
         return tuple(d.value for d in self._global(keyword))
-
-    def includes_before(self, keyword: str) -> tuple[Directive, ...]:
-        """Global ``Include`` lines read before this file's ``keyword``: they may override it."""
-        found = self._global(keyword)
-        limit = found[0].line if found else self._insert_row(keyword) + 1
-        return tuple(d for d in self.includes if not d.in_match and d.line < limit)
 
     def _insert_row(self, keyword: str) -> int:
         key = keyword.lower()

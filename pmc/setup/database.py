@@ -6,20 +6,20 @@ manual is risky:
 - replicate.conf: the server's own eth2 address first, then its peer's.
 - pg_hba.conf: ``host all all <eth2>/32 trust`` for both servers (the manual's rule; the
   reason names its risk).
-- postgresql.conf: the manual sets ``listen_addresses = '*'``. PMC adds only the server's own
-  eth2 address to what is there (``'localhost'`` becomes ``'localhost,172.17.59.128'``): copy
-  config connects over eth2 only, and with ``trust`` rules a PostgreSQL listening on the
-  management network (eth3, the Internet side) is one pg_hba mistake away from being open.
-  PostgreSQL starts as long as one of its listen addresses works. ``--listen-all`` writes the
-  manual's ``'*'``. A value that already covers eth2 (``'*'`` included) is left alone, so no
-  other client loses its connection.
-- firewall: 5432/tcp in the public zone (``--permanent`` then ``--reload``).
+- postgresql.conf: ``listen_addresses`` covers the server's own eth2 address, written where
+  PostgreSQL really takes it from (:mod:`pmc.setup.postgresql`: the file's line, or ALTER
+  SYSTEM when postgresql.auto.conf or an included file sets it); pg_hba.conf errors that
+  PostgreSQL reports refuse the plan.
+- firewall: 5432/tcp in the zone that takes the peer's connections (observed: a zone with the
+  peer's address as a source, the zone of the eth2 interface, else the default zone;
+  ``--permanent`` then ``--reload``).
 - root SSH keys: ed25519 generated on each server if missing; each public key appended to the
   peer's authorized_keys by PMC over its own connections (no password is ever typed); the
   peer's host key pinned in root's known_hosts for its eth2 address (PMC read it over a
   connection whose host key it verified), so ``ssh -o BatchMode=yes`` works the first time.
-- sshd_config: ``PermitRootLogin prohibit-password`` (keys only) unless root may already log
-  in with a key; the manual's ``yes`` only when the operator asks for it.
+- sshd: ``PermitRootLogin prohibit-password`` (keys only) unless sshd already lets root in
+  with a key from the peer (``sshd -T -C``); the manual's ``yes`` only when the operator asks
+  for it; written where sshd reads it first (:mod:`pmc.setup.root_login`).
 - check_failover.sh on the backup with the main's eth2 address, last.
 """
 

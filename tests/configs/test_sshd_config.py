@@ -54,12 +54,15 @@ def test_no_match_appends_and_keeps_crlf_bom() -> None:
     assert doc.render() == "\ufeffPort 22\r\nUsePAM yes\r\nPermitRootLogin yes"
 
 
-def test_includes_before_may_override() -> None:
+def test_includes_are_listed_and_set_first_writes_before_them() -> None:
     doc = sshd.parse(SEED)
-    assert [d.value for d in doc.includes_before("PermitRootLogin")] == [
-        "/etc/ssh/sshd_config.d/*.conf"
-    ]
+    assert [d.value for d in doc.includes] == ["/etc/ssh/sshd_config.d/*.conf"]
     assert doc.values("acceptenv") == ("LANG LC_*",)
+    assert doc.set_first("PermitRootLogin", "prohibit-password")
+    first = next(d for d in doc.directives if not d.keyword.startswith("#"))
+    assert (first.keyword, first.value) == ("PermitRootLogin", "prohibit-password")
+    assert doc.directives[1].keyword == "Include"
+    assert not doc.set_first("PermitRootLogin", "prohibit-password")
 
 
 def test_trailing_comment_is_kept_apart_from_the_value() -> None:
