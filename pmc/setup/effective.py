@@ -207,49 +207,58 @@ class Zone:
     runtime_services: tuple[str, ...] = ()
 
 
-def _list_all(text: str) -> dict[str, tuple[str, ...]]:
-    out: dict[str, tuple[str, ...]] = {}
-    for line in text.splitlines():
-        key, sep, value = line.strip().partition(":")
-        if sep and key in ("ports", "services", "interfaces", "sources"):
-            out[key] = tuple(value.split())
-    return out
+_FIREWALL_SCRIPT = r"""
+firewall-cmd --get-default-zone || exit $?
+echo '@@runtime'; firewall-cmd --list-all-zones || exit $?
+echo '@@permanent'; firewall-cmd --permanent --list-all-zones || exit $?
+echo '@@addresses'; ip -o addr show
+"""
 
 
-def _active_zones(text: str) -> dict[str, dict[str, tuple[str, ...]]]:
+def parse_zones(text: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    """``firewall-cmd --list-all-zones`` → zone → {services, ports, interfaces, sources}."""
     zones: dict[str, dict[str, tuple[str, ...]]] = {}
     current: dict[str, tuple[str, ...]] | None = None
     for line in text.splitlines():
         if line and not line[0].isspace():
             current = zones.setdefault(line.split()[0], {})
         elif current is not None:
-            key, _, value = line.strip().partition(":")
-            current[key] = tuple(value.split())
+            key, sep, value = line.strip().partition(":")
+            if sep and key in ("ports", "services", "interfaces", "sources"):
+                current[key] = tuple(value.split())
     return zones
 
 
-async def _firewall(conn: Connection, argv: list[str]) -> str:
-    result = await commands.run(conn, ["firewall-cmd", *argv], root=True, timeout=60)
+async def firewall_zone(conn: Connection, server: Server, peer: Server | None) -> Zone:
+    """The zone that takes ``peer``'s connections to ``server`` over eth2, and its state: a
+    zone listing the peer's address as a source, else the zone of the interface holding
+    ``server``'s eth2 address, else the default zone (runtime bindings, as firewalld
+    decides now). One round trip; three firewall-cmd runs."""
+    argv = ["sh", "-c", _FIREWALL_SCRIPT]
+    result = await commands.run(conn, argv, root=True, timeout=60)
     if not result.ok:
         raise RemoteError(
-            f"firewall-cmd {' '.join(argv)} answered with exit status {result.exit_status}:"
+            f"firewall-cmd answered with exit status {result.exit_status}:"
             f" {result.stderr.strip()[-200:]}",
             server=conn.label,
             hint="Check firewalld on the server (systemctl status firewalld).",
         )
-    return result.stdout
+    return zone_for(result.stdout, server, peer)
 
 
-async def firewall_zone(conn: Connection, server: Server, peer: Server | None) -> Zone:
-    """The zone that takes ``peer``'s connections to ``server`` over eth2, and its state."""
-    default = (await _firewall(conn, ["--get-default-zone"])).strip()
-    active = _active_zones(await _firewall(conn, ["--get-active-zones"]))
-    name, reason = default or server.layout.firewall_zone, ""
+def zone_for(text: str, server: Server, peer: Server | None) -> Zone:
+    """The zone for ``peer``'s connections from the firewall script's output (see
+    :func:`firewall_zone`)."""
+    default, _, rest = text.partition("@@runtime\n")
+    runtime_text, _, rest = rest.partition("@@permanent\n")
+    permanent_text, _, addresses = rest.partition("@@addresses\n")
+    runtime, permanent = parse_zones(runtime_text), parse_zones(permanent_text)
+    name, reason = default.strip() or server.layout.firewall_zone, ""
     own, other = server.redundancy_address, peer.redundancy_address if peer else None
     source = next(
         (
             (zone, net)
-            for zone, items in active.items()
+            for zone, items in runtime.items()
             for net in items.get("sources", ())
             if other and _in_network(other, net)
         ),
@@ -258,22 +267,21 @@ async def firewall_zone(conn: Connection, server: Server, peer: Server | None) -
     if source:
         name, reason = source[0], f"it lists {source[1]} (the peer's {other}) as a source"
     elif own:
-        interface = await _interface_of(conn, own)
-        zone = next((z for z, i in active.items() if interface in i.get("interfaces", ())), None)
-        if zone:
+        interface = interface_of(addresses, own)
+        zone = next((z for z, i in runtime.items() if interface in i.get("interfaces", ())), None)
+        if interface and zone:
             name, reason = zone, f"{interface} ({own}) is in it"
         else:
             where = f"{interface} ({own})" if interface else own
             reason = f"{where} is in no zone, so the default zone takes its connections"
-    runtime = _list_all(await _firewall(conn, [f"--zone={name}", "--list-all"]))
-    permanent = _list_all(await _firewall(conn, ["--permanent", f"--zone={name}", "--list-all"]))
+    now, kept = runtime.get(name, {}), permanent.get(name, {})
     return Zone(
         name,
         reason,
-        tuple(sorted(runtime.get("ports", ()))),
-        tuple(sorted(permanent.get("ports", ()))),
-        tuple(sorted(permanent.get("services", ()))),
-        tuple(sorted(runtime.get("services", ()))),
+        tuple(sorted(now.get("ports", ()))),
+        tuple(sorted(kept.get("ports", ()))),
+        tuple(sorted(kept.get("services", ()))),
+        tuple(sorted(now.get("services", ()))),
     )
 
 
@@ -284,9 +292,9 @@ def _in_network(address: str, network: str) -> bool:
         return False
 
 
-async def _interface_of(conn: Connection, address: str) -> str:
-    result = await commands.run(conn, ["ip", "-o", "addr", "show"], timeout=30)
-    for line in result.stdout.splitlines():
+def interface_of(text: str, address: str) -> str:
+    """The interface holding ``address`` in ``ip -o addr show`` output."""
+    for line in text.splitlines():
         parts = line.split()
         if len(parts) > 3 and parts[3].split("/")[0] == address:
             return parts[1].rstrip(":").split("@")[0]
