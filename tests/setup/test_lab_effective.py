@@ -51,7 +51,8 @@ def test_a_drop_in_forbidding_root_gets_pmc_s_drop_in_and_root_key_login_works(
     Rocky's installer wrote; sshd restarted: root cannot log in at all, so PMC logs in as the
     operator with sudo rights). The combined apply makes root's key login effective with
     00-pmc.conf, which sorts first; verify passes; second plan empty; the administrator's
-    drop-in is untouched."""
+    drop-in is untouched. Before that, a Match block for root that no place PMC may write can
+    beat is refused before anything changes, naming its line."""
     lab = fresh_rocky_lab
     for srv in lab.servers.values():
         harden = srv.path(D + "01-permitrootlogin.conf")
@@ -60,6 +61,20 @@ def test_a_drop_in_forbidding_root_gets_pmc_s_drop_in_and_root_key_login_works(
         assert srv.systemctl("restart", "sshd").returncode == 0
     assert sshd_t(lab, "main", "backup") == "permitrootlogin no"
     session = Session(lab, Architecture.COMBINED, tmp_path, user="operator")
+
+    # with a Match block for root at the end no place PMC may write wins: refused, unchanged
+    config = lab.servers["main"].path("/etc/ssh/sshd_config")
+    rocky = config.read_text()
+    config.write_text(rocky + "Match User root\n\tPermitRootLogin no\n")
+    before = hash_files(lab)
+    with pytest.raises(PmcError) as refused:
+        session.plan()
+    assert "/etc/ssh/sshd_config:109, in the Match block at line 108 sets no and wins" in str(
+        refused.value
+    ), str(refused.value)
+    assert hash_files(lab) == before
+    config.write_text(rocky)
+
     plan = session.plan()
     drop_ins = [s for s in plan.steps if s.path == D + "00-pmc.conf"]
     assert {s.server for s in drop_ins} == {"main", "backup"}
@@ -83,23 +98,6 @@ def test_a_drop_in_forbidding_root_gets_pmc_s_drop_in_and_root_key_login_works(
     assert "sshd -T -C user=root,host=127.17.59.129" in logged  # the CHECK step's answer
 
 
-def test_a_match_block_for_root_is_refused_before_anything_changes(
-    fresh_rocky_lab: LabCluster, tmp_path: Path
-) -> None:
-    lab = fresh_rocky_lab
-    for srv in lab.servers.values():
-        config = srv.path("/etc/ssh/sshd_config")
-        config.write_text(config.read_text() + "Match User root\n\tPermitRootLogin no\n")
-    before = hash_files(lab)
-    session = Session(lab, Architecture.COMBINED, tmp_path, user="operator")
-    with pytest.raises(PmcError) as refused:
-        session.plan()
-    assert "/etc/ssh/sshd_config:109, in the Match block at line 108 sets no and wins" in str(
-        refused.value
-    ), str(refused.value)
-    assert hash_files(lab) == before
-
-
 def alter_system_localhost(lab: LabCluster) -> None:
     """An earlier ALTER SYSTEM SET listen_addresses = 'localhost', PostgreSQL restarted since."""
     for srv in lab.servers.values():
@@ -108,32 +106,9 @@ def alter_system_localhost(lab: LabCluster) -> None:
         assert srv.systemctl("restart", "postgresql").returncode == 0
 
 
-def test_listen_addresses_from_alter_system_is_changed_by_alter_system(
-    fresh_rocky_lab: LabCluster, tmp_path: Path
-) -> None:
-    """listen_addresses = 'localhost' in postgresql.auto.conf (an earlier ALTER SYSTEM) beats
-    postgresql.conf: PMC runs ALTER SYSTEM, restarts PostgreSQL, and SHOW listen_addresses
-    has the eth2 address; verify passes; a second plan is empty."""
-    lab = fresh_rocky_lab
-    alter_system_localhost(lab)
-    session = Session(lab, Architecture.COMBINED, tmp_path)
-    plan = session.plan()
-    alter = [s for s in plan.steps if s.path == AUTO]
-    assert [s.kind for s in alter] == [StepKind.RUN, StepKind.RUN]
-    assert "'localhost' (/opt/playout/db/postgresql.auto.conf:3)" in str(alter[0].effective[0])
-    assert not [s for s in plan.steps if (s.path or "").endswith("/postgresql.conf")]
-
-    session.apply(plan)
-    for name, srv in lab.servers.items():
-        assert show_listen(lab, name) == f"localhost,{srv.redundancy_address}"
-    result = session.verify()
-    assert result.ok, str(result)
-    assert session.plan().is_empty
-
-
-def sabotage_postgresql_restart(lab: LabCluster, server: str) -> None:
+def sabotage_postgresql_restart(lab: LabCluster, server: str) -> Path:
     """`systemctl restart postgresql` on ``server`` says done and restarts nothing (a reset
-    rewrites the stand-in)."""
+    rewrites the stand-in); returns the stand-in's path (the real one is beside it)."""
     stand_in = lab.servers[server].path("/usr/local/sbin/systemctl")
     real = stand_in.with_name("systemctl.real")
     stand_in.rename(real)
@@ -143,20 +118,28 @@ def sabotage_postgresql_restart(lab: LabCluster, server: str) -> None:
         'exec /usr/local/sbin/systemctl.real "$@"\n'
     )
     stand_in.chmod(0o755)
+    return stand_in
 
 
-def test_a_value_that_did_not_take_effect_fails_its_step_and_rolls_back(
+def test_listen_addresses_from_alter_system_is_changed_by_alter_system(
     fresh_rocky_lab: LabCluster, tmp_path: Path
 ) -> None:
-    """PostgreSQL is not really restarted: pg_settings still says 'localhost' (a change waits
-    for a restart). The CHECK step fails naming where the value comes from; ALTER SYSTEM is
-    undone and every file is byte for byte as before."""
+    """listen_addresses = 'localhost' in postgresql.auto.conf (an earlier ALTER SYSTEM) beats
+    postgresql.conf: PMC plans ALTER SYSTEM. First PostgreSQL is not really restarted on the
+    backup: the value does not take effect, the CHECK step fails naming where the value comes
+    from, ALTER SYSTEM is undone and every file is byte for byte as before. Then for real:
+    SHOW listen_addresses has the eth2 address; verify passes; a second plan is empty."""
     lab = fresh_rocky_lab
     alter_system_localhost(lab)
-    session = Session(lab, Architecture.DATABASE, tmp_path)
+    session = Session(lab, Architecture.COMBINED, tmp_path)
     plan = session.plan()
+    alter = [s for s in plan.steps if s.path == AUTO]
+    assert [s.kind for s in alter] == [StepKind.RUN, StepKind.RUN]
+    assert "'localhost' (/opt/playout/db/postgresql.auto.conf:3)" in str(alter[0].effective[0])
+    assert not [s for s in plan.steps if (s.path or "").endswith("/postgresql.conf")]
+
     before = hash_files(lab)
-    sabotage_postgresql_restart(lab, "backup")
+    stand_in = sabotage_postgresql_restart(lab, "backup")
     with pytest.raises(SetupFailed) as failed:
         session.apply(plan)
     report = failed.value.report
@@ -171,6 +154,14 @@ def test_a_value_that_did_not_take_effect_fails_its_step_and_rolls_back(
     assert hash_files(lab) == before
     assert_services_active(lab)
     assert show_listen(lab, "main") == "localhost"
+    stand_in.with_name("systemctl.real").replace(stand_in)
+
+    session.apply(session.plan())
+    for name, srv in lab.servers.items():
+        assert show_listen(lab, name) == f"localhost,{srv.redundancy_address}"
+    result = session.verify()
+    assert result.ok, str(result)
+    assert session.plan().is_empty
 
 
 def test_a_latin1_byte_in_sshd_config_survives_plan_and_apply(
