@@ -145,10 +145,7 @@ def permit_root_login(builder: PlanBuilder, server: Server, peer: Server) -> Non
             hint="Check the Match blocks and Include lines of sshd's configuration"
             f" (sshd -T -C {login.spec()} on the server), then plan again.",
         )
-    try:
-        placed = _place(tree, login, wanted)
-    except ConfigSyntaxError as exc:
-        raise _refuse_unreadable(exc, server) from None
+    placed = _place(tree, login, wanted)  # every file was read above: none fails to parse
     if placed is None:
         raise PlanRefused(
             f"no place PMC may write makes PermitRootLogin {wanted} take effect for root from"

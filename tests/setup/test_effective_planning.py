@@ -8,11 +8,13 @@ import dataclasses
 
 import pytest
 
+from pmc.errors import InputError
 from pmc.inventory import Cluster
 from pmc.plan import Plan, StepKind, render_text
 from pmc.setup import PlanRefused, SetupOptions, make_plan
 from pmc.setup import facts as F
 from pmc.setup.facts import PgSetting, ServerFacts
+from pmc.setup.postgresql import sql_literal
 from tests.setup.test_planners import load_case
 
 DROP_INS = "/etc/ssh/sshd_config.d/*.conf"
@@ -301,3 +303,56 @@ def test_the_firewall_port_opens_in_the_zone_that_takes_the_peer() -> None:
     opens = [s for s in plan.steps if s.argv[:2] == ("firewall-cmd", "--permanent")]
     assert {s.argv[2] for s in opens} == {"--zone=internal"}
     assert "the firewall's zone internal (it takes backup's connections: eth2" in opens[0].reason
+
+
+def test_a_value_already_written_where_it_loses_goes_to_the_drop_in() -> None:
+    main = RHEL_MAIN + "PermitRootLogin prohibit-password\n"  # after the Include: it loses
+    cluster, facts = case({"10-harden.conf": "PermitRootLogin no\n"}, main=main)
+    plan = plan_of(cluster, facts)
+    assert steps_on(plan, "main", D + "00-pmc.conf")
+    assert not steps_on(plan, "main", "/etc/ssh/sshd_config")
+
+
+def test_a_match_block_pmc_cannot_evaluate_is_noted() -> None:
+    main = RHEL_MAIN + "Match Group wheel\n\tPermitRootLogin yes\n"
+    cluster, facts = case({"10-harden.conf": "PermitRootLogin no\n"}, main=main)
+    plan = plan_of(cluster, facts)
+    assert steps_on(plan, "main", D + "00-pmc.conf")
+    assert (
+        "main: the Match block at /etc/ssh/sshd_config:10 sets PermitRootLogin yes; PMC cannot"
+        " tell whether it applies to root from 127.17.59.129 (the check after the restart"
+        " will)."
+    ) in plan.notes
+
+
+def test_unreadable_drop_in_or_postgresql_conf_is_refused_naming_the_line() -> None:
+    cluster, facts = case({"10-harden.conf": "PermitRootLogin\n"})
+    with pytest.raises(PlanRefused) as refused:
+        plan_of(cluster, facts)
+    assert str(refused.value).startswith(
+        f"main:{D}10-harden.conf:1:1: the keyword PermitRootLogin has no value; PMC will not"
+        " edit sshd's configuration while it cannot read it"
+    ), str(refused.value)
+    cluster, facts = case({}, said="prohibit-password")
+    facts = {n: dataclasses.replace(f, pg_files=((AUTO, "listen_addresses = 'x\n"),))
+             for n, f in facts.items()}  # fmt: skip
+    for name, f in facts.items():
+        files = dict(f.files)
+        files[F.PG_AUTO_CONF] = "listen_addresses = 'x\n"
+        facts[name] = dataclasses.replace(f, files=tuple(sorted(files.items())))
+    with pytest.raises(PlanRefused, match=r"postgresql\.auto\.conf:1:20: the quoted value"):
+        plan_of(cluster, facts)
+
+
+def test_a_value_waiting_for_a_restart_is_noted_and_alter_system_quotes_safely() -> None:
+    listen = pg("listen_addresses", "*", line=5)
+    listen = dataclasses.replace(listen, pending_restart=True)
+    cluster, facts = case({}, said="prohibit-password", listen=listen)
+    plan = plan_of(cluster, facts)
+    assert (
+        "main: PostgreSQL runs with listen_addresses = '*' but its files say 'localhost'"
+        f" ({MAIN_CONF}:5); a restart applies the files."
+    ) in plan.notes
+    assert sql_literal("it's") == "'it''s'"
+    with pytest.raises(InputError):
+        sql_literal("a\\b")
