@@ -22,7 +22,9 @@ from __future__ import annotations
 import base64
 import ipaddress
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from pmc.catalog import psql_argv
 from pmc.configs.postgresql_tree import PostgresqlTree
@@ -86,40 +88,20 @@ async def read_tree(
     return ordered, texts
 
 
-async def read_sshd_tree(
-    conn: Connection, main: str, text: str | None
+class _Tree(Protocol):
+    def unread(self) -> tuple[list[str], list[str]]: ...
+
+
+async def _read_includes(
+    conn: Connection, tree_of: Callable[[dict[str, str | None], dict[str, tuple[str, ...]]], _Tree]
 ) -> tuple[dict[str, str | None], dict[str, tuple[str, ...]]]:
-    """The files sshd's Include lines name, level by level (an unreadable file stops the
-    walk: the planner refuses with its line)."""
+    """The files a configuration's includes name, level by level, one round trip a level (an
+    unreadable file stops the walk: the planner refuses with its line)."""
     files: dict[str, str | None] = {}
     globs: dict[str, tuple[str, ...]] = {}
-    if text is None:
-        return files, globs
-    ssh_dir = posixpath.dirname(main)
     for _ in range(MAX_DEPTH + 1):
-        tree = SshdTree(main, {main: text, **files}, globs, ssh_dir)
         try:
-            patterns, paths = tree.unread()
-        except ConfigSyntaxError:
-            break
-        if not patterns and not paths:
-            break
-        found, texts = await read_tree(conn, patterns, paths)
-        globs.update(found)
-        files.update(texts)
-    return files, globs
-
-
-async def read_postgresql_tree(
-    conn: Connection, main: str, auto_conf: str, texts: dict[str, str | None]
-) -> tuple[dict[str, str | None], dict[str, tuple[str, ...]]]:
-    """The files postgresql.conf includes (``texts`` holds the main file and auto.conf)."""
-    files: dict[str, str | None] = {}
-    globs: dict[str, tuple[str, ...]] = {}
-    for _ in range(11):
-        tree = PostgresqlTree(main, auto_conf, {**texts, **files}, globs)
-        try:
-            patterns, paths = tree.unread()
+            patterns, paths = tree_of(files, globs).unread()
         except ConfigSyntaxError:
             break
         if not patterns and not paths:
@@ -128,6 +110,27 @@ async def read_postgresql_tree(
         globs.update(found)
         files.update(read)
     return files, globs
+
+
+async def read_sshd_tree(
+    conn: Connection, main: str, text: str | None
+) -> tuple[dict[str, str | None], dict[str, tuple[str, ...]]]:
+    """The files sshd's Include lines name (the main file's ``text`` read already)."""
+    if text is None:
+        return {}, {}
+    ssh_dir = posixpath.dirname(main)
+    return await _read_includes(
+        conn, lambda files, globs: SshdTree(main, {main: text, **files}, globs, ssh_dir)
+    )
+
+
+async def read_postgresql_tree(
+    conn: Connection, main: str, auto_conf: str, texts: dict[str, str | None]
+) -> tuple[dict[str, str | None], dict[str, tuple[str, ...]]]:
+    """The files postgresql.conf includes (``texts`` holds the main file and auto.conf)."""
+    return await _read_includes(
+        conn, lambda files, globs: PostgresqlTree(main, auto_conf, {**texts, **files}, globs)
+    )
 
 
 def parse_sshd_t(text: str) -> dict[str, str]:

@@ -20,6 +20,8 @@ after PMC's restart: the plan refuses, naming the line.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pmc.catalog import psql_argv
 from pmc.configs import postgresql_conf
 from pmc.configs.postgresql_tree import PostgresqlTree
@@ -120,14 +122,11 @@ def listen(builder: PlanBuilder, server: Server) -> None:
             f"the peer's slon must reach this PostgreSQL over eth2; PMC adds only {own} (not"
             " the manual's '*', which would also listen on the management network)"
         )
-    setting = f"PostgreSQL {NAME}"
-    before = f"'{shown}' ({running.place if running else place})"
+    change = _Change(new, reason, f"'{shown}' ({running.place if running else place})")
     if winner is None or winner.path == main:
-        shown_after = Effective(setting, before, f"'{new}'")
-        _edit_main(builder, server, tree, new=new, reason=reason, effective=shown_after)
+        _edit_main(builder, server, tree, change)
     else:
-        shown_after = Effective(setting, before, f"'{new}'")
-        _alter_system(builder, server, tree, new=new, reason=reason, effective=shown_after)
+        _alter_system(builder, server, tree, change)
     builder.check(
         Step(
             StepKind.CHECK,
@@ -139,44 +138,38 @@ def listen(builder: PlanBuilder, server: Server) -> None:
     )
 
 
-def _edit_main(
-    builder: PlanBuilder,
-    server: Server,
-    tree: PostgresqlTree,
-    *,
-    new: str,
-    reason: str,
-    effective: Effective,
-) -> None:
+@dataclass(frozen=True)
+class _Change:
+    new: str  # the value to write
+    reason: str
+    before: str  # the value PostgreSQL uses now, and where it comes from
+
+    def effective(self, where: str) -> Effective:
+        return Effective(f"PostgreSQL {NAME}", self.before, f"'{self.new}' ({where})")
+
+
+def _edit_main(builder: PlanBuilder, server: Server, tree: PostgresqlTree, change: _Change) -> None:
     doc = postgresql_conf.parse(tree.files.get(tree.main) or "", path=tree.main)
-    doc.set(NAME, new)
+    doc.set(NAME, change.new)
     outcome = tree.replaced(tree.main, doc.render()).winner(NAME)
-    where = outcome.place if outcome else tree.main
-    effective = Effective(effective.setting, effective.before, f"{effective.after} ({where})")
 
     def edit(d: object) -> bool:
         assert isinstance(d, postgresql_conf.PostgresqlConf)
-        return d.set(NAME, new)
+        return d.set(NAME, change.new)
 
     builder.wish(
         server,
         F.POSTGRESQL_CONF,
         NAME,
         edit,
-        reason=reason,
+        reason=change.reason,
         already=f"listen_addresses already covers {server.redundancy_address}",
-        effective=effective,
+        effective=change.effective(outcome.place if outcome else tree.main),
     )
 
 
 def _alter_system(
-    builder: PlanBuilder,
-    server: Server,
-    tree: PostgresqlTree,
-    *,
-    new: str,
-    reason: str,
-    effective: Effective,
+    builder: PlanBuilder, server: Server, tree: PostgresqlTree, change: _Change
 ) -> None:
     facts = builder.facts_of(server)
     winner = tree.winner(NAME)
@@ -192,27 +185,23 @@ def _alter_system(
     text = tree.files.get(auto)
     doc = postgresql_conf.parse(text or "", path=auto)
     old = doc.get(NAME)
-    doc.set(NAME, new)
+    doc.set(NAME, change.new)
     layout = server.layout
-    sql = f"ALTER SYSTEM SET {NAME} = {sql_literal(new)}"
+    sql = f"ALTER SYSTEM SET {NAME} = {sql_literal(change.new)}"
     undo = f"ALTER SYSTEM SET {NAME} = {sql_literal(old)}" if old else f"ALTER SYSTEM RESET {NAME}"
     builder.run_middle(
         Step(
             StepKind.RUN,
             server.name,
             f"ALTER SYSTEM SET {NAME}",
-            f"{reason}; the value PostgreSQL uses comes from {winner.place}, and"
+            f"{change.reason}; the value PostgreSQL uses comes from {winner.place}, and"
             " postgresql.auto.conf (what ALTER SYSTEM writes) is read after every other file",
             argv=tuple(psql_argv(layout, "-c", sql)),
             undo=(tuple(psql_argv(layout, "-c", undo)),),
             path=auto,
             before=text,
             after=doc.render(),
-            effective=(
-                Effective(
-                    effective.setting, effective.before, f"{effective.after} ({auto}, ALTER SYSTEM)"
-                ),
-            ),
+            effective=(change.effective(f"{auto}, ALTER SYSTEM"),),
         )
     )
     builder.restart_for(server, "postgresql_service", auto)
