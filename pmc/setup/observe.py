@@ -56,25 +56,39 @@ async def observe_server(
     paths = [path_of(server, key) for key in keys]
     private = path_of(server, F.ROOT_PUBLIC_KEY).removesuffix(".pub")
     failover = failover_file(server)
-    texts = await read_files(conn, [*paths, failover])
-    present = await commands.run(conn, ["test", "-f", private], root=True, timeout=30)
     services = (layout.api_service, layout.postgresql_service, layout.sshd_service)
-    active = await commands.run(conn, ["systemctl", "is-active", *services], root=True, timeout=30)
-    states = active.stdout.split()
-    state = await commands.run(conn, ["firewall-cmd", "--state"], root=True, timeout=30)
-    running = state.ok and "not running" not in state.stdout
-    zone = await effective.firewall_zone(conn, server, peer) if running else None
-    sshd_main = path_of(server, F.SSHD_CONFIG)
-    sshd_files, sshd_globs = await effective.read_sshd_tree(conn, sshd_main, texts.get(sshd_main))
     login = login_of(server, peer)
-    said: dict[str, str] | None = None
-    problem: str | None = "no peer logs in over eth2"
-    if login is not None:
-        said, problem = await effective.ask_sshd(conn, layout, login)
-    pg_settings, hba_errors, pg_problem = await effective.ask_postgresql(conn, layout)
+
+    async def firewall() -> effective.Zone | None:
+        state = await commands.run(conn, ["firewall-cmd", "--state"], root=True, timeout=30)
+        if not state.ok or "not running" in state.stdout:
+            return None
+        return await effective.firewall_zone(conn, server, peer)
+
+    async def sshd() -> tuple[dict[str, str] | None, str | None]:
+        if login is None:
+            return None, "no peer logs in over eth2"
+        return await effective.ask_sshd(conn, layout, login)
+
+    # independent questions at once (sessions of one connection), then the include trees
+    texts, present, active, zone, (said, problem), postgres = await asyncio.gather(
+        read_files(conn, [*paths, failover]),
+        commands.run(conn, ["test", "-f", private], root=True, timeout=30),
+        commands.run(conn, ["systemctl", "is-active", *services], root=True, timeout=30),
+        firewall(),
+        sshd(),
+        effective.ask_postgresql(conn, layout),
+    )
+    pg_settings, hba_errors, pg_problem = postgres
+    states = active.stdout.split()
+    running = zone is not None
+    sshd_main = path_of(server, F.SSHD_CONFIG)
     pg_main, auto = path_of(server, F.POSTGRESQL_CONF), path_of(server, F.PG_AUTO_CONF)
-    pg_files, pg_globs = await effective.read_postgresql_tree(
-        conn, pg_main, auto, {p: texts.get(p) for p in (pg_main, auto)}
+    (sshd_files, sshd_globs), (pg_files, pg_globs) = await asyncio.gather(
+        effective.read_sshd_tree(conn, sshd_main, texts.get(sshd_main)),
+        effective.read_postgresql_tree(
+            conn, pg_main, auto, {p: texts.get(p) for p in (pg_main, auto)}
+        ),
     )
     peer_text = texts.get(failover)
     return ServerFacts(
