@@ -209,7 +209,9 @@ class Connection:
         self._own_executors = executors is None
         self.executors = executors or Executors()
         self._transport: paramiko.Transport | None = None
-        self._lock = threading.Lock()
+        # reentrant: a login that fails as a lost connection drops the transport while the
+        # connect still holds the lock (a plain Lock left that thread waiting on itself)
+        self._lock = threading.RLock()
         self._closed = False
         self._watchdog: threading.Thread | None = None
         self._guard: SessionGuard | None = None
@@ -578,6 +580,8 @@ class Connection:
             if "timeout" in str(exc).lower():
                 what = f"no login answer within {self.timeouts.auth:g} s (auth timeout)"
                 raise AuthenticationFailed(what, server=self.label, hint=hint) from exc
+            if not transport.is_active():  # the server hung up: not a refusal
+                raise self.lost(exc, "logging in") from exc
             offered = _offered(transport, user, exc)
             what, hint = login_refused(user, method.value, offered, hint)
             raise AuthenticationFailed(what, server=self.label, hint=hint) from exc
