@@ -57,7 +57,10 @@ def test_a_zone_with_the_peer_as_source_wins_over_interfaces() -> None:
 
 
 def test_sshd_t_values_and_listen_addresses() -> None:
-    text = "port 22\npermitrootlogin without-password\npubkeyauthentication yes\nx y\n"
+    text = (
+        "port 22\npermitrootlogin without-password\npubkeyauthentication yes\nx y\n"
+        "permitrootlogin yes\n"  # only the first of a keyword counts
+    )
     assert parse_sshd_t(text) == {
         "permitrootlogin": "prohibit-password",
         "pubkeyauthentication": "yes",
