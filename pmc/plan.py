@@ -185,8 +185,9 @@ class Plan:
         return dict(self.fingerprints).get(server)
 
     def as_data(self) -> dict[str, object]:
-        """A JSON-ready view (golden tests, the GUI's plan page)."""
-        return {
+        """A JSON-ready view (golden tests, the GUI's plan page); every text as the operator
+        reads it (:func:`visible`: a value or note read from a file may hold such a byte)."""
+        data = {
             "cluster": self.cluster,
             "architecture": self.architecture,
             "steps": [_step_data(s) for s in self.steps],
@@ -196,6 +197,15 @@ class Plan:
             ],
             "notes": list(self.notes),
         }
+        return {key: _visible_data(value) for key, value in data.items()}
+
+
+def _visible_data(value: object) -> object:
+    if isinstance(value, list):
+        return [_visible_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _visible_data(v) for k, v in value.items()}
+    return visible(value) if isinstance(value, str) else value  # None, numbers as they are
 
 
 def _step_data(step: Step) -> dict[str, object]:

@@ -76,10 +76,12 @@ def test_a_plan_over_bytes_that_are_not_utf8_renders_and_keeps_them() -> None:
     step = Step(
         StepKind.WRITE_FILE, "main", "edit sshd_config", "r", path="/x", before=before, after=after
     )
-    plan = Plan("c", "database", steps=(step,))
+    note = "main: the Match block at /x:9 sets PermitRootLogin G\udcf3mez"  # a value read
+    plan = Plan("c", "database", steps=(step,), notes=(note,))
     text = render_text(plan)
     text.encode("utf-8")  # printable on any UTF-8 terminal: no lone surrogates
     assert " # G\\xf3mez's server" in text
+    assert "sets PermitRootLogin G\\xf3mez" in text
     assert "+PermitRootLogin prohibit-password" in step.diff()
     json.dumps(plan.as_data(), ensure_ascii=False).encode("utf-8")
     assert (step.after or "").encode("utf-8", "surrogateescape") == raw.replace(
