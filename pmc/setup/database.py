@@ -157,7 +157,7 @@ def firewall(builder: PlanBuilder, server: Server, peer: Server) -> None:
         )
         return
     permanent = port in facts.firewall_ports or PG_PORT_SERVICE in facts.firewall_services
-    runtime = port in facts.runtime_ports or PG_PORT_SERVICE in facts.firewall_services
+    runtime = port in facts.runtime_ports or PG_PORT_SERVICE in facts.runtime_services
     if permanent and runtime:
         builder.no_change(
             server, f"firewall port {port}", f"{port} is already open in the firewall's {which}"

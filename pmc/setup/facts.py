@@ -71,7 +71,8 @@ class ServerFacts:
     firewall_running: bool = True
     firewall_ports: tuple[str, ...] = ()  # permanent configuration, e.g. "5432/tcp"
     firewall_runtime_ports: tuple[str, ...] | None = None  # None: same as permanent
-    firewall_services: tuple[str, ...] = ()
+    firewall_services: tuple[str, ...] = ()  # permanent configuration, e.g. "postgresql"
+    firewall_runtime_services: tuple[str, ...] | None = None  # None: same as permanent
     failover_peer: str | None = None  # the peer check_failover.sh was last run for
     # firewalld: the zone that takes the peer's connections over eth2 (None: the layout's)
     firewall_zone: str | None = None
@@ -98,6 +99,12 @@ class ServerFacts:
         if self.firewall_runtime_ports is None:
             return self.firewall_ports
         return self.firewall_runtime_ports
+
+    @property
+    def runtime_services(self) -> tuple[str, ...]:
+        if self.firewall_runtime_services is None:
+            return self.firewall_services
+        return self.firewall_runtime_services
 
     def file(self, key: str) -> str | None:
         return dict(self.files).get(key)
@@ -126,6 +133,9 @@ class ServerFacts:
             if self.firewall_runtime_ports is None
             else sorted(self.firewall_runtime_ports),
             "firewall_services": sorted(self.firewall_services),
+            "firewall_runtime_services": None
+            if self.firewall_runtime_services is None
+            else sorted(self.firewall_runtime_services),
             "failover_peer": self.failover_peer,
             "firewall_zone": self.firewall_zone,
             "firewall_zone_reason": self.firewall_zone_reason,
@@ -158,6 +168,9 @@ class ServerFacts:
             if data.get("firewall_runtime_ports") is None
             else tuple(sorted(data["firewall_runtime_ports"])),
             firewall_services=tuple(sorted(data.get("firewall_services", ()))),
+            firewall_runtime_services=None
+            if data.get("firewall_runtime_services") is None
+            else tuple(sorted(data["firewall_runtime_services"])),
             failover_peer=data.get("failover_peer"),
             firewall_zone=data.get("firewall_zone"),
             firewall_zone_reason=data.get("firewall_zone_reason", ""),

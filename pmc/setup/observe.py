@@ -105,6 +105,7 @@ async def observe_server(
         firewall_ports=zone.permanent_ports if zone else (),
         firewall_runtime_ports=zone.runtime_ports if zone else (),
         firewall_services=zone.permanent_services if zone else (),
+        firewall_runtime_services=zone.runtime_services if zone else (),
         failover_peer=peer_text.strip() or None if peer_text is not None else None,
         firewall_zone=zone.name if zone else None,
         firewall_zone_reason=zone.reason if zone else "",

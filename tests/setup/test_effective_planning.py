@@ -306,6 +306,32 @@ def test_the_firewall_port_opens_in_the_zone_that_takes_the_peer() -> None:
     assert "the firewall's zone internal (it takes backup's connections: eth2" in opens[0].reason
 
 
+def test_the_postgresql_service_kept_but_not_running_in_the_zone_reloads_the_firewall() -> None:
+    """firewalld's permanent configuration allows the postgresql service, its runtime (what
+    it enforces now) does not: a reload, not "already open"; both allow it: nothing to do."""
+    cluster, facts = case({}, said="prohibit-password")
+    kept = {
+        n: dataclasses.replace(
+            f,
+            firewall_ports=(),
+            firewall_runtime_ports=(),
+            firewall_services=("postgresql", "ssh"),
+            firewall_runtime_services=("ssh",),
+        )
+        for n, f in facts.items()
+    }
+    assert ServerFacts.from_data(kept["main"].as_data()) == kept["main"]
+    steps = [s for s in plan_of(cluster, kept).steps if s.argv[:1] == ("firewall-cmd",)]
+    assert {(s.server, s.argv) for s in steps} == {
+        ("main", ("firewall-cmd", "--reload")),
+        ("backup", ("firewall-cmd", "--reload")),
+    }
+    running = {n: dataclasses.replace(f, firewall_runtime_services=None) for n, f in kept.items()}
+    plan = plan_of(cluster, running)
+    assert not [s for s in plan.steps if s.argv[:1] == ("firewall-cmd",)]
+    assert any("5432/tcp is already open" in n.reason for n in plan.unchanged)
+
+
 def test_a_value_already_written_where_it_loses_goes_to_the_drop_in() -> None:
     main = RHEL_MAIN + "PermitRootLogin prohibit-password\n"  # after the Include: it loses
     cluster, facts = case({"10-harden.conf": "PermitRootLogin no\n"}, main=main)
