@@ -39,6 +39,10 @@ def test_eth2_in_no_zone_goes_to_the_default_zone() -> None:
     )
     assert found.runtime_ports == ("5432/tcp", "80/tcp")
     assert found.permanent_services == ("cockpit", "dhcpv6-client", "ssh")
+    # the default zone firewalld names, not the one the layout expects
+    work = zone("work", ports="5432/tcp")
+    found = zone_for(script_output(ROCKY_PUBLIC + work, work, default="work"), MAIN, BACKUP)
+    assert (found.name, found.runtime_ports) == ("work", ("5432/tcp",))
 
 
 def test_the_zone_of_the_eth2_interface_wins_over_the_default() -> None:
@@ -46,6 +50,12 @@ def test_the_zone_of_the_eth2_interface_wins_over_the_default() -> None:
     found = zone_for(script_output(ROCKY_PUBLIC + internal, ROCKY_PUBLIC), MAIN, BACKUP)
     assert (found.name, found.reason) == ("internal", "eth2 (127.17.59.128) is in it")
     assert found.runtime_ports == () and found.permanent_ports == ()  # not in the permanent
+    # a port opened at runtime only, a service kept only in the permanent configuration
+    now = zone("internal", services="ssh", ports="5432/tcp", interfaces="eth2", active=True)
+    kept = zone("internal", services="ssh postgresql", interfaces="eth2")
+    found = zone_for(script_output(ROCKY_PUBLIC + now, ROCKY_PUBLIC + kept), MAIN, BACKUP)
+    assert (found.runtime_ports, found.permanent_ports) == (("5432/tcp",), ())
+    assert (found.runtime_services, found.permanent_services) == (("ssh",), ("postgresql", "ssh"))
 
 
 def test_a_zone_with_the_peer_as_source_wins_over_interfaces() -> None:
