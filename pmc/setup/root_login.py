@@ -136,10 +136,11 @@ def permit_root_login(builder: PlanBuilder, server: Server, peer: Server) -> Non
             hint='Give PMC a key for this server first (auth = "key" in the inventory), or a'
             " user with sudo rights, or plan without hardening root's login.",
         )
-    if said is not None and said != model.value:
+    files_give = model.value  # a PermitRootLogin value as the files give it (text, no enum)
+    if said is not None and said != files_give:
         raise PlanRefused(
             f"sshd uses PermitRootLogin {said} for root from {login.address}, but its files"
-            f" read as PMC reads them give {model.value} ({model.source}); PMC will not write"
+            f" read as PMC reads them give {files_give} ({model.source}); PMC will not write"
             " where it cannot tell what wins",
             where=f"{server.name}:{sshd_path}",
             hint="Check the Match blocks and Include lines of sshd's configuration"
@@ -149,7 +150,7 @@ def permit_root_login(builder: PlanBuilder, server: Server, peer: Server) -> Non
     if placed is None:
         raise PlanRefused(
             f"no place PMC may write makes PermitRootLogin {wanted} take effect for root from"
-            f" {login.address}: {model.source} sets {model.value} and wins",
+            f" {login.address}: {model.source} sets {files_give} and wins",
             where=server.name,
             hint=f"Change or remove that line (PermitRootLogin {wanted} there), or move it"
             " below an Include PMC can use, then plan again.",
