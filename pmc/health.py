@@ -123,15 +123,26 @@ def _port_link(
     if check is None:
         return Finding(State.UNKNOWN, "not checked yet")
     if check.health is Health.UP:
-        return Finding(State.OK, "open", checked=check.checked)
+        unsure = "unverified" in check.summary
+        text = "open, 162 unverified" if unsure and link.kind is LinkKind.UDP else "open"
+        age = status.checked - (check.checked or status.checked)
+        if age >= 1:  # probed behind the refresh: the last answer, with its age
+            text += f" ({_age(age)} ago)"
+        return Finding(
+            State.OK,
+            text,
+            checked=check.checked,
+            detail=check.summary + (_UNVERIFIED if unsure else ""),
+        )
     if check.health is Health.DOWN:
         text = check.summary.split(" ", 1)[-1] if " " in check.summary else check.summary
         said = check.error or f"{link.kind.label} closed"
+        where = check.closed_on or server.name
         return Finding(
             State.FAILED,
             text,
             f"{said[:1].upper()}{said[1:]}. The vendor's manual needs it open between the "
-            f"servers: check the firewall on {server.name} "
+            f"servers: check the firewall on {where} "
             f"({server.layout.setup_firewall_script}).",
             check.checked,
         )
@@ -140,6 +151,15 @@ def _port_link(
         status.servers[source].reachable.health is Health.DOWN
     )
     return _unknown(check, derived=derived)
+
+
+_UNVERIFIED = (
+    ": a trap receiver does not answer, so PMC can only tell that the port was not refused"
+)
+
+
+def _age(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def _replicates(cluster: Cluster) -> bool:

@@ -39,11 +39,19 @@ _PY_UDP = (
 )
 
 
-def udp_probe_command(address: str, ports: Sequence[int], timeout: float = PROBE_TIMEOUT) -> str:
-    """SNMP requests from a server: a Get to the agent port, an Inform to the trap port."""
+def udp_probe_command(
+    address: str,
+    ports: Sequence[int],
+    timeout: float = PROBE_TIMEOUT,
+    *,
+    trap_ports: Sequence[int] | None = None,
+) -> str:
+    """SNMP requests from a server: a Get to the agent port, an Inform to each trap port
+    (``trap_ports``; by default every port after the first)."""
+    traps = set(ports[1:] if trap_ports is None else trap_ports)
     parts = []
     for i, port in enumerate(ports):
-        tag = GET_REQUEST if i == 0 else INFORM_REQUEST
+        tag = INFORM_REQUEST if port in traps else GET_REQUEST
         packet = snmp_packet(tag, request_id=i + 1)
         hexed = packet.hex()
         octal = "".join(f"\\{b:03o}" for b in packet)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pmc.background_probes import BackgroundProbes
 from pmc.cluster_lock import PROBE_SCRIPT, Holder
 from pmc.copy_config_log import log_command, read_runs
 from pmc.errors import PmcError
@@ -48,10 +49,17 @@ _LOG_MARK = "--- copy config log"
 
 
 async def _probe_ports(
-    runner: CommandRunner, source: Server, link: Link, protocol: str, now: Callable[[], float]
+    runner: CommandRunner,
+    source: Server,
+    link: Link,
+    protocol: str,
+    now: Callable[[], float],
+    *,
+    trap_ports: tuple[int, ...] | None = None,
 ) -> Check:
+    traps = link.ports[1:] if trap_ports is None else trap_ports
     command = (
-        udp_probe_command(link.address, link.ports)
+        udp_probe_command(link.address, link.ports, trap_ports=traps)
         if protocol == "udp"
         else tcp_probe_command(link.address, link.ports)
     )
@@ -62,14 +70,12 @@ async def _probe_ports(
     results = parse_port_lines(outcome.stdout, link.ports)
     if protocol == "udp":
         # A trap receiver never answers (only informs, and not every receiver): on the trap
-        # port silence means "not refused" — open, or filtered by a silent drop.
-        trap_ports = set(link.ports[1:])
+        # port silence means "not refused" — open, or filtered by a silent drop: unverified.
         results = {
-            p: (True, "not refused") if p in trap_ports and why == "no answer" else (ok, why)
+            p: (True, UNVERIFIED) if p in traps and why == "no answer" else (ok, why)
             for p, (ok, why) in results.items()
         }
     down = [f"{protocol.upper()} {p} {why}".strip() for p, (ok, why) in results.items() if not ok]
-    ports = ", ".join(str(p) for p in link.ports)
     if down:
         closed = [str(p) for p, (ok, _why) in results.items() if not ok]
         return Check(
@@ -77,8 +83,62 @@ async def _probe_ports(
             f"{protocol.upper()} {', '.join(closed)} closed",
             now(),
             f"from {source.name} to {link.address}: " + "; ".join(down),
+            closed_on=link.target,
         )
-    return Check(Health.UP, f"{protocol.upper()} {ports} open", now())
+    return Check(Health.UP, _open_summary(protocol, results), now())
+
+
+UNVERIFIED = "not refused (unverified)"
+
+
+def _open_summary(protocol: str, results: dict[int, tuple[bool, str]]) -> str:
+    sure = [str(p) for p, (_ok, why) in results.items() if why != UNVERIFIED]
+    unsure = [str(p) for p, (_ok, why) in results.items() if why == UNVERIFIED]
+    parts = ([f"{', '.join(sure)} open"] if sure else []) + (
+        [f"{', '.join(unsure)} {UNVERIFIED}"] if unsure else []
+    )
+    return f"{protocol.upper()} {', '.join(parts)}"
+
+
+async def probe_udp_link(
+    cluster: Cluster,
+    link: Link,
+    runner: CommandRunner,
+    reachable: dict[str, Check],
+    now: Callable[[], float] = time.time,
+) -> Check:
+    """SNMP as Playout uses it, probed from each end once: the hub asks the peer's agent
+    (a Get to UDP 161), the peer sends its traps to the hub (an Inform to UDP 162)."""
+    assert link.source is not None
+    hub, peer = cluster.server(link.source), cluster.server(link.target)
+    agent, traps = link.ports[:1], link.ports[1:]
+    asks = [_probe_ports(runner, hub, Link(LinkKind.UDP, hub.name, peer.name, link.address,
+                                           agent), "udp", now, trap_ports=())]  # fmt: skip
+    if traps and reachable.get(peer.name, NOT_CHECKED).health is Health.DOWN:
+        asks.append(_gone(peer.name, reachable, now))
+    elif traps:
+        back = Link(LinkKind.UDP, peer.name, hub.name, hub.management_address, traps)
+        asks.append(_probe_ports(runner, peer, back, "udp", now, trap_ports=traps))
+    checks = await asyncio.gather(*asks)
+    closed = [c for c in checks if c.health is Health.DOWN]
+    if closed:
+        ports = ", ".join(c.summary.removeprefix("UDP ").removesuffix(" closed") for c in closed)
+        return Check(
+            Health.DOWN,
+            f"UDP {ports} closed",
+            now(),
+            "; ".join(c.error or c.summary for c in closed),
+            closed_on=", ".join(c.closed_on or "" for c in closed),
+        )
+    unknown = [c for c in checks if c.health is Health.UNKNOWN]
+    if unknown:
+        return unknown[0]
+    said = ", ".join(c.summary.removeprefix("UDP ") for c in checks)
+    return Check(Health.UP, f"UDP {said}", now())
+
+
+async def _gone(name: str, reachable: dict[str, Check], now: Callable[[], float]) -> Check:
+    return Check(Health.UNKNOWN, f"{name} cannot be reached", now(), reachable[name].error)
 
 
 async def probe_link(
@@ -87,20 +147,25 @@ async def probe_link(
     runner: CommandRunner,
     reachable: dict[str, Check],
     now: Callable[[], float] = time.time,
+    *,
+    background: BackgroundProbes | None = None,
 ) -> Check:
+    """``link``'s check; a UDP link's is ``background``'s last one when given (the refresh
+    does not wait for SNMP's silences)."""
     if link.kind is LinkKind.MANAGEMENT:
         return reachable.get(link.target, NOT_CHECKED)
     assert link.source is not None
     source = cluster.server(link.source)
     if reachable.get(source.name, NOT_CHECKED).health is Health.DOWN:
-        return Check(
-            Health.UNKNOWN,
-            f"{source.name} cannot be reached",
-            now(),
-            reachable[source.name].error,
+        return await _gone(source.name, reachable, now)
+    if link.kind is LinkKind.UDP:
+        if background is None:
+            return await probe_udp_link(cluster, link, runner, reachable, now)
+        return background.check(
+            f"{cluster.name}/{link.key}",
+            lambda: probe_udp_link(cluster, link, runner, reachable, now),
         )
-    protocol = "udp" if link.kind is LinkKind.UDP else "tcp"
-    return await _probe_ports(runner, source, link, protocol, now)
+    return await _probe_ports(runner, source, link, "tcp", now)
 
 
 async def _reachable(runner: CommandRunner, server: Server, now: Callable[[], float]) -> Check:
@@ -210,8 +275,10 @@ async def probe_cluster(
     *,
     drift: DriftProbe | None = None,
     now: Callable[[], float] = time.time,
+    background: BackgroundProbes | None = None,
 ) -> ClusterStatus:
-    """Probe every server and link of ``cluster`` concurrently."""
+    """Probe every server and link of ``cluster`` concurrently (UDP links through
+    ``background`` when given: their last known state, probed again behind the refresh)."""
     servers = list(cluster.servers)
     reach = await asyncio.gather(*(_reachable(runner, s, now) for s in servers))
     reachable = {s.name: c for s, c in zip(servers, reach, strict=True)}
@@ -235,7 +302,12 @@ async def probe_cluster(
     links = links_of(cluster)
     results = await asyncio.gather(
         asyncio.gather(*(one_server(s) for s in servers)),
-        asyncio.gather(*(probe_link(cluster, link, runner, reachable, now) for link in links)),
+        asyncio.gather(
+            *(
+                probe_link(cluster, link, runner, reachable, now, background=background)
+                for link in links
+            )
+        ),
     )
     server_results, link_results = results
     return ClusterStatus(

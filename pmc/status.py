@@ -48,12 +48,13 @@ class CommandRunner(Protocol):
 @dataclass(frozen=True)
 class Check:
     """One probe's answer: ``summary`` in a few words, ``error`` why it is not up, ``checked``
-    when (seconds since the epoch)."""
+    when (seconds since the epoch), ``closed_on`` where a closed port is."""
 
     health: Health
     summary: str
     checked: float | None = None
     error: str | None = None
+    closed_on: str | None = None  # the server(s) whose firewall closed the ports (a link)
 
 
 NOT_CHECKED = Check(Health.UNKNOWN, "not checked yet")
