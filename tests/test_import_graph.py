@@ -24,7 +24,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("pmc", "ui")
 
-COMMAND_MODULES = ("inventory", "lab", "setup", "bundle", "sync", "cluster", "history", "hostkey")
+COMMAND_MODULES = (
+    "inventory",
+    "lab",
+    "setup",
+    "bundle",
+    "sync",
+    "cluster",
+    "history",
+    "hostkey",
+    "status",
+)
 LAZY: dict[tuple[str, str], str] = {
     # `pmc --version` and `pmc --help` load no command; a command loads only its own module
     **{

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "cluster": "switch a cluster over to another server",
     "history": "what PMC did to a cluster's servers, from every desktop",
     "hostkey": "the servers' trusted SSH host keys",
+    "status": "every cluster at a glance: health, active server, last sync",
 }
 """Every command and its one-line help."""
 
@@ -58,6 +59,8 @@ def register(command: str, parser: argparse.ArgumentParser) -> None:
             from pmc.cli.history import register as fill  # noqa: PLC0415
         case "hostkey":
             from pmc.cli.hostkey import register as fill  # noqa: PLC0415
+        case "status":
+            from pmc.cli.status import register as fill  # noqa: PLC0415
         case _:
             raise ValueError(f"no command {command!r}")
     fill(parser)
