@@ -15,7 +15,6 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -49,7 +48,7 @@ RANK = {standing: rank for rank, standing in enumerate(Standing)}
 _LINKS = (Aspect.ETH2, Aspect.HTTP, Aspect.TCP, Aspect.UDP)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class LastSync:
     """The cluster's last sync as this desktop's job history has it."""
 
@@ -63,7 +62,7 @@ class LastSync:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.when))
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class FleetRow:
     cluster: str
     standing: Standing
@@ -177,7 +176,7 @@ def matching(rows: Iterable[FleetRow], text: str) -> list[FleetRow]:
 RunnerFor = Callable[[Cluster], CommandRunner | None]
 
 
-@dataclass
+@dataclasses.dataclass
 class FleetProbe:
     """What lasts between refreshes of a fleet: the session gate, the UDP probes behind the
     refreshes, the drift cache (optional)."""
@@ -185,6 +184,9 @@ class FleetProbe:
     gate: Gate
     background: BackgroundProbes
     drift: DriftCache | None = None
+    # the probes behind the refresh have sessions of their own: a UDP probe holds its
+    # session for its whole timeout, and must never keep a refresh's script waiting
+    background_gate: Gate = dataclasses.field(default_factory=Gate)
 
 
 async def probe_fleet(
@@ -197,8 +199,13 @@ async def probe_fleet(
         if runner is None:
             return empty_status(cluster)
         drift = probe.drift.probe() if probe.drift is not None else None
-        batched = BatchedRunner(runner, probe.gate)
-        return await probe_cluster(cluster, batched, drift=drift, background=probe.background)
+        return await probe_cluster(
+            cluster,
+            BatchedRunner(runner, probe.gate),
+            drift=drift,
+            background=probe.background,
+            background_runner=BatchedRunner(runner, probe.background_gate),
+        )
 
     statuses = await asyncio.gather(*(one(c) for c in clusters))
     return {c.name: s for c, s in zip(clusters, statuses, strict=True)}

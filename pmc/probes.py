@@ -149,9 +149,11 @@ async def probe_link(
     now: Callable[[], float] = time.time,
     *,
     background: BackgroundProbes | None = None,
+    background_runner: CommandRunner | None = None,
 ) -> Check:
     """``link``'s check; a UDP link's is ``background``'s last one when given (the refresh
-    does not wait for SNMP's silences)."""
+    does not wait for SNMP's silences), probed through ``background_runner`` (sessions of
+    its own: never in a script of the refresh)."""
     if link.kind is LinkKind.MANAGEMENT:
         return reachable.get(link.target, NOT_CHECKED)
     assert link.source is not None
@@ -163,7 +165,7 @@ async def probe_link(
             return await probe_udp_link(cluster, link, runner, reachable, now)
         return background.check(
             f"{cluster.name}/{link.key}",
-            lambda: probe_udp_link(cluster, link, runner, reachable, now),
+            lambda: probe_udp_link(cluster, link, background_runner or runner, reachable, now),
         )
     return await _probe_ports(runner, source, link, "tcp", now)
 
@@ -276,6 +278,7 @@ async def probe_cluster(
     drift: DriftProbe | None = None,
     now: Callable[[], float] = time.time,
     background: BackgroundProbes | None = None,
+    background_runner: CommandRunner | None = None,
 ) -> ClusterStatus:
     """Probe every server and link of ``cluster`` concurrently (UDP links through
     ``background`` when given: their last known state, probed again behind the refresh)."""
@@ -304,7 +307,15 @@ async def probe_cluster(
         asyncio.gather(*(one_server(s) for s in servers)),
         asyncio.gather(
             *(
-                probe_link(cluster, link, runner, reachable, now, background=background)
+                probe_link(
+                    cluster,
+                    link,
+                    runner,
+                    reachable,
+                    now,
+                    background=background,
+                    background_runner=background_runner,
+                )
                 for link in links
             )
         ),
