@@ -31,6 +31,12 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="debian: the lab's stand-ins (default); rocky: modelled on Playout's Rocky servers"
         " (RHEL's sshd_config.d drop-ins, postgresql.auto.conf, the real firewalld)",
     )
+    up.add_argument(
+        "--fleet",
+        type=int,
+        metavar="N",
+        help="instead: N light servers in main/backup pairs (no PostgreSQL), for many clusters",
+    )
     up.set_defaults(handler=_up)
 
     cmds.add_parser("down", help="stop the lab and remove every trace").set_defaults(handler=_down)
@@ -81,9 +87,12 @@ def _up(args: argparse.Namespace) -> int:
     from pmc.lab.inventory import inventory_of  # noqa: PLC0415
 
     started = time.monotonic()
-    cluster = lab.up(
-        args.servers, args.state, args.seed_rows, args.data_mb, args.lab_id, flavor=args.flavor
-    )
+    if args.fleet:
+        cluster = lab.up(args.fleet, lab_id=args.lab_id, fleet=True)
+    else:
+        cluster = lab.up(
+            args.servers, args.state, args.seed_rows, args.data_mb, args.lab_id, flavor=args.flavor
+        )
     took = time.monotonic() - started
     count = len(cluster.servers)
     print(

@@ -339,7 +339,7 @@ def _wait_boot(srv: LabServer, outer: subprocess.Popen[bytes], deadline: float) 
     if answer.get("rc") != 0:
         raise LabError("the server's services did not start in time", where=srv.name)
     for unit in ("sshd", "postgresql", "firewalld"):
-        if answer["units"].get(unit) != "active":
+        if unit in answer["units"] and answer["units"][unit] != "active":
             journal = srv.path(f"/run/pmc-lab-journal/{unit}.log")
             tail = journal.read_text(errors="replace")[-800:] if journal.exists() else ""
             raise LabError(f"{unit} did not start: {tail.strip()}", where=srv.name)
@@ -370,10 +370,13 @@ def up(
     lab_id: str | None = None,
     *,
     flavor: str = flavors.DEFAULT,
+    fleet: bool = False,
 ) -> LabCluster:
-    """Start a lab instance (cleaning up a previous or crashed one with the same id)."""
+    """Start a lab instance (cleaning up a previous or crashed one with the same id).
+    ``fleet``: ``servers`` light servers in main/backup pairs (:func:`topology.fleet_servers`:
+    sshd, the API stand-in and the port listeners, no PostgreSQL), for the status bench."""
     lab = topology.lab_id(lab_id)
-    specs = topology.servers_for(servers)
+    specs = topology.fleet_servers(servers) if fleet else topology.servers_for(servers)
     if state not in topology.STATES:
         raise InputError(f"unknown lab state {state!r}", hint="Use --state fresh or redundant.")
     if seed_rows < 0 or data_mb < 0:
@@ -388,14 +391,20 @@ def up(
         passwords = {s.name: accounts.new_password() for s in specs}
         logins = {s.name: {a: accounts.new_password() for a in accounts.ACCOUNT_NAMES}
                   for s in specs}  # fmt: skip
-        server.postgres_template()
-        with concurrent.futures.ThreadPoolExecutor(len(specs)) as pool:
+        if not fleet:
+            server.postgres_template()
+        with concurrent.futures.ThreadPoolExecutor(min(len(specs), 8)) as pool:
             trees = dict(
                 zip(
                     [s.name for s in specs],
                     pool.map(
                         lambda s: server.prepare_tree(
-                            lab, s, passwords[s.name], accounts=logins[s.name], flavor=flavor
+                            lab,
+                            s,
+                            passwords[s.name],
+                            accounts=logins[s.name],
+                            flavor=flavor,
+                            light=fleet,
                         ),
                         specs,
                     ),
@@ -405,33 +414,36 @@ def up(
         if state == "redundant":
             server.make_redundant(trees, list(specs))
         _install_playout_files(trees, state)
-        outers = {s.name: server.start(lab, s, trees[s.name], base / f"{s.name}.log", flavor)
-                  for s in specs}  # fmt: skip
-        _children[lab] = list(outers.values())
-        deadline = time.monotonic() + BOOT_TIMEOUT
+        # a fleet boots in waves: hundreds of stand-ins starting at once on a small machine
+        # would miss their start deadlines
+        wave = 6 if fleet else len(specs)
+        outers: dict[str, subprocess.Popen[bytes]] = {}
         lab_servers: dict[str, LabServer] = {}
-        for spec in specs:
-            outer = outers[spec.name]
-            pid = None
-            while pid is None:
-                pid = server.init_pid(outer.pid)
-                if pid is None:
-                    if outer.poll() is not None or time.monotonic() > deadline:
-                        raise LabError("the server's namespaces did not start", where=spec.name)
-                    time.sleep(0.01)
-            lab_servers[spec.name] = LabServer(
-                lab, spec, trees[spec.name], pid, passwords[spec.name],
-                operator_password=logins[spec.name]["operator"],
-                viewer_password=logins[spec.name]["viewer"],
-            )  # fmt: skip
-        with concurrent.futures.ThreadPoolExecutor(len(specs)) as pool:
-            list(pool.map(lambda s: _wait_boot(s, outers[s.name], deadline),
-                          lab_servers.values()))  # fmt: skip
-            list(pool.map(lambda s: _seed(s, seed_rows, data_mb), lab_servers.values()))
+        _children[lab] = []
+        deadline = time.monotonic() + BOOT_TIMEOUT * max(1, len(specs) // wave)
+        for first in range(0, len(specs), wave):
+            group = specs[first : first + wave]
+            for spec in group:
+                outer = server.start(lab, spec, trees[spec.name], base / f"{spec.name}.log",
+                                     flavor, light=fleet)  # fmt: skip
+                outers[spec.name] = outer
+                _children[lab].append(outer)
+            for spec in group:
+                lab_servers[spec.name] = _booted_server(
+                    lab, spec, outers[spec.name], trees[spec.name], deadline=deadline,
+                    password=passwords[spec.name], logins=logins[spec.name],
+                )  # fmt: skip
+            with concurrent.futures.ThreadPoolExecutor(len(group)) as pool:
+                list(pool.map(lambda s: _wait_boot(s, outers[s.name], deadline),
+                              [lab_servers[g.name] for g in group]))  # fmt: skip
+        if not fleet:
+            with concurrent.futures.ThreadPoolExecutor(len(specs)) as pool:
+                list(pool.map(lambda s: _seed(s, seed_rows, data_mb), lab_servers.values()))
         status = {
             "id": lab,
             "state": state,
             "flavor": flavor,
+            "fleet": fleet,
             "started": time.time(),
             "operator": {
                 "namespace": topology.namespace(lab, "op"),
@@ -457,13 +469,34 @@ def up(
         raise
 
 
+def _booted_server(
+    lab: str,
+    spec: ServerSpec,
+    outer: subprocess.Popen[bytes],
+    tree: Path,
+    *,
+    deadline: float,
+    password: str,
+    logins: dict[str, str],
+) -> LabServer:
+    pid = None
+    while pid is None:
+        pid = server.init_pid(outer.pid)
+        if pid is None:
+            if outer.poll() is not None or time.monotonic() > deadline:
+                raise LabError("the server's namespaces did not start", where=spec.name)
+            time.sleep(0.01)
+    return LabServer(lab, spec, tree, pid, password, operator_password=logins["operator"],
+                     viewer_password=logins["viewer"])  # fmt: skip
+
+
 def attach(lab_id: str | None = None) -> LabCluster:
     """The running instance, rebuilt from its status file (root passwords unknown: empty)."""
     lab = topology.lab_id(lab_id)
     data = _read_status(lab)
     if data is None:
         raise LabError(f"no lab {lab!r} is running", hint="Start one with `pmc lab up`.")
-    specs = {s.name: s for s in topology.ALL_SERVERS}
+    specs = {s.name: s for s in (*topology.ALL_SERVERS, *topology.fleet_servers(64))}
     servers = {
         name: LabServer(lab, specs[name], Path(info["files_root"]), int(info["init_pid"]))
         for name, info in data["servers"].items()

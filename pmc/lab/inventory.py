@@ -41,8 +41,11 @@ def cluster_name(lab_id: str) -> str:
 
 
 def inventory_of(cluster: LabCluster) -> Inventory:
-    """The inventory of a running lab (root over SSH with a password from the keyring)."""
+    """The inventory of a running lab (root over SSH with a password from the keyring); a
+    fleet lab's pairs are clusters ``<name>-site01``, ``<name>-site02``…"""
     name = cluster_name(cluster.lab_id)
+    if any(s.spec in topology.fleet_servers(64) for s in cluster.servers.values()):
+        return fleet_inventory(cluster, name)
     pair: list[Server] = []
     players: list[Server] = []
     for srv in cluster.servers.values():
@@ -56,6 +59,18 @@ def inventory_of(cluster: LabCluster) -> Inventory:
     clusters = [Cluster(name, Architecture.COMBINED, tuple(pair))]
     if players:
         clusters.append(Cluster(name + PLAYERS_SUFFIX, Architecture.MANUAL, tuple(players)))
+    return Inventory(tuple(clusters))
+
+
+def fleet_inventory(cluster: LabCluster, name: str) -> Inventory:
+    """A fleet lab's main/backup pairs, one combined cluster each (no eth2)."""
+    servers = sorted(cluster.servers.values(), key=lambda s: s.name)
+    clusters = []
+    for i in range(0, len(servers) - 1, 2):
+        pair = tuple(
+            Server(s.name, s.management_address, None, _ROLES[s.role]) for s in servers[i : i + 2]
+        )
+        clusters.append(Cluster(f"{name}-site{i // 2 + 1:02d}", Architecture.COMBINED, pair))
     return Inventory(tuple(clusters))
 
 
@@ -79,6 +94,8 @@ def trust_host_keys(cluster: LabCluster, known_hosts: Path | KnownHosts) -> list
     trusted = []
     for srv in cluster.servers.values():
         for kind in HOST_KEY_KINDS:
+            if not srv.path(f"/etc/ssh/ssh_host_{kind}_key.pub").exists():
+                continue  # a light server (a fleet lab) has an ed25519 key only
             key_type, blob = srv.host_key(kind).split()[:2]
             key = paramiko.PKey.from_type_string(key_type, base64.b64decode(blob))
             store.add(host_id(srv.management_address, 22), key)

@@ -39,7 +39,8 @@ def namespaces(lab: str) -> list[str]:
         names = os.listdir(NETNS_DIR)
     except FileNotFoundError:
         return []
-    ours = {topology.namespace(lab, s.name) for s in topology.ALL_SERVERS}
+    known = (*topology.ALL_SERVERS, *topology.fleet_servers(max(topology.FLEET_SIZES)))
+    ours = {topology.namespace(lab, s.name) for s in known}
     ours.add(topology.namespace(lab, "op"))
     return sorted(n for n in names if n.startswith(prefix) and n in ours)
 

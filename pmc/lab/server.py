@@ -246,13 +246,13 @@ def postgres_template() -> Path:
 
 
 def _standin(name: str, tool: str) -> str:
+    client = Path(interpreter.code_root(), "pmc/lab/standins/client.py")
     return (
-        f"#!{interpreter.python()}\n"
+        f"#!{interpreter.python()} -S\n"
         f"# The lab's {name} stand-in: asks this server's supervisor (pmc.lab.supervisor).\n"
-        "import sys\n"
-        f"sys.path.insert(0, {interpreter.code_root()!r})\n"
-        "from pmc.lab.standins import client_main\n"
-        f"sys.exit(client_main({tool!r}))\n"
+        "import runpy, sys\n"
+        f"client = runpy.run_path({str(client)!r})\n"
+        f"sys.exit(client['client_main']({tool!r}, path={topology.SUPERVISOR_SOCKET!r}))\n"
     )
 
 
@@ -286,10 +286,12 @@ def prepare_tree(
     reset: bool = False,
     accounts: Mapping[str, str] | None = None,
     flavor: str = flavors.DEFAULT,
+    light: bool = False,
 ) -> Path:
     """Create the server's private tree in its fresh state; returns its host path. With
     ``reset`` (services stopped), bring an existing tree back to fresh, keeping host keys.
-    ``accounts``: passwords of the lab accounts by name (kept as they are when not given)."""
+    ``accounts``: passwords of the lab accounts by name (kept as they are when not given).
+    ``light`` (a fleet lab): no database, an ed25519 host key only."""
     tree = topology.tree_dir(lab, spec.name)
     uid, gid = _postgres_ids()
     if reset:
@@ -340,13 +342,15 @@ def prepare_tree(
                 stderr=subprocess.PIPE,
             )
             for kind, bits in (("rsa", ["-b", "3072"]), ("ecdsa", []), ("ed25519", []))
+            if not light or kind == "ed25519"
         ]
     )
     # PostgreSQL: a copy of the cached template at /opt/playout/db.
     db = tree / "opt/playout/db"
     shutil.rmtree(db, ignore_errors=True)
-    _run(["cp", "-a", str(postgres_template()), str(db)], what="copying the database template")
-    os.chmod(db, 0o700)
+    if not light:
+        _run(["cp", "-a", str(postgres_template()), str(db)], what="copying the database template")
+        os.chmod(db, 0o700)
     if not reset:
         write_accounts(tree, spec)
     write_shadow(tree, password, accounts)
@@ -367,9 +371,16 @@ def prepare_tree(
 
 
 def start(
-    lab: str, spec: topology.ServerSpec, tree: Path, log: Path, flavor: str = flavors.DEFAULT
+    lab: str,
+    spec: topology.ServerSpec,
+    tree: Path,
+    log: Path,
+    flavor: str = flavors.DEFAULT,
+    *,
+    light: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start the server's supervisor (PID 1 of its namespaces); returns the `ip` process."""
+    """Start the server's supervisor (PID 1 of its namespaces); returns the `ip` process.
+    ``light``: without PostgreSQL (a fleet lab)."""
     env = {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "LANG": "C.UTF-8",
@@ -383,6 +394,7 @@ def start(
         "--propagation", "private", "--kill-child",
         interpreter.python(), "-m", "pmc.lab.supervisor",
         "--server", spec.name, "--lab", lab, "--tree", str(tree), "--flavor", flavor,
+        *(["--no-database"] if light else []),
     ]  # fmt: skip
     with log.open("ab") as out:
         return subprocess.Popen(

@@ -153,7 +153,9 @@ class Unit:
 
 
 class Supervisor:
-    def __init__(self, server: str, lab: str, flavor: str = flavors.DEFAULT) -> None:
+    def __init__(
+        self, server: str, lab: str, flavor: str = flavors.DEFAULT, *, database: bool = True
+    ) -> None:
         self.server = server
         self.lab = lab
         self.flavor = flavor
@@ -180,6 +182,8 @@ class Supervisor:
         for name in topology.LISTENER_SERVICES:
             specs.append((name, [py, "-m", "pmc.lab.listeners", name], None, signal.SIGTERM))
         for name, argv, user, sig in specs:
+            if name == "postgresql" and not database:
+                continue  # a light server (a fleet lab): no PostgreSQL at all
             self.units[name] = Unit(name, argv, user, sig)
         os.makedirs(JOURNAL_DIR, exist_ok=True)
 
@@ -466,6 +470,8 @@ class Supervisor:
         order = ["firewalld", "postgresql", "sshd", "playout-api", *topology.LISTENER_SERVICES]
         threads = []
         for name in order:
+            if name not in self.units:
+                continue
             if name in ("firewalld", "postgresql"):
                 self.start(name)  # the API may need the database, everything the firewall
             else:
@@ -520,8 +526,8 @@ class _SocketServer(socketserver.ThreadingUnixStreamServer):
         os.rename(staging, path)  # appears only once it accepts connections
 
 
-def _serve(server: str, lab: str, flavor: str) -> None:
-    sup = Supervisor(server, lab, flavor)
+def _serve(server: str, lab: str, flavor: str, database: bool) -> None:
+    sup = Supervisor(server, lab, flavor, database=database)
     signal.signal(signal.SIGTERM, lambda *_: sup.shutdown())
     signal.signal(signal.SIGINT, lambda *_: sup.shutdown())
     listener = _SocketServer(topology.SUPERVISOR_SOCKET, sup)
@@ -555,6 +561,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lab", required=True)
     parser.add_argument("--tree", required=True, type=Path)
     parser.add_argument("--flavor", choices=flavors.FLAVORS, default=flavors.DEFAULT)
+    parser.add_argument("--no-database", action="store_true", help="a light server: no PostgreSQL")
     args = parser.parse_args(argv)
     socket.sethostname(args.server)
     mount_tree(args.tree)
@@ -563,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     child = os.fork()
     if child == 0:
         try:
-            _serve(args.server, args.lab, args.flavor)
+            _serve(args.server, args.lab, args.flavor, not args.no_database)
         finally:
             os._exit(1)
     return _init(child)

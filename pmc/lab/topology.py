@@ -129,6 +129,25 @@ FIREWALL_SERVICES = {"cockpit": ("9090/tcp",), "dhcpv6-client": ("546/udp",), "s
 _LAB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,23}$")
 
 
+FLEET_SIZES = range(2, 65, 2)  # a fleet lab: pairs of light servers (main, backup)
+_FLEET_FIRST = 130  # 127.168.1.130 onwards, on the same management bridge
+
+
+def fleet_servers(count: int) -> tuple[ServerSpec, ...]:
+    """``count`` light servers in main/backup pairs (``f01`` main, ``f02`` its backup, …),
+    management addresses only (no eth2: a fleet lab has no database to replicate)."""
+    if count not in FLEET_SIZES:
+        raise InputError(
+            f"a fleet lab has an even number of servers from 2 to 64, not {count}",
+            hint="Use --fleet 2, 4, … 64.",
+        )
+    return tuple(
+        ServerSpec(f"f{i + 1:02d}", "main" if i % 2 == 0 else "backup",
+                   f"127.168.1.{_FLEET_FIRST + i}", None)
+        for i in range(count)
+    )  # fmt: skip
+
+
 def servers_for(count: int) -> tuple[ServerSpec, ...]:
     if count not in SIZES:
         raise InputError(

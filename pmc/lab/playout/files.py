@@ -119,9 +119,13 @@ def install(trees: dict[str, Path], state: str) -> None:
     ``trees`` maps the lab's server names (:data:`pmc.lab.topology.ALL_SERVERS`) to the host
     paths of their trees.
     """
-    specs = [s for s in topology.ALL_SERVERS if s.name in trees]
+    known = (*topology.ALL_SERVERS, *topology.fleet_servers(max(topology.FLEET_SIZES)))
+    specs = [s for s in known if s.name in trees]
     for spec in specs:
         peers = [p for p in specs if p is not spec]
+        if spec.name.startswith("f"):  # a fleet lab: the server's own pair only
+            pair = (int(spec.name[1:]) - 1) // 2
+            peers = [p for p in peers if (int(p.name[1:]) - 1) // 2 == pair]
         root = trees[spec.name] / "opt/playout"
         files = playout_files(
             spec.name, spec.role, spec.management_address, spec.redundancy_address, peers, state
