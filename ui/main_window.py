@@ -43,6 +43,8 @@ from .cluster_flows import ClusterFlows
 from .cluster_tree import ClusterBrowser, ClusterTree
 from .error_dialog import show_error
 from .first_frame import place
+from .fleet_poller import FleetPoller
+from .fleet_view import FleetView
 from .health_look import forget_badges, state_colour
 from .icons import app_icon, forget_icons
 from .inventory_flows import InventoryFlows
@@ -105,11 +107,18 @@ class MainWindow(QMainWindow):
             syncing=lambda cluster: runner is not None and runner.running(cluster) is not None,
         )
         self.tray = SyncTray(session, self)
+        self.fleet = FleetView()
+        self.fleet_poller = FleetPoller(
+            session,
+            self,
+            job_running=lambda cluster: runner is not None and runner.running(cluster) is not None,
+        )
         self.welcome = WelcomePage()
         self.welcome.set_inventory_path(session.inventory_path)
         self.centre = QStackedWidget()
         self.centre.addWidget(self.welcome)
         self.centre.addWidget(self.topology)
+        self.centre.addWidget(self.fleet)
         self.setCentralWidget(self.centre)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         left = Qt.DockWidgetArea.LeftDockWidgetArea
@@ -182,6 +191,7 @@ class MainWindow(QMainWindow):
                 "export_image": self.export_diagram,
                 "import_inventory": inventory.import_inventory,
                 "show_log": self.show_log,
+                "show_fleet": self.show_fleet,
                 "about": self.show_about,
             },
             lambda work, what: session.tasks.spawn(work, what=what),
@@ -213,6 +223,9 @@ class MainWindow(QMainWindow):
             lambda busy: self.state_label.setText(tr("Probing servers…") if busy else "")
         )
         self.poller.assessed.connect(self._health_changed)
+        self.fleet_poller.rowsChanged.connect(self.fleet.show_rows)
+        self.fleet_poller.healthChanged.connect(self.tray.alert)
+        self.fleet.clusterOpened.connect(self.open_cluster)
         self.welcome.newCluster.connect(a["new_cluster"].trigger)
         self.welcome.importInventory.connect(a["import_inventory"].trigger)
         self.welcome.startLab.connect(
@@ -241,9 +254,34 @@ class MainWindow(QMainWindow):
                 if dock is not None:
                     dock.setVisible(not first_run)
             self.status_dock.raise_()
-        self.centre.setCurrentWidget(self.welcome if first_run else self.topology)
+        fleet = len(self.session.inventory.clusters) > 1
+        if first_run:
+            self.centre.setCurrentWidget(self.welcome)
+        elif fleet and self.centre.currentWidget() is not self.topology:
+            self.centre.setCurrentWidget(self.fleet)  # more than one cluster: all at a glance
+        elif not fleet or self.centre.currentWidget() is self.welcome:
+            self.centre.setCurrentWidget(self.topology)
+        self._follow_fleet()
         if first_run:
             self.health_label.setText(tr("No cluster yet: add one, or import an inventory"))
+
+    def show_fleet(self) -> None:
+        """Every cluster at a glance (View > All clusters)."""
+        self.centre.setCurrentWidget(self.fleet)
+        self._follow_fleet()
+
+    def open_cluster(self, name: str) -> None:
+        """A cluster of the fleet view, in the diagram, the table and the tree."""
+        self.tree.select(name)
+        self.centre.setCurrentWidget(self.topology)
+        self._follow_fleet()
+
+    def _follow_fleet(self) -> None:
+        """The fleet is probed while its page shows (also hidden in the tray)."""
+        if self.centre.currentWidget() is self.fleet and self._shown:
+            self.fleet_poller.start()
+        else:
+            self.fleet_poller.stop()
 
     def _update_actions(self) -> None:
         cluster = self.selection.current_cluster()
@@ -381,6 +419,7 @@ class MainWindow(QMainWindow):
         self._shown = True  # from now on probes go on, also while hidden in the tray
         if self.poller.cluster is not None and not self.poller.polling:
             self.poller.watch(self.poller.cluster)
+        self._follow_fleet()
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)

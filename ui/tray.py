@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
-from pmc.alerts import AlertPacer, changes, notification
+from pmc.alerts import AlertPacer, Change, changes, notification
 from pmc.health_model import ClusterHealth, State
 from pmc.jobs import EventKind, Job, JobEvent
 
@@ -124,6 +124,13 @@ class SyncTray(QObject):
             state = health.overall if health.checked else None
             self.icon.setIcon(badged("pmc", state))
         self._update_tooltip()
+        if found:
+            self.pacer.add(found)
+            self._send_alerts()
+
+    def alert(self, found: list[Change]) -> None:
+        """Notify changes of health found elsewhere (the fleet view's clusters), paced as
+        the watched cluster's."""
         if found:
             self.pacer.add(found)
             self._send_alerts()

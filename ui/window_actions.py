@@ -20,7 +20,7 @@ ActionName = Literal[
     "add_server", "edit_server", "remove_server", "connect_server", "replace_host_key",
     "export_settings", "import_settings", "quit", "new_cluster", "setup_redundancy", "verify",
     "synchronize", "switch_over", "history", "refresh", "zoom_in", "zoom_out", "zoom_fit",
-    "export_image", "about", "show_log", "import_inventory",
+    "export_image", "about", "show_log", "import_inventory", "show_fleet",
 ]  # fmt: skip
 Needs = Literal["cluster", "servers", "probes", "server", "sync", "nothing"]
 """What an action needs to be enabled: a selected cluster, a selected cluster with servers
@@ -94,6 +94,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("show_log", "Show &log", "log", None,
                "PMC's log file, read only, with a filter"),
     ActionSpec("about", "&About PMC", "about"),
+    ActionSpec("show_fleet", "&All clusters", "cluster", "Ctrl+Shift+L",
+               "Every cluster at a glance: health, active server, last sync, problems first"),
 )  # fmt: skip
 
 SEPARATOR = None
@@ -124,7 +126,8 @@ MENUS: tuple[tuple[str, tuple[MenuItem, ...]], ...] = (
                  SEPARATOR, "quit")),
     ("&Cluster", ("new_cluster", "import_inventory", SEPARATOR, "setup_redundancy", "verify",
                   "synchronize", SEPARATOR, "switch_over", "history")),
-    ("&View", (DOCKS, SEPARATOR, "refresh", "zoom_in", "zoom_out", "zoom_fit", "export_image")),
+    ("&View", (DOCKS, SEPARATOR, "show_fleet", "refresh", "zoom_in", "zoom_out", "zoom_fit",
+               "export_image")),
     ("&Help", ("show_log", SEPARATOR, "about")),
 )  # fmt: skip
 

@@ -74,6 +74,7 @@ def run_window(
 
     def about_to_quit() -> None:
         window.poller.stop()
+        window.fleet_poller.stop()
         session.tasks.cancel_all()
         closed.set()
 
