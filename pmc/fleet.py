@@ -72,6 +72,7 @@ class FleetRow:
     last_sync: LastSync
     holder: str = ""  # who holds the cluster lock, when one does
     checked: float = 0.0
+    problems: tuple[str, ...] = ()  # every cause worth reading, one line each
 
     @property
     def health(self) -> str:
@@ -92,6 +93,7 @@ class FleetRow:
             if self.last_sync.when is None
             else time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.last_sync.when)),
             "last_sync_result": self.last_sync.result or None,
+            "problems": list(self.problems),
             "checked": None
             if not self.checked
             else time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.checked)),
@@ -159,6 +161,7 @@ def row_of(
         last,
         holder,
         health.checked,
+        tuple(health.problem_lines()),
     )
 
 
