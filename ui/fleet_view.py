@@ -29,6 +29,7 @@ COLUMNS = ("Cluster", "Health", "Active server", "Last sync", "Result", "What ne
 RANK_ROLE = Qt.ItemDataRole.UserRole + 1  # the Health column sorts problems first
 _FINE = (State.OK, State.NOT_APPLICABLE)
 _QUIET = (Standing.OK, Standing.IN_SYNC, Standing.NOT_CHECKED)
+_LOOK = {Standing.IN_USE: State.WARNING, Standing.DRIFT: State.WARNING}  # else the state's
 
 
 class FleetView(QWidget):
@@ -43,6 +44,7 @@ class FleetView(QWidget):
         self.filter.setObjectName("fleetFilter")
         self.filter.setPlaceholderText(tr("Filter clusters by name"))
         self.filter.setClearButtonEnabled(True)
+        self.filter.setMinimumWidth(260)
         self.model = QStandardItemModel(0, len(COLUMNS), self)
         self.model.setHorizontalHeaderLabels([tr(c) for c in COLUMNS])
         self.proxy = QSortFilterProxyModel(self)
@@ -92,13 +94,13 @@ class FleetView(QWidget):
     def _items(self, row: FleetRow, position: int) -> list[QStandardItem]:
         texts = (
             row.cluster,
-            f"{row.state.symbol}  {row.health}",
+            f"{_LOOK.get(row.standing, row.state).symbol}  {row.health}",
             row.active or "–",
             row.last_sync.text,
             row.last_sync.result or "–",
             row.summary.removeprefix(f"{row.cluster}: "),
         )
-        colour = state_colour(row.state)
+        colour = state_colour(_LOOK.get(row.standing, row.state))
         items = []
         for column, text in enumerate(texts):
             item = QStandardItem(text)
@@ -109,7 +111,7 @@ class FleetView(QWidget):
                 position if column == 1 else text.lower() if column != 3 else row.last_sync.when
             )
             item.setData(key if key is not None else 0.0, RANK_ROLE)
-            if column == 1 and row.state not in _FINE:
+            if column == 1:
                 item.setForeground(colour)
             items.append(item)
         assert RANK[row.standing] >= 0

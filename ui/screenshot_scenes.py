@@ -23,6 +23,7 @@ from pmc.workspace import Workspace
 
 from .cluster_dialog import ClusterDialog
 from .export_dialog import ExportDialog
+from .fleet_scene import fleet_window
 from .history_dialog import HistoryDialog
 from .host_key_dialog import ChangedHostKeyDialog, NewHostKeyDialog
 from .import_dialog import ImportDialog
@@ -76,6 +77,15 @@ async def first_run(camera: Camera, folder: Path) -> None:
     await camera.save(window, "first-run-welcome")
     window.close()
     session.tasks.shutdown()
+    window.deleteLater()
+
+
+async def fleet_view(camera: Camera, folder: Path) -> None:
+    """Ten clusters at a glance, problems first (ui.fleet_scene), at 1280×720."""
+    window = fleet_window(folder)
+    await camera.save(window, "fleet-view-10-clusters")
+    window.close()
+    window.session.tasks.shutdown()
     window.deleteLater()
 
 

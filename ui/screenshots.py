@@ -1,15 +1,16 @@
 """``make screenshots``: PNGs of the app on a fresh lab cluster, for people to look at.
 
 Writes into ``screenshots/`` (or the folder given), numbered in the order an operator meets
-them: the first run's welcome page; the cluster and server dialogs with a typo; the main
-window and its status table at 1280×720; the host-key dialogs; a setup apply that fails and
-rolls back; each page of the setup wizard while it really sets up the combined architecture;
-the main window afterwards; the export and import dialogs; the switchover dialog's plan and
-the cluster's history; the sync panel (drift, a sync refused over a change on backup, a
-remediation prompt, the history) and the tray menu; the status views at 1280×720 with a port
-blocked; the log viewer and an error dialog; and dark mode switched while the window is open.
-Runs offscreen with the Fusion style at scale 1, quietly (the offscreen platform's notes are
-dropped); needs root for the lab, whose id is ``$PMC_LAB_ID`` (``pmc-shots`` by default).
+them: the first run's welcome page; ten clusters at a glance (the fleet view); the cluster
+and server dialogs with a typo; the main window and its status table at 1280×720; the
+host-key dialogs; a setup apply that fails and rolls back; each page of the setup wizard
+while it really sets up the combined architecture; the main window afterwards; the export
+and import dialogs; the switchover dialog's plan and the cluster's history; the sync panel
+(drift, a sync refused over a change on backup, a remediation prompt, the history) and the
+tray menu; the status views at 1280×720 with a port blocked; the log viewer and an error
+dialog; and dark mode switched while the window is open. Runs offscreen with the Fusion style
+at scale 1, quietly (the offscreen platform's notes are dropped); needs root for the lab,
+whose id is ``$PMC_LAB_ID`` (``pmc-shots`` by default).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from .screenshot_scenes import (
     failed_apply,
     failover_dialogs,
     first_run,
+    fleet_view,
     host_key_dialogs,
     inventory_dialogs,
     log_and_error,
@@ -60,6 +62,7 @@ async def refresh(window: MainWindow) -> None:
 async def shoot(setup: LabSetup, folder: Path, scratch: Path) -> None:
     camera = Camera(folder)
     await first_run(camera, scratch)
+    await fleet_view(camera, scratch)
     tasks = Tasks()
     workspace = Workspace(setup.inventory_path, pool=setup.pool(), store=Store.in_memory())
     session = Session(workspace, tasks)

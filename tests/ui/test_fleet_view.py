@@ -5,83 +5,28 @@ opens the cluster, and a cluster whose health changes is told to the tray."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
-from pmc.cluster_lock import Holder
-from pmc.inventory import Architecture, Cluster, Inventory, Role, Server
 from pmc.inventory_file import save_inventory
-from pmc.status import Check, ClusterStatus, Health, ServerStatus, links_of
 from tests.ui.helpers import open_window
+from ui.fleet_scene import FLEET, NAMES, PROBLEMS, statuses
 
 pytestmark = pytest.mark.gui
-
-NAMES = [f"site{i:02d}" for i in range(1, 11)]
-
-
-def _cluster(i: int, name: str) -> Cluster:
-    return Cluster(
-        name,
-        Architecture.COMBINED,
-        (
-            Server("main", f"127.168.2.{2 * i}", f"127.17.60.{2 * i}", Role.MAIN),
-            Server("backup", f"127.168.2.{2 * i + 1}", f"127.17.60.{2 * i + 1}", Role.BACKUP),
-        ),
-    )
-
-
-INVENTORY = Inventory(tuple(_cluster(i, name) for i, name in enumerate(NAMES, 1)))
-
-
-def _status(cluster: Cluster, problem: str = "") -> ClusterStatus:
-    now = time.time()
-    up = Check(Health.UP, "ok", now)
-    drift = (
-        Check(Health.DOWN, "3 rows differ", now, "3 rows differ")
-        if problem == "drift"
-        else Check(Health.UP, "in sync", now)
-    )
-    servers = {
-        s.name: ServerStatus(s.name, up, up, up, up, Check(Health.UP, "", now), drift)
-        for s in cluster.servers
-    }
-    if problem == "unreachable":
-        down = Check(Health.DOWN, "unreachable", now, "no route to host")
-        servers["backup"] = ServerStatus("backup", down)
-    if problem == "locked":
-        holder = Holder("alice", "desk-7", "1.0", "import into backup", now, 42)
-        servers["backup"] = ServerStatus(
-            "backup", up, up, up, up, Check(Health.UP, "", now), drift, locked_by=holder
-        )
-    links = {link.key: up for link in links_of(cluster)}
-    if problem == "link down":
-        links["tcp:main:backup"] = Check(
-            Health.DOWN, "TCP 2001 closed", now, "from main to 127.168.2.9: TCP 2001 refused"
-        )
-    return ClusterStatus(cluster.name, servers, links, now)
-
-
-PROBLEMS = {"site07": "unreachable", "site03": "link down", "site09": "locked", "site05": "drift"}
-
 
 @pytest.fixture
 def fleet_file(pmc_dirs: Path) -> Path:
     path = pmc_dirs / "inventory.toml"
-    save_inventory(INVENTORY, path)
+    save_inventory(FLEET, path)
     return path
-
-
-def _statuses(problems: dict[str, str]) -> dict[str, ClusterStatus]:
-    return {c.name: _status(c, problems.get(c.name, "")) for c in INVENTORY.clusters}
 
 
 def test_ten_clusters_open_on_the_fleet_view_problems_first(qtbot, loop, fleet_file: Path) -> None:
     window = open_window(qtbot, fleet_file)
     assert window.centre.currentWidget() is window.fleet
-    window.fleet_poller.publish(_statuses(PROBLEMS))
+    window.fleet_poller.publish(statuses(PROBLEMS))
     view = window.fleet
     healthy = sorted(set(NAMES) - set(PROBLEMS))
     assert view.visible_clusters() == ["site07", "site03", "site09", "site05", *healthy]
@@ -109,9 +54,9 @@ def test_a_health_change_is_told_to_the_tray_and_a_row_opens_its_cluster(
     qtbot, loop, fleet_file: Path
 ) -> None:
     window = open_window(qtbot, fleet_file)
-    window.fleet_poller.publish(_statuses({}))
+    window.fleet_poller.publish(statuses({}))
     with qtbot.waitSignal(window.tray.notified, timeout=5000) as told:
-        window.fleet_poller.publish(_statuses({"site04": "link down"}))
+        window.fleet_poller.publish(statuses({"site04": "link down"}))
     title, message = told.args
     assert title.startswith("site04 has a failure")
     assert "TCP 22·2001·5555" in message
