@@ -16,6 +16,7 @@ from ui.fleet_scene import FLEET, NAMES, PROBLEMS, statuses
 
 pytestmark = pytest.mark.gui
 
+
 @pytest.fixture
 def fleet_file(pmc_dirs: Path) -> Path:
     path = pmc_dirs / "inventory.toml"
