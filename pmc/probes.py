@@ -281,29 +281,30 @@ async def probe_cluster(
     background_runner: CommandRunner | None = None,
 ) -> ClusterStatus:
     """Probe every server and link of ``cluster`` concurrently (UDP links through
-    ``background`` when given: their last known state, probed again behind the refresh)."""
+    ``background`` when given: their last known state, probed again behind the refresh).
+
+    Everything is asked at once, the SSH check too (a batching runner then asks each server
+    one script); what depended on a server PMC could not reach is said so afterwards."""
     servers = list(cluster.servers)
-    reach = await asyncio.gather(*(_reachable(runner, s, now) for s in servers))
-    reachable = {s.name: c for s, c in zip(servers, reach, strict=True)}
+    reaching = {s.name: asyncio.ensure_future(_reachable(runner, s, now)) for s in servers}
 
     async def one_server(server: Server) -> ServerStatus:
-        if reachable[server.name].health is Health.DOWN:
-            gone = Check(Health.UNKNOWN, "server unreachable", now(), reachable[server.name].error)
-            pg = await probe_postgres(runner, cluster, server, now)
-            return ServerStatus(server.name, reachable[server.name], gone, pg, gone, gone)
-        api, pg, (repl, last, facts), drifted, locked = await asyncio.gather(
+        api, pg, (repl, last, facts), locked = await asyncio.gather(
             probe_api(runner, server, now),
             probe_postgres(runner, cluster, server, now),
             probe_replication(runner, server, now),
-            drift(cluster, server) if drift else _not_compared(),
             probe_lock(runner, server),
         )
-        return ServerStatus(
-            server.name, reachable[server.name], api, pg, repl, last, drifted, facts, locked
-        )
+        here = await reaching[server.name]
+        if here.health is Health.DOWN:
+            gone = Check(Health.UNKNOWN, "server unreachable", now(), here.error)
+            return ServerStatus(server.name, here, gone, pg, gone, gone)
+        drifted = await (drift(cluster, server) if drift else _not_compared())
+        return ServerStatus(server.name, here, api, pg, repl, last, drifted, facts, locked)
 
     links = links_of(cluster)
-    results = await asyncio.gather(
+    not_yet: dict[str, Check] = {}  # nobody known unreachable yet: every probe is asked
+    server_results, link_results = await asyncio.gather(
         asyncio.gather(*(one_server(s) for s in servers)),
         asyncio.gather(
             *(
@@ -311,7 +312,7 @@ async def probe_cluster(
                     cluster,
                     link,
                     runner,
-                    reachable,
+                    not_yet,
                     now,
                     background=background,
                     background_runner=background_runner,
@@ -320,13 +321,29 @@ async def probe_cluster(
             )
         ),
     )
-    server_results, link_results = results
+    reachable = {s.server: s.reachable for s in server_results}
     return ClusterStatus(
         cluster=cluster.name,
         servers={s.server: s for s in server_results},
-        links={link.key: c for link, c in zip(links, link_results, strict=True)},
+        links={
+            link.key: await _as_reached(link, check, reachable, now)
+            for link, check in zip(links, link_results, strict=True)
+        },
         checked=now(),
     )
+
+
+async def _as_reached(
+    link: Link, check: Check, reachable: dict[str, Check], now: Callable[[], float]
+) -> Check:
+    """A link's check once the SSH checks are known: the management link is the SSH check,
+    a link from a server PMC cannot reach says so."""
+    if link.kind is LinkKind.MANAGEMENT:
+        return reachable.get(link.target, NOT_CHECKED)
+    source = link.source or ""
+    if reachable.get(source, NOT_CHECKED).health is Health.DOWN:
+        return await _gone(source, reachable, now)
+    return check
 
 
 async def _not_compared() -> Check:
