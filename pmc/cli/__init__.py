@@ -29,7 +29,7 @@ COMMANDS: dict[str, str] = {
     "cluster": "switch a cluster over to another server",
     "history": "what PMC did to a cluster's servers, from every desktop",
     "hostkey": "the servers' trusted SSH host keys",
-    "status": "every cluster at a glance: health, active server, last sync",
+    "status": "every cluster at a glance, problems first",
 }
 """Every command and its one-line help."""
 
