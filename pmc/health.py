@@ -126,8 +126,8 @@ def _port_link(
         unsure = "unverified" in check.summary
         text = "open, 162 unverified" if unsure and link.kind is LinkKind.UDP else "open"
         age = status.checked - (check.checked or status.checked)
-        if age >= 1:  # probed behind the refresh: the last answer, with its age
-            text += f" ({_age(age)} ago)"
+        if link.kind is LinkKind.UDP and age >= STALE_S:  # probed behind the refresh: the
+            text += f" ({_age(age)} ago)"  # last answer, with its age
         return Finding(
             State.OK,
             text,
@@ -156,6 +156,9 @@ def _port_link(
 _UNVERIFIED = (
     ": a trap receiver does not answer, so PMC can only tell that the port was not refused"
 )
+
+
+STALE_S = 10.0  # a UDP answer older than this (when its refresh ended) shows its age
 
 
 def _age(seconds: float) -> str:

@@ -6,6 +6,7 @@ bash here, as a server runs them over SSH."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import subprocess
 import time
 
@@ -14,9 +15,11 @@ import pytest
 from pmc.background_probes import UNDER_WAY, BackgroundProbes
 from pmc.errors import PmcError, RemoteError
 from pmc.fleet import FleetProbe, probe_fleet
+from pmc.health import assess
+from pmc.health_model import Aspect
 from pmc.inventory import Architecture, Cluster, Role, Server
 from pmc.probe_batches import BatchedRunner, Gate, batch_script, split_outcomes
-from pmc.status import Check, CommandOutcome, Health
+from pmc.status import Check, CommandOutcome, Health, empty_status
 
 
 class Bash:
@@ -189,3 +192,27 @@ def test_a_gate_counts_its_sessions(count: int) -> None:
 
     asyncio.run(go())
     assert gate.sessions == count and gate.peak == min(count, 2)
+
+
+def test_an_snmp_answer_from_an_earlier_refresh_shows_its_age() -> None:
+    """The UDP cell shows the last answer with its age once it is older than the refresh;
+    a TCP check made earlier in the same (slow) refresh shows none."""
+    cluster = Cluster(
+        "site",
+        Architecture.COMBINED,
+        (
+            Server("main", "127.0.9.1", role=Role.MAIN),
+            Server("backup", "127.0.9.2", role=Role.BACKUP),
+        ),
+    )
+    ended = 1_000_000.0
+    status = empty_status(cluster)
+    links = dict(status.links)
+    links["udp:main:backup"] = Check(
+        Health.UP, "UDP 161 open, 162 not refused (unverified)", ended - 40
+    )
+    links["tcp:main:backup"] = Check(Health.UP, "TCP 22, 2001, 5555 open", ended - 3)
+    health = assess(cluster, dataclasses.replace(status, links=links, checked=ended))
+    backup = health.servers["backup"].findings
+    assert backup[Aspect.UDP].text == "open, 162 unverified (40 s ago)"
+    assert backup[Aspect.TCP].text == "open"
