@@ -27,7 +27,7 @@ from pmc.probe_batches import BatchedRunner, Gate
 from pmc.probes import probe_cluster
 from pmc.status import ClusterStatus, CommandRunner, empty_status
 from pmc.store import Store
-from pmc.sync.history import history
+from pmc.sync.history import JOB_KIND, entry_of
 
 
 class Standing(StrEnum):
@@ -50,7 +50,7 @@ _LINKS = (Aspect.ETH2, Aspect.HTTP, Aspect.TCP, Aspect.UDP)
 
 @dataclasses.dataclass(frozen=True)
 class LastSync:
-    """The cluster's last sync as this desktop's job history has it."""
+    """The cluster's last sync (not a dry run) as this desktop's job history has it."""
 
     when: float | None = None  # seconds since the epoch; None: never synchronized here
     result: str = ""  # succeeded, failed after 2 retries, running…
@@ -126,16 +126,18 @@ def standing_of(health: ClusterHealth, *, job_running: bool = False) -> Standing
 
 
 def active_and_last_sync(cluster: Cluster, store: Store | None) -> tuple[str, LastSync]:
-    """The cluster's active server and its last sync. Until the inventory records the active
-    server, it is the main (the primary); the last sync is this desktop's job history."""
-    main = cluster.main
-    active = main.name if main else (cluster.servers[0].name if cluster.servers else "")
+    """The cluster's active server as the inventory records it (main until a switchover) and
+    its last sync in this desktop's job history: the newest sync job of the cluster, never
+    another kind of job, nor a dry run (it changes nothing)."""
+    server = cluster.active_server
+    active = server.name if server else (cluster.servers[0].name if cluster.servers else "")
     if store is None:
         return active, LastSync()
-    entries = history(store, limit=1, cluster=cluster.name)
-    if not entries:
-        return active, LastSync()
-    return active, LastSync(entries[0].started, entries[0].result)
+    for record in store.jobs(kind=JOB_KIND):
+        if record.cluster == cluster.name and not entry_of(record).dry_run:
+            entry = entry_of(record, store)  # its log too: the retries
+            return active, LastSync(entry.started, entry.result)
+    return active, LastSync()
 
 
 def row_of(
