@@ -25,7 +25,7 @@ from pmc.health_model import Aspect, ClusterHealth, State
 from pmc.inventory import Cluster, Inventory
 from pmc.probe_batches import BatchedRunner, Gate
 from pmc.probes import probe_cluster
-from pmc.status import ClusterStatus, CommandRunner, empty_status
+from pmc.status import ClusterStatus, CommandRunner, Health, LinkKind, empty_status
 from pmc.store import Store
 from pmc.sync.history import JOB_KIND, entry_of
 
@@ -223,6 +223,14 @@ def with_answers(status: ClusterStatus, background: BackgroundProbes) -> Cluster
         for key, check in status.links.items()
     }
     return dataclasses.replace(status, links=links)
+
+
+def remember_answers(status: ClusterStatus, background: BackgroundProbes) -> None:
+    """Keep the UDP answers of a refresh that waited for them (probed within it) as the last
+    known ones, which the next refreshes behind which UDP is probed show meanwhile."""
+    for key, check in status.links.items():
+        if key.startswith(f"{LinkKind.UDP.value}:") and check.health is not Health.UNKNOWN:
+            background.known[f"{status.cluster}/{key}"] = check
 
 
 def fleet_rows(

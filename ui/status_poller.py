@@ -8,7 +8,9 @@ Every result is judged by the health model (:func:`pmc.health.assess`) once, her
 table, the diagram, the tree, the status bar and the tray all show. The config
 drift column comes from a :class:`pmc.drift_cache.DriftCache` (when the window has a sync runner):
 drift reports are heavier, so they are fetched at their own, slower interval and never while
-a sync of the cluster runs.
+a sync of the cluster runs. The refreshes of the timer probe SNMP (UDP) behind them, as the
+fleet does (:mod:`pmc.background_probes`: the last answer shown with its age, republished as
+a new one comes); a refresh asked for (the window's first, Refresh status) waits for it.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from collections.abc import Callable
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from pmc.background_probes import BackgroundProbes
 from pmc.drift_cache import DriftCache
+from pmc.fleet import remember_answers, with_answers
 from pmc.health import assess
 from pmc.health_model import ClusterHealth
 from pmc.inventory import Cluster
 from pmc.probes import probe_cluster
-from pmc.status import ClusterStatus, empty_status
+from pmc.status import Check, ClusterStatus, empty_status
 
 from .session import Session
 
@@ -55,8 +59,13 @@ class StatusPoller(QObject):
         self.cluster: Cluster | None = None
         self.last: ClusterStatus | None = None
         self.health: ClusterHealth | None = None
+        self.background = BackgroundProbes(on_answer=self._answered)
         self._timer = QTimer(self)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(lambda: self.refresh(udp_behind=True))
+        self._republish = QTimer(self)  # background answers arriving together: one publish
+        self._republish.setSingleShot(True)
+        self._republish.setInterval(200)
+        self._republish.timeout.connect(self._publish_answers)
         self._task: asyncio.Task[None] | None = None
         self.set_interval(DEFAULT_INTERVAL_S)
 
@@ -90,6 +99,7 @@ class StatusPoller(QObject):
         self._timer.stop()
         if self._task is not None:
             self._task.cancel()
+        self.background.close()
 
     def apply_drift(self) -> None:
         """Show the drift cache's latest report now (without probing anything)."""
@@ -118,28 +128,44 @@ class StatusPoller(QObject):
     def busy(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def refresh(self, *, drift: bool = False) -> asyncio.Task[None] | None:
+    def refresh(
+        self, *, drift: bool = False, udp_behind: bool = False
+    ) -> asyncio.Task[None] | None:
         """Start a refresh now unless one is running; returns its task. ``drift``: compare
-        the servers' configuration now too, whatever the drift interval says."""
+        the servers' configuration now too, whatever the drift interval says. ``udp_behind``:
+        SNMP probed behind the refresh (its last answer shown), as the timer's refreshes do."""
         if drift and self.drift is not None and self.cluster is not None:
             self.drift.invalidate(self.cluster.name)
         if self.cluster is None or self.session.pool is None or self.busy:
             return self._task if self.busy else None
-        self._task = self.session.tasks.spawn(self._refresh(self.cluster), what="status refresh")
+        self._task = self.session.tasks.spawn(
+            self._refresh(self.cluster, udp_behind), what="status refresh"
+        )
         return self._task
 
-    async def _refresh(self, cluster: Cluster) -> None:
+    async def _refresh(self, cluster: Cluster, udp_behind: bool = False) -> None:
         runner = self.session.runner_for(cluster)
         assert runner is not None
+        behind = self.background if udp_behind else None
         self.refreshing.emit(True)
         try:
             drift = None
             if self.drift is not None:
                 paused = self.syncing is not None and self.syncing(cluster.name)
                 drift = self.drift.probe(fetch_now=False if paused else None)
-            status = await probe_cluster(cluster, runner, drift=drift)
+            status = await probe_cluster(cluster, runner, drift=drift, background=behind)
         finally:
             if shiboken6.isValid(self):  # the window may have closed meanwhile
                 self.refreshing.emit(False)
+        if behind is None:
+            remember_answers(status, self.background)
         if cluster == self.cluster and shiboken6.isValid(self):
             self.publish(cluster, status)
+
+    def _answered(self, _key: str, _check: Check) -> None:
+        if shiboken6.isValid(self) and not self.busy:
+            self._republish.start()
+
+    def _publish_answers(self) -> None:
+        if self.cluster is not None and self.last is not None and not self.busy:
+            self.publish(self.cluster, with_answers(self.last, self.background))
