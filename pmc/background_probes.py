@@ -39,8 +39,9 @@ class BackgroundProbes:
         return self.known.get(key, UNDER_WAY)
 
     def _answered(self, key: str, task: asyncio.Task[Check]) -> None:
-        if self._under_way.get(key) is task:
-            del self._under_way[key]
+        if self._under_way.get(key) is not task:  # dropped: a newer answer was remembered
+            return
+        del self._under_way[key]
         if task.cancelled():
             return
         error = task.exception()
@@ -50,6 +51,14 @@ class BackgroundProbes:
         self.known[key] = task.result()
         if self.on_answer is not None:
             self.on_answer(key, task.result())
+
+    def remember(self, key: str, check: Check) -> None:
+        """``check`` as ``key``'s last answer, from a probe that was waited for: a probe of
+        ``key`` under way (started before it) is dropped, its answer would be older."""
+        task = self._under_way.pop(key, None)
+        if task is not None:
+            task.cancel()
+        self.known[key] = check
 
     @property
     def under_way(self) -> int:

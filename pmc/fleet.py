@@ -227,10 +227,11 @@ def with_answers(status: ClusterStatus, background: BackgroundProbes) -> Cluster
 
 def remember_answers(status: ClusterStatus, background: BackgroundProbes) -> None:
     """Keep the UDP answers of a refresh that waited for them (probed within it) as the last
-    known ones, which the next refreshes behind which UDP is probed show meanwhile."""
+    known ones, which the next refreshes behind which UDP is probed show meanwhile (a probe
+    behind an earlier refresh still under way is dropped: its answer would be older)."""
     for key, check in status.links.items():
         if key.startswith(f"{LinkKind.UDP.value}:") and check.health is not Health.UNKNOWN:
-            background.known[f"{status.cluster}/{key}"] = check
+            background.remember(f"{status.cluster}/{key}", check)
 
 
 def fleet_rows(

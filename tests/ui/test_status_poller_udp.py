@@ -1,7 +1,8 @@
 """The single cluster's status poller probes SNMP (UDP) behind the timer's refreshes, as the
 fleet does: the refresh is back while the UDP probe is still under way, its answer is shown
-when it comes; a refresh asked for waits for it, and its answer is the one the timer's next
-refresh shows meanwhile. Commands run by bash on this machine (127.0.9.x: nobody listens)."""
+when it comes; a refresh asked for waits for it, drops an older probe still under way, and
+its answer is the one the timer's next refresh shows meanwhile. Commands run by bash on this
+machine (127.0.9.x: nobody listens)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ CLUSTER = Cluster(
 
 
 class UdpHeld(Bash):
-    """Bash, but a UDP probe waits until :attr:`release` is set."""
+    """Bash, but a UDP probe waits until the :attr:`release` of its start is set."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -35,7 +36,8 @@ class UdpHeld(Bash):
 
     async def run(self, server: Server, command: str, *, timeout: float) -> CommandOutcome:
         if "/dev/udp/" in command:
-            await self.release.wait()
+            release = self.release
+            await release.wait()
         return await super().run(server, command, timeout=timeout)
 
 
@@ -56,12 +58,21 @@ def test_snmp_behind_the_timers_refresh_and_within_one_asked_for(qtbot, loop) ->
         qtbot.waitUntil(lambda: poller.last.links[UDP].health is Health.DOWN, timeout=60000)
         behind = poller.last.links[UDP]
 
-        task = poller.refresh()  # asked for: waits for SNMP
+        held = runner.release = asyncio.Event()  # the timer's next probe is held
+        task = poller.refresh(udp_behind=True)
+        qtbot.waitUntil(task.done, timeout=60000)
+        assert poller.last.links[UDP] == behind and poller.background.under_way == 1
+
+        runner.release = asyncio.Event()
+        runner.release.set()
+        task = poller.refresh()  # asked for: waits for SNMP, drops the held probe
         qtbot.waitUntil(task.done, timeout=60000)
         asked = poller.last.links[UDP]
-        assert asked.health is Health.DOWN and asked is not behind
+        assert asked.health is Health.DOWN and asked != behind
+        assert poller.background.under_way == 0
+        held.set()
 
-        runner.release.clear()  # the timer's next refresh shows that answer meanwhile
+        runner.release = asyncio.Event()  # the timer's next refresh shows that answer
         task = poller.refresh(udp_behind=True)
         qtbot.waitUntil(task.done, timeout=60000)
         assert poller.last.links[UDP] == asked
