@@ -1,6 +1,7 @@
 """The fleet view's scene for ``make screenshots`` (and its test): ten clusters of main and
 backup, four of them with a problem (a server PMC cannot reach, a port link down, a cluster
-another operator's PMC holds, drift), as the probes would answer. No servers are reached."""
+another operator's PMC holds, drift), as the probes would answer; one switched over to its
+backup (:data:`SWITCHED`). No servers are reached."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from .tasks import Tasks
 
 NAMES = [f"site{i:02d}" for i in range(1, 11)]
 PROBLEMS = {"site07": "unreachable", "site03": "link down", "site09": "locked", "site05": "drift"}
+SWITCHED = "site03"  # on air from its backup: the active server
 
 
 def _cluster(i: int, name: str) -> Cluster:
@@ -30,6 +32,7 @@ def _cluster(i: int, name: str) -> Cluster:
             Server("main", f"127.168.2.{2 * i}", f"127.17.60.{2 * i}", Role.MAIN),
             Server("backup", f"127.168.2.{2 * i + 1}", f"127.17.60.{2 * i + 1}", Role.BACKUP),
         ),
+        active="backup" if name == SWITCHED else None,
     )
 
 
@@ -75,7 +78,11 @@ def fleet_window(folder: Path) -> MainWindow:
     fleet view with :data:`PROBLEMS`."""
     path = folder / "fleet.toml"
     save_inventory(FLEET, path)
-    session = Session(Workspace(path, store=Store.in_memory()), Tasks())
+    store = Store.in_memory()
+    for name, result in (("site01", "succeeded"), ("site05", "failed"), ("site02", "succeeded")):
+        store.job_started(f"sync-{name}", "sync", f"Synchronize {name} (delta)", name)
+        store.job_finished(f"sync-{name}", result, "")
+    session = Session(Workspace(path, store=store), Tasks())
     window = MainWindow(session)
     window.resize(1280, 720)
     session.load()

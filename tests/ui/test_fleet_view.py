@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 
 from pmc.inventory_file import save_inventory
 from tests.ui.helpers import open_window
-from ui.fleet_scene import FLEET, NAMES, PROBLEMS, statuses
+from ui.fleet_scene import FLEET, NAMES, PROBLEMS, SWITCHED, statuses
 
 pytestmark = pytest.mark.gui
 
@@ -40,7 +40,12 @@ def test_ten_clusters_open_on_the_fleet_view_problems_first(qtbot, loop, fleet_f
     assert cells["site09"].endswith("in use: alice@desk-7 (import into backup)")
     assert cells["site05"].endswith("drift")
     assert cells["site01"].endswith("in sync")
-    assert view.proxy.index(0, 2).data() == "main"  # the active server
+    active = {
+        view.proxy.index(r, 0).data(): view.proxy.index(r, 2).data()
+        for r in range(view.proxy.rowCount())
+    }
+    assert active[SWITCHED] == "backup"  # the inventory's active server
+    assert {active[n] for n in NAMES if n != SWITCHED} == {"main"}
     assert view.title.text() == "10 clusters, 4 needing a look"
     view.filter.setText("SITE0")  # by name, any case; problems still first
     assert view.visible_clusters() == ["site07", "site03", "site09", "site05"] + [
