@@ -61,7 +61,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--include-ts-outputs",
         action="store_true",
-        help="also copy TS outputs (the seed configures them on each server separately)",
+        help="also copy TS outputs (the vendor's manual configures them on each server separately)",
     )
     run.add_argument("--from", dest="primary", metavar="SERVER",
                      help="copy from this server (default: the active server)")  # fmt: skip

@@ -1,4 +1,4 @@
-"""Wizard page 1: which cluster, which architecture — with the seed's explanation."""
+"""Wizard page 1: which cluster, which architecture — with the vendor's manual's explanation."""
 
 from __future__ import annotations
 
