@@ -309,13 +309,20 @@ class Connection:
         return channel
 
     def close_session(self, channel: paramiko.Channel) -> None:
-        """Close ``channel`` and give its session slot back (safe to call more than once)."""
-        channel.close()
-        with self._lock:
-            held = id(channel) in self._held
-            self._held.discard(id(channel))
-        if held:
-            self.slots.release()
+        """Close ``channel`` and give its session slot back (safe to call more than once, and
+        never raises: on a line that just went down paramiko's close raises EOFError or
+        OSError; the loss itself is reported by whoever was using the channel, and the slot
+        must come back all the same)."""
+        try:
+            channel.close()
+        except (EOFError, OSError, paramiko.SSHException) as exc:
+            log.debug("%s: closing a session on a lost connection: %r", self.label, exc)
+        finally:
+            with self._lock:
+                held = id(channel) in self._held
+                self._held.discard(id(channel))
+            if held:
+                self.slots.release()
 
     async def open_forward(
         self, dest: tuple[str, int], origin: tuple[str, int] = ("127.0.0.1", 0)

@@ -162,3 +162,37 @@ def test_sessions_refused_at_once_are_each_waited_for(tmp_path: Path) -> None:
             return [r.stdout.strip() for r in results]
 
     assert asyncio.run(go()) == [str(i) for i in range(40)]
+
+
+def test_a_session_closed_as_the_line_goes_down_gives_its_slot_back(
+    sshd: ThrowawaySshd, tmp_path: Path
+) -> None:
+    """paramiko's close raises EOFError when the socket died before the transport noticed
+    (seen in CI: the command reader's thread raised it, the slot was never given back and
+    the error sat in a future nobody read). Closing must not raise, and every slot must be
+    free again: after it, as many sessions as the connection allows open at once."""
+
+    async def go() -> int:
+        conn = Connection(
+            server_for(sshd), cluster="lab", known_hosts=KnownHosts(tmp_path / "known"),
+            trust=TrustFingerprints([host_fingerprint(sshd)]), max_sessions=3,
+        )  # fmt: skip
+        try:
+            channel = await conn.open_session()
+            real_close = channel.close
+
+            def line_down() -> None:
+                real_close()
+                raise EOFError  # what paramiko raised when its socket was gone
+
+            channel.close = line_down  # type: ignore[method-assign]
+            conn.close_session(channel)
+            async with asyncio.timeout(30):
+                opened = [await conn.open_session() for _ in range(3)]
+            for each in opened:
+                conn.close_session(each)
+            return len(opened)
+        finally:
+            await conn.close()
+
+    assert asyncio.run(go()) == 3
