@@ -80,3 +80,27 @@ def test_snmp_behind_the_timers_refresh_and_within_one_asked_for(qtbot, loop) ->
     finally:
         runner.release.set()
         poller.stop()
+
+
+def test_the_timer_s_refreshes_probe_snmp_behind(qtbot, loop) -> None:
+    """The refreshes the timer starts do not wait for SNMP: with the UDP probe held, the
+    timer's refresh still ends and shows the earlier answer while the probe stays under way."""
+    runner = UdpHeld()
+    runner.release.set()
+    session = types.SimpleNamespace(pool=object(), tasks=Tasks(), runner_for=lambda c: runner)
+    poller = StatusPoller(session)  # type: ignore[arg-type]
+    poller.set_interval(2)
+    try:
+        poller.watch(CLUSTER)  # the first refresh is asked for: it waits for SNMP
+        qtbot.waitUntil(lambda: poller.last.links[UDP].health is Health.DOWN, timeout=60000)
+        qtbot.waitUntil(lambda: not poller.busy, timeout=60000)
+        first = poller.last.links[UDP]
+
+        runner.release = asyncio.Event()  # from now on SNMP never answers
+        qtbot.waitUntil(lambda: poller.background.under_way == 1, timeout=60000)
+        qtbot.waitUntil(lambda: not poller.busy, timeout=60000)
+        assert poller.polling
+        assert poller.last.links[UDP] == first  # the refresh ended and kept the last answer
+    finally:
+        runner.release.set()
+        poller.stop()
