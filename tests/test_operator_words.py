@@ -14,9 +14,6 @@ its values go), so a message that is only built at run time is checked by its pa
 from __future__ import annotations
 
 import ast
-import enum
-import importlib
-import pkgutil
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-import pmc
 from pmc.errors import PmcError
 from pmc.words import AVOID
+from tests.operator_words import MARKS, WORDS, code_in, import_pmc, internal_codes
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTED = (
@@ -35,9 +32,6 @@ COUNTED = (
     "fixes|records|bundles|folders|sessions|updates|tasks"
 )
 FIXED_PLURAL = re.compile(rf"^\s({COUNTED})\b")
-WORDS = {word: re.compile(rf"\b{re.escape(word)}\w*", re.IGNORECASE) for word in AVOID
-         if word.isalpha()}  # fmt: skip
-MARKS = [word for word in AVOID if not word.isalpha()]
 
 
 @dataclass(frozen=True)
@@ -88,10 +82,7 @@ def _sources(package: str) -> Iterator[tuple[str, ast.Module]]:
 
 def _pmc_errors() -> set[str]:
     """The names of every PmcError subclass pmc defines (its modules imported to find them)."""
-    for module in pkgutil.walk_packages(pmc.__path__, "pmc."):
-        if module.name.startswith(("pmc.lab", "pmc.cli", "pmc.__main__")):
-            continue
-        importlib.import_module(module.name)
+    import_pmc()
     found: set[str] = set()
     todo = [PmcError]
     while todo:
@@ -175,18 +166,6 @@ def _on_ctx(node: ast.Call) -> bool:
     )
 
 
-def _internal_values() -> set[str]:
-    """Values of pmc's string enums that are codes, not words ("failover-not-checked")."""
-    codes: set[str] = set()
-    for module in list(importlib.sys.modules.values()):  # type: ignore[attr-defined]
-        if not getattr(module, "__name__", "").startswith("pmc."):
-            continue
-        for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, enum.Enum):
-                codes |= {m.value for m in value if isinstance(m.value, str) and "-" in m.value}
-    return codes
-
-
 TEXTS = operator_texts()
 
 
@@ -230,13 +209,13 @@ def problems_of(text: Text, codes: set[str]) -> list[str]:
         if isinstance(value, ast.Attribute) and value.attr == "value" and not command_line:
             found.append(f"an enum's internal value: {{{ast.unparse(value)}}}")
     for code in codes:
-        if re.search(rf"(?<![\w/.-]){re.escape(code)}(?![\w/.-])", whole):
+        if code_in(whole, code):
             found.append(f"an internal code {code!r}")
     return found
 
 
 def test_operator_texts_use_the_operators_words() -> None:
-    codes = _internal_values()
+    codes = internal_codes()
     bad = [f"{t.where}: {p}: {t.text[:90]!r}" for t in TEXTS for p in problems_of(t, codes)]
     assert not bad, "\n".join(bad)
 

@@ -1,7 +1,9 @@
 """What only the setup engine's lab tests (and bench/bench_setup.py) need on top of the shared
 lab fixtures (tests/fixtures/lab.py) and the lab API (pmc.lab): the lab as an inventory
-cluster, a connection pool that trusts exactly the lab's host keys, and a hash of the files a
-setup may touch (to prove a rollback left every server byte-for-byte as before).
+cluster, a connection pool that trusts exactly the lab's host keys, a hash of the files a
+setup may touch (to prove a rollback left every server byte-for-byte as before), and the
+rocky flavour's sshd drop-in that forbids root's login (issue 16's case) with what ``sshd -T``
+says of it.
 
 Running coroutines in the operator's namespace is the lab's own
 ``LabCluster.call_in_operator_namespace`` (see :func:`in_lab`).
@@ -28,6 +30,8 @@ from pmc.remote.host_keys import KnownHosts
 from pmc.remote.pool import ConnectionPool
 
 T = TypeVar("T")
+
+SSHD_DROP_INS = "/etc/ssh/sshd_config.d/"
 
 # Every file a setup may create or change on a lab server (the firewall's permanent state
 # included), for byte-for-byte comparisons.
@@ -142,3 +146,27 @@ def api_request(lab: LabCluster, address: str, method: str, path: str, body: Any
             conn.close()
 
     return lab.call_in_operator_namespace(go)
+
+
+def sshd_root_login(lab: LabCluster, name: str, peer: str) -> str:
+    """The ``permitrootlogin`` line ``sshd -T`` prints inside server ``name`` for root coming
+    from ``peer``'s eth2 address (as the peer's copy config connects)."""
+    srv, other = lab.servers[name], lab.servers[peer]
+    spec = f"user=root,host={other.redundancy_address},addr={other.redundancy_address}"
+    done = srv.run(["/usr/sbin/sshd", "-T", "-C", spec], check=True)
+    return next(line for line in done.stdout.splitlines() if line.startswith("permitrootlogin"))
+
+
+def forbid_root_login_in_drop_in(lab: LabCluster) -> None:
+    """On every server of a rocky lab, the administrator changed the drop-in Rocky's installer
+    wrote (``01-permitrootlogin.conf``) to ``PermitRootLogin no`` and restarted sshd: the
+    drop-in wins, root cannot log in at all (PMC logs in as the lab's ``operator``, who has
+    sudo rights)."""
+    for srv in lab.servers.values():
+        harden = srv.path(SSHD_DROP_INS + "01-permitrootlogin.conf")
+        harden.write_text("# site policy\nPermitRootLogin no\n")
+        harden.chmod(0o600)
+        if srv.systemctl("restart", "sshd").returncode != 0:
+            raise AssertionError(f"sshd did not restart on {srv.name}")
+    said = sshd_root_login(lab, "main", "backup")
+    assert said == "permitrootlogin no", said

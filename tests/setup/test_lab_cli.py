@@ -20,7 +20,14 @@ from pmc.inventory_file import save_inventory
 from pmc.lab import LabCluster
 from pmc.paths import state_db_path
 from tests.fixtures.keyring import PmcDirs, SecretServiceSession
-from tests.setup.labkit import hash_files, lab_cluster
+from tests.operator_words import problems_in_output
+from tests.setup.labkit import (
+    SSHD_DROP_INS,
+    forbid_root_login_in_drop_in,
+    hash_files,
+    lab_cluster,
+    sshd_root_login,
+)
 from tests.setup.test_lab_setup import sabotage_api_restart
 
 pytestmark = [pytest.mark.lab, pytest.mark.keyring, pytest.mark.slow]
@@ -121,3 +128,50 @@ def test_plan_apply_verify_exit_codes(
     # the history file holds no password
     raw = b"".join(p.read_bytes() for p in state_db_path().parent.iterdir() if p.is_file())
     assert raw and not any(s.root_password.encode() in raw for s in lab.servers.values())
+
+
+def test_combined_apply_on_rocky_makes_root_key_login_effective_past_a_drop_in(
+    fresh_rocky_lab: LabCluster,
+    secret_service: SecretServiceSession,
+    isolated_dirs: PmcDirs,
+    tmp_path: Path,
+) -> None:
+    """Issue 16's case through the CLI: on the rocky flavour a drop-in sets PermitRootLogin no
+    (root cannot log in; PMC logs in as the operator, with sudo). `pmc setup apply
+    --architecture combined` writes PMC's drop-in that sorts first, and the plan it prints
+    says where the value came from and where it will; afterwards sshd -T inside each server
+    lets root in by key from its peer, verify passes, a second plan has nothing to change,
+    and the administrator's drop-in is untouched."""
+    lab = fresh_rocky_lab
+    forbid_root_login_in_drop_in(lab)
+    theirs = hash_files(lab, (SSHD_DROP_INS + "01-permitrootlogin.conf",))
+    cluster = lab_cluster(lab, Architecture.COMBINED, user="operator")
+    inventory = write_inventory(tmp_path / "lab.toml", cluster)
+    trust = fingerprints(lab)
+    combined = ("--architecture", "combined")
+    for srv in lab.servers.values():
+        secrets.set_password("lab", srv.name, srv.password_of("operator"))
+    try:
+        applied = pmc(lab, inventory, "apply", *combined, trust=trust, yes=True)
+        verified = pmc(lab, inventory, "verify", *combined, trust=trust)
+        planned = pmc(lab, inventory, "plan", *combined, trust=trust)
+    finally:
+        for srv in lab.servers.values():
+            secrets.delete_password("lab", srv.name)
+
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert (
+        "effective: sshd PermitRootLogin for root from 127.17.59.129: no"
+        " (/etc/ssh/sshd_config.d/01-permitrootlogin.conf:2) → prohibit-password"
+        " (/etc/ssh/sshd_config.d/00-pmc.conf:1)"
+    ) in applied.stdout, applied.stdout
+    for name, peer in (("main", "backup"), ("backup", "main")):
+        assert sshd_root_login(lab, name, peer) == "permitrootlogin without-password"
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "all checks pass" in verified.stdout
+    assert planned.returncode == 0, planned.stderr
+    assert "Nothing to change." in planned.stdout, planned.stdout
+    assert hash_files(lab, (SSHD_DROP_INS + "01-permitrootlogin.conf",)) == theirs
+    said = "".join(r.stdout + r.stderr for r in (applied, verified, planned))
+    script = "'Checking failover on slave... returned 127'"  # copy_config.sh's, quoted
+    assert not problems_in_output(said, quoted=(script,)), problems_in_output(said)

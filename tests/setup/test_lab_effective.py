@@ -21,20 +21,18 @@ from pmc.plan import StepKind, render_text
 from pmc.setup import SetupOptions
 from pmc.setup.apply import SetupFailed
 from pmc.store import Store
-from tests.setup.labkit import hash_files
+from tests.setup.labkit import (
+    SSHD_DROP_INS,
+    forbid_root_login_in_drop_in,
+    hash_files,
+    sshd_root_login,
+)
 from tests.setup.test_lab_setup import Session, assert_services_active
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-D = "/etc/ssh/sshd_config.d/"
+D = SSHD_DROP_INS
 AUTO = "/opt/playout/db/postgresql.auto.conf"
-
-
-def sshd_t(lab: LabCluster, name: str, peer: str) -> str:
-    srv, other = lab.servers[name], lab.servers[peer]
-    spec = f"user=root,host={other.redundancy_address},addr={other.redundancy_address}"
-    done = srv.run(["/usr/sbin/sshd", "-T", "-C", spec], check=True)
-    return next(line for line in done.stdout.splitlines() if line.startswith("permitrootlogin"))
 
 
 def show_listen(lab: LabCluster, name: str) -> str:
@@ -54,12 +52,7 @@ def test_a_drop_in_forbidding_root_gets_pmc_s_drop_in_and_root_key_login_works(
     drop-in is untouched. Before that, a Match block for root that no place PMC may write can
     beat is refused before anything changes, naming its line."""
     lab = fresh_rocky_lab
-    for srv in lab.servers.values():
-        harden = srv.path(D + "01-permitrootlogin.conf")
-        harden.write_text("# site policy\nPermitRootLogin no\n")
-        harden.chmod(0o600)
-        assert srv.systemctl("restart", "sshd").returncode == 0
-    assert sshd_t(lab, "main", "backup") == "permitrootlogin no"
+    forbid_root_login_in_drop_in(lab)
     session = Session(lab, Architecture.COMBINED, tmp_path, user="operator")
 
     # with a Match block for root at the end no place PMC may write wins: refused, unchanged
@@ -89,7 +82,7 @@ def test_a_drop_in_forbidding_root_gets_pmc_s_drop_in_and_root_key_login_works(
 
     session.apply(plan)
     for name, peer in (("main", "backup"), ("backup", "main")):
-        assert sshd_t(lab, name, peer) == "permitrootlogin without-password"
+        assert sshd_root_login(lab, name, peer) == "permitrootlogin without-password"
     result = session.verify(end_to_end=True)
     assert result.ok, str(result)
     assert session.plan().is_empty
