@@ -232,6 +232,10 @@ DBUS_SYSTEM_CONF = """\
 # session of its own (setsid), so that stopping the unit (SIGTERM to its process group) reaches
 # firewalld first: it removes its rules (CleanupOnExit) while the bus still runs — libdbus
 # makes it exit at once, rules left behind, when the bus goes first. The shell then ends the bus.
+# firewalld gets that one SIGTERM only, as from systemd (KillMode=mixed in its unit): its GLib
+# handler is removed once it has run, so a second SIGTERM during its clean-up kills it there,
+# its table left behind (and doubled by the next start: it deletes only a table it made).
+# The shell's trap therefore waits for it, and says how it ended if not cleanly.
 FIREWALLD_UNIT = f"""\
 rm -f /run/dbus/system_bus_socket; mkdir -p /run/dbus
 setsid dbus-daemon --config-file={DBUS_CONFIG} --nofork --nopidfile & bus=$!
@@ -241,8 +245,9 @@ until [ -S /run/dbus/system_bus_socket ]; do
   sleep 0.05
 done
 {FIREWALLD} --nofork --nopid & fw=$!
-trap 'kill -TERM $fw 2>/dev/null; wait $fw; kill -TERM $bus; wait $bus; exit 0' TERM INT
-wait $fw; rc=$?
+ended() {{ [ "$1" -eq 0 ] || echo "firewalld exited with status $1" >&2; }}
+trap 'wait $fw; ended $?; kill -TERM $bus; wait $bus; exit 0' TERM INT
+wait $fw; rc=$?; ended $rc
 kill -TERM $bus; wait $bus
 exit $rc
 """
