@@ -3,6 +3,15 @@
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests judge outcomes, never speed: Hypothesis's default 200 ms deadline per example
+# (and its too-slow health check) fail a correct test on a loaded machine (CI's two cores
+# running labs beside it). Speed goals live in bench/.
+settings.register_profile(
+    "pmc", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("pmc")
 
 pytest_plugins: list[str] = [
     "tests.fixtures.sshd",
