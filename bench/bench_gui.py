@@ -29,10 +29,10 @@ from PySide6.QtCore import QElapsedTimer, QTimer
 
 from pmc.inventory import Architecture, Cluster, Inventory
 from pmc.inventory_file import save_inventory
+from pmc.lab.demo_setup import lab_app_setup
 from pmc.store import Store
 from pmc.workspace import Workspace
 from ui.app import make_app, quiet_platform_notes
-from ui.lab_session import lab_app_setup
 from ui.main_window import MainWindow
 from ui.session import Session
 from ui.tasks import Tasks

@@ -30,13 +30,13 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from pmc.errors import PmcError
+from pmc.lab.demo_setup import lab_app_setup
 from pmc.status import ClusterStatus
 from pmc.store import Store
 from pmc.workspace import Workspace
 
 from .app import make_app, start_logging
 from .host_key_dialog import DialogTrustDecision
-from .lab_session import lab_app_setup
 from .main_window import MainWindow
 from .session import Session
 from .tasks import Tasks

@@ -2,7 +2,7 @@
 to write the bundle; the export runs as a Job (the jobs panel shows it too) with progress in
 bytes, rate and time left, and a cancel that leaves no partial bundle behind.
 
-Glue only: the export is :func:`pmc.bundle.export.export_bundle`."""
+Glue only: the export is :func:`pmc.bundle.jobs.export_job`."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pmc.bundle.export import ExportOptions, ExportResult, export_bundle
-from pmc.inventory import Cluster, Server
-from pmc.jobs import Job, JobContext, JobState
+from pmc.bundle import jobs as bundle_jobs
+from pmc.bundle.export import ExportOptions, ExportResult
+from pmc.jobs import Job, JobState
 from pmc.outcome import Outcome
 
 from .bundle_dialog import FILTER, SUFFIX, BundleDialog, bundle_folder, remember_folder
@@ -34,23 +34,6 @@ def default_name(server: str, now: dt.datetime | None = None) -> str:
     """``<server>-<UTC time>.pmcbundle``."""
     when = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
     return f"{server}-{when}{SUFFIX}"
-
-
-def export_job(
-    session: Session, cluster: Cluster, server: Server, path: Path, options: ExportOptions
-) -> Job[ExportResult]:
-    connection = session.workspace.connection(cluster, server)
-
-    async def body(ctx: JobContext) -> ExportResult:
-        with ctx.step(f"Export {server.name} to {path.name}", server=server.name):
-            result = await export_bundle(connection, path, options, ctx)
-        ctx.log(str(result), server=server.name)
-        return result
-
-    return Job(
-        "export", f"Export {server.name} to {path.name}", body,
-        cluster=cluster.name, store=session.store,
-    )  # fmt: skip
 
 
 class ExportDialog(BundleDialog):
@@ -159,7 +142,9 @@ class ExportDialog(BundleDialog):
             return
         cluster, server = found
         remember_folder(path)
-        self.job = export_job(self.session, cluster, server, path, self.options())
+        self.job = bundle_jobs.export_job(
+            self.session.workspace, cluster, server, path, self.options()
+        )
         for widget in self._inputs():
             widget.setEnabled(False)
         self.export_button.setEnabled(False)

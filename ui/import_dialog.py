@@ -27,20 +27,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pmc.bundle.importer import (
-    ImportOptions,
-    ImportResult,
-    default_backup_dir,
-    import_bundle,
-    preview_import,
-)
+from pmc.bundle import jobs as bundle_jobs
+from pmc.bundle.importer import ImportOptions, ImportResult, default_backup_dir
 from pmc.bundle.preview import Preview, Scan, scan_bundle
 from pmc.bundle.progress import human_bytes
 from pmc.errors import Cancelled, PmcError
 from pmc.inventory import Cluster, Server
-from pmc.jobs import Job, JobContext, JobState
+from pmc.jobs import Job, JobState
 from pmc.outcome import Outcome, not_restored, restored_from_backup
-from pmc.remote.connection import Connection
 
 from .bundle_dialog import FILTER, BundleDialog, bundle_folder, remember_folder
 from .icons import icon
@@ -48,24 +42,6 @@ from .import_choices import ImportChoices
 from .import_preview import ImportPreview
 from .session import Session
 from .translation import tr
-
-
-def import_job(
-    session: Session, cluster: Cluster, server: Server, scan: Scan, options: ImportOptions
-) -> Job[ImportResult]:
-    connection = session.workspace.connection(cluster, server)
-
-    async def body(ctx: JobContext) -> ImportResult:
-        result = await import_bundle(connection, scan.path, options, ctx, scan=scan)
-        ctx.log(str(result), server=server.name)
-        for note in result.notes:
-            ctx.log(note, server=server.name)
-        return result
-
-    return Job(
-        "import", f"Import {scan.path.name} into {server.name}", body,
-        cluster=cluster.name, store=session.store,
-    )  # fmt: skip
 
 
 class _ScanCounter:
@@ -315,14 +291,17 @@ class ImportDialog(BundleDialog):
         self.preview_button.setEnabled(False)
         self.preview_state.setText(tr("Reading {name} to compare…").format(name=server.name))
         self.previewing = True
-        connection = self.session.workspace.connection(cluster, server)
         self.preview_task = self.session.tasks.spawn(
-            self._preview(connection, scan, options), what="previewing the import"
+            self._preview(cluster, server, scan, options), what="previewing the import"
         )
 
-    async def _preview(self, connection: Connection, scan: Scan, options: ImportOptions) -> None:
+    async def _preview(
+        self, cluster: Cluster, server: Server, scan: Scan, options: ImportOptions
+    ) -> None:
         try:
-            preview = await preview_import(connection, scan, options)
+            preview = await bundle_jobs.preview(
+                self.session.workspace, cluster, server, scan, options
+            )
         except PmcError as exc:
             self.previewing = False
             if scan is self.scan:
@@ -387,7 +366,9 @@ class ImportDialog(BundleDialog):
             return
         cluster, server = found
         remember_folder(self.scan.path)
-        self.job = import_job(self.session, cluster, server, self.scan, self.options())
+        self.job = bundle_jobs.import_job(
+            self.session.workspace, cluster, server, self.scan, self.options()
+        )
         for widget in (self.path, self.browse_button, self.server, self.confirm):
             widget.setEnabled(False)
         self.choices.freeze()

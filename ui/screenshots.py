@@ -26,13 +26,13 @@ os.environ["QT_SCALE_FACTOR"] = "1"
 
 from PySide6.QtWidgets import QApplication
 
+from pmc.lab.demo_setup import LabSetup, lab_app_setup
 from pmc.log import configure_logging
 from pmc.store import Store
 from pmc.workspace import Workspace
 
 from .app import make_app, make_palette, quiet_platform_notes
 from .event_loop import PmcEventLoop
-from .lab_session import LabSetup, lab_app_setup
 from .main_window import MainWindow
 from .screenshot_scenes import (
     Camera,

@@ -19,11 +19,11 @@ from pmc.probes import PoolRunner
 from pmc.remote.errors import HostKeyChanged
 from pmc.remote.host_key_replace import Replaced, replace_host_key
 from pmc.remote.pool import ConnectionPool
+from pmc.setup import jobs as setup_jobs
 from pmc.status import CommandOutcome, CommandRunner
 from pmc.store import Store
 from pmc.workspace import Workspace
 
-from . import engine
 from .job_signals import JobSignals
 from .tasks import Tasks
 
@@ -141,17 +141,24 @@ class Session(QObject):
         """A Job running the setup engine's verify on ``cluster`` (None without an engine)."""
         if self.pool is None:
             return None
-        return engine.verify_job(self.workspace, cluster)
+        return setup_jobs.verify_job(self.workspace, cluster)
 
     # jobs ----------------------------------------------------------------------------------
     def run_job(self, job: Job[object]) -> asyncio.Task[object]:
-        """Start ``job`` on the loop; the jobs panel and every listener see its events."""
+        """The GUI's one door for a job (setup, verify, export, import: :mod:`pmc.setup.jobs`,
+        :mod:`pmc.bundle.jobs`): start ``job`` on the loop; the jobs panel and every listener
+        see its events."""
         if job._store is None and self.store is not None:
             job._store = self.store
+        self.track(job)
+        return self.tasks.spawn(_quiet(job), what=job.title)
+
+    def track(self, job: Job[object]) -> None:
+        """Show ``job`` (one a queue starts, e.g. the sync runner's) like those of
+        :meth:`run_job`: in the jobs panel and to every listener."""
         self.jobs.append(job)
         self.signals.attach(job)
         self.jobStarted.emit(job)
-        return self.tasks.spawn(_quiet(job), what=job.title)
 
 
 async def _quiet(job: Job[object]) -> object:

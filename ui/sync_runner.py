@@ -83,10 +83,5 @@ def make_runner(session: Session, parent: QWidget | None = None) -> SyncRunner:
         session.workspace.cluster, session.pool, store=session.store, confirm=confirm
     )
 
-    def attach(job: Job[object], _request: SyncRequest) -> None:
-        session.jobs.append(job)
-        session.signals.attach(job)
-        session.jobStarted.emit(job)
-
-    runner.on_job(attach)
+    runner.on_job(lambda job, _request: session.track(job))
     return runner

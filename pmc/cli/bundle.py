@@ -12,14 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-from pmc.bundle.export import ExportOptions, ExportResult, export_bundle
-from pmc.bundle.importer import (
-    ADDRESS_POLICIES,
-    ImportOptions,
-    ImportResult,
-    import_bundle,
-    preview_import,
-)
+from pmc.bundle import jobs as bundle_jobs
+from pmc.bundle.export import ExportOptions
+from pmc.bundle.importer import ADDRESS_POLICIES, ImportOptions, ImportResult
 from pmc.bundle.manifest import ALL_PARTS
 from pmc.bundle.preview import Scan, scan_bundle
 from pmc.bundle.progress import ByteProgress
@@ -36,7 +31,6 @@ from pmc.cli.connect import add_connection_options
 from pmc.cluster_lock import cluster_lock
 from pmc.errors import InputError
 from pmc.inventory import Cluster, Server
-from pmc.jobs import Job, JobContext
 from pmc.workspace import Workspace
 
 
@@ -87,21 +81,14 @@ def register_tools(parser: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
+    """The job's log shows the result."""
     options = ExportOptions(epg=args.with_epg, data=not args.no_data, config=not args.no_config)
     workspace = workspace_of(args)
     cluster, server = workspace.server(args.server)  # bad input before anything starts
     writable_file(args.output, "-o")
-
-    def export_job() -> Job[ExportResult]:
-        async def body(ctx: JobContext) -> ExportResult:
-            connection = workspace.connection(cluster, server)
-            return await export_bundle(connection, args.output, options, ctx)
-
-        return Job(
-            "export", f"Export {args.server}", body, cluster=cluster.name, store=workspace.store
-        )
-
-    print(run_job(workspace, export_job))
+    run_job(
+        workspace, lambda: bundle_jobs.export_job(workspace, cluster, server, args.output, options)
+    )
     return ExitCode.OK
 
 
@@ -162,18 +149,15 @@ def _import(args: argparse.Namespace) -> int:
     print(scan.summary())
 
     if args.dry_run:
-        print(run_job(workspace, lambda: _preview_job(workspace, cluster, server, scan, options,
-                                                      args.server)))  # fmt: skip
+        preview = run_job(
+            workspace, lambda: bundle_jobs.preview_job(workspace, cluster, server, scan, options)
+        )
+        print(preview.render())
         print("dry run: nothing was changed")
         return ExitCode.OK
-    result = run(workspace, _import_locked(args, workspace, cluster, server, scan, options))
-    if result is None:
+    if run(workspace, _import_locked(args, workspace, cluster, server, scan, options)) is None:
         print("not imported; nothing was changed")
-        return ExitCode.OK
-    print(result)
-    for note in result.notes:  # e.g. a service the server does not have, skipped
-        print(f"note: {note}")
-    return ExitCode.OK
+    return ExitCode.OK  # the job's log shows the result and its notes
 
 
 async def _import_locked(  # noqa: PLR0917 - the command's pieces
@@ -186,40 +170,19 @@ async def _import_locked(  # noqa: PLR0917 - the command's pieces
 ) -> ImportResult | None:
     """Preview, confirmation and import under one cluster lock (pmc.cluster_lock): nobody
     changes the target between the preview shown and the import."""
-    connection = workspace.connection(cluster, server)
     job = f"import {args.bundle.name} into {server.name}"
-    async with cluster_lock([connection], job=job, log=say):
-        print(await start_and_follow(lambda: _preview_job(workspace, cluster, server, scan,
-                                                          options, args.server)))  # fmt: skip
+    async with cluster_lock([workspace.connection(cluster, server)], job=job, log=say):
+        preview = await start_and_follow(
+            lambda: bundle_jobs.preview_job(workspace, cluster, server, scan, options)
+        )
+        print(preview.render())
         question = f"Import {args.bundle.name} into {args.server}? Type yes to import: "
         refusal = "not importing without confirmation"
         if not await confirmed(question, yes=args.yes, refusal=refusal, answers=("yes",)):
             return None
-
-        def import_job() -> Job[ImportResult]:
-            async def body(ctx: JobContext) -> ImportResult:
-                return await import_bundle(connection, args.bundle, options, ctx, scan=scan)
-
-            title = f"Import into {args.server}"
-            return Job("import", title, body, cluster=cluster.name, store=workspace.store)
-
-        return await start_and_follow(import_job)
-
-
-def _preview_job(  # noqa: PLR0917
-    workspace: Workspace,
-    cluster: Cluster,
-    server: Server,
-    scan: Scan,
-    options: ImportOptions,
-    name: str,
-) -> Job[str]:
-    async def body(ctx: JobContext) -> str:
-        connection = workspace.connection(cluster, server)
-        return (await preview_import(connection, scan, options)).render()
-
-    return Job("import-preview", f"Preview import into {name}", body, cluster=cluster.name,
-               store=workspace.store)  # fmt: skip
+        return await start_and_follow(
+            lambda: bundle_jobs.import_job(workspace, cluster, server, scan, options)
+        )
 
 
 def _inspect(args: argparse.Namespace) -> int:

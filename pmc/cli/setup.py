@@ -25,13 +25,11 @@ from pmc.cli.common import (
 from pmc.cli.connect import add_connection_options
 from pmc.cluster_lock import cluster_lock
 from pmc.inventory import Architecture, Cluster
-from pmc.jobs import Job, JobContext
-from pmc.plan import Plan, render_text
-from pmc.setup import SUPPORTED, SetupOptions, make_plan
-from pmc.setup.apply import ApplyReport, apply_plan
-from pmc.setup.observe import observe_cluster
+from pmc.plan import render_text
+from pmc.setup import SUPPORTED, SetupOptions
+from pmc.setup import jobs as setup_jobs
+from pmc.setup.apply import ApplyReport
 from pmc.setup.planning import validate_cluster
-from pmc.setup.verify import VerifyReport, verify
 from pmc.workspace import Workspace
 
 
@@ -94,20 +92,10 @@ def _options(args: argparse.Namespace) -> SetupOptions:
     )
 
 
-def _plan_job(workspace: Workspace, cluster: Cluster, arch: Architecture, options: SetupOptions
-              ) -> Job[Plan]:  # fmt: skip
-    async def body(ctx: JobContext) -> Plan:
-        with ctx.step("observe the servers"):
-            facts = await observe_cluster(cluster, workspace.connections(cluster))
-            return make_plan(cluster, facts, arch, options)
-
-    title = f"plan {arch.value} for {cluster.name}"
-    return Job("setup-plan", title, body, cluster=cluster.name, store=workspace.store)
-
-
 def _plan(args: argparse.Namespace) -> int:
     workspace, cluster, arch = _cluster(args)
-    plan = run_job(workspace, lambda: _plan_job(workspace, cluster, arch, _options(args)))
+    options = _options(args)
+    plan = run_job(workspace, lambda: setup_jobs.plan_job(workspace, cluster, arch, options))
     print(render_text(plan), end="")
     return ExitCode.OK
 
@@ -116,44 +104,36 @@ def _apply(args: argparse.Namespace) -> int:
     workspace, cluster, arch = _cluster(args)
     options = _options(args)
 
-    def apply_job(plan: Plan) -> Job[ApplyReport]:
-        async def body(ctx: JobContext) -> ApplyReport:
-            connections = workspace.connections(cluster)
-            return await apply_plan(plan, cluster, connections, ctx, store=workspace.store)
-
-        title = f"apply {arch.value} to {cluster.name}"
-        return Job("setup-apply", title, body, cluster=cluster.name, store=workspace.store)
-
     async def locked() -> ApplyReport | str:
         # one operator at a time from the plan to the end of the apply: nobody changes the
         # servers between the plan shown here and its apply (pmc.cluster_lock)
         job = f"setup apply ({arch.value}) to {cluster.name}"
         async with cluster_lock(workspace.connections(cluster).values(), job=job, log=say):
-            plan = await start_and_follow(lambda: _plan_job(workspace, cluster, arch, options))
+            plan = await start_and_follow(
+                lambda: setup_jobs.plan_job(workspace, cluster, arch, options)
+            )
             print(render_text(plan), end="", flush=True)
             if plan.is_empty:
                 return "Nothing to apply."
             question = f"Apply these {len(plan.steps)} steps to {cluster.name}? [y/N] "
             if not await confirmed(question, yes=args.yes, refusal="apply needs a confirmation"):
                 return "Nothing was changed."
-            return await start_and_follow(lambda: apply_job(plan))
+            return await start_and_follow(lambda: setup_jobs.apply_job(workspace, cluster, plan))
 
     print(run(workspace, locked()))
     return ExitCode.OK
 
 
 def _verify(args: argparse.Namespace) -> int:
+    """The checks' lines are the job's (shown as it runs); the summary comes last."""
     workspace, cluster, arch = _cluster(args)
-
-    def verify_job() -> Job[VerifyReport]:
-        async def body(ctx: JobContext) -> VerifyReport:
-            with ctx.step("run the checks"):
-                connections = workspace.connections(cluster)
-                return await verify(cluster, connections, arch, end_to_end_check=args.end_to_end)
-
-        title = f"verify {arch.value} of {cluster.name}"
-        return Job("setup-verify", title, body, cluster=cluster.name, store=workspace.store)
-
-    report = run_job(workspace, verify_job)
-    print(report)
-    return ExitCode.OK if report.ok else ExitCode.FAILED
+    try:
+        report = run_job(
+            workspace,
+            lambda: setup_jobs.verify_job(workspace, cluster, arch, end_to_end=args.end_to_end),
+        )
+    except setup_jobs.VerifyFailed as exc:
+        print(exc.report.summary)
+        return ExitCode.FAILED
+    print(report.summary)
+    return ExitCode.OK

@@ -74,12 +74,17 @@ class VerifyReport:
     def unverified(self) -> list[Check]:
         return [c for c in self.checks if c.ok and c.unverified]
 
-    def __str__(self) -> str:
+    @property
+    def summary(self) -> str:
+        """One line: whether every check passes, or how many fail."""
         head = f"Verify {self.cluster} ({self.architecture}): "
         head += "all checks pass" if self.ok else f"{len(self.failed)} of {len(self.checks)} fail"
         if self.unverified:
             head += f" ({len(self.unverified)} could not be proved either way, see UNVERIFIED)"
-        return "\n".join([head, *(str(c) for c in self.checks)])
+        return head
+
+    def __str__(self) -> str:
+        return "\n".join([self.summary, *(str(c) for c in self.checks)])
 
 
 async def _sh(

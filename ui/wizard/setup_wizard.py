@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QWidget, QWizard
 from pmc.inventory import Cluster
 from pmc.jobs import Job
 from pmc.plan import Plan
+from pmc.setup import jobs as setup_jobs
 from pmc.setup.apply import ApplyReport
 from pmc.setup.verify import VerifyReport
 
-from .. import engine
 from ..icons import icon
 from ..session import Session
 from ..translation import tr
@@ -83,7 +83,7 @@ class SetupWizard(QWizard):
         return self.plan_page.plan
 
     async def _make_plan(self) -> Plan:
-        return await engine.plan_setup(
+        return await setup_jobs.plan_setup(
             self.session.workspace, self.cluster, self.architecture, self.options.options()
         )
 
@@ -92,10 +92,10 @@ class SetupWizard(QWizard):
 
     def _apply_job(self) -> Job[ApplyReport]:
         assert self.plan is not None
-        return engine.apply_job(self.session.workspace, self.cluster, self.plan)
+        return setup_jobs.apply_job(self.session.workspace, self.cluster, self.plan)
 
     def _verify_job(self) -> Job[VerifyReport]:
-        return engine.verify_job(self.session.workspace, self.cluster, self.architecture)
+        return setup_jobs.verify_job(self.session.workspace, self.cluster, self.architecture)
 
     def _page_changed(self, page_id: int) -> None:
         if page_id == OPTIONS:

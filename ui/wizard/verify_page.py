@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (
 )
 
 from pmc.jobs import EventKind, Job, JobEvent, JobState
+from pmc.setup.jobs import VerifyFailed
 from pmc.setup.verify import VerifyReport
 
-from ..engine import VerifyFailed
 from ..icons import icon
 from ..session import Session
 from ..translation import count, tr

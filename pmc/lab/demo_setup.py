@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pmc import lab
 from pmc.inventory import Architecture, Cluster, Inventory, Role, Server
 from pmc.inventory_file import save_inventory
-from pmc.lab import LabCluster
+from pmc.lab.control import LabCluster, down, up
 from pmc.remote.credentials import GivenCredentials
 from pmc.remote.host_keys import KnownHosts, RefuseUnknown, TrustDecision
 from pmc.remote.pool import ConnectionPool
@@ -62,7 +61,7 @@ def lab_app_setup(
 ) -> Iterator[LabSetup]:
     """A fresh lab with its inventory in ``folder``; the lab goes down on exit."""
     lab_id = lab_id or os.environ.get("PMC_LAB_ID") or "pmc-gui"
-    running = lab.up(servers=servers, state="fresh", lab_id=lab_id)
+    running = up(servers=servers, state="fresh", lab_id=lab_id)
     try:
         running.enter_operator_namespace()
         folder.mkdir(parents=True, exist_ok=True)
@@ -80,4 +79,4 @@ def lab_app_setup(
             known_hosts.write_text("".join(lines))
         yield LabSetup(running, inventory, cluster, known_hosts)
     finally:
-        lab.down(lab_id)
+        down(lab_id)

@@ -1,6 +1,7 @@
-"""The GUI's jobs over the setup engine: observe and plan (awaited by the wizard), apply and
-verify (as :class:`pmc.jobs.Job` so that the jobs panel shows them). Glue only: every decision
-is :mod:`pmc.setup`'s."""
+"""The setup engine's jobs, the one way both front ends run it: :func:`plan_setup` (observe
+and plan, awaited by the wizard and run by :func:`plan_job` for ``pmc setup plan``),
+:func:`apply_job` and :func:`verify_job` (a :class:`pmc.jobs.Job` the CLI follows and the
+GUI's jobs panel shows). Glue only: every decision is :mod:`pmc.setup`'s."""
 
 from __future__ import annotations
 
@@ -35,6 +36,19 @@ async def plan_setup(
     return make_plan(cluster, facts, architecture, options)
 
 
+def plan_job(
+    workspace: Workspace, cluster: Cluster, architecture: Architecture, options: SetupOptions
+) -> Job[Plan]:
+    """:func:`plan_setup` as a job (recorded in the history, its steps shown)."""
+
+    async def body(ctx: JobContext) -> Plan:
+        with ctx.step("observe the servers"):
+            return await plan_setup(workspace, cluster, architecture, options)
+
+    title = f"Plan {architecture.title} for {cluster.name}"
+    return Job("setup-plan", title, body, cluster=cluster.name, store=workspace.store)
+
+
 def apply_job(workspace: Workspace, cluster: Cluster, plan: Plan) -> Job[ApplyReport]:
     async def body(ctx: JobContext) -> ApplyReport:
         return await apply_plan(
@@ -46,13 +60,21 @@ def apply_job(workspace: Workspace, cluster: Cluster, plan: Plan) -> Job[ApplyRe
 
 
 def verify_job(
-    workspace: Workspace, cluster: Cluster, architecture: Architecture | None = None
+    workspace: Workspace,
+    cluster: Cluster,
+    architecture: Architecture | None = None,
+    *,
+    end_to_end: bool = False,
 ) -> Job[VerifyReport]:
+    """The manual's checks, each logged; a failed check fails the job (:class:`VerifyFailed`
+    with the whole report). ``end_to_end``: copy config runs once too (it changes backup)."""
     arch = architecture or cluster.architecture
 
     async def body(ctx: JobContext) -> VerifyReport:
         with ctx.step(f"Verify {arch.title}"):
-            report = await verify(cluster, workspace.connections(cluster), arch)
+            report = await verify(
+                cluster, workspace.connections(cluster), arch, end_to_end_check=end_to_end
+            )
         for check in report.checks:
             ctx.log(str(check), level="info" if check.ok else "error", server=check.server)
         if not report.ok:
