@@ -55,6 +55,14 @@ class SetupFailed(PmcError):
         super().__init__(what, hint=report.rollback_summary())
 
 
+class SetupCancelled(Cancelled):
+    """The operator cancelled the apply; :attr:`report` says what was rolled back."""
+
+    def __init__(self, report: ApplyReport) -> None:
+        self.report = report
+        super().__init__("the setup was cancelled by the operator", hint=report.rollback_summary())
+
+
 @dataclass
 class _Undo:
     server: str
@@ -142,9 +150,7 @@ class Executor:
             self.report.failed_step = "cancelled by the operator"
             self.report.error = "cancelled"
             await asyncio.shield(self._rollback())
-            raise Cancelled(
-                "the setup was cancelled by the operator", hint=self.report.rollback_summary()
-            ) from exc
+            raise SetupCancelled(self.report) from exc
         except Exception as exc:
             failed = self.plan.steps[len(self.report.applied)]
             self.report.failed_step = failed.summary()

@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from pmc.errors import Cancelled, PmcError
+from pmc.errors import PmcError
 from pmc.health_model import State
 from pmc.jobs import FINAL_EVENTS, EventKind, Job, JobEvent, JobState
 from pmc.outcome import Outcome, after_rollback, step_failed, succeeded
-from pmc.setup.apply import ApplyReport, SetupFailed
+from pmc.setup.apply import ApplyReport, SetupCancelled, SetupFailed
 
 from ..health_look import colour_progress
 from ..icons import icon
@@ -147,7 +147,7 @@ def _without_rollback(event: JobEvent, job: Job[object]) -> JobEvent:
     """The job's last line without the rollback summary it repeats (the executor logged it
     the line before, and the failure screen lists it)."""
     error = job.error
-    rollback = isinstance(error, SetupFailed) or (isinstance(error, Cancelled) and error.hint)
+    rollback = isinstance(error, SetupFailed | SetupCancelled)
     if event.kind not in FINAL_EVENTS or not rollback or not isinstance(error, PmcError):
         return event
     said = f"{error.where}: {error.what}" if error.where else error.what
@@ -166,18 +166,9 @@ def apply_outcome(job: Job[object]) -> Outcome:
             else error.what
         )
         return after_rollback(cause, report.rolled_back, report.rollback_problems)
-    if isinstance(error, Cancelled) and error.hint:  # the hint is the rollback summary
-        rolled, problems = _rollback_of(error.hint)
-        return after_rollback(error.what, rolled, problems, cancelled=True)
+    if isinstance(error, SetupCancelled):  # its report says what was rolled back
+        report = error.report
+        return after_rollback(
+            error.what, report.rolled_back, report.rollback_problems, cancelled=True
+        )
     return after_rollback(str(error) if error else tr("cancelled"), [], [], cancelled=cancelled)
-
-
-def _rollback_of(summary: str) -> tuple[list[str], list[str]]:
-    """The undone actions and the problems in an :class:`ApplyReport` rollback summary
-    ("Rolled back: a; b. COULD NOT roll back: c." or "Nothing had been changed yet.")."""
-    done, _, failed = summary.partition(" COULD NOT roll back: ")
-    rolled = done.removeprefix("Rolled back: ").rstrip(".") if done.startswith("Rolled") else ""
-    return (
-        [part for part in rolled.split("; ") if part],
-        [part for part in failed.rstrip(".").split("; ") if part],
-    )
