@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from psycopg import sql
+
 from pmc.layout import PlayoutLayout
 from pmc.remote.commands import run
 from pmc.remote.connection import Connection
@@ -169,6 +171,11 @@ class Catalog:
                     found.add(key.child)
                     changed = True
         return [t for t in self.order if t in found]
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier (quoted by psycopg)."""
+    return sql.Identifier(name).as_string(None)
 
 
 def _split(text: str) -> tuple[str, ...]:

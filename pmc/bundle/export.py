@@ -34,14 +34,6 @@ from pmc import __version__
 from pmc.bundle import parts
 from pmc.bundle.archive import CHUNK
 from pmc.bundle.archive_writer import BundleWriter, open_for_write
-from pmc.bundle.catalog import (
-    copy_columns,
-    playout_version,
-    postgresql_version,
-    psql_argv,
-    quote_ident,
-    read_catalog,
-)
 from pmc.bundle.errors import BundleOperationFailed
 from pmc.bundle.manifest import (
     PART_CONFIG,
@@ -53,8 +45,9 @@ from pmc.bundle.manifest import (
 )
 from pmc.bundle.pipe import Pipe
 from pmc.bundle.progress import ByteProgress, human_bytes
+from pmc.bundle.schema import copy_columns, playout_version, postgresql_version, spec_of
 from pmc.bundle.tarstream import TarStream
-from pmc.catalog import PART_DATABASE, PART_EPG
+from pmc.catalog import PART_DATABASE, PART_EPG, psql_argv, quote_ident, read_catalog
 from pmc.errors import Cancelled
 from pmc.jobs import JobContext
 from pmc.remote.commands import run
@@ -305,8 +298,8 @@ async def export_bundle(
     cycles: list[str] = []
     if found is not None:
         wanted = {p for p in (PART_DATABASE, PART_EPG) if p in options.parts}
-        tables = [found.specs[t] for t in found.order if found.specs[t].part in wanted]
-        cycles = [t for t in found.cycles if found.specs[t].part in wanted]
+        tables = [spec_of(t) for t in found.in_part(*wanted)]
+        cycles = [t for t in found.cycles if found.tables[t].part in wanted]
     manifest = Manifest(
         source=Source(
             cluster=connection.cluster,

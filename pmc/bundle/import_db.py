@@ -37,11 +37,10 @@ import psycopg
 from psycopg import sql
 
 from pmc.bundle.archive import CHUNK, ByteCounter, Readable
-from pmc.bundle.catalog import Catalog, build_catalog, dependents
 from pmc.bundle.errors import BadTableData, BundleOperationFailed
 from pmc.bundle.import_plan import check_columns
 from pmc.bundle.manifest import TableSpec
-from pmc.catalog import CATALOG_SQL, SESSION_LIMITS, parse_catalog
+from pmc.catalog import CATALOG_SQL, SESSION_LIMITS, Catalog, parse_catalog
 from pmc.remote.connection import Connection
 from pmc.remote.tunnels import open_tunnel
 from pmc.words import plural
@@ -114,7 +113,7 @@ class TableLoad:
         self.where = where
         self.bundle = bundle
         loaded = {t.name for t in tables}
-        self.keep = dependents(catalog, loaded)  # set aside, and put back where they fit
+        self.keep = catalog.dependents(loaded)  # set aside, and put back where they fit
         self.stage = {spec.name: f"pmc_stage_{i}" for i, spec in enumerate(tables)}
         self.kept = {name: f"pmc_keep_{i}" for i, name in enumerate(self.keep)}
         self.by_member = {spec.member: spec for spec in tables}
@@ -185,7 +184,7 @@ class TableLoad:
                     where=self.bundle,
                     hint="The bundle was altered. The database was left as it was",
                 )
-        found = build_catalog(parse_catalog(self._execute(sql.SQL(CATALOG_SQL))))
+        found = parse_catalog(self._execute(sql.SQL(CATALOG_SQL)))
         check_columns(self.tables, found, self.where)
         if self.cycles:
             self._execute(sql.SQL("SET LOCAL session_replication_role = replica"))

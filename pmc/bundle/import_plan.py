@@ -5,12 +5,12 @@ from __future__ import annotations
 import posixpath
 
 from pmc.bundle.adapt import Peer, adapt
-from pmc.bundle.catalog import Catalog, version_tuple
 from pmc.bundle.errors import BundleOperationFailed, NewerSchema, NotABundle, NotEnoughSpace
 from pmc.bundle.manifest import CONFIG_FILES, PART_CONFIG, PART_DATA, Manifest, TableSpec
 from pmc.bundle.preview import Scan
 from pmc.bundle.progress import human_bytes
-from pmc.catalog import PART_DATABASE, PART_EPG
+from pmc.bundle.schema import version_tuple
+from pmc.catalog import PART_DATABASE, PART_EPG, Catalog
 from pmc.errors import PmcError
 from pmc.layout import PlayoutLayout
 from pmc.remote import services
@@ -82,7 +82,7 @@ def check_columns(tables: list[TableSpec], catalog: Catalog, where: str) -> None
             raise NotABundle(
                 f"the bundle's manifest lists a column of table {spec.name} twice", where=where
             )
-        have = catalog.specs.get(spec.name)
+        have = catalog.tables.get(spec.name)
         if have is None:
             raise NewerSchema(
                 f"the bundle's table {spec.name!r} does not exist on the target: the bundle "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from pmc.bundle.catalog import Catalog
 from pmc.bundle.errors import BundleOperationFailed
 from pmc.bundle.export import ExportResult
 from pmc.bundle.import_db import TableLoad, target_database
@@ -12,6 +11,7 @@ from pmc.bundle.import_load import UNSWITCH_SCRIPT, _Loader
 from pmc.bundle.pipe import Pipe
 from pmc.bundle.preview import scan_bundle
 from pmc.bundle.progress import ByteProgress
+from pmc.catalog import Catalog
 from pmc.cluster_lock import hold_again
 from pmc.errors import Cancelled, PmcError
 from pmc.jobs import JobContext

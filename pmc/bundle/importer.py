@@ -52,7 +52,6 @@ from pathlib import Path
 
 from pmc import audit_trail, paths
 from pmc.bundle.archive import BLOCK
-from pmc.bundle.catalog import dependents, playout_version, read_catalog
 from pmc.bundle.errors import BundleOperationFailed
 from pmc.bundle.export import ExportOptions, ExportResult, export_bundle
 from pmc.bundle.import_db import TableLoad, target_database
@@ -86,7 +85,8 @@ from pmc.bundle.preview import (
     target_table_text,
 )
 from pmc.bundle.progress import ByteProgress
-from pmc.catalog import PART_DATABASE, PART_EPG
+from pmc.bundle.schema import playout_version
+from pmc.catalog import PART_DATABASE, PART_EPG, read_catalog
 from pmc.cluster_lock import cluster_lock
 from pmc.errors import Cancelled, PmcError
 from pmc.jobs import JobContext
@@ -185,7 +185,7 @@ async def preview_import(
                 result.config_diffs[name] = config_diff(name, writes[name], current)
     if (
         PART_EPG not in parts
-        and any(t.part == PART_EPG for t in catalog.specs.values())
+        and any(t.part == PART_EPG for t in catalog.tables.values())
         and PART_DATABASE in parts
     ):
         result.notes.append(
@@ -283,7 +283,7 @@ async def _import(
     stage = {k: layout.data_dirs[k] for k in data_keys}
     dirs = list(stage.values())
     loaded = {t.name for t in tables}
-    keep = dependents(catalog, loaded) if tables else []
+    keep = catalog.dependents(loaded) if tables else []
     cycles = bool(scan.manifest.fk_cycles) or bool(catalog.cycles and loaded & set(catalog.cycles))
     committed = False
     switched = False

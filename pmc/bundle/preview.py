@@ -18,11 +18,12 @@ from pathlib import Path
 from psycopg import sql
 
 from pmc.bundle.archive_reader import BundleReader, Limits
-from pmc.bundle.catalog import copy_columns, psql_query
 from pmc.bundle.copy_text import CopyTextCheck
 from pmc.bundle.errors import BadTableData, NotABundle
 from pmc.bundle.manifest import CONFIG_FILES, PART_DATA, Checksums, Manifest
 from pmc.bundle.progress import ByteProgress, human_bytes
+from pmc.bundle.schema import copy_columns
+from pmc.catalog import psql_query
 from pmc.remote.commands import run
 from pmc.remote.connection import Connection
 from pmc.words import plural

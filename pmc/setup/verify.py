@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass, field
 
 from pmc import catalog
-from pmc.bundle.catalog import psql_query, quote_ident
 from pmc.cluster_lock import cluster_lock
 from pmc.configs import spoolers
 from pmc.errors import PmcError
@@ -339,10 +338,10 @@ async def _table_sums(conns: Connections, server: Server, tables: list[str]) -> 
         return {}
     parts = [
         "select '" + t.replace("'", "''") + "', md5(coalesce(string_agg(md5(x::text), ''"
-        f" order by md5(x::text)), '')) from public.{quote_ident(t)} x"
+        f" order by md5(x::text)), '')) from public.{catalog.quote_ident(t)} x"
         for t in tables
     ]
-    text = await psql_query(conns[server.name], server.layout, " union all ".join(parts))
+    text = await catalog.psql_query(conns[server.name], server.layout, " union all ".join(parts))
     return dict(line.split("\t", 1) for line in text.splitlines() if "\t" in line)
 
 

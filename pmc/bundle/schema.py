@@ -1,4 +1,6 @@
-"""The ``playout`` database as a bundle sees it: tables, columns and foreign-key order.
+"""The database as a bundle records it: a manifest spec of a table of :mod:`pmc.catalog` (the
+one catalog: tables, columns, foreign-key order), Playout's and PostgreSQL's versions, and the
+column list of a table's COPY.
 
 PMC reads the order from PostgreSQL's catalog at export time (so it works on a real Playout
 database, not only the lab's) and records it in the manifest: parents before children, so an
@@ -13,64 +15,18 @@ tables named ``eit_event…`` are the EPG, carried only when asked for.
 
 from __future__ import annotations
 
-import shlex
-from dataclasses import dataclass
-
-from psycopg import sql
-
-from pmc import catalog as shared
 from pmc.bundle.manifest import TableSpec
-from pmc.catalog import EPG_PREFIX, ForeignKey, fk_order, part_of, psql_argv, psql_query
+from pmc.catalog import Table, psql_query, quote_ident
 from pmc.layout import PlayoutLayout
 from pmc.remote.commands import run
 from pmc.remote.connection import Connection
 
-__all__ = [
-    "EPG_PREFIX",
-    "LOCAL_TABLES",
-    "Catalog",
-    "ForeignKey",
-    "build_catalog",
-    "dependents",
-    "fk_order",
-    "part_of",
-    "psql_argv",
-    "psql_query",
-    "read_catalog",
-]
-
-LOCAL_TABLES = shared.PER_SERVER_TABLES
+LOCAL = "local"  # the part of a per-server table in a manifest spec
 
 
-@dataclass(frozen=True)
-class Catalog:
-    specs: dict[str, TableSpec]  # every public table, per-server ones with part "local"
-    order: list[str]  # parents before children
-    cycles: list[str]
-    fkeys: list[ForeignKey]
-
-
-def build_catalog(found: shared.Catalog) -> Catalog:
-    """The bundle's view of :class:`pmc.catalog.Catalog`: a manifest spec for every table."""
-    specs = {t: TableSpec(t, part_of(t) or "local", found.tables[t].columns) for t in found.order}
-    return Catalog(specs, list(found.order), list(found.cycles), list(found.fkeys))
-
-
-def dependents(catalog: Catalog, loaded: set[str]) -> list[str]:
-    """Tables not in ``loaded`` that reference them (directly or not), in FK order."""
-    found: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for key in catalog.fkeys:
-            if key.parent in loaded | found and key.child not in loaded and key.child not in found:
-                found.add(key.child)
-                changed = True
-    return [t for t in catalog.order if t in found]
-
-
-async def read_catalog(connection: Connection, layout: PlayoutLayout) -> Catalog:
-    return build_catalog(await shared.read_catalog(connection, layout))
+def spec_of(table: Table) -> TableSpec:
+    """``table``'s spec in a manifest (a per-server table in part ``local``)."""
+    return TableSpec(table.name, table.part or LOCAL, table.columns)
 
 
 VERSION_SCRIPT = (
@@ -95,16 +51,8 @@ async def postgresql_version(connection: Connection, layout: PlayoutLayout) -> s
         return "unknown"
 
 
-def quote_ident(name: str) -> str:
-    return sql.Identifier(name).as_string(None)
-
-
 def copy_columns(spec: TableSpec) -> str:
     return ", ".join(quote_ident(c) for c, _ in spec.columns)
-
-
-def shell_quote(text: str) -> str:
-    return shlex.quote(text)
 
 
 def version_tuple(text: str) -> tuple[int, ...] | None:
