@@ -26,7 +26,6 @@ manual is risky:
 from __future__ import annotations
 
 from pmc.configs.pg_hba import PgHba
-from pmc.configs.replicate import ReplicateConf
 from pmc.inventory import Server
 from pmc.plan import Step, StepKind
 from pmc.setup import facts as F
@@ -34,10 +33,10 @@ from pmc.setup.planning import (
     PlanBuilder,
     PlanRefused,
     ensure_in_cluster,
-    foreign_addresses,
     path_of,
 )
 from pmc.setup.postgresql import hba_errors, listen
+from pmc.setup.replicate_conf import plan_replicate_conf
 from pmc.setup.root_login import permit_root_login
 
 PG_PORT_SERVICE = "postgresql"
@@ -81,28 +80,12 @@ def plan_database(builder: PlanBuilder) -> None:
 def replicate_conf(builder: PlanBuilder, server: Server, peer: Server) -> None:
     own, other = server.redundancy_address, peer.redundancy_address
     assert own and other
-    wanted = [own, other]
-    ensure_in_cluster(builder.cluster, wanted, where=f"{server.name}:replicate.conf")
-    _, doc = builder.document(server, F.REPLICATE)
-    extra = ""
-    if isinstance(doc, ReplicateConf):
-        strangers = foreign_addresses(builder.cluster, doc.addresses)
-        if strangers:
-            extra = (
-                f" (it now lists {', '.join(strangers)}, which belongs to no server of the cluster)"
-            )
-
-    def edit(d: object) -> bool:
-        assert isinstance(d, ReplicateConf)
-        return d.set_addresses(wanted)
-
-    builder.wish(
+    plan_replicate_conf(
+        builder,
         server,
-        F.REPLICATE,
-        "replicate.conf addresses",
-        edit,
+        [own, other],
         reason=f"copy config needs this server's own eth2 address first, then its peer's:"
-        f" {own}, {other}{extra}",
+        f" {own}, {other}",
         already=f"it already lists {own} then {other}",
     )
 

@@ -13,11 +13,11 @@ only without eth2 addresses does it get the management addresses (the manual's w
 
 from __future__ import annotations
 
-from pmc.configs.replicate import ReplicateConf
 from pmc.configs.spoolers import Spooler, Spoolers
 from pmc.inventory import Server
 from pmc.setup import facts as F
-from pmc.setup.planning import PlanBuilder, PlanRefused, ensure_in_cluster, foreign_addresses
+from pmc.setup.planning import PlanBuilder, PlanRefused, ensure_in_cluster
+from pmc.setup.replicate_conf import plan_replicate_conf, strangers_note
 
 
 def web_servers(builder: PlanBuilder) -> tuple[Server, ...]:
@@ -93,9 +93,7 @@ def spoolers(
     _, doc = builder.document(server, F.SPOOLERS)
     extra = ""
     if isinstance(doc, Spoolers):
-        strangers = foreign_addresses(builder.cluster, [s.address for s in doc.servers])
-        if strangers:
-            extra = f" (it now lists {', '.join(strangers)}, which belongs to no server here)"
+        extra = strangers_note(builder.cluster, [s.address for s in doc.servers])
 
     def edit(d: object) -> bool:
         assert isinstance(d, Spoolers)
@@ -119,25 +117,12 @@ def spoolers(
 def replicate_list(builder: PlanBuilder, server: Server, others: list[Server]) -> None:
     everyone = [server, *others]
     wanted = [replication_address(s, everyone) for s in everyone]
-    ensure_in_cluster(builder.cluster, wanted, where=f"{server.name}:replicate.conf")
-    _, doc = builder.document(server, F.REPLICATE)
-    extra = ""
-    if isinstance(doc, ReplicateConf):
-        strangers = foreign_addresses(builder.cluster, doc.addresses)
-        if strangers:
-            extra = f" (it now lists {', '.join(strangers)}, which belongs to no server here)"
-
-    def edit(d: object) -> bool:
-        assert isinstance(d, ReplicateConf)
-        return d.set_addresses(wanted)
-
     network = "eth2" if all(s.redundancy_address for s in everyone) else "management"
-    builder.wish(
+    plan_replicate_conf(
+        builder,
         server,
-        F.REPLICATE,
-        "replicate.conf addresses",
-        edit,
+        wanted,
         reason=f"the Web Console's copy config reads this server's own {network} address"
-        f" first, then its peers': {', '.join(wanted)}{extra}",
+        f" first, then its peers': {', '.join(wanted)}",
         already=f"it already lists {', '.join(wanted)}",
     )
