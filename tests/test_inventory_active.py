@@ -11,7 +11,7 @@ from pmc import secrets
 from pmc.inventory import Architecture, Cluster, Inventory, Role, Server
 from pmc.inventory_file import load_inventory, parse_inventory, save_inventory
 from pmc.store import Store
-from pmc.sync.engine import pair
+from pmc.sync.delta_engine import pair
 from pmc.sync.runner import SyncRequest, SyncRunner
 from pmc.validation import validate, validate_inventory
 from pmc.workspace import Workspace

@@ -172,7 +172,7 @@ TEXTS = operator_texts()
 def test_the_scan_finds_the_texts_it_is_about() -> None:
     wheres = {t.where.split(":")[0] for t in TEXTS}
     assert "ui/status_panel.py" in wheres and "pmc/workspace.py" in wheres  # tr() and errors
-    assert "pmc/sync/engine.py" in wheres  # job log lines
+    assert "pmc/sync/delta_engine.py" in wheres  # job log lines
     assert len(TEXTS) > 300
 
 

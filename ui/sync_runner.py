@@ -13,7 +13,7 @@ from pmc.errors import PmcError
 from pmc.jobs import EventKind, Job
 from pmc.outcome import Outcome
 from pmc.sync.copy_config import Remediation
-from pmc.sync.engine import pair
+from pmc.sync.delta_engine import pair
 from pmc.sync.runner import Schedule, SyncRequest, SyncRunner
 
 from .async_dialog import ask

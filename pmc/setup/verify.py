@@ -24,7 +24,7 @@ from pmc.setup.admin_player import Link, links
 from pmc.setup.observe import Connections, read_files
 from pmc.setup.planning import login_of
 from pmc.sync import newer_changes
-from pmc.sync.engine import pair
+from pmc.sync.delta_engine import pair
 
 _PSQL_FIX = "check that psql works on both servers (pmc setup verify again)"
 

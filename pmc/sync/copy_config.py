@@ -35,7 +35,7 @@ from pmc.remote import commands
 from pmc.remote.connection import Connection
 from pmc.store import Store
 from pmc.sync.copy_output import CopyConfigProgress, Failure, FailureKind
-from pmc.sync.engine import pair
+from pmc.sync.delta_engine import pair
 from pmc.words import plural
 
 Connections = Mapping[str, Connection]

@@ -1,7 +1,7 @@
 """The delta between two servers' tables, computed from hashes: pure data, no I/O.
 
 Each server hashes its rows inside PostgreSQL (``md5`` of the row's text, keyed by the primary
-key's text, see :mod:`pmc.sync.database`); this module compares the two key → hash maps and
+key's text, see :mod:`pmc.sync.table_rows`); this module compares the two key → hash maps and
 orders the work: deletes in reverse foreign-key order, then upserts in foreign-key order.
 """
 

@@ -18,7 +18,7 @@ from pmc.errors import PmcError
 from pmc.inventory import Cluster
 from pmc.plan import StepKind
 from pmc.remote.connection import Connection
-from pmc.sync import engine
+from pmc.sync import delta_engine
 from pmc.sync.delta import FolderDelta, SyncDelta, TableDelta, format_key
 from pmc.words import plural
 
@@ -167,13 +167,13 @@ async def drift_report(
 ) -> DriftReport:
     """Compare the cluster's main and backup (read only)."""
     started = time.monotonic()
-    primary, secondary = engine.pair(cluster, primary_name)
+    primary, secondary = delta_engine.pair(cluster, primary_name)
     problems: list[str] = []
-    options = engine.DeltaOptions(include_ts_outputs=include_ts_outputs, dry_run=True)
+    options = delta_engine.DeltaOptions(include_ts_outputs=include_ts_outputs, dry_run=True)
 
     async def data() -> SyncDelta:
         try:
-            return await engine.compare(cluster, conns, options, primary_name=primary_name)
+            return await delta_engine.compare(cluster, conns, options, primary_name=primary_name)
         except PmcError as exc:
             problems.append(f"tables and files: {exc}")
             return SyncDelta()

@@ -3,7 +3,7 @@ hold at the end of the last successful sync between the two servers.
 
 A successful sync leaves on each of its two servers, in the server's audit log
 (:mod:`pmc.audit_log`), that server's :class:`ServerState` right after it: per table its row
-count and digest (PostgreSQL's own, :func:`pmc.sync.database.digests`), per data folder its
+count and digest (PostgreSQL's own, :func:`pmc.sync.table_rows.digests`), per data folder its
 file count and a digest of its listing (paths, sizes, modification times). Before the next
 sync, :func:`look` compares the target's state now with the one it recorded then:
 
@@ -35,7 +35,7 @@ from pmc.errors import PmcError
 from pmc.inventory import Cluster, Server
 from pmc.jobs import JobContext
 from pmc.remote.connection import Connection
-from pmc.sync import database, datafiles, engine
+from pmc.sync import datafiles, delta_engine, table_rows
 from pmc.sync.delta import FileEntry, Schema
 from pmc.words import plural
 
@@ -185,11 +185,11 @@ class Look:
     changes: TargetChanges
 
 
-async def _state(pg: engine.PgConn, schema: Schema, server: Server, folders: list[str],
+async def _state(pg: delta_engine.PgConn, schema: Schema, server: Server, folders: list[str],
                  conn: Connection) -> ServerState:  # fmt: skip
     def tables() -> dict[str, tuple[int, str]]:
         try:
-            return database.digests(pg, schema, server=conn.label)
+            return table_rows.digests(pg, schema, server=conn.label)
         finally:
             pg.rollback()
 
@@ -209,9 +209,9 @@ async def look(
     folders = list(source.layout.data_dirs.values())
     entries = await audit_log.read(conns[target.name])
     last = last_sync(entries, target.name, source.name)
-    async with engine.databases(source, target, conns) as (pg_s, pg_t):
+    async with delta_engine.databases(source, target, conns) as (pg_s, pg_t):
         schema = await asyncio.to_thread(
-            database.read_schema, pg_s, include_ts_outputs=include_ts_outputs
+            table_rows.read_schema, pg_s, include_ts_outputs=include_ts_outputs
         )
         before_s, before_t = await asyncio.gather(
             _state(pg_s, schema, source, folders, conns[source.name]),
@@ -233,7 +233,7 @@ async def look(
         if tables:
             only = Schema(tuple(t for t in schema.tables if t.name in tables))
             comparison = await asyncio.to_thread(
-                database.compare, pg_s, pg_t, only, names=(source.name, target.name)
+                table_rows.compare, pg_s, pg_t, only, names=(source.name, target.name)
             )
             await asyncio.gather(asyncio.to_thread(pg_s.rollback), asyncio.to_thread(pg_t.rollback))
             rows = {t.table: t.changes for t in comparison.delta.changed}
@@ -256,7 +256,7 @@ async def look(
 
 async def read_state(server: Server, conns: Connections, schema: Schema,
                      folders: list[str]) -> ServerState:  # fmt: skip
-    async with engine.one_database(server, conns) as pg:
+    async with delta_engine.one_database(server, conns) as pg:
         return await _state(pg, schema, server, folders, conns[server.name])
 
 

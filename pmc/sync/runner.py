@@ -30,10 +30,9 @@ from pmc.remote.errors import CommandTimeout, ConnectionLost, Unreachable
 from pmc.remote.pool import ConnectionPool
 from pmc.store import Store
 from pmc.sync import copy_config as playout_engine
-from pmc.sync import engine as delta_engine
-from pmc.sync import newer_changes
-from pmc.sync.database import TransientDatabaseError
+from pmc.sync import delta_engine, newer_changes
 from pmc.sync.drift import DriftReport, drift_report
+from pmc.sync.table_rows import TransientDatabaseError
 
 log = logging.getLogger(__name__)
 

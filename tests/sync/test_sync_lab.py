@@ -13,7 +13,7 @@ import pytest
 from pmc.errors import Cancelled
 from pmc.jobs import EventKind, Job, JobContext, JobState
 from pmc.store import Store
-from pmc.sync import copy_config, drift, engine
+from pmc.sync import copy_config, delta_engine, drift
 from pmc.sync.copy_output import FailureKind
 from pmc.sync.runner import Engine, SyncRequest, SyncRunner, finished
 from tests.setup.labkit import connections
@@ -30,10 +30,10 @@ def run_job(
     return lab.job(make, store)
 
 
-def delta(lab: SyncLab, dry_run: bool) -> engine.DeltaResult:
-    options = engine.DeltaOptions(dry_run=dry_run)
+def delta(lab: SyncLab, dry_run: bool) -> delta_engine.DeltaResult:
+    options = delta_engine.DeltaOptions(dry_run=dry_run)
     return run_job(  # type: ignore[no-any-return]
-        lab, lambda conns: lambda ctx: engine.delta_sync(lab.cluster, conns, ctx, options)
+        lab, lambda conns: lambda ctx: delta_engine.delta_sync(lab.cluster, conns, ctx, options)
     )
 
 

@@ -3,7 +3,7 @@
 Tables are read through SSH tunnels to each server's PostgreSQL (``127.0.0.1`` as the server
 sees it, so no pg_hba change is needed for PMC); data folders through commands and tar
 streams. The database part is one transaction on the secondary (see
-:mod:`pmc.sync.database`); files follow once it committed. A dry run computes the same delta
+:mod:`pmc.sync.table_rows`); files follow once it committed. A dry run computes the same delta
 and changes nothing.
 """
 
@@ -21,7 +21,7 @@ from pmc.inventory import Cluster, Server
 from pmc.jobs import JobContext
 from pmc.remote.connection import Connection
 from pmc.remote.tunnels import Tunnel, open_tunnel
-from pmc.sync import database, datafiles
+from pmc.sync import datafiles, table_rows
 from pmc.sync.delta import DatabaseDelta, FolderDelta, Schema, SyncDelta
 from pmc.words import plural
 
@@ -106,7 +106,7 @@ async def databases(
     )
     async with p_tunnel, s_tunnel:
         pg_p, pg_s = await asyncio.to_thread(
-            database.open_pair,
+            table_rows.open_pair,
             dsn(primary, p_tunnel),
             dsn(secondary, s_tunnel),
             names=(p_conn.label, s_conn.label),
@@ -122,7 +122,7 @@ async def one_database(server: Server, conns: Connections) -> AsyncIterator[PgCo
     """A psycopg connection to one server's playout database, through an SSH tunnel."""
     conn = conns[server.name]
     async with await open_tunnel(conn, server.layout.postgresql_port) as tunnel:
-        pg = await asyncio.to_thread(database.connect, dsn(server, tunnel), server=conn.label)
+        pg = await asyncio.to_thread(table_rows.connect, dsn(server, tunnel), server=conn.label)
         try:
             yield pg
         finally:
@@ -147,7 +147,7 @@ async def compare_folders(
 
 
 def _schema(pg_p: PgConn, options: DeltaOptions) -> Schema:
-    return database.read_schema(
+    return table_rows.read_schema(
         pg_p, include_ts_outputs=options.include_ts_outputs, only=options.only_tables
     )
 
@@ -170,7 +170,7 @@ async def compare(
 
             def go() -> DatabaseDelta:
                 schema = _schema(pg_p, options)
-                found = database.compare(pg_p, pg_s, schema).delta
+                found = table_rows.compare(pg_p, pg_s, schema).delta
                 pg_p.rollback()
                 pg_s.rollback()
                 return found
@@ -214,7 +214,7 @@ async def delta_sync(
                 for name, why in skipped:
                     ctx.log(f"table {name} left out: {why}")
                 comparison = await asyncio.to_thread(
-                    database.compare, pg_p, pg_s, schema, names=(primary.name, secondary.name)
+                    table_rows.compare, pg_p, pg_s, schema, names=(primary.name, secondary.name)
                 )
                 db_delta = comparison.delta
                 verb = "differs" if db_delta.changes == 1 else "differ"
@@ -227,7 +227,7 @@ async def delta_sync(
                     with ctx.step(f"write {plural(db_delta.changes, 'row')} on {secondary.name}"):
                         applying = asyncio.ensure_future(
                             asyncio.to_thread(
-                                database.apply_delta,
+                                table_rows.apply_delta,
                                 pg_p,
                                 pg_s,
                                 schema,

@@ -11,7 +11,7 @@ import pytest
 from pmc.errors import Cancelled
 from pmc.lab import playout
 from pmc.lab.playout import seed
-from pmc.sync import database
+from pmc.sync import table_rows
 from tests.lab import playout_pg
 
 pytestmark = pytest.mark.skipif(bool(playout_pg.available()), reason=str(playout_pg.available()))
@@ -56,21 +56,21 @@ def first_event(pg: playout_pg.Instance) -> str:
 
 
 def connections(pair: Pair) -> tuple[psycopg.Connection[tuple[object, ...]], ...]:
-    return database.open_pair(pair[0].dsn, pair[1].dsn, names=("main", "backup"))
+    return table_rows.open_pair(pair[0].dsn, pair[1].dsn, names=("main", "backup"))
 
 
 def test_schema_comes_from_the_catalog_in_fk_order(same: Pair) -> None:
     p, s = connections(same)
     with p, s:
-        schema = database.read_schema(p)
-        edges = p.execute(database.FKEYS_SQL).fetchall()
+        schema = table_rows.read_schema(p)
+        edges = p.execute(table_rows.FKEYS_SQL).fetchall()
         assert len(edges) > 10
         for child, parent in edges:
             if child in schema.names and child != parent:
                 assert schema.names.index(str(parent)) < schema.names.index(str(child))
         assert set(schema.names) == set(playout.REPLICATED_TABLES)
         assert dict(schema.skipped).keys() == {"ts_outputs", "replication_status"}
-        with_ts = database.read_schema(p, include_ts_outputs=True)
+        with_ts = table_rows.read_schema(p, include_ts_outputs=True)
         assert "ts_outputs" in with_ts.names
 
 
@@ -80,8 +80,8 @@ def test_compare_finds_exactly_the_changed_rows(same: Pair) -> None:
     changes(primary)
     p, s = connections(same)
     with p, s:
-        schema = database.read_schema(p)
-        delta = database.compare(p, s, schema).delta
+        schema = table_rows.read_schema(p)
+        delta = table_rows.compare(p, s, schema).delta
         changed = {t.table: t for t in delta.changed}
         assert set(changed) == {"dvb_services", "eit_event"}
         assert changed["dvb_services"].only_primary == (("5",),)
@@ -96,11 +96,11 @@ def test_apply_makes_the_secondary_equal_and_leaves_ts_outputs(same: Pair) -> No
     ts_before = secondary.psql("SELECT string_agg(name, '|' ORDER BY id) FROM ts_outputs")
     p, s = connections(same)
     with p, s:
-        schema = database.read_schema(p)
-        comparison = database.compare(p, s, schema)
-        done = database.apply_delta(p, s, schema, comparison, cancel=threading.Event())
+        schema = table_rows.read_schema(p)
+        comparison = table_rows.compare(p, s, schema)
+        done = table_rows.apply_delta(p, s, schema, comparison, cancel=threading.Event())
         assert done == 3
-        assert database.compare(p, s, schema).delta.is_empty
+        assert table_rows.compare(p, s, schema).delta.is_empty
     assert secondary.psql("SELECT name FROM dvb_services WHERE service_id = 5") == "Icareus 5"
     assert secondary.psql("SELECT string_agg(name, '|' ORDER BY id) FROM ts_outputs") == ts_before
 
@@ -121,10 +121,10 @@ def test_cancel_between_tables_rolls_everything_back(same: Pair) -> None:
 
     p, s = connections(same)
     with p, s:
-        schema = database.read_schema(p)
-        comparison = database.compare(p, s, schema)
+        schema = table_rows.read_schema(p)
+        comparison = table_rows.compare(p, s, schema)
         with pytest.raises(Cancelled):
-            database.apply_delta(p, s, schema, comparison, cancel=cancel, report=report)
+            table_rows.apply_delta(p, s, schema, comparison, cancel=cancel, report=report)
     assert len(reports) == 1
     after = secondary.psql(
         "SELECT md5(string_agg(d::text, '|' ORDER BY service_id)) FROM dvb_services d"
