@@ -342,11 +342,6 @@ def _key(connection: Connection) -> int:
     return id(connection)
 
 
-def holds(connection: Connection) -> bool:
-    """Whether the current job holds the lock of ``connection``'s server."""
-    return _key(connection) in _held()
-
-
 async def hold_again(connections: Iterable[Connection], log: Log | None = None) -> None:
     """After a connection dropped in the middle of a job (its holding process ended with the
     old SSH session, and the server released the lock): take the lock again before any more

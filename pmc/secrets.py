@@ -390,9 +390,3 @@ def set_passphrase(
     cluster: str, server: str, passphrase: str, *, timeout: float = DEFAULT_TIMEOUT
 ) -> None:
     set_secret(SecretKind.KEY_PASSPHRASE, cluster, server, passphrase, timeout=timeout)
-
-
-async def get_passphrase_async(
-    cluster: str, server: str, *, timeout: float = DEFAULT_TIMEOUT
-) -> str | None:
-    return await get_secret_async(SecretKind.KEY_PASSPHRASE, cluster, server, timeout=timeout)

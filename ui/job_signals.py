@@ -30,10 +30,5 @@ class JobSignals(QObject):
         self.attached.emit(job)
         self._unsubscribe[job.id] = job.subscribe(self._forward, replay=True)
 
-    def detach(self, job: Job[object]) -> None:
-        unsubscribe = self._unsubscribe.pop(job.id, None)
-        if unsubscribe:
-            unsubscribe()
-
     def _forward(self, event: JobEvent) -> None:
         self.event.emit(event)

@@ -13,7 +13,6 @@ import contextlib
 
 import paramiko
 
-from pmc.errors import Cancelled
 from pmc.remote import bulk
 from pmc.remote.commands import describe, kill_group, wrap
 from pmc.remote.connection import Connection
@@ -139,10 +138,3 @@ class Pipe:
         if self.pgid is not None and not self._ended:
             with contextlib.suppress(Exception):
                 await kill_group(self.connection, self.pgid)
-
-
-def raise_if_cancelled(flag: object) -> None:
-    """For blocking loops: raise Cancelled when ``flag`` (a threading.Event) is set."""
-    is_set = getattr(flag, "is_set", None)
-    if is_set is not None and is_set():
-        raise Cancelled("the job was cancelled by the operator")

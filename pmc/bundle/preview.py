@@ -42,9 +42,6 @@ class Scan:
     dirs: set[str] = field(default_factory=set)
     small: dict[str, bytes] = field(default_factory=dict)
 
-    def data_bytes(self) -> int:
-        return sum(size for size, _ in self.files.values())
-
     def summary(self) -> str:
         m = self.manifest
         lines = [

@@ -128,13 +128,6 @@ def create(lab: str, servers: Sequence[ServerSpec]) -> None:
     _run(["ip", "netns", "exec", op, "sysctl", "-q", "-w", *_localnet_sysctls(op_ifs)])
 
 
-def namespace_inode(name: str) -> int | None:
-    try:
-        return (NETNS_DIR / name).stat().st_ino
-    except OSError:
-        return None
-
-
 def delete(lab: str) -> None:
     """Delete every namespace of ``lab`` (their interfaces go with them)."""
     for ns in namespaces(lab):

@@ -217,15 +217,6 @@ async def restore_backup(
         raise _fail(connection, "restore", path, result)
 
 
-async def list_backups(connection: Connection, path: str, *, root: bool = True) -> list[str]:
-    """PMC's backups of ``path``, oldest first."""
-    _check_path(connection, path)
-    folder, name = posixpath.split(path)
-    argv = ["find", folder, "-maxdepth", "1", "-name", f"{name}{BACKUP_MARK}*"]
-    result = await commands.run(connection, argv, root=root, timeout=60)
-    return sorted(line for line in result.stdout.splitlines() if line)
-
-
 def _transfer_timeout(size: int) -> float:
     return 120 + size / (1024 * 1024)  # at least 1 MiB/s
 

@@ -1,4 +1,5 @@
-"""Services and probes on a server: systemctl, firewall-cmd, log tails, TCP reachability.
+"""Services on a server: systemctl (status, restart with its checks), the free space of its
+filesystems.
 
 Everything here uses only what a minimal Rocky 8 server has (systemd, firewalld, coreutils,
 bash), runs as root (through ``sudo -n`` for a non-root login) and returns typed results.
@@ -6,12 +7,10 @@ bash), runs as root (through ``sudo -n`` for a non-root login) and returns typed
 
 from __future__ import annotations
 
-import ipaddress
 import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from pmc.catalog import psql_argv
 from pmc.errors import InputError
@@ -20,7 +19,6 @@ from pmc.remote.connection import Connection
 from pmc.remote.errors import CommandFailed, ConfigRejected, ServiceStateUnknown
 
 _UNIT = re.compile(r"^[A-Za-z0-9@._:-]+$")
-_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 _ACTIVE = re.compile(r"^\s*Active:\s*(\S+)(?:\s+\(([^)]*)\))?(?:\s+since\s+(.*?)(?:;.*)?)?\s*$")
 _LOADED = re.compile(r"^\s*Loaded:\s*(\S+)")
 _MAIN_PID = re.compile(r"^\s*Main PID:\s*(\d+)")
@@ -195,72 +193,7 @@ async def stop(connection: Connection, unit: str) -> ServiceStatus:
     return await _systemctl(connection, "stop", unit)
 
 
-# ---- firewall ---------------------------------------------------------------------------
-
-
-class Protocol(StrEnum):
-    TCP = "tcp"
-    UDP = "udp"
-
-
-def _port_spec(port: int, protocol: Protocol | str) -> str:
-    if not 0 < port < 65536:
-        raise InputError(f"{port} is not a port number 1–65535")
-    return f"{port}/{Protocol(protocol).value}"
-
-
-async def firewall_query_port(
-    connection: Connection, port: int, protocol: Protocol | str = Protocol.TCP, *, zone: str = ""
-) -> bool:
-    """Whether the running firewall lets ``port`` in (``firewall-cmd --query-port``)."""
-    argv = ["firewall-cmd", *_zone(zone), f"--query-port={_port_spec(port, protocol)}"]
-    result = await commands.run(connection, argv, root=True, timeout=60)
-    if result.stdout.strip() in ("yes", "no"):
-        return result.stdout.strip() == "yes"
-    raise _firewall_error(connection, "query", result)
-
-
-async def firewall_add_port(
-    connection: Connection, port: int, protocol: Protocol | str = Protocol.TCP, *, zone: str = ""
-) -> None:
-    """Open ``port`` permanently and reload the firewall (``--add-port``, ``--reload``)."""
-    spec = _port_spec(port, protocol)
-    for argv in (
-        ["firewall-cmd", "--permanent", *_zone(zone), f"--add-port={spec}"],
-        ["firewall-cmd", "--reload"],
-    ):
-        result = await commands.run(connection, argv, root=True, timeout=120)
-        if not result.ok:
-            raise _firewall_error(connection, "open a port in", result)
-
-
-def _zone(zone: str) -> list[str]:
-    if not zone:
-        return []
-    if not _UNIT.match(zone):
-        raise InputError(f"{zone!r} is not a firewall zone name")
-    return [f"--zone={zone}"]
-
-
-def _firewall_error(
-    connection: Connection, doing: str, result: commands.CommandResult
-) -> CommandFailed:
-    words = (result.stderr or result.stdout).strip()[-300:]
-    hint = (
-        "Start firewalld (systemctl start firewalld)"
-        if "not running" in words
-        else "See the message from firewall-cmd"
-    )
-    return CommandFailed(
-        f"cannot {doing} the firewall: {words or f'exit status {result.exit_status}'}",
-        server=connection.label,
-        exit_status=result.exit_status,
-        stderr=result.stderr,
-        hint=hint,
-    )
-
-
-# ---- logs and probes --------------------------------------------------------------------
+# ---- free space --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -303,93 +236,3 @@ async def filesystems(connection: Connection, paths: Sequence[str]) -> dict[str,
             stderr=result.stderr,
         )
     return found
-
-
-async def tail(connection: Connection, path: str, lines: int = 100) -> list[str]:
-    """The last ``lines`` lines of the log file ``path``."""
-    result = await commands.run(
-        connection, ["tail", "-n", str(int(lines)), "--", path], root=True, timeout=60
-    )
-    if not result.ok:
-        raise CommandFailed(
-            f"cannot read the log {path}: {result.stderr.strip()[-300:]}",
-            server=connection.label,
-            exit_status=result.exit_status,
-            stderr=result.stderr,
-        )
-    return result.stdout.splitlines()
-
-
-class Reachability(StrEnum):
-    """What a TCP probe from a server found.
-
-    ``no-route`` cannot be told apart from a firewall's reject: firewalld rejects a closed
-    port with an ICMP "administratively prohibited" (``icmp-host-prohibited``), which the
-    kernel reports as EHOSTUNREACH, and bash's ``/dev/tcp`` then prints "No route to host"
-    exactly as for a peer that is down or unroutable. The operator text says both.
-    """
-
-    OPEN = "open"  # something accepted the connection
-    REFUSED = "refused"  # the peer answered: nothing listens there
-    TIMEOUT = "timeout"  # no answer: a firewall drops it, or the host is down
-    NO_ROUTE = "no-route"  # no route to host, or the peer's firewall rejects the port
-    ERROR = "error"  # the probe itself failed (bad name…)
-
-    @property
-    def meaning(self) -> str:
-        """The state in an operator's words."""
-        return _MEANINGS[self]
-
-
-_MEANINGS = {
-    Reachability.OPEN: "open",
-    Reachability.REFUSED: "connection refused (reachable, but nothing listens on the port)",
-    Reachability.TIMEOUT: "no answer (a firewall drops it, or the host is down)",
-    Reachability.NO_ROUTE: "no route to host or rejected by a firewall",
-    Reachability.ERROR: "the probe failed",
-}
-
-
-@dataclass(frozen=True)
-class ReachabilityResult:
-    source: str  # the server that probed
-    address: str
-    port: int
-    state: Reachability
-    detail: str
-
-    def __str__(self) -> str:
-        text = f"{self.source} → {self.address}:{self.port}: {self.state.meaning}"
-        return f"{text} ({self.detail})" if self.detail else text
-
-
-def _peer(address: str) -> str:
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        if _HOSTNAME.match(address):
-            return address
-    raise InputError(f"{address!r} is not an address or host name")
-
-
-async def tcp_reachable(
-    connection: Connection, address: str, port: int, *, wait: int = 3
-) -> ReachabilityResult:
-    """Can the server open a TCP connection to ``address:port``? Uses only bash's /dev/tcp."""
-    peer = _peer(address)
-    _port_spec(port, Protocol.TCP)
-    argv = ["timeout", str(int(wait)), "bash", "-c", 'exec 3<>"/dev/tcp/$1/$2"', "probe", peer,
-            str(port)]  # fmt: skip
-    result = await commands.run(connection, argv, timeout=wait + 30)
-    words = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
-    if result.exit_status == 0:
-        state = Reachability.OPEN
-    elif result.exit_status == 124:
-        state, words = Reachability.TIMEOUT, f"no answer within {wait} s"
-    elif "refused" in words:
-        state = Reachability.REFUSED
-    elif "No route" in words or "unreachable" in words:
-        state = Reachability.NO_ROUTE
-    else:
-        state = Reachability.ERROR
-    return ReachabilityResult(connection.server.name, peer, port, state, words)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pmc.remote import services
-from pmc.remote.services import Reachability, parse_status
+from pmc.remote.services import parse_status
 from pmc.remote.tunnels import Tunnel, open_tunnel
 from tests.fixtures.other_user import PYTHON, as_other_user, require_other_user
 from tests.fixtures.sshd import ThrowawaySshd
@@ -119,25 +119,6 @@ def test_tunnel_reconnects_through_the_trust_path(
     asyncio.run(go())
 
 
-def test_tcp_probe_from_the_server(sshd: ThrowawaySshd, tmp_path: Path, echo_port: int) -> None:
-    async def go() -> None:
-        conn = trusting_connection(sshd, tmp_path)
-        try:
-            found = await services.tcp_reachable(conn, "127.0.0.1", echo_port)
-            assert found.state is Reachability.OPEN
-            with socket.socket() as unused:
-                unused.bind(("127.0.0.1", 0))
-                closed_port = unused.getsockname()[1]
-            refused = await services.tcp_reachable(conn, "127.0.0.1", closed_port)
-            assert refused.state is Reachability.REFUSED
-            with pytest.raises(Exception, match="not an address"):
-                await services.tcp_reachable(conn, "x; rm -rf /", 22)
-        finally:
-            await conn.close()
-
-    asyncio.run(go())
-
-
 def test_tail_of_a_log(sshd: ThrowawaySshd, tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_text("".join(f"line {i}\n" for i in range(500)))
@@ -177,18 +158,6 @@ def test_status_text_is_parsed() -> None:
     assert (failed.active_state, failed.sub_state) == ("failed", "Result: exit-code")
     missing = parse_status("nope", "Unit nope.service could not be found.\n")
     assert not missing.exists and not missing.is_running
-
-
-def test_no_route_reads_as_no_route_or_a_firewall_reject() -> None:
-    from pmc.remote.services import ReachabilityResult
-
-    found = ReachabilityResult(
-        "main", "127.168.1.108", 5999, Reachability.NO_ROUTE, "No route to host"
-    )
-    assert found.state.value == "no-route"
-    assert str(found) == (
-        "main → 127.168.1.108:5999: no route to host or rejected by a firewall (No route to host)"
-    )
 
 
 def test_tunnel_is_not_usable_by_another_local_user(
