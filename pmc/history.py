@@ -24,7 +24,8 @@ from pmc.workspace import Workspace
 
 CHANGING_KINDS = frozenset({"setup", "setup-apply", "import", "sync", "switchover"})
 """The kinds of this desktop's jobs listed even when no server recorded them (a job refused
-before it reached a server, a server that was not reached)."""
+before it reached a server, a server that was not reached). ``setup-apply`` is the kind an
+older PMC's CLI recorded for a setup."""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
 JobKind = Literal[
-    "setup", "setup-plan", "setup-apply", "setup-verify", "verify",
+    "setup", "setup-plan", "verify",
     "export", "import", "import-preview", "sync", "switchover",
 ]  # fmt: skip
 """What a job does: the history's ``kind`` (the sync history lists the ``sync`` jobs)."""

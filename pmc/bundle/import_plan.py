@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from typing import Literal, get_args
 
 from pmc.bundle.adapt import Peer, adapt
 from pmc.bundle.errors import BundleOperationFailed, NewerSchema, NotABundle, NotEnoughSpace
@@ -18,6 +19,11 @@ from pmc.remote.connection import Connection
 
 # The Playout Control Protocol daemons (TCP 2001, 5000, 5555; PLAYOUT-FACTS.md)
 PLAYOUT_DAEMONS = ("playout-scheduler", "eit-update", "playout-admin")
+
+AddressPolicy = Literal["keep", "adapt"]
+"""What an import does to the target's own addresses in spoolers.json and replicate.conf:
+keep the target's, or adapt the bundle's to them."""
+ADDRESS_POLICIES: tuple[AddressPolicy, ...] = get_args(AddressPolicy)
 
 
 def services_to_restart(layout: PlayoutLayout, parts: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -109,7 +115,7 @@ def check_columns(tables: list[TableSpec], catalog: Catalog, where: str) -> None
 
 
 def plan_config(
-    scan: Scan, connection: Connection, policy: str
+    scan: Scan, connection: Connection, policy: AddressPolicy
 ) -> tuple[dict[str, bytes], dict[str, str]]:
     """What to write for each config file, and what the operator is told about it."""
     server = connection.server

@@ -64,6 +64,7 @@ from pmc.bundle.import_load import (
     executable_files,
 )
 from pmc.bundle.import_plan import (
+    AddressPolicy,
     check_schema,
     check_space,
     chosen_parts,
@@ -95,13 +96,11 @@ from pmc.remote.commands import run
 from pmc.remote.connection import Connection
 from pmc.words import plural
 
-ADDRESS_POLICIES = ("keep", "adapt")
-
 
 @dataclass(frozen=True)
 class ImportOptions:
     parts: tuple[str, ...] | None = None  # None: every part the bundle has
-    addresses: str = "keep"  # for spoolers.json / replicate.conf of another server
+    addresses: AddressPolicy = "keep"  # for spoolers.json / replicate.conf of another server
     backup_dir: Path | None = None  # where the automatic backup goes
     restart: bool = True
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pmc.bundle import jobs as bundle_jobs
 from pmc.bundle.export import ExportOptions
-from pmc.bundle.importer import ADDRESS_POLICIES, ImportOptions, ImportResult
+from pmc.bundle.import_plan import ADDRESS_POLICIES
+from pmc.bundle.importer import ImportOptions, ImportResult
 from pmc.bundle.manifest import ALL_PARTS
 from pmc.bundle.preview import Scan, scan_bundle
 from pmc.bundle.progress import ByteProgress

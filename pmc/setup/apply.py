@@ -25,6 +25,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from pmc.cluster_lock import ClusterBusy, cluster_lock, hold_again
 from pmc.errors import Cancelled, PmcError
@@ -63,10 +64,18 @@ class SetupCancelled(Cancelled):
         super().__init__("the setup was cancelled by the operator", hint=report.rollback_summary())
 
 
+class UndoKind(StrEnum):
+    """How a change is undone on rollback."""
+
+    RESTORE = "restore"  # put the backup of a file back
+    REMOVE = "remove"  # remove a file the change created
+    RUN = "run"  # run the command that reverses it
+
+
 @dataclass
 class _Undo:
     server: str
-    action: str  # "restore", "remove", "run"
+    action: UndoKind
     path: str = ""
     backup: str | None = None
     argv: tuple[str, ...] = ()
@@ -213,10 +222,10 @@ class Executor:
         conn = self._conn(step.server)
         result = await files.write_atomic(conn, step.path, after, new_mode=step.mode)
         if result.backup:
-            self._undo.append(_Undo(step.server, "restore", step.path, result.backup))
+            self._undo.append(_Undo(step.server, UndoKind.RESTORE, step.path, result.backup))
             self.report.backups.append((step.server, step.path, result.backup))
         else:
-            self._undo.append(_Undo(step.server, "remove", step.path))
+            self._undo.append(_Undo(step.server, UndoKind.REMOVE, step.path))
         self.ctx.log(
             f"wrote {step.path} (backup: {result.backup or 'new file'})", server=step.server
         )
@@ -240,9 +249,9 @@ class Executor:
     async def _run(self, step: Step) -> None:
         conn = self._conn(step.server)
         for created in step.creates:
-            self._undo.append(_Undo(step.server, "remove", created))
+            self._undo.append(_Undo(step.server, UndoKind.REMOVE, created))
         for undo in step.undo:
-            self._undo.append(_Undo(step.server, "run", argv=undo))
+            self._undo.append(_Undo(step.server, UndoKind.RUN, argv=undo))
 
         def line(out: commands.OutputLine) -> None:
             self.ctx.log(out.text, server=step.server, level="info")
@@ -361,12 +370,12 @@ class Executor:
 
     async def _undo_one(self, undo: _Undo) -> None:
         conn = self._conn(undo.server)
-        if undo.action == "restore":
+        if undo.action is UndoKind.RESTORE:
             assert undo.backup
             await files.restore_backup(conn, undo.path, undo.backup)
             await commands.run(conn, ["rm", "-f", "--", undo.backup], root=True, check=True)
             self.report.rolled_back.append(f"{undo.server}: restored {undo.path}")
-        elif undo.action == "remove":
+        elif undo.action is UndoKind.REMOVE:
             await commands.run(conn, ["rm", "-f", "--", undo.path], root=True, check=True)
             self.report.rolled_back.append(f"{undo.server}: removed {undo.path}")
         else:
