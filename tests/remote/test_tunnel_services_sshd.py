@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from pmc.remote import services
 from pmc.remote.services import parse_status
 from pmc.remote.tunnels import Tunnel, open_tunnel
 from tests.fixtures.other_user import PYTHON, as_other_user, require_other_user
@@ -113,20 +112,6 @@ def test_tunnel_reconnects_through_the_trust_path(
                 sshd.start()  # same key: the next forwarded connection reconnects
                 assert await asyncio.to_thread(_talk, tunnel, b"two") == b"TWO"
                 assert conn.connects == 2 and tunnel.last_error is None
-        finally:
-            await conn.close()
-
-    asyncio.run(go())
-
-
-def test_tail_of_a_log(sshd: ThrowawaySshd, tmp_path: Path) -> None:
-    log = tmp_path / "app.log"
-    log.write_text("".join(f"line {i}\n" for i in range(500)))
-
-    async def go() -> None:
-        conn = trusting_connection(sshd, tmp_path)
-        try:
-            assert await services.tail(conn, str(log), 3) == ["line 497", "line 498", "line 499"]
         finally:
             await conn.close()
 
