@@ -48,16 +48,8 @@ LAZY: dict[tuple[str, str], str] = {
 
 BEING_CHANGED = "being changed by other engineers now; fixed in issue 17 part B"
 BUNDLE = f"bundle is {BEING_CHANGED}"
-LATE_NOT_YET: dict[str, str] = {
-    "pmc/cli/lab.py": f"the lab command loads the lab late: the lab is {BEING_CHANGED}",
-    "pmc/lab/control.py": f"loads the lab's seed files late: the lab is {BEING_CHANGED}",
-    "pmc/lab/inventory.py": f"loads host keys late: the lab is {BEING_CHANGED}",
-    "pmc/sync/copy_config.py": f"the sync engine loads setup late: sync is {BEING_CHANGED}",
-    "pmc/sync/drift.py": f"the drift report loads setup late: sync is {BEING_CHANGED}",
-}
+LATE_NOT_YET: dict[str, str] = {}
 PRIVATE_NOT_YET: dict[str, str] = {
-    "pmc/bundle/archive_reader.py": f"_BytesReader of pmc.bundle.archive: {BUNDLE}",
-    "pmc/bundle/archive_writer.py": f"_BytesReader of pmc.bundle.archive: {BUNDLE}",
     "pmc/bundle/import_rollback.py": f"_Loader of pmc.bundle.import_load: {BUNDLE}",
     "pmc/bundle/importer.py": f"_Loader and _roll_back (the importer's phases): {BUNDLE}",
 }

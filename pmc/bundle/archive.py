@@ -87,7 +87,7 @@ def check_member_name(name: str, *, where: str) -> str:
     raise UnsafePath(f"member {name!r} is outside the bundle's known folders", where=where)
 
 
-class _BytesReader:
+class BytesReader:
     def __init__(self, data: bytes) -> None:
         self._view = memoryview(data)
         self._pos = 0

@@ -15,8 +15,8 @@ from pmc.bundle.archive import (
     CHUNK,
     MAX_MANIFEST,
     ByteCounter,
+    BytesReader,
     Readable,
-    _BytesReader,
     check_member_name,
 )
 from pmc.bundle.errors import (
@@ -150,7 +150,7 @@ class BundleReader:
                 raise DuplicateMember("the bundle has a second manifest.json", where=self.where)
             member = Member(name, info.isdir(), info.size, info.mode, int(info.mtime))
             if info.isdir():
-                yield member, _BytesReader(b"")
+                yield member, BytesReader(b"")
                 continue
             stream = _MemberStream(self, info)
             yield member, stream

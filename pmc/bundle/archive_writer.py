@@ -19,8 +19,8 @@ from pmc.bundle.archive import (
     CHUNK,
     RECORD,
     ByteCounter,
+    BytesReader,
     Readable,
-    _BytesReader,
     check_member_name,
 )
 from pmc.bundle.errors import DuplicateMember, TruncatedBundle
@@ -66,7 +66,7 @@ class BundleWriter:
         self.add_bytes(MANIFEST_NAME, manifest.to_json())
 
     def add_bytes(self, name: str, data: bytes, *, mode: int = 0o644) -> MemberSum:
-        return self.add_stream(name, len(data), _BytesReader(data), mode=mode)
+        return self.add_stream(name, len(data), BytesReader(data), mode=mode)
 
     def add_dir(self, name: str, *, mode: int = 0o755, mtime: float | None = None) -> None:
         self._header(name, 0, kind=tarfile.DIRTYPE, mode=mode, mtime=mtime or time.time())

@@ -7,12 +7,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from pmc import lab, secrets
 from pmc.errors import InputError, LabError, SecretStoreError
-
-if TYPE_CHECKING:
-    from pmc.lab import LabCluster
+from pmc.inventory_file import save_inventory
+from pmc.lab import LabCluster, attach, topology
+from pmc.lab.inventory import inventory_of, secret_names, trust_host_keys
+from pmc.paths import config_dir, known_hosts_path
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -69,9 +70,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 def _store_passwords(cluster: LabCluster, passwords: dict[str, str]) -> bool:
     """Each lab server's root password into the keyring, under the names of the lab's
     inventory (:func:`pmc.lab.inventory.secret_names`)."""
-    from pmc import secrets  # noqa: PLC0415 (the keyring is only needed here)
-    from pmc.lab.inventory import secret_names  # noqa: PLC0415
-
     names = secret_names(cluster)
     try:
         for server, password in passwords.items():
@@ -83,9 +81,6 @@ def _store_passwords(cluster: LabCluster, passwords: dict[str, str]) -> bool:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from pmc import lab  # noqa: PLC0415
-    from pmc.lab.inventory import inventory_of  # noqa: PLC0415
-
     started = time.monotonic()
     if args.fleet:
         cluster = lab.up(args.fleet, lab_id=args.lab_id, fleet=True)
@@ -112,16 +107,12 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
-    from pmc import lab  # noqa: PLC0415
-
     found = lab.down(args.lab_id)
     print("lab stopped" if found else "no lab was running")
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
-    from pmc import lab  # noqa: PLC0415
-
     info = lab.status(args.lab_id)
     if info is None:
         print("no lab is running")
@@ -135,8 +126,6 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _exec(args: argparse.Namespace) -> int:
-    from pmc.lab import attach, topology  # noqa: PLC0415
-
     argv = list(args.argv)
     if argv[:1] == ["--"]:
         argv = argv[1:]
@@ -149,11 +138,6 @@ def _exec(args: argparse.Namespace) -> int:
 
 
 def _inventory(args: argparse.Namespace) -> int:
-    from pmc import lab  # noqa: PLC0415
-    from pmc.inventory_file import save_inventory  # noqa: PLC0415
-    from pmc.lab.inventory import inventory_of, trust_host_keys  # noqa: PLC0415
-    from pmc.paths import config_dir, known_hosts_path  # noqa: PLC0415
-
     cluster = lab.attach(args.lab_id)
     passwords = {name: srv.set_root_password() for name, srv in cluster.servers.items()}
     if not _store_passwords(cluster, passwords):
@@ -188,8 +172,6 @@ def _port(text: str) -> tuple[int, str]:
 
 
 def _block(args: argparse.Namespace) -> int:
-    from pmc import lab  # noqa: PLC0415
-
     port, proto = _port(args.port)
     cluster = lab.attach(args.lab_id)
     if args.server not in cluster.servers:
@@ -202,8 +184,6 @@ def _block(args: argparse.Namespace) -> int:
 
 
 def _unblock(args: argparse.Namespace) -> int:
-    from pmc import lab  # noqa: PLC0415
-
     port, proto = _port(args.port)
     cluster = lab.attach(args.lab_id)
     if args.server not in cluster.servers:

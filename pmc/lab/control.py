@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 from pmc.errors import InputError, LabError
 from pmc.lab import accounts, flavors, network, server, topology
+from pmc.lab.playout import files as playout_files
+from pmc.lab.playout import seed as playout_seed
 from pmc.lab.standins import request as supervisor_request
 from pmc.lab.topology import ServerSpec
 
@@ -346,19 +348,11 @@ def _wait_boot(srv: LabServer, outer: subprocess.Popen[bytes], deadline: float) 
 
 
 def _seed(srv: LabServer, rows: int, data_mb: int) -> None:
-    try:
-        from pmc.lab.playout import seed as playout_seed  # noqa: PLC0415 (optional part)
-    except ImportError:  # Playout's side not there yet: an empty playout database
-        return
     playout_seed.seed(srv.postgres_dsn, rows, server=srv.name, with_schema=True)
     playout_seed.write_data_files(srv.path("/opt/playout/data"), data_mb)
 
 
 def _install_playout_files(trees: dict[str, Path], state: str) -> None:
-    try:
-        from pmc.lab.playout import files as playout_files  # noqa: PLC0415 (optional part)
-    except ImportError:
-        return
     playout_files.install(trees, state)
 
 

@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import paramiko
 
 from pmc.inventory import Architecture, Cluster, Inventory, Role, Server
 from pmc.lab import topology
 from pmc.lab.control import LabCluster
-
-if TYPE_CHECKING:
-    from pmc.remote.host_keys import KnownHosts
+from pmc.remote.host_keys import KnownHosts, host_id
 
 LAB_CLUSTER = "lab"
 PLAYERS_SUFFIX = "-players"
@@ -88,7 +85,6 @@ def trust_host_keys(cluster: LabCluster, known_hosts: Path | KnownHosts) -> list
     (port 22) into ``known_hosts`` (PMC's file, OpenSSH format, or the store a connection pool
     holds), replacing older keys of the same type for those addresses (an earlier lab's).
     Returns ``name (address)`` per server."""
-    from pmc.remote.host_keys import KnownHosts, host_id  # noqa: PLC0415 (paramiko-heavy)
 
     store = known_hosts if isinstance(known_hosts, KnownHosts) else KnownHosts(known_hosts)
     trusted = []

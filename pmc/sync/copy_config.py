@@ -33,6 +33,10 @@ from pmc.jobs import JobContext
 from pmc.plan import Plan, Step, StepKind
 from pmc.remote import commands
 from pmc.remote.connection import Connection
+from pmc.setup import make_plan
+from pmc.setup.apply import apply_plan
+from pmc.setup.observe import observe_cluster
+from pmc.setup.verify import check_database
 from pmc.store import Store
 from pmc.sync.copy_output import CopyConfigProgress, Failure, FailureKind
 from pmc.sync.delta_engine import pair
@@ -289,10 +293,6 @@ async def remediation(
     if failure.kind is FailureKind.ALREADY_IN_PROGRESS:
         return await _in_progress_fix(failure, cluster, conns, primary)
     if failure.kind is FailureKind.SECONDARY_DATABASE:
-        from pmc.setup import make_plan  # noqa: PLC0415
-        from pmc.setup.observe import observe_cluster  # noqa: PLC0415
-        from pmc.setup.verify import check_database  # noqa: PLC0415
-
         checks = await check_database(cluster, conns)
         failed = tuple(f"Missing: {c}" for c in checks if not c.ok)
         facts = await observe_cluster(cluster, conns)
@@ -350,7 +350,6 @@ async def _in_progress_fix(
 async def apply_remediation(
     fix: Remediation, cluster: Cluster, conns: Connections, ctx: JobContext, store: Store | None
 ) -> None:
-    from pmc.setup.apply import apply_plan  # noqa: PLC0415
 
     with ctx.step(f"fix: {fix.steps_text()}"):
         await apply_plan(fix.plan, cluster, conns, ctx, store=store)

@@ -18,6 +18,8 @@ from pmc.errors import PmcError
 from pmc.inventory import Cluster
 from pmc.plan import StepKind
 from pmc.remote.connection import Connection
+from pmc.setup import make_plan
+from pmc.setup.observe import observe_cluster
 from pmc.sync import delta_engine
 from pmc.sync.delta import FolderDelta, SyncDelta, TableDelta, format_key
 from pmc.words import plural
@@ -133,8 +135,6 @@ async def config_drift(cluster: Cluster, conns: Connections) -> tuple[ConfigDrif
     """The config files (spoolers.json, replicate.conf, pg_hba.conf, postgresql.conf,
     sshd_config, and where sshd and PostgreSQL really take a value from) that the setup
     engine's plan for the cluster's architecture would rewrite."""
-    from pmc.setup import make_plan  # noqa: PLC0415 (the setup engine is optional here)
-    from pmc.setup.observe import observe_cluster  # noqa: PLC0415
 
     facts = await observe_cluster(cluster, conns)
     plan = make_plan(cluster, facts)
