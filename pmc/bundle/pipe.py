@@ -14,9 +14,10 @@ import contextlib
 import paramiko
 
 from pmc.remote import bulk
-from pmc.remote.commands import describe, kill_group, wrap
+from pmc.remote.commands import describe
 from pmc.remote.connection import Connection
 from pmc.remote.errors import CommandFailed
+from pmc.remote.process_group import kill_group, wrap
 
 READ_TIMEOUT = 120.0
 

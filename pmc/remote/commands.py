@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import contextlib
-import re
 import select
 import shlex
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,16 +32,12 @@ from pmc.remote.errors import (
     CommandNotFound,
     CommandTimeout,
     PermissionDenied,
-    SudoNotAllowed,
 )
-from pmc.remote.session_guard import WATCHED
+from pmc.remote.process_group import SETSID_SIGNALLED, Command, kill_group, wrap
+from pmc.remote.sudo import check_sudo
 
 Stream = Literal["stdout", "stderr"]
-Command = Sequence[str] | str
 _DEFAULT: float = -1.0
-# util-linux setsid -w, when its child did not exit normally: the exit status is the raw wait
-# status (signal number, +128 with a core dump). Same text since util-linux 2.23 (Rocky 8: 2.32).
-_SETSID_SIGNALLED = re.compile(r"^setsid: child \d+ did not exit normally")
 
 
 @dataclass(frozen=True)
@@ -75,75 +69,6 @@ class CommandResult:
 def describe(command: Command) -> str:
     """The command as an operator would type it (for messages and logs)."""
     return command if isinstance(command, str) else shlex.join(command)
-
-
-def wrap(
-    connection: Connection, command: Command, *, root: bool = False, watch: bool = False
-) -> str:
-    """The remote command line: in its own process group, reporting the group id first.
-    ``watch``: the command gets no input, and its group is stopped when the channel's input
-    ends while it still runs (:data:`pmc.remote.session_guard.WATCHED`): keep the channel's
-    input open until the command has ended."""
-    argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
-    if not argv:
-        raise ValueError("empty command")
-    script = WATCHED if watch else 'echo "$$"; exec "$@"'
-    full = ["setsid", "-w", "sh", "-c", script, "pmc", *argv]
-    if root:
-        full = connection.as_root(full)
-    return shlex.join(full)
-
-
-# What sudo -n says when it will not run a command for this user without a password (sudo
-# 1.8 on Rocky 8, 1.9 on newer systems), and when sudo itself is missing.
-_SUDO_REFUSALS = (
-    "a password is required",  # -n and no NOPASSWD rule (also: user not in sudoers at all)
-    "is not in the sudoers file",
-    "is not allowed to execute",  # a rule exists, but not for this command
-    "may not run sudo",
-    "you must have a tty",  # Defaults requiretty
-    "a terminal is required",
-)
-_SUDO_MISSING = ("sudo: command not found", "sudo: not found", "sudo: No such file")
-
-
-def sudo_refusal(stderr: str) -> str | None:
-    """sudo's own line when ``stderr`` shows that sudo refused or is missing, else None."""
-    for line in stderr.splitlines():
-        text = line.strip()
-        if any(m in text for m in _SUDO_MISSING):
-            return "sudo is not installed"
-        if ("sudo" in text or text.startswith("Sorry, user")) and any(
-            r in text for r in _SUDO_REFUSALS
-        ):
-            return text
-    return None
-
-
-def check_sudo(connection: Connection, stderr: str) -> None:
-    """Raise SudoNotAllowed, naming the server and what to configure, when a command run
-    through ``sudo -n`` for a non-root login was refused by sudo."""
-    if not connection.needs_sudo:
-        return
-    said = sudo_refusal(stderr)
-    if said is None:
-        return
-    user = connection.server.ssh_user
-    if said == "sudo is not installed":
-        raise SudoNotAllowed(
-            f"PMC logs in as {user!r} and needs sudo to act as root, but sudo is not "
-            "installed on the server",
-            server=connection.label,
-            hint=f"Install sudo (dnf install sudo) and allow passwordless sudo for {user}, "
-            "or log in as root",
-        )
-    raise SudoNotAllowed(
-        f"{user!r} may not run commands as root without a password: sudo -n refused "
-        f"({said.removeprefix('sudo: ')})",
-        server=connection.label,
-        hint=f"Allow passwordless sudo for {user} on the server (a line '{user} ALL=(ALL) "
-        f"NOPASSWD: ALL' in /etc/sudoers.d/pmc, made with visudo -f), or log in as root",
-    )
 
 
 class RunningCommand:
@@ -353,7 +278,7 @@ class RunningCommand:
 
     def _held_back(self, text: str) -> bool:
         """setsid's own note about a signalled child is not the command's output."""
-        if _SETSID_SIGNALLED.match(text):
+        if SETSID_SIGNALLED.match(text):
             self._setsid_signalled = True
             return True
         return False
@@ -363,20 +288,6 @@ class RunningCommand:
             self.pgid = int(text)
             return True
         return False
-
-
-def signal_of(channel: paramiko.Channel, status: int, stderr: str) -> tuple[str | None, int, str]:
-    """``(signal, status, stderr)`` for a raw channel: the signal that killed the command
-    (from the server's exit-signal or setsid's note, which is taken out of ``stderr``)."""
-    signalled = exit_signal(channel)
-    if signalled is not None:
-        return signalled, status, stderr
-    lines = stderr.splitlines(keepends=True)
-    kept = [line for line in lines if not _SETSID_SIGNALLED.match(line)]
-    if len(kept) != len(lines) and 0 < status < 256:
-        number = status & 0x7F
-        return SIGNAL_NAMES.get(number, str(number)), 128 + number, "".join(kept)
-    return None, status, stderr
 
 
 class _LineSplitter:
@@ -417,36 +328,6 @@ class _LineSplitter:
             return
         self.keep.append(text + end)
         self.emit(OutputLine(self.stream, text.removesuffix("\r")))
-
-
-async def kill_group(connection: Connection, pgid: int) -> None:
-    """Stop the remote process group ``pgid``: TERM, then KILL if it lives on after 3 s."""
-    kill = (
-        f"kill -s TERM -- -{pgid} 2>/dev/null || exit 0; i=0; "
-        f"while kill -s 0 -- -{pgid} 2>/dev/null; do i=$((i+1)); "
-        f'[ "$i" -ge 30 ] && {{ kill -s KILL -- -{pgid}; exit 0; }}; sleep 0.1; done'
-    )
-    argv = connection.as_root(["sh", "-c", kill])
-    with contextlib.suppress(Exception):
-        async with asyncio.timeout(10):
-            await _run_plain(connection, shlex.join(argv))
-
-
-async def _run_plain(connection: Connection, line: str) -> int:
-    """Run ``line`` without a process group (used to stop other commands)."""
-    channel = await connection.open_session(slot=False)
-
-    def go() -> int:
-        try:
-            channel.exec_command(line)
-            channel.shutdown_write()
-            while channel.recv(65536):
-                pass
-            return channel.recv_exit_status()
-        finally:
-            channel.close()
-
-    return await connection.in_thread(connection.executors.control, go)
 
 
 async def start(

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 import paramiko
 
 from pmc import audit_trail
-from pmc.remote import bulk, commands
+from pmc.remote import bulk, commands, process_group, sudo
 from pmc.remote.commands import CommandResult
 from pmc.remote.connection import Connection
 from pmc.remote.errors import CommandFailed, PermissionDenied, RemoteFileError
@@ -298,7 +298,7 @@ class _Pipe:
         channel = await connection.open_session()
         bulk.prepare(channel)
         pipe = cls(connection, channel, shlex.join(argv))
-        line = commands.wrap(connection, list(argv), root=root)
+        line = process_group.wrap(connection, list(argv), root=root)
         try:
             await connection.in_thread(connection.executors.control, pipe._begin, line)
         except BaseException:
@@ -324,7 +324,7 @@ class _Pipe:
             return
         status = self.channel.recv_exit_status()
         stderr = self._stderr()
-        commands.check_sudo(self.connection, stderr)
+        sudo.check_sudo(self.connection, stderr)
         raise RemoteFileError(
             f"{self.command!r} did not start (exit status {status}): {stderr.strip()[-300:]}",
             server=self.connection.label,
@@ -362,8 +362,8 @@ class _Pipe:
         self.done = True
         if status != 0:
             stderr = self._stderr()
-            commands.check_sudo(self.connection, stderr)
-            signal, status, stderr = commands.signal_of(self.channel, status, stderr)
+            sudo.check_sudo(self.connection, stderr)
+            signal, status, stderr = process_group.signal_of(self.channel, status, stderr)
             ending = (
                 f"was killed by signal {signal}" if signal else f"ended with exit status {status}"
             )
@@ -378,5 +378,5 @@ class _Pipe:
     async def close(self) -> None:
         if not self.done and self.pgid is not None:
             with contextlib.suppress(Exception):
-                await asyncio.shield(commands.kill_group(self.connection, self.pgid))
+                await asyncio.shield(process_group.kill_group(self.connection, self.pgid))
         self.connection.close_session(self.channel)

@@ -11,7 +11,7 @@ leaves the session's processes running, holding locks in the database. Two parts
   one that serves PMC's channels), which closes every channel's pipes on the server. On an
   end of its input (PMC closed the connection, or sshd ended) it simply exits.
 - **Every command watches its channel** (:data:`WATCHED`, used by
-  :func:`pmc.remote.commands.wrap` for commands without input): a background reader of the
+  :func:`pmc.remote.process_group.wrap` for commands without input): a background reader of the
   channel's stdin that, when sshd closes it while the command still runs, stops the command's
   process group (TERM, then KILL after 3 s). Commands that read data on stdin (bulk transfers,
   ``psql -f -``) end by themselves when their input ends or their output is cut.

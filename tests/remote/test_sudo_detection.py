@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from pmc.inventory import AuthMethod, Server
-from pmc.remote.commands import check_sudo, sudo_refusal, wrap
 from pmc.remote.connection import Connection
 from pmc.remote.errors import SudoNotAllowed
 from pmc.remote.host_keys import KnownHosts
+from pmc.remote.process_group import wrap
+from pmc.remote.sudo import check_sudo, sudo_refusal
 
 
 def connection(user: str, tmp_path: Path) -> Connection:
