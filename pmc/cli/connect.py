@@ -21,7 +21,6 @@ from collections.abc import Sequence
 
 from pmc import paths
 from pmc.errors import InputError
-from pmc.remote.connection import Timeouts
 from pmc.remote.credentials import CredentialSource, KeyringCredentials
 from pmc.remote.errors import UnknownHostKey
 from pmc.remote.host_keys import (
@@ -31,6 +30,7 @@ from pmc.remote.host_keys import (
     TrustFingerprints,
     check_fingerprint,
 )
+from pmc.remote.limits import Timeouts
 from pmc.remote.pool import ConnectionPool
 
 

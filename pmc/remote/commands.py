@@ -26,13 +26,14 @@ from typing import Literal
 import paramiko
 
 from pmc.remote import bulk
-from pmc.remote.connection import SIGNAL_NAMES, Connection, exit_signal
+from pmc.remote.connection import Connection
 from pmc.remote.errors import (
     CommandFailed,
     CommandNotFound,
     CommandTimeout,
     PermissionDenied,
 )
+from pmc.remote.exit_signals import SIGNAL_NAMES, exit_signal
 from pmc.remote.process_group import SETSID_SIGNALLED, Command, kill_group, wrap
 from pmc.remote.sudo import check_sudo
 

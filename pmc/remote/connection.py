@@ -11,23 +11,20 @@ coroutines serve ``asyncio.run`` (the CLI) and qasync (the GUI).
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import socket
 import threading
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 
 import paramiko
 from paramiko.ssh_exception import IncompatiblePeer
 
-from pmc import redact
-from pmc.inventory import AuthMethod, Server
+from pmc.inventory import Server
+from pmc.remote import handshake
 from pmc.remote.credentials import CredentialSource, NoCredentials
 from pmc.remote.errors import (
     AuthenticationFailed,
@@ -35,8 +32,8 @@ from pmc.remote.errors import (
     HostKeyChanged,
     UnknownHostKey,
     Unreachable,
-    login_refused,
 )
+from pmc.remote.exit_signals import channel_request
 from pmc.remote.host_keys import (
     KnownHosts,
     RefuseUnknown,
@@ -44,7 +41,10 @@ from pmc.remote.host_keys import (
     host_id,
     host_key_algorithms,
 )
+from pmc.remote.limits import Executors, Timeouts
+from pmc.remote.login import authenticate
 from pmc.remote.session_guard import SessionGuard
+from pmc.remote.session_slots import SessionSlots
 
 log = logging.getLogger("pmc.remote")
 
@@ -58,78 +58,6 @@ _CIPHER_PREFERENCE = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes12
 WINDOW_SIZE = 8 * 1024 * 1024
 MAX_PACKET_SIZE = 32768
 
-# Linux signal numbers (the servers run Rocky Linux; PMC itself may run on Windows, whose
-# ``signal`` module lacks most of them).
-SIGNAL_NUMBERS = {
-    "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "BUS": 7, "FPE": 8,
-    "KILL": 9, "USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15,
-    "STKFLT": 16, "CHLD": 17, "CONT": 18, "STOP": 19, "TSTP": 20, "TTIN": 21, "TTOU": 22,
-    "URG": 23, "XCPU": 24, "XFSZ": 25, "VTALRM": 26, "PROF": 27, "WINCH": 28, "IO": 29,
-    "PWR": 30, "SYS": 31,
-}  # fmt: skip
-SIGNAL_NAMES = {number: name for name, number in SIGNAL_NUMBERS.items()}
-
-# The signal that ended a channel's command, from the server's "exit-signal" request (which
-# paramiko itself ignores, leaving the channel without an exit status).
-_exit_signals: weakref.WeakKeyDictionary[paramiko.Channel, str] = weakref.WeakKeyDictionary()
-_exit_signals_lock = threading.Lock()
-
-
-def exit_signal(channel: paramiko.Channel) -> str | None:
-    """``TERM``, ``KILL``… when the server said the command was killed by that signal."""
-    with _exit_signals_lock:
-        return _exit_signals.get(channel)
-
-
-def _channel_request(channel: paramiko.Channel, message: paramiko.Message) -> None:
-    """paramiko's channel request handler, plus RFC 4254 6.10 "exit-signal": the signal is
-    recorded and the exit status set to 128 + its number, as a shell reports it."""
-    start = message.packet.tell()
-    if message.get_text() == "exit-signal":
-        message.get_boolean()  # want reply: always false for exit-signal
-        name = message.get_text().removeprefix("SIG")
-        with _exit_signals_lock:
-            _exit_signals[channel] = name
-        channel.exit_status = 128 + SIGNAL_NUMBERS.get(name, 0)
-        channel.status_event.set()
-        return
-    message.packet.seek(start)
-    paramiko.Channel._handle_request(channel, message)  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Time limits in seconds; each error names the one that ran out."""
-
-    connect: float = 10.0  # TCP connection to port 22
-    banner: float = 15.0  # the server's SSH banner and key exchange
-    auth: float = 30.0  # the login
-    channel: float = 15.0  # opening a session or forwarding channel
-    command: float | None = 300.0  # default limit of one command
-    keepalive_interval: float = 15.0  # how often the link is checked while connected
-    keepalive_deadline: float = 10.0  # how long an answer to a check may take
-    heartbeat: float = 5.0  # how often the server's session guard hears from PMC
-    orphan_after: float = 30.0  # silence after which the guard ends PMC's work on the server
-
-
-@dataclass
-class Executors:
-    """Worker threads: short control calls never wait behind long commands or transfers."""
-
-    control: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="pmc-ssh-control")
-    )
-    commands: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(128, thread_name_prefix="pmc-ssh-command")
-    )
-    transfers: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="pmc-ssh-transfer")
-    )
-
-    def shutdown(self) -> None:
-        for pool in (self.control, self.commands, self.transfers):
-            pool.shutdown(wait=False, cancel_futures=True)
-
 
 def server_label(server: Server) -> str:
     """How errors name a server: ``main (127.168.1.105)``, with ``:port`` when not 22."""
@@ -137,51 +65,6 @@ def server_label(server: Server) -> str:
     if server.ssh_port != 22:
         address = f"{address}:{server.ssh_port}"
     return f"{server.name} ({address})"
-
-
-class SessionSlots:
-    """At most ``count`` session channels at once (sshd's MaxSessions is 10 by default);
-    awaitable from any event loop, released from any thread."""
-
-    def __init__(self, count: int) -> None:
-        self._free = count
-        self._lock = threading.Lock()
-        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
-
-    async def acquire(self) -> None:
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            if self._free > 0 and not self._waiters:
-                self._free -= 1
-                return
-            future: asyncio.Future[None] = loop.create_future()
-            self._waiters.append((loop, future))
-        try:
-            await future
-        except asyncio.CancelledError:
-            with self._lock:
-                granted = (loop, future) not in self._waiters
-                if not granted:
-                    self._waiters.remove((loop, future))
-            if granted:
-                self.release()
-            raise
-
-    def release(self) -> None:
-        with self._lock:
-            while self._waiters:
-                loop, future = self._waiters.popleft()
-                if future.done() or loop.is_closed():
-                    continue
-                loop.call_soon_threadsafe(self._grant, future)
-                return
-            self._free += 1
-
-    def _grant(self, future: asyncio.Future[None]) -> None:
-        if future.done():  # cancelled meanwhile: pass the slot on
-            self.release()
-        else:
-            future.set_result(None)
 
 
 class Connection:
@@ -452,7 +335,7 @@ class Connection:
         # this transport's own handler table: the class-wide one (and other paramiko users in
         # the process) stay untouched
         handlers = dict(transport._channel_handler_table)  # type: ignore[attr-defined]
-        handlers[paramiko.common.MSG_CHANNEL_REQUEST] = _channel_request
+        handlers[paramiko.common.MSG_CHANNEL_REQUEST] = channel_request
         transport._channel_handler_table = handlers  # type: ignore[attr-defined]
         try:
             self._tune(transport)
@@ -494,36 +377,7 @@ class Connection:
             raise
 
     def _open_socket(self, address: str, port: int) -> socket.socket:
-        where = f"{address}:{port}"
-        hint = "Check the address in the inventory, that the server is on and sshd runs"
-        try:
-            return socket.create_connection((address, port), timeout=self.timeouts.connect)
-        except TimeoutError as exc:
-            raise Unreachable(
-                f"no answer from {where} within {self.timeouts.connect:g} s (connect timeout)",
-                server=self.label,
-                hint=hint + "; a firewall may drop SSH",
-            ) from exc
-        except ConnectionRefusedError as exc:
-            raise Unreachable(
-                f"connection to {where} refused: no SSH service is listening there",
-                server=self.label,
-                hint="Start sshd on the server (systemctl start sshd) or correct the SSH port",
-            ) from exc
-        except socket.gaierror as exc:
-            raise Unreachable(
-                f"the name {address!r} is not known ({exc.strerror})",
-                server=self.label,
-                hint="Correct the management address in the inventory",
-            ) from exc
-        except OSError as exc:
-            reason = {
-                errno.EHOSTUNREACH: "no route to host",
-                errno.ENETUNREACH: "network unreachable",
-            }.get(exc.errno or 0, exc.strerror or str(exc))
-            raise Unreachable(
-                f"cannot reach {where}: {reason}", server=self.label, hint=hint
-            ) from exc
+        return handshake.open_socket(address, port, self.timeouts.connect, self.label)
 
     def _tune(self, transport: paramiko.Transport) -> None:
         transport.packetizer.REKEY_BYTES = _NO_CLIENT_REKEY
@@ -543,133 +397,19 @@ class Connection:
             options.key_types = host_key_algorithms(known, options.key_types)
 
     def presented_key(self, algorithms: tuple[str, ...] | None = None) -> paramiko.PKey:
-        """The host key the server presents (with ``algorithms`` only, if given), read by a
-        key exchange alone on a connection of its own: nothing is sent after it (blocking)."""
-        address, port = self.server.management_address, self.server.ssh_port
-        transport = paramiko.Transport(self._open_socket(address, port))
-        try:
-            if algorithms is not None:
-                transport.get_security_options().key_types = algorithms
-            transport.banner_timeout = self.timeouts.banner
-            try:
-                transport.start_client(timeout=self.timeouts.banner)
-            except (paramiko.SSHException, EOFError, OSError) as exc:
-                raise Unreachable(
-                    f"no SSH handshake with {address}:{port} to read its host key: {exc}",
-                    server=self.label,
-                    hint="Check that this address and port are the server's SSH service",
-                ) from exc
-            return transport.get_remote_server_key()
-        finally:
-            transport.close()
+        """The host key the server presents (:func:`~pmc.remote.handshake.presented_key`)."""
+        server, timeouts = self.server, self.timeouts
+        return handshake.presented_key(
+            server.management_address, server.ssh_port, timeouts.connect, timeouts.banner,
+            self.label, algorithms,
+        )  # fmt: skip
 
     def _authenticate(self, transport: paramiko.Transport) -> None:
-        server, user = self.server, self.server.ssh_user
-        method = server.auth
+        parts = (self.server, self.cluster, self.credentials, self.label, self.timeouts.auth)
         try:
-            if method is AuthMethod.KEY:
-                transport.auth_publickey(user, self._load_key())
-            elif method is AuthMethod.AGENT:
-                self._auth_agent(transport)
-            else:
-                self._auth_password(transport)
-        except AuthenticationFailed:
-            raise
-        except paramiko.AuthenticationException as exc:
-            hint = {
-                AuthMethod.KEY: f"Check that the key {server.key_file} is in "
-                f"~{user}/.ssh/authorized_keys on the server",
-                AuthMethod.AGENT: "Load the right key into ssh-agent (ssh-add) or choose "
-                "another login method",
-                AuthMethod.PASSWORD: "Store the correct password for this server in PMC "
-                "(Server > Access, or pmc inventory set-password)",
-            }[method]
-            if "timeout" in str(exc).lower():
-                what = f"no login answer within {self.timeouts.auth:g} s (auth timeout)"
-                raise AuthenticationFailed(what, server=self.label, hint=hint) from exc
-            if not transport.is_active():  # the server hung up: not a refusal
-                raise self.lost(exc, "logging in") from exc
-            offered = _offered(transport, user, exc)
-            what, hint = login_refused(user, method.value, offered, hint)
-            raise AuthenticationFailed(what, server=self.label, hint=hint) from exc
+            authenticate(transport, *parts)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self.lost(exc, "logging in") from exc
-        if not transport.is_authenticated():  # pragma: no cover - paramiko raises instead
-            raise AuthenticationFailed("login was not completed", server=self.label)
-
-    def _load_key(self) -> paramiko.PKey:
-        path = self.server.key_file
-        if not path:
-            raise AuthenticationFailed(
-                "login by key is chosen but no key file is set",
-                server=self.label,
-                hint="Set the key file of this server in the inventory",
-            )
-        try:
-            try:
-                return paramiko.PKey.from_path(path)
-            except (paramiko.PasswordRequiredException, TypeError):
-                passphrase = self.credentials.key_passphrase(self.cluster, self.server.name)
-                redact.register(passphrase)
-                if passphrase is None:
-                    raise AuthenticationFailed(
-                        f"the key {path} is protected by a passphrase and none is stored",
-                        server=self.label,
-                        hint="Store the key's passphrase in PMC (it goes to the OS keyring)",
-                    ) from None
-                return paramiko.PKey.from_path(path, passphrase.encode())  # type: ignore[arg-type]
-        except (paramiko.SSHException, ValueError) as exc:
-            raise AuthenticationFailed(
-                f"the key {path} cannot be used: wrong passphrase or unknown format",
-                server=self.label,
-                hint="Store the right passphrase, or convert the key (ssh-keygen -p)",
-            ) from exc
-        except OSError as exc:
-            raise AuthenticationFailed(
-                f"the key file {path} cannot be read ({exc.strerror})",
-                server=self.label,
-                hint="Correct the key file path in the inventory",
-            ) from exc
-
-    def _auth_agent(self, transport: paramiko.Transport) -> None:
-        agent = paramiko.Agent()
-        try:
-            keys = agent.get_keys()
-            if not keys:
-                raise AuthenticationFailed(
-                    "ssh-agent has no keys (or is not running)",
-                    server=self.label,
-                    hint="Start ssh-agent and add the key with ssh-add",
-                )
-            for key in keys:
-                try:
-                    transport.auth_publickey(self.server.ssh_user, key)
-                    return
-                except paramiko.AuthenticationException:
-                    continue
-            raise paramiko.AuthenticationException("no agent key accepted")
-        finally:
-            agent.close()
-
-    def _auth_password(self, transport: paramiko.Transport) -> None:
-        password = self.credentials.ssh_password(self.cluster, self.server.name)
-        redact.register(password)
-        if password is None:
-            raise AuthenticationFailed(
-                "no password is stored for this server",
-                server=self.label,
-                hint="Store the SSH password in PMC (it goes to the OS keyring)",
-            )
-        try:
-            transport.auth_password(self.server.ssh_user, password)
-        except paramiko.BadAuthenticationType as exc:
-            if "keyboard-interactive" not in exc.allowed_types:
-                raise
-
-            def answer(_title: str, _text: str, prompts: list[tuple[str, bool]]) -> list[str]:
-                return [password for _prompt, _echo in prompts]
-
-            transport.auth_interactive(self.server.ssh_user, answer)
 
     # ---- keepalive watchdog -------------------------------------------------------------
 
@@ -721,19 +461,3 @@ class Connection:
 
 # Connection errors for callers that want to catch every "could not talk to it" case.
 CONNECTION_ERRORS = (Unreachable, ConnectionLost, AuthenticationFailed, HostKeyChanged)
-
-
-def _offered(
-    transport: paramiko.Transport, user: str, exc: paramiko.AuthenticationException
-) -> list[str]:
-    """The login methods the server offers ``user`` (from the refusal, else by asking with
-    the "none" method); empty when it cannot be told."""
-    if isinstance(exc, paramiko.BadAuthenticationType) and exc.allowed_types:
-        return list(exc.allowed_types)
-    try:
-        transport.auth_none(user)
-    except paramiko.BadAuthenticationType as answer:
-        return list(answer.allowed_types)
-    except (paramiko.SSHException, EOFError, OSError):
-        return []
-    return []

@@ -11,9 +11,10 @@ import asyncio
 from types import TracebackType
 
 from pmc.inventory import Server
-from pmc.remote.connection import Connection, Executors, Timeouts
+from pmc.remote.connection import Connection
 from pmc.remote.credentials import CredentialSource, KeyringCredentials
 from pmc.remote.host_keys import KnownHosts, RefuseUnknown, TrustDecision, default_known_hosts_path
+from pmc.remote.limits import Executors, Timeouts
 
 
 class ConnectionPool:

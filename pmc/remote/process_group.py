@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import paramiko
 
-from pmc.remote.connection import SIGNAL_NAMES, Connection, exit_signal
+from pmc.remote.connection import Connection
+from pmc.remote.exit_signals import SIGNAL_NAMES, exit_signal
 from pmc.remote.session_guard import WATCHED
 
 Command = Sequence[str] | str

@@ -5,8 +5,8 @@ sshd) or TCP keepalive (two hours): a cut link, a blocked port or a desktop that
 leaves the session's processes running, holding locks in the database. Two parts end them:
 
 - **The guard**, one per connection: a small ``bash`` loop in its own session that reads a
-  heartbeat line PMC sends every :attr:`~pmc.remote.connection.Timeouts.heartbeat` seconds.
-  After :attr:`~pmc.remote.connection.Timeouts.orphan_after` seconds without one, PMC is gone
+  heartbeat line PMC sends every :attr:`~pmc.remote.limits.Timeouts.heartbeat` seconds.
+  After :attr:`~pmc.remote.limits.Timeouts.orphan_after` seconds without one, PMC is gone
   as far as the server can tell: the guard ends the sshd process of its own connection (the
   one that serves PMC's channels), which closes every channel's pipes on the server. On an
   end of its input (PMC closed the connection, or sshd ended) it simply exits.

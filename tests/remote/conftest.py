@@ -6,8 +6,9 @@ import base64
 from pathlib import Path
 
 from pmc.inventory import AuthMethod, Server
-from pmc.remote.connection import Connection, Timeouts
+from pmc.remote.connection import Connection
 from pmc.remote.host_keys import KnownHosts, TrustFingerprints
+from pmc.remote.limits import Timeouts
 from tests.fixtures.sshd import ThrowawaySshd
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from pmc.inventory import AuthMethod
 from pmc.remote import commands
-from pmc.remote.connection import Connection, Timeouts
+from pmc.remote.connection import Connection
 from pmc.remote.credentials import GivenCredentials
 from pmc.remote.errors import (
     AuthenticationFailed,
@@ -22,6 +22,7 @@ from pmc.remote.errors import (
     Unreachable,
 )
 from pmc.remote.host_keys import KnownHosts, RefuseUnknown, TrustFingerprints, host_id
+from pmc.remote.limits import Timeouts
 from pmc.remote.pool import ConnectionPool
 from tests.fixtures.sshd import ThrowawaySshd
 from tests.remote.conftest import host_fingerprint, server_for, trusting_connection

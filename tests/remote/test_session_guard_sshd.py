@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from pmc.remote import commands
-from pmc.remote.connection import Timeouts
+from pmc.remote.limits import Timeouts
 from tests.fixtures.sshd import ThrowawaySshd
 from tests.remote.conftest import trusting_connection
 from tests.wait import wait_until, wait_until_async
