@@ -46,6 +46,7 @@ if platform.system() != "Linux":
         hint="Use a Linux machine or VM for the lab; PMC itself works on this computer.",
     )
 
-from pmc.lab.control import LabCluster, LabServer, attach, check_machine, down, status, up
+from pmc.lab.control import LabCluster, attach, check_machine, down, status, up
+from pmc.lab.running_server import LabServer
 
 __all__ = ["LabCluster", "LabServer", "attach", "check_machine", "down", "status", "up"]

@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
-import json
 import os
 import signal
 import socket
-import socketserver
 import subprocess
 import sys
 import threading
@@ -36,12 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from pmc.lab import flavors, interpreter, topology
+from pmc.lab.init_process import ControlSocket, mount_tree, reap_until
+from pmc.lab.nft import blocks_ruleset, nft
 from pmc.lab.standins import firewall_cmd, systemctl
 from pmc.lab.standins.firewall_cmd import ZoneConfig
 from pmc.lab.standins.systemctl import UnitState
 
-MS_BIND = 4096
-MS_REC = 16384
 PG_BIN = "/usr/lib/postgresql/15/bin"
 PG_DATA = "/opt/playout/db"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -49,41 +46,6 @@ JOURNAL_DIR = "/run/pmc-lab-journal"
 FIREWALL_JSON = "/opt/playout/.lab/firewalld.json"
 START_TIMEOUT = {"postgresql": 60.0}
 DEFAULT_START_TIMEOUT = 15.0
-
-# (tree sub-path, mount point) in the order they are mounted; /run and /tmp last, as the tree
-# itself lives under /run on the host. Folders only, never single files (pmc.lab.accounts says
-# why): the server's /etc is a folder of its own.
-BINDS = (
-    ("opt", "/opt"),
-    ("etc", "/etc"),
-    ("home", "/home"),
-    ("root", "/root"),
-    ("var/log", "/var/log"),
-    ("usr/local/sbin", "/usr/local/sbin"),
-    ("tmp", "/tmp"),  # noqa: S108 (a private /tmp per server)
-    ("run", "/run"),
-)
-
-
-def _mount_bind(source: str, target: str) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.mount(source.encode(), target.encode(), None, MS_BIND | MS_REC, None) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"bind mount {source} on {target}: {os.strerror(err)}")
-
-
-def mount_tree(tree: Path) -> None:
-    """Bind the private tree over the seed's paths (in this private mount namespace)."""
-    needed = interpreter.paths_to_keep()
-    for sub, target in BINDS:
-        source = tree / sub
-        # Keep what Python needs visible if this mount would hide it (e.g. pyenv under /root).
-        for path in needed:
-            if path.startswith(target.rstrip("/") + "/"):
-                inner = source / os.path.relpath(path, target)
-                inner.mkdir(parents=True, exist_ok=True)
-                _mount_bind(path, str(inner))
-        _mount_bind(str(source), target)
 
 
 def postgres_accepts(data_dir: str) -> bool:
@@ -349,7 +311,7 @@ class Supervisor:
             if u.argv is None:
                 with self.fw_lock:
                     self.running = False
-                    self._nft("delete table inet firewalld\n", ignore=True)
+                    nft("delete table inet firewalld\n", ignore=True)
                 if u.state.active == "active":
                     self._event(u, f"Stopped {spec.description}.")
                 self._set(u, "inactive", "dead", time.time())
@@ -376,16 +338,8 @@ class Supervisor:
             self._event(u, f"Stopped {spec.description}.")
 
     # -- firewalld --------------------------------------------------------------------------
-    def _nft(self, script: str, *, ignore: bool = False) -> bool:
-        proc = subprocess.run(
-            ["nft", "-f", "-"], input=script, capture_output=True, text=True, check=False
-        )
-        if proc.returncode != 0 and not ignore:
-            print(f"nft failed: {proc.stderr.strip()}", file=sys.stderr, flush=True)
-        return proc.returncode == 0
-
     def _apply_firewall(self) -> bool:
-        return self._nft(firewall_cmd.nft_ruleset(self.runtime))
+        return nft(firewall_cmd.nft_ruleset(self.runtime))
 
     def save_permanent(self) -> None:
         path = Path(FIREWALL_JSON)
@@ -397,23 +351,6 @@ class Supervisor:
     def apply(self) -> None:
         if self.running:
             self._apply_firewall()
-
-    def _blocks_ruleset(self) -> str:
-        rules = []
-        for port, proto, mode in sorted(self.blocks):
-            action = (
-                "drop"
-                if mode == "drop"
-                else ("reject with tcp reset" if proto == "tcp" else "reject")
-            )
-            rules.append(f"    {proto} dport {port} {action}")
-        return (
-            "table inet pmc-lab-block\ndelete table inet pmc-lab-block\n"
-            "table inet pmc-lab-block {\n  chain input {\n"
-            "    type filter hook input priority filter - 10; policy accept;\n"
-            + "\n".join(rules)
-            + "\n  }\n}\n"
-        )
 
     # -- requests ---------------------------------------------------------------------------
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -445,7 +382,7 @@ class Supervisor:
                     self.blocks.add(key)
                 else:
                     self.blocks = {b for b in self.blocks if b[:2] != key[:2]}
-                ok = self._nft(self._blocks_ruleset())
+                ok = nft(blocks_ruleset(self.blocks))
             return {"rc": 0 if ok else 1, "stdout": "", "stderr": ""}
         if op == "stop-all":  # for a reset: every service and every other process ends
             for name in reversed(list(self.units)):
@@ -453,7 +390,7 @@ class Supervisor:
             self._kill_others()
             with self.fw_lock:
                 self.blocks.clear()
-                self._nft("delete table inet pmc-lab-block\n", ignore=True)
+                nft("delete table inet pmc-lab-block\n", ignore=True)
             for u in self.units.values():
                 u.state = UnitState(u.name)
             self.booted.clear()
@@ -500,59 +437,13 @@ class Supervisor:
         os._exit(0)
 
 
-class _Handler(socketserver.StreamRequestHandler):
-    server: _SocketServer
-
-    def handle(self) -> None:
-        try:
-            request = json.loads(self.rfile.readline() or b"{}")
-            answer = self.server.supervisor.handle(request)
-        except Exception as exc:  # an answer, not a dead supervisor
-            answer = {"rc": 1, "stdout": "", "stderr": f"lab supervisor: {exc}\n"}
-        self.wfile.write(json.dumps(answer).encode())
-
-
-class _SocketServer(socketserver.ThreadingUnixStreamServer):
-    daemon_threads = True
-
-    def __init__(self, path: str, supervisor: Supervisor) -> None:
-        self.supervisor = supervisor
-        staging = f"{path}.new"
-        for stale in (path, staging):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(stale)
-        super().__init__(staging, _Handler)  # binds and listens
-        os.chmod(staging, 0o600)
-        os.rename(staging, path)  # appears only once it accepts connections
-
-
 def _serve(server: str, lab: str, flavor: str, database: bool) -> None:
     sup = Supervisor(server, lab, flavor, database=database)
     signal.signal(signal.SIGTERM, lambda *_: sup.shutdown())
     signal.signal(signal.SIGINT, lambda *_: sup.shutdown())
-    listener = _SocketServer(topology.SUPERVISOR_SOCKET, sup)
+    listener = ControlSocket(topology.SUPERVISOR_SOCKET, sup)
     threading.Thread(target=sup.boot, daemon=True).start()
     listener.serve_forever()
-
-
-def _init(child: int) -> int:
-    """PID 1: reap every process, forward SIGTERM/SIGINT, exit with the child's status."""
-
-    def forward(sig: int, _frame: Any) -> None:
-        os.kill(child, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    while True:
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            return 1
-        except InterruptedError:
-            continue
-        if pid == child:
-            return os.waitstatus_to_exitcode(status) & 0xFF
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -573,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
             _serve(args.server, args.lab, args.flavor, not args.no_database)
         finally:
             os._exit(1)
-    return _init(child)
+    return reap_until(child)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import pytest
 
 from pmc import secrets
 from pmc.errors import LabError
-from pmc.lab import attach, check_machine, control, down, topology
+from pmc.lab import attach, check_machine, control, down, running_server, topology
 from pmc.lab.inventory import cluster_name
 from tests.fixtures.keyring import PmcDirs, SecretServiceSession
 from tests.fixtures.lab import _skip_reason
@@ -151,7 +151,7 @@ def test_four_servers_make_a_valid_inventory_of_two_clusters(tmp_path: Path) -> 
     lab_id = "four"
     running = control.LabCluster(lab_id, "fresh", {})
     for spec in topology.servers_for(4):
-        running.servers[spec.name] = control.LabServer(lab_id, spec, Path("/nonexistent"), 0)
+        running.servers[spec.name] = running_server.LabServer(lab_id, spec, Path("/nonexistent"), 0)
     inventory = inventory_of(running)
     path = tmp_path / "four.toml"
     save_inventory(inventory, path)
