@@ -122,19 +122,22 @@ class JobProgress(QWidget):
 class BundleDialog(QDialog):
     """The frame of the Export… and Import… dialogs (``kind``): the server chooser
     (``cluster``/``server`` preselected), the bundle file row, the job's progress, the
-    outcome line and the buttons. A dialog defines :meth:`start` (its Export or Import button)
-    and :meth:`finished` (its job has ended)."""
+    outcome line and the buttons. A dialog names its :attr:`kind` and defines :meth:`build`
+    (its own widgets, laid out with the frame's), :meth:`start` (its Export or Import button)
+    and :meth:`finished_job` (its job has ended)."""
+
+    kind: Literal["export", "import"]
 
     def __init__(
         self,
         session: Session,
-        kind: Literal["export", "import"],
         cluster: str | None,
         server: str | None,
-        parent: QWidget | None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.session = session
+        kind = self.kind
         title = tr(kind.capitalize())
         self.setObjectName(f"{kind}Dialog")
         self.setWindowTitle(tr("Export configuration") if kind == "export"
@@ -167,6 +170,10 @@ class BundleDialog(QDialog):
         self.start_button.clicked.connect(self.start)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.close_button.clicked.connect(self.reject)
+        self.build()
+
+    def build(self) -> None:
+        raise NotImplementedError
 
     def chosen(self) -> tuple[Cluster, Server] | None:
         index = self.server.currentIndex()

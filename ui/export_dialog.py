@@ -26,7 +26,6 @@ from pmc.jobs import Job, JobState
 from pmc.outcome import Outcome
 
 from .bundle_dialog import FILTER, SUFFIX, BundleDialog, bundle_folder, remember_folder
-from .session import Session
 from .translation import tr
 
 
@@ -37,14 +36,9 @@ def default_name(server: str, now: dt.datetime | None = None) -> str:
 
 
 class ExportDialog(BundleDialog):
-    def __init__(
-        self,
-        session: Session,
-        cluster: str | None,
-        server: str | None,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(session, "export", cluster, server, parent)
+    kind = "export"
+
+    def build(self) -> None:
         self.job: Job[ExportResult] | None = None
         self.setMinimumWidth(560)
         self.export_button = self.start_button

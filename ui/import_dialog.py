@@ -40,7 +40,6 @@ from .bundle_dialog import FILTER, BundleDialog, bundle_folder, remember_folder
 from .icons import icon
 from .import_choices import ImportChoices
 from .import_preview import ImportPreview
-from .session import Session
 from .translation import tr
 
 
@@ -58,14 +57,9 @@ class _ScanCounter:
 
 
 class ImportDialog(BundleDialog):
-    def __init__(
-        self,
-        session: Session,
-        cluster: str | None,
-        server: str | None,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(session, "import", cluster, server, parent)
+    kind = "import"
+
+    def build(self) -> None:
         self.scan: Scan | None = None
         self.refusal: str | None = None
         self.preview: Preview | None = None

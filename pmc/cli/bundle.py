@@ -15,24 +15,13 @@ from pathlib import Path
 from pmc.bundle import jobs as bundle_jobs
 from pmc.bundle.export import ExportOptions
 from pmc.bundle.import_plan import ADDRESS_POLICIES
-from pmc.bundle.importer import ImportOptions, ImportResult
+from pmc.bundle.importer import ImportOptions
 from pmc.bundle.manifest import ALL_PARTS
-from pmc.bundle.preview import Scan, scan_bundle
+from pmc.bundle.preview import scan_bundle
 from pmc.bundle.progress import ByteProgress
-from pmc.cli.common import (
-    ExitCode,
-    confirmed,
-    run,
-    run_job,
-    say,
-    start_and_follow,
-    workspace_of,
-)
+from pmc.cli.common import ExitCode, run, run_job, show_confirm_run, workspace_of
 from pmc.cli.connect import add_connection_options
-from pmc.cluster_lock import cluster_lock
 from pmc.errors import InputError
-from pmc.inventory import Cluster, Server
-from pmc.workspace import Workspace
 
 
 def register_export(parser: argparse.ArgumentParser) -> None:
@@ -156,34 +145,25 @@ def _import(args: argparse.Namespace) -> int:
         print(preview.render())
         print("dry run: nothing was changed")
         return ExitCode.OK
-    if run(workspace, _import_locked(args, workspace, cluster, server, scan, options)) is None:
+    _, result = run(
+        workspace,
+        show_confirm_run(
+            [workspace.connection(cluster, server)],
+            job=f"import {args.bundle.name} into {server.name}",
+            first=lambda: bundle_jobs.preview_job(workspace, cluster, server, scan, options),
+            show=lambda preview: preview.render() + "\n",
+            question=lambda _: (
+                f"Import {args.bundle.name} into {args.server}? Type yes to import: "
+            ),
+            yes=args.yes,
+            refusal="not importing without confirmation",
+            then=lambda _: bundle_jobs.import_job(workspace, cluster, server, scan, options),
+            answers=("yes",),
+        ),
+    )
+    if result is None:
         print("not imported; nothing was changed")
     return ExitCode.OK  # the job's log shows the result and its notes
-
-
-async def _import_locked(  # noqa: PLR0917 - the command's pieces
-    args: argparse.Namespace,
-    workspace: Workspace,
-    cluster: Cluster,
-    server: Server,
-    scan: Scan,
-    options: ImportOptions,
-) -> ImportResult | None:
-    """Preview, confirmation and import under one cluster lock (pmc.cluster_lock): nobody
-    changes the target between the preview shown and the import."""
-    job = f"import {args.bundle.name} into {server.name}"
-    async with cluster_lock([workspace.connection(cluster, server)], job=job, log=say):
-        preview = await start_and_follow(
-            lambda: bundle_jobs.preview_job(workspace, cluster, server, scan, options)
-        )
-        print(preview.render())
-        question = f"Import {args.bundle.name} into {args.server}? Type yes to import: "
-        refusal = "not importing without confirmation"
-        if not await confirmed(question, yes=args.yes, refusal=refusal, answers=("yes",)):
-            return None
-        return await start_and_follow(
-            lambda: bundle_jobs.import_job(workspace, cluster, server, scan, options)
-        )
 
 
 def _inspect(args: argparse.Namespace) -> int:

@@ -11,21 +11,24 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Collection, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
 from typing import TypeVar
 
 from pmc.cli.connect import make_pool
+from pmc.cluster_lock import cluster_lock
 from pmc.errors import Cancelled, InputError, PmcError
 from pmc.jobs import EventKind, Job, JobEvent
 from pmc.log import configure_logging
 from pmc.paths import default_inventory_path
+from pmc.remote.connection import Connection
 from pmc.store import Store
 from pmc.workspace import Workspace
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 GuiLauncher = Callable[[list[str]], int]
 Handler = Callable[[argparse.Namespace], int]
@@ -136,6 +139,32 @@ async def start_and_follow(make: Callable[[], Job[T]]) -> T:
     job = make()
     job.start()
     return await follow(job)
+
+
+async def show_confirm_run(
+    connections: Iterable[Connection],
+    *,
+    job: str,
+    first: Callable[[], Job[P]],
+    show: Callable[[P], str],
+    question: Callable[[P], str | None],
+    yes: bool,
+    refusal: str,
+    then: Callable[[P], Job[T]],
+    answers: Collection[str] = ("y", "yes"),
+) -> tuple[P, T | None]:
+    """A change the operator sees before it is made, under one cluster lock from the first
+    job to the end of the change (:mod:`pmc.cluster_lock`: nobody changes the servers between
+    what is shown and the change): run ``first`` (a plan, a preview), print ``show`` of its
+    result, ask ``question`` (None: nothing to do), then run ``then``. The first job's result,
+    and the change's (None when there was nothing to do or the operator said no)."""
+    async with cluster_lock(connections, job=job, log=say):
+        found = await start_and_follow(first)
+        print(show(found), end="", flush=True)
+        asked = question(found)
+        if asked is None or not await confirmed(asked, yes=yes, refusal=refusal, answers=answers):
+            return found, None
+        return found, await start_and_follow(lambda: then(found))
 
 
 def say(text: str) -> None:

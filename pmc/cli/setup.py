@@ -13,22 +13,12 @@ from __future__ import annotations
 
 import argparse
 
-from pmc.cli.common import (
-    ExitCode,
-    confirmed,
-    run,
-    run_job,
-    say,
-    start_and_follow,
-    workspace_of,
-)
+from pmc.cli.common import ExitCode, run, run_job, show_confirm_run, workspace_of
 from pmc.cli.connect import add_connection_options
-from pmc.cluster_lock import cluster_lock
 from pmc.inventory import Architecture, Cluster
-from pmc.plan import render_text
+from pmc.plan import Plan, render_text
 from pmc.setup import SUPPORTED, SetupOptions
 from pmc.setup import jobs as setup_jobs
-from pmc.setup.apply import ApplyReport
 from pmc.setup.planning import validate_cluster
 from pmc.workspace import Workspace
 
@@ -104,23 +94,28 @@ def _apply(args: argparse.Namespace) -> int:
     workspace, cluster, arch = _cluster(args)
     options = _options(args)
 
-    async def locked() -> ApplyReport | str:
-        # one operator at a time from the plan to the end of the apply: nobody changes the
-        # servers between the plan shown here and its apply (pmc.cluster_lock)
-        job = f"setup apply ({arch.value}) to {cluster.name}"
-        async with cluster_lock(workspace.connections(cluster).values(), job=job, log=say):
-            plan = await start_and_follow(
-                lambda: setup_jobs.plan_job(workspace, cluster, arch, options)
-            )
-            print(render_text(plan), end="", flush=True)
-            if plan.is_empty:
-                return "Nothing to apply."
-            question = f"Apply these {len(plan.steps)} steps to {cluster.name}? [y/N] "
-            if not await confirmed(question, yes=args.yes, refusal="apply needs a confirmation"):
-                return "Nothing was changed."
-            return await start_and_follow(lambda: setup_jobs.apply_job(workspace, cluster, plan))
+    def question(plan: Plan) -> str | None:
+        if plan.is_empty:
+            return None
+        return f"Apply these {len(plan.steps)} steps to {cluster.name}? [y/N] "
 
-    print(run(workspace, locked()))
+    plan, report = run(
+        workspace,
+        show_confirm_run(
+            workspace.connections(cluster).values(),
+            job=f"setup apply ({arch.value}) to {cluster.name}",
+            first=lambda: setup_jobs.plan_job(workspace, cluster, arch, options),
+            show=render_text,
+            question=question,
+            yes=args.yes,
+            refusal="apply needs a confirmation",
+            then=lambda plan: setup_jobs.apply_job(workspace, cluster, plan),
+        ),
+    )
+    if report is not None:
+        print(report)
+    else:
+        print("Nothing to apply." if plan.is_empty else "Nothing was changed.")
     return ExitCode.OK
 
 

@@ -19,9 +19,8 @@ import pytest
 
 from pmc.bundle import jobs as bundle_jobs
 from pmc.bundle.preview import Preview
-from pmc.cli import bundle as cli_bundle
+from pmc.cli import common as cli_common
 from pmc.cli import main
-from pmc.cli import setup as cli_setup
 from pmc.errors import PmcError
 from pmc.jobs import Job, JobContext
 from pmc.plan import Plan, Step, StepKind
@@ -106,8 +105,7 @@ def test_cli_and_gui_start_each_job_through_the_same_function(
     bundle.write_bytes(good_bundle())
 
     # the command line: each command in its own event loop, as `pmc` runs it
-    monkeypatch.setattr(cli_setup, "cluster_lock", _no_lock)
-    monkeypatch.setattr(cli_bundle, "cluster_lock", _no_lock)
+    monkeypatch.setattr(cli_common, "cluster_lock", _no_lock)
     calls.front = "cli"
     inv = ["--inventory", str(inventory_file)]
     for code, argv in (
