@@ -8,7 +8,6 @@ whose address, port, user or login method changed in the inventory gets a new co
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
 
 from pmc.inventory import Server
 from pmc.remote.connection import Connection
@@ -67,10 +66,5 @@ class ConnectionPool:
     async def __aenter__(self) -> ConnectionPool:
         return self
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *_exc: object) -> None:
         await self.close()

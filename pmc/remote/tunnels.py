@@ -36,7 +36,6 @@ import socket
 import sys
 import tempfile
 import threading
-from types import TracebackType
 
 import paramiko
 from psycopg.conninfo import make_conninfo
@@ -138,12 +137,7 @@ class Tunnel:
     async def __aenter__(self) -> Tunnel:
         return self
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *_exc: object) -> None:
         self.close()
 
     def _accept(self) -> None:

@@ -81,8 +81,24 @@ def build_schema(
     return Schema(tables, tuple(skipped))
 
 
+class Differences:
+    """What is only on the primary, only on the secondary, and on both but different."""
+
+    only_primary: tuple[object, ...]
+    only_secondary: tuple[object, ...]
+    differing: tuple[object, ...]
+
+    @property
+    def changes(self) -> int:
+        return len(self.only_primary) + len(self.only_secondary) + len(self.differing)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.changes == 0
+
+
 @dataclass(frozen=True)
-class TableDelta:
+class TableDelta(Differences):
     """What differs in one table; keys sorted."""
 
     table: str
@@ -97,14 +113,6 @@ class TableDelta:
     @property
     def deletes(self) -> tuple[Key, ...]:
         return self.only_secondary
-
-    @property
-    def changes(self) -> int:
-        return len(self.only_primary) + len(self.only_secondary) + len(self.differing)
-
-    @property
-    def is_empty(self) -> bool:
-        return self.changes == 0
 
 
 def diff_hashes(table: str, primary: Mapping[Key, str], secondary: Mapping[Key, str]) -> TableDelta:
@@ -152,7 +160,7 @@ class FileEntry:
 
 
 @dataclass(frozen=True)
-class FolderDelta:
+class FolderDelta(Differences):
     """One data folder (carousel, av, ts): relative paths, sorted."""
 
     folder: str  # its absolute path on the servers
@@ -164,14 +172,6 @@ class FolderDelta:
     @property
     def to_copy(self) -> tuple[str, ...]:
         return tuple(sorted(self.only_primary + self.differing))
-
-    @property
-    def changes(self) -> int:
-        return len(self.only_primary) + len(self.only_secondary) + len(self.differing)
-
-    @property
-    def is_empty(self) -> bool:
-        return self.changes == 0
 
 
 def needs_hash(primary: Mapping[str, FileEntry], secondary: Mapping[str, FileEntry]) -> list[str]:
