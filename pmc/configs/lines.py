@@ -67,3 +67,22 @@ def remove(lines: list[tuple[str, str]], index: int) -> None:
         lines[-1] = (lines[-1][0], "")
         if lines[-1] == ("", ""):  # a blank line without newline is no line at all
             lines.pop()
+
+
+class LineFile:
+    """A line-oriented file kept losslessly (:func:`split`): its text back by :meth:`render`,
+    equal to another of its kind with the same text. The codecs' documents derive from it."""
+
+    path: str
+    _bom: bool
+    _lines: list[tuple[str, str]]
+
+    def render(self) -> str:
+        return join(self._bom, self._lines)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return (self._bom, self._lines) == (other._bom, other._lines)
+
+    __hash__ = None  # type: ignore[assignment]

@@ -104,7 +104,7 @@ class _Entry:
     columns: tuple[int, ...] = ()  # start column of each token, first physical line only
 
 
-class PgHba:
+class PgHba(L.LineFile):
     """A parsed pg_hba.conf; see the module docstring."""
 
     def __init__(self, bom: bool, lines: list[tuple[str, str]], path: str) -> None:
@@ -329,16 +329,6 @@ class PgHba:
             ):
                 return rule
         return None
-
-    def render(self) -> str:
-        return L.join(self._bom, self._lines)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PgHba):
-            return NotImplemented
-        return (self._bom, self._lines) == (other._bom, other._lines)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"PgHba({self.path!r}, {len(self.rules)} rules)"

@@ -104,7 +104,7 @@ def same_value(current: str, value: str | int | float | bool) -> bool:
     return current == value
 
 
-class PostgresqlConf:
+class PostgresqlConf(L.LineFile):
     """A parsed postgresql.conf; see the module docstring for the rules it keeps."""
 
     def __init__(self, bom: bool, lines: list[tuple[str, str]], path: str) -> None:
@@ -233,16 +233,6 @@ class PostgresqlConf:
             self._lines[row] = (body[:lead] + "#" + body[lead:], ending)
         self._scan()
         return bool(rows)
-
-    def render(self) -> str:
-        return L.join(self._bom, self._lines)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PostgresqlConf):
-            return NotImplemented
-        return (self._bom, self._lines) == (other._bom, other._lines)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"PostgresqlConf({self.path!r}, {len(self._lines)} lines)"

@@ -28,7 +28,7 @@ from pmc.errors import ConfigSyntaxError, InputError
 DEFAULT_PATH = "replicate.conf"
 
 
-class ReplicateConf:
+class ReplicateConf(L.LineFile):
     """A parsed replicate.conf; edit with :meth:`set_addresses`, write with :meth:`render`."""
 
     def __init__(self, bom: bool, lines: list[tuple[str, str]], path: str) -> None:
@@ -118,16 +118,6 @@ class ReplicateConf:
             L.insert(self._lines, at + offset, str(address))
         self._scan()
         return True
-
-    def render(self) -> str:
-        return L.join(self._bom, self._lines)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ReplicateConf):
-            return NotImplemented
-        return (self._bom, self._lines) == (other._bom, other._lines)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         listed = ", ".join(map(str, self._addresses))

@@ -51,7 +51,7 @@ class Directive:
     in_match: bool
 
 
-class SshdConfig:
+class SshdConfig(L.LineFile):
     """A parsed sshd_config; see the module docstring for the rules it keeps."""
 
     def __init__(self, bom: bool, lines: list[tuple[str, str]], path: str) -> None:
@@ -171,16 +171,6 @@ class SshdConfig:
         self._lines[row] = (body[:start] + value + body[end:], ending)
         self._scan()
         return True
-
-    def render(self) -> str:
-        return L.join(self._bom, self._lines)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, SshdConfig):
-            return NotImplemented
-        return (self._bom, self._lines) == (other._bom, other._lines)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"SshdConfig({self.path!r}, {len(self._directives)} directives)"
