@@ -94,6 +94,7 @@ from pmc.jobs import JobContext
 from pmc.remote import files, services
 from pmc.remote.commands import run
 from pmc.remote.connection import Connection
+from pmc.remote.errors import ServiceNotActive
 from pmc.words import plural
 
 
@@ -364,14 +365,14 @@ async def _import(
                         continue
                     log(f"restarting {unit} ({why})")
                     touched.append(unit)
-                    await services.restart(connection, unit)
-                    state = await services.is_active(connection, unit)
-                    if state != "active":
+                    try:
+                        await services.restart_active(connection, unit)
+                    except ServiceNotActive as exc:
                         raise BundleOperationFailed(
-                            f"{unit} is {state} after the import",
+                            f"{unit} is {exc.state} after the import",
                             where=connection.label,
                             hint="The previous configuration is being restored from the backup",
-                        )
+                        ) from exc
                     result.restarted.append(unit)
             counts = await target_counts(connection, sorted(loaded))
             for name in loaded:

@@ -146,5 +146,18 @@ class ServiceStateUnknown(CommandFailed):
     """systemctl could not say whether a unit exists or runs; the job must not guess."""
 
 
+class ServiceNotActive(RemoteError):
+    """A service restarted but is not active afterwards."""
+
+    def __init__(self, unit: str, state: str, *, server: str) -> None:
+        self.unit = unit
+        self.state = state
+        super().__init__(
+            f"{unit} is {state} after restart",
+            server=server,
+            hint=f"See systemctl status {unit} and its log on the server.",
+        )
+
+
 class ConfigRejected(RemoteError):
     """A daemon's own check refused its new configuration; it was not restarted."""

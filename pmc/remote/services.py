@@ -16,7 +16,12 @@ from pmc.catalog import psql_argv
 from pmc.errors import InputError
 from pmc.remote import commands
 from pmc.remote.connection import Connection
-from pmc.remote.errors import CommandFailed, ConfigRejected, ServiceStateUnknown
+from pmc.remote.errors import (
+    CommandFailed,
+    ConfigRejected,
+    ServiceNotActive,
+    ServiceStateUnknown,
+)
 
 _UNIT = re.compile(r"^[A-Za-z0-9@._:-]+$")
 _ACTIVE = re.compile(r"^\s*Active:\s*(\S+)(?:\s+\(([^)]*)\))?(?:\s+since\s+(.*?)(?:;.*)?)?\s*$")
@@ -123,6 +128,19 @@ async def restart(connection: Connection, unit: str) -> ServiceStatus:
     """Restart ``unit`` once its daemon accepts its configuration (:func:`check_config`)."""
     await check_config(connection, unit)
     return await _systemctl(connection, "restart", unit)
+
+
+async def restart_active(connection: Connection, unit: str, *, checked: bool = False) -> None:
+    """The one restart of a job that changed a service's files (setup, import, and sync's
+    fixes through setup): the daemon's own check of its configuration (skipped when the
+    caller ``checked`` it already), ``systemctl restart``, and then it must be active
+    (:class:`ServiceNotActive` otherwise)."""
+    if not checked:
+        await check_config(connection, unit)
+    await _systemctl(connection, "restart", unit)
+    state = await is_active(connection, unit)
+    if state != "active":
+        raise ServiceNotActive(unit, state, server=connection.label)
 
 
 # PostgreSQL's own reading of postgresql.conf (every setting, those that need a restart too):

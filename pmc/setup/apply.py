@@ -281,26 +281,10 @@ class Executor:
                 conn, ["sh", "-c", stat, "pmc", step.log_path], root=True, timeout=30
             )
             offset = int(size.stdout.strip() or "0")
-        await self._systemctl(conn, step.server, "restart", step.service)
+        await services.restart_active(conn, step.service, checked=True)
         self._audit(step, "restart", {"service": step.service})
         if step.expect_log and step.log_path:
             await self._wait_log(conn, step, offset)
-
-    async def _systemctl(self, conn: Connection, server: str, verb: str, service: str) -> None:
-        result = await commands.run(conn, ["systemctl", verb, service], root=True, timeout=120)
-        if not result.ok:
-            raise PmcError(
-                f"systemctl {verb} {service} failed: "
-                f"{(result.stderr.strip() or result.stdout.strip())[-300:]}",
-                where=conn.label,
-            )
-        active = await commands.run(conn, ["systemctl", "is-active", service], root=True)
-        if active.stdout.strip() != "active":
-            raise PmcError(
-                f"{service} is {active.stdout.strip() or 'not active'} after {verb}",
-                where=conn.label,
-                hint=f"See systemctl status {service} and its log on the server.",
-            )
 
     async def _wait_log(self, conn: Connection, step: Step, offset: int) -> None:
         assert step.log_path
@@ -340,17 +324,18 @@ class Executor:
                 except Exception as exc:
                     self.report.rollback_problems.append(f"{undo.server}: {undo.path}: {exc}")
             # a service restarted with the new files runs them: restart it on the old ones
-            for server_name, services in self._touched.items():
+            for server_name, units in self._touched.items():
                 layout = self._server(server_name).layout
                 order = [
                     layout.postgresql_service,
                     layout.sshd_service,
                     layout.api_service,
                 ]
-                for service in sorted(services, key=lambda s: order.index(s) if s in order else 9):
+                for service in sorted(units, key=lambda s: order.index(s) if s in order else 9):
                     conn = self._conn(server_name)
                     try:
-                        await self._systemctl(conn, server_name, "restart", service)
+                        # on the old files, which the daemon ran before: no check first
+                        await services.restart_active(conn, service, checked=True)
                         self.report.rolled_back.append(f"{server_name}: restarted {service}")
                     except Exception as exc:
                         self.report.rollback_problems.append(
