@@ -230,16 +230,24 @@ class Store:
             )
 
     def jobs(self, *, limit: int = 200, kind: str | None = None) -> list[JobRecord]:
-        query = "SELECT * FROM jobs"
+        rows = self._newest("jobs", "started", limit, ("kind", kind))
+        return [JobRecord(*row) for row in rows]
+
+    def _newest(
+        self, table: str, order: str, limit: int, where: tuple[str, str | None]
+    ) -> list[Any]:
+        """Up to ``limit`` rows of ``table``, newest ``order`` first; ``where`` (column, value)
+        keeps those rows only when the value is given. Table and column names are PMC's own."""
+        query = f"SELECT * FROM {table}"
         params: list[Any] = []
-        if kind:
-            query += " WHERE kind = ?"
-            params.append(kind)
-        query += " ORDER BY started DESC LIMIT ?"
+        column, value = where
+        if value:
+            query += f" WHERE {column} = ?"
+            params.append(value)
+        query += f" ORDER BY {order} DESC LIMIT ?"
         params.append(limit)
         with self._lock:
-            rows = self._db.execute(query, params).fetchall()
-        return [JobRecord(*row) for row in rows]
+            return self._db.execute(query, params).fetchall()
 
     def job_log_of(self, job_id: str) -> list[LogRecord]:
         with self._lock:
@@ -271,15 +279,7 @@ class Store:
             )
 
     def audit_log(self, *, limit: int = 500, job_id: str | None = None) -> list[AuditRecord]:
-        query = "SELECT * FROM audit"
-        params: list[Any] = []
-        if job_id:
-            query += " WHERE job_id = ?"
-            params.append(job_id)
-        query += " ORDER BY id DESC LIMIT ?"
-        params.append(limit)
-        with self._lock:
-            rows = self._db.execute(query, params).fetchall()
+        rows = self._newest("audit", "id", limit, ("job_id", job_id))
         return [AuditRecord(*row) for row in rows]
 
 

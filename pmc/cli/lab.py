@@ -172,24 +172,23 @@ def _port(text: str) -> tuple[int, str]:
 
 
 def _block(args: argparse.Namespace) -> int:
-    port, proto = _port(args.port)
-    cluster = lab.attach(args.lab_id)
-    if args.server not in cluster.servers:
-        raise InputError(
-            f"no lab server {args.server!r}", hint=f"Use {', '.join(cluster.servers)}."
-        )
-    cluster.block(args.server, port, proto)
-    print(f"{port}/{proto} blocked on {args.server}")
-    return 0
+    return _blocking(args, block=True)
 
 
 def _unblock(args: argparse.Namespace) -> int:
+    return _blocking(args, block=False)
+
+
+def _blocking(args: argparse.Namespace, *, block: bool) -> int:
     port, proto = _port(args.port)
     cluster = lab.attach(args.lab_id)
     if args.server not in cluster.servers:
         raise InputError(
             f"no lab server {args.server!r}", hint=f"Use {', '.join(cluster.servers)}."
         )
-    cluster.unblock(args.server, port, proto)
-    print(f"{port}/{proto} unblocked on {args.server}")
+    if block:
+        cluster.block(args.server, port, proto)
+    else:
+        cluster.unblock(args.server, port, proto)
+    print(f"{port}/{proto} {'blocked' if block else 'unblocked'} on {args.server}")
     return 0
