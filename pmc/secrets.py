@@ -370,18 +370,6 @@ def has_password(cluster: str, server: str, *, timeout: float = DEFAULT_TIMEOUT)
     return has_secret(SecretKind.SSH_PASSWORD, cluster, server, timeout=timeout)
 
 
-async def get_password_async(
-    cluster: str, server: str, *, timeout: float = DEFAULT_TIMEOUT
-) -> str | None:
-    return await get_secret_async(SecretKind.SSH_PASSWORD, cluster, server, timeout=timeout)
-
-
-async def set_password_async(
-    cluster: str, server: str, password: str, *, timeout: float = DEFAULT_TIMEOUT
-) -> None:
-    await set_secret_async(SecretKind.SSH_PASSWORD, cluster, server, password, timeout=timeout)
-
-
 def get_passphrase(cluster: str, server: str, *, timeout: float = DEFAULT_TIMEOUT) -> str | None:
     return get_secret(SecretKind.KEY_PASSPHRASE, cluster, server, timeout=timeout)
 

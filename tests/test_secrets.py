@@ -86,8 +86,9 @@ def test_async_calls_do_not_block_the_loop(secret_service: SecretServiceSession)
                 await asyncio.sleep(0)  # a yield, not a wait: counts the loop's turns
 
         task = asyncio.create_task(ticker())
-        await secrets.set_password_async("studio", "async", password)
-        same = await secrets.get_password_async("studio", "async") == password
+        await secrets.set_secret_async(secrets.SecretKind.SSH_PASSWORD, "studio", "async", password)
+        kind = secrets.SecretKind.SSH_PASSWORD
+        same = await secrets.get_secret_async(kind, "studio", "async") == password
         await secrets.forget_server_async("studio", "async")
         stop.set()
         await task
@@ -158,7 +159,11 @@ def test_an_unanswered_keyring_times_out(injected: None) -> None:
         with pytest.raises(SecretStoreError, match=r"did not answer within 0\.05 seconds"):
             secrets.get_password("studio", "main", timeout=0.05)
         with pytest.raises(SecretStoreError, match="unlock it and try again"):
-            asyncio.run(secrets.get_password_async("studio", "main", timeout=0.05))
+            asyncio.run(
+                secrets.get_secret_async(
+                    secrets.SecretKind.SSH_PASSWORD, "studio", "main", timeout=0.05
+                )
+            )
     finally:
         release.set()
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from pmc.errors import PmcError
 from pmc.inventory import Cluster
@@ -21,7 +22,7 @@ from pmc.remote.connection import Connection
 from pmc.setup import make_plan
 from pmc.setup.observe import observe_cluster
 from pmc.sync import delta_engine
-from pmc.sync.delta import FolderDelta, SyncDelta, TableDelta, format_key
+from pmc.sync.delta import Differences, FolderDelta, SyncDelta, TableDelta, format_key
 from pmc.words import plural
 
 Connections = Mapping[str, Connection]
@@ -97,31 +98,9 @@ class DriftReport:
             f"{self.summary}"
         ]
         for table in self.tables:
-            out.append(
-                f"  table {table.table}: {len(table.only_primary)} only on {self.primary}, "
-                f"{len(table.only_secondary)} only on {self.secondary}, "
-                f"{len(table.differing)} differing"
-            )
-            for label, keys in (
-                (f"only on {self.primary}", table.only_primary),
-                (f"only on {self.secondary}", table.only_secondary),
-                ("differing", table.differing),
-            ):
-                out += [f"    {label}: {format_key(k)}" for k in keys[:limit]]
-                if len(keys) > limit:
-                    out.append(f"    {label}: … {len(keys) - limit} more")
+            out += self._differences(f"table {table.table}", table, limit, format_key, more=True)
         for folder in self.folders:
-            out.append(
-                f"  folder {folder.folder}: {len(folder.only_primary)} only on {self.primary}, "
-                f"{len(folder.only_secondary)} only on {self.secondary}, "
-                f"{len(folder.differing)} differing"
-            )
-            for label, paths in (
-                (f"only on {self.primary}", folder.only_primary),
-                (f"only on {self.secondary}", folder.only_secondary),
-                ("differing", folder.differing),
-            ):
-                out += [f"    {label}: {p}" for p in paths[:limit]]
+            out += self._differences(f"folder {folder.folder}", folder, limit, str, more=False)
         for change in self.config:
             out.append(f"  config [{change.server}] {change.subject}: {change.reason}")
             out += ["    " + line for line in change.diff.splitlines()]
@@ -130,12 +109,35 @@ class DriftReport:
         out += [f"  could not read: {p}" for p in self.problems]
         return out
 
+    def _differences(
+        self,
+        what: str,
+        delta: Differences,
+        limit: int,
+        show: Callable[[Any], str],
+        *,
+        more: bool,
+    ) -> list[str]:
+        out = [
+            f"  {what}: {len(delta.only_primary)} only on {self.primary}, "
+            f"{len(delta.only_secondary)} only on {self.secondary}, "
+            f"{len(delta.differing)} differing"
+        ]
+        for label, items in (
+            (f"only on {self.primary}", delta.only_primary),
+            (f"only on {self.secondary}", delta.only_secondary),
+            ("differing", delta.differing),
+        ):
+            out += [f"    {label}: {show(item)}" for item in items[:limit]]
+            if more and len(items) > limit:
+                out.append(f"    {label}: … {len(items) - limit} more")
+        return out
+
 
 async def config_drift(cluster: Cluster, conns: Connections) -> tuple[ConfigDrift, ...]:
     """The config files (spoolers.json, replicate.conf, pg_hba.conf, postgresql.conf,
     sshd_config, and where sshd and PostgreSQL really take a value from) that the setup
     engine's plan for the cluster's architecture would rewrite."""
-
     facts = await observe_cluster(cluster, conns)
     plan = make_plan(cluster, facts)
     out = []
