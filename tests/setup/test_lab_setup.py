@@ -126,7 +126,8 @@ def sabotage_api_restart(lab: LabCluster, server: str) -> None:
     stand_in.rename(real)
     stand_in.write_text(
         "#!/bin/sh\n"
-        'if [ "$1" = restart ] && [ "$2" = playout-api.service ] && [ -e /tmp/pmc-sabotage ];'
+        'unit=$2; [ "$unit" = -- ] && unit=$3\n'  # systemctl restart [--] UNIT
+        'if [ "$1" = restart ] && [ "$unit" = playout-api.service ] && [ -e /tmp/pmc-sabotage ];'
         " then rm -f /tmp/pmc-sabotage; echo 'Job for playout-api.service failed' >&2; exit 1; fi\n"
         'exec /usr/local/sbin/systemctl.real "$@"\n'
     )
