@@ -19,28 +19,12 @@ from pmc.inventory_file import save_inventory
 from pmc.lab import LabCluster
 from pmc.remote.host_keys import KnownHosts
 from pmc.remote.pool import ConnectionPool
+from tests.setup.test_lab_setup import sabotage_api_restart
 from tests.ui.helpers import open_window
 from tests.ui.lab_session import operator_namespace
 from ui.icons import icon
 
 pytestmark = [pytest.mark.lab, pytest.mark.gui, pytest.mark.slow]
-
-
-def sabotage_api_restart(lab: LabCluster, server: str) -> None:
-    """The next `systemctl restart playout-api.service` on ``server`` fails (a lab reset
-    rewrites the systemctl stand-in)."""
-    srv = lab.servers[server]
-    stand_in = srv.path("/usr/local/sbin/systemctl")
-    real = stand_in.with_name("systemctl.real")
-    stand_in.rename(real)
-    stand_in.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = restart ] && [ "$2" = playout-api.service ] && [ -e /tmp/pmc-sabotage ];'
-        " then rm -f /tmp/pmc-sabotage; echo 'Job for playout-api.service failed' >&2; exit 1; fi\n"
-        'exec /usr/local/sbin/systemctl.real "$@"\n'
-    )
-    stand_in.chmod(0o755)
-    srv.path("/tmp/pmc-sabotage").write_text("1\n")
 
 
 def test_failed_apply_shows_the_engine_message_and_the_rollback(  # noqa: PLR0917 (fixtures)
