@@ -31,6 +31,7 @@ from .icons import icon
 from .outcome_view import OutcomeView
 from .session import Session
 from .translation import tr
+from .widgets import button, wrapped_label
 
 SUFFIX = ".pmcbundle"
 FILTER = "PMC configuration bundle (*.pmcbundle)"
@@ -53,18 +54,19 @@ class JobProgress(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.job: Job[object] | None = None
-        self.current = QLabel()
-        self.current.setObjectName("jobCurrent")
-        self.current.setWordWrap(True)
+        self.current = wrapped_label("jobCurrent")
         self.bar = QProgressBar()
         self.bar.setObjectName("jobProgress")
         self.bar.setTextVisible(True)
         self.detail = QLabel()
         self.detail.setObjectName("jobDetail")
-        self.cancel_button = QPushButton(icon("cancel"), tr("Cancel"))
-        self.cancel_button.setObjectName("cancelBundleJob")
-        self.cancel_button.setToolTip(tr("Stop safely; nothing half-written is left behind"))
-        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button = button(
+            "cancel",
+            tr("Cancel"),
+            name="cancelBundleJob",
+            tip=tr("Stop safely; nothing half-written is left behind"),
+            clicked=self.cancel,
+        )
         row = QHBoxLayout()
         row.addWidget(self.bar, 1)
         row.addWidget(self.cancel_button)

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -41,6 +40,7 @@ from .icons import icon
 from .import_choices import ImportChoices
 from .import_preview import ImportPreview
 from .translation import tr
+from .widgets import wrapped_label
 
 
 class _ScanCounter:
@@ -81,9 +81,7 @@ class ImportDialog(BundleDialog):
         self.scan_bar = QProgressBar()
         self.scan_bar.setObjectName("scanProgress")
         self.scan_bar.setVisible(False)
-        self.bundle_state = QLabel(tr("No bundle chosen yet."))
-        self.bundle_state.setObjectName("bundleState")
-        self.bundle_state.setWordWrap(True)
+        self.bundle_state = wrapped_label("bundleState", tr("No bundle chosen yet."))
         self.summary = QPlainTextEdit()
         self.summary.setObjectName("bundleSummary")
         self.summary.setReadOnly(True)
@@ -104,9 +102,9 @@ class ImportDialog(BundleDialog):
         self.preview_button.setObjectName("previewImport")
         self.preview_button.setEnabled(False)
         self.preview_button.clicked.connect(self.start_preview)
-        self.preview_state = QLabel(tr("The preview compares the bundle with the target server."))
-        self.preview_state.setObjectName("previewState")
-        self.preview_state.setWordWrap(True)
+        self.preview_state = wrapped_label(
+            "previewState", tr("The preview compares the bundle with the target server.")
+        )
         self.tabs = ImportPreview()
         self.tables, self.rows = self.tabs.tables, self.tabs.rows
         self.files, self.config = self.tabs.files, self.tabs.config
@@ -117,9 +115,7 @@ class ImportDialog(BundleDialog):
         self.confirm.setAccessibleName(tr("Replace the chosen parts of the server"))
         self.confirm.setEnabled(False)
         self.confirm.toggled.connect(self._update_buttons)
-        self.confirm_text = QLabel()
-        self.confirm_text.setObjectName("confirmText")
-        self.confirm_text.setWordWrap(True)
+        self.confirm_text = wrapped_label("confirmText")
         confirm_row = QHBoxLayout()
         confirm_row.addWidget(self.confirm, 0, Qt.AlignmentFlag.AlignTop)
         confirm_row.addWidget(self.confirm_text, 1)

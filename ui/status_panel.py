@@ -38,6 +38,7 @@ from pmc.words import ROLE_NAMES
 from .health_look import dot, state_colour
 from .icons import icon
 from .translation import moment_text, tr, when
+from .widgets import button, wrapped_label
 
 COLUMNS = ("Server", "Role", *(aspect.title for aspect in Aspect))
 ASPECT_COLUMNS = {aspect: 2 + i for i, aspect in enumerate(Aspect)}
@@ -106,14 +107,20 @@ class StatusPanel(QWidget):
                "(tables, data files and config files: heavier than the other probes)")
         )  # fmt: skip
         self.drift_interval.valueChanged.connect(self.driftIntervalChanged)
-        self.copy_button = QPushButton(icon("copy"), tr("Copy"))
-        self.copy_button.setObjectName("copyStatus")
-        self.copy_button.setToolTip(tr("Copy the table and every cause to the clipboard"))
-        self.copy_button.clicked.connect(self.copy)
-        self.sync_button = QPushButton(icon("sync"), tr("Synchronize all servers"))
-        self.sync_button.setObjectName("statusSync")
-        self.sync_button.setToolTip(tr("Open the sync panel and synchronize the cluster now"))
-        self.sync_button.clicked.connect(self.syncRequested)
+        self.copy_button = button(
+            "copy",
+            tr("Copy"),
+            name="copyStatus",
+            tip=tr("Copy the table and every cause to the clipboard"),
+            clicked=self.copy,
+        )
+        self.sync_button = button(
+            "sync",
+            tr("Synchronize all servers"),
+            name="statusSync",
+            tip=tr("Open the sync panel and synchronize the cluster now"),
+            clicked=self.syncRequested,
+        )
         bar = QHBoxLayout()
         bar.addWidget(self.checked_label, 1)
         refresh_label = QLabel(tr("&Refresh"))
@@ -124,9 +131,7 @@ class StatusPanel(QWidget):
                        self.refresh_button, self.copy_button, self.sync_button):  # fmt: skip
             bar.addWidget(widget)
         # another PMC job holds the cluster (pmc.cluster_lock): who, what, since when
-        self.lock_label = QLabel()
-        self.lock_label.setObjectName("lockLabel")
-        self.lock_label.setWordWrap(True)
+        self.lock_label = wrapped_label("lockLabel")
         self.lock_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.lock_label.setVisible(False)
         layout = QVBoxLayout(self)

@@ -12,10 +12,8 @@ from collections.abc import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QPlainTextEdit,
     QProgressBar,
-    QPushButton,
     QVBoxLayout,
     QWizardPage,
 )
@@ -27,11 +25,11 @@ from pmc.outcome import Outcome, after_rollback, step_failed, succeeded
 from pmc.setup.apply import ApplyReport, SetupCancelled, SetupFailed
 
 from ..health_look import colour_progress
-from ..icons import icon
 from ..jobs_panel import format_event, time_left
 from ..outcome_view import OutcomeView
 from ..session import Session
 from ..translation import tr
+from ..widgets import button, wrapped_label
 
 
 class ApplyPage(QWizardPage):
@@ -47,20 +45,19 @@ class ApplyPage(QWizardPage):
         self.make_job: Callable[[], Job[ApplyReport]] | None = None
         self.progress = QProgressBar()
         self.progress.setObjectName("applyProgress")
-        self.current = QLabel(tr("Waiting to start…"))
-        self.current.setObjectName("applyCurrent")
-        self.current.setWordWrap(True)
+        self.current = wrapped_label("applyCurrent", tr("Waiting to start…"))
         self.outcome = OutcomeView("applyOutcome")
         self.log = QPlainTextEdit()
         self.log.setObjectName("applyLog")
         self.log.setReadOnly(True)
         self.log.setProperty("role", "log")
-        self.cancel_button = QPushButton(icon("cancel"), tr("Stop safely"))
-        self.cancel_button.setObjectName("stopApply")
-        self.cancel_button.setToolTip(
-            tr("Stop at the next safe point; what was done is rolled back")
+        self.cancel_button = button(
+            "cancel",
+            tr("Stop safely"),
+            name="stopApply",
+            tip=tr("Stop at the next safe point; what was done is rolled back"),
+            clicked=self.cancel,
         )
-        self.cancel_button.clicked.connect(self.cancel)
         row = QHBoxLayout()
         row.addWidget(self.progress, 1)
         row.addWidget(self.cancel_button)

@@ -9,8 +9,6 @@ from collections.abc import Awaitable, Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QLabel,
-    QProgressBar,
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
@@ -24,6 +22,7 @@ from pmc.plan import Plan, Step, StepKind
 from ..icons import icon
 from ..tasks import Tasks
 from ..translation import count, tr
+from ..widgets import busy_bar, wrapped_label
 from ..wrap_delegate import WrappingDelegate
 from .diff_view import DiffView
 
@@ -70,12 +69,8 @@ class PlanPage(QWizardPage):
         self.error: str | None = None
         self.make_plan: Callable[[], Awaitable[Plan]] | None = None
         self._task: asyncio.Task[None] | None = None
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)
-        self.busy.setTextVisible(False)
-        self.state = QLabel()
-        self.state.setObjectName("planState")
-        self.state.setWordWrap(True)
+        self.busy = busy_bar()
+        self.state = wrapped_label("planState")
         self.tree = QTreeWidget()
         self.tree.setObjectName("planTree")
         self.tree.setHeaderLabels([tr("Server / step"), tr("Why")])

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtWidgets import (
-    QLabel,
-    QProgressBar,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -21,6 +19,7 @@ from pmc.setup.verify import VerifyReport
 from ..icons import icon
 from ..session import Session
 from ..translation import count, tr
+from ..widgets import busy_bar, wrapped_label
 
 
 class VerifyPage(QWizardPage):
@@ -33,12 +32,8 @@ class VerifyPage(QWizardPage):
         self.make_job: Callable[[], Job[VerifyReport]] | None = None
         self.job: Job[VerifyReport] | None = None
         self.report: VerifyReport | None = None
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)
-        self.busy.setTextVisible(False)
-        self.verdict = QLabel(tr("Checking…"))
-        self.verdict.setObjectName("verifyVerdict")
-        self.verdict.setWordWrap(True)
+        self.busy = busy_bar()
+        self.verdict = wrapped_label("verifyVerdict", tr("Checking…"))
         self.checks = QTreeWidget()
         self.checks.setObjectName("verifyChecks")
         self.checks.setRootIsDecorated(False)

@@ -1,0 +1,41 @@
+"""Small widgets the windows and dialogs build the same way: a named label that wraps, a
+progress bar that only says work goes on, a named button with its icon, tooltip and action.
+The object names are what the tests find widgets by."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import SignalInstance
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
+
+from .icons import icon
+
+
+def wrapped_label(name: str, text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    return label
+
+
+def busy_bar() -> QProgressBar:
+    bar = QProgressBar()
+    bar.setRange(0, 0)
+    bar.setTextVisible(False)
+    return bar
+
+
+def button(
+    icon_name: str,
+    text: str,
+    *,
+    name: str,
+    tip: str,
+    clicked: Callable[[], object] | SignalInstance,
+) -> QPushButton:
+    widget = QPushButton(icon(icon_name), text)
+    widget.setObjectName(name)
+    widget.setToolTip(tip)
+    widget.clicked.connect(clicked)
+    return widget
