@@ -5,11 +5,6 @@
 - no import inside a function body, except the lazy imports start-up needs, named in
   :data:`LAZY` with their reason;
 - no ``from x import _name`` of another module's private name.
-
-Files other engineers are changing now (bundle, remote, setup, the sync engines, status, the
-lab) are expected to fail, each with its reason (:data:`LATE_NOT_YET`,
-:data:`PRIVATE_NOT_YET`); they are fixed in part B of issue 17, and the strict xfail says when
-one starts passing.
 """
 
 from __future__ import annotations
@@ -44,14 +39,6 @@ LAZY: dict[tuple[str, str], str] = {
     ("ui.launch", "ui.app"): "the command line (the same `pmc` program) never loads Qt",
     ("ui.app", "ui.window_start"): "the window's frame is painted before PMC loads its panels, "
     "SSH and database libraries",
-}
-
-BEING_CHANGED = "being changed by other engineers now; fixed in issue 17 part B"
-BUNDLE = f"bundle is {BEING_CHANGED}"
-LATE_NOT_YET: dict[str, str] = {}
-PRIVATE_NOT_YET: dict[str, str] = {
-    "pmc/bundle/import_rollback.py": f"_Loader of pmc.bundle.import_load: {BUNDLE}",
-    "pmc/bundle/importer.py": f"_Loader and _roll_back (the importer's phases): {BUNDLE}",
 }
 
 
@@ -158,22 +145,16 @@ def circles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def files(not_yet: dict[str, str]) -> list[object]:
-    """Every module file; those in ``not_yet`` expected to fail, with the reason given."""
-    params = []
-    for path in MODULES.values():
-        relative = path.relative_to(ROOT).as_posix()
-        reason = not_yet.get(relative)
-        marks = [pytest.mark.xfail(reason=f"{relative}: {reason}", strict=True)] if reason else []
-        params.append(pytest.param(path, id=relative, marks=marks))
-    return params
+def files() -> list[object]:
+    """Every module file, named by its path."""
+    return [pytest.param(path, id=path.relative_to(ROOT).as_posix()) for path in MODULES.values()]
 
 
 def test_no_import_circle() -> None:
     assert circles(graph()) == []
 
 
-@pytest.mark.parametrize("path", files(LATE_NOT_YET))
+@pytest.mark.parametrize("path", files())
 def test_no_late_import_but_the_named_lazy_ones(path: Path) -> None:
     current = module_name(path)
     late = [
@@ -184,7 +165,7 @@ def test_no_late_import_but_the_named_lazy_ones(path: Path) -> None:
     assert late == []
 
 
-@pytest.mark.parametrize("path", files(PRIVATE_NOT_YET))
+@pytest.mark.parametrize("path", files())
 def test_no_private_name_of_another_module(path: Path) -> None:
     current = module_name(path)
     private = [

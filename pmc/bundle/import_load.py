@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pmc.bundle.archive import BLOCK, CHUNK
 from pmc.bundle.archive_reader import BundleReader
@@ -41,7 +41,7 @@ async def executable_files(connection: Connection, folder: str) -> set[str]:
     return {name for name in result.stdout.split("\0") if name}
 
 
-class _Loader:
+class Loader:
     """Streams one verified pass of the bundle into the database and the staging tars."""
 
     def __init__(  # noqa: PLR0917
@@ -149,3 +149,12 @@ CLEANUP_SCRIPT = """
 id="$1"; shift
 for d in "$@"; do rm -rf -- "$d.pmc-old-$id" "$d.pmc-stage-$id"; done
 """
+
+
+async def on_folders(
+    connection: Connection, script: str, ident: str, dirs: Sequence[str], *, check: bool = True
+) -> None:
+    """Run one of the scripts above (stage, switch, owner, unswitch, cleanup) on the data
+    folders ``dirs`` of the import ``ident``; nothing to do without folders."""
+    if dirs:
+        await run(connection, ["sh", "-c", script, "pmc", ident, *dirs], root=True, check=check)

@@ -7,7 +7,7 @@ import asyncio
 from pmc.bundle.errors import BundleOperationFailed
 from pmc.bundle.export import ExportResult
 from pmc.bundle.import_db import TableLoad, target_database
-from pmc.bundle.import_load import UNSWITCH_SCRIPT, _Loader
+from pmc.bundle.import_load import UNSWITCH_SCRIPT, Loader, on_folders
 from pmc.bundle.pipe import Pipe
 from pmc.bundle.preview import scan_bundle
 from pmc.bundle.progress import ByteProgress
@@ -20,7 +20,7 @@ from pmc.remote.commands import run
 from pmc.remote.connection import Connection
 
 
-async def _roll_back(  # noqa: PLR0917
+async def roll_back(  # noqa: PLR0917
     connection: Connection,
     ident: str,
     dirs: list[str],
@@ -48,11 +48,7 @@ async def _roll_back(  # noqa: PLR0917
             await asyncio.sleep(1 + attempt)
     try:
         await hold_again([connection], lambda text: log(text, level="warning"))
-        if dirs:
-            await run(
-                connection, ["sh", "-c", UNSWITCH_SCRIPT, "pmc", ident, *dirs],
-                root=True, check=True,
-            )  # fmt: skip
+        await on_folders(connection, UNSWITCH_SCRIPT, ident, dirs)
         for remote, saved in config_backups.items():
             # the file as it was (the import's backup copy goes too), or gone if it was new
             if saved:
@@ -72,7 +68,7 @@ async def _roll_back(  # noqa: PLR0917
                 def no_tar(key: str) -> Pipe:  # pragma: no cover - no folder is staged
                     raise AssertionError(key)
 
-                loader = _Loader(bscan, {}, db, no_tar, ByteProgress(None, "Restoring", None))
+                loader = Loader(bscan, {}, db, no_tar, ByteProgress(None, "Restoring", None))
 
                 def load() -> None:
                     db.begin()

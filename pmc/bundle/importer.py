@@ -60,8 +60,9 @@ from pmc.bundle.import_load import (
     OWNER_SCRIPT,
     STAGE_SCRIPT,
     SWITCH_SCRIPT,
-    _Loader,
+    Loader,
     executable_files,
+    on_folders,
 )
 from pmc.bundle.import_plan import (
     AddressPolicy,
@@ -71,7 +72,7 @@ from pmc.bundle.import_plan import (
     plan_config,
     services_to_restart,
 )
-from pmc.bundle.import_rollback import _roll_back
+from pmc.bundle.import_rollback import roll_back
 from pmc.bundle.manifest import CONFIG_FILES, PART_CONFIG, PART_DATA
 from pmc.bundle.pipe import Pipe
 from pmc.bundle.preview import (
@@ -92,7 +93,6 @@ from pmc.cluster_lock import cluster_lock
 from pmc.errors import Cancelled, PmcError
 from pmc.jobs import JobContext
 from pmc.remote import files, services
-from pmc.remote.commands import run
 from pmc.remote.connection import Connection
 from pmc.remote.errors import ServiceNotActive
 from pmc.words import plural
@@ -294,11 +294,7 @@ async def _import(
     try:
         with step("Stage files and load the database"):
             executable = {k: await executable_files(connection, d) for k, d in stage.items()}
-            if dirs:
-                await run(
-                    connection, ["sh", "-c", STAGE_SCRIPT, "pmc", ident, *dirs],
-                    root=True, check=True,
-                )  # fmt: skip
+            await on_folders(connection, STAGE_SCRIPT, ident, dirs)
             async with contextlib.AsyncExitStack() as opened:
                 db = None
                 if tables:
@@ -315,7 +311,7 @@ async def _import(
                          "--no-same-owner", "--no-overwrite-dir"],
                     )  # fmt: skip
                 progress = ByteProgress(ctx, "Importing", scan.checksums.total_bytes)
-                loader = _Loader(scan, stage, db, lambda k: tar_pipes[k], progress, executable)
+                loader = Loader(scan, stage, db, lambda k: tar_pipes[k], progress, executable)
 
                 def load() -> None:
                     if db is not None:
@@ -341,16 +337,9 @@ async def _import(
 
         # 4. switch -----------------------------------------------------------------------
         with step("Switch to the imported configuration"):
-            if dirs:
-                await run(
-                    connection, ["sh", "-c", SWITCH_SCRIPT, "pmc", ident, *dirs],
-                    root=True, check=True,
-                )  # fmt: skip
-                switched = True
-                await run(
-                    connection, ["sh", "-c", OWNER_SCRIPT, "pmc", ident, *dirs],
-                    root=True, check=True,
-                )  # fmt: skip
+            await on_folders(connection, SWITCH_SCRIPT, ident, dirs)
+            switched = bool(dirs)
+            await on_folders(connection, OWNER_SCRIPT, ident, dirs)
             for name, data in writes.items():
                 remote = layout.spoolers_json if name == "spoolers.json" else layout.replicate_conf
                 written = await files.write_atomic(connection, remote, data)
@@ -385,7 +374,7 @@ async def _import(
                     )
             result.rows = counts
     except (Exception, Cancelled, asyncio.CancelledError) as exc:
-        await _roll_back(
+        await roll_back(
             connection, ident, dirs, committed, switched, config_backups, backup, catalog, ctx,
             restart=touched or [u for u, _ in restart_units if u == layout.api_service],
         )  # fmt: skip
@@ -396,7 +385,7 @@ async def _import(
             where=connection.label,
             hint=f"The previous configuration is back in place; the backup stays at {backup.path}",
         ) from exc
-    await run(connection, ["sh", "-c", CLEANUP_SCRIPT, "pmc", ident, *dirs], root=True)
+    await on_folders(connection, CLEANUP_SCRIPT, ident, dirs, check=False)
     if keep:
         result.notes.append(
             f"kept the target's {', '.join(keep)} (rows of removed services dropped)"
