@@ -31,7 +31,7 @@ from .icons import icon
 from .outcome_view import OutcomeView
 from .session import Session
 from .translation import tr
-from .widgets import button, wrapped_label
+from .widgets import button, row, wrapped_label
 
 SUFFIX = ".pmcbundle"
 FILTER = "PMC configuration bundle (*.pmcbundle)"
@@ -67,13 +67,11 @@ class JobProgress(QWidget):
             tip=tr("Stop safely; nothing half-written is left behind"),
             clicked=self.cancel,
         )
-        row = QHBoxLayout()
-        row.addWidget(self.bar, 1)
-        row.addWidget(self.cancel_button)
+        bar_row = row(self.bar, self.cancel_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.current)
-        layout.addLayout(row)
+        layout.addLayout(bar_row)
         layout.addWidget(self.detail)
         session.signals.event.connect(self._on_event)
         self.on_final: Callable[[], None] | None = None

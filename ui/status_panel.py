@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QGuiApplication, QKeySequence, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -39,6 +38,7 @@ from .health_look import dot, state_colour
 from .icons import icon
 from .translation import moment_text, tr, when
 from .widgets import button, wrapped_label
+from .widgets import row as widget_row
 
 COLUMNS = ("Server", "Role", *(aspect.title for aspect in Aspect))
 ASPECT_COLUMNS = {aspect: 2 + i for i, aspect in enumerate(Aspect)}
@@ -121,15 +121,14 @@ class StatusPanel(QWidget):
             tip=tr("Open the sync panel and synchronize the cluster now"),
             clicked=self.syncRequested,
         )
-        bar = QHBoxLayout()
-        bar.addWidget(self.checked_label, 1)
         refresh_label = QLabel(tr("&Refresh"))
         refresh_label.setBuddy(self.interval)
         drift_label = QLabel(tr("&Drift"))
         drift_label.setBuddy(self.drift_interval)
-        for widget in (refresh_label, self.interval, drift_label, self.drift_interval,
-                       self.refresh_button, self.copy_button, self.sync_button):  # fmt: skip
-            bar.addWidget(widget)
+        bar = widget_row(
+            self.checked_label, refresh_label, self.interval, drift_label, self.drift_interval,
+            self.refresh_button, self.copy_button, self.sync_button,
+        )  # fmt: skip
         # another PMC job holds the cluster (pmc.cluster_lock): who, what, since when
         self.lock_label = wrapped_label("lockLabel")
         self.lock_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import SignalInstance
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from .icons import icon
 
@@ -39,3 +39,12 @@ def button(
     widget.setToolTip(tip)
     widget.clicked.connect(clicked)
     return widget
+
+
+def row(first: QWidget, *rest: QWidget) -> QHBoxLayout:
+    """A row of widgets; the first takes the room the others leave."""
+    layout = QHBoxLayout()
+    layout.addWidget(first, 1)
+    for widget in rest:
+        layout.addWidget(widget)
+    return layout

@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QPlainTextEdit,
     QProgressBar,
     QVBoxLayout,
@@ -29,7 +28,7 @@ from ..jobs_panel import format_event, time_left
 from ..outcome_view import OutcomeView
 from ..session import Session
 from ..translation import tr
-from ..widgets import button, wrapped_label
+from ..widgets import button, row, wrapped_label
 
 
 class ApplyPage(QWizardPage):
@@ -58,12 +57,10 @@ class ApplyPage(QWizardPage):
             tip=tr("Stop at the next safe point; what was done is rolled back"),
             clicked=self.cancel,
         )
-        row = QHBoxLayout()
-        row.addWidget(self.progress, 1)
-        row.addWidget(self.cancel_button)
+        progress_row = row(self.progress, self.cancel_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.current)
-        layout.addLayout(row)
+        layout.addLayout(progress_row)
         layout.addWidget(self.outcome)
         layout.addWidget(self.log, 1)
         session.signals.event.connect(self._on_event)
