@@ -175,6 +175,12 @@ class BundleDialog(QDialog):
     def build(self) -> None:
         raise NotImplementedError
 
+    def run(self, job: Job[object]) -> None:
+        """Start ``job`` through the session: its progress here, its outcome once it ends."""
+        self.outcome.setVisible(False)
+        self.progress.follow(job)
+        self.session.run_job(job)
+
     def chosen(self) -> tuple[Cluster, Server] | None:
         index = self.server.currentIndex()
         return self._servers[index] if 0 <= index < len(self._servers) else None

@@ -142,10 +142,8 @@ class ExportDialog(BundleDialog):
         for widget in self._inputs():
             widget.setEnabled(False)
         self.export_button.setEnabled(False)
-        self.outcome.setVisible(False)
-        self.progress.follow(self.job)
+        self.run(self.job)
         self.adjustSize()
-        self.session.run_job(self.job)
 
     def finished_job(self) -> None:
         job = self.job

@@ -362,10 +362,8 @@ class ImportDialog(BundleDialog):
         for widget in (self.path, self.browse_button, self.server, self.confirm):
             widget.setEnabled(False)
         self.choices.freeze()
-        self.outcome.setVisible(False)
-        self.progress.follow(self.job)
+        self.run(self.job)
         self._update_buttons()
-        self.session.run_job(self.job)
 
     def finished_job(self) -> None:
         job = self.job
