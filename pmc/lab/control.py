@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pmc.errors import InputError, LabError
-from pmc.lab import accounts, flavors, network, server, topology
+from pmc.lab import accounts, flavors, network, server, topology, unit_ready
 from pmc.lab.playout import files as playout_files
 from pmc.lab.playout import seed as playout_seed
 from pmc.lab.running_server import LOGIN_ENV, LabServer
@@ -412,7 +412,7 @@ def down(lab_id: str | None = None) -> bool:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(pid) for pid in supervisors):
+    while time.monotonic() < deadline and any(unit_ready.alive(pid) for pid in supervisors):
         time.sleep(0.02)
     # ... then end whatever is left in the lab's namespaces (crashed or half-started labs).
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -422,7 +422,7 @@ def down(lab_id: str | None = None) -> bool:
                 os.kill(pid, sig)
         end = time.monotonic() + 3
         while pids and time.monotonic() < end:
-            pids = [p for p in pids if _alive(p)]
+            pids = [p for p in pids if unit_ready.alive(p)]
             time.sleep(0.02)
     # Reap our own children (the `ip netns exec` processes when up() ran in this process).
     for child in _children.pop(lab, []):
@@ -433,14 +433,6 @@ def down(lab_id: str | None = None) -> bool:
     with contextlib.suppress(OSError):
         topology.RUN_ROOT.rmdir()
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def status(lab_id: str | None = None) -> dict[str, Any] | None:

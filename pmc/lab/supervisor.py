@@ -32,7 +32,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from pmc.lab import flavors, interpreter, topology
+from pmc.lab import flavors, interpreter, topology, unit_ready
 from pmc.lab.init_process import ControlSocket, mount_tree, reap_until
 from pmc.lab.nft import blocks_ruleset, nft
 from pmc.lab.standins import firewall_cmd, systemctl
@@ -46,47 +46,6 @@ JOURNAL_DIR = "/run/pmc-lab-journal"
 FIREWALL_JSON = "/opt/playout/.lab/firewalld.json"
 START_TIMEOUT = {"postgresql": 60.0}
 DEFAULT_START_TIMEOUT = 15.0
-
-
-def postgres_accepts(data_dir: str) -> bool:
-    """PostgreSQL accepts connections: the status line of its ``postmaster.pid`` says
-    "ready" (the moment the real unit, Type=notify, becomes active). It listens on its port
-    earlier, while it still answers "the database system is starting up"."""
-    try:
-        lines = Path(data_dir, "postmaster.pid").read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return False
-    return len(lines) >= 8 and lines[7].strip() == "ready"
-
-
-def _listening(tcp: tuple[int, ...], udp: tuple[int, ...]) -> bool:
-    """True when every port is bound (TCP: listening) in this network namespace."""
-
-    def ports(files: tuple[str, ...], want_state: str | None) -> set[int]:
-        found: set[int] = set()
-        for name in files:
-            try:
-                lines = Path(name).read_text().splitlines()[1:]
-            except OSError:
-                continue
-            for line in lines:
-                parts = line.split()
-                if want_state is None or parts[3] == want_state:
-                    found.add(int(parts[1].rsplit(":", 1)[1], 16))
-        return found
-
-    if tcp and not set(tcp) <= ports(("/proc/net/tcp", "/proc/net/tcp6"), "0A"):
-        return False
-    return not udp or set(udp) <= ports(("/proc/net/udp", "/proc/net/udp6"), None)
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs (not gone, not a zombie waiting to be reaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 class Unit:
@@ -234,8 +193,8 @@ class Supervisor:
         while time.monotonic() < deadline:
             if done.is_set():
                 break
-            up = ready() if ready else _listening(u.tcp, u.udp)
-            if up and (unit != "postgresql" or postgres_accepts(PG_DATA)):
+            up = ready() if ready else unit_ready.listening(u.tcp, u.udp)
+            if up and (unit != "postgresql" or unit_ready.postgres_accepts(PG_DATA)):
                 with u.lock:
                     if u.proc is proc and not done.is_set():
                         self._set(u, "active", "running", time.time())
@@ -259,7 +218,7 @@ class Supervisor:
         start request: else the start answered "already active" with nothing running."""
         with u.lock:
             proc, done = u.proc, u.done
-            if u.state.active != "active" or proc is None or _alive(proc.pid):
+            if u.state.active != "active" or proc is None or unit_ready.alive(proc.pid):
                 return
         done.wait(10)  # the watcher has reaped it: its exit status is known
         with u.lock:

@@ -14,6 +14,7 @@ if not sys.platform.startswith("linux"):
     pytest.skip("the lab is Linux-only", allow_module_level=True)
 
 from pmc.lab import supervisor as supervisor_module
+from pmc.lab import unit_ready
 from pmc.lab.supervisor import Supervisor, Unit
 from tests.wait import wait_until
 
@@ -26,7 +27,7 @@ def test_a_start_right_after_a_kill_starts_the_service_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(supervisor_module, "JOURNAL_DIR", str(tmp_path))
-    monkeypatch.setattr(supervisor_module, "_listening", lambda tcp, udp: True)
+    monkeypatch.setattr(unit_ready, "listening", lambda tcp, udp: True)
     supervisor = Supervisor.__new__(Supervisor)  # no namespaces: only the bookkeeping
     supervisor.server, supervisor.lab = "main", "test"
     unit = Unit("sshd", ["sleep", "60"])
@@ -70,10 +71,10 @@ def test_postgresql_is_active_only_once_it_accepts_connections(tmp_path: Path) -
     meanwhile): the status line of postmaster.pid must say ready, as for the real unit."""
     pid = tmp_path / "postmaster.pid"
     head = ["4242", str(tmp_path), "1700000000", "5432", "/run/postgresql", "*", "  1  2"]
-    assert not supervisor_module.postgres_accepts(str(tmp_path))  # not started
+    assert not unit_ready.postgres_accepts(str(tmp_path))  # not started
     pid.write_text("\n".join([*head, "starting"]) + "\n")
-    assert not supervisor_module.postgres_accepts(str(tmp_path))
+    assert not unit_ready.postgres_accepts(str(tmp_path))
     pid.write_text("\n".join(head[:4]) + "\n")  # being written
-    assert not supervisor_module.postgres_accepts(str(tmp_path))
+    assert not unit_ready.postgres_accepts(str(tmp_path))
     pid.write_text("\n".join([*head, "ready   "]) + "\n")
-    assert supervisor_module.postgres_accepts(str(tmp_path))
+    assert unit_ready.postgres_accepts(str(tmp_path))
