@@ -145,9 +145,9 @@ class Session(QObject):
 
     # jobs ----------------------------------------------------------------------------------
     def run_job(self, job: Job[object]) -> asyncio.Task[object]:
-        """The GUI's one door for a job (setup, verify, export, import: :mod:`pmc.setup.jobs`,
-        :mod:`pmc.bundle.jobs`): start ``job`` on the loop; the jobs panel and every listener
-        see its events."""
+        """The GUI's one door for a job (setup, verify, export, import, switchover:
+        :mod:`pmc.setup.jobs`, :mod:`pmc.bundle.jobs`, :mod:`pmc.switchover`): start ``job`` on
+        the loop; the jobs panel and every listener see its events."""
         if job._store is None and self.store is not None:
             job._store = self.store
         self.track(job)
