@@ -88,7 +88,7 @@ def test_the_day_main_fails_through_the_cli(pmc: Pmc, tmp_path: Path) -> None:
         ("Synchronize lab: main → backup (delta)", "failed", "backup, main"),
         ("Switch lab over to backup", "succeeded", "backup"),
         ("Synchronize lab: main → backup (delta)", "succeeded", "backup, main"),
-        ("apply combined to lab", "succeeded", "backup, main"),
+        ("Set up Web redundancy and database replication on lab", "succeeded", "backup, main"),
     ]
     assert len(rows) == len(steps), text
     for row, (title, result, servers) in zip(rows, steps, strict=True):

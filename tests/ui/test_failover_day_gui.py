@@ -139,7 +139,7 @@ def test_the_day_main_fails_through_the_gui(qtbot: Any, day_window: Any, pmc: Pm
         ["Synchronize lab: main → backup (delta)", "failed", "backup, main"],
         ["Switch lab over to backup", "succeeded", "backup"],
         ["Synchronize lab: main → backup (delta)", "succeeded", "backup, main"],
-        ["apply combined to lab", "succeeded", "backup, main"],
+        ["Set up Web redundancy and database replication on lab", "succeeded", "backup, main"],
     ], rows
     switched = table.topLevelItem(3)
     assert switched.child(0).text(2) == "backup: active server main → backup"
