@@ -5,7 +5,7 @@ are, the grey is dim on a dark palette and the accent vanishes on a selected row
 blue highlight). So each icon is rendered per palette: the grey becomes the palette's text
 colour (softened) on a dark palette, and in the *Selected* mode (a selected tree row or
 table cell) every stroke takes the highlighted-text colour. :func:`icon` is cached per
-palette.
+palette; :func:`forget_icons` drops the cache when the palette changes.
 """
 
 from __future__ import annotations
@@ -73,6 +73,11 @@ def icon(name: str) -> QIcon:
     if disabled == palette.color(QPalette.ColorRole.WindowText):
         disabled = QColor("#9aa3ab")
     return _icon(name, is_dark_palette(palette), selected.name(), disabled.name())
+
+
+def forget_icons() -> None:
+    """Drop rendered icons (after a palette change; widgets set their icons again)."""
+    _icon.cache_clear()
 
 
 @cache
