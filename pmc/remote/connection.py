@@ -39,7 +39,6 @@ from pmc.remote.host_keys import (
     RefuseUnknown,
     TrustDecision,
     host_id,
-    host_key_algorithms,
 )
 from pmc.remote.limits import Executors, Timeouts
 from pmc.remote.login import authenticate
@@ -50,11 +49,6 @@ log = logging.getLogger("pmc.remote")
 
 T = TypeVar("T")
 
-# paramiko's own rekey every 2**29 bytes can stall a long transfer (paramiko #822): leave
-# rekeying to the trusted OpenSSH server, which rekeys on its own schedule.
-_NO_CLIENT_REKEY = 2**62
-# Faster ciphers first (AES-GCM needs no separate MAC); paramiko's other choices follow.
-_CIPHER_PREFERENCE = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr")
 WINDOW_SIZE = 8 * 1024 * 1024
 MAX_PACKET_SIZE = 32768
 
@@ -380,21 +374,9 @@ class Connection:
         return handshake.open_socket(address, port, self.timeouts.connect, self.label)
 
     def _tune(self, transport: paramiko.Transport) -> None:
-        transport.packetizer.REKEY_BYTES = _NO_CLIENT_REKEY
-        transport.packetizer.REKEY_PACKETS = _NO_CLIENT_REKEY
-        options = transport.get_security_options()
-        ciphers = list(options.ciphers)
-        options.ciphers = tuple(
-            [c for c in _CIPHER_PREFERENCE if c in ciphers]
-            + [c for c in ciphers if c not in _CIPHER_PREFERENCE]
-        )
-        # A known host may use only the key types PMC holds for it (as OpenSSH): a server that
-        # has none of them fails the handshake, and that is a changed key (see _connect).
-        known = self.known_hosts.keys_for(
-            host_id(self.server.management_address, self.server.ssh_port)
-        )
-        if known:
-            options.key_types = host_key_algorithms(known, options.key_types)
+        server = self.server
+        known = self.known_hosts.keys_for(host_id(server.management_address, server.ssh_port))
+        handshake.tune(transport, list(known))
 
     def presented_key(self, algorithms: tuple[str, ...] | None = None) -> paramiko.PKey:
         """The host key the server presents (:func:`~pmc.remote.handshake.presented_key`)."""

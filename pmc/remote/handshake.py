@@ -1,4 +1,5 @@
-"""Reaching a server's sshd: the TCP connection, and a key exchange alone to read its host key.
+"""Reaching a server's sshd: the TCP connection, the transport's tuning before the key
+exchange, and a key exchange alone to read its host key.
 
 Each failure is an :class:`~pmc.remote.errors.Unreachable` that says what did not answer and
 what to check (the address, sshd, a firewall), for :class:`~pmc.remote.connection.Connection`
@@ -13,6 +14,13 @@ import socket
 import paramiko
 
 from pmc.remote.errors import Unreachable
+from pmc.remote.host_keys import host_key_algorithms
+
+# paramiko's own rekey every 2**29 bytes can stall a long transfer (paramiko #822): leave
+# rekeying to the trusted OpenSSH server, which rekeys on its own schedule.
+_NO_CLIENT_REKEY = 2**62
+# Faster ciphers first (AES-GCM needs no separate MAC); paramiko's other choices follow.
+_CIPHER_PREFERENCE = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr")
 
 
 def open_socket(address: str, port: int, timeout: float, label: str) -> socket.socket:
@@ -73,3 +81,19 @@ def presented_key(  # noqa: PLR0917
         return transport.get_remote_server_key()
     finally:
         transport.close()
+
+
+def tune(transport: paramiko.Transport, known: list[str]) -> None:
+    """Before the key exchange: no client rekey, faster ciphers first, and for a known host
+    (``known``: the key types PMC holds for it) only those key types, as OpenSSH: a server
+    that has none of them fails the handshake, and that is a changed key."""
+    transport.packetizer.REKEY_BYTES = _NO_CLIENT_REKEY
+    transport.packetizer.REKEY_PACKETS = _NO_CLIENT_REKEY
+    options = transport.get_security_options()
+    ciphers = list(options.ciphers)
+    options.ciphers = tuple(
+        [c for c in _CIPHER_PREFERENCE if c in ciphers]
+        + [c for c in ciphers if c not in _CIPHER_PREFERENCE]
+    )
+    if known:
+        options.key_types = host_key_algorithms(known, options.key_types)
