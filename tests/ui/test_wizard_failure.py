@@ -90,7 +90,8 @@ def test_failed_apply_shows_the_engine_message_and_the_rollback(  # noqa: PLR091
             cause = page.outcome.cause.text()  # the engine's own words, the server once
             assert cause == (
                 "“restart playout-api.service” failed on backup (127.168.1.108): systemctl "
-                "restart playout-api.service failed: Job for playout-api.service failed"
+                "restart playout-api.service failed: Job for playout-api.service failed. The "
+                "service is active; see journalctl -u playout-api.service on the server"
             )
             assert "Rolled back:" in outcome and "nothing had been changed" not in outcome
             assert "Could not roll back" not in outcome
