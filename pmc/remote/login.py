@@ -8,7 +8,7 @@ import paramiko
 from pmc import redact
 from pmc.inventory import AuthMethod, Server
 from pmc.remote.credentials import CredentialSource
-from pmc.remote.errors import AuthenticationFailed
+from pmc.remote.errors import AuthenticationFailed, login_refused
 
 
 def load_key(
@@ -108,7 +108,8 @@ def authenticate(  # noqa: PLR0917 - a connection's parts
     auth_timeout: float,
 ) -> None:
     """Log in to ``server`` by its method; a refusal is :class:`AuthenticationFailed` naming
-    what to check. paramiko's other errors (a lost link) are left to the caller."""
+    what to check. paramiko's other errors (a lost link, a server that hung up during the
+    login) are left to the caller."""
     user = server.ssh_user
     method = server.auth
     try:
@@ -129,12 +130,28 @@ def authenticate(  # noqa: PLR0917 - a connection's parts
             AuthMethod.PASSWORD: "Store the correct password for this server in PMC "
             "(Server > Access, or pmc inventory set-password)",
         }[method]
-        timed_out = "timeout" in str(exc).lower()
-        what = (
-            f"no login answer within {auth_timeout:g} s (auth timeout)"
-            if timed_out
-            else f"the server refused the login of {user!r} by {method.value}"
-        )
+        if "timeout" in str(exc).lower():
+            what = f"no login answer within {auth_timeout:g} s (auth timeout)"
+            raise AuthenticationFailed(what, server=label, hint=hint) from exc
+        if not transport.is_active():  # the server hung up: not a refusal (the caller's lost)
+            raise
+        what, hint = login_refused(user, method.value, offered(transport, user, exc), hint)
         raise AuthenticationFailed(what, server=label, hint=hint) from exc
     if not transport.is_authenticated():  # pragma: no cover - paramiko raises instead
         raise AuthenticationFailed("login was not completed", server=label)
+
+
+def offered(
+    transport: paramiko.Transport, user: str, exc: paramiko.AuthenticationException
+) -> list[str]:
+    """The login methods the server offers ``user`` (from the refusal, else by asking with
+    the "none" method); empty when it cannot be told."""
+    if isinstance(exc, paramiko.BadAuthenticationType) and exc.allowed_types:
+        return list(exc.allowed_types)
+    try:
+        transport.auth_none(user)
+    except paramiko.BadAuthenticationType as answer:
+        return list(answer.allowed_types)
+    except (paramiko.SSHException, EOFError, OSError):
+        return []
+    return []
