@@ -365,9 +365,7 @@ async def check_links(cluster: Cluster, conns: Connections) -> list[Check]:
     for link in found:
         groups.setdefault((link.source, link.address, link.protocol), []).append(link)
     keys = list(groups)
-    results = await asyncio.gather(
-        *(_probe(cluster, conns, key, groups[key]) for key in keys)
-    )  # fmt: skip
+    results = await asyncio.gather(*(_probe(cluster, conns, key, groups[key]) for key in keys))
     answers: dict[tuple[str, str, str, int], tuple[bool, str]] = {}
     for key, ports in zip(keys, results, strict=True):
         for port, outcome in ports.items():
@@ -381,11 +379,8 @@ async def _probe(
 ) -> dict[int, tuple[bool, str]]:
     source, address, protocol = key
     ports = [link.port for link in group]
-    command = (
-        udp_probe_command(address, ports)
-        if protocol == "udp"
-        else tcp_probe_command(address, ports)
-    )
+    probe_command = udp_probe_command if protocol == "udp" else tcp_probe_command
+    command = probe_command(address, ports)
     _, text = await _sh(conns, cluster.server(source), ["sh", "-c", command], timeout=30)
     return parse_port_lines(text, ports)
 
