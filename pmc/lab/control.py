@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pmc.errors import InputError, LabError
-from pmc.lab import accounts, flavors, network, server, topology, unit_ready
+from pmc.lab import accounts, flavors, network, postgres_template, server, topology, unit_ready
 from pmc.lab.playout import files as playout_files
 from pmc.lab.playout import seed as playout_seed
-from pmc.lab.running_server import LOGIN_ENV, LabServer
-from pmc.lab.topology import ServerSpec
+from pmc.lab.running_server import LOGIN_ENV, LabServer, started_server
 
 _T = TypeVar("_T")
 CLONE_NEWNET = 0x40000000
@@ -57,8 +56,8 @@ def check_machine() -> None:
         missing.append(", ".join(not_on_path) + f" on PATH ({here or 'empty'})")
     if not Path("/usr/sbin/sshd").exists():
         missing.append("/usr/sbin/sshd (openssh-server)")
-    if not Path(server.PG_BIN, "postgres").exists():
-        missing.append(f"PostgreSQL 15 binaries at {server.PG_BIN} (postgresql-15)")
+    if not Path(postgres_template.PG_BIN, "postgres").exists():
+        missing.append(f"PostgreSQL 15 binaries at {postgres_template.PG_BIN} (postgresql-15)")
     if not Path("/proc/self/ns/net").exists():
         missing.append("Linux network namespaces")
     if missing:
@@ -186,26 +185,6 @@ def _read_status(lab: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _wait_boot(srv: LabServer, outer: subprocess.Popen[bytes], deadline: float) -> None:
-    sock = srv.path(topology.SUPERVISOR_SOCKET)
-    while not sock.exists():
-        if outer.poll() is not None:
-            log = topology.state_dir(srv.lab_id) / f"{srv.name}.log"
-            text = log.read_text(errors="replace")[-1500:] if log.exists() else ""
-            raise LabError(f"the supervisor exited at start: {text.strip()}", where=srv.name)
-        if time.monotonic() > deadline:
-            raise LabError("the supervisor did not start in time", where=srv.name)
-        time.sleep(0.02)
-    answer = srv.request({"op": "wait-boot", "timeout": max(deadline - time.monotonic(), 1)})
-    if answer.get("rc") != 0:
-        raise LabError("the server's services did not start in time", where=srv.name)
-    for unit in ("sshd", "postgresql", "firewalld"):
-        if unit in answer["units"] and answer["units"][unit] != "active":
-            journal = srv.path(f"/run/pmc-lab-journal/{unit}.log")
-            tail = journal.read_text(errors="replace")[-800:] if journal.exists() else ""
-            raise LabError(f"{unit} did not start: {tail.strip()}", where=srv.name)
-
-
 def _seed(srv: LabServer, rows: int, data_mb: int) -> None:
     playout_seed.seed(srv.postgres_dsn, rows, server=srv.name, with_schema=True)
     playout_seed.write_data_files(srv.path("/opt/playout/data"), data_mb)
@@ -245,7 +224,7 @@ def up(
         logins = {s.name: {a: accounts.new_password() for a in accounts.ACCOUNT_NAMES}
                   for s in specs}  # fmt: skip
         if not fleet:
-            server.postgres_template()
+            postgres_template.data_folder()
         with concurrent.futures.ThreadPoolExecutor(min(len(specs), 8)) as pool:
             trees = dict(
                 zip(
@@ -282,12 +261,12 @@ def up(
                 outers[spec.name] = outer
                 _children[lab].append(outer)
             for spec in group:
-                lab_servers[spec.name] = _booted_server(
+                lab_servers[spec.name] = started_server(
                     lab, spec, outers[spec.name], trees[spec.name], deadline=deadline,
                     password=passwords[spec.name], logins=logins[spec.name],
                 )  # fmt: skip
             with concurrent.futures.ThreadPoolExecutor(len(group)) as pool:
-                list(pool.map(lambda s: _wait_boot(s, outers[s.name], deadline),
+                list(pool.map(lambda s: s.wait_boot(outers[s.name], deadline),
                               [lab_servers[g.name] for g in group]))  # fmt: skip
         if not fleet:
             with concurrent.futures.ThreadPoolExecutor(len(specs)) as pool:
@@ -320,27 +299,6 @@ def up(
     except BaseException:
         down(lab)
         raise
-
-
-def _booted_server(
-    lab: str,
-    spec: ServerSpec,
-    outer: subprocess.Popen[bytes],
-    tree: Path,
-    *,
-    deadline: float,
-    password: str,
-    logins: dict[str, str],
-) -> LabServer:
-    pid = None
-    while pid is None:
-        pid = server.init_pid(outer.pid)
-        if pid is None:
-            if outer.poll() is not None or time.monotonic() > deadline:
-                raise LabError("the server's namespaces did not start", where=spec.name)
-            time.sleep(0.01)
-    return LabServer(lab, spec, tree, pid, password, operator_password=logins["operator"],
-                     viewer_password=logins["viewer"])  # fmt: skip
 
 
 def attach(lab_id: str | None = None) -> LabCluster:

@@ -1,17 +1,19 @@
 """One running lab server as tests and the CLI hold it: its addresses, its private files, commands
 in its namespaces as root, requests to its supervisor, its accounts' passwords (held in memory
-only) and the test helpers' port blocks."""
+only) and the test helpers' port blocks; and the wait for it to start (its PID 1, then its
+services)."""
 
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pmc.errors import InputError, LabError
-from pmc.lab import accounts, topology
+from pmc.lab import accounts, server, topology
 from pmc.lab.standins import request as supervisor_request
 from pmc.lab.topology import ServerSpec
 
@@ -107,6 +109,27 @@ class LabServer:
             message, path=str(self.path(topology.SUPERVISOR_SOCKET)), timeout=timeout
         )
 
+    def wait_boot(self, outer: subprocess.Popen[bytes], deadline: float) -> None:
+        """Wait until this server's supervisor (started as ``outer``) answers and its services
+        are up, by ``deadline`` (time.monotonic()); LabError with its log or journal if not."""
+        sock = self.path(topology.SUPERVISOR_SOCKET)
+        while not sock.exists():
+            if outer.poll() is not None:
+                log = topology.state_dir(self.lab_id) / f"{self.name}.log"
+                text = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+                raise LabError(f"the supervisor exited at start: {text.strip()}", where=self.name)
+            if time.monotonic() > deadline:
+                raise LabError("the supervisor did not start in time", where=self.name)
+            time.sleep(0.02)
+        answer = self.request({"op": "wait-boot", "timeout": max(deadline - time.monotonic(), 1)})
+        if answer.get("rc") != 0:
+            raise LabError("the server's services did not start in time", where=self.name)
+        for unit in ("sshd", "postgresql", "firewalld"):
+            if unit in answer["units"] and answer["units"][unit] != "active":
+                journal = self.path(f"/run/pmc-lab-journal/{unit}.log")
+                tail = journal.read_text(errors="replace")[-800:] if journal.exists() else ""
+                raise LabError(f"{unit} did not start: {tail.strip()}", where=self.name)
+
     def systemctl(self, *args: str) -> subprocess.CompletedProcess[str]:
         """``systemctl ARGS`` on this server (through its supervisor, without a shell)."""
         answer = self.request({"op": "systemctl", "argv": list(args)})
@@ -156,3 +179,26 @@ class LabServer:
         accounts.write_shadow(self.files_root, self.root_password, {user: new})
         setattr(self, f"{user}_password", new)
         return new
+
+
+def started_server(
+    lab: str,
+    spec: ServerSpec,
+    outer: subprocess.Popen[bytes],
+    tree: Path,
+    *,
+    deadline: float,
+    password: str,
+    logins: dict[str, str],
+) -> LabServer:
+    """The server that :func:`pmc.lab.server.start` started as ``outer``, once its namespaces'
+    PID 1 is there (its services may still be starting: :meth:`LabServer.wait_boot`)."""
+    pid = None
+    while pid is None:
+        pid = server.init_pid(outer.pid)
+        if pid is None:
+            if outer.poll() is not None or time.monotonic() > deadline:
+                raise LabError("the server's namespaces did not start", where=spec.name)
+            time.sleep(0.01)
+    return LabServer(lab, spec, tree, pid, password, operator_password=logins["operator"],
+                     viewer_password=logins["viewer"])  # fmt: skip

@@ -11,23 +11,17 @@ Each server has its own ``/etc`` and logins: see :mod:`pmc.lab.accounts`.
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pwd
 import shutil
 import subprocess
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 from pmc.errors import LabError
-from pmc.lab import flavors, interpreter, topology
+from pmc.lab import flavors, interpreter, postgres_template, topology
 from pmc.lab.accounts import copy_machine_etc, write_accounts, write_shadow
+from pmc.lab.postgres_template import run
 from pmc.lab.standins.firewall_cmd import ZoneConfig
-
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-CACHE_DIR = Path("/var/cache/pmc-lab")
-TEMPLATE_VERSION = "1"
 
 # /etc/ssh/sshd_config as Rocky 8 installs it (OpenSSH 8.0p1), with Debian's sftp-server path.
 SSHD_CONFIG = """\
@@ -124,126 +118,6 @@ AcceptEnv XMODIFIERS
 Subsystem	sftp	/usr/lib/openssh/sftp-server
 """
 
-# The seed's pg_hba.conf excerpt, lines 1-12: local entries only (a fresh install).
-PG_HBA_FRESH = """\
-# TYPE  DATABASE        USER            ADDRESS                 METHOD
-# "local" is for Unix domain socket connections only
-local   all             all                                     trust
-# IPv4 local connections:
-host    all             all             127.0.0.1/32            trust
-# IPv6 local connections:
-host    all             all             ::1/128                 trust
-# Allow replication connections from localhost, by a user with the
-# replication privilege.
-#local   replication     postgres                                trust
-#host    replication     postgres        127.0.0.1/32            trust
-#host    replication     postgres        ::1/128                 trust
-"""
-
-# postgresql.conf settings Playout's installer sets (the seed's CONNECTIONS excerpt).
-PG_CONF_LINES = {
-    "listen_addresses": "listen_addresses = 'localhost'\t\t# what IP address(es) to listen on;",
-    "port": "port = 5432\t\t\t\t# (change requires restart)",
-    "max_connections": "max_connections = 100\t\t\t# (change requires restart)",
-    "superuser_reserved_connections": "superuser_reserved_connections = 3\t# (change requires "
-    "restart)",
-    "unix_socket_directories": "unix_socket_directories = '/var/run/postgresql, /tmp'\t# "
-    "comma-separated list of directories",
-    "unix_socket_group": "unix_socket_group = ''\t\t\t# (change requires restart)",
-    "unix_socket_permissions": "unix_socket_permissions = 0777\t\t# begin with 0 to use octal "
-    "notation",
-}
-
-_template_lock = threading.Lock()
-
-
-def _run(argv: list[str], *, what: str, input_text: str | None = None) -> str:
-    proc = subprocess.run(argv, input=input_text, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise LabError(
-            f"{what} failed: {(proc.stderr or proc.stdout).strip() or f'exit {proc.returncode}'}",
-            hint="Run `pmc lab down`, then `pmc lab up` again.",
-        )
-    return proc.stdout
-
-
-def _postgres_ids() -> tuple[int, int]:
-    try:
-        pw = pwd.getpwnam("postgres")
-    except KeyError as exc:
-        raise LabError(
-            "the user postgres does not exist on this machine",
-            hint="Install PostgreSQL 15 (apt-get install postgresql-15).",
-        ) from exc
-    return pw.pw_uid, pw.pw_gid
-
-
-def _edit_postgresql_conf(text: str) -> str:
-    out = []
-    for line in text.splitlines():
-        key = line.lstrip("#").split("=", 1)[0].strip()
-        if key in PG_CONF_LINES and "=" in line and line.lstrip("#")[:1].isalpha():
-            out.append(PG_CONF_LINES.pop(key))
-        else:
-            out.append(line)
-    out.extend(PG_CONF_LINES.values())
-    return "\n".join(out) + "\n"
-
-
-def postgres_template() -> Path:
-    """A PostgreSQL 15 data folder with database ``playout``, made once and cached."""
-    template = CACHE_DIR / f"pg15-template-{TEMPLATE_VERSION}"
-    if (template / "PG_VERSION").exists():
-        return template
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    with _template_lock, (CACHE_DIR / "template.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder across processes
-        if (template / "PG_VERSION").exists():
-            return template
-        uid, gid = _postgres_ids()
-        work = CACHE_DIR / f"pg15-work-{os.getpid()}"
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(mode=0o700)
-        os.chown(work, uid, gid)
-        sock = CACHE_DIR / f"pg15-sock-{os.getpid()}"
-        sock.mkdir(exist_ok=True)
-        os.chown(sock, uid, gid)
-        try:
-            as_pg = ["runuser", "-u", "postgres", "--"]
-            _run(
-                [*as_pg, str(PG_BIN / "initdb"), "-D", str(work), "-U", "postgres",
-                 "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
-                what="initdb",
-            )  # fmt: skip
-            conf = work / "postgresql.conf"
-            conf.write_text(_edit_postgresql_conf(conf.read_text()))
-            (work / "pg_hba.conf").write_text(PG_HBA_FRESH)
-            opts = f"-c listen_addresses='' -k {sock}"
-            # -l: the server must not inherit our pipes, or reading them never ends.
-            _run(
-                [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(work), "-o", opts, "-l",
-                 str(sock / "log"), "-w", "start"],
-                what="starting PostgreSQL for the lab template",
-            )  # fmt: skip
-            try:
-                _run(
-                    [*as_pg, str(PG_BIN / "createdb"), "-h", str(sock), "-U", "postgres",
-                     "playout"],
-                    what="createdb playout",
-                )  # fmt: skip
-            finally:
-                _run(
-                    [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(work), "-m", "fast", "-w", "stop"],
-                    what="stopping PostgreSQL for the lab template",
-                )
-            for stale in ("postmaster.opts", "postmaster.pid", "log"):
-                (work / stale).unlink(missing_ok=True)
-            work.rename(template)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-            shutil.rmtree(sock, ignore_errors=True)
-        return template
-
 
 def _standin(name: str, tool: str) -> str:
     client = Path(interpreter.code_root(), "pmc/lab/standins/client.py")
@@ -293,7 +167,7 @@ def prepare_tree(
     ``accounts``: passwords of the lab accounts by name (kept as they are when not given).
     ``light`` (a fleet lab): no database, an ed25519 host key only."""
     tree = topology.tree_dir(lab, spec.name)
-    uid, gid = _postgres_ids()
+    uid, gid = postgres_template.postgres_ids()
     if reset:
         for sub in ("opt/playout", "root/.ssh", "var/log", "tmp"):
             _clear(tree / sub, "/" + sub)
@@ -349,7 +223,10 @@ def prepare_tree(
     db = tree / "opt/playout/db"
     shutil.rmtree(db, ignore_errors=True)
     if not light:
-        _run(["cp", "-a", str(postgres_template()), str(db)], what="copying the database template")
+        run(
+            ["cp", "-a", str(postgres_template.data_folder()), str(db)],
+            what="copying the database template",
+        )
         os.chmod(db, 0o700)
     if not reset:
         write_accounts(tree, spec)
@@ -436,7 +313,7 @@ def make_redundant(trees: dict[str, Path], specs: list[topology.ServerSpec]) -> 
     for spec in (main, backup):
         tree = trees[spec.name]
         db = tree / "opt/playout/db"
-        (db / "pg_hba.conf").write_text(PG_HBA_FRESH + peers)
+        (db / "pg_hba.conf").write_text(postgres_template.PG_HBA_FRESH + peers)
         conf = db / "postgresql.conf"
         conf.write_text(
             conf.read_text().replace(
@@ -444,7 +321,7 @@ def make_redundant(trees: dict[str, Path], specs: list[topology.ServerSpec]) -> 
             )
         )
         key = tree / "root/.ssh/id_rsa"
-        _run(["ssh-keygen", "-q", "-t", "rsa", "-N", "", "-C", f"root@{spec.name}",
+        run(["ssh-keygen", "-q", "-t", "rsa", "-N", "", "-C", f"root@{spec.name}",
               "-f", str(key)], what="ssh-keygen for root")  # fmt: skip
         public[spec.name] = key.with_suffix(".pub").read_text()
     for spec, peer in ((main, backup), (backup, main)):
