@@ -107,7 +107,8 @@ def sabotage_postgresql_restart(lab: LabCluster, server: str) -> Path:
     stand_in.rename(real)
     stand_in.write_text(
         "#!/bin/sh\n"
-        'if [ "$1" = restart ] && [ "$2" = postgresql ]; then exit 0; fi\n'
+        'unit=$2; [ "$unit" = -- ] && unit=$3\n'  # systemctl restart [--] UNIT
+        'if [ "$1" = restart ] && [ "$unit" = postgresql ]; then exit 0; fi\n'
         'exec /usr/local/sbin/systemctl.real "$@"\n'
     )
     stand_in.chmod(0o755)
