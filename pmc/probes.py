@@ -284,18 +284,19 @@ async def probe_cluster(
     ``background`` when given: their last known state, probed again behind the refresh).
 
     Everything is asked at once, the SSH check too (a batching runner then asks each server
-    one script); what depended on a server PMC could not reach is said so afterwards."""
+    one script); what depended on a server PMC could not reach is said so afterwards. Every
+    probe is a child of this call: cancelled with it, none runs on behind a cancelled refresh
+    (one that had, connecting later, met a changed host key and warned a second time)."""
     servers = list(cluster.servers)
-    reaching = {s.name: asyncio.ensure_future(_reachable(runner, s, now)) for s in servers}
 
     async def one_server(server: Server) -> ServerStatus:
-        api, pg, (repl, last, facts), locked = await asyncio.gather(
+        here, api, pg, (repl, last, facts), locked = await asyncio.gather(
+            _reachable(runner, server, now),
             probe_api(runner, server, now),
             probe_postgres(runner, cluster, server, now),
             probe_replication(runner, server, now),
             probe_lock(runner, server),
         )
-        here = await reaching[server.name]
         if here.health is Health.DOWN:
             gone = Check(Health.UNKNOWN, "server unreachable", now(), here.error)
             return ServerStatus(server.name, here, gone, pg, gone, gone)

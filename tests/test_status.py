@@ -166,6 +166,53 @@ def test_probe_cluster_is_typed_and_reports_unreachable_servers() -> None:
     assert any(name == "main" and "127.0.0.4" in cmd for name, cmd in runner.commands)
 
 
+class HeldRunner:
+    """Every command waits until :attr:`release` is set; counts the ones asked and running."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.asked: list[str] = []
+        self.running = 0
+
+    async def run(self, server: Server, command: str, *, timeout: float) -> CommandOutcome:
+        self.asked.append(command)
+        self.running += 1
+        try:
+            await self.release.wait()
+        finally:
+            self.running -= 1
+        return CommandOutcome(0, "", "")
+
+
+async def _turns(count: int = 50) -> None:
+    """Let the loop run ``count`` turns (every ready task gets its go; no waiting on time)."""
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+def test_a_cancelled_probe_of_a_cluster_leaves_no_command_behind() -> None:
+    """A refresh cancelled (the poller stopped, another cluster chosen) takes every probe
+    with it, the SSH check too: none runs on and asks its server anything later (one that
+    did connected behind the operator's Connect, met the changed host key first and warned
+    a second time)."""
+
+    async def main() -> None:
+        runner = HeldRunner()
+        probing = asyncio.ensure_future(probe_cluster(COMBINED, runner))
+        await _turns()
+        assert runner.asked.count("true") == 2  # both SSH checks under way
+        probing.cancel()
+        done, _ = await asyncio.wait({probing}, timeout=10)
+        assert done == {probing} and probing.cancelled()
+        assert runner.running == 0  # every command cancelled with the refresh
+        asked = len(runner.asked)
+        runner.release.set()
+        await _turns()
+        assert len(runner.asked) == asked  # and nothing asked after it
+
+    asyncio.run(main())
+
+
 @pytest.fixture
 def run_folder() -> Iterator[Path]:
     """A folder of this test below /run, where a server's pmc_run_dir must lie (pmc.layout)."""
