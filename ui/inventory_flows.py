@@ -5,6 +5,7 @@ key (audited). Each flow opens its dialog with ``open()`` and awaits it (no nest
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
@@ -26,6 +27,7 @@ class InventoryFlows(WindowFlows):
         super().__init__(parts)
         self.poller = poller
         self.warned: set[str] = set()  # changed keys already shown, cluster/server/fingerprint
+        self._showing: dict[str, asyncio.Future[None]] = {}  # the warnings on screen, same keys
         self.session.hostKeyChanged.connect(self._host_key_changed)
 
     # clusters and servers -----------------------------------------------------------------
@@ -164,10 +166,23 @@ class InventoryFlows(WindowFlows):
         )
 
     async def _warn_changed(self, error: HostKeyChanged, cluster: Cluster, server: Server) -> None:
+        """The changed-key warning, then Replace… if the operator asks. A Connect or a
+        refresh meeting the same key while it shows waits for it: one warning, answered once."""
         key = f"{cluster.name}/{server.name}/{error.new_fingerprint}"
+        showing = self._showing.get(key)
+        if showing is not None:
+            await asyncio.shield(showing)
+            return
+        showing = self._showing[key] = asyncio.get_running_loop().create_future()
         self.warned.add(key)
-        if await warn_changed_key(error, self.window) and await self._replace_key(cluster, server):
-            self.warned.discard(key)
+        try:
+            if await warn_changed_key(error, self.window) and await self._replace_key(
+                cluster, server
+            ):
+                self.warned.discard(key)
+        finally:
+            del self._showing[key]
+            showing.set_result(None)
 
     async def replace_host_key(self) -> bool:
         """Server > Host key > Replace…: trust the selected server's new key (audited)."""

@@ -4,11 +4,12 @@ fingerprints and nothing logs in."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
 from pmc.inventory_file import save_inventory
@@ -107,6 +108,51 @@ def test_changed_host_key_warns_and_nothing_logs_in(qtbot, local_window) -> None
     assert "Accepted" not in log and "Failed" not in log  # no login was even tried
     trusted = KnownHosts(known_hosts).keys_for(f"[{sshd.address}]:{sshd.port}")
     assert [fingerprint(k) for k in trusted.values()] == [old]  # still the old key only
+
+
+def _changed_key_met(caplog: pytest.LogCaptureFixture) -> int:
+    """How many connection attempts met the changed key (each logs it once)."""
+    return sum("host key has changed" in r.getMessage() for r in caplog.records)
+
+
+def _changed_key_warnings() -> list[QWidget]:
+    return [
+        w for w in QApplication.topLevelWidgets()
+        if isinstance(w, ChangedHostKeyDialog) and w.isVisible()
+    ]  # fmt: skip
+
+
+def test_a_changed_key_met_by_a_refresh_and_a_connect_is_one_warning(
+    qtbot, local_window, caplog
+) -> None:
+    """A status refresh meets the changed key and warns; the operator's Connect meeting it
+    while that warning shows opens no second one, and ends when the operator closes it."""
+    caplog.set_level(logging.INFO, logger="pmc.remote")
+    window, sshd, known_hosts = local_window
+    old = ssh_keygen_fingerprint(sshd.host_key.with_suffix(".pub"))
+    task = window.session.tasks.spawn(window.inventory_flows.connect())
+    qtbot.mouseClick(wait_dialog(qtbot, NewHostKeyDialog).trust_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(task.done, timeout=20000)
+    window.poller.stop()
+    sshd.stop()
+    sshd.regenerate_host_key()
+    sshd.start()
+    window.session.pool.connection(window.selection.current_server(), "bench").drop()
+    qtbot.waitUntil(lambda: not window.poller.busy, timeout=20000)  # the stopped one ended
+    refresh = window.poller.refresh()
+    assert refresh is not None
+    warning = wait_dialog(qtbot, ChangedHostKeyDialog, timeout=20000)
+    qtbot.waitUntil(refresh.done, timeout=20000)
+    met = _changed_key_met(caplog)
+    task = window.session.tasks.spawn(window.inventory_flows.connect())
+    qtbot.waitUntil(lambda: _changed_key_met(caplog) == met + 1, timeout=20000)
+    assert _changed_key_warnings() == [warning]  # the Connect waits for the one on screen
+    qtbot.mouseClick(warning.close_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(task.done, timeout=20000)
+    assert task.result() == {"local": "host key changed"}
+    assert _changed_key_warnings() == []
+    trusted = KnownHosts(known_hosts).keys_for(f"[{sshd.address}]:{sshd.port}")
+    assert [fingerprint(k) for k in trusted.values()] == [old]
 
 
 def test_a_key_of_another_type_is_a_changed_key_and_is_replaced_through_the_menu(
