@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import psycopg
 
@@ -27,6 +28,7 @@ from pmc.words import plural
 
 Connections = Mapping[str, Connection]
 PgConn = psycopg.Connection[tuple[object, ...]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -105,11 +107,11 @@ async def databases(
         open_tunnel(s_conn, secondary.layout.postgresql_port),
     )
     async with p_tunnel, s_tunnel:
-        pg_p, pg_s = await asyncio.to_thread(
-            table_rows.open_pair,
-            dsn(primary, p_tunnel),
-            dsn(secondary, s_tunnel),
-            names=(p_conn.label, s_conn.label),
+        pg_p, pg_s = await opened_in_thread(
+            lambda: table_rows.open_pair(
+                dsn(primary, p_tunnel), dsn(secondary, s_tunnel), names=(p_conn.label, s_conn.label)
+            ),
+            lambda pair: _close(*pair),
         )
         try:
             yield pg_p, pg_s
@@ -122,11 +124,31 @@ async def one_database(server: Server, conns: Connections) -> AsyncIterator[PgCo
     """A psycopg connection to one server's playout database, through an SSH tunnel."""
     conn = conns[server.name]
     async with await open_tunnel(conn, server.layout.postgresql_port) as tunnel:
-        pg = await asyncio.to_thread(table_rows.connect, dsn(server, tunnel), server=conn.label)
+        pg = await opened_in_thread(
+            lambda: table_rows.connect(dsn(server, tunnel), server=conn.label), _close
+        )
         try:
             yield pg
         finally:
             await asyncio.to_thread(_close, pg)
+
+
+async def opened_in_thread(open_: Callable[[], T], close: Callable[[T], None]) -> T:
+    """``open_()`` run in a worker thread. If the caller is cancelled meanwhile (a refresh
+    dropped, a window closed), what the thread still opens is closed when it comes, never
+    left open for the garbage collector (psycopg warns of it; under pytest that fails a test)."""
+    opening = asyncio.ensure_future(asyncio.to_thread(open_))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(lambda done: _close_late(done, close))
+        raise
+
+
+def _close_late(done: asyncio.Future[T], close: Callable[[T], None]) -> None:
+    if not done.cancelled() and done.exception() is None:
+        with contextlib.suppress(Exception):
+            close(done.result())
 
 
 def _close(*conns: PgConn) -> None:
