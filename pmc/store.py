@@ -302,7 +302,7 @@ def _private_file(path: Path) -> None:
 def _migrate(db: sqlite3.Connection, where: str) -> None:
     db.execute("PRAGMA foreign_keys = ON")
     if where != ":memory:":
-        db.execute("PRAGMA journal_mode = WAL")
+        _write_ahead_log(db)
     db.execute("BEGIN IMMEDIATE")  # one PMC at a time from here to COMMIT
     try:
         (version,) = db.execute("PRAGMA user_version").fetchone()
@@ -321,6 +321,21 @@ def _migrate(db: sqlite3.Connection, where: str) -> None:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _write_ahead_log(db: sqlite3.Connection) -> None:
+    """Switch the file to WAL. Two PMCs opening the same NEW file at the same moment: SQLite
+    answers "database is locked" at once to one of them here (its busy timeout does not cover
+    this switch); that PMC waits for the other like for any busy file."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class _Damage(sqlite3.DatabaseError):
