@@ -81,13 +81,19 @@ def test_refused_key_connects_nothing_and_is_not_asked_again_in_background(
     assert trust.asked == 1  # a background refresh does not ask again
 
 
-def test_changed_host_key_warns_and_nothing_logs_in(qtbot, local_window) -> None:
-    window, sshd, known_hosts = local_window
-    old = ssh_keygen_fingerprint(sshd.host_key.with_suffix(".pub"))
+def _connect_trusting_the_first_key(qtbot, window) -> None:
+    """Connect, trust the key on first contact, then stop the poller: Connect refreshes the
+    status, and a probe must not meet the next key before the test does."""
     task = window.session.tasks.spawn(window.inventory_flows.connect())
     qtbot.mouseClick(wait_dialog(qtbot, NewHostKeyDialog).trust_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(task.done, timeout=20000)
-    window.poller.stop()  # Connect refreshes the status: a probe must not meet the new key first
+    window.poller.stop()
+
+
+def test_changed_host_key_warns_and_nothing_logs_in(qtbot, local_window) -> None:
+    window, sshd, known_hosts = local_window
+    old = ssh_keygen_fingerprint(sshd.host_key.with_suffix(".pub"))
+    _connect_trusting_the_first_key(qtbot, window)
     sshd.stop()
     sshd.regenerate_host_key()
     new = ssh_keygen_fingerprint(sshd.host_key.with_suffix(".pub"))
@@ -130,10 +136,7 @@ def test_a_changed_key_met_by_a_refresh_and_a_connect_is_one_warning(
     caplog.set_level(logging.INFO, logger="pmc.remote")
     window, sshd, known_hosts = local_window
     old = ssh_keygen_fingerprint(sshd.host_key.with_suffix(".pub"))
-    task = window.session.tasks.spawn(window.inventory_flows.connect())
-    qtbot.mouseClick(wait_dialog(qtbot, NewHostKeyDialog).trust_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(task.done, timeout=20000)
-    window.poller.stop()
+    _connect_trusting_the_first_key(qtbot, window)
     sshd.stop()
     sshd.regenerate_host_key()
     sshd.start()
@@ -163,10 +166,7 @@ def test_a_key_of_another_type_is_a_changed_key_and_is_replaced_through_the_menu
     the console; the replacement is audited."""
     window, sshd, known_hosts = local_window
     old = ssh_keygen_fingerprint(sshd.host_key.with_suffix(".pub"))
-    task = window.session.tasks.spawn(window.inventory_flows.connect())
-    qtbot.mouseClick(wait_dialog(qtbot, NewHostKeyDialog).trust_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(task.done, timeout=20000)
-    window.poller.stop()
+    _connect_trusting_the_first_key(qtbot, window)
     new = ssh_keygen_fingerprint(sshd.use_only_host_key("rsa"))
     server = window.selection.current_server()
     window.session.pool.connection(server, "bench").drop()
