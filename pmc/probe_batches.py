@@ -51,6 +51,7 @@ class Gate:
 class _Batch:
     server: Server
     items: list[tuple[str, float, asyncio.Future[CommandOutcome]]] = field(default_factory=list)
+    sending: asyncio.Task[None] | None = None  # set once the batch is closed and under way
 
 
 class BatchedRunner:
@@ -73,7 +74,15 @@ class BatchedRunner:
             task.add_done_callback(self._sending.discard)
         future: asyncio.Future[CommandOutcome] = asyncio.get_running_loop().create_future()
         batch.items.append((command, timeout, future))
-        return await future
+        try:
+            return await future
+        except asyncio.CancelledError:
+            # every caller gone (the refresh cancelled): the script goes with them, never
+            # runs on to connect behind the operator's back
+            sending = batch.sending
+            if sending is not None and all(f.done() for _c, _t, f in batch.items):
+                sending.cancel()
+            raise
 
     async def _send(self, key: tuple[str, str, int], batch: _Batch) -> None:
         seen = -1
@@ -83,6 +92,7 @@ class BatchedRunner:
             seen = len(batch.items)
             await asyncio.sleep(0)
         del self._open[key]
+        batch.sending = asyncio.current_task()
         items = [item for item in batch.items if not item[2].cancelled()]
         if not items:
             return

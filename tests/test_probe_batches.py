@@ -216,3 +216,41 @@ def test_an_snmp_answer_from_an_earlier_refresh_shows_its_age() -> None:
     backup = health.servers["backup"].findings
     assert backup[Aspect.UDP].text == "open, 162 unverified (40 s ago)"
     assert backup[Aspect.TCP].text == "open"
+
+
+def test_a_batch_whose_callers_are_all_cancelled_is_stopped() -> None:
+    """A refresh cancelled while its batch runs takes the script with it (before, the script
+    ran on to its end and could still connect behind the operator's Connect); a batch that
+    one caller still waits for runs on."""
+
+    async def main() -> None:
+        hold = asyncio.Event()
+        runner = BatchedRunner(Bash(hold=hold))
+        inner = runner.inner
+        assert isinstance(inner, Bash)
+        server = Server("main", "127.0.9.1")
+        asking = [
+            asyncio.ensure_future(runner.run(server, f"echo {i}", timeout=30)) for i in (1, 2)
+        ]
+        async with asyncio.timeout(30):
+            while inner.in_flight != 1:
+                await asyncio.sleep(0)
+        for each in asking:
+            each.cancel()
+        await asyncio.gather(*asking, return_exceptions=True)
+        async with asyncio.timeout(30):
+            while inner.in_flight:
+                await asyncio.sleep(0)
+
+        kept = asyncio.ensure_future(runner.run(server, "echo kept", timeout=30))
+        dropped = asyncio.ensure_future(runner.run(server, "echo dropped", timeout=30))
+        async with asyncio.timeout(30):
+            while inner.in_flight != 1:
+                await asyncio.sleep(0)
+        dropped.cancel()
+        hold.set()
+        async with asyncio.timeout(30):
+            outcome = await kept
+        assert outcome.stdout == "kept\n"
+
+    asyncio.run(main())
