@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pmc.jobs import Job
 from pmc.lab import up
 from pmc.remote import commands
-from pmc.sync import copy_config, database, drift, engine
+from pmc.sync import copy_config, delta_engine, drift, table_rows
 from tests.sync.labkit import SyncLab
 
 LAB_ID = "bench-sync"
@@ -51,7 +51,7 @@ async def timed(lab: SyncLab, what: str) -> tuple[float, Any]:
             ).run()
         elif what == "delta":
             result = await Job(
-                "sync", what, lambda ctx: engine.delta_sync(lab.cluster, conns, ctx)
+                "sync", what, lambda ctx: delta_engine.delta_sync(lab.cluster, conns, ctx)
             ).run()
         elif what == "fetch":
             result = await fetch_both_ways(lab, conns)
@@ -65,13 +65,13 @@ async def timed(lab: SyncLab, what: str) -> tuple[float, Any]:
 async def fetch_both_ways(lab: SyncLab, conns: dict[str, Any]) -> tuple[float, float, int]:
     """Row hashes of main's largest table: tunnel + psycopg vs psql over an SSH command."""
     main_server = lab.cluster.server("main")
-    async with engine.databases(main_server, lab.cluster.server("backup"), conns) as (pg, _):
-        schema = await asyncio.to_thread(database.read_schema, pg)
+    async with delta_engine.databases(main_server, lab.cluster.server("backup"), conns) as (pg, _):
+        schema = await asyncio.to_thread(table_rows.read_schema, pg)
         table = schema.table("eit_event")
         started = time.perf_counter()
-        found = await asyncio.to_thread(database.row_hashes, pg, table, server="main")
+        found = await asyncio.to_thread(table_rows.row_hashes, pg, table, server="main")
         tunnel = time.perf_counter() - started
-        query = database.hashes_sql(table).as_string(pg)
+        query = table_rows.hashes_sql(table).as_string(pg)
         pg.rollback()
     argv = ["psql", "-X", "-q", "-U", "postgres", "-d", "playout", "-c",
             f"COPY ({query}) TO STDOUT"]  # fmt: skip
