@@ -14,6 +14,7 @@ lint:
 typecheck:
 	$(VENV_BIN)/mypy --strict pmc ui
 	$(VENV_BIN)/mypy --config-file mypy-win32.ini pmc ui
+	$(VENV_BIN)/mypy --strict --explicit-package-bases bench
 
 pytest: suite
 	$(MAKE) coverage
