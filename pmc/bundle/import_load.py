@@ -110,6 +110,48 @@ class Loader:
             self._end_tar()
 
 
+async def load_in_one_pass(
+    connection: Connection,
+    scan: Scan,
+    staging: dict[str, str],
+    db: TableLoad | None,
+    progress: ByteProgress,
+    *,
+    executable: dict[str, set[str]] | None = None,
+) -> None:
+    """One pass over the verified bundle ``scan``: its tables into ``db`` (one transaction,
+    begun first and committed only at the end, after the swap), each data folder's files
+    through ``tar`` into its staging folder (``staging``: key -> folder on the target). A
+    failure stops every tar and leaves the transaction uncommitted."""
+    tar_pipes: dict[str, Pipe] = {}
+    for key, folder in staging.items():
+        tar_pipes[key] = await Pipe.start(
+            connection,
+            ["tar", "-C", folder, "-xf", "-", "--no-same-owner", "--no-overwrite-dir"],
+        )
+    loader = Loader(scan, staging, db, lambda k: tar_pipes[k], progress, executable)
+
+    def load() -> None:
+        if db is not None:
+            db.begin()
+        loader.run()
+        for pipe in tar_pipes.values():  # folders without members
+            if not pipe.channel.closed and pipe is not loader.tar:
+                pipe.write(bytes(2 * BLOCK))
+                pipe.close_stdin()
+                pipe.finish(check=False)
+        if db is not None:
+            db.swap()
+            db.commit()
+
+    try:
+        await connection.in_thread(connection.executors.transfers, load)
+    except BaseException:
+        for pipe in tar_pipes.values():
+            await pipe.abort()
+        raise
+
+
 SWITCH_SCRIPT = """
 set -e
 id="$1"; shift

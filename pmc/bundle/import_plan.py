@@ -44,6 +44,20 @@ def services_to_restart(layout: PlayoutLayout, parts: tuple[str, ...]) -> list[t
     return list(found.items())
 
 
+def config_path(layout: PlayoutLayout, name: str) -> str:
+    """Where the config file ``name`` (one of :data:`CONFIG_FILES`) is on the target."""
+    return layout.spoolers_json if name == "spoolers.json" else layout.replicate_conf
+
+
+def data_folders(scan: Scan, layout: PlayoutLayout) -> dict[str, str]:
+    """The target's data folders (key: path) that the bundle has a folder or file for."""
+    return {
+        key: path
+        for key, path in layout.data_dirs.items()
+        if f"data/{key}" in scan.dirs or any(n.startswith(f"data/{key}/") for n in scan.files)
+    }
+
+
 SPACE_MARGIN = 1.1  # what a job stages on a filesystem, times this…
 SPACE_RESERVE = 64 << 20  # …plus this, must be free there
 
@@ -181,8 +195,9 @@ async def check_space(
         for name in CONFIG_FILES:
             data = scan.small.get(f"config/{name}")
             if data is not None:
-                remote = layout.spoolers_json if name == "spoolers.json" else layout.replicate_conf
-                add(posixpath.dirname(remote), 2 * len(data))  # the new file and the backup
+                add(
+                    posixpath.dirname(config_path(layout, name)), 2 * len(data)
+                )  # the new file and the backup
     if not need:
         return
     found = await services.filesystems(connection, list(need))

@@ -1,99 +1,68 @@
-"""Rolling a failed import back to the automatic backup."""
+"""What rolling a failed import back needs beside its change ledger: the connection made again,
+the tables reloaded from the automatic backup, and the error when the rollback cannot finish.
+The rollback itself is :meth:`pmc.bundle.importer.BundleImport.roll_back`."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from pmc.bundle.errors import BundleOperationFailed
-from pmc.bundle.export import ExportResult
 from pmc.bundle.import_db import TableLoad, target_database
-from pmc.bundle.import_load import UNSWITCH_SCRIPT, Loader, on_folders
-from pmc.bundle.pipe import Pipe
+from pmc.bundle.import_load import load_in_one_pass
 from pmc.bundle.preview import scan_bundle
 from pmc.bundle.progress import ByteProgress
 from pmc.catalog import Catalog
-from pmc.cluster_lock import hold_again
-from pmc.errors import Cancelled, PmcError
-from pmc.jobs import JobContext
-from pmc.remote import files, services
-from pmc.remote.commands import run
+from pmc.errors import PmcError
 from pmc.remote.connection import Connection
 
+RECONNECT_TRIES = 3
 
-async def roll_back(  # noqa: PLR0917
-    connection: Connection,
-    ident: str,
-    dirs: list[str],
-    committed: bool,
-    switched: bool,
-    config_backups: dict[str, str | None],
-    backup: ExportResult,
-    catalog: Catalog,
-    ctx: JobContext | None,
-    *,
-    restart: list[str],
-) -> None:
-    """Put the target back as it was (the connection is made again if it was cut) and
-    restart ``restart`` (the services the import restarted) on it."""
-    log = ctx.log if ctx else (lambda *_a, **_k: None)
-    log("rolling back to the state before the import", level="warning")
-    errors: list[str] = []
-    for attempt in range(3):
+
+async def reconnect(connection: Connection) -> str | None:
+    """Make the connection again if it was cut (a few tries, a pause between them); what
+    the last try said when none worked."""
+    for attempt in range(RECONNECT_TRIES):
         try:
             await connection.transport()
-            break
+            return None
         except PmcError as exc:
-            if attempt == 2:
-                errors.append(str(exc))
+            if attempt == RECONNECT_TRIES - 1:
+                return str(exc)
             await asyncio.sleep(1 + attempt)
-    try:
-        await hold_again([connection], lambda text: log(text, level="warning"))
-        await on_folders(connection, UNSWITCH_SCRIPT, ident, dirs)
-        for remote, saved in config_backups.items():
-            # the file as it was (the import's backup copy goes too), or gone if it was new
-            if saved:
-                await files.restore_backup(connection, remote, saved)
-            await run(connection, ["rm", "-f", "--", saved or remote], root=True, check=True)
-        if committed:
-            bscan = await connection.in_thread(
-                connection.executors.transfers, scan_bundle, backup.path
-            )
-            tables = list(bscan.manifest.tables)
-            async with target_database(connection) as pg:
-                db = TableLoad(
-                    pg, tables, catalog, rows=bscan.checksums.rows, cycles=bool(catalog.cycles),
-                    where=connection.label, bundle=str(backup.path),
-                )  # fmt: skip
+    return None  # pragma: no cover - the loop returns
 
-                def no_tar(key: str) -> Pipe:  # pragma: no cover - no folder is staged
-                    raise AssertionError(key)
 
-                loader = Loader(bscan, {}, db, no_tar, ByteProgress(None, "Restoring", None))
+async def reload_tables(connection: Connection, backup: Path, catalog: Catalog) -> None:
+    """Load the tables of the backup bundle ``backup`` into the target again (one
+    transaction, as the import loaded them)."""
+    bscan = await connection.in_thread(connection.executors.transfers, scan_bundle, backup)
+    tables = list(bscan.manifest.tables)
+    async with target_database(connection) as pg:
+        db = TableLoad(
+            pg, tables, catalog, rows=bscan.checksums.rows, cycles=bool(catalog.cycles),
+            where=connection.label, bundle=str(backup),
+        )  # fmt: skip
 
-                def load() -> None:
-                    db.begin()
-                    loader.run()
-                    db.swap()
-                    db.commit()
+        progress = ByteProgress(None, "Restoring", None)
+        await load_in_one_pass(connection, bscan, {}, db, progress)
 
-                await connection.in_thread(connection.executors.transfers, load)
-        if switched or config_backups or committed:
-            for unit in restart:
-                await services.restart(connection, unit)
-                log(f"{unit} restarted on the restored configuration")
-    except (Exception, Cancelled) as exc:
-        errors.append(str(exc))
-    if errors:
-        left = "".join(f" {d}.pmc-stage-{ident}" for d in dirs)
-        cleared = (
-            f"; the staging folders left on it ({left.strip()}) are removed by PMC's next job "
-            "on the server"
-            if left
-            else ""
-        )
-        raise BundleOperationFailed(
-            "the import failed and the rollback did not finish: " + "; ".join(errors),
-            where=connection.label,
-            hint=f"Restore the server from the backup at {backup.path} "
-            f"(pmc import {backup.path} …) once it is reachable{cleared}",
-        )
+
+def rollback_unfinished(
+    connection: Connection, errors: list[str], backup: Path, ident: str, dirs: list[str]
+) -> BundleOperationFailed:
+    """The error of a rollback that could not finish: what stopped it, and how to restore
+    the server from the backup by hand."""
+    left = "".join(f" {d}.pmc-stage-{ident}" for d in dirs)
+    cleared = (
+        f"; the staging folders left on it ({left.strip()}) are removed by PMC's next job "
+        "on the server"
+        if left
+        else ""
+    )
+    return BundleOperationFailed(
+        "the import failed and the rollback did not finish: " + "; ".join(errors),
+        where=connection.label,
+        hint=f"Restore the server from the backup at {backup} "
+        f"(pmc import {backup} …) once it is reachable{cleared}",
+    )

@@ -24,13 +24,19 @@ Order of work, and why nothing is ever left half-done:
    place (renames on the same filesystem); config files are written atomically with backups.
 5. **Restart** what the imported parts affect (:func:`services_to_restart`: ``playout-api``
    for the API config and the database it serves, the Playout daemons ``playout-scheduler``,
-   ``eit-update`` and ``playout-admin`` after a database or EPG import — the seed: imports
-   need service restarts — and ``playout-scheduler`` for new data files; a unit the server
+   ``eit-update`` and ``playout-admin`` after a database or EPG import — the vendor's manual:
+   imports need service restarts — and ``playout-scheduler`` for new data files; a unit the server
    does not have is skipped and said) and **verify**: each restarted service is active, every
    table has the bundle's row count. Then the old folders are removed.
 
-A failure after the commit rolls back to the backup: old folders renamed back, config files
-restored, the tables reloaded from the backup bundle, the same services restarted.
+Each step is a method of :class:`BundleImport`, in this order. Every change on the target
+goes into its change ledger (:mod:`pmc.change_ledger`, the setup executor's) as it is made:
+the data folders (undone by a script that removes the staged ones and puts the old ones
+back), the tables (reloaded from the backup bundle), each config file (its backup put back,
+or removed if it was new). A failure after the backup undoes the ledger newest first and
+restarts the services the import restarted, through the one restart of setup, import and
+sync (:func:`pmc.remote.services.restart_active`). A refusal before the commit is raised as
+it is; any other failure says that the target was rolled back to the backup.
 
 The target's own addresses: spoolers.json and replicate.conf name the servers of *their*
 cluster. From a bundle of the same server they are restored as they are; from another server
@@ -45,23 +51,22 @@ import asyncio
 import contextlib
 import datetime as dt
 import secrets as pysecrets
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pmc import audit_trail, paths
-from pmc.bundle.archive import BLOCK
 from pmc.bundle.errors import BundleOperationFailed
-from pmc.bundle.export import ExportOptions, ExportResult, export_bundle
+from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.import_db import TableLoad, target_database
 from pmc.bundle.import_load import (
     CLEANUP_SCRIPT,
     OWNER_SCRIPT,
     STAGE_SCRIPT,
     SWITCH_SCRIPT,
-    Loader,
+    UNSWITCH_SCRIPT,
     executable_files,
+    load_in_one_pass,
     on_folders,
 )
 from pmc.bundle.import_plan import (
@@ -69,29 +74,21 @@ from pmc.bundle.import_plan import (
     check_schema,
     check_space,
     chosen_parts,
+    config_path,
+    data_folders,
     plan_config,
     services_to_restart,
 )
-from pmc.bundle.import_rollback import roll_back
-from pmc.bundle.manifest import CONFIG_FILES, PART_CONFIG, PART_DATA
-from pmc.bundle.pipe import Pipe
-from pmc.bundle.preview import (
-    Preview,
-    Scan,
-    config_diff,
-    diff_files,
-    diff_rows,
-    scan_bundle,
-    target_counts,
-    target_files,
-    target_table_text,
-)
+from pmc.bundle.import_rollback import reconnect, reload_tables, rollback_unfinished
+from pmc.bundle.manifest import PART_CONFIG, PART_DATA, TableSpec
+from pmc.bundle.preview import Scan, scan_bundle, target_counts
 from pmc.bundle.progress import ByteProgress
 from pmc.bundle.schema import playout_version
-from pmc.catalog import PART_DATABASE, PART_EPG, read_catalog
-from pmc.cluster_lock import cluster_lock
+from pmc.catalog import PART_DATABASE, PART_EPG, Catalog, read_catalog
+from pmc.change_ledger import ChangeLedger, UndoKind, undo_change
+from pmc.cluster_lock import cluster_lock, hold_again
 from pmc.errors import Cancelled, PmcError
-from pmc.jobs import JobContext
+from pmc.jobs import EventLevel, JobContext
 from pmc.remote import files, services
 from pmc.remote.connection import Connection
 from pmc.remote.errors import ServiceNotActive
@@ -135,65 +132,6 @@ def default_backup_dir() -> Path:
     return Path(paths.data_dir()) / "backups"
 
 
-async def preview_import(
-    connection: Connection,
-    scan: Scan,
-    options: ImportOptions | None = None,
-) -> Preview:
-    """The difference the import would make on ``connection``'s server (changes nothing)."""
-    options = options or ImportOptions()
-    parts = chosen_parts(scan.manifest, options.parts)
-    layout = connection.server.layout
-    result = Preview(scan, connection.label)
-    catalog, version = await asyncio.gather(
-        read_catalog(connection, layout), playout_version(connection)
-    )
-    tables = check_schema(scan.manifest, parts, catalog, version, connection.label)
-    await check_space(connection, scan, parts, tables)
-    counts = await target_counts(connection, [t.name for t in tables])
-    for spec in tables:
-        result.tables[spec.name] = (scan.checksums.rows.get(spec.name, 0), counts[spec.name])
-        member = f"db/{spec.name}.copy"
-        if member in scan.small:
-            cols = [c for c, _ in spec.columns]
-            theirs = await target_table_text(connection, spec.name, cols)
-            result.rows.append(
-                diff_rows(spec.name, cols, scan.small[member].decode("utf-8", "replace"), theirs)
-            )
-    if PART_DATA in parts:
-        for key, path in layout.data_dirs.items():
-            if f"data/{key}" not in scan.dirs and not any(
-                n.startswith(f"data/{key}/") for n in scan.files
-            ):
-                continue
-            ours = {
-                n[len(f"data/{key}/") :]: v
-                for n, v in scan.files.items()
-                if n.startswith(f"data/{key}/")
-            }
-            result.files.append(diff_files(key, ours, await target_files(connection, path)))
-    if PART_CONFIG in parts:
-        writes, actions = plan_config(scan, connection, options.addresses)
-        result.config_actions = actions
-        for name in CONFIG_FILES:
-            remote = layout.spoolers_json if name == "spoolers.json" else layout.replicate_conf
-            if name in writes:
-                try:
-                    current = await files.read_bytes(connection, remote)
-                except PmcError:
-                    current = None
-                result.config_diffs[name] = config_diff(name, writes[name], current)
-    if (
-        PART_EPG not in parts
-        and any(t.part == PART_EPG for t in catalog.tables.values())
-        and PART_DATABASE in parts
-    ):
-        result.notes.append(
-            "the target's EPG is kept (events of services that the bundle removes are dropped)"
-        )
-    return result
-
-
 async def import_bundle(
     connection: Connection,
     path: Path,
@@ -206,154 +144,220 @@ async def import_bundle(
     whole import holds the cluster lock on the target (:mod:`pmc.cluster_lock`)."""
     job = f"import {Path(path).name} into {connection.server.name}"
     async with cluster_lock([connection], job=job, log=ctx.log if ctx else None):
-        return await _import(connection, path, options, ctx, scan=scan)
+        started = time.monotonic()
+        checked = await BundleImport.check(connection, Path(path), options, ctx, scan)
+        return await checked.run(started)
 
 
-async def _import(
-    connection: Connection,
-    path: Path,
-    options: ImportOptions | None,
-    ctx: JobContext | None,
-    *,
-    scan: Scan | None,
-) -> ImportResult:
-    options = options or ImportOptions()
-    started = time.monotonic()
-    path = Path(path)
-    log = ctx.log if ctx else (lambda *_a, **_k: None)
-    layout = connection.server.layout
-    loop_thread = connection.executors.transfers
+def job_step(
+    ctx: JobContext | None, title: str, connection: Connection
+) -> contextlib.AbstractContextManager[None]:
+    return ctx.step(title, server=connection.label) if ctx else contextlib.nullcontext()
 
-    def step(title: str) -> contextlib.AbstractContextManager[None]:
-        return ctx.step(title, server=connection.label) if ctx else contextlib.nullcontext()
 
-    # 1. verify -----------------------------------------------------------------------------
-    with step("Verify the bundle"):
-        if scan is None:
-            size = path.stat().st_size if path.exists() else 0
-            progress = ByteProgress(ctx, "Verifying", size or None)
-            scan = await asyncio.get_running_loop().run_in_executor(
-                loop_thread, lambda: scan_bundle(path, progress=progress)
+class BundleImport:
+    """One import, phase by phase in the order they run (the module docs): :meth:`check`
+    makes it (nothing changes before), then :meth:`run` goes through :meth:`back_up`,
+    :meth:`stage_and_load`, :meth:`switch`, :meth:`restart_and_verify` and
+    :meth:`clean_up`. Each change on the target goes into :attr:`ledger` as it is made, and
+    :meth:`roll_back` undoes it newest first when a phase after the backup fails."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        scan: Scan,
+        options: ImportOptions,
+        ctx: JobContext | None,
+        *,
+        parts: tuple[str, ...],
+        catalog: Catalog,
+        tables: list[TableSpec],
+        writes: dict[str, bytes],
+        actions: dict[str, str],
+    ) -> None:
+        self.connection = connection
+        self.scan = scan
+        self.options = options
+        self.ctx = ctx
+        self.parts = parts
+        self.catalog = catalog
+        self.tables = tables  # the tables the import replaces
+        self.writes = writes  # config file name -> its new content
+        self.layout = connection.server.layout
+        self.name = connection.server.name
+        self.result = ImportResult(connection.label, scan.path, None, parts, config_actions=actions)
+        self.ident = pysecrets.token_hex(4)  # of this import's staging and old folders
+        self.stage = data_folders(scan, self.layout) if PART_DATA in parts else {}
+        self.dirs = list(self.stage.values())
+        self.restart_units = services_to_restart(self.layout, parts)
+        self.ledger = ChangeLedger()  # the changes made on the target, undone on rollback
+        self.committed = False  # the tables are the bundle's (and the data staged)
+        self.touched: list[str] = []  # services restarted (restarted again after a rollback)
+
+    def log(self, text: str, *, level: EventLevel = "info") -> None:
+        if self.ctx:
+            self.ctx.log(text, level=level)
+
+    def step(self, title: str) -> contextlib.AbstractContextManager[None]:
+        return job_step(self.ctx, title, self.connection)
+
+    async def checkpoint(self) -> None:
+        if self.ctx:
+            await self.ctx.acheckpoint()
+
+    # 1. verify ------------------------------------------------------------------------------
+
+    @classmethod
+    async def check(
+        cls,
+        connection: Connection,
+        path: Path,
+        options: ImportOptions | None,
+        ctx: JobContext | None,
+        scan: Scan | None,
+    ) -> BundleImport:
+        """Verify the whole bundle (unless ``scan`` says it was) and check it against the
+        target: schema, columns, space, the config files to write. Changes nothing."""
+        options = options or ImportOptions()
+        with job_step(ctx, "Verify the bundle", connection):
+            if scan is None:
+                size = path.stat().st_size if path.exists() else 0
+                progress = ByteProgress(ctx, "Verifying", size or None)
+                scan = await asyncio.get_running_loop().run_in_executor(
+                    connection.executors.transfers, lambda: scan_bundle(path, progress=progress)
+                )
+            parts = chosen_parts(scan.manifest, options.parts)
+            catalog, version = await asyncio.gather(
+                read_catalog(connection, connection.server.layout), playout_version(connection)
             )
-        parts = chosen_parts(scan.manifest, options.parts)
-        catalog, version = await asyncio.gather(
-            read_catalog(connection, layout), playout_version(connection)
-        )
-        tables = check_schema(scan.manifest, parts, catalog, version, connection.label)
-        await check_space(connection, scan, parts, tables)
-        writes, actions = (
-            plan_config(scan, connection, options.addresses) if PART_CONFIG in parts else ({}, {})
-        )
-    result = ImportResult(connection.label, path, None, parts, config_actions=actions)
-    for name, action in actions.items():
-        log(f"{name}: {action}")
-    if ctx:
-        await ctx.acheckpoint()
+            tables = check_schema(scan.manifest, parts, catalog, version, connection.label)
+            await check_space(connection, scan, parts, tables)
+            writes, actions = (
+                plan_config(scan, connection, options.addresses)
+                if PART_CONFIG in parts
+                else ({}, {})
+            )
+        checked = cls(
+            connection, scan, options, ctx,
+            parts=parts, catalog=catalog, tables=tables, writes=writes, actions=actions,
+        )  # fmt: skip
+        for name, action in actions.items():
+            checked.log(f"{name}: {action}")
+        await checked.checkpoint()
+        return checked
+
+    async def run(self, started: float) -> ImportResult:
+        """The phases after :meth:`check`; a failure after the backup is rolled back."""
+        backup = await self.back_up()
+        try:
+            await self.stage_and_load()
+            await self.switch()
+            await self.restart_and_verify()
+        except (Exception, Cancelled, asyncio.CancelledError) as exc:
+            await self.roll_back(backup)
+            if isinstance(exc, PmcError) and not self.committed:
+                raise
+            raise BundleOperationFailed(
+                f"the import failed and was rolled back to the backup ({exc})",
+                where=self.connection.label,
+                hint=f"The previous configuration is back in place; the backup stays at {backup}",
+            ) from exc
+        await self.clean_up()
+        self.result.seconds = time.monotonic() - started
+        self.record()
+        return self.result
 
     # 2. back up ----------------------------------------------------------------------------
-    if options.backup_dir is None:  # in PMC's own folders: private (backups are full dumps)
-        backup_dir = default_backup_dir()
-        paths.private_dir(backup_dir.parent)
-        paths.private_dir(backup_dir)
-    else:
-        backup_dir = paths.ensure_dir(options.backup_dir)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    backup_path = backup_dir / f"{connection.server.name}-before-import-{stamp}.pmcbundle"
-    backup_parts = set(parts) | {PART_CONFIG}
-    if PART_DATABASE in parts:
-        backup_parts.add(PART_EPG)  # set-aside EPG rows may be dropped; keep them
-    with step("Back up the target"):
-        backup: ExportResult = await export_bundle(
-            connection, backup_path, ExportOptions.from_parts(list(backup_parts)), ctx
-        )
-    result.backup = backup.path
-    log(f"backup of {connection.server.name} written to {backup.path}")
-    if ctx:
-        await ctx.acheckpoint()
+
+    async def back_up(self) -> Path:
+        """An automatic export of every part the import replaces (and the config files, and
+        the EPG beside the database), kept on this computer; returns its path."""
+        if self.options.backup_dir is None:  # PMC's own folders: private (full dumps)
+            backup_dir = default_backup_dir()
+            paths.private_dir(backup_dir.parent)
+            paths.private_dir(backup_dir)
+        else:
+            backup_dir = paths.ensure_dir(self.options.backup_dir)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        backup_path = backup_dir / f"{self.name}-before-import-{stamp}.pmcbundle"
+        backup_parts = set(self.parts) | {PART_CONFIG}
+        if PART_DATABASE in self.parts:
+            backup_parts.add(PART_EPG)  # set-aside EPG rows may be dropped; keep them
+        with self.step("Back up the target"):
+            backup = await export_bundle(
+                self.connection,
+                backup_path,
+                ExportOptions.from_parts(list(backup_parts)),
+                self.ctx,
+            )
+        self.result.backup = backup.path
+        self.log(f"backup of {self.name} written to {backup.path}")
+        await self.checkpoint()
+        return backup.path
 
     # 3. stage + load -----------------------------------------------------------------------
-    ident = pysecrets.token_hex(4)
-    data_keys = []
-    if PART_DATA in parts:
-        data_keys = [
-            k
-            for k in layout.data_dirs
-            if f"data/{k}" in scan.dirs or any(n.startswith(f"data/{k}/") for n in scan.files)
-        ]
-    stage = {k: layout.data_dirs[k] for k in data_keys}
-    dirs = list(stage.values())
-    loaded = {t.name for t in tables}
-    keep = catalog.dependents(loaded) if tables else []
-    cycles = bool(scan.manifest.fk_cycles) or bool(catalog.cycles and loaded & set(catalog.cycles))
-    committed = False
-    switched = False
-    config_backups: dict[str, str | None] = {}
-    restart_units = services_to_restart(layout, parts)
-    layout_name = connection.server.name
-    touched: list[str] = []  # services restarted (to restart again after a rollback)
-    try:
-        with step("Stage files and load the database"):
-            executable = {k: await executable_files(connection, d) for k, d in stage.items()}
-            await on_folders(connection, STAGE_SCRIPT, ident, dirs)
+
+    async def stage_and_load(self) -> None:
+        """One pass over the bundle: the tables into the database in one transaction, the
+        data folders into ``FOLDER.pmc-stage-ID``; the transaction commits at the end."""
+        connection, scan = self.connection, self.scan
+        with self.step("Stage files and load the database"):
+            executable = {k: await executable_files(connection, d) for k, d in self.stage.items()}
+            if self.dirs:  # the staging folders, and the old ones once switched
+                argv = ("sh", "-c", UNSWITCH_SCRIPT, "pmc", self.ident, *self.dirs)
+                self.ledger.reverse_with(self.name, argv, timeout=connection.timeouts.command)
+            await on_folders(connection, STAGE_SCRIPT, self.ident, self.dirs)
             async with contextlib.AsyncExitStack() as opened:
                 db = None
-                if tables:
+                if self.tables:
                     pg = await opened.enter_async_context(target_database(connection))
                     db = TableLoad(
-                        pg, tables, catalog, rows=scan.checksums.rows, cycles=cycles,
-                        where=connection.label, bundle=str(path),
+                        pg, self.tables, self.catalog, rows=scan.checksums.rows,
+                        cycles=self.cycles(), where=connection.label, bundle=str(scan.path),
                     )  # fmt: skip
-                tar_pipes: dict[str, Pipe] = {}
-                for key, remote in stage.items():
-                    tar_pipes[key] = await Pipe.start(
-                        connection,
-                        ["tar", "-C", f"{remote}.pmc-stage-{ident}", "-xf", "-",
-                         "--no-same-owner", "--no-overwrite-dir"],
-                    )  # fmt: skip
-                progress = ByteProgress(ctx, "Importing", scan.checksums.total_bytes)
-                loader = Loader(scan, stage, db, lambda k: tar_pipes[k], progress, executable)
-
-                def load() -> None:
-                    if db is not None:
-                        db.begin()
-                    loader.run()
-                    for pipe in tar_pipes.values():  # folders without members
-                        if not pipe.channel.closed and pipe is not loader.tar:
-                            pipe.write(bytes(2 * BLOCK))
-                            pipe.close_stdin()
-                            pipe.finish(check=False)
-                    if db is not None:
-                        db.swap()
-                        db.commit()
-
-                try:
-                    await connection.in_thread(loop_thread, load)
-                except BaseException:
-                    for pipe in tar_pipes.values():
-                        await pipe.abort()
-                    raise
-            committed = True
+                progress = ByteProgress(self.ctx, "Importing", scan.checksums.total_bytes)
+                staging = {k: f"{d}.pmc-stage-{self.ident}" for k, d in self.stage.items()}
+                await load_in_one_pass(
+                    connection, scan, staging, db, progress, executable=executable
+                )
+            self.committed = True
+            self.ledger.reload(self.name, str(self.result.backup))
             progress.report()
 
-        # 4. switch -----------------------------------------------------------------------
-        with step("Switch to the imported configuration"):
-            await on_folders(connection, SWITCH_SCRIPT, ident, dirs)
-            switched = bool(dirs)
-            await on_folders(connection, OWNER_SCRIPT, ident, dirs)
-            for name, data in writes.items():
-                remote = layout.spoolers_json if name == "spoolers.json" else layout.replicate_conf
-                written = await files.write_atomic(connection, remote, data)
-                config_backups[remote] = written.backup
+    def cycles(self) -> bool:
+        """Whether the loaded tables reference each other in a circle (then swapped with
+        the foreign-key triggers off: ``session_replication_role = replica``)."""
+        loaded = {t.name for t in self.tables}
+        cycles = self.catalog.cycles
+        return bool(self.scan.manifest.fk_cycles) or bool(cycles and loaded & set(cycles))
 
-        # 5. restart and verify -----------------------------------------------------------
-        with step("Restart services and verify"):
-            if options.restart:
-                for unit, why in restart_units:
+    # 4. switch -----------------------------------------------------------------------------
+
+    async def switch(self) -> None:
+        """The staged data folders into place (the old ones kept beside them until the end),
+        owned as the old ones were; the config files written atomically with backups."""
+        with self.step("Switch to the imported configuration"):
+            await on_folders(self.connection, SWITCH_SCRIPT, self.ident, self.dirs)
+            await on_folders(self.connection, OWNER_SCRIPT, self.ident, self.dirs)
+            for name, data in self.writes.items():
+                remote = config_path(self.layout, name)
+                written = await files.write_atomic(self.connection, remote, data)
+                self.ledger.wrote(self.name, remote, written.backup)
+
+    # 5. restart and verify -----------------------------------------------------------------
+
+    async def restart_and_verify(self) -> None:
+        """Restart what the import affects (each must be active again; a unit the server
+        does not have is skipped and said), then every table must have the bundle's rows."""
+        connection, result = self.connection, self.result
+        with self.step("Restart services and verify"):
+            if self.options.restart:
+                for unit, why in self.restart_units:
                     if not (await services.status(connection, unit)).exists:
-                        result.notes.append(f"{unit} is not installed on {layout_name}; skipped")
+                        result.notes.append(f"{unit} is not installed on {self.name}; skipped")
                         continue
-                    log(f"restarting {unit} ({why})")
-                    touched.append(unit)
+                    self.log(f"restarting {unit} ({why})")
+                    self.touched.append(unit)
                     try:
                         await services.restart_active(connection, unit)
                     except ServiceNotActive as exc:
@@ -363,9 +367,10 @@ async def _import(
                             hint="The previous configuration is being restored from the backup",
                         ) from exc
                     result.restarted.append(unit)
+            loaded = {t.name for t in self.tables}
             counts = await target_counts(connection, sorted(loaded))
             for name in loaded:
-                want = scan.checksums.rows.get(name, 0)
+                want = self.scan.checksums.rows.get(name, 0)
                 if counts.get(name) != want:
                     raise BundleOperationFailed(
                         f"table {name} has {plural(counts.get(name, 0), 'row')} after the "
@@ -373,30 +378,50 @@ async def _import(
                         where=connection.label,
                     )
             result.rows = counts
-    except (Exception, Cancelled, asyncio.CancelledError) as exc:
-        await roll_back(
-            connection, ident, dirs, committed, switched, config_backups, backup, catalog, ctx,
-            restart=touched or [u for u, _ in restart_units if u == layout.api_service],
-        )  # fmt: skip
-        if isinstance(exc, PmcError) and not committed:
-            raise
-        raise BundleOperationFailed(
-            f"the import failed and was rolled back to the backup ({exc})",
-            where=connection.label,
-            hint=f"The previous configuration is back in place; the backup stays at {backup.path}",
-        ) from exc
-    await on_folders(connection, CLEANUP_SCRIPT, ident, dirs, check=False)
-    if keep:
-        result.notes.append(
-            f"kept the target's {', '.join(keep)} (rows of removed services dropped)"
-        )
-    result.seconds = time.monotonic() - started
-    rows = dict(sorted(result.rows.items()))
-    imported = {"bundle": path.name, "parts": list(parts), "rows": rows}
-    audit_trail.note(connection.server.name, "imported", imported)  # the server's audit log
-    audit_trail.summarize(connection.server.name, str(result))
-    return result
 
+    # 6. clean up ---------------------------------------------------------------------------
 
-def local_free_space_ok(path: Path, need: int) -> bool:
-    return shutil.disk_usage(path).free > need
+    async def clean_up(self) -> None:
+        """The old data folders (and any staging one) go; a failure here changes nothing."""
+        await on_folders(self.connection, CLEANUP_SCRIPT, self.ident, self.dirs, check=False)
+        loaded = {t.name for t in self.tables}
+        keep = self.catalog.dependents(loaded) if self.tables else []
+        if keep:
+            self.result.notes.append(
+                f"kept the target's {', '.join(keep)} (rows of removed services dropped)"
+            )
+
+    def record(self) -> None:
+        """What was imported, in the server's audit log."""
+        result, name = self.result, self.name
+        rows = dict(sorted(result.rows.items()))
+        imported = {"bundle": result.bundle.name, "parts": list(self.parts), "rows": rows}
+        audit_trail.note(name, "imported", imported)
+        audit_trail.summarize(name, str(result))
+
+    # on failure ----------------------------------------------------------------------------
+
+    async def roll_back(self, backup: Path) -> None:
+        """Undo the ledger newest first (the connection made again if it was cut, the lock
+        taken again), then restart on the old configuration what the import restarted."""
+        connection = self.connection
+        self.log("rolling back to the state before the import", level="warning")
+        errors: list[str] = []
+        if said := await reconnect(connection):
+            errors.append(said)
+        try:
+            await hold_again([connection], lambda text: self.log(text, level="warning"))
+            for undo in self.ledger.newest_first():
+                if undo.kind is UndoKind.RELOAD:
+                    await reload_tables(connection, Path(undo.path), self.catalog)
+                else:
+                    await undo_change(connection, undo)
+            if self.committed:
+                api = [u for u, _ in self.restart_units if u == self.layout.api_service]
+                for unit in self.touched or api:
+                    await services.restart_active(connection, unit)
+                    self.log(f"{unit} restarted on the restored configuration")
+        except (Exception, Cancelled) as exc:
+            errors.append(str(exc))
+        if errors:
+            raise rollback_unfinished(connection, errors, backup, self.ident, self.dirs)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pmc.bundle.export import ExportOptions, ExportResult, export_bundle
-from pmc.bundle.importer import ImportOptions, ImportResult, import_bundle, preview_import
+from pmc.bundle.import_preview import preview_import
+from pmc.bundle.importer import ImportOptions, ImportResult, import_bundle
 from pmc.bundle.preview import Preview, Scan
 from pmc.inventory import Cluster, Server
 from pmc.jobs import Job, JobContext

@@ -25,8 +25,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from pmc.change_ledger import ChangeLedger, Undo, undo_change
 from pmc.cluster_lock import ClusterBusy, cluster_lock, hold_again
 from pmc.errors import Cancelled, PmcError
 from pmc.inventory import Cluster, Server
@@ -62,23 +62,6 @@ class SetupCancelled(Cancelled):
     def __init__(self, report: ApplyReport) -> None:
         self.report = report
         super().__init__("the setup was cancelled by the operator", hint=report.rollback_summary())
-
-
-class UndoKind(StrEnum):
-    """How a change is undone on rollback."""
-
-    RESTORE = "restore"  # put the backup of a file back
-    REMOVE = "remove"  # remove a file the change created
-    RUN = "run"  # run the command that reverses it
-
-
-@dataclass
-class _Undo:
-    server: str
-    action: UndoKind
-    path: str = ""
-    backup: str | None = None
-    argv: tuple[str, ...] = ()
 
 
 @dataclass
@@ -132,7 +115,7 @@ class Executor:
         self.store = store
         self.observe = observe
         self.report = ApplyReport(cluster.name)
-        self._undo: list[_Undo] = []
+        self.ledger = ChangeLedger()  # what was changed, undone newest first on rollback
         self._touched: dict[str, set[str]] = {}  # server -> services to restart on rollback
 
     # ---- entry ---------------------------------------------------------------------------
@@ -221,11 +204,9 @@ class Executor:
         assert step.path is not None
         conn = self._conn(step.server)
         result = await files.write_atomic(conn, step.path, after, new_mode=step.mode)
+        self.ledger.wrote(step.server, step.path, result.backup)
         if result.backup:
-            self._undo.append(_Undo(step.server, UndoKind.RESTORE, step.path, result.backup))
             self.report.backups.append((step.server, step.path, result.backup))
-        else:
-            self._undo.append(_Undo(step.server, UndoKind.REMOVE, step.path))
         self.ctx.log(
             f"wrote {step.path} (backup: {result.backup or 'new file'})", server=step.server
         )
@@ -249,9 +230,9 @@ class Executor:
     async def _run(self, step: Step) -> None:
         conn = self._conn(step.server)
         for created in step.creates:
-            self._undo.append(_Undo(step.server, UndoKind.REMOVE, created))
+            self.ledger.creates(step.server, created)
         for undo in step.undo:
-            self._undo.append(_Undo(step.server, UndoKind.RUN, argv=undo))
+            self.ledger.reverse_with(step.server, undo)
 
         def line(out: commands.OutputLine) -> None:
             self.ctx.log(out.text, server=step.server, level="info")
@@ -310,7 +291,7 @@ class Executor:
     # ---- rollback ------------------------------------------------------------------------
 
     async def _rollback(self) -> None:
-        if not self._undo and not self._touched:
+        if not self.ledger and not self._touched:
             return
         with self.ctx.step("roll back every change"):
             try:  # a dropped connection ended the servers' locks: take them again first
@@ -318,7 +299,7 @@ class Executor:
             except ClusterBusy as exc:  # another job works there now: leave it alone
                 self.report.rollback_problems.append(str(exc))
                 return
-            for undo in reversed(self._undo):
+            for undo in self.ledger.newest_first():
                 try:
                     await self._undo_one(undo)
                 except Exception as exc:
@@ -353,19 +334,9 @@ class Executor:
                     cluster=self.cluster.name,
                 )
 
-    async def _undo_one(self, undo: _Undo) -> None:
-        conn = self._conn(undo.server)
-        if undo.action is UndoKind.RESTORE:
-            assert undo.backup
-            await files.restore_backup(conn, undo.path, undo.backup)
-            await commands.run(conn, ["rm", "-f", "--", undo.backup], root=True, check=True)
-            self.report.rolled_back.append(f"{undo.server}: restored {undo.path}")
-        elif undo.action is UndoKind.REMOVE:
-            await commands.run(conn, ["rm", "-f", "--", undo.path], root=True, check=True)
-            self.report.rolled_back.append(f"{undo.server}: removed {undo.path}")
-        else:
-            await commands.run(conn, list(undo.argv), root=True, check=True, timeout=120)
-            self.report.rolled_back.append(f"{undo.server}: ran {' '.join(undo.argv)}")
+    async def _undo_one(self, undo: Undo) -> None:
+        said = await undo_change(self._conn(undo.server), undo)
+        self.report.rolled_back.append(f"{undo.server}: {said}")
 
 
 async def apply_plan(

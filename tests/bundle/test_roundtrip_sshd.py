@@ -12,7 +12,8 @@ import pytest
 
 from pmc.bundle.archive_reader import verify_file
 from pmc.bundle.export import ExportOptions, export_bundle
-from pmc.bundle.importer import ImportOptions, import_bundle, preview_import
+from pmc.bundle.import_preview import preview_import
+from pmc.bundle.importer import ImportOptions, import_bundle
 from pmc.bundle.preview import scan_bundle
 from pmc.jobs import Job
 from pmc.lab.playout import CONFIG_TABLES, EPG_TABLES, LOCAL_TABLES
