@@ -24,10 +24,10 @@ Order of work, and why nothing is ever left half-done:
    place (renames on the same filesystem); config files are written atomically with backups.
 5. **Restart** what the imported parts affect (:func:`services_to_restart`: ``playout-api``
    for the API config and the database it serves, the Playout daemons ``playout-scheduler``,
-   ``eit-update`` and ``playout-admin`` after a database or EPG import — the vendor's manual:
-   imports need service restarts — and ``playout-scheduler`` for new data files; a unit the server
-   does not have is skipped and said) and **verify**: each restarted service is active, every
-   table has the bundle's row count. Then the old folders are removed.
+   ``eit-update`` and ``playout-admin`` after a database or EPG import — the vendor's
+   manual: imports need service restarts — and ``playout-scheduler`` for new data files; a
+   unit the server does not have is skipped and said) and **verify**: each restarted service
+   is active, every table has the bundle's row count. Then the old folders are removed.
 
 Each step is a method of :class:`BundleImport`, in this order. Every change on the target
 goes into its change ledger (:mod:`pmc.change_ledger`, the setup executor's) as it is made:

@@ -11,9 +11,10 @@ Order of work:
    are recorded before it runs; a restarted service must be active again, and Playout API's
    log must show the new ``spoolers`` and ``ipAddresses`` lines. A CHECK step asks the daemon
    whether a value took effect (:func:`pmc.setup.effective.check`); one that did not fails.
-3. On any failure — or a cancel — every recorded change is undone on every server, newest
-   first: backups restored (and then deleted), created files removed, undo commands run; then
-   the services of every server that was touched are restarted and checked. The report says
+3. On any failure — or a cancel — every recorded change (the change ledger shared with the
+   import, :mod:`pmc.change_ledger`) is undone on every server, newest first: backups
+   restored (and then deleted), created files removed, undo commands run; then the services
+   of every server that was touched are restarted and checked. The report says
    what was rolled back and anything that could not be.
 
 Every write and command goes to the audit log with its diff, the job, the OS user and time.
