@@ -12,27 +12,24 @@ import logging
 from collections.abc import Callable
 
 import shiboken6
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from pmc.alerts import Change, changes
-from pmc.background_probes import BackgroundProbes
 from pmc.fleet import FleetProbe, FleetRow, probe_fleet, row_of, with_answers
 from pmc.health import assess
 from pmc.health_model import ClusterHealth
 from pmc.probe_batches import Gate
-from pmc.status import Check, ClusterStatus, empty_status
+from pmc.status import ClusterStatus, empty_status
 
+from .periodic_refresh import PeriodicRefresh
 from .session import Session
 
 log = logging.getLogger(__name__)
 
-DEFAULT_INTERVAL_S = 15
 
-
-class FleetPoller(QObject):
+class FleetPoller(PeriodicRefresh):
     rowsChanged = Signal(object)  # list[FleetRow]
     healthChanged = Signal(object)  # list[Change]: what changed since the last refresh
-    refreshing = Signal(bool)
 
     def __init__(
         self,
@@ -41,40 +38,13 @@ class FleetPoller(QObject):
         *,
         job_running: Callable[[str], bool] | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.session = session
+        super().__init__(session, parent)
         self.job_running = job_running or (lambda _cluster: False)
-        self.background = BackgroundProbes(on_answer=self._answered)
         self.probe = FleetProbe(Gate(), self.background)
         self.statuses: dict[str, ClusterStatus] = {}
         self.health: dict[str, ClusterHealth] = {}
         self.rows: list[FleetRow] = []
-        self._timer = QTimer(self)
-        self._timer.setInterval(DEFAULT_INTERVAL_S * 1000)
         self._timer.timeout.connect(self.refresh)
-        self._republish = QTimer(self)  # background answers arriving together: one publish
-        self._republish.setSingleShot(True)
-        self._republish.setInterval(200)
-        self._republish.timeout.connect(self._publish_answers)
-        self._task: asyncio.Task[None] | None = None
-
-    def set_interval(self, seconds: int) -> None:
-        self._timer.setInterval(max(2, seconds) * 1000)
-
-    def start(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
-        self.refresh()
-
-    def stop(self) -> None:
-        self._timer.stop()
-        if self._task is not None:
-            self._task.cancel()
-        self.background.close()
-
-    @property
-    def busy(self) -> bool:
-        return self._task is not None and not self._task.done()
 
     def refresh(self) -> asyncio.Task[None] | None:
         """Start a refresh of every cluster unless one is running; returns its task."""
@@ -118,10 +88,6 @@ class FleetPoller(QObject):
         self.rowsChanged.emit(rows)
         if found:
             self.healthChanged.emit(found)
-
-    def _answered(self, _key: str, _check: Check) -> None:
-        if shiboken6.isValid(self) and not self.busy:
-            self._republish.start()
 
     def _publish_answers(self) -> None:
         if self.statuses and not self.busy:

@@ -21,28 +21,25 @@ import logging
 from collections.abc import Callable
 
 import shiboken6
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
-from pmc.background_probes import BackgroundProbes
 from pmc.drift_cache import DriftCache
 from pmc.fleet import remember_answers, with_answers
 from pmc.health import assess
 from pmc.health_model import ClusterHealth
 from pmc.inventory import Cluster
 from pmc.probes import probe_cluster
-from pmc.status import Check, ClusterStatus, empty_status
+from pmc.status import ClusterStatus, empty_status
 
+from .periodic_refresh import PeriodicRefresh
 from .session import Session
 
 log = logging.getLogger(__name__)
 
-DEFAULT_INTERVAL_S = 15
 
-
-class StatusPoller(QObject):
+class StatusPoller(PeriodicRefresh):
     updated = Signal(object)  # ClusterStatus
     assessed = Signal(object)  # ClusterHealth of the same status
-    refreshing = Signal(bool)
 
     def __init__(
         self,
@@ -52,29 +49,17 @@ class StatusPoller(QObject):
         drift: DriftCache | None = None,
         syncing: Callable[[str], bool] | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.session = session
+        super().__init__(session, parent)
         self.drift = drift
         self.syncing = syncing  # True while a sync of the cluster runs: keep the last report
         self.cluster: Cluster | None = None
         self.last: ClusterStatus | None = None
         self.health: ClusterHealth | None = None
-        self.background = BackgroundProbes(on_answer=self._answered)
-        self._timer = QTimer(self)
         self._timer.timeout.connect(lambda: self.refresh(udp_behind=True))
-        self._republish = QTimer(self)  # background answers arriving together: one publish
-        self._republish.setSingleShot(True)
-        self._republish.setInterval(200)
-        self._republish.timeout.connect(self._publish_answers)
-        self._task: asyncio.Task[None] | None = None
-        self.set_interval(DEFAULT_INTERVAL_S)
 
     @property
     def interval(self) -> int:
         return self._timer.interval() // 1000
-
-    def set_interval(self, seconds: int) -> None:
-        self._timer.setInterval(max(2, seconds) * 1000)
 
     def watch(self, cluster: Cluster | None, *, start: bool = True) -> None:
         """Probe ``cluster`` from now on (None stops). ``start=False``: remember it, probe
@@ -89,17 +74,8 @@ class StatusPoller(QObject):
             return
         if changed:
             self.publish(cluster, empty_status(cluster))
-        if not start:
-            return
-        if not self._timer.isActive():
-            self._timer.start()
-        self.refresh()
-
-    def stop(self) -> None:
-        self._timer.stop()
-        if self._task is not None:
-            self._task.cancel()
-        self.background.close()
+        if start:
+            self.start()
 
     def apply_drift(self) -> None:
         """Show the drift cache's latest report now (without probing anything)."""
@@ -123,10 +99,6 @@ class StatusPoller(QObject):
     def polling(self) -> bool:
         """The timer runs: a probe every :attr:`interval` seconds."""
         return self._timer.isActive()
-
-    @property
-    def busy(self) -> bool:
-        return self._task is not None and not self._task.done()
 
     def refresh(
         self, *, drift: bool = False, udp_behind: bool = False
@@ -161,10 +133,6 @@ class StatusPoller(QObject):
             remember_answers(status, self.background)
         if cluster == self.cluster and shiboken6.isValid(self):
             self.publish(cluster, status)
-
-    def _answered(self, _key: str, _check: Check) -> None:
-        if shiboken6.isValid(self) and not self.busy:
-            self._republish.start()
 
     def _publish_answers(self) -> None:
         if self.cluster is not None and self.last is not None and not self.busy:
