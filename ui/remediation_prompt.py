@@ -11,30 +11,19 @@ from __future__ import annotations
 import asyncio
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QPlainTextEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QWidget
 
 from pmc.sync.copy_config import Remediation
 
-from .icons import icon
 from .translation import tr
+from .widgets import PanelPrompt, button
 
 
-class RemediationPrompt(QFrame):
+class RemediationPrompt(PanelPrompt):
     answered = Signal(bool)
 
     def __init__(self, fix: Remediation, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("remediationPrompt")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setProperty("role", "prompt")
+        super().__init__("remediationPrompt", parent)
         self.fix = fix
         cluster = fix.plan.cluster
         self.heading = QLabel(
@@ -48,23 +37,25 @@ class RemediationPrompt(QFrame):
         self.details.setReadOnly(True)
         self.details.setProperty("role", "log")
         self.details.setMaximumHeight(150)
-        self.apply_button = QPushButton(icon("verify"), tr("Apply fix and retry"))
-        self.apply_button.setObjectName("applyFix")
-        self.apply_button.setToolTip(tr("Run the steps shown above, then run copy config again"))
-        self.refuse_button = QPushButton(icon("cancel"), tr("Don't fix"))
-        self.refuse_button.setObjectName("refuseFix")
-        self.refuse_button.setToolTip(tr("Leave the servers as they are; the sync fails"))
+        self.apply_button = button(
+            "verify",
+            tr("Apply fix and retry"),
+            name="applyFix",
+            tip=tr("Run the steps shown above, then run copy config again"),
+            clicked=self._apply,
+        )
+        self.refuse_button = button(
+            "cancel",
+            tr("Don't fix"),
+            name="refuseFix",
+            tip=tr("Leave the servers as they are; the sync fails"),
+            clicked=self._refuse,
+        )
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.refuse_button)
         buttons.addWidget(self.apply_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.details)
-        layout.addLayout(buttons)
-        self.apply_button.clicked.connect(self._apply)
-        self.refuse_button.clicked.connect(self._refuse)
+        self.lay_out(self.heading, self.details, buttons)
 
     def _apply(self) -> None:
         self.answered.emit(True)

@@ -12,23 +12,20 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel
 
 from pmc.sync.newer_changes import TargetChanges
 from pmc.sync.runner import SyncRequest
 
-from .icons import icon
 from .translation import tr
+from .widgets import PanelPrompt, button
 
 
-class SyncRefusal(QFrame):
+class SyncRefusal(PanelPrompt):
     chosen = Signal(object)  # the SyncRequest to submit
 
     def __init__(self, refused: SyncRequest, changes: TargetChanges) -> None:
-        super().__init__()
-        self.setObjectName("syncRefusalPrompt")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setProperty("role", "prompt")
+        super().__init__("syncRefusalPrompt")
         self.refused, self.changes = refused, changes
         source, target = changes.source, changes.target
         self.text = QLabel(f"{changes}.")
@@ -40,37 +37,32 @@ class SyncRefusal(QFrame):
             )
         )
         self.discard.setObjectName("discardTargetChanges")
-        self.overwrite = QPushButton(
-            icon("sync"), tr("Synchronize from {source}").format(source=source)
-        )
-        self.overwrite.setObjectName("syncDiscarding")
-        self.overwrite.setToolTip(
-            tr("Overwrite {target} with {source}, discarding what is ticked").format(
+        self.overwrite = button(
+            "sync",
+            tr("Synchronize from {source}").format(source=source),
+            name="syncDiscarding",
+            tip=tr("Overwrite {target} with {source}, discarding what is ticked").format(
                 target=target, source=source
-            )
+            ),
+            clicked=lambda: self._choose(source, discard=True),
         )
         self.overwrite.setEnabled(False)
-        self.other_way = QPushButton(
-            icon("sync"), tr("Synchronize from {target} first").format(target=target)
-        )
-        self.other_way.setObjectName("syncOtherWay")
-        self.other_way.setToolTip(
-            tr("Copy {target}'s changes to {source}; nothing is discarded").format(
+        self.other_way = button(
+            "sync",
+            tr("Synchronize from {target} first").format(target=target),
+            name="syncOtherWay",
+            tip=tr("Copy {target}'s changes to {source}; nothing is discarded").format(
                 target=target, source=source
-            )
+            ),
+            clicked=lambda: self._choose(target, discard=False),
         )
         buttons = QHBoxLayout()
         buttons.addWidget(self.discard)
         buttons.addStretch(1)
         buttons.addWidget(self.other_way)
         buttons.addWidget(self.overwrite)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        layout.addWidget(self.text)
-        layout.addLayout(buttons)
+        self.lay_out(self.text, buttons)
         self.discard.toggled.connect(self.overwrite.setEnabled)
-        self.overwrite.clicked.connect(lambda: self._choose(source, discard=True))
-        self.other_way.clicked.connect(lambda: self._choose(target, discard=False))
 
     def _choose(self, source: str, *, discard: bool) -> None:
         request = dataclasses.replace(

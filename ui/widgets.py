@@ -1,13 +1,23 @@
 """Small widgets the windows and dialogs build the same way: a named label that wraps, a
-progress bar that only says work goes on, a named button with its icon, tooltip and action.
-The object names are what the tests find widgets by."""
+progress bar that only says work goes on, a named button with its icon, tooltip and action,
+a prompt framed inside a panel (the sync panel's questions). The object names are what the
+tests find widgets by."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from PySide6.QtCore import SignalInstance
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .icons import icon
 
@@ -48,3 +58,24 @@ def row(first: QWidget, *rest: QWidget) -> QHBoxLayout:
     for widget in rest:
         layout.addWidget(widget)
     return layout
+
+
+class PanelPrompt(QFrame):
+    """A question asked inside a panel, not in a modal dialog: the rest of the window keeps
+    working while it waits."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setProperty("role", "prompt")
+
+    def lay_out(self, *parts: QWidget | QLayout) -> None:
+        """``parts`` one under the other."""
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        for part in parts:
+            if isinstance(part, QLayout):
+                layout.addLayout(part)
+            else:
+                layout.addWidget(part)
