@@ -96,11 +96,33 @@ def _mono(text: str, name: str) -> MonoText:
     return field
 
 
-def _icon_label(name: str) -> QLabel:
-    label = QLabel()
-    label.setPixmap(icon(name).pixmap(48, 48))
-    label.setAlignment(Qt.AlignmentFlag.AlignTop)
-    return label
+def _lay_out(
+    dialog: QDialog,
+    icon_name: str,
+    *,
+    title: QLabel,
+    grid: QGridLayout,
+    note: QLabel,
+    buttons: QDialogButtonBox,
+) -> None:
+    """A host key dialog: its icon beside the title, the key's fields and a note (the labels
+    wrap, the dialog grows with them); the buttons below."""
+    picture = QLabel()
+    picture.setPixmap(icon(icon_name).pixmap(48, 48))
+    picture.setAlignment(Qt.AlignmentFlag.AlignTop)
+    title.setWordWrap(True)
+    note.setWordWrap(True)
+    text = QVBoxLayout()
+    text.addWidget(title)
+    text.addLayout(grid)
+    text.addWidget(note)
+    row = QHBoxLayout()
+    row.addWidget(picture)
+    row.addLayout(text, 1)
+    layout = QVBoxLayout(dialog)
+    layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
+    layout.addLayout(row)
+    layout.addWidget(buttons)
 
 
 class NewHostKeyDialog(QDialog):
@@ -114,14 +136,12 @@ class NewHostKeyDialog(QDialog):
         title = QLabel(
             tr("PMC has not connected to <b>{server}</b> before.").format(server=question.where)
         )
-        title.setWordWrap(True)
         explain = QLabel(
             tr("Compare this fingerprint with the one shown on the server's own console "
                "(<tt>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</tt>). Trust the key only "
                "if they match: PMC will then remember it and refuse any other key for this "
                "server.")
         )  # fmt: skip
-        explain.setWordWrap(True)
         grid = QGridLayout()
         grid.addWidget(QLabel(tr("Key type:")), 0, 0)
         grid.addWidget(_mono(question.key_type, tr("Key type")), 0, 1)
@@ -143,17 +163,7 @@ class NewHostKeyDialog(QDialog):
         self.trust_button.setAutoDefault(False)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        text = QVBoxLayout()
-        text.addWidget(title)
-        text.addLayout(grid)
-        text.addWidget(explain)
-        row = QHBoxLayout()
-        row.addWidget(_icon_label("key"))
-        row.addLayout(text, 1)
-        layout = QVBoxLayout(self)
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # grows as they wrap
-        layout.addLayout(row)
-        layout.addWidget(self.buttons)
+        _lay_out(self, "key", title=title, grid=grid, note=explain, buttons=self.buttons)
 
 
 class ChangedHostKeyDialog(QDialog):
@@ -170,7 +180,6 @@ class ChangedHostKeyDialog(QDialog):
                "connection (a man-in-the-middle attack), or the server was reinstalled or its "
                "keys were regenerated.").format(server=error.where)
         )  # fmt: skip
-        title.setWordWrap(True)
         grid = QGridLayout()
         grid.addWidget(QLabel(tr("Trusted key:")), 0, 0)
         grid.addWidget(_mono(error.key_type, tr("Trusted key type")), 0, 1)
@@ -189,7 +198,6 @@ class ChangedHostKeyDialog(QDialog):
                "until you act. If the change is expected, read the new key's fingerprint on the "
                "server's console and replace the key with it.")
         )  # fmt: skip
-        outcome.setWordWrap(True)
         self.buttons = QDialogButtonBox()
         self.close_button = QPushButton(tr("&Close"))
         self.close_button.setObjectName("closeButton")
@@ -200,17 +208,7 @@ class ChangedHostKeyDialog(QDialog):
         self.close_button.setDefault(True)
         self.buttons.rejected.connect(self.reject)
         self.replace_button.clicked.connect(self._replace)
-        text = QVBoxLayout()
-        text.addWidget(title)
-        text.addLayout(grid)
-        text.addWidget(outcome)
-        row = QHBoxLayout()
-        row.addWidget(_icon_label("warning"))
-        row.addLayout(text, 1)
-        layout = QVBoxLayout(self)
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # grows as they wrap
-        layout.addLayout(row)
-        layout.addWidget(self.buttons)
+        _lay_out(self, "warning", title=title, grid=grid, note=outcome, buttons=self.buttons)
 
     def _replace(self) -> None:
         self.replace_requested = True
