@@ -66,24 +66,13 @@ class ImportPreview(QTabWidget):
             for col in (1, 2):  # counts; the change beside them, read as words
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight)
             self.tables.addTopLevelItem(item)
-        for diff in preview.rows:
-            for verb, items in (
-                ("added", diff.added),
-                ("changed", diff.changed),
-                ("removed", diff.removed),
-            ):
-                for row in items:
-                    self.rows.addTopLevelItem(QTreeWidgetItem([diff.table, tr(verb), row]))
+        for tree, found in ((self.rows, preview.rows), (self.files, preview.files)):
+            for changes in found:
+                for verb, items in changes.by_verb():
+                    for what in items:
+                        tree.addTopLevelItem(QTreeWidgetItem([changes.name, tr(verb), what]))
         if not self.rows.topLevelItemCount():
             self.rows.addTopLevelItem(QTreeWidgetItem(["", tr("no change"), ""]))
-        for fdiff in preview.files:
-            for verb, items in (
-                ("added", fdiff.added),
-                ("changed", fdiff.changed),
-                ("removed", fdiff.removed),
-            ):
-                for name in items:
-                    self.files.addTopLevelItem(QTreeWidgetItem([fdiff.key, tr(verb), name]))
         for tree in (self.tables, self.rows, self.files):
             for col in range(tree.columnCount() - 1):  # the last one takes the rest
                 tree.resizeColumnToContents(col)

@@ -144,19 +144,16 @@ def _one_run(folders: list[str], key: str, *, where: str) -> None:
 
 # --- comparing with a target -------------------------------------------------------------
 @dataclass
-class RowDiff:
-    table: str
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
+class Changes:
+    """What the import would change in one table (its rows) or one data folder (its files)."""
 
-
-@dataclass
-class FileDiff:
-    key: str
+    name: str  # the table, or the data folder's key
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+
+    def by_verb(self) -> tuple[tuple[str, list[str]], ...]:
+        return (("added", self.added), ("changed", self.changed), ("removed", self.removed))
 
 
 @dataclass
@@ -164,8 +161,8 @@ class Preview:
     scan: Scan
     target: str
     tables: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (bundle, target)
-    rows: list[RowDiff] = field(default_factory=list)
-    files: list[FileDiff] = field(default_factory=list)
+    rows: list[Changes] = field(default_factory=list)
+    files: list[Changes] = field(default_factory=list)
     config_diffs: dict[str, str] = field(default_factory=dict)
     config_actions: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -175,17 +172,13 @@ class Preview:
         for name, (ours, theirs) in self.tables.items():
             lines.append(f"  table {name:<24} {theirs:>8} rows now → {ours:>8} rows")
         for diff in self.rows:
-            for verb, items in (
-                ("added", diff.added),
-                ("changed", diff.changed),
-                ("removed", diff.removed),
-            ):
+            for verb, items in diff.by_verb():
                 if items:
                     shown = ", ".join(items[:limit]) + (" …" if len(items) > limit else "")
-                    lines.append(f"  {diff.table} {verb} ({len(items)}): {shown}")
+                    lines.append(f"  {diff.name} {verb} ({len(items)}): {shown}")
         for fdiff in self.files:
             lines.append(
-                f"  data {fdiff.key}: {len(fdiff.added)} added, {len(fdiff.changed)} changed, "
+                f"  data {fdiff.name}: {len(fdiff.added)} added, {len(fdiff.changed)} changed, "
                 f"{len(fdiff.removed)} removed"
             )
             for verb, items in (
@@ -215,10 +208,10 @@ def _keyed_rows(text: str, columns: list[str]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def diff_rows(table: str, columns: list[str], ours: str, theirs: str) -> RowDiff:
+def diff_rows(table: str, columns: list[str], ours: str, theirs: str) -> Changes:
     a = _keyed_rows(ours, columns)
     b = _keyed_rows(theirs, columns)
-    return RowDiff(
+    return Changes(
         table,
         added=[a[k][0] for k in a if k not in b],
         removed=[b[k][0] for k in b if k not in a],
@@ -228,8 +221,8 @@ def diff_rows(table: str, columns: list[str], ours: str, theirs: str) -> RowDiff
 
 def diff_files(
     key: str, ours: dict[str, tuple[int, int]], theirs: dict[str, tuple[int, int]]
-) -> FileDiff:
-    return FileDiff(
+) -> Changes:
+    return Changes(
         key,
         added=sorted(k for k in ours if k not in theirs),
         changed=sorted(
