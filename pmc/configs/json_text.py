@@ -104,34 +104,45 @@ class _Reader:
         self.pos = match.end()
         return Node("string", match.start(), match.end(), json.loads(match.group()))
 
+    def closes(self, node: Node, close: str) -> bool:
+        """``close`` is next: it ends ``node`` (the reader moves past it)."""
+        if self.peek() != close:
+            return False
+        self.pos += 1
+        node.end = self.pos
+        return True
+
+    def comma_before_more(self, close: str, last: str, entry: str) -> bool:
+        """A comma is next (the reader moves past it), and another ``entry`` after it, not
+        ``close``: JSON allows no comma after the ``last`` one."""
+        if self.peek() != ",":
+            return False
+        comma = self.pos
+        self.pos += 1
+        if self.peek() == close:
+            raise self.fail(
+                f"trailing comma after the last {last}",
+                f"Remove this comma: JSON allows no comma after the last {entry}.",
+                comma,
+            )
+        return True
+
     def array(self, depth: int) -> Node:
         start = self.pos
         self.pos += 1
         node = Node("array", start, start)
-        if self.peek() == "]":
-            self.pos += 1
-            node.end = self.pos
+        if self.closes(node, "]"):
             return node
         while True:
             item = self.value(depth + 1)
             node.items.append(item)
-            ch = self.peek()
             n = len(node.items)
             name = self.item_name if depth == 0 else "value"
-            if ch == "]":
-                self.pos += 1
-                node.end = self.pos
+            if self.closes(node, "]"):
                 return node
-            if ch == ",":
-                comma = self.pos
-                self.pos += 1
-                if self.peek() == "]":
-                    raise self.fail(
-                        f"trailing comma after the last {name} ({name} {n})",
-                        "Remove this comma: JSON allows no comma after the last entry.",
-                        comma,
-                    )
+            if self.comma_before_more("]", f"{name} ({name} {n})", "entry"):
                 continue
+            ch = self.peek()
             if ch == "":
                 raise self.fail(
                     "the file ends before the list is closed", "Add the closing ] at the end."
@@ -148,9 +159,7 @@ class _Reader:
         start = self.pos
         self.pos += 1
         node = Node("object", start, start)
-        if self.peek() == "}":
-            self.pos += 1
-            node.end = self.pos
+        if self.closes(node, "}"):
             return node
         while True:
             ch = self.peek()
@@ -166,21 +175,11 @@ class _Reader:
             self.pos += 1
             value = self.value(depth + 1)
             node.pairs.append((str(key.value), key, value))
-            ch = self.peek()
-            if ch == "}":
-                self.pos += 1
-                node.end = self.pos
+            if self.closes(node, "}"):
                 return node
-            if ch == ",":
-                comma = self.pos
-                self.pos += 1
-                if self.peek() == "}":
-                    raise self.fail(
-                        f'trailing comma after the last field ("{key.value}")',
-                        "Remove this comma: JSON allows no comma after the last field.",
-                        comma,
-                    )
+            if self.comma_before_more("}", f'field ("{key.value}")', "field"):
                 continue
+            ch = self.peek()
             if ch == '"':
                 raise self.fail(
                     f'missing comma after the field "{key.value}"',
