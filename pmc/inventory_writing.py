@@ -154,21 +154,30 @@ def _set_flag(table: Table, key: str, value: bool, *, spell_out: bool) -> None:
     table[key] = value
 
 
-def _sync_schedule(cluster_table: Table, schedule: SyncSchedule | None) -> None:
-    """The cluster's ``[clusters.sync]`` table: written, updated in place, or removed."""
-    table = cluster_table.get("sync")
-    if schedule is None:
+def _sub_table(parent: Table, key: str, *, wanted: bool) -> Table | None:
+    """``parent``'s ``[…key]`` table, made if it is ``wanted`` and missing; removed (the comments
+    that trail it kept in ``parent``) and None when it is not wanted."""
+    table = parent.get(key)
+    if not wanted:
         if table is not None:
             trailing = _trailing_comments(table) if isinstance(table, Table) else []
-            del cluster_table["sync"]
+            del parent[key]
             for item in trailing:
-                cluster_table.add(item)
-        return
+                parent.add(item)
+        return None
     if not isinstance(table, Table):
         if table is not None:
-            del cluster_table["sync"]
+            del parent[key]
         table = tomlkit.table()
-        cluster_table.append("sync", table)
+        parent.append(key, table)
+    return table
+
+
+def _sync_schedule(cluster_table: Table, schedule: SyncSchedule | None) -> None:
+    """The cluster's ``[clusters.sync]`` table: written, updated in place, or removed."""
+    table = _sub_table(cluster_table, "sync", wanted=schedule is not None)
+    if table is None or schedule is None:
+        return
     new = len(table) == 0
     every = schedule.every_minutes
     _set(table, "every_minutes", None if every is None else _number(every))
@@ -191,19 +200,9 @@ def _sync_server(table: Table, server: Server) -> None:
     _set(table, "ssh_user", server.ssh_user, None if new else "root")
     _set(table, "auth", server.auth.value, None if new else AuthMethod.PASSWORD.value)
     _set(table, "key_file", server.key_file)
-    layout = table.get("layout")
-    if not server.layout_overrides:
-        if layout is not None:
-            trailing = _trailing_comments(layout) if isinstance(layout, Table) else []
-            del table["layout"]
-            for item in trailing:
-                table.add(item)
+    layout = _sub_table(table, "layout", wanted=bool(server.layout_overrides))
+    if layout is None:
         return
-    if not isinstance(layout, Table):
-        if layout is not None:
-            del table["layout"]
-        layout = tomlkit.table()
-        table.append("layout", layout)
     for name in [name for name in layout if name not in server.layout_overrides]:
         del layout[name]
     for name, value in server.layout_overrides.items():
