@@ -91,6 +91,18 @@ class Reader:
             )
         )
 
+    def field_problem(
+        self,
+        message: str,
+        table: Key,
+        name: str,
+        *,
+        cluster: str | None = None,
+        server: str | None = None,
+    ) -> None:
+        """A problem with the field ``name`` of the table at ``table``."""
+        self.problem(message, (*table, name), cluster=cluster, server=server, field_name=name)
+
     def unknown_keys(
         self,
         table: Mapping[str, Any],
@@ -106,12 +118,12 @@ class Reader:
                 continue
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(known)}"
-            self.problem(
+            self.field_problem(
                 f"unknown setting {name!r} in {what}{hint}",
-                (*key, name),
+                key,
+                name,
                 cluster=cluster,
                 server=server,
-                field_name=name,
             )
 
     def read(self, data: dict[str, Any]) -> ReadTables:
@@ -166,12 +178,12 @@ class Reader:
         value = table.get(name, default)
         if value is None or isinstance(value, str):
             return value
-        self.problem(
+        self.field_problem(
             f"{name} must be text in quotes, not {_toml_type(value)}",
-            (*key, name),
+            key,
+            name,
             cluster=cluster,
             server=server,
-            field_name=name,
         )
         return default
 
@@ -194,12 +206,12 @@ class Reader:
             return enum(value), True
         except ValueError:
             choices = ", ".join(f'"{member.value}"' for member in enum)
-            self.problem(
+            self.field_problem(
                 f"{name} {_show(value)} is not one of {choices}",
-                (*key, name),
+                key,
+                name,
                 cluster=cluster,
                 server=server,
-                field_name=name,
             )
             return default, False
 
@@ -214,11 +226,11 @@ class Reader:
         servers: list[Server] = []
         keys: list[Key] = []
         if not isinstance(raw_servers, list):
-            self.problem(
+            self.field_problem(
                 f"servers of {label} must be [[clusters.servers]] tables",
-                (*key, "servers"),
+                key,
+                "servers",
                 cluster=name,
-                field_name="servers",
             )
             raw_servers = []
         for index, raw_server in enumerate(raw_servers):
@@ -300,19 +312,19 @@ class Reader:
         auth, _ = self.choice(raw, "auth", key, AuthMethod, AuthMethod.PASSWORD, **where)
         port = raw.get("ssh_port", 22)
         if not isinstance(port, int) or isinstance(port, bool):
-            self.problem(
+            self.field_problem(
                 f"ssh_port must be a whole number (1–65535), not {_toml_type(port)}",
-                (*key, "ssh_port"),
-                field_name="ssh_port",
+                key,
+                "ssh_port",
                 **where,
             )
             port = 22
         layout = raw.get("layout", {})
         if not isinstance(layout, dict):
-            self.problem(
+            self.field_problem(
                 "layout must be a [clusters.servers.layout] table of overrides",
-                (*key, "layout"),
-                field_name="layout",
+                key,
+                "layout",
                 **where,
             )
             layout = {}
