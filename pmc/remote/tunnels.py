@@ -36,6 +36,7 @@ import socket
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 
 import paramiko
 from psycopg.conninfo import make_conninfo
@@ -227,20 +228,29 @@ class Tunnel:
             if self._closed.is_set():
                 return
             if client in ready:
-                data = client.recv(65536)
-                if data:
-                    channel.sendall(data)
-                else:
-                    client_open = False
-                    channel.shutdown_write()
+                client_open = _forward(client, channel, channel.shutdown_write)
             if channel in ready:
-                data = channel.recv(65536)
-                if data:
-                    client.sendall(data)
-                else:
-                    channel_open = False
-                    with contextlib.suppress(OSError):
-                        client.shutdown(socket.SHUT_WR)
+                channel_open = _forward(channel, client, lambda: _shut_write(client))
+
+
+def _forward(
+    source: socket.socket | paramiko.Channel,
+    to: socket.socket | paramiko.Channel,
+    shut: Callable[[], None],
+) -> bool:
+    """Pass on what ``source`` sent to ``to``; False once ``source`` has ended (``shut`` then
+    tells ``to`` that nothing more comes)."""
+    data = source.recv(65536)
+    if data:
+        to.sendall(data)
+        return True
+    shut()
+    return False
+
+
+def _shut_write(client: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # the client may be gone already
+        client.shutdown(socket.SHUT_WR)
 
 
 def _answers(loop: asyncio.AbstractEventLoop, within: float = 2.0) -> bool:
