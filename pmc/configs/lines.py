@@ -8,6 +8,8 @@ inside its line (``str.splitlines`` would split on those and lose bytes).
 
 from __future__ import annotations
 
+from pmc.errors import ConfigSyntaxError
+
 BOM = "\ufeff"
 
 
@@ -79,6 +81,10 @@ class LineFile:
 
     def render(self) -> str:
         return join(self._bom, self._lines)
+
+    def syntax_error(self, what: str, row: int, column: int, hint: str | None) -> ConfigSyntaxError:
+        """``what`` is wrong on line ``row`` (0-based) at ``column`` (1-based) of this file."""
+        return ConfigSyntaxError(what, path=self.path, line=row + 1, column=column, hint=hint)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, type(self)):

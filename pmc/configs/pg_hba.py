@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from pmc.configs import lines as L
 from pmc.configs.addresses import IPNetwork, parse_address, parse_network
-from pmc.errors import ConfigSyntaxError, InputError
+from pmc.errors import InputError
 
 DEFAULT_PATH = "pg_hba.conf"
 HOST_TYPES = ("host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc")
@@ -114,9 +114,6 @@ class PgHba(L.LineFile):
         self._entries: list[_Entry] = []
         self._scan()
 
-    def _error(self, what: str, row: int, column: int, hint: str) -> ConfigSyntaxError:
-        return ConfigSyntaxError(what, path=self.path, line=row + 1, column=column, hint=hint)
-
     def _scan(self) -> None:
         entries: list[_Entry] = []
         row = 0
@@ -128,7 +125,7 @@ class PgHba(L.LineFile):
                 text = data.rstrip(" \t")[:-1] + " " + self._lines[row][0]
                 data, open_quote = _data_part(text)
             if open_quote >= 0:
-                raise self._error(
+                raise self.syntax_error(
                     "a double quote is not closed", first, open_quote + 1, 'Close it with ".'
                 )
             tokens = [(m.group(), m.start() + 1) for m in _TOKEN.finditer(data)]
@@ -141,12 +138,12 @@ class PgHba(L.LineFile):
         kind = tokens[0][0]
         if kind in INCLUDE_TYPES:
             if len(tokens) != 2:
-                raise self._error(
+                raise self.syntax_error(
                     f"{kind} needs exactly one file name", row, tokens[0][1], f"Write: {kind} FILE"
                 )
             return Include(kind, tokens[1][0].strip('"'), row + 1)
         if kind != "local" and kind not in HOST_TYPES:
-            raise self._error(
+            raise self.syntax_error(
                 f"unknown connection type {kind!r}",
                 row,
                 tokens[0][1],
@@ -154,7 +151,7 @@ class PgHba(L.LineFile):
             )
         need = 4 if kind == "local" else 5
         if len(tokens) < need:
-            raise self._error(
+            raise self.syntax_error(
                 f"the {kind} record has too few fields",
                 row,
                 tokens[0][1],
@@ -179,11 +176,11 @@ class PgHba(L.LineFile):
                     rest = rest[1:]
             except (InputError, ValueError) as exc:
                 what = exc.what if isinstance(exc, InputError) else str(exc)
-                raise self._error(
+                raise self.syntax_error(
                     what, row, column, "Write the address as a.b.c.d/prefix."
                 ) from None
         if not rest:
-            raise self._error(
+            raise self.syntax_error(
                 f"the {kind} record has no method",
                 row,
                 tokens[-1][1],
@@ -191,7 +188,7 @@ class PgHba(L.LineFile):
             )
         method, mcol = rest[0]
         if method not in METHODS:
-            raise self._error(
+            raise self.syntax_error(
                 f"unknown authentication method {method!r}",
                 row,
                 mcol,
@@ -199,7 +196,7 @@ class PgHba(L.LineFile):
             )
         for option, ocol in rest[1:]:
             if "=" not in option:
-                raise self._error(
+                raise self.syntax_error(
                     f"the option {option!r} is not name=value",
                     row,
                     ocol,

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 
 from pmc.configs import lines as L
-from pmc.errors import ConfigSyntaxError, InputError
+from pmc.errors import InputError
 
 DEFAULT_PATH = "postgresql.conf"
 INCLUDE_KINDS = ("include", "include_if_exists", "include_dir")
@@ -139,12 +139,11 @@ class PostgresqlConf(L.LineFile):
                 what = f"unexpected text after the value of {name.group()}"
                 value = re.match(rf"(?:{_VALUE})[ \t]*", rest)
                 column += value.end() if value else 0
-        raise ConfigSyntaxError(
+        raise self.syntax_error(
             what,
-            path=self.path,
-            line=index + 1,
-            column=column,
-            hint="Write it as name = value (strings in single quotes), or put # in front.",
+            index,
+            column,
+            "Write it as name = value (strings in single quotes), or put # in front.",
         )
 
     def _assignments(self, name: str) -> list[int]:

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 from pmc.configs import lines as L
 from pmc.configs.addresses import IPAddress, parse_address
-from pmc.errors import ConfigSyntaxError, InputError
+from pmc.errors import InputError
 
 DEFAULT_PATH = "replicate.conf"
 
@@ -50,26 +50,22 @@ class ReplicateConf(L.LineFile):
             column = len(body) - len(body.lstrip()) + 1
             where = f"{self.path}:{index + 1}:{column}"
             if len(stripped.split()) > 1:
-                raise ConfigSyntaxError(
+                raise self.syntax_error(
                     f"line holds more than an address: {stripped!r}",
-                    path=self.path,
-                    line=index + 1,
-                    column=column,
-                    hint="Put one address on each line, with nothing else on it.",
+                    index,
+                    column,
+                    "Put one address on each line, with nothing else on it.",
                 )
             try:
                 address = parse_address(stripped, where=where)
             except InputError as exc:
-                raise ConfigSyntaxError(
-                    exc.what, path=self.path, line=index + 1, column=column, hint=exc.hint
-                ) from None
+                raise self.syntax_error(exc.what, index, column, exc.hint) from None
             if address in seen:
-                raise ConfigSyntaxError(
+                raise self.syntax_error(
                     f"the address {address} is listed twice (also on line {seen[address]})",
-                    path=self.path,
-                    line=index + 1,
-                    column=column,
-                    hint="List each server once, this server's own address first.",
+                    index,
+                    column,
+                    "List each server once, this server's own address first.",
                 )
             seen[address] = index + 1
             addresses.append(address)

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 
 from pmc.configs import lines as L
-from pmc.errors import ConfigSyntaxError, InputError
+from pmc.errors import InputError
 
 DEFAULT_PATH = "sshd_config"
 _LINE = re.compile(
@@ -79,12 +79,8 @@ class SshdConfig(L.LineFile):
                     if key and not stripped[key.end() :].strip(" \t=")
                     else f"cannot read {stripped[:30]!r}"
                 )
-                raise ConfigSyntaxError(
-                    what,
-                    path=self.path,
-                    line=row + 1,
-                    column=column,
-                    hint="Write Keyword value, or put # in front of the line.",
+                raise self.syntax_error(
+                    what, row, column, "Write Keyword value, or put # in front of the line."
                 )
             keyword = match.group("key")
             in_match = in_match or keyword.lower() == "match"
