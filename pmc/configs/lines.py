@@ -75,9 +75,15 @@ class LineFile:
     """A line-oriented file kept losslessly (:func:`split`): its text back by :meth:`render`,
     equal to another of its kind with the same text. The codecs' documents derive from it."""
 
-    path: str
-    _bom: bool
-    _lines: list[tuple[str, str]]
+    def __init__(self, text: str, path: str) -> None:
+        self.path = path
+        self._bom, self._lines = split(text)
+        self._scan()
+
+    def _scan(self) -> None:
+        """Read :attr:`_lines` into the codec's own view of them (called again after each
+        edit); raises :class:`ConfigSyntaxError` (see :meth:`syntax_error`)."""
+        raise NotImplementedError
 
     def render(self) -> str:
         return join(self._bom, self._lines)

@@ -107,12 +107,7 @@ class _Entry:
 class PgHba(L.LineFile):
     """A parsed pg_hba.conf; see the module docstring."""
 
-    def __init__(self, bom: bool, lines: list[tuple[str, str]], path: str) -> None:
-        self.path = path
-        self._bom = bom
-        self._lines = lines
-        self._entries: list[_Entry] = []
-        self._scan()
+    _entries: list[_Entry]
 
     def _scan(self) -> None:
         entries: list[_Entry] = []
@@ -350,5 +345,4 @@ def _covers(field_text: str, name: str) -> bool:
 
 def parse(text: str, *, path: str = DEFAULT_PATH) -> PgHba:
     """Parse pg_hba.conf text; raises :class:`ConfigSyntaxError` with line and column."""
-    bom, lines = L.split(text)
-    return PgHba(bom, lines, path)
+    return PgHba(text, path)

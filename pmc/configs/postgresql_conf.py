@@ -107,12 +107,7 @@ def same_value(current: str, value: str | int | float | bool) -> bool:
 class PostgresqlConf(L.LineFile):
     """A parsed postgresql.conf; see the module docstring for the rules it keeps."""
 
-    def __init__(self, bom: bool, lines: list[tuple[str, str]], path: str) -> None:
-        self.path = path
-        self._bom = bom
-        self._lines = lines
-        self._matches: list[re.Match[str] | None] = []
-        self._scan()
+    _matches: list[re.Match[str] | None]
 
     def _scan(self) -> None:
         self._matches = [self._parse_line(i, body) for i, (body, _) in enumerate(self._lines)]
@@ -239,5 +234,4 @@ class PostgresqlConf(L.LineFile):
 
 def parse(text: str, *, path: str = DEFAULT_PATH) -> PostgresqlConf:
     """Parse postgresql.conf text; raises :class:`ConfigSyntaxError` with line and column."""
-    bom, lines = L.split(text)
-    return PostgresqlConf(bom, lines, path)
+    return PostgresqlConf(text, path)

@@ -31,13 +31,8 @@ DEFAULT_PATH = "replicate.conf"
 class ReplicateConf(L.LineFile):
     """A parsed replicate.conf; edit with :meth:`set_addresses`, write with :meth:`render`."""
 
-    def __init__(self, bom: bool, lines: list[tuple[str, str]], path: str) -> None:
-        self.path = path
-        self._bom = bom
-        self._lines = lines
-        self._addresses: tuple[IPAddress, ...] = ()
-        self._address_rows: tuple[int, ...] = ()
-        self._scan()
+    _addresses: tuple[IPAddress, ...]
+    _address_rows: tuple[int, ...]
 
     def _scan(self) -> None:
         addresses: list[IPAddress] = []
@@ -122,5 +117,4 @@ class ReplicateConf(L.LineFile):
 
 def parse(text: str, *, path: str = DEFAULT_PATH) -> ReplicateConf:
     """Parse replicate.conf text; raises :class:`ConfigSyntaxError` with line and column."""
-    bom, lines = L.split(text)
-    return ReplicateConf(bom, lines, path)
+    return ReplicateConf(text, path)

@@ -54,13 +54,8 @@ class Directive:
 class SshdConfig(L.LineFile):
     """A parsed sshd_config; see the module docstring for the rules it keeps."""
 
-    def __init__(self, bom: bool, lines: list[tuple[str, str]], path: str) -> None:
-        self.path = path
-        self._bom = bom
-        self._lines = lines
-        self._directives: tuple[Directive, ...] = ()
-        self._spans: dict[int, tuple[int, int]] = {}
-        self._scan()
+    _directives: tuple[Directive, ...]
+    _spans: dict[int, tuple[int, int]]
 
     def _scan(self) -> None:
         directives: list[Directive] = []
@@ -181,5 +176,4 @@ def _check(keyword: str, value: str) -> None:
 
 def parse(text: str, *, path: str = DEFAULT_PATH) -> SshdConfig:
     """Parse sshd_config text; raises :class:`ConfigSyntaxError` with line and column."""
-    bom, lines = L.split(text)
-    return SshdConfig(bom, lines, path)
+    return SshdConfig(text, path)
