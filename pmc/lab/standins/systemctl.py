@@ -19,6 +19,10 @@ EXIT_FAILED = 1
 EXIT_NOT_ACTIVE = 3
 EXIT_NO_UNIT = 4
 
+# `systemctl is-active` / `is-failed`: the state asked about, and the exit status when the
+# unit is not in it (is-failed answers 1, not 3).
+_STATE_QUESTIONS = {"is-active": ("active", EXIT_NOT_ACTIVE), "is-failed": ("failed", EXIT_FAILED)}
+
 
 @dataclass
 class UnitState:
@@ -149,18 +153,13 @@ def run(argv: list[str], units: Units) -> tuple[int, str, str]:
             out.append(format_status(state, units.hostname()))
             if state.active != "active":
                 rc = EXIT_NOT_ACTIVE
-        elif verb == "is-active":
+        elif verb in _STATE_QUESTIONS:
+            wanted, not_so = _STATE_QUESTIONS[verb]
             state = units.state(unit)
             if not quiet:
                 out.append(f"{state.active}\n")
-            if state.active != "active":
-                rc = EXIT_NOT_ACTIVE
-        elif verb == "is-failed":
-            state = units.state(unit)
-            if not quiet:
-                out.append(f"{state.active}\n")
-            if state.active != "failed":
-                rc = 1
+            if state.active != wanted:
+                rc = not_so
         elif verb == "is-enabled":
             if not quiet:
                 out.append("enabled\n")
