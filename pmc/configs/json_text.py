@@ -104,6 +104,13 @@ class _Reader:
         self.pos = match.end()
         return Node("string", match.start(), match.end(), json.loads(match.group()))
 
+    def opens(self, kind: str) -> Node:
+        """The ``kind`` ("array" or "object") whose opening bracket is next (the reader moves
+        past it); :meth:`closes` sets its end."""
+        start = self.pos
+        self.pos += 1
+        return Node(kind, start, start)
+
     def closes(self, node: Node, close: str) -> bool:
         """``close`` is next: it ends ``node`` (the reader moves past it)."""
         if self.peek() != close:
@@ -128,9 +135,7 @@ class _Reader:
         return True
 
     def array(self, depth: int) -> Node:
-        start = self.pos
-        self.pos += 1
-        node = Node("array", start, start)
+        node = self.opens("array")
         if self.closes(node, "]"):
             return node
         while True:
@@ -156,9 +161,7 @@ class _Reader:
             raise self.fail(f"unexpected {ch!r} in the list", "Separate entries with commas.")
 
     def obj(self, depth: int) -> Node:
-        start = self.pos
-        self.pos += 1
-        node = Node("object", start, start)
+        node = self.opens("object")
         if self.closes(node, "}"):
             return node
         while True:
