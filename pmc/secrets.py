@@ -27,6 +27,7 @@ import sys
 import threading
 from collections.abc import Callable
 from enum import StrEnum
+from functools import partial
 from typing import TypeVar
 
 import keyring.errors
@@ -349,32 +350,10 @@ async def forget_server_async(
     return deleted
 
 
-# The common cases, by name.
-
-
-def get_password(cluster: str, server: str, *, timeout: float = DEFAULT_TIMEOUT) -> str | None:
-    return get_secret(SecretKind.SSH_PASSWORD, cluster, server, timeout=timeout)
-
-
-def set_password(
-    cluster: str, server: str, password: str, *, timeout: float = DEFAULT_TIMEOUT
-) -> None:
-    set_secret(SecretKind.SSH_PASSWORD, cluster, server, password, timeout=timeout)
-
-
-def delete_password(cluster: str, server: str, *, timeout: float = DEFAULT_TIMEOUT) -> bool:
-    return delete_secret(SecretKind.SSH_PASSWORD, cluster, server, timeout=timeout)
-
-
-def has_password(cluster: str, server: str, *, timeout: float = DEFAULT_TIMEOUT) -> bool:
-    return has_secret(SecretKind.SSH_PASSWORD, cluster, server, timeout=timeout)
-
-
-def get_passphrase(cluster: str, server: str, *, timeout: float = DEFAULT_TIMEOUT) -> str | None:
-    return get_secret(SecretKind.KEY_PASSPHRASE, cluster, server, timeout=timeout)
-
-
-def set_passphrase(
-    cluster: str, server: str, passphrase: str, *, timeout: float = DEFAULT_TIMEOUT
-) -> None:
-    set_secret(SecretKind.KEY_PASSPHRASE, cluster, server, passphrase, timeout=timeout)
+# The common cases, by name: the functions above with the kind filled in.
+get_password = partial(get_secret, SecretKind.SSH_PASSWORD)
+set_password = partial(set_secret, SecretKind.SSH_PASSWORD)
+delete_password = partial(delete_secret, SecretKind.SSH_PASSWORD)
+has_password = partial(has_secret, SecretKind.SSH_PASSWORD)
+get_passphrase = partial(get_secret, SecretKind.KEY_PASSPHRASE)
+set_passphrase = partial(set_secret, SecretKind.KEY_PASSPHRASE)
