@@ -17,22 +17,18 @@ from pmc.remote import bulk
 from pmc.remote.commands import describe
 from pmc.remote.connection import Connection
 from pmc.remote.errors import CommandFailed
-from pmc.remote.process_group import kill_group, wrap
+from pmc.remote.process_group import GroupChannel, kill_group, wrap
 
 READ_TIMEOUT = 120.0
 
 
-class Pipe:
+class Pipe(GroupChannel):
     """``argv`` running on the server as root; read its stdout, write its stdin."""
 
     def __init__(self, connection: Connection, channel: paramiko.Channel, command: str) -> None:
-        self.connection = connection
-        self.channel = channel
-        self.command = command
-        self.pgid: int | None = None
+        super().__init__(connection, channel, command)
         self._stderr: list[bytes] = []
         self._stderr_size = 0
-        self._ended = False
 
     @classmethod
     async def start(cls, connection: Connection, argv: list[str]) -> Pipe:
@@ -43,21 +39,11 @@ class Pipe:
         pipe = cls(connection, channel, describe(argv))
         try:
             await connection.in_thread(connection.executors.control, channel.exec_command, line)
-            await connection.in_thread(connection.executors.control, pipe._read_pgid)
+            await connection.in_thread(connection.executors.control, pipe.read_group_id)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             connection.close_session(channel)
             raise connection.lost(exc, f"starting {pipe.command}") from exc
         return pipe
-
-    def _read_pgid(self) -> None:
-        raw = b""
-        while not raw.endswith(b"\n") and len(raw) < 32:
-            byte = self.channel.recv(1)
-            if not byte:
-                break
-            raw += byte
-        text = raw.strip()
-        self.pgid = int(text) if text.isdigit() else None
 
     # --- blocking I/O (worker threads)
     def read(self, size: int = 1 << 20, /) -> bytes:
@@ -121,7 +107,7 @@ class Pipe:
             self.channel.status_event.wait(0.2)
         status = self.channel.recv_exit_status()
         self._take_stderr()
-        self._ended = True
+        self.ended = True
         self.connection.close_session(self.channel)
         if check and status != 0:
             raise CommandFailed(
@@ -136,6 +122,6 @@ class Pipe:
     async def abort(self) -> None:
         """Stops the remote process group and closes the channel (for cancel and errors)."""
         self.connection.close_session(self.channel)
-        if self.pgid is not None and not self._ended:
+        if self.pgid is not None and not self.ended:
             with contextlib.suppress(Exception):
                 await kill_group(self.connection, self.pgid)

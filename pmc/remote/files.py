@@ -283,15 +283,8 @@ async def stream_input(
         await pipe.close()
 
 
-class _Pipe:
-    """An exec channel in its own process group, for raw bytes one way or the other."""
-
-    def __init__(self, connection: Connection, channel: paramiko.Channel, command: str) -> None:
-        self.connection = connection
-        self.channel = channel
-        self.command = command
-        self.pgid: int | None = None
-        self.done = False
+class _Pipe(process_group.GroupChannel):
+    """Raw bytes one way or the other."""
 
     @classmethod
     async def start(cls, connection: Connection, argv: Sequence[str], *, root: bool) -> _Pipe:
@@ -310,16 +303,10 @@ class _Pipe:
         try:
             self.channel.exec_command(line)
             self.channel.settimeout(self.connection.timeouts.channel + 60)
-            head = b""
-            while not head.endswith(b"\n"):
-                byte = self.channel.recv(1)
-                if not byte:
-                    break
-                head += byte
+            self.read_group_id()
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self.connection.lost(exc, f"starting {self.command}") from exc
-        if head.strip().isdigit():
-            self.pgid = int(head)
+        if self.pgid is not None:
             self.channel.settimeout(None)
             return
         status = self.channel.recv_exit_status()
@@ -359,7 +346,7 @@ class _Pipe:
         status = self.channel.recv_exit_status() if self.channel.status_event.is_set() else -1
         if status == -1:
             raise self.connection.lost_channel(f"running {self.command}")
-        self.done = True
+        self.ended = True
         if status != 0:
             stderr = self._stderr()
             sudo.check_sudo(self.connection, stderr)
@@ -376,7 +363,7 @@ class _Pipe:
             )
 
     async def close(self) -> None:
-        if not self.done and self.pgid is not None:
+        if not self.ended and self.pgid is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(process_group.kill_group(self.connection, self.pgid))
         self.connection.close_session(self.channel)

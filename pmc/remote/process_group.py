@@ -1,7 +1,8 @@
 """Every command PMC runs on a server runs in a process group of its own (``setsid -w``), whose
 id is the first line the server sends back: :func:`wrap` builds that command line,
 :func:`signal_of` tells the signal that killed a command, :func:`kill_group` stops the group
-(closing a channel does not stop a remote process, paramiko #785)."""
+(closing a channel does not stop a remote process, paramiko #785); :class:`GroupChannel` is
+an exec channel running such a command, for the pipes of bulk transfers."""
 
 from __future__ import annotations
 
@@ -83,3 +84,27 @@ async def _run_plain(connection: Connection, line: str) -> int:
             channel.close()
 
     return await connection.in_thread(connection.executors.control, go)
+
+
+class GroupChannel:
+    """An exec channel whose command :func:`wrap` put in a process group of its own: the
+    pipes of bulk transfers (:class:`pmc.bundle.pipe.Pipe`, :mod:`pmc.remote.files`)."""
+
+    def __init__(self, connection: Connection, channel: paramiko.Channel, command: str) -> None:
+        self.connection = connection
+        self.channel = channel
+        self.command = command  # as messages name it
+        self.pgid: int | None = None
+        self.ended = False  # the command has ended: no group is left to stop
+
+    def read_group_id(self) -> None:
+        """Read the command's first line (blocking): its process group's id, kept in
+        :attr:`pgid`; None when the line is not one (the wrapper did not start)."""
+        head = b""
+        while not head.endswith(b"\n") and len(head) < 32:
+            byte = self.channel.recv(1)
+            if not byte:
+                break
+            head += byte
+        text = head.strip()
+        self.pgid = int(text) if text.isdigit() else None
