@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QRadioButton,
     QVBoxLayout,
     QWidget,
 )
@@ -21,6 +19,7 @@ from pmc.bundle.manifest import ALL_PARTS, PART_CONFIG, PART_DATA
 from pmc.catalog import PART_DATABASE, PART_EPG
 
 from .translation import tr
+from .widgets import two_choices
 
 PART_LABELS = {
     PART_DATABASE: "Configuration database",
@@ -47,14 +46,11 @@ class ImportChoices(QWidget):
             parts_layout.addWidget(box)
         addr_box = QGroupBox(tr("The target's own addresses"))
         addr_layout = QVBoxLayout(addr_box)
-        self.keep = QRadioButton("Keep: the target keeps its spoolers.json and replicate.conf")
-        self.keep.setObjectName("addressesKeep")
-        self.adapt = QRadioButton("Adapt: take the bundle's, rewritten to the target's addresses")
-        self.adapt.setObjectName("addressesAdapt")
-        self.keep.setChecked(True)
-        group = QButtonGroup(self)
-        group.addButton(self.keep)
-        group.addButton(self.adapt)
+        self.keep, self.adapt = two_choices(
+            self,
+            ("addressesKeep", "Keep: the target keeps its spoolers.json and replicate.conf"),
+            ("addressesAdapt", "Adapt: take the bundle's, rewritten to the target's addresses"),
+        )
         self.keep.toggled.connect(self.changed)
         addr_layout.addWidget(self.keep)
         addr_layout.addWidget(self.adapt)

@@ -1,7 +1,7 @@
 """Small widgets the windows and dialogs build the same way: a named label that wraps, a
 progress bar that only says work goes on, a named button with its icon, tooltip and action,
-a prompt framed inside a panel (the sync panel's questions). The object names are what the
-tests find widgets by."""
+two exclusive choices, a prompt framed inside a panel (the sync panel's questions). The object
+names are what the tests find widgets by."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLayout,
     QProgressBar,
     QPushButton,
+    QRadioButton,
     QVBoxLayout,
     QWidget,
 )
@@ -49,6 +51,20 @@ def button(
     widget.setToolTip(tip)
     widget.clicked.connect(clicked)
     return widget
+
+
+def two_choices(
+    owner: QWidget, chosen: tuple[str, str], other: tuple[str, str]
+) -> tuple[QRadioButton, QRadioButton]:
+    """Two radio buttons, each ``(object name, text)``, of which one is checked: ``chosen``
+    at first (the recommended one). ``owner`` keeps their button group."""
+    group = QButtonGroup(owner)
+    first, second = QRadioButton(chosen[1]), QRadioButton(other[1])
+    for choice, name in ((first, chosen[0]), (second, other[0])):
+        choice.setObjectName(name)
+        group.addButton(choice)
+    first.setChecked(True)
+    return first, second
 
 
 def row(first: QWidget, *rest: QWidget) -> QHBoxLayout:

@@ -4,11 +4,9 @@ and for web redundancy whether it works both ways."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QGroupBox,
     QLabel,
-    QRadioButton,
     QVBoxLayout,
     QWizardPage,
 )
@@ -17,6 +15,7 @@ from pmc.inventory import Architecture
 from pmc.setup import SetupOptions
 
 from ..translation import tr
+from ..widgets import two_choices
 
 
 class OptionsPage(QWizardPage):
@@ -28,14 +27,11 @@ class OptionsPage(QWizardPage):
             tr("PMC's defaults are the safer choice; the manual's settings stay available.")
         )
         ssh = QGroupBox(tr("Root login over SSH (sshd_config PermitRootLogin)"))
-        self.hardened = QRadioButton("prohibit-password — keys only (recommended)")
-        self.hardened.setObjectName("hardenedRootLogin")
-        self.seed_yes = QRadioButton("yes — also with a password, as the manual does")
-        self.seed_yes.setObjectName("seedRootLogin")
-        self.hardened.setChecked(True)
-        group = QButtonGroup(self)
-        group.addButton(self.hardened)
-        group.addButton(self.seed_yes)
+        self.hardened, self.seed_yes = two_choices(
+            self,
+            ("hardenedRootLogin", "prohibit-password — keys only (recommended)"),
+            ("seedRootLogin", "yes — also with a password, as the manual does"),
+        )
         ssh_text = QLabel(
             tr(
                 "Copy config needs root to log in from one server to the other with a key. "
