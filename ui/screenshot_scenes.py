@@ -129,29 +129,6 @@ async def host_key_dialogs(camera: Camera, window: MainWindow, lab: LabCluster) 
     warning.close()
 
 
-def refuse_one_api_restart(lab: LabCluster, server: str) -> Callable[[], None]:
-    """The next ``systemctl restart playout-api.service`` on ``server`` fails (as a broken
-    API would); returns what puts the lab's systemctl back."""
-    srv = lab.servers[server]
-    stand_in = srv.path("/usr/local/sbin/systemctl")
-    real = stand_in.with_name("systemctl.real")
-    stand_in.rename(real)
-    stand_in.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = restart ] && [ "$2" = playout-api.service ] && [ -e /tmp/pmc-refuse ];'
-        " then rm -f /tmp/pmc-refuse; echo 'Job for playout-api.service failed' >&2; exit 1; fi\n"
-        'exec /usr/local/sbin/systemctl.real "$@"\n'
-    )
-    stand_in.chmod(0o755)
-    srv.path("/tmp/pmc-refuse").write_text("1\n")  # noqa: S108 (in the lab server's tree)
-
-    def restore() -> None:
-        stand_in.unlink()
-        real.rename(stand_in)
-
-    return restore
-
-
 async def wizard_to_apply(wizard: SetupWizard) -> None:
     """Through the pages up to the apply, as the operator clicks."""
     await until(wizard.isVisible, 10, "the wizard")
@@ -166,7 +143,9 @@ async def wizard_to_apply(wizard: SetupWizard) -> None:
 
 async def failed_apply(camera: Camera, window: MainWindow, lab: LabCluster) -> None:
     """A setup apply whose last restart fails: the failure screen, then what was undone."""
-    restore = refuse_one_api_restart(lab, "backup")
+    restore = lab.servers["backup"].fail_next_restart(
+        "playout-api.service", "Job for playout-api.service failed"
+    )
     try:
         window.commands["setup_redundancy"].trigger()
         wizard = window.setup_flows.wizard

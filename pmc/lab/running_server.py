@@ -1,13 +1,14 @@
 """One running lab server as tests and the CLI hold it: its addresses, its private files, commands
 in its namespaces as root, requests to its supervisor, its accounts' passwords (held in memory
 only) and the test helpers' port blocks; and the wait for it to start (its PID 1, then its
-services)."""
+services); the helpers that make its systemctl misbehave on purpose."""
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,39 @@ class LabServer:
         return subprocess.CompletedProcess(
             ["systemctl", *args], int(answer["rc"]), str(answer["stdout"]), str(answer["stderr"])
         )
+
+    def wrap_systemctl(self, script: str) -> Callable[[], None]:
+        """The shell lines ``script`` run before the lab's systemctl stand-in on this server,
+        ``$unit`` being the unit of ``systemctl VERB [--] UNIT``; the stand-in runs after them
+        unless they exit. Returns what puts the stand-in back (a lab reset rewrites it too)."""
+        stand_in = self.path("/usr/local/sbin/systemctl")
+        real = stand_in.with_name("systemctl.real")
+        stand_in.rename(real)
+        stand_in.write_text(
+            "#!/bin/sh\n"
+            'unit=$2; [ "$unit" = -- ] && unit=$3\n'
+            + script
+            + 'exec /usr/local/sbin/systemctl.real "$@"\n'
+        )
+        stand_in.chmod(0o755)
+
+        def restore() -> None:
+            real.replace(stand_in)
+
+        return restore
+
+    def fail_next_restart(self, unit: str, said: str) -> Callable[[], None]:
+        """The next ``systemctl restart UNIT`` on this server fails, saying ``said`` on its
+        standard error, as a unit that will not start does; the file /tmp/pmc-sabotage on the
+        server is gone once it did. Returns what puts systemctl back (see
+        :meth:`wrap_systemctl`)."""
+        restore = self.wrap_systemctl(
+            f'if [ "$1" = restart ] && [ "$unit" = {shlex.quote(unit)} ]'
+            " && [ -e /tmp/pmc-sabotage ]; then rm -f /tmp/pmc-sabotage;"
+            f" echo {shlex.quote(said)} >&2; exit 1; fi\n"
+        )
+        self.path("/tmp/pmc-sabotage").write_text("1\n")  # noqa: S108 (in the server's tree)
+        return restore
 
     def host_key(self, kind: str = "ed25519") -> str:
         """This server's public host key line (``ssh-ed25519 AAAA… root@main``)."""

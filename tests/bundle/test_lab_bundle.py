@@ -136,19 +136,10 @@ def tree(root: Path) -> dict[str, tuple[int, str]]:
 def sabotage_restart(lab: LabCluster, server: str, unit: str) -> None:
     """The next `systemctl restart UNIT` on ``server`` fails as a unit that will not start
     does (a lab reset rewrites the systemctl stand-in)."""
-    srv = lab.servers[server]
-    stand_in = srv.path("/usr/local/sbin/systemctl")
-    real = stand_in.with_name("systemctl.real")
-    stand_in.rename(real)
-    stand_in.write_text(
-        "#!/bin/sh\n"
-        f'case " $* " in *" restart "*" {unit} "*) if [ -e /tmp/pmc-sabotage ]; then '
-        f"rm -f /tmp/pmc-sabotage; echo 'Job for {unit}.service failed because the control "
-        "process exited with error code.' >&2; exit 1; fi;; esac\n"
-        'exec /usr/local/sbin/systemctl.real "$@"\n'
+    lab.servers[server].fail_next_restart(
+        unit,
+        f"Job for {unit}.service failed because the control process exited with error code.",
     )
-    stand_in.chmod(0o755)
-    srv.path("/tmp/pmc-sabotage").write_text("1\n")
 
 
 def test_import_restarts_what_it_affects_and_each_is_active(fresh_lab: Any, tmp_path: Path) -> None:

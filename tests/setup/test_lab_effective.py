@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -99,20 +100,12 @@ def alter_system_localhost(lab: LabCluster) -> None:
         assert srv.systemctl("restart", "postgresql").returncode == 0
 
 
-def sabotage_postgresql_restart(lab: LabCluster, server: str) -> Path:
+def sabotage_postgresql_restart(lab: LabCluster, server: str) -> Callable[[], None]:
     """`systemctl restart postgresql` on ``server`` says done and restarts nothing (a reset
-    rewrites the stand-in); returns the stand-in's path (the real one is beside it)."""
-    stand_in = lab.servers[server].path("/usr/local/sbin/systemctl")
-    real = stand_in.with_name("systemctl.real")
-    stand_in.rename(real)
-    stand_in.write_text(
-        "#!/bin/sh\n"
-        'unit=$2; [ "$unit" = -- ] && unit=$3\n'  # systemctl restart [--] UNIT
+    rewrites the stand-in); returns what puts the stand-in back."""
+    return lab.servers[server].wrap_systemctl(
         'if [ "$1" = restart ] && [ "$unit" = postgresql ]; then exit 0; fi\n'
-        'exec /usr/local/sbin/systemctl.real "$@"\n'
     )
-    stand_in.chmod(0o755)
-    return stand_in
 
 
 def test_listen_addresses_from_alter_system_is_changed_by_alter_system(
@@ -133,7 +126,7 @@ def test_listen_addresses_from_alter_system_is_changed_by_alter_system(
     assert not [s for s in plan.steps if (s.path or "").endswith("/postgresql.conf")]
 
     before = hash_files(lab)
-    stand_in = sabotage_postgresql_restart(lab, "backup")
+    restore_systemctl = sabotage_postgresql_restart(lab, "backup")
     with pytest.raises(SetupFailed) as failed:
         session.apply(plan)
     report = failed.value.report
@@ -148,7 +141,7 @@ def test_listen_addresses_from_alter_system_is_changed_by_alter_system(
     assert hash_files(lab) == before
     assert_services_active(lab)
     assert show_listen(lab, "main") == "localhost"
-    stand_in.with_name("systemctl.real").replace(stand_in)
+    restore_systemctl()
 
     session.apply(session.plan())
     for name, srv in lab.servers.items():

@@ -120,19 +120,9 @@ class Session:
 def sabotage_api_restart(lab: LabCluster, server: str) -> None:
     """The next `systemctl restart playout-api.service` on ``server`` fails (once); a reset
     rewrites the stand-in."""
-    srv = lab.servers[server]
-    stand_in = srv.path("/usr/local/sbin/systemctl")
-    real = stand_in.with_name("systemctl.real")
-    stand_in.rename(real)
-    stand_in.write_text(
-        "#!/bin/sh\n"
-        'unit=$2; [ "$unit" = -- ] && unit=$3\n'  # systemctl restart [--] UNIT
-        'if [ "$1" = restart ] && [ "$unit" = playout-api.service ] && [ -e /tmp/pmc-sabotage ];'
-        " then rm -f /tmp/pmc-sabotage; echo 'Job for playout-api.service failed' >&2; exit 1; fi\n"
-        'exec /usr/local/sbin/systemctl.real "$@"\n'
+    lab.servers[server].fail_next_restart(
+        "playout-api.service", "Job for playout-api.service failed"
     )
-    stand_in.chmod(0o755)
-    srv.path("/tmp/pmc-sabotage").write_text("1\n")
 
 
 def services_in_db(lab: LabCluster, server: str) -> set[str]:
