@@ -48,7 +48,8 @@ from bench import fair
 from pmc import lab
 from pmc.bundle import parts
 from pmc.inventory import AuthMethod, Server
-from pmc.lab import LabCluster
+from pmc.lab import LabCluster, topology
+from pmc.lab.network import NETNS_DIR
 from pmc.remote import files
 from pmc.remote.connection import Connection
 from pmc.remote.host_keys import KnownHosts, host_id
@@ -131,10 +132,14 @@ def _bench(cluster: LabCluster, work: Path, key: Path, args: argparse.Namespace)
             series = fair.Series(f"PMC parts, {n} streams" + (" (auto)" if n == auto else ""))
             parallel.append(series)
             contenders.append((series, partial(_pmc_parts, loop, conn, total, n)))
-        fair.rounds(contenders, args.rounds, flush=args.flush)
+        server_side = NETNS_DIR / topology.namespace(cluster.lab_id, "main")
+        master_pids = [pid for master in masters.values() if (pid := master.pid())]
+        meter = fair.CpuMeter(lambda: [*fair.namespace_processes(server_side), *master_pids])
+        fair.rounds(contenders, args.rounds, flush=args.flush, meter=meter)
         print()
         for series, _ in contenders:
             print(series.line(mb))
+        _print_cpu_ceiling([series for series, _ in contenders], same, total / 1e9)
         print(f"PMC single stream vs OpenSSH on the same cipher:  {fair.ratio(same, single):.2f}x"
               f"  (goal >= 0.90)")  # fmt: skip
         print(
@@ -161,6 +166,19 @@ def _bench(cluster: LabCluster, work: Path, key: Path, args: argparse.Namespace)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this process: {peak:.0f} MiB")
     return 0
+
+
+def _print_cpu_ceiling(contenders: list[fair.Series], same: fair.Series, gigabytes: float) -> None:
+    """Each contender's CPU time on both ends, and the most it could reach on this machine's
+    cores (both ends of the lab share them) against one OpenSSH stream on the same cipher."""
+    print(f"CPU on both ends (this process, OpenSSH's client and master, every process of the "
+          f"lab server), median per GB; and the ceiling on this machine's {fair.cores()} cores "
+          f"(all of them busy with that cost per GB, nothing else running):")  # fmt: skip
+    for series in contenders:
+        used = statistics.median(series.cpu) / series.median
+        print(f"  {series.name:<34} {series.cpu_per_gb(gigabytes):5.2f} core-s/GB, "
+              f"{used:.2f} of {fair.cores()} cores busy; ceiling "
+              f"{series.ceiling(gigabytes, same):.2f}x of one OpenSSH stream")  # fmt: skip
 
 
 def _openssh_read(line: str, total: int) -> float:

@@ -9,16 +9,23 @@
   that none always runs first (right after the lab wrote its data) or always second.
 - **Several rounds**: the median is the figure, the spread (min–max) and the machine's load
   (1-minute load average, ``uptime``) are printed beside it: the machine is shared.
+- **What the CPU allows**: each run's CPU time on both ends (``CpuMeter``: this process and what
+  it waited for, OpenSSH's master connection, every process of the lab server) is kept beside
+  its wall time, so a bench can say how fast any mode costing that much CPU per byte could go
+  on this machine's cores — the ceiling a parallel mode meets where both ends share them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import resource
 import shlex
 import statistics
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,17 +55,73 @@ def drop_caches() -> bool:
     return True
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system time of process ``pid`` and of the children it waited for; 0 if it
+    is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # from field 3 (state) on: the name may hold spaces
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return (utime + stime + cutime + cstime) / _CLOCK_TICKS
+
+
+def namespace_processes(netns: Path) -> list[int]:
+    """The processes whose network namespace is ``netns`` (e.g. /run/netns/<lab>-main): one
+    lab server's sshd, its sessions, its services."""
+    wanted = netns.stat().st_ino
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "ns" / "net").stat().st_ino == wanted:
+                    found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU time (core-seconds) spent on both ends of a transfer: this process (all its
+    threads) and the children it waited for, plus the processes ``others()`` names at each
+    sample (with the children they waited for). A process that ends between two samples
+    counts where it was reaped: in this process or in one of ``others``."""
+
+    def __init__(self, others: Callable[[], Iterable[int]]) -> None:
+        self.others = others
+
+    def sample(self) -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        waited = resource.getrusage(resource.RUSAGE_CHILDREN)
+        total = own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime
+        return total + sum(process_cpu_seconds(pid) for pid in set(self.others()))
+
+
 @dataclass
 class Series:
-    """Timed runs of one contender: seconds and the load at the start of each run."""
+    """Timed runs of one contender: seconds, the load at the start of each run and, where a
+    ``CpuMeter`` watched, the CPU time each run spent on both ends."""
 
     name: str
     seconds: list[float] = field(default_factory=list)
     loads: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
 
     def add(self, seconds: float, load_at_start: float) -> None:
         self.seconds.append(seconds)
         self.loads.append(load_at_start)
+
+    def cpu_per_gb(self, gigabytes: float) -> float:
+        """Median CPU time (core-seconds) per GB moved."""
+        return statistics.median(self.cpu) / gigabytes
+
+    def ceiling(self, gigabytes: float, baseline: Series) -> float:
+        """The most this contender could reach on this machine's cores, as a multiple of the
+        baseline's measured speed: all cores busy with its CPU cost per GB, nothing else."""
+        fastest = cores() / self.cpu_per_gb(gigabytes)  # GB/s
+        return fastest * baseline.median / gigabytes
 
     @property
     def median(self) -> float:
@@ -86,10 +149,11 @@ def rounds(
     *,
     flush: bool,
     before: Callable[[], None] | None = None,
+    meter: CpuMeter | None = None,
 ) -> None:
     """Run every contender ``count`` times, the order rotated each round; each run is timed
     by the contender itself (it returns its seconds). With ``flush`` the page cache is
-    dropped before every run."""
+    dropped before every run; with ``meter`` each run's CPU time is kept too."""
     for index in range(count):
         shift = index % len(contenders)
         order = list(contenders[shift:]) + list(contenders[:shift])
@@ -99,7 +163,10 @@ def rounds(
             if flush:
                 drop_caches()
             at_start = load()
+            cpu_before = meter.sample() if meter else 0.0
             series.add(run(), at_start)
+            if meter:
+                series.cpu.append(meter.sample() - cpu_before)
         print(
             f"  round {index + 1}: "
             + ", ".join(f"{s.name} {s.seconds[-1]:.2f} s" for s, _ in contenders)
@@ -167,6 +234,17 @@ class ControlMaster:
 
     def line(self, remote: str) -> str:
         return self.ssh.line(remote, cipher=self.cipher, control=self.socket)
+
+    def pid(self) -> int | None:
+        """The master's process (it does the connection's cipher work for every session)."""
+        out = subprocess.run(
+            self.ssh.argv(control=self.socket, options=["-O", "check"]),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        found = re.search(r"pid=(\d+)", out.stderr + out.stdout)
+        return int(found.group(1)) if found else None
 
     def close(self) -> None:
         subprocess.run(

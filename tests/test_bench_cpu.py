@@ -1,0 +1,65 @@
+"""bench/fair.py's CPU accounting: the ceiling a bench prints for a parallel mode is only as
+true as the CPU time it counts on both ends, so the meter is checked against real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import fair
+
+SPIN = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
+
+
+def _spin_here(seconds: float) -> None:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_the_meter_counts_this_process_and_what_it_waited_for() -> None:
+    meter = fair.CpuMeter(lambda: [])
+    before = meter.sample()
+    _spin_here(0.3)
+    subprocess.run([sys.executable, "-c", SPIN], check=True)
+    spent = meter.sample() - before
+    assert 0.65 <= spent < 5.0
+
+
+def test_the_meter_counts_another_process_and_the_children_it_reaped() -> None:
+    # A shell (not this process) starts a spinner and waits for it: the spinner's time is the
+    # shell's children's, as a lab server's sshd reaps the tar it ran for a session.
+    shell = subprocess.Popen(
+        ["sh", "-c", f'"{sys.executable}" -c "$0"; read -r _', SPIN],
+        stdin=subprocess.PIPE,
+    )
+    try:
+        meter = fair.CpuMeter(lambda: [shell.pid])
+        deadline = time.monotonic() + 60
+        while fair.process_cpu_seconds(shell.pid) < 0.35:  # the spinner ended and was reaped
+            assert time.monotonic() < deadline, "the spinner's time never reached its shell"
+            time.sleep(0.05)
+        # only the shell's share is the others' part: this process spent nearly nothing
+        others = meter.sample() - fair.CpuMeter(lambda: []).sample()
+        assert 0.35 <= others < 5.0
+    finally:
+        assert shell.stdin is not None
+        shell.stdin.close()
+        shell.wait(timeout=60)
+    assert fair.process_cpu_seconds(shell.pid) == 0.0  # gone: nothing to count
+
+
+def test_a_namespace_lists_its_processes() -> None:
+    mine = fair.namespace_processes(Path("/proc/self/ns/net"))
+    assert os.getpid() in mine
+
+
+def test_the_ceiling_is_the_cores_over_the_cost_per_gb() -> None:
+    baseline = fair.Series("OpenSSH", seconds=[2.0], cpu=[3.0])  # 1 GB in 2 s, 1.5 cores busy
+    pmc = fair.Series("PMC", seconds=[2.5], cpu=[4.0])  # 4 core-s per GB
+    # all cores busy at 4 core-s per GB: cores/4 GB/s, against the baseline's 0.5 GB/s
+    assert pmc.ceiling(1.0, baseline) == fair.cores() / 4.0 / 0.5
+    assert baseline.cpu_per_gb(1.0) == 3.0
