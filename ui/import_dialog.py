@@ -197,7 +197,8 @@ class ImportDialog(BundleDialog):
             scan = await loop.run_in_executor(
                 self.session.tasks.transfer,
                 # scan_bundle only calls progress(n) (annotated ByteProgress in pmc)
-                lambda: scan_bundle(path, progress=counter),  # type: ignore[arg-type]
+                # the data files' checksums are checked as the import streams them
+                lambda: scan_bundle(path, progress=counter, hash_data=False),  # type: ignore[arg-type]
             )
         except Cancelled:
             return

@@ -51,6 +51,12 @@ class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
 
+class MemberData(Readable, Protocol):
+    """A member's data as a bundle reader yields it: read, or passed over (``skip``)."""
+
+    def skip(self) -> None: ...
+
+
 ByteCounter = Callable[[int], None]
 
 
@@ -97,3 +103,6 @@ class BytesReader:
         chunk = bytes(self._view[self._pos : end])
         self._pos += len(chunk)
         return chunk
+
+    def skip(self) -> None:
+        self._pos = len(self._view)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
+import os
 import tarfile
 import zlib
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ from pmc.bundle.archive import (
     MAX_MANIFEST,
     ByteCounter,
     BytesReader,
+    MemberData,
     Readable,
     check_member_name,
 )
@@ -52,17 +55,40 @@ class _CountingReader:
     def __init__(self, raw: Readable) -> None:
         self._raw = raw
         self.count = 0
+        self._file = raw if isinstance(raw, io.BufferedReader | io.FileIO) else None
 
     def read(self, size: int = -1, /) -> bytes:
         data = self._raw.read(size)
         self.count += len(data)
         return data
 
+    def skip(self, size: int, /) -> int | None:
+        """Move ``size`` bytes on without reading them, or None when the source is not a
+        file that can; how many bytes there were before the file's end."""
+        if self._file is None or not self._file.seekable():
+            return None
+        end = os.fstat(self._file.fileno()).st_size
+        moved = max(0, min(size, end - self._file.tell()))
+        self._file.seek(moved, os.SEEK_CUR)
+        self.count += moved
+        return moved
+
 
 class _Prefixed:
-    def __init__(self, prefix: bytes, rest: Readable) -> None:
+    def __init__(self, prefix: bytes, rest: _CountingReader) -> None:
         self._prefix = prefix
         self._rest = rest
+
+    def skip(self, size: int, /) -> int | None:
+        head = min(size, len(self._prefix))
+        if size > head:
+            more = self._rest.skip(size - head)
+            if more is None:
+                return None
+            self._prefix = self._prefix[head:]
+            return head + more
+        self._prefix = self._prefix[head:]
+        return head
 
     def read(self, size: int = -1, /) -> bytes:
         if self._prefix:
@@ -79,10 +105,13 @@ class BundleReader:
     """Reads a bundle front to back, checking it as it goes.
 
     ``members()`` yields each data member (not the manifest or the trailer) with a reader;
-    the consumer may read it or not (the rest is drained and hashed). After the last member
-    the trailer is compared with what was hashed. When ``expected`` (the trailer from an
-    earlier full pass) is given, each member is compared as soon as it ends, so a file that
-    changed since it was verified is caught before the next member is used.
+    the consumer may read it or not (the rest is drained and hashed), or pass over it
+    unhashed (its ``skip``: only its size is then checked, :attr:`unhashed` names it). After
+    the last member the trailer is compared with what was hashed. When ``expected`` (the
+    trailer from an earlier pass) is given, each member is compared as soon as it ends, so a
+    file that changed since it was verified is caught before the next member is used; a
+    member of ``unverified`` (one the earlier pass skipped) that does not match it is a
+    damaged bundle.
     """
 
     def __init__(
@@ -92,10 +121,13 @@ class BundleReader:
         where: str,
         limits: Limits | None = None,
         expected: Checksums | None = None,
+        unverified: frozenset[str] = frozenset(),
     ) -> None:
         self.where = where
         self.limits = limits or Limits()
         self.expected = expected
+        self.unverified = unverified
+        self.unhashed: set[str] = set()  # members passed over: only their size was checked
         self._raw = _CountingReader(raw)
         self._entries = 0
         self._member_bytes = 0
@@ -127,7 +159,7 @@ class BundleReader:
         )
 
     # --- public
-    def members(self) -> Iterator[tuple[Member, Readable]]:
+    def members(self) -> Iterator[tuple[Member, MemberData]]:
         while True:
             info = self._next()
             if info is None:
@@ -230,11 +262,15 @@ class BundleReader:
         return b"".join(parts)
 
     def _close_member(self, name: str, stream: _MemberStream) -> None:
-        got = MemberSum(stream.size, stream.digest.hexdigest())
+        got = MemberSum(stream.size, "" if stream.skipped else stream.digest.hexdigest())
         self.sums[name] = got
+        if stream.skipped:
+            self.unhashed.add(name)
         if self.expected is not None:
             want = self.expected.members.get(name)
-            if want != got:
+            if want is not None and name in self.unverified and not self._matches(name, want):
+                raise self._damaged(name, want)
+            if want is None or not self._matches(name, want):
                 raise ChecksumMismatch(
                     f"member {name!r} differs from the checksums verified earlier "
                     "(the file changed while it was being imported)",
@@ -250,19 +286,13 @@ class BundleReader:
         if MANIFEST_NAME in listed:
             seen[MANIFEST_NAME] = self.sums[MANIFEST_NAME]
         for name, want in listed.items():
-            got = seen.get(name)
-            if got is None:
+            if name not in seen:
                 raise ChecksumMismatch(
                     f"member {name!r} is listed in checksums.json but is not in the bundle",
                     where=self.where,
                 )
-            if got != want:
-                raise ChecksumMismatch(
-                    f"member {name!r} does not match its checksum (size {got.size}, expected "
-                    f"{want.size}; SHA-256 {got.sha256[:16]}…, expected {want.sha256[:16]}…): "
-                    "the bundle is damaged or was altered",
-                    where=self.where,
-                )
+            if not self._matches(name, want):
+                raise self._damaged(name, want)
         extra = sorted(set(seen) - set(listed))
         if extra:
             raise ChecksumMismatch(
@@ -275,6 +305,21 @@ class BundleReader:
             )
         self.checksums = trailer
 
+    def _matches(self, name: str, want: MemberSum) -> bool:
+        """What was read of ``name`` is ``want`` (only its size when it was passed over)."""
+        got = self.sums[name]
+        return got.size == want.size if name in self.unhashed else got == want
+
+    def _damaged(self, name: str, want: MemberSum) -> ChecksumMismatch:
+        got = self.sums[name]
+        found = "not read" if name in self.unhashed else f"{got.sha256[:16]}…"
+        return ChecksumMismatch(
+            f"member {name!r} does not match its checksum (size {got.size}, expected "
+            f"{want.size}; SHA-256 {found}, expected {want.sha256[:16]}…): "
+            "the bundle is damaged or was altered",
+            where=self.where,
+        )
+
 
 class _MemberStream:
     def __init__(self, reader: BundleReader, info: tarfile.TarInfo) -> None:
@@ -283,6 +328,7 @@ class _MemberStream:
         self._declared = info.size
         self.digest = hashlib.sha256()
         self.name = info.name
+        self.skipped = False  # passed over unread: its checksum is not known
 
     def read(self, size: int = -1, /) -> bytes:
         want = CHUNK if size is None or size < 0 else min(size, CHUNK)
@@ -302,6 +348,18 @@ class _MemberStream:
     def drain(self) -> None:
         while self.read(CHUNK):
             pass
+
+    def skip(self) -> None:
+        """Pass over the rest unread and unhashed where the bundle is a file on disk (only
+        its size is then checked); else read and hash it as :meth:`drain` does."""
+        moved = self._reader._tar.skip()
+        if moved is None:
+            self.drain()
+            return
+        if moved:
+            self.skipped = True
+        self.size += moved
+        self._reader._count(moved)
 
 
 def verify_file(path: Path, *, on_bytes: ByteCounter | None = None) -> tuple[Manifest, Checksums]:

@@ -72,7 +72,12 @@ class Loader:
 
     def run(self) -> None:
         with open(self.scan.path, "rb") as raw:
-            reader = BundleReader(raw, where=str(self.scan.path), expected=self.scan.checksums)
+            reader = BundleReader(
+                raw,
+                where=str(self.scan.path),
+                expected=self.scan.checksums,
+                unverified=self.scan.unhashed,
+            )
             for member, stream in reader.members():
                 name = member.name
                 if self.db is not None and name in self.db.by_member:
@@ -121,7 +126,9 @@ async def load_in_one_pass(
 ) -> None:
     """One pass over the verified bundle ``scan``: its tables into ``db`` (one transaction,
     begun first and committed only at the end, after the swap), each data folder's files
-    through ``tar`` into its staging folder (``staging``: key -> folder on the target). A
+    through ``tar`` into its staging folder (``staging``: key -> folder on the target). Each
+    member is checked against ``scan``'s checksums as it ends (the data files whose checksums
+    the scan left to the import, :attr:`Scan.unhashed`, included), the trailer at the end. A
     failure stops every tar and leaves the transaction uncommitted."""
     tar_pipes: dict[str, Pipe] = {}
     for key, folder in staging.items():

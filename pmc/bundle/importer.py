@@ -2,16 +2,21 @@
 
 Order of work, and why nothing is ever left half-done:
 
-1. **Verify** the whole bundle locally (every name, type, size, checksum, the trailer) and
-   check it against the target: the Playout version and every table and column must exist
-   there (else *newer Playout schema*), and the whole job must fit each of the target's
-   filesystems (:func:`~pmc.bundle.import_plan.check_space`). Any refusal happens here,
-   before the target is touched (once the cluster lock is taken, which also clears what an
-   earlier failed job left: :mod:`pmc.cluster_lock`).
+1. **Verify** the whole bundle locally (every name, type and size, the trailer, the checksum
+   of every member but the data files, every table member as COPY data; the data files are
+   passed over unread and their checksums checked in step 3: ``scan_bundle(hash_data=False)``)
+   and check it against the target: the Playout version and every table and column must
+   exist there (else *newer Playout schema*), and the whole job must fit each of the target's
+   filesystems (:func:`~pmc.bundle.import_plan.check_space`). Any refusal but a data file's
+   checksum happens here, before the target is touched (once the cluster lock is taken,
+   which also clears what an earlier failed job left: :mod:`pmc.cluster_lock`).
 2. **Back up** the target: an automatic export of every part that will be replaced, kept on
    this computer; its path is in the result and the job log.
 3. **Stage and load in one pass** over the bundle (each member is checked against the
-   verified checksums as it streams, so a file that changed since step 1 is caught): the
+   trailer's checksums as it streams, so a data file that is damaged, or any file that
+   changed since step 1, is caught before anything live changes: the staging folders are
+   discarded, the transaction never commits, the automatic backup is removed and the bundle
+   is refused as in step 1, the target as it was): the
    tables go as COPY data over the PostgreSQL protocol into staging tables, and only once
    they all hold the bundle's rows and still match the target's catalog are the target's
    tables emptied and filled from them, in one transaction (:mod:`pmc.bundle.import_db`: no
@@ -56,7 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pmc import audit_trail, paths
-from pmc.bundle.errors import BundleOperationFailed
+from pmc.bundle.errors import BundleError, BundleOperationFailed
 from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.import_db import TableLoad, target_database
 from pmc.bundle.import_load import (
@@ -216,15 +221,17 @@ class BundleImport:
         ctx: JobContext | None,
         scan: Scan | None,
     ) -> BundleImport:
-        """Verify the whole bundle (unless ``scan`` says it was) and check it against the
-        target: schema, columns, space, the config files to write. Changes nothing."""
+        """Verify the bundle (unless ``scan`` says it was; the data files' checksums are left
+        to :meth:`stage_and_load`) and check it against the target: schema, columns, space,
+        the config files to write. Changes nothing."""
         options = options or ImportOptions()
         with job_step(ctx, "Verify the bundle", connection):
             if scan is None:
                 size = path.stat().st_size if path.exists() else 0
                 progress = ByteProgress(ctx, "Verifying", size or None)
                 scan = await asyncio.get_running_loop().run_in_executor(
-                    connection.executors.transfers, lambda: scan_bundle(path, progress=progress)
+                    connection.executors.transfers,
+                    lambda: scan_bundle(path, progress=progress, hash_data=False),
                 )
             parts = chosen_parts(scan.manifest, options.parts)
             catalog, version = await asyncio.gather(
@@ -247,7 +254,9 @@ class BundleImport:
         return checked
 
     async def run(self, started: float) -> ImportResult:
-        """The phases after :meth:`check`; a failure after the backup is rolled back."""
+        """The phases after :meth:`check`; a failure after the backup is rolled back. A
+        bundle refused while it streams (:class:`BundleError`: a damaged data file, table
+        data PostgreSQL does not read) changed nothing, so its backup is removed too."""
         backup = await self.back_up()
         try:
             await self.stage_and_load()
@@ -255,6 +264,10 @@ class BundleImport:
             await self.restart_and_verify()
         except (Exception, Cancelled, asyncio.CancelledError) as exc:
             await self.roll_back(backup)
+            if isinstance(exc, BundleError) and not self.committed:
+                backup.unlink(missing_ok=True)
+                self.result.backup = None
+                self.log(f"the bundle was refused; its backup {backup} was removed")
             if isinstance(exc, PmcError) and not self.committed:
                 raise
             raise BundleOperationFailed(

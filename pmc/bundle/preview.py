@@ -2,11 +2,12 @@
 
 :func:`scan_bundle` reads the bundle once, verifying everything (manifest, names, member types,
 sizes, checksums, the trailer, every table member as COPY data of its table's columns:
-:mod:`pmc.bundle.copy_text`) and keeping what a preview needs: the file list with sizes and
-times, the small members (config files, the services and networks tables). :func:`preview`
-compares that with a target server: DVB services and networks added, removed or changed; data
-files added, changed (size or time differ) or removed; config files as unified diffs; and what
-the import will do with the target's own addresses.
+:mod:`pmc.bundle.copy_text`) — or everything but the data files' checksums, which the import
+checks as it streams them (``hash_data=False``) — and keeping what a preview needs: the file
+list with sizes and times, the small members (config files, the services and networks
+tables). :func:`preview` compares that with a target server: DVB services and networks added,
+removed or changed; data files added, changed (size or time differ) or removed; config files
+as unified diffs; and what the import will do with the target's own addresses.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Scan:
     files: dict[str, tuple[int, int]] = field(default_factory=dict)  # data/... -> (size, mtime)
     dirs: set[str] = field(default_factory=set)
     small: dict[str, bytes] = field(default_factory=dict)
+    unhashed: frozenset[str] = frozenset()  # data files whose checksum is checked on import
 
     def summary(self) -> str:
         m = self.manifest
@@ -70,14 +72,30 @@ class Scan:
                 entry[1] += size
             for key, (count, size) in sorted(by_key.items()):
                 lines.append(f"data {key}: {plural(count, 'file')}, {human_bytes(size)}")
-        lines.append(f"{plural(len(self.checksums.members), 'member')} verified (SHA-256)")
+        hashed = len(self.checksums.members) - len(self.unhashed)
+        lines.append(
+            f"{plural(hashed, 'member')} verified (SHA-256)"
+            + (
+                f", {plural(len(self.unhashed), 'data file')} by size (their SHA-256 is checked "
+                "as they are imported)"
+                if self.unhashed
+                else ""
+            )
+        )
         return "\n".join(lines)
 
 
 def scan_bundle(
-    path: Path, *, progress: ByteProgress | None = None, limits: Limits | None = None
+    path: Path,
+    *,
+    progress: ByteProgress | None = None,
+    limits: Limits | None = None,
+    hash_data: bool = True,
 ) -> Scan:
-    """Reads and verifies the whole bundle (blocking: run it in a worker thread)."""
+    """Reads and verifies the whole bundle (blocking: run it in a worker thread). Without
+    ``hash_data`` the data files of a bundle on disk are passed over unread: their names,
+    types and sizes are checked, their checksums are left to the import, which checks each
+    as it streams into a staging folder (:attr:`Scan.unhashed` names them)."""
     path = Path(path)
     try:
         raw = open(path, "rb")  # noqa: SIM115
@@ -101,6 +119,11 @@ def scan_bundle(
                 continue
             if member.name.startswith("data/"):
                 files[member.name] = (member.size, member.mtime)
+                if not hash_data:
+                    stream.skip()
+                    if progress:
+                        progress(member.size)
+                    continue
             check = None
             if member.name.startswith("db/"):
                 spec = specs.get(member.name)
@@ -126,7 +149,10 @@ def scan_bundle(
         for spec in reader.manifest.tables:  # a table without a member is an empty one
             found = tables.get(spec.name) or CopyTextCheck(spec.member, 1, where=str(path))
             found.finish(reader.checksums.rows.get(spec.name, 0))
-        return Scan(path, reader.manifest, reader.checksums, size, files, dirs, small)
+        return Scan(
+            path, reader.manifest, reader.checksums, size, files, dirs, small,
+            frozenset(reader.unhashed),
+        )  # fmt: skip
 
 
 def _one_run(folders: list[str], key: str, *, where: str) -> None:

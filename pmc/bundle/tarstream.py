@@ -157,6 +157,22 @@ class TarStream:
             self._pad = _padded(self._left) - self._left
             return info
 
+    def skip(self) -> int | None:
+        """Pass over the rest of the current member's data without reading it, when the
+        source can (a bundle file on disk: its ``skip``); returns how many bytes, or None
+        when the source cannot skip (the data is then still to be read)."""
+        skip = getattr(self._src, "skip", None)
+        moved = skip(self._left) if skip is not None and self._left else None
+        if moved is None:
+            return 0 if not self._left else None
+        if moved != self._left:
+            raise TruncatedBundle(
+                "the bundle is truncated (it ends inside a member)", where=self.where
+            )
+        self._left = 0
+        self.offset += moved
+        return int(moved)
+
     def read(self, size: int = CHUNK) -> bytes:
         """Up to ``size`` bytes of the current member's data (b"" at its end)."""
         if not self._left:

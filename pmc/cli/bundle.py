@@ -135,7 +135,7 @@ def _import(args: argparse.Namespace) -> int:
         writable_folder(args.backup_dir, "--backup-dir")
     progress = ByteProgress(None, "Verifying", None)
     print(f"verifying {args.bundle} …", file=sys.stderr)
-    scan = scan_bundle(args.bundle, progress=progress)
+    scan = scan_bundle(args.bundle, progress=progress, hash_data=False)  # data: on import
     print(scan.summary())
 
     if args.dry_run:

@@ -85,6 +85,9 @@ def _bad_bundles(good: Path, tmp: Path) -> dict[str, tuple[Path, type[PmcError],
     pos = flipped.index(b"Icareus Playout lab sample carousel")
     flipped[pos] ^= 0x01
     (tmp / "flipped.pmcbundle").write_bytes(bytes(flipped))
+    flipped = bytearray(data)
+    flipped[flipped.index(b"Icareus Network 1")] ^= 0x01
+    (tmp / "flipped-table.pmcbundle").write_bytes(bytes(flipped))
     link = tarfile.TarInfo("data/carousel/escape")
     link.type = tarfile.SYMTYPE
     link.linkname = "../../../../etc"
@@ -115,10 +118,15 @@ def _bad_bundles(good: Path, tmp: Path) -> dict[str, tuple[Path, type[PmcError],
     return {
         "not a bundle": (tmp / "not.pmcbundle", errors.NotABundle, "not a PMC bundle"),
         "truncated": (tmp / "truncated.pmcbundle", errors.TruncatedBundle, "truncated"),
-        "checksum": (
+        "checksum": (  # a data file: found as it streams into the staging folder
             tmp / "flipped.pmcbundle",
             errors.ChecksumMismatch,
             "does not match its checksum",
+        ),
+        "table checksum": (  # found before the target is touched
+            tmp / "flipped-table.pmcbundle",
+            errors.ChecksumMismatch,
+            "'db/networks.copy' does not match its checksum",
         ),
         "format version": (
             rewrite(
@@ -203,7 +211,11 @@ def test_each_bad_bundle_is_refused_and_the_target_is_unchanged(
         assert "Nothing was changed" in message, (label, message)
         messages.add(message)
         assert (backup.tree_digest(), backup.table_digest(ALL_TABLES)) == before, label
-        assert not (tmp_path / "backups").exists(), label  # refused before any work
+        if label == "checksum":  # refused as it streamed: staging and backup removed
+            assert not list((tmp_path / "backups").iterdir()), label
+            (tmp_path / "backups").rmdir()
+        else:
+            assert not (tmp_path / "backups").exists(), label  # refused before any work
     assert len(messages) == len(cases)
 
 
