@@ -1,7 +1,9 @@
 """Why a bundle is refused: one class per reason, each with the sentence the operator reads.
 
-Every refusal happens before anything on a server is changed (the import verifies the whole
-bundle locally first), so each message ends by saying the target was left as it was.
+Every refusal happens before anything on a server is changed (the import verifies the bundle
+locally first; a data file's checksum, checked as it streams into a staging folder, before
+anything live changes, the staging discarded), so each message ends by saying the target was
+left as it was.
 """
 
 from __future__ import annotations

@@ -27,12 +27,13 @@ Order of work, and why nothing is ever left half-done:
    rolls the database back by itself.
 4. **Switch**: each data folder is renamed to ``FOLDER.pmc-old-ID`` and the staged one into
    place (renames on the same filesystem); config files are written atomically with backups.
-5. **Restart** what the imported parts affect (:func:`services_to_restart`: ``playout-api``
-   for the API config and the database it serves, the Playout daemons ``playout-scheduler``,
-   ``eit-update`` and ``playout-admin`` after a database or EPG import — the vendor's
-   manual: imports need service restarts — and ``playout-scheduler`` for new data files; a
-   unit the server does not have is skipped and said) and **verify**: each restarted service
-   is active, every table has the bundle's row count. Then the old folders are removed.
+5. **Restart** what the imported parts affect, all together (:func:`services_to_restart`:
+   ``playout-api`` for the API config and the database it serves, the Playout daemons
+   ``playout-scheduler``, ``eit-update`` and ``playout-admin`` after a database or EPG
+   import — the vendor's manual: imports need service restarts — and ``playout-scheduler``
+   for new data files; a unit the server does not have is skipped and said) and **verify**:
+   each restarted service is active, every table has the bundle's row count. Then the old
+   folders are removed.
 
 Each step is a method of :class:`BundleImport`, in this order. Every change on the target
 goes into its change ledger (:mod:`pmc.change_ledger`, the setup executor's) as it is made:
@@ -267,7 +268,7 @@ class BundleImport:
             if isinstance(exc, BundleError) and not self.committed:
                 backup.unlink(missing_ok=True)
                 self.result.backup = None
-                self.log(f"the bundle was refused; its backup {backup} was removed")
+                self.log(f"the bundle was refused and nothing was changed: {backup} removed")
             if isinstance(exc, PmcError) and not self.committed:
                 raise
             raise BundleOperationFailed(
@@ -360,25 +361,33 @@ class BundleImport:
     # 5. restart and verify -----------------------------------------------------------------
 
     async def restart_and_verify(self) -> None:
-        """Restart what the import affects (each must be active again; a unit the server
-        does not have is skipped and said), then every table must have the bundle's rows."""
+        """Restart what the import affects, all together (none waits for another; each must
+        be active again; a unit the server does not have is skipped and said), then every
+        table must have the bundle's rows."""
         connection, result = self.connection, self.result
         with self.step("Restart services and verify"):
             if self.options.restart:
-                for unit, why in self.restart_units:
-                    if not (await services.status(connection, unit)).exists:
+                units = [unit for unit, _ in self.restart_units]
+                found = await asyncio.gather(*(services.status(connection, u) for u in units))
+                for (unit, why), status in zip(self.restart_units, found, strict=True):
+                    if not status.exists:
                         result.notes.append(f"{unit} is not installed on {self.name}; skipped")
                         continue
                     self.log(f"restarting {unit} ({why})")
                     self.touched.append(unit)
-                    try:
-                        await services.restart_active(connection, unit)
-                    except ServiceNotActive as exc:
+                ended = await asyncio.gather(
+                    *(services.restart_active(connection, unit) for unit in self.touched),
+                    return_exceptions=True,  # every restart ends before a rollback begins
+                )
+                for unit, end in zip(self.touched, ended, strict=True):
+                    if isinstance(end, ServiceNotActive):
                         raise BundleOperationFailed(
-                            f"{unit} is {exc.state} after the import",
+                            f"{unit} is {end.state} after the import",
                             where=connection.label,
                             hint="The previous configuration is being restored from the backup",
-                        ) from exc
+                        ) from end
+                    if isinstance(end, BaseException):
+                        raise end
                     result.restarted.append(unit)
             loaded = {t.name for t in self.tables}
             counts = await target_counts(connection, sorted(loaded))

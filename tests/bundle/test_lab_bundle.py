@@ -157,6 +157,34 @@ def test_import_restarts_what_it_affects_and_each_is_active(fresh_lab: Any, tmp_
         lab.reset()
 
 
+def test_import_restarts_its_services_together(fresh_lab: Any, tmp_path: Path) -> None:
+    """The restart of playout-api goes on only once playout-scheduler's restart has begun
+    (bounded wait in the systemctl stand-in): restarts one after the other would fail."""
+    lab: LabCluster = fresh_lab
+    srv = lab.servers["backup"]
+    stand_in = srv.path("/usr/local/sbin/systemctl")
+    stand_in.rename(stand_in.with_name("systemctl.real"))
+    stand_in.write_text(
+        "#!/bin/sh\n"
+        'case " $* " in\n'
+        '  *" restart "*playout-scheduler*) touch /tmp/pmc-scheduler-restarting;;\n'
+        '  *" restart "*playout-api*) n=0; until [ -e /tmp/pmc-scheduler-restarting ]; do\n'
+        "    n=$((n + 1)); [ $n -le 600 ] || { echo 'playout-scheduler did not restart "
+        "alongside' >&2; exit 1; }; sleep 0.1; done;;\n"
+        "esac\n"
+        'exec /usr/local/sbin/systemctl.real "$@"\n'
+    )
+    stand_in.chmod(0o755)
+    try:
+        result = _roundtrip(lab, tmp_path, epg=False)
+        assert result.restarted == [
+            "playout-api.service", "playout-scheduler", "eit-update", "playout-admin",
+        ]  # fmt: skip
+        assert srv.path("/tmp/pmc-scheduler-restarting").exists()
+    finally:
+        lab.reset()
+
+
 def test_failure_after_the_commit_restores_the_target_byte_for_byte(
     fresh_lab: Any, tmp_path: Path
 ) -> None:
