@@ -18,7 +18,11 @@ PMC's alone (:mod:`pmc.remote.tunnels`), with psycopg:
    reference imported ones (the EPG when it is left out) are set aside first and put back
    where their references still exist.
 4. The caller commits (:meth:`TableLoad.commit`) once the data folders are staged too; any
-   failure before that rolls the whole transaction back.
+   failure before that rolls the whole transaction back. While they stream, the transaction
+   waits with nothing to do: :meth:`TableLoad.kept_alive` sends it a ``SELECT 1`` every
+   :data:`KEEP_ALIVE` seconds, so that PostgreSQL does not end it as idle (every PMC session's
+   ``idle_in_transaction_session_timeout``, :data:`~pmc.catalog.SESSION_LIMITS`) however long
+   a slow link takes to move the files.
 
 Rights: COPY into temporary tables, DELETE and INSERT on the imported tables — what loading
 the same rows by hand needs, no superuser. Tables caught in a foreign-key cycle are loaded with
@@ -30,7 +34,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Iterable
+import threading
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import psycopg
@@ -48,6 +53,7 @@ from pmc.words import plural
 PgConn = psycopg.Connection[tuple[Any, ...]]
 
 _LINE = re.compile(r"\bline (\d+)")
+KEEP_ALIVE = 60.0  # seconds between keep-alives of a waiting load (its idle limit: 300 s)
 
 
 @contextlib.asynccontextmanager
@@ -144,6 +150,30 @@ class TableLoad:
                     _table(spec.name),
                 )
             )  # fmt: skip
+
+    @contextlib.contextmanager
+    def kept_alive(self) -> Iterator[None]:
+        """While the block runs (the data folders streaming after the tables), a ``SELECT 1``
+        every :data:`KEEP_ALIVE` seconds from a thread of its own, so that the transaction is
+        never idle long enough for PostgreSQL to end it (a COPY holds the connection: the
+        keep-alive waits for its end). A failed keep-alive stops them; the load's next
+        statement reports the lost session."""
+        stop = threading.Event()
+
+        def keep() -> None:
+            while not stop.wait(KEEP_ALIVE):
+                try:
+                    self._execute(sql.SQL("SELECT 1"))
+                except BundleOperationFailed:
+                    return
+
+        thread = threading.Thread(target=keep, name="pmc-db-keep-alive", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=KEEP_ALIVE)
 
     def copy(self, spec: TableSpec, stream: Readable, progress: ByteCounter) -> None:
         """Stream one member into its staging table (COPY over the protocol)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tarfile
 from collections.abc import Callable, Sequence
 
@@ -141,12 +142,13 @@ async def load_in_one_pass(
     def load() -> None:
         if db is not None:
             db.begin()
-        loader.run()
-        for pipe in tar_pipes.values():  # folders without members
-            if not pipe.channel.closed and pipe is not loader.tar:
-                pipe.write(bytes(2 * BLOCK))
-                pipe.close_stdin()
-                pipe.finish(check=False)
+        with db.kept_alive() if db is not None else contextlib.nullcontext():
+            loader.run()
+            for pipe in tar_pipes.values():  # folders without members
+                if not pipe.channel.closed and pipe is not loader.tar:
+                    pipe.write(bytes(2 * BLOCK))
+                    pipe.close_stdin()
+                    pipe.finish(check=False)
         if db is not None:
             db.swap()
             db.commit()

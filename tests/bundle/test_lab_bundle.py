@@ -13,6 +13,7 @@ import paramiko
 import psycopg
 import pytest
 
+from pmc.bundle import import_db
 from pmc.bundle.errors import BundleOperationFailed
 from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.importer import ImportOptions, ImportResult, import_bundle
@@ -182,6 +183,46 @@ def test_import_restarts_its_services_together(fresh_lab: Any, tmp_path: Path) -
         ]  # fmt: skip
         assert srv.path("/tmp/pmc-scheduler-restarting").exists()
     finally:
+        lab.reset()
+
+
+SLOW_TAR = r"""#!/bin/sh
+# The staging tars of an import start only once its database transaction has waited idle
+# for 3 s (three times the idle limit the test sets), or it was ended: a slow link.
+case "$*" in *pmc-stage-*)
+  seen=; n=0
+  while [ $n -lt 600 ]; do
+    age=$(psql -X -At -U postgres -d playout -c "SELECT coalesce(max(extract(epoch FROM
+      now() - xact_start))::int, -1) FROM pg_stat_activity WHERE datname = 'playout' AND
+      state = 'idle in transaction' AND (query LIKE 'COPY \"pmc_stage_%' OR query = 'SELECT 1')")
+    if [ "$age" -ge 3 ]; then echo waited > /tmp/pmc-slow-tar; break; fi
+    if [ "$age" -lt 0 ] && [ -n "$seen" ]; then echo ended > /tmp/pmc-slow-tar; break; fi
+    [ "$age" -ge 0 ] && seen=1
+    n=$((n + 1)); sleep 0.1
+  done;;
+esac
+exec /usr/bin/tar "$@"
+"""
+
+
+def test_a_slow_link_does_not_end_the_import_transaction(
+    fresh_lab: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data folders take longer to arrive than PostgreSQL lets a transaction wait idle
+    (1 s here, 300 s in PMC's sessions): the load's keep-alives hold it, the import commits."""
+    lab: LabCluster = fresh_lab
+    monkeypatch.setattr(import_db, "SESSION_LIMITS", "-c idle_in_transaction_session_timeout=1000")
+    monkeypatch.setattr(import_db, "KEEP_ALIVE", 0.2)
+    srv = lab.servers["backup"]
+    slow = srv.path("/usr/local/sbin/tar")
+    slow.write_text(SLOW_TAR)
+    slow.chmod(0o755)
+    try:
+        result = _roundtrip(lab, tmp_path, epg=False)
+        assert srv.path("/tmp/pmc-slow-tar").read_text() == "waited\n"
+        assert result.rows and all(n > 0 for n in result.rows.values())
+    finally:
+        slow.unlink()
         lab.reset()
 
 
