@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from pmc.bundle import jobs as bundle_jobs
-from pmc.bundle.importer import ImportOptions, ImportResult, default_backup_dir
+from pmc.bundle.import_backup import default_backup_dir
+from pmc.bundle.importer import ImportOptions, ImportResult
 from pmc.bundle.preview import Preview, Scan, scan_bundle
 from pmc.bundle.progress import human_bytes
 from pmc.errors import Cancelled, PmcError

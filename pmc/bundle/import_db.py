@@ -153,11 +153,11 @@ class TableLoad:
 
     @contextlib.contextmanager
     def kept_alive(self) -> Iterator[None]:
-        """While the block runs (the data folders streaming after the tables), a ``SELECT 1``
-        every :data:`KEEP_ALIVE` seconds from a thread of its own, so that the transaction is
-        never idle long enough for PostgreSQL to end it (a COPY holds the connection: the
-        keep-alive waits for its end). A failed keep-alive stops them; the load's next
-        statement reports the lost session."""
+        """While the block runs (the data folders streaming after the tables, the backup
+        being finished), a ``SELECT 1`` every :data:`KEEP_ALIVE` seconds from a thread of its
+        own, so that the transaction is never idle long enough for PostgreSQL to end it (a
+        COPY holds the connection: the keep-alive waits for its end). A failed keep-alive
+        stops them; the load's next statement reports the lost session."""
         stop = threading.Event()
 
         def keep() -> None:
@@ -167,13 +167,11 @@ class TableLoad:
                 except BundleOperationFailed:
                     return
 
-        thread = threading.Thread(target=keep, name="pmc-db-keep-alive", daemon=True)
-        thread.start()
+        threading.Thread(target=keep, name="pmc-db-keep-alive", daemon=True).start()
         try:
             yield
         finally:
-            stop.set()
-            thread.join(timeout=KEEP_ALIVE)
+            stop.set()  # a keep-alive under way ends by itself, after its statement
 
     def copy(self, spec: TableSpec, stream: Readable, progress: ByteCounter) -> None:
         """Stream one member into its staging table (COPY over the protocol)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import tarfile
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from pmc.bundle.archive import BLOCK, CHUNK
 from pmc.bundle.archive_reader import BundleReader
@@ -124,13 +124,16 @@ async def load_in_one_pass(
     progress: ByteProgress,
     *,
     executable: dict[str, set[str]] | None = None,
+    before_swap: Awaitable[object] | None = None,
 ) -> None:
     """One pass over the verified bundle ``scan``: its tables into ``db`` (one transaction,
     begun first and committed only at the end, after the swap), each data folder's files
     through ``tar`` into its staging folder (``staging``: key -> folder on the target). Each
     member is checked against ``scan``'s checksums as it ends (the data files whose checksums
-    the scan left to the import, :attr:`Scan.unhashed`, included), the trailer at the end. A
-    failure stops every tar and leaves the transaction uncommitted."""
+    the scan left to the import, :attr:`Scan.unhashed`, included), the trailer at the end.
+    The tables swap once ``before_swap`` (the import's backup) has ended too; the transaction
+    is kept alive until then (:meth:`TableLoad.kept_alive`). A failure stops every tar and
+    leaves the transaction uncommitted."""
     tar_pipes: dict[str, Pipe] = {}
     for key, folder in staging.items():
         tar_pipes[key] = await Pipe.start(
@@ -139,22 +142,28 @@ async def load_in_one_pass(
         )
     loader = Loader(scan, staging, db, lambda k: tar_pipes[k], progress, executable)
 
-    def load() -> None:
-        if db is not None:
-            db.begin()
-        with db.kept_alive() if db is not None else contextlib.nullcontext():
-            loader.run()
-            for pipe in tar_pipes.values():  # folders without members
-                if not pipe.channel.closed and pipe is not loader.tar:
-                    pipe.write(bytes(2 * BLOCK))
-                    pipe.close_stdin()
-                    pipe.finish(check=False)
+    def stage() -> None:
+        loader.run()
+        for pipe in tar_pipes.values():  # folders without members
+            if not pipe.channel.closed and pipe is not loader.tar:
+                pipe.write(bytes(2 * BLOCK))
+                pipe.close_stdin()
+                pipe.finish(check=False)
+
+    def swap() -> None:
         if db is not None:
             db.swap()
             db.commit()
 
+    transfers = connection.executors.transfers
     try:
-        await connection.in_thread(connection.executors.transfers, load)
+        if db is not None:
+            await connection.in_thread(transfers, db.begin)
+        with db.kept_alive() if db is not None else contextlib.nullcontext():
+            await connection.in_thread(transfers, stage)
+            if before_swap is not None:
+                await before_swap
+        await connection.in_thread(transfers, swap)
     except BaseException:
         for pipe in tar_pipes.values():
             await pipe.abort()

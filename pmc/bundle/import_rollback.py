@@ -49,10 +49,11 @@ async def reload_tables(connection: Connection, backup: Path, catalog: Catalog) 
 
 
 def rollback_unfinished(
-    connection: Connection, errors: list[str], backup: Path, ident: str, dirs: list[str]
+    connection: Connection, errors: list[str], backup: Path | None, ident: str, dirs: list[str]
 ) -> BundleOperationFailed:
     """The error of a rollback that could not finish: what stopped it, and how to restore
-    the server from the backup by hand."""
+    the server from the backup by hand (without a backup, the import failed before anything
+    live changed: only its staging folders are left)."""
     left = "".join(f" {d}.pmc-stage-{ident}" for d in dirs)
     cleared = (
         f"; the staging folders left on it ({left.strip()}) are removed by PMC's next job "
@@ -60,9 +61,14 @@ def rollback_unfinished(
         if left
         else ""
     )
+    restore = (
+        f"Restore the server from the backup at {backup} (pmc import {backup} …) once it is "
+        "reachable"
+        if backup
+        else "Nothing live was changed (the import failed before its backup was complete)"
+    )
     return BundleOperationFailed(
         "the import failed and the rollback did not finish: " + "; ".join(errors),
         where=connection.label,
-        hint=f"Restore the server from the backup at {backup} "
-        f"(pmc import {backup} …) once it is reachable{cleared}",
+        hint=restore + cleared,
     )

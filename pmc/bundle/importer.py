@@ -11,7 +11,9 @@ Order of work, and why nothing is ever left half-done:
    checksum happens here, before the target is touched (once the cluster lock is taken,
    which also clears what an earlier failed job left: :mod:`pmc.cluster_lock`).
 2. **Back up** the target: an automatic export of every part that will be replaced, kept on
-   this computer; its path is in the result and the job log.
+   this computer (:mod:`pmc.bundle.import_backup`); its path is in the result and the job
+   log. It is taken while step 3 stages the bundle, and is complete before anything live
+   changes: the tables swap only once it is written.
 3. **Stage and load in one pass** over the bundle (each member is checked against the
    trailer's checksums as it streams, so a data file that is damaged, or any file that
    changed since step 1, is caught before anything live changes: the staging folders are
@@ -55,15 +57,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import secrets as pysecrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pmc import audit_trail, paths
+from pmc import audit_trail
 from pmc.bundle.errors import BundleError, BundleOperationFailed
 from pmc.bundle.export import ExportOptions, export_bundle
+from pmc.bundle.import_backup import backup_file, backup_parts, settled
 from pmc.bundle.import_db import TableLoad, target_database
 from pmc.bundle.import_load import (
     CLEANUP_SCRIPT,
@@ -90,7 +92,7 @@ from pmc.bundle.manifest import PART_CONFIG, PART_DATA, TableSpec
 from pmc.bundle.preview import Scan, scan_bundle, target_counts
 from pmc.bundle.progress import ByteProgress
 from pmc.bundle.schema import playout_version
-from pmc.catalog import PART_DATABASE, PART_EPG, Catalog, read_catalog
+from pmc.catalog import Catalog, read_catalog
 from pmc.change_ledger import ChangeLedger, UndoKind, undo_change
 from pmc.cluster_lock import cluster_lock, hold_again
 from pmc.errors import Cancelled, PmcError
@@ -133,11 +135,6 @@ class ImportResult:
         return text
 
 
-def default_backup_dir() -> Path:
-    """Where automatic backups go: ``backups/`` in PMC's user data folder."""
-    return Path(paths.data_dir()) / "backups"
-
-
 async def import_bundle(
     connection: Connection,
     path: Path,
@@ -163,10 +160,10 @@ def job_step(
 
 class BundleImport:
     """One import, phase by phase in the order they run (the module docs): :meth:`check`
-    makes it (nothing changes before), then :meth:`run` goes through :meth:`back_up`,
-    :meth:`stage_and_load`, :meth:`switch`, :meth:`restart_and_verify` and
+    makes it (nothing changes before), then :meth:`run` goes through :meth:`back_up` beside
+    :meth:`stage_and_load`, then :meth:`switch`, :meth:`restart_and_verify` and
     :meth:`clean_up`. Each change on the target goes into :attr:`ledger` as it is made, and
-    :meth:`roll_back` undoes it newest first when a phase after the backup fails."""
+    :meth:`roll_back` undoes it newest first when a phase fails."""
 
     def __init__(
         self,
@@ -255,21 +252,25 @@ class BundleImport:
         return checked
 
     async def run(self, started: float) -> ImportResult:
-        """The phases after :meth:`check`; a failure after the backup is rolled back. A
-        bundle refused while it streams (:class:`BundleError`: a damaged data file, table
-        data PostgreSQL does not read) changed nothing, so its backup is removed too."""
-        backup = await self.back_up()
+        """The phases after :meth:`check`, the backup taken while the bundle is staged; a
+        failure is rolled back. Before the commit nothing live has changed: the backup is
+        cancelled, and a bundle refused while it streams (:class:`BundleError`: a damaged
+        data file, table data PostgreSQL does not read) has its finished backup removed."""
+        backing_up = asyncio.ensure_future(
+            self.back_up(backup_file(self.name, self.options.backup_dir))
+        )
         try:
-            await self.stage_and_load()
+            await self.stage_and_load(backing_up)
             await self.switch()
             await self.restart_and_verify()
         except (Exception, Cancelled, asyncio.CancelledError) as exc:
+            backup = await settled(backing_up)
             await self.roll_back(backup)
-            if isinstance(exc, BundleError) and not self.committed:
+            if isinstance(exc, BundleError) and not self.committed and backup:
                 backup.unlink(missing_ok=True)
                 self.result.backup = None
                 self.log(f"the bundle was refused and nothing was changed: {backup} removed")
-            if isinstance(exc, PmcError) and not self.committed:
+            if not self.committed and (isinstance(exc, PmcError) or backup is None):
                 raise
             raise BundleOperationFailed(
                 f"the import failed and was rolled back to the backup ({exc})",
@@ -283,37 +284,22 @@ class BundleImport:
 
     # 2. back up ----------------------------------------------------------------------------
 
-    async def back_up(self) -> Path:
-        """An automatic export of every part the import replaces (and the config files, and
-        the EPG beside the database), kept on this computer; returns its path."""
-        if self.options.backup_dir is None:  # PMC's own folders: private (full dumps)
-            backup_dir = default_backup_dir()
-            paths.private_dir(backup_dir.parent)
-            paths.private_dir(backup_dir)
-        else:
-            backup_dir = paths.ensure_dir(self.options.backup_dir)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        backup_path = backup_dir / f"{self.name}-before-import-{stamp}.pmcbundle"
-        backup_parts = set(self.parts) | {PART_CONFIG}
-        if PART_DATABASE in self.parts:
-            backup_parts.add(PART_EPG)  # set-aside EPG rows may be dropped; keep them
+    async def back_up(self, path: Path) -> Path:
+        """The automatic backup (:mod:`pmc.bundle.import_backup`) into ``path``, run beside
+        :meth:`stage_and_load`; returns its path."""
         with self.step("Back up the target"):
-            backup = await export_bundle(
-                self.connection,
-                backup_path,
-                ExportOptions.from_parts(list(backup_parts)),
-                self.ctx,
-            )
+            options = ExportOptions.from_parts(backup_parts(self.parts))
+            backup = await export_bundle(self.connection, path, options, self.ctx)
         self.result.backup = backup.path
         self.log(f"backup of {self.name} written to {backup.path}")
-        await self.checkpoint()
         return backup.path
 
     # 3. stage + load -----------------------------------------------------------------------
 
-    async def stage_and_load(self) -> None:
+    async def stage_and_load(self, backing_up: asyncio.Future[Path]) -> None:
         """One pass over the bundle: the tables into the database in one transaction, the
-        data folders into ``FOLDER.pmc-stage-ID``; the transaction commits at the end."""
+        data folders into ``FOLDER.pmc-stage-ID``; the transaction swaps the tables and
+        commits at the end, once the backup ``backing_up`` is written."""
         connection, scan = self.connection, self.scan
         with self.step("Stage files and load the database"):
             executable = {k: await executable_files(connection, d) for k, d in self.stage.items()}
@@ -332,8 +318,9 @@ class BundleImport:
                 progress = ByteProgress(self.ctx, "Importing", scan.checksums.total_bytes)
                 staging = {k: f"{d}.pmc-stage-{self.ident}" for k, d in self.stage.items()}
                 await load_in_one_pass(
-                    connection, scan, staging, db, progress, executable=executable
-                )
+                    connection, scan, staging, db, progress,
+                    executable=executable, before_swap=backing_up,
+                )  # fmt: skip
             self.committed = True
             self.ledger.reload(self.name, str(self.result.backup))
             progress.report()
@@ -423,7 +410,7 @@ class BundleImport:
 
     # on failure ----------------------------------------------------------------------------
 
-    async def roll_back(self, backup: Path) -> None:
+    async def roll_back(self, backup: Path | None) -> None:
         """Undo the ledger newest first (the connection made again if it was cut, the lock
         taken again), then restart on the old configuration what the import restarted."""
         connection = self.connection

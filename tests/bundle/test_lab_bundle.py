@@ -14,11 +14,13 @@ import psycopg
 import pytest
 
 from pmc.bundle import import_db
+from pmc.bundle.archive_reader import BundleReader
 from pmc.bundle.errors import BundleOperationFailed
 from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.importer import ImportOptions, ImportResult, import_bundle
+from pmc.errors import PmcError
 from pmc.inventory import AuthMethod, Role, Server
-from pmc.lab import LabCluster
+from pmc.lab import LabCluster, LabServer
 from pmc.lab.playout import CONFIG_TABLES, EPG_TABLES
 from pmc.remote.connection import Connection
 from pmc.remote.host_keys import KnownHosts, TrustFingerprints, fingerprint
@@ -183,6 +185,73 @@ def test_import_restarts_its_services_together(fresh_lab: Any, tmp_path: Path) -
         ]  # fmt: skip
         assert srv.path("/tmp/pmc-scheduler-restarting").exists()
     finally:
+        lab.reset()
+
+
+BACKUP_AFTER_STAGING = r"""#!/bin/sh
+# The import's backup (tar -cf of each data folder) starts reading only once one of the
+# import's staging tars (tar -x into FOLDER.pmc-stage-ID) has ended: both run side by side.
+case "$*" in
+  *pmc-stage-*) /usr/bin/tar "$@"; rc=$?; touch /tmp/pmc-staged; exit $rc;;
+  *" -cf "*) n=0
+    until [ -e /tmp/pmc-staged ]; do
+      n=$((n + 1)); [ $n -le 300 ] || break; sleep 0.1
+    done
+    if [ -e /tmp/pmc-staged ]; then echo after staging; else echo alone; fi > /tmp/pmc-backup-tar
+    THEN;;
+esac
+exec /usr/bin/tar "$@"
+"""
+
+
+def backup_tar_after_staging(lab: LabCluster, then: str) -> LabServer:
+    """backup's tar as :data:`BACKUP_AFTER_STAGING`, the backup's tar then doing ``then``."""
+    srv = lab.servers["backup"]
+    wrapper = srv.path("/usr/local/sbin/tar")
+    wrapper.write_text(BACKUP_AFTER_STAGING.replace("THEN", then))
+    wrapper.chmod(0o755)
+    return srv
+
+
+def test_the_backup_is_taken_while_the_bundle_is_staged_and_holds_the_target_as_it_was(
+    fresh_lab: Any, tmp_path: Path
+) -> None:
+    lab: LabCluster = fresh_lab
+    srv = backup_tar_after_staging(lab, "true")
+    srv.path("/opt/playout/data/carousel/only-on-backup.html").write_text("backup\n")
+    try:
+        result = _roundtrip(lab, tmp_path, epg=False)
+        assert srv.path("/tmp/pmc-backup-tar").read_text() == "after staging\n"
+        assert not srv.path("/opt/playout/data/carousel/only-on-backup.html").exists()
+        assert result.backup is not None
+        with result.backup.open("rb") as raw:
+            reader = BundleReader(raw, where=str(result.backup))
+            held = {m.name: s.read(1 << 20) for m, s in reader.members() if not m.is_dir}
+        assert held["data/carousel/only-on-backup.html"] == b"backup\n"
+    finally:
+        srv.path("/usr/local/sbin/tar").unlink()
+        lab.reset()
+
+
+def test_a_backup_that_fails_while_the_bundle_is_staged_leaves_the_target_unchanged(
+    fresh_lab: Any, tmp_path: Path
+) -> None:
+    lab: LabCluster = fresh_lab
+    srv = backup_tar_after_staging(lab, "echo 'tar: cannot read the folder' >&2; exit 2")
+    tables = CONFIG_TABLES + EPG_TABLES
+    data_before = tree(srv.path("/opt/playout/data"))
+    config_before = tree(srv.path("/opt/playout/api/config"))
+    db_before = digest(srv.postgres_dsn, tables)
+    try:
+        with pytest.raises(PmcError):
+            _roundtrip(lab, tmp_path, epg=False)
+        assert srv.path("/tmp/pmc-backup-tar").read_text() == "after staging\n"
+        assert tree(srv.path("/opt/playout/data")) == data_before  # no staging folder left
+        assert tree(srv.path("/opt/playout/api/config")) == config_before
+        assert digest(srv.postgres_dsn, tables) == db_before
+        assert not list((tmp_path / "backups").glob("*.pmcbundle"))
+    finally:
+        srv.path("/usr/local/sbin/tar").unlink()
         lab.reset()
 
 

@@ -25,7 +25,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QWidget
 
 from pmc import secrets
-from pmc.bundle.importer import default_backup_dir
+from pmc.bundle.import_backup import default_backup_dir
 from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
 from pmc.inventory_file import save_inventory
 from pmc.jobs import JobState
