@@ -139,6 +139,23 @@ class JobContext:
         await asyncio.sleep(0)
         self.checkpoint()
 
+    def without_progress(self) -> JobContext:
+        """This context for work that runs beside other work of the job that shows the
+        progress (an import's backup beside its staging): the same log, steps and
+        cancellation, and no progress of its own (two would fight over the one bar)."""
+        return _WithoutProgress(self._job, self.cancel_requested)
+
+
+class _WithoutProgress(JobContext):
+    def __init__(self, job: Job[object], cancel_requested: threading.Event) -> None:
+        super().__init__(job)
+        self.cancel_requested = cancel_requested
+
+    def progress(
+        self, done: float, total: float | None = None, *, unit: str = "", message: str = ""
+    ) -> None:
+        pass
+
 
 class Job(Generic[T_co]):
     """One run of an operator action; see the module docs. While its body runs,

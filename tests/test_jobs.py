@@ -50,6 +50,32 @@ def test_successful_job_reports_steps_progress_and_history() -> None:
     assert all(r.kind != "progress" for r in store.job_log_of(job.id))
 
 
+def test_work_beside_other_work_logs_and_cancels_but_shows_no_progress() -> None:
+    """An import's backup runs beside its staging: one progress bar, the staging's."""
+    reached: list[int] = []
+
+    async def body(ctx: JobContext) -> None:
+        beside = ctx.without_progress()
+        with beside.step("Back up the target", server="backup"):
+            beside.progress(1, 2, unit="B", message="Exporting: 1 of 2")
+            beside.log("backup written")
+        ctx.progress(1, 4, unit="B", message="Importing: 1 of 4")
+        for i in range(100):
+            await beside.acheckpoint()
+            reached.append(i)
+            if i == 2:
+                job.cancel()
+
+    job: Job[None] = Job("import", "Import", body, store=Store.in_memory())
+    seen: list[JobEvent] = []
+    job.subscribe(seen.append)
+    with pytest.raises(Cancelled):
+        asyncio.run(job.run())
+    assert [e.message for e in seen if e.kind is EventKind.PROGRESS] == ["Importing: 1 of 4"]
+    assert _kinds(seen)[1:4] == [EventKind.STEP_STARTED, EventKind.LOG, EventKind.STEP_FINISHED]
+    assert reached == [0, 1, 2]  # the operator's cancel reaches the work beside too
+
+
 def test_cancel_stops_at_the_next_checkpoint() -> None:
     reached: list[int] = []
 

@@ -289,7 +289,8 @@ class BundleImport:
         :meth:`stage_and_load`; returns its path."""
         with self.step("Back up the target"):
             options = ExportOptions.from_parts(backup_parts(self.parts))
-            backup = await export_bundle(self.connection, path, options, self.ctx)
+            quiet = self.ctx.without_progress() if self.ctx else None  # the staging's bar
+            backup = await export_bundle(self.connection, path, options, quiet)
         self.result.backup = backup.path
         self.log(f"backup of {self.name} written to {backup.path}")
         return backup.path
