@@ -303,11 +303,14 @@ class BundleImport:
         commits at the end, once the backup ``backing_up`` is written."""
         connection, scan = self.connection, self.scan
         with self.step("Stage files and load the database"):
-            executable = {k: await executable_files(connection, d) for k, d in self.stage.items()}
             if self.dirs:  # the staging folders, and the old ones once switched
                 argv = ("sh", "-c", UNSWITCH_SCRIPT, "pmc", self.ident, *self.dirs)
                 self.ledger.reverse_with(self.name, argv, timeout=connection.timeouts.command)
-            await on_folders(connection, STAGE_SCRIPT, self.ident, self.dirs)
+            found, _ = await asyncio.gather(  # each a round trip: side by side
+                asyncio.gather(*(executable_files(connection, d) for d in self.stage.values())),
+                on_folders(connection, STAGE_SCRIPT, self.ident, self.dirs),
+            )
+            executable = dict(zip(self.stage, found, strict=True))
             async with contextlib.AsyncExitStack() as opened:
                 db = None
                 if self.tables:
