@@ -3,7 +3,7 @@
 A bundle is untrusted input: a file from another site, whose checksums prove it intact, not
 who wrote it. So no SQL text is ever composed from a member's bytes. PMC talks to the target's
 ``playout`` database over the PostgreSQL protocol, through an SSH tunnel whose local end is
-PMC's alone (:mod:`pmc.remote.tunnels`), with psycopg:
+PMC's alone (:mod:`pmc.playout_database`), with psycopg:
 
 1. :meth:`TableLoad.begin` opens the transaction and creates one temporary staging table per
    imported table, with the target's own column types (``CREATE TEMP TABLE … AS SELECT cols
@@ -35,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import psycopg
@@ -46,47 +46,28 @@ from pmc.bundle.errors import BadTableData, BundleOperationFailed
 from pmc.bundle.import_plan import check_columns
 from pmc.bundle.manifest import TableSpec
 from pmc.catalog import CATALOG_SQL, SESSION_LIMITS, Catalog, parse_catalog
+from pmc.playout_database import PgConn, playout_database
 from pmc.remote.connection import Connection
-from pmc.remote.tunnels import open_tunnel
 from pmc.words import plural
-
-PgConn = psycopg.Connection[tuple[Any, ...]]
 
 _LINE = re.compile(r"\bline (\d+)")
 KEEP_ALIVE = 60.0  # seconds between keep-alives of a waiting load (its idle limit: 300 s)
 
 
-@contextlib.asynccontextmanager
-async def target_database(connection: Connection) -> AsyncIterator[PgConn]:
-    """A psycopg connection to the server's ``playout`` database, through a private tunnel."""
-    layout = connection.server.layout
-    async with await open_tunnel(connection, layout.postgresql_port) as tunnel:
-        info = tunnel.conninfo(
-            dbname=layout.database,
-            user=layout.database_user,
-            connect_timeout=15,
-            options=SESSION_LIMITS,  # as every session PMC opens: idle ends, lock waits bounded
-        )
-        pg = await connection.in_thread(
-            connection.executors.transfers, _connect, info, connection.label
-        )
-        try:
-            yield pg
-        finally:
-            tunnel.close()  # a worker still inside a COPY fails at once, not in minutes
-            await connection.in_thread(connection.executors.control, pg.close)
+def target_database(connection: Connection) -> contextlib.AbstractAsyncContextManager[PgConn]:
+    """A psycopg connection to the server's ``playout`` database, through a private tunnel,
+    with the session limits of every session PMC opens (idle ends, lock waits bounded) and
+    nothing more: no statement time limit, however long a COPY over a slow link takes."""
+    return playout_database(connection, options=SESSION_LIMITS, refused=_refused)
 
 
-def _connect(info: str, where: str) -> PgConn:
-    try:
-        return psycopg.connect(info)
-    except psycopg.Error as exc:
-        raise BundleOperationFailed(
-            f"cannot open the playout database through SSH ({str(exc).strip()[:300]})",
-            where=where,
-            hint="Check that PostgreSQL runs on the server and that its sshd allows TCP "
-            "forwarding (AllowTcpForwarding). Nothing was changed",
-        ) from exc
+def _refused(exc: psycopg.OperationalError, where: str) -> BundleOperationFailed:
+    return BundleOperationFailed(
+        f"cannot open the playout database through SSH ({str(exc).strip()[:300]})",
+        where=where,
+        hint="Check that PostgreSQL runs on the server and that its sshd allows TCP "
+        "forwarding (AllowTcpForwarding). Nothing was changed",
+    )
 
 
 def _cols(names: Iterable[str]) -> sql.Composable:

@@ -11,24 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import psycopg
 
 from pmc.errors import InputError
 from pmc.inventory import Cluster, Server
 from pmc.jobs import JobContext
+from pmc.playout_database import PgConn, playout_database
 from pmc.remote.connection import Connection
-from pmc.remote.tunnels import Tunnel, open_tunnel
 from pmc.sync import datafiles, table_rows
 from pmc.sync.delta import DatabaseDelta, FolderDelta, Schema, SyncDelta
 from pmc.words import plural
 
 Connections = Mapping[str, Connection]
-PgConn = psycopg.Connection[tuple[object, ...]]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -90,71 +87,30 @@ def pair(cluster: Cluster, primary: str | None = None) -> tuple[Server, Server]:
     raise InputError(f"{primary!r} is not the main or backup server of cluster {cluster.name!r}")
 
 
-def dsn(server: Server, tunnel: Tunnel) -> str:
-    """The server's playout database through ``tunnel`` (a private Unix socket on Linux)."""
-    layout = server.layout
-    return tunnel.conninfo(dbname=layout.database, user=layout.database_user)
+def _database(conn: Connection) -> contextlib.AbstractAsyncContextManager[PgConn]:
+    """A psycopg connection to the server's playout database, through an SSH tunnel, with the
+    sync's session settings (:data:`~pmc.sync.table_rows.SESSION_OPTIONS`)."""
+    return playout_database(
+        conn, options=table_rows.SESSION_OPTIONS, refused=table_rows.unreachable
+    )
 
 
 @contextlib.asynccontextmanager
 async def databases(
     primary: Server, secondary: Server, conns: Connections
 ) -> AsyncIterator[tuple[PgConn, PgConn]]:
-    """psycopg connections to both servers' playout databases, through SSH tunnels."""
-    p_conn, s_conn = conns[primary.name], conns[secondary.name]
-    p_tunnel, s_tunnel = await asyncio.gather(
-        open_tunnel(p_conn, primary.layout.postgresql_port),
-        open_tunnel(s_conn, secondary.layout.postgresql_port),
-    )
-    async with p_tunnel, s_tunnel:
-        pg_p, pg_s = await opened_in_thread(
-            lambda: table_rows.open_pair(
-                dsn(primary, p_tunnel), dsn(secondary, s_tunnel), names=(p_conn.label, s_conn.label)
-            ),
-            lambda pair: _close(*pair),
-        )
-        try:
-            yield pg_p, pg_s
-        finally:
-            await asyncio.to_thread(_close, pg_p, pg_s)
+    """psycopg connections to both servers' playout databases, through SSH tunnels: the
+    primary in a repeatable-read snapshot for the whole sync."""
+    async with _database(conns[primary.name]) as pg_p, _database(conns[secondary.name]) as pg_s:
+        pg_p.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        yield pg_p, pg_s
 
 
-@contextlib.asynccontextmanager
-async def one_database(server: Server, conns: Connections) -> AsyncIterator[PgConn]:
+def one_database(
+    server: Server, conns: Connections
+) -> contextlib.AbstractAsyncContextManager[PgConn]:
     """A psycopg connection to one server's playout database, through an SSH tunnel."""
-    conn = conns[server.name]
-    async with await open_tunnel(conn, server.layout.postgresql_port) as tunnel:
-        pg = await opened_in_thread(
-            lambda: table_rows.connect(dsn(server, tunnel), server=conn.label), _close
-        )
-        try:
-            yield pg
-        finally:
-            await asyncio.to_thread(_close, pg)
-
-
-async def opened_in_thread(open_: Callable[[], T], close: Callable[[T], None]) -> T:
-    """``open_()`` run in a worker thread. If the caller is cancelled meanwhile (a refresh
-    dropped, a window closed), what the thread still opens is closed when it comes, never
-    left open for the garbage collector (psycopg warns of it; under pytest that fails a test)."""
-    opening = asyncio.ensure_future(asyncio.to_thread(open_))
-    try:
-        return await asyncio.shield(opening)
-    except asyncio.CancelledError:
-        opening.add_done_callback(lambda done: _close_late(done, close))
-        raise
-
-
-def _close_late(done: asyncio.Future[T], close: Callable[[T], None]) -> None:
-    if not done.cancelled() and done.exception() is None:
-        with contextlib.suppress(Exception):
-            close(done.result())
-
-
-def _close(*conns: PgConn) -> None:
-    for conn in conns:
-        with contextlib.suppress(Exception):
-            conn.close()
+    return _database(conns[server.name])
 
 
 async def compare_folders(

@@ -34,6 +34,7 @@ from pmc import audit_log, audit_trail
 from pmc.errors import PmcError
 from pmc.inventory import Cluster, Server
 from pmc.jobs import JobContext
+from pmc.playout_database import PgConn
 from pmc.remote.connection import Connection
 from pmc.sync import datafiles, delta_engine, table_rows
 from pmc.sync.delta import FileEntry, Schema
@@ -185,7 +186,7 @@ class Look:
     changes: TargetChanges
 
 
-async def _state(pg: delta_engine.PgConn, schema: Schema, server: Server, folders: list[str],
+async def _state(pg: PgConn, schema: Schema, server: Server, folders: list[str],
                  conn: Connection) -> ServerState:  # fmt: skip
     def tables() -> dict[str, tuple[int, str]]:
         try:

@@ -2,8 +2,9 @@
 
 Blocking psycopg code, run in worker threads (psycopg's async connection cannot run on
 qasync's Windows loop). Each server's ``playout`` database is reached through an SSH tunnel
-(:func:`open_database`); the functions here take plain psycopg connections, so they also work
-on any DSN (tests against local PostgreSQL instances).
+(:func:`pmc.playout_database.playout_database`, with :data:`SESSION_OPTIONS`); the functions
+here take plain psycopg connections, so they also work on any DSN (tests against local
+PostgreSQL instances).
 
 Hashes are computed inside PostgreSQL: ``md5(ROW(col…)::text)`` per row, keyed by the primary
 key's text, with the column list of the primary so that both servers hash the same thing, and
@@ -65,15 +66,13 @@ class TransientDatabaseError(DatabaseSyncError):
     """The connection to a database dropped; trying again may work."""
 
 
-def connect(dsn: str, *, server: str) -> psycopg.Connection[tuple[object, ...]]:
-    try:
-        return psycopg.connect(dsn, options=SESSION_OPTIONS, connect_timeout=15)
-    except psycopg.OperationalError as exc:
-        raise TransientDatabaseError(
-            f"cannot open the playout database ({str(exc).strip()[:200]})",
-            where=server,
-            hint="Check that PostgreSQL runs on the server and that SSH port forwarding works.",
-        ) from exc
+def unreachable(exc: psycopg.OperationalError, where: str) -> TransientDatabaseError:
+    """The sync's error for a playout database that did not answer (it may try again)."""
+    return TransientDatabaseError(
+        f"cannot open the playout database ({str(exc).strip()[:200]})",
+        where=where,
+        hint="Check that PostgreSQL runs on the server and that SSH port forwarding works.",
+    )
 
 
 def read_schema(
@@ -342,17 +341,3 @@ def apply_delta(
         with contextlib.suppress(psycopg.Error):
             primary.rollback()  # ends the snapshot and drops the key tables
     return changed
-
-
-def open_pair(
-    primary_dsn: str, secondary_dsn: str, *, names: tuple[str, str]
-) -> tuple[psycopg.Connection[tuple[object, ...]], psycopg.Connection[tuple[object, ...]]]:
-    """The two connections: the primary in a repeatable-read snapshot for the whole sync."""
-    primary = connect(primary_dsn, server=names[0])
-    primary.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    try:
-        secondary = connect(secondary_dsn, server=names[1])
-    except BaseException:
-        primary.close()
-        raise
-    return primary, secondary

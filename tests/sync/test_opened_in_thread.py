@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from pmc.sync.delta_engine import opened_in_thread
+from pmc.playout_database import opened_in_thread
 
 
 def test_what_opens_after_the_caller_was_cancelled_is_closed() -> None:

@@ -11,6 +11,7 @@ import pytest
 from pmc.errors import Cancelled
 from pmc.lab import playout
 from pmc.lab.playout import seed
+from pmc.playout_database import connect
 from pmc.sync import table_rows
 from tests.lab import playout_pg
 
@@ -56,7 +57,14 @@ def first_event(pg: playout_pg.Instance) -> str:
 
 
 def connections(pair: Pair) -> tuple[psycopg.Connection[tuple[object, ...]], ...]:
-    return table_rows.open_pair(pair[0].dsn, pair[1].dsn, names=("main", "backup"))
+    """Sessions with the sync's settings (as through the tunnels), the primary in the sync's
+    repeatable-read snapshot."""
+    primary, secondary = (
+        connect(pg.dsn, name, options=table_rows.SESSION_OPTIONS, refused=table_rows.unreachable)
+        for pg, name in zip(pair, ("main", "backup"), strict=True)
+    )
+    primary.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    return primary, secondary
 
 
 def test_schema_comes_from_the_catalog_in_fk_order(same: Pair) -> None:
