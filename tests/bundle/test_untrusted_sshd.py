@@ -268,7 +268,9 @@ def test_the_imports_database_session_has_pmcs_session_limits(
 ) -> None:
     """The import's own session (psycopg through the tunnel) ends by itself when left idle in
     a transaction and waits a bounded time for a lock, as every session PMC opens does
-    (pmc.catalog.SESSION_LIMITS)."""
+    (pmc.catalog.SESSION_LIMITS); and it has none of the sync's settings: no statement time
+    limit (one COPY over a slow link may take longer), the server's own date style (the
+    members' dates are read as the server's psql wrote them)."""
     _, backup = playout_pair
 
     async def go() -> list[str]:
@@ -276,11 +278,16 @@ def test_the_imports_database_session_has_pmcs_session_limits(
         try:
             async with target_database(conn) as pg:
                 shown = []
-                for setting in ("idle_in_transaction_session_timeout", "lock_timeout"):
+                for setting in (
+                    "idle_in_transaction_session_timeout", "lock_timeout", "statement_timeout",
+                    "DateStyle",
+                ):  # fmt: skip
                     row = pg.execute(f"SHOW {setting}").fetchone()
                     shown.append(str(row[0]) if row else "")
                 return shown
         finally:
             await conn.close()
 
-    assert asyncio.run(go()) == ["5min", "1min"]
+    with psycopg.connect(backup.dsn) as pg:  # the server's own setting
+        row = pg.execute("SHOW DateStyle").fetchone()
+    assert asyncio.run(go()) == ["5min", "1min", "0", str(row[0]) if row else "?"]
