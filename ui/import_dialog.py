@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -41,7 +40,7 @@ from .icons import icon
 from .import_choices import ImportChoices
 from .import_preview import ImportPreview
 from .translation import tr
-from .widgets import wrapped_label
+from .widgets import log_view, wrapped_label
 
 
 class _ScanCounter:
@@ -83,10 +82,7 @@ class ImportDialog(BundleDialog):
         self.scan_bar.setObjectName("scanProgress")
         self.scan_bar.setVisible(False)
         self.bundle_state = wrapped_label("bundleState", tr("No bundle chosen yet."))
-        self.summary = QPlainTextEdit()
-        self.summary.setObjectName("bundleSummary")
-        self.summary.setReadOnly(True)
-        self.summary.setProperty("role", "log")
+        self.summary = log_view("bundleSummary")
         self.summary.setMinimumHeight(100)
         self.summary.setMaximumHeight(150)
         self.summary.setVisible(False)

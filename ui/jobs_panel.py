@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -27,6 +26,7 @@ from .health_look import colour_progress
 from .icons import icon
 from .session import Session
 from .translation import count, day_or_time, tr
+from .widgets import log_view
 
 COLUMNS = ("Job", "Cluster", "State", "Progress", "Started", "Duration", "Result")
 JOB_COLUMN_MAX = 420  # the Job column grows with its titles up to this many pixels
@@ -85,10 +85,7 @@ class JobsPanel(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.itemSelectionChanged.connect(self._selected)
-        self.log = QPlainTextEdit()
-        self.log.setObjectName("jobLog")
-        self.log.setReadOnly(True)
-        self.log.setProperty("role", "log")
+        self.log = log_view("jobLog")
         self.log.setMaximumBlockCount(20000)
         self.log.setPlaceholderText(tr("Select a job to see its log."))
         self.log.setAccessibleName(tr("Job log"))

@@ -27,6 +27,7 @@ from pmc.log import log_file_path
 from .icons import icon
 from .tasks import Tasks
 from .translation import count, tr
+from .widgets import log_view
 
 LAST_BYTES = 2 * 1024 * 1024  # the log's tail that is shown (it rotates at 5 MB)
 _RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (\w+)\s")
@@ -86,12 +87,9 @@ class LogViewer(QDialog):
         self.level.setAccessibleName(tr("Level"))
         for title, _levels in LEVELS:
             self.level.addItem(tr(title))
-        self.text = QPlainTextEdit()
-        self.text.setObjectName("logText")
+        self.text = log_view("logText")
         self.text.setAccessibleName(tr("Log records"))
-        self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.text.setProperty("role", "log")
         font = QFont("DejaVu Sans Mono")
         font.setStyleHint(QFont.StyleHint.Monospace)
         self.text.setFont(font)

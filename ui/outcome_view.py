@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -24,6 +23,7 @@ from pmc.outcome import Outcome
 from .health_look import dot, state_colour
 from .icons import icon
 from .translation import count, tr
+from .widgets import log_view
 
 
 def _selectable(label: QLabel) -> QLabel:
@@ -57,10 +57,7 @@ class OutcomeView(QFrame):
         self.toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.toggle.setAutoRaise(True)
         self.toggle.toggled.connect(self._toggled)
-        self.details = QPlainTextEdit()
-        self.details.setObjectName(f"{name}Details")
-        self.details.setReadOnly(True)
-        self.details.setProperty("role", "log")
+        self.details = log_view(f"{name}Details")
         self.details.setMaximumHeight(140)
         self.details.setVisible(False)
         self.copy_button = QPushButton(icon("copy"), tr("Copy"))

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from pmc.sync.copy_config import Remediation
 
 from .translation import tr
-from .widgets import PanelPrompt, button
+from .widgets import PanelPrompt, button, log_view
 
 
 class RemediationPrompt(PanelPrompt):
@@ -32,10 +32,7 @@ class RemediationPrompt(PanelPrompt):
             ).format(cluster=cluster, explain=fix.failure.explain())
         )
         self.heading.setWordWrap(True)
-        self.details = QPlainTextEdit("\n".join(fix.lines()))
-        self.details.setObjectName("remediationDetails")
-        self.details.setReadOnly(True)
-        self.details.setProperty("role", "log")
+        self.details = log_view("remediationDetails", "\n".join(fix.lines()))
         self.details.setMaximumHeight(150)
         self.apply_button = button(
             "verify",

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -26,6 +25,7 @@ from pmc.switchover import SwitchoverPlan, SwitchoverResult, plan_switchover, sw
 from .icons import icon
 from .session import Session
 from .translation import tr
+from .widgets import log_view
 
 
 class SwitchoverDialog(QDialog):
@@ -44,10 +44,7 @@ class SwitchoverDialog(QDialog):
         for server in (cluster.main, cluster.backup):
             if server is not None and server is not active:
                 self.target.addItem(server.name, server.name)
-        self.details = QPlainTextEdit()
-        self.details.setObjectName("switchoverPlan")
-        self.details.setReadOnly(True)
-        self.details.setProperty("role", "log")
+        self.details = log_view("switchoverPlan")
         self.details.setAccessibleName(tr("What the switchover changes, server by server"))
         self.outcome = QLabel("")
         self.outcome.setObjectName("switchoverResult")

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -52,6 +51,7 @@ from .sync_direction import SyncDirection
 from .sync_refusal import SyncRefusal
 from .sync_runner import failure_outcome, schedule_words, sync_outcome
 from .translation import tr, when
+from .widgets import log_view
 
 FINAL = (EventKind.FINISHED, EventKind.FAILED, EventKind.CANCELLED)
 SAVE_DELAY_MS = 400  # schedule edits are saved to the inventory this long after the last one
@@ -124,16 +124,10 @@ class SyncPanel(QWidget):
         self.progress.setVisible(False)  # until a sync of this cluster runs
         self.failure = OutcomeView("syncOutcome")
         self._started = 0.0
-        self.log = QPlainTextEdit()
-        self.log.setObjectName("syncLog")
+        self.log = log_view("syncLog")
         self.log.setAccessibleName(tr("Sync log"))
-        self.log.setReadOnly(True)
-        self.log.setProperty("role", "log")
         self.log.setMaximumBlockCount(20000)
-        self.drift = QPlainTextEdit()
-        self.drift.setObjectName("syncDrift")
-        self.drift.setReadOnly(True)
-        self.drift.setProperty("role", "log")
+        self.drift = log_view("syncDrift")
         self.drift.setPlaceholderText(tr("Check drift to compare main and backup (read only)."))
         self.history = QTreeWidget()
         self.history.setObjectName("syncHistory")

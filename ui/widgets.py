@@ -1,7 +1,8 @@
 """Small widgets the windows and dialogs build the same way: a named label that wraps, a
-progress bar that only says work goes on, a named button with its icon, tooltip and action,
-two exclusive choices, a prompt framed inside a panel (the sync panel's questions). The object
-names are what the tests find widgets by."""
+named read-only log pane (the style sheet's ``role="log"``), a progress bar that only says
+work goes on, a named button with its icon, tooltip and action, two exclusive choices, a
+prompt framed inside a panel (the sync panel's questions). The object names are what the
+tests find widgets by."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLayout,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QRadioButton,
@@ -29,6 +31,14 @@ def wrapped_label(name: str, text: str = "") -> QLabel:
     label.setObjectName(name)
     label.setWordWrap(True)
     return label
+
+
+def log_view(name: str, text: str = "") -> QPlainTextEdit:
+    view = QPlainTextEdit(text)
+    view.setObjectName(name)
+    view.setReadOnly(True)
+    view.setProperty("role", "log")
+    return view
 
 
 def busy_bar() -> QProgressBar:

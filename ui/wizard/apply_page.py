@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QPlainTextEdit,
     QProgressBar,
     QVBoxLayout,
     QWizardPage,
@@ -28,7 +27,7 @@ from ..jobs_panel import format_event, time_left
 from ..outcome_view import OutcomeView
 from ..session import Session
 from ..translation import tr
-from ..widgets import button, row, wrapped_label
+from ..widgets import button, log_view, row, wrapped_label
 
 
 class ApplyPage(QWizardPage):
@@ -46,10 +45,7 @@ class ApplyPage(QWizardPage):
         self.progress.setObjectName("applyProgress")
         self.current = wrapped_label("applyCurrent", tr("Waiting to start…"))
         self.outcome = OutcomeView("applyOutcome")
-        self.log = QPlainTextEdit()
-        self.log.setObjectName("applyLog")
-        self.log.setReadOnly(True)
-        self.log.setProperty("role", "log")
+        self.log = log_view("applyLog")
         self.cancel_button = button(
             "cancel",
             tr("Stop safely"),
