@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from pmc.sync.copy_config import Remediation
 
 from .translation import tr
-from .widgets import PanelPrompt, button, log_view
+from .widgets import PanelPrompt, button, log_view, wrapped_label
 
 
 class RemediationPrompt(PanelPrompt):
@@ -26,12 +26,12 @@ class RemediationPrompt(PanelPrompt):
         super().__init__("remediationPrompt", parent)
         self.fix = fix
         cluster = fix.plan.cluster
-        self.heading = QLabel(
+        self.heading = wrapped_label(
+            "remediationHeading",
             tr(
                 "<b>Copy config on {cluster} failed:</b> {explain}. PMC can fix it, then try again."
-            ).format(cluster=cluster, explain=fix.failure.explain())
+            ).format(cluster=cluster, explain=fix.failure.explain()),
         )
-        self.heading.setWordWrap(True)
         self.details = log_view("remediationDetails", "\n".join(fix.lines()))
         self.details.setMaximumHeight(150)
         self.apply_button = button(

@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout
 
 from pmc.sync.newer_changes import TargetChanges
 from pmc.sync.runner import SyncRequest
 
 from .translation import tr
-from .widgets import PanelPrompt, button
+from .widgets import PanelPrompt, button, wrapped_label
 
 
 class SyncRefusal(PanelPrompt):
@@ -28,9 +28,7 @@ class SyncRefusal(PanelPrompt):
         super().__init__("syncRefusalPrompt")
         self.refused, self.changes = refused, changes
         source, target = changes.source, changes.target
-        self.text = QLabel(f"{changes}.")
-        self.text.setObjectName("syncRefusal")
-        self.text.setWordWrap(True)
+        self.text = wrapped_label("syncRefusal", f"{changes}.")
         self.discard = QCheckBox(
             tr("Discard the {changes} changed on {target}").format(
                 changes=changes.what, target=target
