@@ -13,6 +13,7 @@ from pmc import __version__
 
 from .icons import app_icon
 from .translation import tr
+from .widgets import wrapped_label
 
 
 def versions() -> dict[str, str]:
@@ -44,13 +45,13 @@ class AboutDialog(QDialog):
         logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
         title = QLabel(tr("<h3>Playout Management Console</h3>"))
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text = QLabel(
+        text = wrapped_label(
+            "aboutText",
             tr(
                 "Redundancy setup, cluster status, configuration bundles and replication for "
                 "Icareus Playout head-ends."
-            )
+            ),
         )
-        text.setWordWrap(True)
         rows = "".join(f"<tr><td>{k}</td><td><b>{v}</b></td></tr>" for k, v in versions().items())
         table = QLabel(tr("<table cellspacing=4>{rows}</table>").format(rows=rows))
         table.setObjectName("versions")

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QVBoxLayout,
     QWidget,
@@ -22,6 +21,7 @@ from .architecture_text import EXPLANATIONS
 from .form_field import FieldError
 from .icons import icon
 from .translation import tr
+from .widgets import wrapped_label
 
 
 class ClusterDialog(QDialog):
@@ -42,8 +42,7 @@ class ClusterDialog(QDialog):
             self.architecture.addItem(arch.title, arch)
         chosen = cluster.architecture if cluster else Architecture.COMBINED
         self.architecture.setCurrentIndex(list(Architecture).index(chosen))
-        self.explanation = QLabel()
-        self.explanation.setWordWrap(True)
+        self.explanation = wrapped_label("clusterExplanation")
         self.explanation.setMinimumHeight(90)
         self.name_error = FieldError(self.name)
         form = QFormLayout()

@@ -27,6 +27,7 @@ from pmc.outcome import Outcome
 
 from .bundle_dialog import FILTER, SUFFIX, BundleDialog, bundle_folder, remember_folder
 from .translation import tr
+from .widgets import wrapped_label
 
 
 def default_name(server: str, now: dt.datetime | None = None) -> str:
@@ -61,11 +62,11 @@ class ExportDialog(BundleDialog):
         self._named_by_operator = False
         self.path.textEdited.connect(lambda _t: setattr(self, "_named_by_operator", True))
 
-        intro = QLabel(
+        intro = wrapped_label(
+            "exportIntro",
             tr("Export writes the server's Playout configuration to one bundle file: a "
-               "manifest and the SHA-256 of every member, streamed over SSH whatever its size.")
+               "manifest and the SHA-256 of every member, streamed over SSH whatever its size."),
         )  # fmt: skip
-        intro.setWordWrap(True)
         form = QFormLayout()
         server_label = QLabel(tr("&Server:"))
         server_label.setBuddy(self.server)

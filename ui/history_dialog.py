@@ -11,7 +11,6 @@ import shiboken6
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QLabel,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -24,6 +23,7 @@ from pmc.history import ClusterHistory, change_count, cluster_history
 from .icons import icon
 from .session import Session
 from .translation import count, tr, when
+from .widgets import wrapped_label
 
 COLUMNS = ("Time", "By", "Job", "Result", "Servers", "Changes")
 
@@ -40,9 +40,7 @@ class HistoryDialog(QDialog):
         self.table.setObjectName("historyTable")
         self.table.setAccessibleName(tr("Jobs on the cluster's servers"))
         self.table.setHeaderLabels([tr(column) for column in COLUMNS])
-        self.state = QLabel(tr("Reading the servers' audit logs…"))
-        self.state.setObjectName("historyState")
-        self.state.setWordWrap(True)
+        self.state = wrapped_label("historyState", tr("Reading the servers' audit logs…"))
         self.refresh_button = QPushButton(icon("refresh"), tr("Refresh"))
         self.refresh_button.setObjectName("historyRefresh")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

@@ -34,6 +34,7 @@ from pmc.remote.host_keys import check_fingerprint
 from .async_dialog import ask
 from .icons import icon
 from .translation import tr
+from .widgets import wrapped_label
 
 WRAP_WIDTH = 420  # pixels: a field wider than this wraps its text instead of growing
 
@@ -223,15 +224,17 @@ class ReplaceHostKeyDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("replaceHostKeyDialog")
         self.setWindowTitle(tr("Replace host key"))
-        title = QLabel(tr("Replace the trusted host key of <b>{server}</b>.").format(server=server))
-        title.setWordWrap(True)
-        explain = QLabel(
+        title = wrapped_label(
+            "replaceKeyTitle",
+            tr("Replace the trusted host key of <b>{server}</b>.").format(server=server),
+        )
+        explain = wrapped_label(
+            "replaceKeyExplanation",
             tr("Read the fingerprint of the server's new key on its own console "
                "(<tt>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</tt>) and enter it here. "
                "PMC trusts the key the server presents only if it has this fingerprint, forgets "
-               "the old key, and records the change in the audit log.")
+               "the old key, and records the change in the audit log."),
         )  # fmt: skip
-        explain.setWordWrap(True)
         self.fingerprint = QLineEdit()
         self.fingerprint.setObjectName("fingerprintEdit")
         self.fingerprint.setPlaceholderText(tr("SHA256:…"))

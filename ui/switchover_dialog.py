@@ -25,7 +25,7 @@ from pmc.switchover import SwitchoverPlan, SwitchoverResult, plan_switchover, sw
 from .icons import icon
 from .session import Session
 from .translation import tr
-from .widgets import log_view
+from .widgets import log_view, wrapped_label
 
 
 class SwitchoverDialog(QDialog):
@@ -46,9 +46,7 @@ class SwitchoverDialog(QDialog):
                 self.target.addItem(server.name, server.name)
         self.details = log_view("switchoverPlan")
         self.details.setAccessibleName(tr("What the switchover changes, server by server"))
-        self.outcome = QLabel("")
-        self.outcome.setObjectName("switchoverResult")
-        self.outcome.setWordWrap(True)
+        self.outcome = wrapped_label("switchoverResult")
         self.apply_button = QPushButton(icon("redundancy"), tr("Switch over"))
         self.apply_button.setObjectName("switchoverApply")
         self.apply_button.setEnabled(False)

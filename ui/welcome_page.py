@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from .icons import app_icon, icon
 from .translation import tr
+from .widgets import wrapped_label
 
 
 class WelcomePage(QFrame):
@@ -37,11 +38,11 @@ class WelcomePage(QFrame):
         title = QLabel(tr("Welcome to the Playout Management Console"))
         title.setProperty("role", "title")
         title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        intro = QLabel(
+        intro = wrapped_label(
+            "welcomeIntro",
             tr("PMC sets up the redundancy of your Playout servers, watches them and keeps "
-               "main and backup in sync. There is no cluster yet: start with one of these.")
+               "main and backup in sync. There is no cluster yet: start with one of these."),
         )  # fmt: skip
-        intro.setWordWrap(True)
         intro.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.new_button = self._choice(
             "cluster-new",
@@ -67,10 +68,8 @@ class WelcomePage(QFrame):
         self.new_button.clicked.connect(self.newCluster)
         self.import_button.clicked.connect(self.importInventory)
         self.lab_button.clicked.connect(self.startLab)
-        self.where = QLabel()
-        self.where.setObjectName("inventoryPath")
+        self.where = wrapped_label("inventoryPath")
         self.where.setProperty("role", "hint")
-        self.where.setWordWrap(True)
         self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.where.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         column = QVBoxLayout()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QVBoxLayout, QWizardPage
+from PySide6.QtWidgets import QComboBox, QFormLayout, QVBoxLayout, QWizardPage
 
 from pmc.inventory import Architecture, Cluster, Inventory
 from pmc.setup import SUPPORTED
 
 from ..architecture_text import EXPLANATIONS
 from ..translation import count, tr
+from ..widgets import wrapped_label
 
 
 class ChoosePage(QWizardPage):
@@ -28,11 +29,9 @@ class ChoosePage(QWizardPage):
         self.architecture_box.setObjectName("architectureBox")
         for arch in SUPPORTED:
             self.architecture_box.addItem(arch.title, arch)
-        self.explanation = QLabel()
-        self.explanation.setWordWrap(True)
+        self.explanation = wrapped_label("architectureExplanation")
         self.explanation.setMinimumHeight(110)
-        self.servers = QLabel()
-        self.servers.setWordWrap(True)
+        self.servers = wrapped_label("clusterServers")
         form = QFormLayout()
         form.addRow(tr("&Cluster:"), self.cluster_box)
         form.addRow(tr("&Architecture:"), self.architecture_box)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWizard, QWizardPage
+from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWizard, QWizardPage
 
 from pmc.plan import Plan
 
 from ..translation import count, tr
+from ..widgets import wrapped_label
 
 
 class ConfirmPage(QWizardPage):
@@ -17,19 +18,17 @@ class ConfirmPage(QWizardPage):
         self.setSubTitle(tr("Check the summary, then apply."))
         self.setCommitPage(True)
         self.setButtonText(QWizard.WizardButton.CommitButton, tr("&Apply"))
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
-        self.summary.setObjectName("confirmSummary")
-        self.safety = QLabel(
+        self.summary = wrapped_label("confirmSummary")
+        self.safety = wrapped_label(
+            "confirmSafety",
             tr(
                 "PMC first checks that no server changed since the plan was made. Every file is "
                 "backed up before it is written and replaced atomically; every restarted service "
                 "must come back. If a step fails, PMC restores the backups of every server, "
                 "restarts its services, and tells you what it rolled back. You can cancel at any "
                 "time: PMC stops at the next safe point."
-            )
+            ),
         )
-        self.safety.setWordWrap(True)
         self.understood = QCheckBox(tr("I have reviewed the plan; apply it now"))
         self.understood.setObjectName("understood")
         self.understood.toggled.connect(lambda _checked: self.completeChanged.emit())

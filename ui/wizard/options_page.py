@@ -6,7 +6,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
-    QLabel,
     QVBoxLayout,
     QWizardPage,
 )
@@ -15,7 +14,7 @@ from pmc.inventory import Architecture
 from pmc.setup import SetupOptions
 
 from ..translation import tr
-from ..widgets import two_choices
+from ..widgets import two_choices, wrapped_label
 
 
 class OptionsPage(QWizardPage):
@@ -32,13 +31,13 @@ class OptionsPage(QWizardPage):
             ("hardenedRootLogin", "prohibit-password — keys only (recommended)"),
             ("seedRootLogin", "yes — also with a password, as the manual does"),
         )
-        ssh_text = QLabel(
+        ssh_text = wrapped_label(
+            "rootLoginNote",
             tr(
                 "Copy config needs root to log in from one server to the other with a key. "
                 "PMC moves the keys itself, so password logins for root are not needed."
-            )
+            ),
         )
-        ssh_text.setWordWrap(True)
         box = QVBoxLayout(ssh)
         box.addWidget(self.hardened)
         box.addWidget(self.seed_yes)
@@ -46,8 +45,9 @@ class OptionsPage(QWizardPage):
         pg = QGroupBox(tr("PostgreSQL listen_addresses"))
         self.listen_all = QCheckBox(tr("listen on every address ('*'), as the manual does"))
         self.listen_all.setObjectName("listenAll")
-        pg_text = QLabel(tr("Unchecked, PMC lists only localhost and the server's eth2 address."))
-        pg_text.setWordWrap(True)
+        pg_text = wrapped_label(
+            "listenNote", tr("Unchecked, PMC lists only localhost and the server's eth2 address.")
+        )
         pg_box = QVBoxLayout(pg)
         pg_box.addWidget(self.listen_all)
         pg_box.addWidget(pg_text)
