@@ -1,6 +1,7 @@
-"""The Import… dialog's choices: which parts of the bundle to import, whether the target
-keeps its own addresses or takes the bundle's adapted to them, and whether the services the
-import affects are restarted (:meth:`ImportChoices.options`)."""
+"""The Import… dialog's choices: which parts of the bundle to import, whether the data folders
+are left out of the automatic backup, whether the target keeps its own addresses or takes the
+bundle's adapted to them, and whether the services the import affects are restarted
+(:meth:`ImportChoices.options`)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,25 @@ class ImportChoices(QWidget):
             box.toggled.connect(self.changed)
             self.parts[part] = box
             parts_layout.addWidget(box)
+        self.backup_without_data = QCheckBox(
+            tr("Leave the data folders out of the automatic backup")
+        )
+        self.backup_without_data.setObjectName("backupWithoutData")
+        self.backup_without_data.setToolTip(
+            tr(
+                "Faster, e.g. right after an export or over a slow link: the automatic backup "
+                "then holds no carousel, av or ts files. A failed import still puts the "
+                "previous data folders back (they are kept on the server until the import is "
+                "verified), but the backup alone cannot."
+            )
+        )
+        self.backup_without_data.setEnabled(False)
+        self.backup_without_data.toggled.connect(self.changed)
+        self.parts[PART_DATA].toggled.connect(self._data_chosen)
+        indented = QHBoxLayout()  # a choice about the data folders above, not a part
+        indented.addSpacing(24)
+        indented.addWidget(self.backup_without_data, 1)
+        parts_layout.addLayout(indented)
         addr_box = QGroupBox(tr("The target's own addresses"))
         addr_layout = QVBoxLayout(addr_box)
         self.keep, self.adapt = two_choices(
@@ -71,14 +91,21 @@ class ImportChoices(QWidget):
             box.setEnabled(part in parts)
             box.setChecked(part in parts)
 
+    def _data_chosen(self, chosen: bool) -> None:
+        """Only an import of the data folders has data to leave out of its backup."""
+        self.backup_without_data.setEnabled(chosen)
+
     def freeze(self) -> None:
         """The import runs: nothing can be changed any more."""
-        for widget in (self.keep, self.adapt, self.restart, *self.parts.values()):
+        frozen = (self.keep, self.adapt, self.restart, self.backup_without_data)
+        for widget in (*frozen, *self.parts.values()):
             widget.setEnabled(False)
 
     def options(self) -> ImportOptions:
+        parts = tuple(p for p, box in self.parts.items() if box.isChecked())
         return ImportOptions(
-            parts=tuple(p for p, box in self.parts.items() if box.isChecked()),
+            parts=parts,
             addresses="adapt" if self.adapt.isChecked() else "keep",
+            backup_without_data=PART_DATA in parts and self.backup_without_data.isChecked(),
             restart=self.restart.isChecked(),
         )

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from pmc.bundle import jobs as bundle_jobs
-from pmc.bundle.import_backup import default_backup_dir
+from pmc.bundle.import_backup import default_backup_dir, holds
 from pmc.bundle.importer import ImportOptions, ImportResult
 from pmc.bundle.preview import Preview, Scan, scan_bundle
 from pmc.bundle.progress import human_bytes
@@ -323,14 +323,20 @@ class ImportDialog(BundleDialog):
         found = self.chosen()
         where = f"{found[0].name} / {found[1].name}" if found else tr("the target server")
         address = f" ({found[1].management_address})" if found else ""
+        without = (
+            tr(" but the data folders (kept on the server until the import is verified)")
+            if self.options().backup_without_data
+            else ""
+        )
         self.confirm_text.setText(
             tr(
                 "Replace the chosen parts of <b>{where}</b>{address} with the bundle's. PMC first "
-                "exports an automatic <b>backup</b> of everything it replaces to {backups} and "
-                "rolls back to it if the import fails."
+                "exports an automatic <b>backup</b> of everything it replaces{without} to "
+                "{backups} and rolls back to it if the import fails."
             ).format(
                 where=html.escape(where),
                 address=address,
+                without=html.escape(without),
                 backups=html.escape(str(default_backup_dir())),
             )
         )
@@ -373,7 +379,10 @@ class ImportDialog(BundleDialog):
             lines = [f"{n}: {a}" for n, a in result.config_actions.items()] + list(result.notes)
             if result.backup:
                 lines.insert(
-                    0, tr("Backup of the previous configuration: {path}").format(path=result.backup)
+                    0,
+                    tr("Backup of the previous configuration{holds}: {path}").format(
+                        holds=holds(result.backup_without_data), path=result.backup
+                    ),
                 )
             banner = tr("Imported into {target} in {seconds} s ({parts}).").format(
                 target=result.target, seconds=f"{result.seconds:.1f}", parts=", ".join(result.parts)

@@ -1,5 +1,9 @@
 """An import's automatic backup: an export of every part the import replaces (and the config
-files, and the EPG beside the database), kept on this computer.
+files, and the EPG beside the database), kept on this computer — or, when the operator asks
+(``pmc import --backup-without-data``, the Import dialog's checkbox), all of that but the data
+folders (carousel, av, ts): the import's own rollback does not need them, since the replaced
+folders are kept aside on the server (``FOLDER.pmc-old-ID``) until the import is verified, but
+such a backup alone cannot bring them back.
 
 The import takes it while it stages the bundle — the backup comes down the link while the
 bundle goes up — and nothing live changes before it is complete: the tables swap only once it
@@ -16,7 +20,7 @@ import datetime as dt
 from pathlib import Path
 
 from pmc import paths
-from pmc.bundle.manifest import PART_CONFIG
+from pmc.bundle.manifest import PART_CONFIG, PART_DATA
 from pmc.catalog import PART_DATABASE, PART_EPG
 
 
@@ -38,13 +42,24 @@ def backup_file(server: str, backup_dir: Path | None) -> Path:
     return folder / f"{server}-before-import-{stamp}.pmcbundle"
 
 
-def backup_parts(parts: tuple[str, ...]) -> list[str]:
+# what the result, the dialog and the hints say of a backup without the data folders
+WITHOUT_DATA = "without the data folders (carousel, av, ts)"
+
+
+def holds(without_data: bool) -> str:
+    """What a backup holds, said after "backup of the previous configuration": nothing to
+    say of a full one."""
+    return f", {WITHOUT_DATA}" if without_data else ""
+
+
+def backup_parts(parts: tuple[str, ...], *, without_data: bool = False) -> list[str]:
     """What the backup of an import of ``parts`` holds: those, the config files, and the EPG
-    beside the database (set-aside EPG rows may be dropped; the backup keeps them)."""
+    beside the database (set-aside EPG rows may be dropped; the backup keeps them); with
+    ``without_data``, not the data folders."""
     found = [*parts, *(p for p in (PART_CONFIG,) if p not in parts)]
     if PART_DATABASE in parts and PART_EPG not in found:
         found.append(PART_EPG)
-    return found
+    return [p for p in found if not (without_data and p == PART_DATA)]
 
 
 async def settled(backing_up: asyncio.Future[Path]) -> Path | None:

@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 
 from pmc.bundle.errors import BundleOperationFailed
+from pmc.bundle.import_backup import WITHOUT_DATA
 from pmc.bundle.import_db import TableLoad, target_database
 from pmc.bundle.import_load import load_in_one_pass
 from pmc.bundle.preview import scan_bundle
@@ -49,11 +50,18 @@ async def reload_tables(connection: Connection, backup: Path, catalog: Catalog) 
 
 
 def rollback_unfinished(
-    connection: Connection, errors: list[str], backup: Path | None, ident: str, dirs: list[str]
+    connection: Connection,
+    errors: list[str],
+    backup: Path | None,
+    ident: str,
+    dirs: list[str],
+    *,
+    without_data: bool = False,
 ) -> BundleOperationFailed:
     """The error of a rollback that could not finish: what stopped it, and how to restore
     the server from the backup by hand (without a backup, the import failed before anything
-    live changed: only its staging folders are left)."""
+    live changed: only its staging folders are left; a backup ``without_data`` says where
+    the previous data folders are kept instead)."""
     left = "".join(f" {d}.pmc-stage-{ident}" for d in dirs)
     cleared = (
         f"; the staging folders left on it ({left.strip()}) are removed by PMC's next job "
@@ -67,6 +75,12 @@ def rollback_unfinished(
         if backup
         else "Nothing live was changed (the import failed before its backup was complete)"
     )
+    if backup and without_data and dirs:
+        kept = ", ".join(f"{d}.pmc-old-{ident}" for d in dirs)
+        restore += (
+            f"; the backup is {WITHOUT_DATA}: where a data folder was replaced, the previous "
+            f"one is kept on the server ({kept}) — move it back into place by hand"
+        )
     return BundleOperationFailed(
         "the import failed and the rollback did not finish: " + "; ".join(errors),
         where=connection.label,

@@ -11,9 +11,10 @@ Order of work, and why nothing is ever left half-done:
    checksum happens here, before the target is touched (once the cluster lock is taken,
    which also clears what an earlier failed job left: :mod:`pmc.cluster_lock`).
 2. **Back up** the target: an automatic export of every part that will be replaced, kept on
-   this computer (:mod:`pmc.bundle.import_backup`); its path is in the result and the job
-   log. It is taken while step 3 stages the bundle, and is complete before anything live
-   changes: the tables swap only once it is written.
+   this computer (:mod:`pmc.bundle.import_backup`; ``backup_without_data``: all but the data
+   folders, which the rollback takes from the copy kept on the server); its path, and what
+   it holds, are in the result and the job log. It is taken while step 3 stages the bundle,
+   and is complete before anything live changes: the tables swap only once it is written.
 3. **Stage and load in one pass** over the bundle (each member is checked against the
    trailer's checksums as it streams, so a data file that is damaged, or any file that
    changed since step 1, is caught before anything live changes: the staging folders are
@@ -65,7 +66,7 @@ from pathlib import Path
 from pmc import audit_trail
 from pmc.bundle.errors import BundleError, BundleOperationFailed
 from pmc.bundle.export import ExportOptions, export_bundle
-from pmc.bundle.import_backup import backup_file, backup_parts, settled
+from pmc.bundle.import_backup import backup_file, backup_parts, holds, settled
 from pmc.bundle.import_db import TableLoad, target_database
 from pmc.bundle.import_load import (
     CLEANUP_SCRIPT,
@@ -108,6 +109,7 @@ class ImportOptions:
     parts: tuple[str, ...] | None = None  # None: every part the bundle has
     addresses: AddressPolicy = "keep"  # for spoolers.json / replicate.conf of another server
     backup_dir: Path | None = None  # where the automatic backup goes
+    backup_without_data: bool = False  # the data folders left out of it (pmc.bundle.import_backup)
     restart: bool = True
 
 
@@ -122,6 +124,7 @@ class ImportResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     restarted: list[str] = field(default_factory=list)  # each found active afterwards
+    backup_without_data: bool = False  # the backup holds all the import replaced but its data
 
     def __str__(self) -> str:
         text = (
@@ -131,7 +134,8 @@ class ImportResult:
         if self.restarted:
             text += f"; restarted and active: {', '.join(self.restarted)}"
         if self.backup:
-            text += f"; backup of the previous configuration: {self.backup}"
+            held = holds(self.backup_without_data)
+            text += f"; backup of the previous configuration{held}: {self.backup}"
         return text
 
 
@@ -189,6 +193,7 @@ class BundleImport:
         self.layout = connection.server.layout
         self.name = connection.server.name
         self.result = ImportResult(connection.label, scan.path, None, parts, config_actions=actions)
+        self.result.backup_without_data = options.backup_without_data and PART_DATA in parts
         self.ident = pysecrets.token_hex(4)  # of this import's staging and old folders
         self.stage = data_folders(scan, self.layout) if PART_DATA in parts else {}
         self.dirs = list(self.stage.values())
@@ -288,11 +293,13 @@ class BundleImport:
         """The automatic backup (:mod:`pmc.bundle.import_backup`) into ``path``, run beside
         :meth:`stage_and_load`; returns its path."""
         with self.step("Back up the target"):
-            options = ExportOptions.from_parts(backup_parts(self.parts))
+            without_data = self.result.backup_without_data
+            options = ExportOptions.from_parts(backup_parts(self.parts, without_data=without_data))
             quiet = self.ctx.without_progress() if self.ctx else None  # the staging's bar
             backup = await export_bundle(self.connection, path, options, quiet)
         self.result.backup = backup.path
-        self.log(f"backup of {self.name} written to {backup.path}")
+        held = holds(self.result.backup_without_data)
+        self.log(f"backup of {self.name}{held} written to {backup.path}")
         return backup.path
 
     # 3. stage + load -----------------------------------------------------------------------
@@ -437,4 +444,7 @@ class BundleImport:
         except (Exception, Cancelled) as exc:
             errors.append(str(exc))
         if errors:
-            raise rollback_unfinished(connection, errors, backup, self.ident, self.dirs)
+            raise rollback_unfinished(
+                connection, errors, backup, self.ident, self.dirs,
+                without_data=self.result.backup_without_data,
+            )  # fmt: skip

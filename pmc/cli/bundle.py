@@ -57,6 +57,13 @@ def register_import(parser: argparse.ArgumentParser) -> None:
         "--backup-dir", metavar="DIR", type=Path, help="where the automatic backup goes"
     )
     parser.add_argument(
+        "--backup-without-data",
+        action="store_true",
+        help="leave the data folders (carousel, av, ts files) out of the automatic backup: "
+        "faster; the import's own rollback still restores them (the replaced folders are kept "
+        "on the server until the import is verified), but the backup alone cannot",
+    )
+    parser.add_argument(
         "--no-restart", action="store_true", help="do not restart the services the import affects"
     )
     add_connection_options(parser)
@@ -125,6 +132,7 @@ def _import(args: argparse.Namespace) -> int:
         parts=_parts(args.parts),
         addresses=args.addresses,
         backup_dir=args.backup_dir,
+        backup_without_data=args.backup_without_data,
         restart=not args.no_restart,
     )
     workspace = workspace_of(args)

@@ -295,11 +295,14 @@ def test_a_slow_link_does_not_end_the_import_transaction(
         lab.reset()
 
 
+@pytest.mark.parametrize("without_data", [False, True], ids=["full-backup", "backup-without-data"])
 def test_failure_after_the_commit_restores_the_target_byte_for_byte(
-    fresh_lab: Any, tmp_path: Path
+    fresh_lab: Any, tmp_path: Path, without_data: bool
 ) -> None:
     """playout-scheduler will not restart after the import committed (tables loaded, folders
-    switched, config files written): the target is reloaded from the automatic backup."""
+    switched, config files written): the target is reloaded from the automatic backup. With
+    the data folders left out of that backup, they come back from the copy kept aside on
+    the server, the tables and config files from the backup, as fully."""
     lab: LabCluster = fresh_lab
     main, backup = lab.servers["main"], lab.servers["backup"]
     bundle = tmp_path / "main.pmcbundle"
@@ -320,9 +323,11 @@ def test_failure_after_the_commit_restores_the_target_byte_for_byte(
             try:
                 await export_bundle(src, bundle, ExportOptions())
                 try:
-                    await import_bundle(
-                        dst, bundle, ImportOptions(backup_dir=tmp_path / "b", addresses="adapt")
-                    )
+                    options = ImportOptions(
+                        backup_dir=tmp_path / "b", addresses="adapt",
+                        backup_without_data=without_data,
+                    )  # fmt: skip
+                    await import_bundle(dst, bundle, options)
                 except BundleOperationFailed as exc:
                     return str(exc)
                 raise AssertionError("the import did not fail")
@@ -338,6 +343,12 @@ def test_failure_after_the_commit_restores_the_target_byte_for_byte(
         assert tree(backup.path("/opt/playout/api/config")) == config_before
         for unit in ("playout-api", "playout-scheduler", "eit-update", "playout-admin"):
             assert backup.systemctl("is-active", unit).stdout.strip() == "active", unit
-        assert list((tmp_path / "b").glob("backup-before-import-*.pmcbundle"))
+        (kept,) = (tmp_path / "b").glob("backup-before-import-*.pmcbundle")
+        with kept.open("rb") as raw:
+            reader = BundleReader(raw, where=str(kept))
+            held = [m.name for m, _ in reader.members()]
+        assert ("data" in reader.manifest.parts) is not without_data
+        assert any(n.startswith("data/carousel/") for n in held) is not without_data
+        assert any(n.startswith("db/") for n in held) and "config/spoolers.json" in held
     finally:
         lab.reset()
