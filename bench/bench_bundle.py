@@ -9,7 +9,9 @@ before every run where the machine allows it; see ``bench/fair.py``):
 - PMC export: ``export_bundle`` of main (database, config and data) to a file;
 - import baseline: ``ssh root@backup tar -xf - < FILE`` into backup's data folder (same cipher);
 - PMC import: ``import_bundle`` of that bundle into backup (verify, automatic backup taken
-  while the bundle is staged and loaded, switch, restart, verify), its steps timed.
+  while the bundle is staged and loaded, switch, restart, verify), its steps timed — twice:
+  with the full automatic backup (the default) and with the data folders left out of it
+  (``pmc import --backup-without-data``), each beside the same rounds' ``tar -x``.
 
 Counted on both sides alike: connection set-up and login (each run makes its own connection;
 PMC's export and import run in a fresh child process, whose start-up is not counted) and the
@@ -97,7 +99,10 @@ def child(args: argparse.Namespace) -> int:
                 streams = int(args.streams) if args.streams else None
                 await export_bundle(conn, Path(args.file), ExportOptions(streams=streams))
             else:
-                options = ImportOptions(backup_dir=Path(args.work) / "backups")
+                options = ImportOptions(
+                    backup_dir=Path(args.work) / "backups",
+                    backup_without_data=bool(args.backup_without_data),
+                )
                 job: Job[object] = Job(
                     "import",
                     "bench",
@@ -151,16 +156,20 @@ class Bench:
         srv = self.lab.servers[server]
         return fair.OpenSsh(self.key, self.work / "known_hosts", srv.management_address)
 
-    def child(self, what: str, server: str, streams: int | None = None) -> dict[str, Any]:
+    def child(
+        self, what: str, server: str, streams: int | None = None, *, without_data: bool = False
+    ) -> dict[str, Any]:
         srv = self.lab.servers[server]
         argv = [
             "ip", "netns", "exec", self.lab.operator_namespace, sys.executable, __file__,
             "--child", what, "--server", server, "--address", srv.management_address,
             "--host-key", srv.host_key(), "--key", str(self.key), "--work", str(self.work),
             "--file", str(self.bundle), *(["--streams", str(streams)] if streams else []),
+            *(["--backup-without-data", "1"] if without_data else []),
         ]  # fmt: skip
         out = subprocess.run(argv, check=True, capture_output=True, text=True)
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+        result["without_data"] = without_data
         self.results.append(result)
         return result
 
@@ -168,8 +177,8 @@ class Bench:
         self.bundle.unlink(missing_ok=True)
         return float(self.child("export", "main", streams)["seconds"])
 
-    def pmc_import(self) -> float:
-        seconds = float(self.child("import", "backup")["seconds"])
+    def pmc_import(self, without_data: bool = False) -> float:
+        seconds = float(self.child("import", "backup", without_data=without_data)["seconds"])
         shutil.rmtree(self.work / "backups", ignore_errors=True)
         return seconds
 
@@ -187,6 +196,13 @@ class Bench:
         started = time.monotonic()
         self.lab.operator_run(["sh", "-c", line], timeout=3600)
         return time.monotonic() - started
+
+
+def _median_steps(results: list[dict[str, Any]]) -> dict[str, float]:
+    """Each step's median over ``results`` (the runs of one kind of import)."""
+    return {
+        k: sorted(r["steps"][k] for r in results)[len(results) // 2] for k in results[0]["steps"]
+    }
 
 
 def bench_size(data_mb: int, rounds: int, flush: bool, streams: list[int]) -> dict[str, Any]:
@@ -220,15 +236,18 @@ def bench_size(data_mb: int, rounds: int, flush: bool, streams: list[int]) -> di
         export_rss = max(r["peak_rss_mb"] for r in b.results)
         b.openssh_export(cipher)  # the tar that the import baseline extracts
         b.results.clear()
-        im_same, im_pmc = fair.Series("OpenSSH tar -x, same cipher"), fair.Series("PMC import")
+        im_same = fair.Series("OpenSSH tar -x, same cipher")
+        im_pmc = fair.Series("PMC import (full backup)")
+        im_lean = fair.Series("PMC import (backup without the data folders)")
         imports: list[tuple[fair.Series, Callable[[], float]]] = [
             (im_same, lambda: b.openssh_import(cipher)),
             (im_pmc, b.pmc_import),
+            (im_lean, partial(b.pmc_import, True)),
         ]
         print("import:")
         fair.rounds(imports, rounds, flush=flush)
-        steps = {k: sorted(r["steps"][k] for r in b.results)[len(b.results) // 2]
-                 for k in b.results[0]["steps"]}  # fmt: skip
+        steps, lean_steps = (_median_steps([r for r in b.results if r["without_data"] is w])
+                             for w in (False, True))  # fmt: skip
         figures = {
             "data_mb": data_mb,
             "bundle_bytes": b.bundle.stat().st_size,
@@ -240,10 +259,13 @@ def bench_size(data_mb: int, rounds: int, flush: bool, streams: list[int]) -> di
             "export_ratio_others": {x.name: fair.ratio(ex_same, x) for x in others},
             "export_ratio_default": fair.ratio(ex_default, ex_pmc),
             "export_peak_rss_mb": export_rss,
-            "import": [s.line(b.bundle.stat().st_size / 1e6) for s in (im_same, im_pmc)],
+            "import": [s.line(b.bundle.stat().st_size / 1e6) for s in (im_same, im_pmc, im_lean)],
             "import_ratio_same": fair.ratio(im_same, im_pmc),
-            "stage_ratio_same": im_same.median / steps[STAGE_STEP],
+            "import_stage_ratio_same": im_same.median / steps[STAGE_STEP],
             "import_steps": steps,
+            "lean_ratio_same": fair.ratio(im_same, im_lean),
+            "lean_stage_ratio_same": im_same.median / lean_steps[STAGE_STEP],
+            "lean_steps": lean_steps,
             "import_peak_rss_mb": max(r["peak_rss_mb"] for r in b.results),
         }
         return figures
@@ -262,6 +284,7 @@ def main() -> int:
     parser.add_argument("--child", choices=["export", "import"])
     for name in ("server", "address", "host-key", "key", "work", "file", "streams"):
         parser.add_argument(f"--{name}")
+    parser.add_argument("--backup-without-data")
     args = parser.parse_args()
     if args.child:
         return child(args)
@@ -284,16 +307,14 @@ def main() -> int:
             print(f"  {name}: {x:.2f}x of OpenSSH on the same cipher")
         for line in r["import"]:
             print("  " + line)
-        steps = ", ".join(f"{k} {v:.1f} s" for k, v in r["import_steps"].items())
-        print(
-            f"  import: {r['import_ratio_same']:.2f}x of OpenSSH tar -x on the same cipher "
-            f"(goal >= 0.8); peak RSS {r['import_peak_rss_mb']:.0f} MB"
-        )
-        print(
-            f"  import's transfer step ({STAGE_STEP}, with its wait for the backup beside it): "
-            f"{r['stage_ratio_same']:.2f}x of "
-            f"OpenSSH tar -x; steps (median): {steps}"
-        )
+        for kind, key in (("full backup", "import"), ("backup without the data", "lean")):
+            steps = ", ".join(f"{k} {v:.1f} s" for k, v in r[f"{key}_steps"].items())
+            print(
+                f"  import ({kind}): {r[f'{key}_ratio_same']:.2f}x of OpenSSH tar -x on the same "
+                f"cipher (goal >= 0.8); its transfer step ({STAGE_STEP}, with its wait for the "
+                f"backup beside it) {r[f'{key}_stage_ratio_same']:.2f}x; steps (median): {steps}"
+            )
+        print(f"  import: peak RSS {r['import_peak_rss_mb']:.0f} MB")
     print("RSS goal: <= 150 MB and flat with the size")
     print(json.dumps(rows))
     return 0
