@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pmc.bundle.archive import BLOCK, CHUNK
 from pmc.bundle.archive_reader import BundleReader
 from pmc.bundle.import_db import TableLoad
+from pmc.bundle.import_parts import BigMember, PartSenders, big_members, streams_for
 from pmc.bundle.pipe import Pipe
 from pmc.bundle.preview import Scan
 from pmc.bundle.progress import ByteProgress
@@ -53,6 +54,7 @@ class Loader:
         start_tar: Callable[[str], Pipe],
         progress: ByteProgress,
         executable: dict[str, set[str]] | None = None,
+        senders: PartSenders | None = None,
     ) -> None:
         self.scan = scan
         self.stage = stage
@@ -62,6 +64,8 @@ class Loader:
         self.executable = executable or {}
         self.tar: Pipe | None = None
         self.tar_key: str | None = None
+        self.senders = senders  # the big files go in parts, not through tar
+        self.big = {f.name: f for f in senders.files} if senders else {}
 
     def _end_tar(self) -> None:
         if self.tar is not None:
@@ -89,6 +93,9 @@ class Loader:
                 key = name.split("/")[1]
                 if key not in self.stage:
                     continue
+                if self.senders is not None and name in self.big:
+                    self.senders.send(self.big[name], stream.read, self.progress)
+                    continue
                 if key != self.tar_key:
                     self._end_tar()
                     self.tar = self.start_tar(key)
@@ -114,6 +121,8 @@ class Loader:
                 if member.size % BLOCK:
                     self.tar.write(bytes(BLOCK - member.size % BLOCK))
             self._end_tar()
+            if self.senders is not None:
+                self.senders.finish()
 
 
 async def load_in_one_pass(
@@ -134,13 +143,14 @@ async def load_in_one_pass(
     The tables swap once ``before_swap`` (the import's backup) has ended too; the transaction
     is kept alive until then (:meth:`TableLoad.kept_alive`). A failure stops every tar and
     leaves the transaction uncommitted."""
+    senders = await part_senders(connection, scan, staging, executable or {})
     tar_pipes: dict[str, Pipe] = {}
     for key, folder in staging.items():
         tar_pipes[key] = await Pipe.start(
             connection,
             ["tar", "-C", folder, "-xf", "-", "--no-same-owner", "--no-overwrite-dir"],
         )
-    loader = Loader(scan, staging, db, lambda k: tar_pipes[k], progress, executable)
+    loader = Loader(scan, staging, db, lambda k: tar_pipes[k], progress, executable, senders)
 
     def stage() -> None:
         loader.run()
@@ -161,13 +171,45 @@ async def load_in_one_pass(
             await connection.in_thread(transfers, db.begin)
         with db.kept_alive() if db is not None else contextlib.nullcontext():
             await connection.in_thread(transfers, stage)
+            if senders is not None:
+                await senders.settle()
             if before_swap is not None:
                 await before_swap
         await connection.in_thread(transfers, swap)
     except BaseException:
         for pipe in tar_pipes.values():
             await pipe.abort()
+        if senders is not None:
+            await senders.close(failed=True)
         raise
+    if senders is not None:
+        await senders.close(failed=False)
+
+
+async def part_senders(
+    connection: Connection, scan: Scan, staging: dict[str, str], executable: dict[str, set[str]]
+) -> PartSenders | None:
+    """The streams of the big data files (:mod:`pmc.bundle.import_parts`), started; None
+    when there are too few or too small ones, or the server or this computer has one core."""
+    modes = {}
+    for name in scan.files:
+        key, _, rel = name.removeprefix("data/").partition("/")
+        modes[name] = staged_mode(rel, is_dir=False, executable=executable.get(key, set()))
+    files: list[BigMember] = big_members(scan.files, staging, modes)
+    if not files:
+        return None
+    found = await run(connection, ["nproc"], check=False)
+    remote_cores = int(found.stdout.strip()) if found.stdout.strip().isdigit() else 1
+    streams = streams_for(files, remote_cores)
+    if streams < 2:
+        return None
+    senders = PartSenders(connection, files, streams)
+    try:
+        await senders.start()
+    except BaseException:
+        await senders.close(failed=True)
+        raise
+    return senders
 
 
 SWITCH_SCRIPT = """

@@ -139,6 +139,36 @@ async def plan(
     return PartsPlan(chosen, found)
 
 
+async def connect_streams(
+    connection: Connection, streams: int, extras: list[Connection]
+) -> list[Connection]:
+    """``connection`` and up to ``streams - 1`` more to the same server, logged in like it
+    (each made is added to ``extras``, to be closed by the caller); one that cannot connect
+    is left out, with a note in the log."""
+    made = [
+        Connection(
+            connection.server,
+            cluster=connection.cluster,
+            known_hosts=connection.known_hosts,
+            credentials=connection.credentials,
+            timeouts=connection.timeouts,
+            executors=connection.executors,
+        )
+        for _ in range(streams - 1)
+    ]
+    extras.extend(made)
+    outcomes = await asyncio.gather(*(e.transport() for e in made), return_exceptions=True)
+    connections = [connection]
+    for extra, outcome in zip(made, outcomes, strict=True):
+        if isinstance(outcome, RemoteError):
+            log.warning("%s: an extra stream could not connect (%s)", extra.label, outcome)
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            connections.append(extra)
+    return connections
+
+
 class PartStreams:
     """The running streams of a :class:`PartsPlan`; read the files with :meth:`reader`, in the
     plan's order (folder by folder), then :meth:`finish`; :meth:`close` in every case."""
@@ -156,27 +186,7 @@ class PartStreams:
         """Connect the extra streams and start every stream's script."""
         if not self.order:
             return
-        extras = [
-            Connection(
-                self.connection.server,
-                cluster=self.connection.cluster,
-                known_hosts=self.connection.known_hosts,
-                credentials=self.connection.credentials,
-                timeouts=self.connection.timeouts,
-                executors=self.connection.executors,
-            )
-            for _ in range(self.plan.streams - 1)
-        ]
-        self._extra = extras
-        outcomes = await asyncio.gather(*(e.transport() for e in extras), return_exceptions=True)
-        connections = [self.connection]
-        for extra, outcome in zip(extras, outcomes, strict=True):
-            if isinstance(outcome, RemoteError):
-                log.warning("%s: an extra stream could not connect (%s)", extra.label, outcome)
-            elif isinstance(outcome, BaseException):
-                raise outcome
-            else:
-                connections.append(extra)
+        connections = await connect_streams(self.connection, self.plan.streams, self._extra)
         files = [str(x) for f in self.order for x in (f.size, f.path)]
         count = len(connections)
         for index, conn in enumerate(connections):

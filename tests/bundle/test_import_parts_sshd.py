@@ -1,0 +1,126 @@
+"""The import's big data files sent in parts over several connections (real OpenSSH and
+PostgreSQL): the target gets every file byte for byte with its mode and time, as through one
+``tar`` stream, and a damaged big file is still refused before anything live changes.
+
+Parts are made small here (64 KiB, files from 128 KiB, in parts from 256 KiB in all) so that a
+few megabytes give many parts over every stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pmc.bundle import parts
+from pmc.bundle.errors import BundleError
+from pmc.bundle.export import ExportOptions, export_bundle
+from pmc.bundle.importer import ImportOptions, import_bundle
+from tests.bundle.conftest import PlayoutHost
+from tests.bundle.test_data_checked_on_import import flip
+
+pytestmark = pytest.mark.timeout(180)
+
+PART = 64 << 10
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(parts, "PART", PART)
+    monkeypatch.setattr(parts, "BIG", 2 * PART)
+    monkeypatch.setattr(parts, "MIN_TOTAL", 4 * PART)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # two streams, whatever this machine has
+    yield
+
+
+def _add_big_files(host: PlayoutHost) -> dict[str, bytes]:
+    """Big files: sizes off the part size, a name with spaces and brackets, a sub-folder
+    that only a big file is in, and small files beside them (which stay with tar)."""
+    files = {
+        "av/odd size.ts": os.urandom(5 * PART // 2 + 7),
+        "av/new sub/st*r [x].ts": os.urandom(2 * PART),
+        "ts/exactly-three-parts.ts": os.urandom(3 * PART),
+        "ts/small.txt": b"small\n",
+    }
+    for rel, data in files.items():
+        path = host.data_root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    os.utime(host.data_root / "ts" / "exactly-three-parts.ts", (1_700_000_000, 1_700_000_000))
+    return files
+
+
+def _logins(host: PlayoutHost) -> int:
+    return host.sshd.log_text().count("Accepted publickey")
+
+
+async def _export(host: PlayoutHost, tmp: Path, out: Path) -> None:
+    conn = host.connection(tmp / "kh-main")
+    try:
+        await export_bundle(conn, out, ExportOptions(streams=1))
+    finally:
+        await conn.close()
+
+
+async def _import(host: PlayoutHost, tmp: Path, bundle: Path) -> None:
+    conn = host.connection(tmp / "kh-backup")
+    try:
+        options = ImportOptions(backup_dir=tmp / "backups", restart=False)
+        await import_bundle(conn, bundle, options)
+    finally:
+        await conn.close()
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int, bytes]]:
+    """rel → (mode, mtime, content) of every file under ``root``."""
+    return {
+        str(p.relative_to(root)): (
+            p.stat().st_mode & 0o7777,
+            int(p.stat().st_mtime),
+            p.read_bytes(),
+        )
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_big_files_arrive_in_parts_over_two_connections_as_through_one_stream(
+    playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path, small_parts: None
+) -> None:
+    main, backup = playout_pair
+    files = _add_big_files(main)
+    bundle = tmp_path / "main.pmcbundle"
+    asyncio.run(_export(main, tmp_path, bundle))
+    before = _logins(backup)
+    asyncio.run(_import(backup, tmp_path, bundle))
+    assert _logins(backup) - before == 2  # the import's connection and one extra stream
+    ours, theirs = _tree(main.data_root), _tree(backup.data_root)
+    for rel, data in files.items():
+        assert theirs[rel][2] == data, rel
+        assert theirs[rel][0] == 0o644, rel  # PMC's mode, never the archive's
+    assert theirs["ts/exactly-three-parts.ts"][1] == 1_700_000_000
+    assert {r: (t, d) for r, (_, t, d) in theirs.items()} == {
+        r: (t, d) for r, (_, t, d) in ours.items()
+    }
+    assert not [p for p in backup.data_root.parent.rglob("*.pmc-*")]  # nothing staged left
+
+
+def test_a_damaged_big_file_is_refused_and_the_target_stays_as_it_was(
+    playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path, small_parts: None
+) -> None:
+    main, backup = playout_pair
+    files = _add_big_files(main)
+    bundle = tmp_path / "main.pmcbundle"
+    asyncio.run(_export(main, tmp_path, bundle))
+    before = _tree(backup.data_root)
+    flip(bundle, files["ts/exactly-three-parts.ts"][:64], at=2 * PART + 5)  # in a late part
+    with pytest.raises(BundleError) as caught:
+        asyncio.run(_import(backup, tmp_path, bundle))
+    assert "exactly-three-parts.ts" in str(caught.value)
+    assert _tree(backup.data_root) == before
+    assert not [p for p in backup.data_root.parent.rglob("*.pmc-*")]
+    assert not [t for t in threading.enumerate() if t.name.startswith("pmc-import-part")]
