@@ -102,6 +102,7 @@ def child(args: argparse.Namespace) -> int:
                 options = ImportOptions(
                     backup_dir=Path(args.work) / "backups",
                     backup_without_data=bool(args.backup_without_data),
+                    streams=int(args.streams) if args.streams else None,
                 )
                 job: Job[object] = Job(
                     "import",
@@ -170,6 +171,7 @@ class Bench:
         out = subprocess.run(argv, check=True, capture_output=True, text=True)
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
         result["without_data"] = without_data
+        result["streams"] = streams
         self.results.append(result)
         return result
 
@@ -177,8 +179,9 @@ class Bench:
         self.bundle.unlink(missing_ok=True)
         return float(self.child("export", "main", streams)["seconds"])
 
-    def pmc_import(self, without_data: bool = False) -> float:
-        seconds = float(self.child("import", "backup", without_data=without_data)["seconds"])
+    def pmc_import(self, without_data: bool = False, streams: int | None = None) -> float:
+        result = self.child("import", "backup", streams, without_data=without_data)
+        seconds = float(result["seconds"])
         shutil.rmtree(self.work / "backups", ignore_errors=True)
         return seconds
 
@@ -205,7 +208,9 @@ def _median_steps(results: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def bench_size(data_mb: int, rounds: int, flush: bool, streams: list[int]) -> dict[str, Any]:
+def bench_size(
+    data_mb: int, rounds: int, flush: bool, streams: list[int], import_streams: list[int]
+) -> dict[str, Any]:
     down(LAB_ID)
     print(f"\n== lab with {data_mb} MB of data per server …", flush=True)
     lab = up(servers=2, state="fresh", data_mb=data_mb, lab_id=LAB_ID)
@@ -244,9 +249,18 @@ def bench_size(data_mb: int, rounds: int, flush: bool, streams: list[int]) -> di
             (im_pmc, b.pmc_import),
             (im_lean, partial(b.pmc_import, True)),
         ]
+        im_others = [
+            fair.Series(f"PMC import (backup without the data folders, {n} streams)")
+            for n in import_streams
+        ]
+        imports += [
+            (x, partial(b.pmc_import, True, n))
+            for x, n in zip(im_others, import_streams, strict=True)
+        ]
         print("import:")
         fair.rounds(imports, rounds, flush=flush)
-        steps, lean_steps = (_median_steps([r for r in b.results if r["without_data"] is w])
+        auto = [r for r in b.results if not r.get("streams")]
+        steps, lean_steps = (_median_steps([r for r in auto if r["without_data"] is w])
                              for w in (False, True))  # fmt: skip
         figures = {
             "data_mb": data_mb,
@@ -259,7 +273,11 @@ def bench_size(data_mb: int, rounds: int, flush: bool, streams: list[int]) -> di
             "export_ratio_others": {x.name: fair.ratio(ex_same, x) for x in others},
             "export_ratio_default": fair.ratio(ex_default, ex_pmc),
             "export_peak_rss_mb": export_rss,
-            "import": [s.line(b.bundle.stat().st_size / 1e6) for s in (im_same, im_pmc, im_lean)],
+            "import": [
+                s.line(b.bundle.stat().st_size / 1e6)
+                for s in (im_same, im_pmc, im_lean, *im_others)
+            ],
+            "import_ratio_others": {x.name: fair.ratio(im_same, x) for x in im_others},
             "import_ratio_same": fair.ratio(im_same, im_pmc),
             "import_stage_ratio_same": im_same.median / steps[STAGE_STEP],
             "import_steps": steps,
@@ -281,6 +299,9 @@ def main() -> int:
     parser.add_argument("--no-flush", action="store_true", help="rotate the order only")
     parser.add_argument("--export-streams", type=int, nargs="*", default=[],
                         help="also time PMC exports with these stream counts")  # fmt: skip
+    parser.add_argument("--import-streams", type=int, nargs="*", default=[],
+                        help="also time PMC imports (backup without the data folders) with "
+                        "these stream counts for the big files (1: none in parts)")  # fmt: skip
     parser.add_argument("--child", choices=["export", "import"])
     for name in ("server", "address", "host-key", "key", "work", "file", "streams"):
         parser.add_argument(f"--{name}")
@@ -292,7 +313,10 @@ def main() -> int:
         print("bench_bundle: needs root (the rehearsal lab)", file=sys.stderr)
         return 2
     flush = not args.no_flush and fair.can_drop_caches()
-    rows = [bench_size(mb, args.rounds, flush, args.export_streams) for mb in args.data_mb]
+    rows = [
+        bench_size(mb, args.rounds, flush, args.export_streams, args.import_streams)
+        for mb in args.data_mb
+    ]
     print()
     for r in rows:
         print(f"== {r['data_mb']} MB of data, bundle {r['bundle_bytes'] / 1e6:.0f} MB")
@@ -314,6 +338,8 @@ def main() -> int:
                 f"cipher (goal >= 0.8); its transfer step ({STAGE_STEP}, with its wait for the "
                 f"backup beside it) {r[f'{key}_stage_ratio_same']:.2f}x; steps (median): {steps}"
             )
+        for name, x in r["import_ratio_others"].items():
+            print(f"  {name}: {x:.2f}x of OpenSSH tar -x on the same cipher")
         print(f"  import: peak RSS {r['import_peak_rss_mb']:.0f} MB")
     print("RSS goal: <= 150 MB and flat with the size")
     print(json.dumps(rows))

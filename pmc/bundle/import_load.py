@@ -134,6 +134,7 @@ async def load_in_one_pass(
     *,
     executable: dict[str, set[str]] | None = None,
     before_swap: Awaitable[object] | None = None,
+    streams: int | None = None,
 ) -> None:
     """One pass over the verified bundle ``scan``: its tables into ``db`` (one transaction,
     begun first and committed only at the end, after the swap), each data folder's files
@@ -143,7 +144,7 @@ async def load_in_one_pass(
     The tables swap once ``before_swap`` (the import's backup) has ended too; the transaction
     is kept alive until then (:meth:`TableLoad.kept_alive`). A failure stops every tar and
     leaves the transaction uncommitted."""
-    senders = await part_senders(connection, scan, staging, executable or {})
+    senders = await part_senders(connection, scan, staging, executable or {}, streams)
     tar_pipes: dict[str, Pipe] = {}
     for key, folder in staging.items():
         tar_pipes[key] = await Pipe.start(
@@ -187,10 +188,17 @@ async def load_in_one_pass(
 
 
 async def part_senders(
-    connection: Connection, scan: Scan, staging: dict[str, str], executable: dict[str, set[str]]
+    connection: Connection,
+    scan: Scan,
+    staging: dict[str, str],
+    executable: dict[str, set[str]],
+    streams: int | None,
 ) -> PartSenders | None:
     """The streams of the big data files (:mod:`pmc.bundle.import_parts`), started; None
-    when there are too few or too small ones, or the server or this computer has one core."""
+    when there are too few or too small ones, or the server or this computer has one core,
+    or ``streams`` is 1 (it overrides the choice from the cores)."""
+    if streams == 1:
+        return None
     modes = {}
     for name in scan.files:
         key, _, rel = name.removeprefix("data/").partition("/")
@@ -200,7 +208,7 @@ async def part_senders(
         return None
     found = await run(connection, ["nproc"], check=False)
     remote_cores = int(found.stdout.strip()) if found.stdout.strip().isdigit() else 1
-    streams = streams_for(files, remote_cores)
+    streams = streams or streams_for(files, remote_cores)
     if streams < 2:
         return None
     senders = PartSenders(connection, files, streams)

@@ -10,11 +10,10 @@ Order of work, and why nothing is ever left half-done:
    filesystems (:func:`~pmc.bundle.import_plan.check_space`). Any refusal but a data file's
    checksum happens here, before the target is touched (once the cluster lock is taken,
    which also clears what an earlier failed job left: :mod:`pmc.cluster_lock`).
-2. **Back up** the target: an automatic export of every part that will be replaced, kept on
-   this computer (:mod:`pmc.bundle.import_backup`; ``backup_without_data``: all but the data
-   folders, which the rollback takes from the copy kept on the server); its path, and what
-   it holds, are in the result and the job log. It is taken while step 3 stages the bundle,
-   and is complete before anything live changes: the tables swap only once it is written.
+2. **Back up** the target: an automatic export of every part that will be replaced (or all
+   but the data folders: :mod:`pmc.bundle.import_backup`), kept on this computer; its path
+   and what it holds are in the result and the job log. Taken while step 3 stages the
+   bundle, it is complete before anything live changes: the tables swap once it is written.
 3. **Stage and load in one pass** over the bundle (each member is checked against the
    trailer's checksums as it streams, so a data file that is damaged, or any file that
    changed since step 1, is caught before anything live changes: the staging folders are
@@ -110,6 +109,7 @@ class ImportOptions:
     addresses: AddressPolicy = "keep"  # for spoolers.json / replicate.conf of another server
     backup_dir: Path | None = None  # where the automatic backup goes
     backup_without_data: bool = False  # the data folders left out of it (pmc.bundle.import_backup)
+    streams: int | None = None  # for big data files (pmc.bundle.import_parts); None: from the cores
     restart: bool = True
 
 
@@ -330,7 +330,7 @@ class BundleImport:
                 staging = {k: f"{d}.pmc-stage-{self.ident}" for k, d in self.stage.items()}
                 await load_in_one_pass(
                     connection, scan, staging, db, progress,
-                    executable=executable, before_swap=backing_up,
+                    executable=executable, before_swap=backing_up, streams=self.options.streams,
                 )  # fmt: skip
             self.committed = True
             self.ledger.reload(self.name, str(self.result.backup))

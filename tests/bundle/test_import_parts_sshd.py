@@ -66,10 +66,10 @@ async def _export(host: PlayoutHost, tmp: Path, out: Path) -> None:
         await conn.close()
 
 
-async def _import(host: PlayoutHost, tmp: Path, bundle: Path) -> None:
+async def _import(host: PlayoutHost, tmp: Path, bundle: Path, streams: int | None = None) -> None:
     conn = host.connection(tmp / "kh-backup")
     try:
-        options = ImportOptions(backup_dir=tmp / "backups", restart=False)
+        options = ImportOptions(backup_dir=tmp / "backups", restart=False, streams=streams)
         await import_bundle(conn, bundle, options)
     finally:
         await conn.close()
@@ -124,3 +124,17 @@ def test_a_damaged_big_file_is_refused_and_the_target_stays_as_it_was(
     assert _tree(backup.data_root) == before
     assert not [p for p in backup.data_root.parent.rglob("*.pmc-*")]
     assert not [t for t in threading.enumerate() if t.name.startswith("pmc-import-part")]
+
+
+def test_one_stream_asked_for_sends_every_file_through_tar(
+    playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path, small_parts: None
+) -> None:
+    main, backup = playout_pair
+    files = _add_big_files(main)
+    bundle = tmp_path / "main.pmcbundle"
+    asyncio.run(_export(main, tmp_path, bundle))
+    before = _logins(backup)
+    asyncio.run(_import(backup, tmp_path, bundle, streams=1))
+    assert _logins(backup) - before == 1  # the import's own connection only
+    theirs = _tree(backup.data_root)
+    assert {rel: theirs[rel][2] for rel in files} == files
