@@ -114,7 +114,9 @@ class PartSenders:
         count = len(connections)
         for index, conn in enumerate(connections):
             argv = ["sh", "-c", _WRITE_SCRIPT, "pmc", str(parts.PART), str(count), str(index)]
-            self.pipes.append(await Pipe.start(conn, [*argv, *listed]))
+            pipe = await Pipe.start(conn, [*argv, *listed])
+            pipe.command = f"the big data files' stream {index + 1} of {count}"  # not the script
+            self.pipes.append(pipe)
         for index, pipe in enumerate(self.pipes):
             waiting: queue.Queue[bytes | None] = queue.Queue(QUEUE)
             thread = threading.Thread(

@@ -49,6 +49,18 @@ async def reload_tables(connection: Connection, backup: Path, catalog: Catalog) 
         await load_in_one_pass(connection, bscan, {}, db, progress)
 
 
+def unchanged(exc: BaseException) -> BaseException:
+    """``exc``, of an import that failed before its commit and was rolled back; an operator's
+    error (:class:`PmcError`) says so in its hint."""
+    if isinstance(exc, PmcError):
+        before = f"{exc.hint.rstrip('.')}. " if exc.hint else ""
+        exc.hint = (
+            f"{before}Nothing live was changed on the server (the import failed before it "
+            "switched anything over, and what it had staged was removed)"
+        )
+    return exc
+
+
 def rollback_unfinished(
     connection: Connection,
     errors: list[str],

@@ -87,7 +87,7 @@ from pmc.bundle.import_plan import (
     plan_config,
     services_to_restart,
 )
-from pmc.bundle.import_rollback import reconnect, reload_tables, rollback_unfinished
+from pmc.bundle.import_rollback import reconnect, reload_tables, rollback_unfinished, unchanged
 from pmc.bundle.manifest import PART_CONFIG, PART_DATA, TableSpec
 from pmc.bundle.preview import Scan, scan_bundle, target_counts
 from pmc.bundle.progress import ByteProgress
@@ -276,7 +276,7 @@ class BundleImport:
                 self.result.backup = None
                 self.log(f"the bundle was refused and nothing was changed: {backup} removed")
             if not self.committed and (isinstance(exc, PmcError) or backup is None):
-                raise
+                raise unchanged(exc) from exc.__cause__  # the same error, saying so
             raise BundleOperationFailed(
                 f"the import failed and was rolled back to the backup ({exc})",
                 where=self.connection.label,
