@@ -5,6 +5,7 @@ The rollback itself is :meth:`pmc.bundle.importer.BundleImport.roll_back`."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from pmc.bundle.errors import BundleOperationFailed
@@ -49,10 +50,14 @@ async def reload_tables(connection: Connection, backup: Path, catalog: Catalog) 
         await load_in_one_pass(connection, bscan, {}, db, progress)
 
 
+_SAYS_UNCHANGED = re.compile(r"nothing (live )?was changed", re.IGNORECASE)
+
+
 def unchanged(exc: BaseException) -> BaseException:
     """``exc``, of an import that failed before its commit and was rolled back; an operator's
-    error (:class:`PmcError`) says so in its hint."""
-    if isinstance(exc, PmcError):
+    error (:class:`PmcError`) says so in its hint, unless the hint says it already (a refused
+    bundle's "Nothing was changed on any server")."""
+    if isinstance(exc, PmcError) and not _SAYS_UNCHANGED.search(exc.hint or ""):
         before = f"{exc.hint.rstrip('.')}. " if exc.hint else ""
         exc.hint = (
             f"{before}Nothing live was changed on the server (the import failed before it "

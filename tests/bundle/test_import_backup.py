@@ -1,12 +1,14 @@
-"""What an import's automatic backup holds, and what a rollback that did not finish tells the
-operator when that backup was taken without the data folders."""
+"""What an import's automatic backup holds, what a rollback that did not finish tells the
+operator when that backup was taken without the data folders, and that an import that failed
+before its commit says nothing live was changed (once)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from pmc.bundle.import_backup import backup_parts
-from pmc.bundle.import_rollback import rollback_unfinished
+from pmc.bundle.import_rollback import rollback_unfinished, unchanged
+from pmc.errors import PmcError
 from pmc.inventory import Role, Server
 from pmc.remote.connection import Connection
 from pmc.remote.host_keys import KnownHosts
@@ -33,3 +35,16 @@ def test_an_unfinished_rollback_says_where_the_data_folders_left_out_of_the_back
     assert f"pmc import {backup}" in hint
     assert "without the data folders" in hint
     assert "/opt/playout/data/carousel.pmc-old-ab12, /opt/playout/data/av.pmc-old-ab12" in hint
+
+
+def test_an_import_that_failed_before_its_commit_says_nothing_live_was_changed_once() -> None:
+    lost = PmcError("the SSH connection was lost", hint="Check that the server is up")
+    said = unchanged(lost)
+    assert said is lost and lost.hint is not None
+    assert lost.hint.startswith("Check that the server is up. Nothing live was changed")
+    refused = PmcError("the bundle was altered", hint="Nothing was changed on any server.")
+    unchanged(refused)
+    assert refused.hint == "Nothing was changed on any server."  # said once, not twice
+    plain = PmcError("cancelled")
+    unchanged(plain)
+    assert plain.hint is not None and plain.hint.startswith("Nothing live was changed")
