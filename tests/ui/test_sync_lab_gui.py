@@ -158,12 +158,16 @@ def test_synchronize_from_the_menu_then_drift_of_a_file_changed_on_backup(
     assert second.state is JobState.FAILED, panel.log.toPlainText()[-3000:]
     qtbot.waitUntil(lambda: getattr(panel, "last_refusal", None) is not None)
     prompt = panel.last_refusal
+    # shown by the layout a turn of the event loop later: a click before that hits a checkbox
+    # still at its default 640×480 geometry, off its label, and ticks nothing (seen under load)
+    qtbot.waitUntil(prompt.discard.isVisible)
     assert prompt.text.text().startswith("backup has 1 file changed since ")
     assert prompt.discard.text() == "Discard the 1 file changed on backup"
     assert not prompt.overwrite.isEnabled()
     # the operator ticks the box that names it: main's copy goes back; the drift column
     # follows without asking
     qtbot.mouseClick(prompt.discard, Qt.MouseButton.LeftButton)
+    assert prompt.discard.isChecked() and prompt.overwrite.isEnabled()
     qtbot.mouseClick(prompt.overwrite, Qt.MouseButton.LeftButton)
     third = panel.job
     assert third is not second and third.title == "Synchronize lab: main → backup (delta)"
