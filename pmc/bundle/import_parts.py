@@ -37,24 +37,11 @@ from pmc.remote.connection import Connection
 QUEUE = 8  # chunks waiting per stream (1 MiB each)
 PUT_WAIT = 0.5  # seconds between looks at the streams' errors while a queue is full
 
-_WRITE_SCRIPT = r"""
-set -u
-part=$1; n=$2; k=$3; shift 3
-g=0
-while [ $# -ge 2 ]; do
-  size=$1; f=$2; shift 2
-  mkdir -p -- "$(dirname -- "$f")" || exit 5
-  off=0
-  while [ "$off" -lt "$size" ]; do
-    if [ $((g % n)) -eq "$k" ]; then
-      left=$((size - off)); [ "$left" -lt "$part" ] || left=$part
-      dd of="$f" bs=1M iflag=fullblock,count_bytes oflag=seek_bytes seek="$off" \
-        count="$left" conv=notrunc status=none || exit 5
-    fi
-    g=$((g + 1)); off=$((off + part))
-  done
-done
-"""
+_WRITE_SCRIPT = parts.stream_script(
+    'dd of="$f" bs=1M iflag=fullblock,count_bytes oflag=seek_bytes seek="$off" '
+    'count="$left" conv=notrunc status=none',
+    before='mkdir -p -- "$(dirname -- "$f")" || exit 5',
+)
 
 _SETTLE_SCRIPT = r"""
 set -u

@@ -51,25 +51,40 @@ for d in "$@"; do
 done
 """
 
-_READ_SCRIPT = r"""
+_STREAM_SCRIPT = r"""
 set -u
 part=$1; n=$2; k=$3; shift 3
 g=0
 while [ $# -ge 2 ]; do
   size=$1; f=$2; shift 2
+  {before}
   off=0
   while [ "$off" -lt "$size" ]; do
     if [ $((g % n)) -eq "$k" ]; then
-      dd if="$f" bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$part" status=none \
-        || exit 5
+      left=$((size - off)); [ "$left" -lt "$part" ] || left=$part
+      {each} || exit 5
     fi
     g=$((g + 1)); off=$((off + part))
   done
-  now=$(stat -c %s -- "$f") || exit 5
-  [ "$now" -eq "$size" ] || {
-    echo "pmc: $f changed while it was read ($size bytes, now $now)" >&2; exit 3; }
+  {after}
 done
 """
+
+
+def stream_script(each: str, *, before: str = ":", after: str = ":") -> str:
+    """The remote script of stream K of N, for the export and the import alike (arguments:
+    the part size, N, K, then the size and path of every big file in order): part ``g`` of
+    the whole list is stream ``g mod N``'s, and for each of its own parts it runs ``each``
+    with ``$f``, ``$off`` and ``$left`` set (``before`` and ``after`` run once per file)."""
+    return _STREAM_SCRIPT.format(before=before, each=each, after=after)
+
+
+_READ_SCRIPT = stream_script(
+    'dd if="$f" bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$left" status=none',
+    after="""now=$(stat -c %s -- "$f") || exit 5
+  [ "$now" -eq "$size" ] || {
+    echo "pmc: $f changed while it was read ($size bytes, now $now)" >&2; exit 3; }""",
+)
 
 
 @dataclass(frozen=True)
