@@ -26,6 +26,7 @@ import paramiko
 import psycopg
 import pytest
 
+from pmc.bundle import parts
 from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.inventory import AuthMethod, Server
 from pmc.lab.playout import seed as lab_seed
@@ -240,3 +241,22 @@ def good(playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path) -> Path:
 
     asyncio.run(go())
     return out
+
+
+PART = 64 << 10  # a part made small: a few megabytes of data give many parts over every stream
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Big files in parts of :data:`PART` bytes: files from 2 parts, parts used from 4 parts of
+    big files in all, and two streams chosen whatever this machine's cores."""
+    monkeypatch.setattr(parts, "PART", PART)
+    monkeypatch.setattr(parts, "BIG", 2 * PART)
+    monkeypatch.setattr(parts, "MIN_TOTAL", 4 * PART)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    yield
+
+
+def logins(host: PlayoutHost) -> int:
+    """How many SSH logins ``host``'s sshd has accepted so far."""
+    return host.sshd.log_text().count("Accepted publickey")

@@ -26,13 +26,17 @@ def manifest(**kw: object) -> Manifest:
     return Manifest(**base)  # type: ignore[arg-type]
 
 
-def good_bundle(extra: bytes = b"") -> bytes:
+def good_bundle(extra: bytes = b"", data: dict[str, bytes] | None = None) -> bytes:
+    """A valid bundle: 3 network rows, spoolers.json, a carousel folder with ``data`` (name →
+    bytes) and index.html (``extra`` appended to it)."""
     out = io.BytesIO()
     w = BundleWriter(out)
     w.write_manifest(manifest())
     w.add_bytes("db/networks.copy", b"1\n2\n3\n")
     w.add_bytes("config/spoolers.json", b'{"servers": []}\n')
     w.add_dir("data/carousel")
+    for name, content in (data or {}).items():
+        w.add_bytes(name, content)
     w.add_bytes("data/carousel/app/index.html", b"<html>" * 300 + extra)
     w.finish({"networks": 3})
     return out.getvalue()

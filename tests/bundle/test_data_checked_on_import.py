@@ -9,32 +9,21 @@ a damaged data file as that file ends, with the damaged-bundle message.
 from __future__ import annotations
 
 import gzip
-import io
 from pathlib import Path
 
 import pytest
 
 from pmc.bundle import errors
 from pmc.bundle.archive_reader import BundleReader
-from pmc.bundle.archive_writer import BundleWriter
 from pmc.bundle.preview import Scan, scan_bundle
-from tests.bundle.test_archive import manifest
+from tests.bundle.test_archive import good_bundle
 
 BIG = b"carousel object " * 65536  # 1 MiB: a data file the first pass must not read
 DATA = "data/carousel/app/object.bin"
 
 
 def bundle_file(path: Path) -> Path:
-    out = io.BytesIO()
-    w = BundleWriter(out)
-    w.write_manifest(manifest())
-    w.add_bytes("db/networks.copy", b"1\n2\n3\n")
-    w.add_bytes("config/spoolers.json", b'{"servers": []}\n')
-    w.add_dir("data/carousel")
-    w.add_bytes(DATA, BIG)
-    w.add_bytes("data/carousel/app/index.html", b"<html>" * 300)
-    w.finish({"networks": 3})
-    path.write_bytes(out.getvalue())
+    path.write_bytes(good_bundle(data={DATA: BIG}))
     return path
 
 

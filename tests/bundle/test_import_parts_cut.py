@@ -24,25 +24,12 @@ from pmc.bundle import import_parts
 from pmc.bundle.import_parts import BigMember, PartSenders
 from pmc.errors import PmcError
 from pmc.lab.playout import CONFIG_TABLES, EPG_TABLES
-from tests.bundle.conftest import PlayoutHost
-from tests.bundle.test_import_parts_sshd import PART, _export, _import, small_parts
+from tests.bundle.conftest import PART, PlayoutHost
+from tests.bundle.test_import_parts_sshd import export_from, import_into
+from tests.fixtures.sshd import process_children
 from tests.wait import wait_until
 
-__all__ = ["small_parts"]  # the fixture, used by name
-
 pytestmark = pytest.mark.timeout(180)
-
-
-def _children() -> dict[int, list[int]]:
-    found: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            found.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
-    return found
 
 
 def _cmdline(pid: int) -> list[str]:
@@ -54,7 +41,7 @@ def _cmdline(pid: int) -> list[str]:
 
 def _stream_script(host: PlayoutHost, index: int) -> int | None:
     """The pid of the remote script writing stream ``index``'s parts, if running."""
-    children, todo = _children(), [host.sshd.process.pid]
+    children, todo = process_children(), [host.sshd.process.pid]
     while todo:
         pid = todo.pop()
         argv = _cmdline(pid)
@@ -66,7 +53,11 @@ def _stream_script(host: PlayoutHost, index: int) -> int | None:
 
 def _sessions(host: PlayoutHost) -> list[int]:
     """The sshd session processes under the host's listening sshd."""
-    children, todo, found = _children(), list(_children().get(host.sshd.process.pid, [])), []
+    children, todo, found = (
+        process_children(),
+        list(process_children().get(host.sshd.process.pid, [])),
+        [],
+    )
     while todo:
         pid = todo.pop()
         if Path(f"/proc/{pid}/comm").exists() and _cmdline(pid)[0].startswith("sshd"):
@@ -85,7 +76,7 @@ def test_an_extra_connection_cut_mid_parts_fails_the_import_and_changes_nothing(
     for rel in ("av/one.ts", "ts/two.ts"):
         (main.data_root / rel).write_bytes(os.urandom(8 * PART + 3))
     bundle = tmp_path / "main.pmcbundle"
-    asyncio.run(_export(main, tmp_path, bundle))
+    asyncio.run(export_from(main, tmp_path, bundle))
     tables, files = backup.table_digest(CONFIG_TABLES + EPG_TABLES), backup.tree_digest()
 
     held, go = threading.Event(), threading.Event()
@@ -112,7 +103,7 @@ def test_an_extra_connection_cut_mid_parts_fails_the_import_and_changes_nothing(
 
     def importing() -> None:
         try:
-            asyncio.run(_import(backup, tmp_path, bundle, streams=2))
+            asyncio.run(import_into(backup, tmp_path, bundle, streams=2))
         except BaseException as exc:
             failed.append(exc)
 
@@ -123,7 +114,7 @@ def test_an_extra_connection_cut_mid_parts_fails_the_import_and_changes_nothing(
         wait_until(  # the remote dd of stream 1 waits for the rest of part 3
             lambda: (
                 (pid := _stream_script(backup, 1)) is not None
-                and any(_cmdline(c)[:1] == ["dd"] for c in _children().get(pid, []))
+                and any(_cmdline(c)[:1] == ["dd"] for c in process_children().get(pid, []))
             ),
             timeout=60,
             what="stream 1's dd running on backup",
@@ -154,7 +145,7 @@ def test_an_extra_connection_cut_mid_parts_fails_the_import_and_changes_nothing(
     assert backup.table_digest(CONFIG_TABLES + EPG_TABLES) == tables
     assert backup.tree_digest() == files  # no staging folder left either, as the error says
 
-    asyncio.run(_import(backup, tmp_path, bundle, streams=2))  # not held back now
+    asyncio.run(import_into(backup, tmp_path, bundle, streams=2))  # not held back now
     assert (backup.data_root / "ts" / "two.ts").read_bytes() == (
         main.data_root / "ts" / "two.ts"
     ).read_bytes()

@@ -11,30 +11,17 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pmc.bundle import parts
 from pmc.bundle.errors import BundleError
 from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.importer import ImportOptions, import_bundle
-from tests.bundle.conftest import PlayoutHost
+from tests.bundle.conftest import PART, PlayoutHost, logins
 from tests.bundle.test_data_checked_on_import import flip
 
 pytestmark = pytest.mark.timeout(180)
-
-PART = 64 << 10
-
-
-@pytest.fixture
-def small_parts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(parts, "PART", PART)
-    monkeypatch.setattr(parts, "BIG", 2 * PART)
-    monkeypatch.setattr(parts, "MIN_TOTAL", 4 * PART)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # two streams, whatever this machine has
-    yield
 
 
 def _add_big_files(host: PlayoutHost) -> dict[str, bytes]:
@@ -54,11 +41,7 @@ def _add_big_files(host: PlayoutHost) -> dict[str, bytes]:
     return files
 
 
-def _logins(host: PlayoutHost) -> int:
-    return host.sshd.log_text().count("Accepted publickey")
-
-
-async def _export(host: PlayoutHost, tmp: Path, out: Path) -> None:
+async def export_from(host: PlayoutHost, tmp: Path, out: Path) -> None:
     conn = host.connection(tmp / "kh-main")
     try:
         await export_bundle(conn, out, ExportOptions(streams=1))
@@ -66,13 +49,24 @@ async def _export(host: PlayoutHost, tmp: Path, out: Path) -> None:
         await conn.close()
 
 
-async def _import(host: PlayoutHost, tmp: Path, bundle: Path, streams: int | None = None) -> None:
+async def import_into(
+    host: PlayoutHost, tmp: Path, bundle: Path, streams: int | None = None
+) -> None:
     conn = host.connection(tmp / "kh-backup")
     try:
         options = ImportOptions(backup_dir=tmp / "backups", restart=False, streams=streams)
         await import_bundle(conn, bundle, options)
     finally:
         await conn.close()
+
+
+def _exported(main: PlayoutHost, tmp: Path) -> tuple[dict[str, bytes], Path]:
+    """Big files added to ``main``'s data folders, then exported (one stream): the files
+    and the bundle."""
+    files = _add_big_files(main)
+    bundle = tmp / "main.pmcbundle"
+    asyncio.run(export_from(main, tmp, bundle))
+    return files, bundle
 
 
 def _tree(root: Path) -> dict[str, tuple[int, int, bytes]]:
@@ -92,12 +86,10 @@ def test_big_files_arrive_in_parts_over_two_connections_as_through_one_stream(
     playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path, small_parts: None
 ) -> None:
     main, backup = playout_pair
-    files = _add_big_files(main)
-    bundle = tmp_path / "main.pmcbundle"
-    asyncio.run(_export(main, tmp_path, bundle))
-    before = _logins(backup)
-    asyncio.run(_import(backup, tmp_path, bundle))
-    assert _logins(backup) - before == 2  # the import's connection and one extra stream
+    files, bundle = _exported(main, tmp_path)
+    before = logins(backup)
+    asyncio.run(import_into(backup, tmp_path, bundle))
+    assert logins(backup) - before == 2  # the import's connection and one extra stream
     ours, theirs = _tree(main.data_root), _tree(backup.data_root)
     for rel, data in files.items():
         assert theirs[rel][2] == data, rel
@@ -113,13 +105,11 @@ def test_a_damaged_big_file_is_refused_and_the_target_stays_as_it_was(
     playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path, small_parts: None
 ) -> None:
     main, backup = playout_pair
-    files = _add_big_files(main)
-    bundle = tmp_path / "main.pmcbundle"
-    asyncio.run(_export(main, tmp_path, bundle))
+    files, bundle = _exported(main, tmp_path)
     before = _tree(backup.data_root)
     flip(bundle, files["ts/exactly-three-parts.ts"][:64], at=2 * PART + 5)  # in a late part
     with pytest.raises(BundleError) as caught:
-        asyncio.run(_import(backup, tmp_path, bundle))
+        asyncio.run(import_into(backup, tmp_path, bundle))
     assert "exactly-three-parts.ts" in str(caught.value)
     assert _tree(backup.data_root) == before
     assert not [p for p in backup.data_root.parent.rglob("*.pmc-*")]
@@ -130,11 +120,9 @@ def test_one_stream_asked_for_sends_every_file_through_tar(
     playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path, small_parts: None
 ) -> None:
     main, backup = playout_pair
-    files = _add_big_files(main)
-    bundle = tmp_path / "main.pmcbundle"
-    asyncio.run(_export(main, tmp_path, bundle))
-    before = _logins(backup)
-    asyncio.run(_import(backup, tmp_path, bundle, streams=1))
-    assert _logins(backup) - before == 1  # the import's own connection only
+    files, bundle = _exported(main, tmp_path)
+    before = logins(backup)
+    asyncio.run(import_into(backup, tmp_path, bundle, streams=1))
+    assert logins(backup) - before == 1  # the import's own connection only
     theirs = _tree(backup.data_root)
     assert {rel: theirs[rel][2] for rel in files} == files

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,18 +18,9 @@ from pmc.bundle.archive_reader import BundleReader, verify_file
 from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.manifest import MemberSum
 from pmc.errors import PmcError
-from tests.bundle.conftest import PlayoutHost
+from tests.bundle.conftest import PART, PlayoutHost, logins
 
 pytestmark = pytest.mark.timeout(180)
-
-PART = 64 << 10
-
-
-@pytest.fixture
-def small_parts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(parts, "PART", PART)
-    monkeypatch.setattr(parts, "BIG", 2 * PART)
-    yield
 
 
 def _add_big_files(host: PlayoutHost) -> dict[str, bytes]:
@@ -67,10 +57,6 @@ def _members(bundle: Path) -> dict[str, tuple[int, int, int, str]]:
     }
 
 
-def _logins(host: PlayoutHost) -> int:
-    return host.sshd.log_text().count("Accepted publickey")
-
-
 async def _export(host: PlayoutHost, tmp: Path, out: Path, streams: int) -> None:
     conn = host.connection(tmp / "known_hosts")
     try:
@@ -86,9 +72,9 @@ def test_parts_over_three_connections_give_the_bundle_of_one_stream(
     files = _add_big_files(main)
     one, three = tmp_path / "one.pmcbundle", tmp_path / "three.pmcbundle"
     asyncio.run(_export(main, tmp_path, one, streams=1))
-    before = _logins(main)
+    before = logins(main)
     asyncio.run(_export(main, tmp_path, three, streams=3))
-    assert _logins(main) - before == 3  # the connection of the export and two extra streams
+    assert logins(main) - before == 3  # the connection of the export and two extra streams
     expected = _members(one)
     assert _members(three) == expected
     for rel, data in files.items():
