@@ -173,7 +173,8 @@ class PartSenders:
     async def settle(self) -> None:
         """Each file's size checked on the server; its mode and time given."""
         listed = [str(x) for f in self.files for x in (f"{f.mode:o}", f.mtime, f.size, f.path)]
-        await run(self.connection, ["sh", "-c", _SETTLE_SCRIPT, "pmc", *listed], root=True)
+        argv = ["sh", "-c", _SETTLE_SCRIPT, "pmc", *listed]
+        await run(self.connection, argv, root=True, check=True)  # a short file fails here
 
     async def close(self, *, failed: bool) -> None:
         if failed:

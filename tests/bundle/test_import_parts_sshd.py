@@ -17,7 +17,9 @@ import pytest
 
 from pmc.bundle.errors import BundleError
 from pmc.bundle.export import ExportOptions, export_bundle
+from pmc.bundle.import_parts import BigMember, PartSenders
 from pmc.bundle.importer import ImportOptions, import_bundle
+from pmc.errors import PmcError
 from tests.bundle.conftest import PART, PlayoutHost, logins
 from tests.bundle.test_data_checked_on_import import flip
 
@@ -126,3 +128,24 @@ def test_one_stream_asked_for_sends_every_file_through_tar(
     assert logins(backup) - before == 1  # the import's own connection only
     theirs = _tree(backup.data_root)
     assert {rel: theirs[rel][2] for rel in files} == files
+
+
+def test_a_big_file_short_on_the_server_fails_the_import_before_the_swap(
+    playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path
+) -> None:
+    _, backup = playout_pair
+    staged = backup.data_root / "ts" / "short.ts"
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    staged.write_bytes(b"x" * 10)
+    member = BigMember("data/ts/short.ts", str(staged), 11, 0o644, 1_700_000_000)
+
+    async def settle() -> None:
+        conn = backup.connection(tmp_path / "kh-backup")
+        try:
+            await PartSenders(conn, [member], 1).settle()
+        finally:
+            await conn.close()
+
+    with pytest.raises(PmcError) as caught:
+        asyncio.run(settle())
+    assert "has 10 of its 11 bytes" in str(caught.value)
