@@ -43,7 +43,7 @@ from pmc.bundle.manifest import (
     Source,
     TableSpec,
 )
-from pmc.bundle.pipe import Pipe
+from pmc.bundle.pipe import BulkPipe, Pipe
 from pmc.bundle.progress import ByteProgress, human_bytes
 from pmc.bundle.schema import copy_columns, playout_version, postgresql_version, spec_of
 from pmc.bundle.tarstream import TarStream
@@ -321,16 +321,18 @@ async def export_bundle(
     progress = ByteProgress(ctx, "Exporting", listing.bytes or None)
     skipped: list[str] = []
     rows: dict[str, int] = {}
-    pipes: list[Pipe] = []
+    pipes: list[BulkPipe] = []
     folders = list(listing.present.items())
     # each folder's tar starts on the server while the one before is still being copied
     # (the first during the database dump): its start-up round trip overlaps the transfer
-    starting: list[asyncio.Future[Pipe]] = []
+    starting: list[asyncio.Future[BulkPipe]] = []
     # big files come as parts over several connections at once (pmc.bundle.parts)
     streams = parts.PartStreams(connection, big)
 
     def start_tar(key: str, remote_dir: str) -> None:
-        tar = parts.start_tar(connection, remote_dir, big.exclude_list(key))
+        tar = parts.start_tar(
+            connection, remote_dir, big.exclude_list(key), big=listing.bytes >= parts.MIN_TOTAL
+        )
         starting.append(asyncio.ensure_future(tar))
 
     try:
@@ -382,7 +384,7 @@ async def _export_tables(
     tables: list[TableSpec],
     writer: BundleWriter,
     spool_dir: Path,
-    pipes: list[Pipe],
+    pipes: list[BulkPipe],
 ) -> dict[str, int]:
     nonce = pysecrets.token_hex(16)
     layout = connection.server.layout
@@ -412,7 +414,9 @@ async def _export_tables(
         return await connection.in_thread(connection.executors.transfers, dump)
 
 
-def _copy_tree(pipe: Pipe, key: str, writer: BundleWriter, streams: parts.PartStreams) -> list[str]:
+def _copy_tree(
+    pipe: BulkPipe, key: str, writer: BundleWriter, streams: parts.PartStreams
+) -> list[str]:
     """Re-writes the server's ``tar -cf - .`` of data folder ``key`` as bundle members, then
     its big files (left out of the tar) from their part streams."""
     stream = TarStream(pipe, where=f"{pipe.connection.label}: tar of {key}")

@@ -6,11 +6,12 @@ import contextlib
 import tarfile
 from collections.abc import Awaitable, Callable, Sequence
 
+from pmc.bundle import parts
 from pmc.bundle.archive import BLOCK, CHUNK
 from pmc.bundle.archive_reader import BundleReader
 from pmc.bundle.import_db import TableLoad
 from pmc.bundle.import_parts import BigMember, PartSenders, big_members, streams_for
-from pmc.bundle.pipe import Pipe
+from pmc.bundle.pipe import BulkPipe, start_bulk
 from pmc.bundle.preview import Scan
 from pmc.bundle.progress import ByteProgress
 from pmc.remote.commands import run
@@ -51,7 +52,7 @@ class Loader:
         scan: Scan,
         stage: dict[str, str],
         db: TableLoad | None,
-        start_tar: Callable[[str], Pipe],
+        start_tar: Callable[[str], BulkPipe],
         progress: ByteProgress,
         executable: dict[str, set[str]] | None = None,
         senders: PartSenders | None = None,
@@ -62,7 +63,7 @@ class Loader:
         self.start_tar = start_tar
         self.progress = progress
         self.executable = executable or {}
-        self.tar: Pipe | None = None
+        self.tar: BulkPipe | None = None
         self.tar_key: str | None = None
         self.senders = senders  # the big files go in parts, not through tar
         self.big = {f.name: f for f in senders.files} if senders else {}
@@ -145,18 +146,20 @@ async def load_in_one_pass(
     is kept alive until then (:meth:`TableLoad.kept_alive`). A failure stops every tar and
     leaves the transaction uncommitted."""
     senders = await part_senders(connection, scan, staging, executable or {}, streams)
-    tar_pipes: dict[str, Pipe] = {}
+    tar_pipes: dict[str, BulkPipe] = {}
+    much = sum(size for size, _ in scan.files.values()) >= parts.MIN_TOTAL
     for key, folder in staging.items():
-        tar_pipes[key] = await Pipe.start(
+        tar_pipes[key] = await start_bulk(
             connection,
             ["tar", "-C", folder, "-xf", "-", "--no-same-owner", "--no-overwrite-dir"],
+            big=much,
         )
     loader = Loader(scan, staging, db, lambda k: tar_pipes[k], progress, executable, senders)
 
     def stage() -> None:
         loader.run()
         for pipe in tar_pipes.values():  # folders without members
-            if not pipe.channel.closed and pipe is not loader.tar:
+            if not pipe.closed and pipe is not loader.tar:
                 pipe.write(bytes(2 * BLOCK))
                 pipe.close_stdin()
                 pipe.finish(check=False)

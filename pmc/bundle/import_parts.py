@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pmc.bundle import parts
-from pmc.bundle.pipe import Pipe
+from pmc.bundle.pipe import BulkPipe, start_bulk
 from pmc.remote.commands import run
 from pmc.remote.connection import Connection
 
@@ -93,7 +93,7 @@ class PartSenders:
         self._errors: list[BaseException] = []
         self._next = 0  # the file to send next
         self._part = 0  # global index of the next part
-        self.pipes: list[Pipe] = []
+        self.pipes: list[BulkPipe] = []
 
     async def start(self) -> None:
         connections = await parts.connect_streams(self.connection, self.streams, self._extra)
@@ -101,7 +101,7 @@ class PartSenders:
         count = len(connections)
         for index, conn in enumerate(connections):
             argv = ["sh", "-c", _WRITE_SCRIPT, "pmc", str(parts.PART), str(count), str(index)]
-            pipe = await Pipe.start(conn, [*argv, *listed])
+            pipe = await start_bulk(conn, [*argv, *listed], big=True)
             pipe.command = f"the big data files' stream {index + 1} of {count}"  # not the script
             self.pipes.append(pipe)
         for index, pipe in enumerate(self.pipes):
@@ -116,7 +116,7 @@ class PartSenders:
             self._threads.append(thread)
             thread.start()
 
-    def _sender(self, pipe: Pipe, waiting: queue.Queue[bytes | None]) -> None:
+    def _sender(self, pipe: BulkPipe, waiting: queue.Queue[bytes | None]) -> None:
         try:
             while (chunk := waiting.get()) is not None:
                 pipe.write(chunk)

@@ -29,8 +29,9 @@ import posixpath
 from dataclasses import dataclass, field
 
 from pmc.bundle.errors import BundleOperationFailed
-from pmc.bundle.pipe import Pipe
+from pmc.bundle.pipe import BulkPipe, start_bulk
 from pmc.errors import RemoteError
+from pmc.remote import openssh
 from pmc.remote.commands import run
 from pmc.remote.connection import Connection
 
@@ -159,7 +160,11 @@ async def connect_streams(
 ) -> list[Connection]:
     """``connection`` and up to ``streams - 1`` more to the same server, logged in like it
     (each made is added to ``extras``, to be closed by the caller); one that cannot connect
-    is left out, with a note in the log."""
+    is left out, with a note in the log. Where the streams go over the system's OpenSSH
+    client (:mod:`pmc.remote.openssh`), each of them is a connection of its own already:
+    ``connection`` itself, ``streams`` times, only stops them."""
+    if openssh.client() is not None:
+        return [connection] * streams
     made = [
         Connection(
             connection.server,
@@ -195,7 +200,7 @@ class PartStreams:
         self._next = 0  # index in ``order`` of the file the next reader is for
         self._part = 0  # global index of the next part
         self._extra: list[Connection] = []
-        self.pipes: list[Pipe] = []
+        self.pipes: list[BulkPipe] = []
 
     async def start(self) -> None:
         """Connect the extra streams and start every stream's script."""
@@ -206,7 +211,7 @@ class PartStreams:
         count = len(connections)
         for index, conn in enumerate(connections):
             argv = ["sh", "-c", _READ_SCRIPT, "pmc", str(PART), str(count), str(index), *files]
-            self.pipes.append(await Pipe.start(conn, argv))
+            self.pipes.append(await start_bulk(conn, argv, big=True))
 
     def reader(self, file: BigFile) -> _PartReader:
         """The content of ``file`` (the next in the plan's order), read part by part."""
@@ -268,13 +273,16 @@ class _PartReader:
         return data
 
 
-async def start_tar(connection: Connection, remote_dir: str, exclude: bytes) -> Pipe:
-    """``tar -cf - .`` of a data folder, leaving out the files listed in ``exclude``."""
+async def start_tar(
+    connection: Connection, remote_dir: str, exclude: bytes, *, big: bool
+) -> BulkPipe:
+    """``tar -cf - .`` of a data folder, leaving out the files listed in ``exclude`` (``big``:
+    the data folders hold hundreds of MB, see :func:`~pmc.bundle.pipe.start_bulk`)."""
     if not exclude:
-        return await Pipe.start(connection, ["tar", "-C", remote_dir, "-cf", "-", "."])
+        return await start_bulk(connection, ["tar", "-C", remote_dir, "-cf", "-", "."], big=big)
     argv = ["tar", "-C", remote_dir, "--anchored", "--no-wildcards", "--exclude-from=-",
             "-cf", "-", "."]  # fmt: skip
-    pipe = await Pipe.start(connection, argv)
+    pipe = await start_bulk(connection, argv, big=big)
 
     def give_list() -> None:
         pipe.write(exclude)

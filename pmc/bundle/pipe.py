@@ -13,6 +13,8 @@ import contextlib
 
 import paramiko
 
+from pmc.bundle import openssh_pipe
+from pmc.bundle.openssh_pipe import OpenSshPipe
 from pmc.remote import bulk
 from pmc.remote.commands import describe
 from pmc.remote.connection import Connection
@@ -44,6 +46,10 @@ class Pipe(GroupChannel):
             connection.close_session(channel)
             raise connection.lost(exc, f"starting {pipe.command}") from exc
         return pipe
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.channel.closed)
 
     # --- blocking I/O (worker threads)
     def read(self, size: int = 1 << 20, /) -> bytes:
@@ -125,3 +131,16 @@ class Pipe(GroupChannel):
         if self.pgid is not None and not self.ended:
             with contextlib.suppress(Exception):
                 await kill_group(self.connection, self.pgid)
+
+
+BulkPipe = Pipe | OpenSshPipe
+
+
+async def start_bulk(connection: Connection, argv: list[str], *, big: bool) -> BulkPipe:
+    """A pipe for a data folder's ``tar`` or a stream of big files' parts: when it carries
+    much (``big``), over the system's OpenSSH client where PMC may use one
+    (:mod:`pmc.bundle.openssh_pipe`: a login of its own, worth it for hundreds of MB), else
+    over PMC's own SSH connection."""
+    if big and (pipe := await openssh_pipe.start(connection, argv)) is not None:
+        return pipe
+    return await Pipe.start(connection, argv)

@@ -257,6 +257,23 @@ def small_parts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(params=["openssh", "paramiko"])
+def bulk_client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which SSH client carries a bundle's big streams (``PMC_BULK_SSH``): the system's
+    OpenSSH client (a login of its own for each stream) or PMC's own connections."""
+    monkeypatch.setenv("PMC_BULK_SSH", request.param)
+    return str(request.param)
+
+
+def stream_logins(client: str, streams: int) -> int:
+    """The logins of an export or import with ``streams`` part streams whose data folders
+    (three, each a ``tar``) hold enough to count as big: PMC's own connection, then for
+    OpenSSH one per stream and per folder, for paramiko one per extra stream."""
+    if client == "openssh":
+        return 1 + 3 + (streams if streams > 1 else 0)
+    return streams
+
+
 def logins(host: PlayoutHost) -> int:
     """How many SSH logins ``host``'s sshd has accepted so far."""
     return host.sshd.log_text().count("Accepted publickey")

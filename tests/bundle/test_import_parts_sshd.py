@@ -20,7 +20,7 @@ from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.import_parts import BigMember, PartSenders
 from pmc.bundle.importer import ImportOptions, import_bundle
 from pmc.errors import PmcError
-from tests.bundle.conftest import PART, PlayoutHost, logins
+from tests.bundle.conftest import PART, PlayoutHost, logins, stream_logins
 from tests.bundle.test_data_checked_on_import import flip
 
 pytestmark = pytest.mark.timeout(180)
@@ -85,13 +85,16 @@ def _tree(root: Path) -> dict[str, tuple[int, int, bytes]]:
 
 
 def test_big_files_arrive_in_parts_over_two_connections_as_through_one_stream(
-    playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path, small_parts: None
+    playout_pair: tuple[PlayoutHost, PlayoutHost],
+    tmp_path: Path,
+    small_parts: None,
+    bulk_client: str,
 ) -> None:
     main, backup = playout_pair
     files, bundle = _exported(main, tmp_path)
     before = logins(backup)
     asyncio.run(import_into(backup, tmp_path, bundle))
-    assert logins(backup) - before == 2  # the import's connection and one extra stream
+    assert logins(backup) - before == stream_logins(bulk_client, 2)
     ours, theirs = _tree(main.data_root), _tree(backup.data_root)
     for rel, data in files.items():
         assert theirs[rel][2] == data, rel
@@ -119,13 +122,16 @@ def test_a_damaged_big_file_is_refused_and_the_target_stays_as_it_was(
 
 
 def test_one_stream_asked_for_sends_every_file_through_tar(
-    playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path, small_parts: None
+    playout_pair: tuple[PlayoutHost, PlayoutHost],
+    tmp_path: Path,
+    small_parts: None,
+    bulk_client: str,
 ) -> None:
     main, backup = playout_pair
     files, bundle = _exported(main, tmp_path)
     before = logins(backup)
     asyncio.run(import_into(backup, tmp_path, bundle, streams=1))
-    assert logins(backup) - before == 1  # the import's own connection only
+    assert logins(backup) - before == stream_logins(bulk_client, 1)
     theirs = _tree(backup.data_root)
     assert {rel: theirs[rel][2] for rel in files} == files
 
