@@ -19,6 +19,10 @@ fsync of the written file (PMC fsyncs the bundle, the baseline runs ``sync FILE`
 counted on either side: an fsync on the server after extracting. PMC's export also carries
 the database and the config files, which the tar baseline leaves out (small here).
 
+PMC runs with its defaults (the data folders and big files over the system's OpenSSH client,
+where there is one) and, for comparison, with every stream over its own SSH (paramiko;
+``PMC_BULK_SSH=paramiko``).
+
 Each PMC run reports its peak RSS (VmHWM): the goal is at most 150 MB, flat with the size.
 Goals on the same cipher: export ≥ 1.0×, import ≥ 0.8× (medians of ``--rounds``).
 
@@ -158,7 +162,13 @@ class Bench:
         return fair.OpenSsh(self.key, self.work / "known_hosts", srv.management_address)
 
     def child(
-        self, what: str, server: str, streams: int | None = None, *, without_data: bool = False
+        self,
+        what: str,
+        server: str,
+        streams: int | None = None,
+        *,
+        without_data: bool = False,
+        bulk: str = "auto",
     ) -> dict[str, Any]:
         srv = self.lab.servers[server]
         argv = [
@@ -168,19 +178,23 @@ class Bench:
             "--file", str(self.bundle), *(["--streams", str(streams)] if streams else []),
             *(["--backup-without-data", "1"] if without_data else []),
         ]  # fmt: skip
-        out = subprocess.run(argv, check=True, capture_output=True, text=True)
+        env = {**os.environ, "PMC_BULK_SSH": bulk}
+        out = subprocess.run(argv, check=True, capture_output=True, text=True, env=env)
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
         result["without_data"] = without_data
+        result["bulk"] = bulk
         result["streams"] = streams
         self.results.append(result)
         return result
 
-    def pmc_export(self, streams: int | None = None) -> float:
+    def pmc_export(self, streams: int | None = None, bulk: str = "auto") -> float:
         self.bundle.unlink(missing_ok=True)
-        return float(self.child("export", "main", streams)["seconds"])
+        return float(self.child("export", "main", streams, bulk=bulk)["seconds"])
 
-    def pmc_import(self, without_data: bool = False, streams: int | None = None) -> float:
-        result = self.child("import", "backup", streams, without_data=without_data)
+    def pmc_import(
+        self, without_data: bool = False, streams: int | None = None, bulk: str = "auto"
+    ) -> float:
+        result = self.child("import", "backup", streams, without_data=without_data, bulk=bulk)
         seconds = float(result["seconds"])
         shutil.rmtree(self.work / "backups", ignore_errors=True)
         return seconds
@@ -229,10 +243,12 @@ def bench_size(
             fair.Series("OpenSSH default"),
         )
         ex_pmc = fair.Series("PMC export (streams: auto)")
+        ex_own = fair.Series("PMC export, every stream over PMC's own SSH")
         exports: list[tuple[fair.Series, Callable[[], float]]] = [
             (ex_same, lambda: b.openssh_export(cipher)),
             (ex_default, lambda: b.openssh_export(None)),
             (ex_pmc, b.pmc_export),
+            (ex_own, partial(b.pmc_export, None, "paramiko")),
         ]
         others = [fair.Series(f"PMC export ({n} streams)") for n in streams]
         exports += [(x, partial(b.pmc_export, n)) for x, n in zip(others, streams, strict=True)]
@@ -244,10 +260,12 @@ def bench_size(
         im_same = fair.Series("OpenSSH tar -x, same cipher")
         im_pmc = fair.Series("PMC import (full backup)")
         im_lean = fair.Series("PMC import (backup without the data folders)")
+        im_own = fair.Series("PMC import (backup without the data folders), over PMC's own SSH")
         imports: list[tuple[fair.Series, Callable[[], float]]] = [
             (im_same, lambda: b.openssh_import(cipher)),
             (im_pmc, b.pmc_import),
             (im_lean, partial(b.pmc_import, True)),
+            (im_own, partial(b.pmc_import, True, None, "paramiko")),
         ]
         im_others = [
             fair.Series(f"PMC import (backup without the data folders, {n} streams)")
@@ -259,7 +277,7 @@ def bench_size(
         ]
         print("import:")
         fair.rounds(imports, rounds, flush=flush)
-        auto = [r for r in b.results if not r.get("streams")]
+        auto = [r for r in b.results if not r.get("streams") and r["bulk"] == "auto"]
         steps, lean_steps = (_median_steps([r for r in auto if r["without_data"] is w])
                              for w in (False, True))  # fmt: skip
         figures = {
@@ -267,16 +285,18 @@ def bench_size(
             "bundle_bytes": b.bundle.stat().st_size,
             "export": [
                 s.line(b.bundle.stat().st_size / 1e6)
-                for s in (ex_same, ex_default, ex_pmc, *others)
+                for s in (ex_same, ex_default, ex_pmc, ex_own, *others)
             ],
+            "export_ratio_own": fair.ratio(ex_same, ex_own),
             "export_ratio_same": fair.ratio(ex_same, ex_pmc),
             "export_ratio_others": {x.name: fair.ratio(ex_same, x) for x in others},
             "export_ratio_default": fair.ratio(ex_default, ex_pmc),
             "export_peak_rss_mb": export_rss,
             "import": [
                 s.line(b.bundle.stat().st_size / 1e6)
-                for s in (im_same, im_pmc, im_lean, *im_others)
+                for s in (im_same, im_pmc, im_lean, im_own, *im_others)
             ],
+            "import_ratio_own": fair.ratio(im_same, im_own),
             "import_ratio_others": {x.name: fair.ratio(im_same, x) for x in im_others},
             "import_ratio_same": fair.ratio(im_same, im_pmc),
             "import_stage_ratio_same": im_same.median / steps[STAGE_STEP],
@@ -327,6 +347,7 @@ def main() -> int:
             f"{r['export_ratio_default']:.2f}x of OpenSSH's default; "
             f"peak RSS {r['export_peak_rss_mb']:.0f} MB"
         )
+        print(f"  export over PMC's own SSH: {r['export_ratio_own']:.2f}x")
         for name, x in r["export_ratio_others"].items():
             print(f"  {name}: {x:.2f}x of OpenSSH on the same cipher")
         for line in r["import"]:
@@ -338,6 +359,9 @@ def main() -> int:
                 f"cipher (goal >= 0.8); its transfer step ({STAGE_STEP}, with its wait for the "
                 f"backup beside it) {r[f'{key}_stage_ratio_same']:.2f}x; steps (median): {steps}"
             )
+        print(
+            f"  import (backup without the data) over PMC's own SSH: {r['import_ratio_own']:.2f}x"
+        )
         for name, x in r["import_ratio_others"].items():
             print(f"  {name}: {x:.2f}x of OpenSSH tar -x on the same cipher")
         print(f"  import: peak RSS {r['import_peak_rss_mb']:.0f} MB")

@@ -33,6 +33,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -52,6 +53,36 @@ CIPHERS = "^aes128-gcm@openssh.com,aes256-gcm@openssh.com"  # as PMC's own: AES-
 # OpenSSH's host key algorithms for each type of key PMC keeps (an RSA key is used with SHA-2)
 _ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256")}
 _VERSION = re.compile(rb"OpenSSH_(\d+)\.(\d+)")
+
+
+if sys.platform == "win32":  # client() gives none there: no named pipes
+
+    def _make_fifo(path: Path) -> None:
+        raise OSError(errno.ENOSYS, "no named pipes on Windows")
+
+    def _write_once(path: Path, data: bytes) -> bool:
+        raise OSError(errno.ENOSYS, "no named pipes on Windows")
+
+else:
+
+    def _make_fifo(path: Path) -> None:
+        os.mkfifo(path, 0o600)
+
+    def _write_once(path: Path, data: bytes) -> bool:
+        """``data`` written to the named pipe ``path`` if a reader has it open (else False:
+        nobody reads it yet), without waiting for one."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:
+                return False
+            raise
+        try:
+            os.set_blocking(fd, True)
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        return True
 
 
 def chosen() -> str:
@@ -106,18 +137,11 @@ class Login:
                 if time.monotonic() > deadline:
                     return
                 try:
-                    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-                except OSError as exc:
-                    if exc.errno != errno.ENXIO:  # ENXIO: nobody reads it yet
+                    if _write_once(fifo, secret.encode() + b"\n"):
                         return
-                    self._done.wait(0.02)
-                    continue
-                try:
-                    os.set_blocking(fd, True)
-                    os.write(fd, secret.encode() + b"\n")
-                finally:
-                    os.close(fd)
-                return
+                except OSError:
+                    return
+                self._done.wait(0.02)
 
         self._answering = threading.Thread(target=give, name="pmc-askpass", daemon=True)
         self._answering.start()
@@ -174,7 +198,7 @@ def login(connection: Connection, path: str) -> Login:
         else:
             redact.register(secret)
             fifo = folder / "answer"
-            os.mkfifo(fifo, 0o600)
+            _make_fifo(fifo)
             askpass = folder / "askpass"
             askpass.write_text(f"#!/bin/sh\nexec cat -- {shlex.quote(str(fifo))}\n")
             askpass.chmod(0o700)
