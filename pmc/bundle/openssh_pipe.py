@@ -210,8 +210,9 @@ def _widen(fd: int) -> None:
 
 def _open(connection: Connection, path: str, argv: list[str]) -> OpenSshPipe | None:
     """Blocking: ``argv`` started over ``ssh``, or None (see the module's text)."""
+    tied = connection.session_pid()  # what the session guard ends (session_guard.TIED)
     login = openssh.login(connection, path)
-    line = wrap(connection, argv, root=True)
+    line = wrap(connection, argv, root=True, tied=tied)
     try:
         process = subprocess.Popen(
             [*login.argv, line],

@@ -426,6 +426,11 @@ class Connection:
                         self._transport = None
                 transport.close()
 
+    def session_pid(self) -> int | None:
+        """Blocking: the server's sshd process of this connection (SessionGuard.session_pid)."""
+        guard = self._guard
+        return guard.session_pid(self.timeouts.channel) if guard is not None else None
+
     def check_alive(self, transport: paramiko.Transport) -> bool:
         """Ask the server for a keepalive answer within the keepalive deadline."""
         done = threading.Event()

@@ -16,7 +16,7 @@ import paramiko
 
 from pmc.remote.connection import Connection
 from pmc.remote.exit_signals import SIGNAL_NAMES, exit_signal
-from pmc.remote.session_guard import WATCHED
+from pmc.remote.session_guard import TIED, WATCHED
 
 Command = Sequence[str] | str
 
@@ -26,17 +26,26 @@ SETSID_SIGNALLED = re.compile(r"^setsid: child \d+ did not exit normally")
 
 
 def wrap(
-    connection: Connection, command: Command, *, root: bool = False, watch: bool = False
+    connection: Connection,
+    command: Command,
+    *,
+    root: bool = False,
+    watch: bool = False,
+    tied: int | None = None,
 ) -> str:
     """The remote command line: in its own process group, reporting the group id first.
     ``watch``: the command gets no input, and its group is stopped when the channel's input
     ends while it still runs (:data:`pmc.remote.session_guard.WATCHED`): keep the channel's
-    input open until the command has ended."""
+    input open until the command has ended. ``tied``: its group is stopped when the server's
+    process ``tied`` ends while it still runs (:data:`pmc.remote.session_guard.TIED`)."""
     argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
     if not argv:
         raise ValueError("empty command")
-    script = WATCHED if watch else 'echo "$$"; exec "$@"'
-    full = ["setsid", "-w", "sh", "-c", script, "pmc", *argv]
+    if tied is not None:
+        full = ["setsid", "-w", "sh", "-c", TIED, "pmc", str(tied), *argv]
+    else:
+        script = WATCHED if watch else 'echo "$$"; exec "$@"'
+        full = ["setsid", "-w", "sh", "-c", script, "pmc", *argv]
     if root:
         full = connection.as_root(full)
     return shlex.join(full)

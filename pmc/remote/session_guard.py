@@ -15,6 +15,10 @@ leaves the session's processes running, holding locks in the database. Two parts
   channel's stdin that, when sshd closes it while the command still runs, stops the command's
   process group (TERM, then KILL after 3 s). Commands that read data on stdin (bulk transfers,
   ``psql -f -``) end by themselves when their input ends or their output is cut.
+- **Bulk streams over the OpenSSH client** (:mod:`pmc.bundle.openssh_pipe`) run in sessions
+  of their own, which the guard does not end: each is tied to the sshd process the guard
+  watches (:data:`TIED`, :meth:`SessionGuard.session_pid`): when that one ends (PMC closed its
+  connection, or the guard ended it), the stream's process group is stopped.
 
 A server without ``bash`` or ``/proc`` gets no guard; the connection works as before and the
 log says so.
@@ -26,6 +30,7 @@ import contextlib
 import logging
 import shlex
 import threading
+import time
 
 import paramiko
 
@@ -66,6 +71,16 @@ WATCHED = (
 )
 
 
+# A command tied to another session's sshd process ($1, see the module docs): a background
+# loop stops the command's process group once that process has ended while the command runs.
+TIED = (
+    'echo "$$"; t=$1; shift; '
+    "{ trap '' TERM; while kill -0 \"$t\" && kill -0 $$; do sleep 1; done; "
+    "kill -0 $$ || exit 0; kill -s TERM -- -$$; sleep 3; kill -s KILL -- -$$; "
+    '} </dev/null >/dev/null 2>&1 & exec "$@"'
+)
+
+
 class SessionGuard:
     """The guard process of one connection (see the module docs)."""
 
@@ -74,6 +89,9 @@ class SessionGuard:
         self.label = label
         self._sending = threading.Lock()
         self._warned = False
+        self._reading = threading.Lock()
+        self._head = b""
+        self._pid: int | None = None
 
     @classmethod
     def start(
@@ -112,6 +130,26 @@ class SessionGuard:
                 self._sending.release()
 
         threading.Thread(target=send, name=f"pmc-heartbeat-{self.label}", daemon=True).start()
+
+    def session_pid(self, timeout: float) -> int | None:
+        """Blocking: the pid of the sshd process that serves this connection on the server
+        (the one the guard ends), from the guard's first line; None if it cannot be told
+        within ``timeout`` seconds or the guard found none."""
+        deadline = time.monotonic() + timeout
+        with self._reading:
+            while self._pid is None and not self._head.endswith(b"\n") and self.alive:
+                if not self.channel.recv_ready():
+                    if time.monotonic() > deadline:
+                        return None
+                    time.sleep(0.01)
+                    continue
+                self._head += (
+                    self.channel.recv(64 - len(self._head)) if len(self._head) < 64 else b"\n"
+                )
+                words = self._head.split()
+                if self._head.endswith(b"\n") and len(words) == 3 and words[0] == b"pmc-guard":
+                    self._pid = int(words[2]) if words[2].isdigit() and int(words[2]) > 1 else None
+            return self._pid
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
