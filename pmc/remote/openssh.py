@@ -26,6 +26,7 @@ and not on Windows (no named pipes there); ``PMC_BULK_SSH=paramiko`` turns it of
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import os
@@ -133,12 +134,15 @@ class Login:
         fifo = self.folder / "answer"
 
         def give() -> None:
+            answer = secret.encode() + b"\n"
             while not self._done.is_set() and process.poll() is None:
                 if time.monotonic() > deadline:
                     return
                 try:
-                    if _write_once(fifo, secret.encode() + b"\n"):
-                        return
+                    if _write_once(fifo, answer):
+                        # once: a later question (a wrong password asked again, by
+                        # keyboard-interactive after password) gets nothing, and ssh gives up
+                        answer = b""
                 except OSError:
                     return
                 self._done.wait(0.02)
@@ -150,6 +154,8 @@ class Login:
         self._done.set()
         if self._answering is not None:
             self._answering.join(1)
+        with contextlib.suppress(OSError):  # an askpass still waiting gets nothing, and ends
+            _write_once(self.folder / "answer", b"")
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -20,6 +20,7 @@ import secrets
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,9 +186,24 @@ def test_ssh_refuses_a_host_key_pmc_does_not_trust(
     assert not list(private_tmp.iterdir())  # the private folders are gone
 
 
-@pytest.fixture
-def password_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ThrowawaySshd, str]]:
+PASSWORD_SERVERS = {
+    "password": {"PermitRootLogin": "yes", "PasswordAuthentication": "yes"},
+    # as many servers are set up: PAM asks for the password again after a wrong one
+    "password, then keyboard-interactive": {
+        "PermitRootLogin": "yes",
+        "PasswordAuthentication": "yes",
+        "KbdInteractiveAuthentication": "yes",
+        "UsePAM": "yes",
+    },
+}
+
+
+@pytest.fixture(params=list(PASSWORD_SERVERS))
+def password_sshd(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ThrowawaySshd, str]]:
     """A throwaway sshd taking root's password (made here, in memory only), and it."""
+    settings: dict[str, str] = PASSWORD_SERVERS[request.param]
     if not os.path.exists(SSHD) or os.geteuid() != 0:
         pytest.skip("needs root and /usr/sbin/sshd (openssh-server)")
     root = tmp_path_factory.mktemp("password-sshd")
@@ -207,11 +223,10 @@ def password_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Th
     lines = [
         line
         for line in server.config.read_text().splitlines()
-        if line.split(" ", 1)[0] not in {"PermitRootLogin", "PasswordAuthentication"}
+        if line.split(" ", 1)[0] not in settings
     ]
-    server.config.write_text(
-        "\n".join([*lines, "PermitRootLogin yes", "PasswordAuthentication yes"]) + "\n"
-    )
+    lines += [f"{keyword} {value}" for keyword, value in settings.items()]
+    server.config.write_text("\n".join(lines) + "\n")
     server.start()
     try:
         yield server, password
@@ -253,8 +268,12 @@ def test_password_through_askpass_right_and_wrong(
 
             # the password changed on the server since PMC's own connection logged in
             conn.credentials = GivenCredentials({"main": wrong})
+            began = time.monotonic()
             with caplog.at_level(logging.WARNING, logger="pmc.remote"):
                 assert await openssh_pipe.start(conn, ["touch", str(tmp_path / "ran")]) is None
+            # ssh gave up at once, not at the login's deadline (asking again in vain)
+            t = conn.timeouts
+            assert time.monotonic() - began < (t.connect + t.banner + t.auth) / 2
             assert not (tmp_path / "ran").exists()
         finally:
             await conn.close()
