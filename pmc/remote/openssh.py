@@ -121,7 +121,7 @@ class Login:
     folder: Path
     argv: list[str]
     env: dict[str, str]
-    secret: str | None = None
+    secret: str | None = field(default=None, repr=False)
     _answering: threading.Thread | None = field(default=None, repr=False)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
