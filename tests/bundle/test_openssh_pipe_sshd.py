@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import logging
 import os
@@ -296,6 +297,55 @@ def test_password_through_askpass_right_and_wrong(
         assert not login.folder.exists()
         # no askpass left waiting on its named pipe
         assert not [p for p in _command_lines() if str(login.folder) in p]
+    assert not list(private_tmp.iterdir())
+
+
+@pytest.mark.usefixtures("over_openssh")
+def test_key_passphrase_through_askpass_right_and_wrong(
+    sshd: ThrowawaySshd,
+    tmp_path: Path,
+    private_tmp: Path,
+    made_logins: list[openssh.Login],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    passphrase, wrong = accounts.new_password(), accounts.new_password()
+    key = sshd.root / "locked_ed25519"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-f", str(key), "-N", passphrase], check=True
+    )
+    with (sshd.root / "authorized_keys").open("a") as f:
+        f.write(key.with_suffix(".pub").read_text())
+    server = dataclasses.replace(server_for(sshd), key_file=str(key))
+
+    async def go() -> None:
+        conn = Connection(
+            server,
+            cluster="lab",
+            known_hosts=KnownHosts(tmp_path / "known_hosts"),
+            trust=TrustFingerprints([host_fingerprint(sshd)]),
+            credentials=GivenCredentials(passphrases={"main": passphrase}),
+        )
+        try:
+            pipe = await openssh_pipe.start(conn, ["sh", "-c", "echo unlocked"])
+            assert isinstance(pipe, OpenSshPipe), caplog.text
+            assert await asyncio.to_thread(_read_all, pipe) == b"unlocked\n"
+            assert await asyncio.to_thread(pipe.finish) == 0
+            assert _accepted(sshd, "publickey") == 2  # PMC's own connection, then ssh
+
+            conn.credentials = GivenCredentials(passphrases={"main": wrong})
+            with caplog.at_level(logging.WARNING, logger="pmc.remote"):
+                assert await openssh_pipe.start(conn, ["true"]) is None
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+    assert "PMC's own SSH carries it instead" in caplog.text
+    assert _accepted(sshd, "publickey") == 2
+    texts = {"PMC's log": caplog.text, "sshd's log": sshd.log_text()}
+    texts |= {f"login {n}": repr(login) for n, login in enumerate(made_logins)}
+    shown = [where for where, text in texts.items() for s in (passphrase, wrong) if s in text]
+    assert not shown
+    assert len(made_logins) == 2
     assert not list(private_tmp.iterdir())
 
 
