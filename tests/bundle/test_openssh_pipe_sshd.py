@@ -120,7 +120,8 @@ def test_bytes_both_ways_exactly_exit_status_and_errors(
         try:
             pipe = await openssh_pipe.start(conn, ["cat"])
             assert isinstance(pipe, OpenSshPipe), "not carried by OpenSSH"
-            assert pipe.process.args[0] == over_openssh
+            args = pipe.process.args
+            assert isinstance(args, list) and args[0] == over_openssh  # ssh itself
             out = await asyncio.to_thread(_through, pipe, data)
             got, sent = len(out), len(data)
             assert got == sent
@@ -130,7 +131,7 @@ def test_bytes_both_ways_exactly_exit_status_and_errors(
             pipe = await openssh_pipe.start(conn, ["sh", "-c", "cat >/dev/null; exit 3"])
             assert isinstance(pipe, OpenSshPipe)
             await asyncio.to_thread(_through, pipe, b"x" * 100_000)
-            assert await asyncio.to_thread(lambda: pipe.finish(check=False)) == 3
+            assert await asyncio.to_thread(pipe.finish, check=False) == 3
 
             failing = ["sh", "-c", "echo 'no such part here' >&2; exit 4"]
             pipe = await openssh_pipe.start(conn, failing)
