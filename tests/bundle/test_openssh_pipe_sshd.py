@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import secrets
+import signal
 import subprocess
 import tempfile
 import threading
@@ -394,6 +395,35 @@ def test_abort_stops_the_remote_command_and_ssh(
 
     asyncio.run(go())
     assert not list(private_tmp.iterdir())
+
+
+def test_a_stream_ends_with_the_session_the_guard_watches(
+    sshd: ThrowawaySshd, tmp_path: Path, over_openssh: str, private_tmp: Path
+) -> None:
+    """A stream over OpenSSH runs in a session the session guard does not end: once the sshd
+    process of PMC's own connection ends (as the guard ends it after a cut link), the
+    stream's remote process group stops too, while its own SSH session is still up."""
+
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            pipe = await openssh_pipe.start(conn, ["sleep", "300"])
+            assert isinstance(pipe, OpenSshPipe)
+            assert pipe.pgid is not None and _group_alive(pipe.pgid)
+            watched = await asyncio.to_thread(conn.session_pid)
+            assert watched is not None and watched != pipe.pgid
+            os.kill(watched, signal.SIGKILL)  # what the guard does, without the wait
+            await wait_until_async(
+                lambda: not _group_alive(pipe.pgid or 0),
+                timeout=20,
+                what="the stream's process group to end with PMC's own session",
+            )
+            assert not sshd.running("sleep")
+            await pipe.abort()
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
 
 
 def test_paramiko_carries_a_big_stream_when_ssh_cannot_log_in(
