@@ -1,4 +1,4 @@
-"""An import whose big data files go in parts over two connections, the extra one cut while
+"""An import whose big data files go in parts over two connections, one cut while
 the parts stream (its sshd session process killed on the server; real OpenSSH and
 PostgreSQL): the import fails naming the server and saying nothing live was changed, the
 target stays byte for byte as it was, no sender thread or connection is left, and the same
@@ -71,6 +71,7 @@ def test_an_extra_connection_cut_mid_parts_fails_the_import_and_changes_nothing(
     tmp_path: Path,
     small_parts: None,
     monkeypatch: pytest.MonkeyPatch,
+    bulk_client: str,
 ) -> None:
     main, backup = playout_pair
     for rel in ("av/one.ts", "ts/two.ts"):
@@ -142,6 +143,12 @@ def test_an_extra_connection_cut_mid_parts_fails_the_import_and_changes_nothing(
         what="no SSH connection of PMC's left running",
     )
     wait_until(lambda: not _sessions(backup), timeout=30, what="no SSH session left on backup")
+    local_ssh = [  # the OpenSSH clients of the streams, children of this process
+        pid
+        for pid in process_children().get(os.getpid(), [])
+        if (argv := _cmdline(pid)) and Path(argv[0]).name == "ssh"
+    ]
+    assert not local_ssh  # no OpenSSH client of the streams left either
     assert backup.table_digest(CONFIG_TABLES + EPG_TABLES) == tables
     assert backup.tree_digest() == files  # no staging folder left either, as the error says
 
