@@ -58,6 +58,7 @@ from pmc.jobs import EventKind, Job, JobEvent
 from pmc.lab import LabCluster, down, up
 from pmc.remote.connection import Connection
 from pmc.remote.host_keys import KnownHosts, TrustFingerprints, fingerprint
+from pmc.words import plural
 
 LAB_ID = "bench-bundle"
 FOLDERS = "carousel av ts"
@@ -250,7 +251,7 @@ def bench_size(
             (ex_pmc, b.pmc_export),
             (ex_own, partial(b.pmc_export, None, "paramiko")),
         ]
-        others = [fair.Series(f"PMC export ({n} streams)") for n in streams]
+        others = [fair.Series(f"PMC export ({plural(n, 'stream')})") for n in streams]
         exports += [(x, partial(b.pmc_export, n)) for x, n in zip(others, streams, strict=True)]
         print("export:")
         fair.rounds(exports, rounds, flush=flush)
@@ -268,7 +269,7 @@ def bench_size(
             (im_own, partial(b.pmc_import, True, None, "paramiko")),
         ]
         im_others = [
-            fair.Series(f"PMC import (backup without the data folders, {n} streams)")
+            fair.Series(f"PMC import (backup without the data folders, {plural(n, 'stream')})")
             for n in import_streams
         ]
         imports += [

@@ -25,10 +25,10 @@ import sys
 import threading
 import time
 
+from pmc.bundle.pipe_stderr import StderrKept
 from pmc.remote import openssh
 from pmc.remote.commands import describe
 from pmc.remote.connection import Connection
-from pmc.remote.errors import CommandFailed
 from pmc.remote.process_group import kill_group, wrap
 
 if sys.platform != "win32":  # there is no OpenSSH client for PMC on Windows (openssh.client)
@@ -41,7 +41,7 @@ _PIPE_SIZE = 1 << 20
 _LOST = 255  # ssh's own failure (the link, the login), not the command's
 
 
-class OpenSshPipe:
+class OpenSshPipe(StderrKept):
     """``argv`` running on the server as root, carried by a local ``ssh`` process."""
 
     def __init__(
@@ -51,6 +51,7 @@ class OpenSshPipe:
         login: openssh.Login,
         command: str,
     ) -> None:
+        super().__init__()
         self.connection = connection
         self.process = process
         self.command = command
@@ -59,8 +60,6 @@ class OpenSshPipe:
         self._login = login
         self._stdin = process.stdin
         self._stdout = process.stdout
-        self._stderr: list[bytes] = []
-        self._stderr_size = 0
         self._stderr_thread = threading.Thread(
             target=self._drain_stderr, name="pmc-ssh-stderr", daemon=True
         )
@@ -83,13 +82,7 @@ class OpenSshPipe:
         assert stream is not None
         fd = stream.fileno()
         while chunk := os.read(fd, 65536):
-            if self._stderr_size < 64 << 10:
-                self._stderr.append(chunk)
-                self._stderr_size += len(chunk)
-
-    @property
-    def stderr(self) -> str:
-        return b"".join(self._stderr).decode("utf-8", "replace")
+            self.keep_stderr(chunk)
 
     @property
     def closed(self) -> bool:
@@ -129,13 +122,7 @@ class OpenSshPipe:
             status = self._wait(5)
             if status in {None, _LOST}:
                 raise self._lost(f"writing to {self.command}") from exc
-            raise CommandFailed(
-                f"{self.command!r} stopped reading its input (exit status {status}): "
-                f"{self.stderr.strip()[-400:]}",
-                server=self.connection.label,
-                exit_status=status,
-                stderr=self.stderr,
-            ) from exc
+            raise self.failed(status, stopped_reading=True) from exc
 
     def close_stdin(self) -> None:
         if self._stdin is not None:
@@ -154,12 +141,7 @@ class OpenSshPipe:
         if status == _LOST:
             raise self._lost(f"running {self.command}")
         if check and status != 0:
-            raise CommandFailed(
-                f"{self.command!r} failed with exit status {status}: {self.stderr.strip()[-400:]}",
-                server=self.connection.label,
-                exit_status=status,
-                stderr=self.stderr,
-            )
+            raise self.failed(status)
         return status
 
     def _wait(self, timeout: float | None) -> int | None:

@@ -15,22 +15,21 @@ import paramiko
 
 from pmc.bundle import openssh_pipe
 from pmc.bundle.openssh_pipe import OpenSshPipe
+from pmc.bundle.pipe_stderr import StderrKept
 from pmc.remote import bulk
 from pmc.remote.commands import describe
 from pmc.remote.connection import Connection
-from pmc.remote.errors import CommandFailed
 from pmc.remote.process_group import GroupChannel, kill_group, wrap
 
 READ_TIMEOUT = 120.0
 
 
-class Pipe(GroupChannel):
+class Pipe(GroupChannel, StderrKept):
     """``argv`` running on the server as root; read its stdout, write its stdin."""
 
     def __init__(self, connection: Connection, channel: paramiko.Channel, command: str) -> None:
-        super().__init__(connection, channel, command)
-        self._stderr: list[bytes] = []
-        self._stderr_size = 0
+        GroupChannel.__init__(self, connection, channel, command)
+        StderrKept.__init__(self)
 
     @classmethod
     async def start(cls, connection: Connection, argv: list[str]) -> Pipe:
@@ -77,13 +76,7 @@ class Pipe(GroupChannel):
                 self.channel.status_event.wait(5)
                 self._take_stderr()
                 status = self.channel.exit_status if self.channel.exit_status_ready() else -1
-                raise CommandFailed(
-                    f"{self.command!r} stopped reading its input (exit status {status}): "
-                    f"{self.stderr.strip()[-400:]}",
-                    server=self.connection.label,
-                    exit_status=status,
-                    stderr=self.stderr,
-                ) from exc
+                raise self.failed(status, stopped_reading=True) from exc
             raise self.connection.lost(exc, f"writing to {self.command}") from exc
         self._take_stderr()
 
@@ -93,14 +86,7 @@ class Pipe(GroupChannel):
 
     def _take_stderr(self) -> None:
         while self.channel.recv_stderr_ready():
-            chunk = self.channel.recv_stderr(65536)
-            if self._stderr_size < 64 << 10:
-                self._stderr.append(chunk)
-                self._stderr_size += len(chunk)
-
-    @property
-    def stderr(self) -> str:
-        return b"".join(self._stderr).decode("utf-8", "replace")
+            self.keep_stderr(self.channel.recv_stderr(65536))
 
     def finish(self, *, check: bool = True) -> int:
         """Waits for the end (reading what is left of stdout); the exit status."""
@@ -116,12 +102,7 @@ class Pipe(GroupChannel):
         self.ended = True
         self.connection.close_session(self.channel)
         if check and status != 0:
-            raise CommandFailed(
-                f"{self.command!r} failed with exit status {status}: {self.stderr.strip()[-400:]}",
-                server=self.connection.label,
-                exit_status=status,
-                stderr=self.stderr,
-            )
+            raise self.failed(status)
         return int(status)
 
     # --- async control

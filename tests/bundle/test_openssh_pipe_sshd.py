@@ -107,6 +107,19 @@ def _through(pipe: BulkPipe, data: bytes) -> bytes:
     return out
 
 
+def _trusting(
+    server: Server, sshd: ThrowawaySshd, tmp: Path, credentials: GivenCredentials
+) -> Connection:
+    """A connection to ``server`` (on ``sshd``) that trusts its host key, with ``credentials``."""
+    return Connection(
+        server,
+        cluster="lab",
+        known_hosts=KnownHosts(tmp / "known_hosts"),
+        trust=TrustFingerprints([host_fingerprint(sshd)]),
+        credentials=credentials,
+    )
+
+
 def _accepted(sshd: ThrowawaySshd, method: str) -> int:
     return sshd.log_text().count(f"Accepted {method} for root")
 
@@ -257,13 +270,7 @@ def test_password_through_askpass_right_and_wrong(
     )
 
     async def go() -> None:
-        conn = Connection(
-            server,
-            cluster="lab",
-            known_hosts=KnownHosts(tmp_path / "known_hosts"),
-            trust=TrustFingerprints([host_fingerprint(sshd)]),
-            credentials=GivenCredentials({"main": password}),
-        )
+        conn = _trusting(server, sshd, tmp_path, GivenCredentials({"main": password}))
         try:
             pipe = await openssh_pipe.start(conn, ["sh", "-c", "echo over OpenSSH"])
             assert isinstance(pipe, OpenSshPipe), caplog.text
@@ -320,13 +327,7 @@ def test_key_passphrase_through_askpass_right_and_wrong(
     server = dataclasses.replace(server_for(sshd), key_file=str(key))
 
     async def go() -> None:
-        conn = Connection(
-            server,
-            cluster="lab",
-            known_hosts=KnownHosts(tmp_path / "known_hosts"),
-            trust=TrustFingerprints([host_fingerprint(sshd)]),
-            credentials=GivenCredentials(passphrases={"main": passphrase}),
-        )
+        conn = _trusting(server, sshd, tmp_path, GivenCredentials(passphrases={"main": passphrase}))
         try:
             pipe = await openssh_pipe.start(conn, ["sh", "-c", "echo unlocked"])
             assert isinstance(pipe, OpenSshPipe), caplog.text
