@@ -22,6 +22,7 @@ import os
 import select
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 
@@ -221,6 +222,8 @@ def _open(connection: Connection, path: str, argv: list[str]) -> OpenSshPipe | N
     except (TimeoutError, OSError):
         started = False
     if started:
+        what = textwrap.shorten(pipe.command, 100, placeholder=" …")
+        log.info("%s: %s runs over the OpenSSH client (%s)", connection.label, what, path)
         return pipe
     with contextlib.suppress(ProcessLookupError):
         process.kill()
