@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -237,13 +238,13 @@ def test_the_lock_probe_names_a_living_holder_only(run_folder: Path) -> None:
     )
     holder = Holder("alice", "desk-1", "1.0", "import into backup", 1_700_000_000.0, 7)
     # the server's holding process: its command line says pmc-lock, as HOLD_SCRIPT's does
-    alive = subprocess.Popen(["bash", "-c", "sleep 600; exit", "pmc-lock"])
+    alive = subprocess.Popen(["bash", "-c", "sleep 600; exit", "pmc-lock"], start_new_session=True)
     try:
         text = "\n".join([*holder.lines(), f"server_pid={alive.pid}"]) + "\n"
         (run_folder / "cluster.lock").write_text(text)
         assert asyncio.run(probe_lock(LocalRunner(), server)) == holder
     finally:
-        alive.kill()
+        os.killpg(alive.pid, signal.SIGKILL)  # bash and its sleep (left for 10 minutes before)
         alive.wait()
     assert asyncio.run(probe_lock(LocalRunner(), server)) is None
     (run_folder / "cluster.lock").write_text("")

@@ -157,10 +157,14 @@ def test_sshd_killed_mid_command_then_reconnect(cluster: Any, tmp_path: Path) ->
     async def go() -> None:
         conn = connect(cluster, "main", tmp_path)
         try:
-            task = asyncio.create_task(commands.run(conn, ["sleep", "60"]))
+            # a duration no other process on this machine sleeps: the lab's servers share the
+            # machine's processes, and a bare "sleep" found another test's (seen under load)
+            task = asyncio.create_task(commands.run(conn, ["sleep", "60.25"]))
 
             async def sleeping() -> bool:
-                found = await asyncio.to_thread(main.run, ["pgrep", "-x", "sleep"], check=False)
+                found = await asyncio.to_thread(
+                    main.run, ["pgrep", "-xf", "sleep 60.25"], check=False
+                )
                 return found.returncode == 0
 
             await wait_until_async(sleeping, timeout=60, what="the remote sleep to start")
