@@ -36,7 +36,9 @@ import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import paramiko
 from psycopg.conninfo import make_conninfo
@@ -46,6 +48,7 @@ from pmc.remote.connection import Connection
 from pmc.remote.errors import ConnectionLost
 
 log = logging.getLogger("pmc.remote.tunnels")
+T = TypeVar("T")
 
 
 class Tunnel:
@@ -200,14 +203,10 @@ class Tunnel:
             return self.connection.transport_blocking()
         timeouts = self.connection.timeouts
         limit = timeouts.connect + timeouts.banner + timeouts.auth + 600  # + an operator's answer
-        future = asyncio.run_coroutine_threadsafe(self.connection.transport(), loop)
         try:
-            return future.result(limit)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise
-        except concurrent.futures.CancelledError as exc:
-            raise ConnectionAbortedError("the event loop stopped") from exc
+            return run_on_loop(loop, self.connection.transport, limit)
+        except LoopGone:  # stopped or closed meanwhile: as if there were none
+            return self.connection.transport_blocking()
 
     def _track(self, end: socket.socket | paramiko.Channel) -> None:
         with self._lock:
@@ -251,6 +250,72 @@ def _forward(
 def _shut_write(client: socket.socket) -> None:
     with contextlib.suppress(OSError):  # the client may be gone already
         client.shutdown(socket.SHUT_WR)
+
+
+class LoopGone(Exception):
+    """The event loop stopped or closed before it started the work."""
+
+
+def run_on_loop(
+    loop: asyncio.AbstractEventLoop,
+    make: Callable[[], Coroutine[Any, Any, T]],
+    limit: float,
+) -> T:
+    """Run ``make()`` on ``loop`` (running in another thread) and wait for its result.
+
+    The coroutine is made on the loop's own thread, when the loop takes the work up: a loop
+    that stops or closes first raises :class:`LoopGone` (within a second) and no coroutine
+    is left behind un-awaited. After ``limit`` seconds the work is cancelled and
+    :class:`TimeoutError` raised.
+    """
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+    tasks: list[asyncio.Task[T]] = []
+
+    def start() -> None:
+        if not future.set_running_or_notify_cancel():
+            return  # given up on before it started: nothing was made
+        task = loop.create_task(make())
+        tasks.append(task)
+        task.add_done_callback(lambda done: _settle(future, done))
+
+    try:
+        loop.call_soon_threadsafe(start)
+    except RuntimeError as exc:  # closed meanwhile
+        raise LoopGone() from exc
+    deadline = time.monotonic() + limit
+    stopped_since: float | None = None
+    while not future.done():
+        now = time.monotonic()
+        concurrent.futures.wait([future], timeout=min(1.0, max(0.0, deadline - now)))
+        if future.done():
+            break
+        now = time.monotonic()
+        if loop.is_running():
+            stopped_since = None
+        elif future.cancel():  # never taken up
+            raise LoopGone()
+        else:  # taken up, then the loop stopped: give it a moment to come back
+            stopped_since = stopped_since or now
+            if now - stopped_since > 5.0:
+                raise ConnectionAbortedError("the event loop stopped")
+        if now >= deadline:
+            if not future.cancel() and tasks:  # running: stop it on its loop
+                with contextlib.suppress(RuntimeError):  # closed: nothing runs any more
+                    loop.call_soon_threadsafe(tasks[0].cancel)
+            raise TimeoutError(f"no result within {limit:.0f} s")
+    try:
+        return future.result()
+    except concurrent.futures.CancelledError as exc:
+        raise ConnectionAbortedError("the event loop stopped") from exc
+
+
+def _settle(future: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
+    if task.cancelled():
+        future.set_exception(ConnectionAbortedError("the work was cancelled"))
+    elif (error := task.exception()) is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(task.result())
 
 
 def _answers(loop: asyncio.AbstractEventLoop, within: float = 2.0) -> bool:
