@@ -18,9 +18,9 @@ Each forwarded connection takes the server's connection as it is then: after a d
 again through exactly the path of any other call (:meth:`Connection.transport` on the event
 loop the tunnel was opened from: host key verified against PMC's known hosts, an unknown key
 put to the trust decision, a changed key refused before anything is sent). If that loop is not
-running or does not answer within 2 s (blocked by synchronous work on its own thread), the
-connection is made from the tunnel's thread with the same checks and an unknown key is
-refused. A refused connection is closed at once; :attr:`Tunnel.last_error` says why.
+running, does not answer within 2 s (blocked by synchronous work on its own thread) or stops
+before it takes the connect up (:func:`run_on_loop`), the connection is made from the tunnel's
+thread with the same checks and an unknown key is refused. A refused connection is closed at once; :attr:`Tunnel.last_error` says why.
 """
 
 from __future__ import annotations
