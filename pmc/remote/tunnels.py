@@ -20,7 +20,8 @@ loop the tunnel was opened from: host key verified against PMC's known hosts, an
 put to the trust decision, a changed key refused before anything is sent). If that loop is not
 running, does not answer within 2 s (blocked by synchronous work on its own thread) or stops
 before it takes the connect up (:func:`run_on_loop`), the connection is made from the tunnel's
-thread with the same checks and an unknown key is refused. A refused connection is closed at once; :attr:`Tunnel.last_error` says why.
+thread with the same checks and an unknown key is refused. A refused connection is closed at
+once; :attr:`Tunnel.last_error` says why.
 """
 
 from __future__ import annotations
