@@ -275,7 +275,11 @@ def run_on_loop(
     def start() -> None:
         if not future.set_running_or_notify_cancel():
             return  # given up on before it started: nothing was made
-        task = loop.create_task(make())
+        try:
+            task = loop.create_task(make())
+        except Exception as exc:  # handed to the waiting thread
+            future.set_exception(exc)
+            return
         tasks.append(task)
         task.add_done_callback(lambda done: _settle(future, done))
 

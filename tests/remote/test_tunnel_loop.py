@@ -115,3 +115,13 @@ def test_a_closed_loop_is_gone(loop: asyncio.AbstractEventLoop) -> None:
     loop.close()
     with pytest.raises(LoopGone):
         run_on_loop(loop, lambda: _answer(1), 10)
+
+
+def test_work_that_cannot_start_fails_at_once(loop: asyncio.AbstractEventLoop) -> None:
+    def make() -> Coroutine[Any, Any, int]:
+        raise ValueError("no such server")
+
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="no such server"):
+        run_on_loop(loop, make, 30)
+    assert time.monotonic() - started < 5
