@@ -19,9 +19,14 @@ typecheck:
 pytest: suite
 	$(MAKE) coverage
 
-# Every test but tests/setup (those run once, under coverage: `make coverage`).
+# Every test but tests/setup (those run once, under coverage: `make coverage`), in $(WORKERS)
+# worker processes (pytest-xdist): the tests spend much of their time waiting on servers
+# (sshd, PostgreSQL, the lab's set-up), so two workers finish far sooner even on two cores.
+# `--dist loadfile` keeps each file in one worker (its module fixtures, its lab); each worker
+# has its own labs (their ids carry the worker's process id), keyring and temporary folders.
+WORKERS ?= 2
 suite:
-	$(PY) -m pytest --ignore=tests/setup
+	$(PY) -m pytest --ignore=tests/setup -n $(WORKERS) --dist loadfile
 
 # tests/setup under branch coverage, then the floor of the setup planners and executor
 # (tests/setup/coverage.py): one run of those tests, no second pass.
