@@ -9,7 +9,8 @@ same link, in the same run, rounds with the order rotated each round (see ``benc
 - PMC: ``pmc.remote.files.download_tree`` (one stream);
 - PMC in parallel: ``pmc.bundle.parts`` (what an export uses for big files): the files in
   8 MiB parts over N connections, handed over in order (``--streams``, default: PMC's own
-  choice from the cores of both ends). Its extra connections are made inside its timing.
+  choice from the cores of both ends, or 2 where PMC would take 1 because both ends share
+  this machine's cores). Its extra connections are made inside its timing.
 
 Everything is read to the end by this process and thrown away. Left out, on both sides alike:
 connection set-up and login (OpenSSH runs over a ControlMaster connection made beforehand,
@@ -128,7 +129,10 @@ def _bench(cluster: LabCluster, work: Path, key: Path, args: argparse.Namespace)
         parallel: list[fair.Series] = []
         if each * 1024 * 1024 < parts.BIG:
             print(f"no parallel mode: parts are for files from {parts.BIG >> 20} MiB")
-        for n in (args.streams or [auto]) if each * 1024 * 1024 >= parts.BIG else []:
+        if auto < 2:
+            print(f"PMC's own choice here: 1 stream (both ends share this machine's "
+                  f"{fair.cores()} cores); the parallel mode is measured with 2")  # fmt: skip
+        for n in (args.streams or [max(2, auto)]) if each * 1024 * 1024 >= parts.BIG else []:
             series = fair.Series(f"PMC parts, {n} streams" + (" (auto)" if n == auto else ""))
             parallel.append(series)
             contenders.append((series, partial(_pmc_parts, loop, conn, total, n)))

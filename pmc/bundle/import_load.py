@@ -209,9 +209,7 @@ async def part_senders(
     files: list[BigMember] = big_members(scan.files, staging, modes)
     if not files:
         return None
-    found = await run(connection, ["nproc"], check=False)
-    remote_cores = int(found.stdout.strip()) if found.stdout.strip().isdigit() else 1
-    streams = streams or streams_for(files, remote_cores)
+    streams = streams or streams_for(files, await parts.ends(connection))
     if streams < 2:
         return None
     senders = PartSenders(connection, files, streams)

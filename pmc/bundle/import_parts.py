@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import posixpath
 import queue
 import threading
@@ -190,7 +189,6 @@ class PartSenders:
             await extra.close()
 
 
-def streams_for(files: list[BigMember], remote_cores: int) -> int:
+def streams_for(files: list[BigMember], ends: parts.Ends) -> int:
     """How many streams (:func:`pmc.bundle.parts.choose_streams`)."""
-    total = sum(f.size for f in files)
-    return parts.choose_streams(os.cpu_count() or 1, remote_cores, total)
+    return parts.choose_streams(ends, sum(f.size for f in files))

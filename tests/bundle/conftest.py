@@ -273,13 +273,18 @@ PART = 64 << 10  # a part made small: a few megabytes of data give many parts ov
 
 
 @pytest.fixture
-def small_parts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def small_parts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Big files in parts of :data:`PART` bytes: files from 2 parts, parts used from 4 parts of
-    big files in all, and two streams chosen whatever this machine's cores."""
+    big files in all, and two streams chosen whatever this machine's cores: two here, and
+    the throwaway servers taken for other machines (their kernel is this one, which would
+    make PMC share the cores between both ends: :func:`pmc.bundle.parts.choose_streams`)."""
     monkeypatch.setattr(parts, "PART", PART)
     monkeypatch.setattr(parts, "BIG", 2 * PART)
     monkeypatch.setattr(parts, "MIN_TOTAL", 4 * PART)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    other = tmp_path / "boot_id"
+    other.write_text("another machine's running kernel\n")
+    monkeypatch.setattr(parts, "BOOT_ID", other)
     yield
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from pmc.bundle import parts
 from pmc.bundle.archive_reader import BundleReader, verify_file
 from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.manifest import MemberSum
+from pmc.bundle.read_ahead import ReadAhead
 from pmc.errors import PmcError
 from tests.bundle.conftest import PART, PlayoutHost, logins, stream_logins
 
@@ -122,6 +124,55 @@ def test_a_file_that_changes_while_it_is_read_in_parts_fails(
     assert f"{grown} changed while it was read" in str(caught.value)
 
 
+def test_every_stream_reads_ahead_within_its_bound_and_stops_when_closed(
+    playout_pair: tuple[PlayoutHost, PlayoutHost],
+    tmp_path: Path,
+    small_parts: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Read in order straight from the pipes, a stream waits for its turn once SSH's window
+    is full; read ahead, every stream holds its next parts while the first is still being
+    read — and no more than its bound (two parts here, of the ten each stream has). The
+    file still comes whole, in order; closing midway stops every stream's thread."""
+    main, _ = playout_pair
+    monkeypatch.setattr(parts, "AHEAD_PARTS", 2)
+    data = os.urandom(20 * PART)
+    folder = main.data_root / "long"  # this file alone
+    folder.mkdir()
+    (folder / "long.ts").write_bytes(data)
+    held: list[int] = []
+
+    async def go() -> list[ReadAhead]:
+        conn = main.connection(tmp_path / "known_hosts")
+        streams: parts.PartStreams | None = None
+        try:
+            plan = await parts.plan(conn, {"long": str(folder)}, streams=2)
+            assert [f.rel for f in plan.files["long"]] == ["long.ts"]
+            streams = parts.PartStreams(conn, plan)
+            await streams.start()
+            reader = streams.reader(streams.order[0])
+            got = reader.read(1024)
+            deadline = time.monotonic() + 20
+            while any(ahead.waiting < 2 * PART for ahead in streams.ahead):
+                assert time.monotonic() < deadline, "a stream did not read its next part"
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # time to read far more than the bound, were there none
+            held.extend(ahead.waiting for ahead in streams.ahead)
+            while len(got) < 13 * PART:
+                got += reader.read(PART)
+            assert got == data[: len(got)]
+            return streams.ahead
+        finally:
+            if streams is not None:
+                await streams.close(failed=True)
+            await conn.close()
+
+    stopped = asyncio.run(go())
+    assert len(stopped) == 2
+    assert all(n <= 4 * PART for n in held), held  # the bound, a read more, a read taken
+    assert not any(ahead.thread.is_alive() for ahead in stopped)
+
+
 def test_an_extra_stream_that_cannot_log_in_leaves_one_stream_and_the_same_bundle(
     playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path, small_parts: None
 ) -> None:
@@ -148,8 +199,45 @@ def test_an_extra_stream_that_cannot_log_in_leaves_one_stream_and_the_same_bundl
 
 def test_streams_follow_the_cores_of_both_ends_and_the_size() -> None:
     big = parts.MIN_TOTAL
-    assert parts.choose_streams(8, 2, big) == 2
-    assert parts.choose_streams(2, 16, big) == 2
-    assert parts.choose_streams(16, 16, big) == parts.MAX_STREAMS
-    assert parts.choose_streams(16, 16, big - 1) == 1  # too little to gain
-    assert parts.choose_streams(1, 1, big) == 1
+    assert parts.choose_streams(parts.Ends(8, 2, shared=False), big) == 2
+    assert parts.choose_streams(parts.Ends(2, 16, shared=False), big) == 2
+    assert parts.choose_streams(parts.Ends(16, 16, shared=False), big) == parts.MAX_STREAMS
+    assert parts.choose_streams(parts.Ends(16, 16, shared=False), big - 1) == 1  # too little
+    assert parts.choose_streams(parts.Ends(1, 1, shared=False), big) == 1
+    # one machine at both ends: each stream takes two of its cores
+    assert parts.choose_streams(parts.Ends(2, 2, shared=True), big) == 1
+    assert parts.choose_streams(parts.Ends(6, 6, shared=True), big) == 3
+    assert parts.choose_streams(parts.Ends(16, 16, shared=True), big) == parts.MAX_STREAMS
+
+
+def test_a_server_on_this_machine_shares_its_cores_another_does_not(
+    playout_pair: tuple[PlayoutHost, PlayoutHost],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The throwaway server runs on this kernel: PMC sees one machine at both ends (one
+    stream on two cores); the same server seen from a machine with another kernel does not."""
+    main, _ = playout_pair
+    (main.data_root / "av" / "big.ts").write_bytes(os.urandom(1 << 20))
+    monkeypatch.setattr(parts, "BIG", 1 << 19)
+    monkeypatch.setattr(parts, "MIN_TOTAL", 1 << 20)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+    async def look() -> tuple[parts.Ends, int]:
+        conn = main.connection(tmp_path / "known_hosts")
+        try:
+            found = await parts.ends(conn)
+            plan = await parts.plan(conn, {"av": str(main.data_root / "av")})
+            return found, plan.streams
+        finally:
+            await conn.close()
+
+    here, streams = asyncio.run(look())
+    assert here == parts.Ends(2, len(os.sched_getaffinity(0)), shared=True)
+    assert streams == 1
+    other = tmp_path / "boot_id"
+    other.write_text("another machine's running kernel\n")
+    monkeypatch.setattr(parts, "BOOT_ID", other)
+    there, streams = asyncio.run(look())
+    assert there == parts.Ends(2, here.remote_cores, shared=False)
+    assert streams == min(2, here.remote_cores)  # one per core at the slower end
