@@ -55,7 +55,8 @@ from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.importer import ImportOptions, import_bundle
 from pmc.inventory import AuthMethod, Server
 from pmc.jobs import EventKind, Job, JobEvent
-from pmc.lab import LabCluster, down, up
+from pmc.lab import LabCluster, down, topology, up
+from pmc.lab.network import NETNS_DIR
 from pmc.remote.connection import Connection
 from pmc.remote.host_keys import KnownHosts, TrustFingerprints, fingerprint
 from pmc.words import plural
@@ -216,6 +217,14 @@ class Bench:
         return time.monotonic() - started
 
 
+def _meter(lab: LabCluster, server: str) -> fair.CpuMeter:
+    """CPU on both ends: this process and what it waited for (PMC's child process and its
+    ``ssh``, the baseline's ``ssh``), and every process of the lab server (sshd, its
+    sessions, ``tar``, PostgreSQL, the services), with the children they reaped."""
+    netns = NETNS_DIR / topology.namespace(lab.lab_id, server)
+    return fair.CpuMeter(lambda: fair.namespace_processes(netns))
+
+
 def _median_steps(results: list[dict[str, Any]]) -> dict[str, float]:
     """Each step's median over ``results`` (the runs of one kind of import)."""
     return {
@@ -254,7 +263,7 @@ def bench_size(
         others = [fair.Series(f"PMC export ({plural(n, 'stream')})") for n in streams]
         exports += [(x, partial(b.pmc_export, n)) for x, n in zip(others, streams, strict=True)]
         print("export:")
-        fair.rounds(exports, rounds, flush=flush)
+        fair.rounds(exports, rounds, flush=flush, meter=_meter(lab, "main"))
         export_rss = max(r["peak_rss_mb"] for r in b.results)
         b.openssh_export(cipher)  # the tar that the import baseline extracts
         b.results.clear()
@@ -277,13 +286,16 @@ def bench_size(
             for x, n in zip(im_others, import_streams, strict=True)
         ]
         print("import:")
-        fair.rounds(imports, rounds, flush=flush)
+        fair.rounds(imports, rounds, flush=flush, meter=_meter(lab, "backup"))
         auto = [r for r in b.results if not r.get("streams") and r["bulk"] == "auto"]
         steps, lean_steps = (_median_steps([r for r in auto if r["without_data"] is w])
                              for w in (False, True))  # fmt: skip
+        gigabytes = b.bundle.stat().st_size / 1e9
         figures = {
             "data_mb": data_mb,
             "bundle_bytes": b.bundle.stat().st_size,
+            "cpu": fair.cpu_lines([x for x, _ in exports], ex_same, gigabytes)
+            + fair.cpu_lines([x for x, _ in imports], im_same, gigabytes),
             "export": [
                 s.line(b.bundle.stat().st_size / 1e6)
                 for s in (ex_same, ex_default, ex_pmc, ex_own, *others)
@@ -366,6 +378,10 @@ def main() -> int:
         for name, x in r["import_ratio_others"].items():
             print(f"  {name}: {x:.2f}x of OpenSSH tar -x on the same cipher")
         print(f"  import: peak RSS {r['import_peak_rss_mb']:.0f} MB")
+        print("  CPU on both ends (this process and its children, every process of the lab "
+              "server), per GB of bundle:")  # fmt: skip
+        for line in r["cpu"]:
+            print("    " + line)
     print("RSS goal: <= 150 MB and flat with the size")
     print(json.dumps(rows))
     return 0

@@ -143,7 +143,10 @@ def _bench(cluster: LabCluster, work: Path, key: Path, args: argparse.Namespace)
         print()
         for series, _ in contenders:
             print(series.line(mb))
-        _print_cpu_ceiling([series for series, _ in contenders], same, total / 1e9)
+        print("CPU on both ends (this process, OpenSSH's client and master, every process "
+              "of the lab server):")  # fmt: skip
+        for line in fair.cpu_lines([series for series, _ in contenders], same, total / 1e9):
+            print("  " + line)
         print(f"PMC single stream vs OpenSSH on the same cipher:  {fair.ratio(same, single):.2f}x"
               f"  (goal >= 0.90)")  # fmt: skip
         print(
@@ -170,19 +173,6 @@ def _bench(cluster: LabCluster, work: Path, key: Path, args: argparse.Namespace)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this process: {peak:.0f} MiB")
     return 0
-
-
-def _print_cpu_ceiling(contenders: list[fair.Series], same: fair.Series, gigabytes: float) -> None:
-    """Each contender's CPU time on both ends, and the most it could reach on this machine's
-    cores (both ends of the lab share them) against one OpenSSH stream on the same cipher."""
-    print(f"CPU on both ends (this process, OpenSSH's client and master, every process of the "
-          f"lab server), median per GB; and the ceiling on this machine's {fair.cores()} cores "
-          f"(all of them busy with that cost per GB, nothing else running):")  # fmt: skip
-    for series in contenders:
-        used = statistics.median(series.cpu) / series.median
-        print(f"  {series.name:<34} {series.cpu_per_gb(gigabytes):5.2f} core-s/GB, "
-              f"{used:.2f} of {fair.cores()} cores busy; ceiling "
-              f"{series.ceiling(gigabytes, same):.2f}x of one OpenSSH stream")  # fmt: skip
 
 
 def _openssh_read(line: str, total: int) -> float:

@@ -138,6 +138,24 @@ class Series:
         )
 
 
+def cpu_lines(contenders: Sequence[Series], baseline: Series, gigabytes: float) -> list[str]:
+    """For each contender that a ``CpuMeter`` watched: its CPU time on both ends per GB (the
+    median), how many of this machine's cores it kept busy, and its ceiling: the most it
+    could reach with all the cores busy at that cost, nothing else running (both ends of
+    the lab share them), as a multiple of the baseline's measured speed."""
+    lines = []
+    for series in contenders:
+        if not series.cpu:
+            continue
+        busy = statistics.median(series.cpu) / series.median
+        lines.append(
+            f"{series.name:<34} {series.cpu_per_gb(gigabytes):5.2f} core-s/GB, {busy:.2f} of "
+            f"{cores()} cores busy; ceiling {series.ceiling(gigabytes, baseline):.2f}x of "
+            f"{baseline.name}"
+        )
+    return lines
+
+
 def ratio(baseline: Series, pmc: Series) -> float:
     """PMC's speed as a multiple of the baseline's (> 1: PMC is faster), on the medians."""
     return baseline.median / pmc.median
