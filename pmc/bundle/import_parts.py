@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pmc.bundle import parts
-from pmc.bundle.pipe import BulkPipe, start_bulk
+from pmc.bundle.pipe import BulkPipe, start_all
 from pmc.remote.commands import run
 from pmc.remote.connection import Connection
 
@@ -98,11 +98,12 @@ class PartSenders:
         connections = await parts.connect_streams(self.connection, self.streams, self._extra)
         listed = [str(x) for f in self.files for x in (f.size, f.path)]
         count = len(connections)
-        for index, conn in enumerate(connections):
-            argv = ["sh", "-c", _WRITE_SCRIPT, "pmc", str(parts.PART), str(count), str(index)]
-            pipe = await start_bulk(conn, [*argv, *listed], big=True)
+        head = ["sh", "-c", _WRITE_SCRIPT, "pmc", str(parts.PART), str(count)]
+        self.pipes = await start_all(
+            [(conn, [*head, str(k), *listed]) for k, conn in enumerate(connections)]
+        )
+        for index, pipe in enumerate(self.pipes):
             pipe.command = f"the big data files' stream {index + 1} of {count}"  # not the script
-            self.pipes.append(pipe)
         for index, pipe in enumerate(self.pipes):
             waiting: queue.Queue[bytes | None] = queue.Queue(QUEUE)
             thread = threading.Thread(

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pmc.bundle.errors import BundleOperationFailed
-from pmc.bundle.pipe import BulkPipe, start_bulk
+from pmc.bundle.pipe import BulkPipe, start_all, start_bulk
 from pmc.bundle.read_ahead import ReadAhead
 from pmc.errors import RemoteError
 from pmc.remote import openssh
@@ -262,9 +262,12 @@ class PartStreams:
         connections = await connect_streams(self.connection, self.plan.streams, self._extra)
         files = [str(x) for f in self.order for x in (f.size, f.path)]
         count = len(connections)
-        for index, conn in enumerate(connections):
-            argv = ["sh", "-c", _READ_SCRIPT, "pmc", str(PART), str(count), str(index), *files]
-            self.pipes.append(await start_bulk(conn, argv, big=True))
+        self.pipes = await start_all(
+            [
+                (conn, ["sh", "-c", _READ_SCRIPT, "pmc", str(PART), str(count), str(k), *files])
+                for k, conn in enumerate(connections)
+            ]
+        )
         sizes: list[list[int]] = [[] for _ in self.pipes]
         g = 0
         for file in self.order:

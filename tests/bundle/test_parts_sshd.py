@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -18,8 +19,11 @@ from pmc.bundle import parts
 from pmc.bundle.archive_reader import BundleReader, verify_file
 from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.manifest import MemberSum
+from pmc.bundle.pipe import start_all
 from pmc.bundle.read_ahead import ReadAhead
 from pmc.errors import PmcError
+from pmc.remote.connection import Connection
+from pmc.remote.host_keys import KnownHosts, TrustFingerprints
 from tests.bundle.conftest import PART, PlayoutHost, logins, stream_logins
 
 pytestmark = pytest.mark.timeout(180)
@@ -241,3 +245,39 @@ def test_a_server_on_this_machine_shares_its_cores_another_does_not(
     there, streams = asyncio.run(look())
     assert there == parts.Ends(2, here.remote_cores, shared=False)
     assert streams == min(2, here.remote_cores)  # one per core at the slower end
+
+
+def test_streams_start_together_and_all_or_none(
+    playout_pair: tuple[PlayoutHost, PlayoutHost], tmp_path: Path, bulk_client: str
+) -> None:
+    """The streams start at once; when one of them cannot (here: its connection trusts no
+    host key), those that did start are stopped on the server and its error is raised."""
+    main, _ = playout_pair
+    token = f"{os.getpid() % 1000}.{time.time_ns() % 1000}"  # sleep's argument: this test's
+
+    def sleeping() -> list[str]:
+        found = subprocess.run(["pgrep", "-f", f"sleep 3{token}"], check=False, capture_output=True)
+        return found.stdout.decode().split()
+
+    async def go() -> None:
+        good = main.connection(tmp_path / "known_hosts")
+        stranger = Connection(
+            main.server(),
+            cluster="lab",
+            known_hosts=KnownHosts(tmp_path / "no_known_hosts"),
+            trust=TrustFingerprints([]),
+        )
+        argv = ["sleep", f"3{token}"]
+        try:
+            with pytest.raises(PmcError) as caught:
+                await start_all([(good, argv), (good, argv), (stranger, argv)])
+            assert "host key" in str(caught.value).lower()
+        finally:
+            await good.close()
+            await stranger.close()
+
+    asyncio.run(go())
+    deadline = time.monotonic() + 15
+    while sleeping():
+        assert time.monotonic() < deadline, f"streams left running: {sleeping()}"
+        time.sleep(0.2)
