@@ -24,6 +24,10 @@ where there is one) and, for comparison, with every stream over its own SSH (par
 ``PMC_BULK_SSH=paramiko``).
 
 Each PMC run reports its peak RSS (VmHWM): the goal is at most 150 MB, flat with the size.
+Each run's CPU time on both ends is kept too (this process and what it waited for: PMC's
+child and its ``ssh``, the baseline's ``ssh``; every process of the lab server): printed per
+GB of bundle, with the ceiling that cost puts on this machine's cores (both ends of the lab
+share them; see ``fair.cpu_lines``).
 Goals on the same cipher: export ≥ 1.0×, import ≥ 0.8× (medians of ``--rounds``).
 
 Run as root: ``.venv/bin/python bench/bench_bundle.py [--data-mb 256 2048] [--rounds 3]``.
