@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import subprocess
+import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from pmc.bundle import errors
 from pmc.bundle.archive_reader import BundleReader, Limits, verify_file
-from pmc.bundle.archive_writer import BundleWriter, open_for_write
+from pmc.bundle.archive_writer import WRITE_BACK, BundleWriter, open_for_write
 from pmc.bundle.manifest import Manifest, Source, TableSpec
 
 
@@ -99,6 +103,39 @@ def test_open_for_write_leaves_nothing_on_error(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["x.pmcbundle"]
     m, sums = verify_file(target)
     assert m.source.server == "main" and "db/networks.copy" in sums.members
+
+
+def resident_bytes(path: Path) -> int:
+    """How much of ``path`` the page cache holds (util-linux ``fincore``)."""
+    out = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--raw", "--output", "RES", str(path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return int(out.stdout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the page cache of Linux")
+def test_a_written_bundle_is_on_disk_and_not_kept_in_memory() -> None:
+    """A written bundle is handed to the disk as it grows and none of it stays in the page
+    cache once it is in place (a 2 GB export must not push the desktop's own files out)."""
+    # /var/tmp: a disk, where /tmp may be a tmpfs (whose pages are the file itself)
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as folder:
+        kind = subprocess.run(
+            ["stat", "--file-system", "--format", "%T", folder],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        if kind == "tmpfs":
+            pytest.skip("/var/tmp is a tmpfs here: its files are never written to a disk")
+        target = Path(folder) / "big.pmcbundle"
+        chunk = os.urandom(1 << 20)
+        size = 4 * WRITE_BACK + (3 << 20)
+        with open_for_write(target) as out:
+            for _ in range(size >> 20):
+                out.write(chunk)
+        assert target.stat().st_size == size
+        assert resident_bytes(target) == 0
+        with target.open("rb") as back:  # and it is all there
+            assert all(back.read(1 << 20) == chunk for _ in range(size >> 20))
 
 
 def test_not_a_bundle() -> None:
