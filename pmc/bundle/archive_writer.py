@@ -141,10 +141,11 @@ class _WriteBack:
         self._on = sys.platform != "win32" and hasattr(os, "posix_fadvise")
 
     def _advise(self, start: int, length: int) -> None:
-        try:
-            os.posix_fadvise(self._fd, start, length, os.POSIX_FADV_DONTNEED)
-        except OSError:
-            self._on = False
+        if sys.platform != "win32":
+            try:
+                os.posix_fadvise(self._fd, start, length, os.POSIX_FADV_DONTNEED)
+            except OSError:
+                self._on = False
 
     def wrote(self, size: int) -> None:
         self._written += size
