@@ -7,7 +7,8 @@ before every run where the machine allows it; see ``bench/fair.py``):
 - export baselines: ``ssh root@main tar -cf - carousel av ts > FILE; sync FILE``, with ``-c``
   set to the cipher PMC negotiates (the fair one) and with OpenSSH's default cipher;
 - PMC export: ``export_bundle`` of main (database, config and data) to a file;
-- import baseline: ``ssh root@backup tar -xf - < FILE`` into backup's data folder (same cipher);
+- import baseline: ``ssh root@backup 'tar -xf - && sync -f DIR' < FILE`` into backup's data
+  folder (same cipher);
 - PMC import: ``import_bundle`` of that bundle into backup (verify, automatic backup taken
   while the bundle is staged and loaded, switch, restart, verify), its steps timed — twice:
   with the full automatic backup (the default) and with the data folders left out of it
@@ -15,8 +16,9 @@ before every run where the machine allows it; see ``bench/fair.py``):
 
 Counted on both sides alike: connection set-up and login (each run makes its own connection;
 PMC's export and import run in a fresh child process, whose start-up is not counted) and the
-fsync of the written file (PMC fsyncs the bundle, the baseline runs ``sync FILE``). Not
-counted on either side: an fsync on the server after extracting. PMC's export also carries
+fsync of the written file (PMC fsyncs the bundle, the baseline runs ``sync FILE``), and on
+the server the flush of the extracted files (PMC's import flushes the staged folders before the
+switch, the baseline runs ``sync -f`` on the data folder). PMC's export also carries
 the database and the config files, which the tar baseline leaves out (small here).
 
 PMC runs with its defaults (the data folders and big files over the system's OpenSSH client,
@@ -212,7 +214,8 @@ class Bench:
         return self._timed(line)
 
     def openssh_import(self, cipher: str | None) -> float:
-        line = f"{self.ssh('backup').line('tar -C /opt/playout/data -xf -', cipher=cipher)}"
+        remote = "tar -C /opt/playout/data -xf - && sync -f /opt/playout/data"
+        line = f"{self.ssh('backup').line(remote, cipher=cipher)}"
         return self._timed(f"{line} < {self.tar}")
 
     def _timed(self, line: str) -> float:

@@ -31,7 +31,7 @@ def staged_mode(rel: str, *, is_dir: bool, executable: set[str]) -> int:
     """The mode a data file or folder gets on the target, by PMC's rule and never the
     archive's: folders 0755, files 0644 — 0755 only where the target's current file at that
     path is executable. No setuid, setgid or sticky bit; owners come from the target's folder
-    (:data:`OWNER_SCRIPT`), device files never get this far (the reader refuses them)."""
+    (:data:`SWITCH_SCRIPT`), device files never get this far (the reader refuses them)."""
     if is_dir:
         return 0o755
     return 0o755 if rel in executable else 0o644
@@ -225,16 +225,27 @@ SWITCH_SCRIPT = """
 set -e
 id="$1"; shift
 for d in "$@"; do
+  if [ -d "$d" ]; then chown -R --reference="$d" -- "$d.pmc-stage-$id"; fi
+  sync -f -- "$d.pmc-stage-$id"
+done
+for d in "$@"; do
   if [ -e "$d" ]; then mv -- "$d" "$d.pmc-old-$id"; fi
   mv -- "$d.pmc-stage-$id" "$d"
 done
+for d in "$@"; do sync -f -- "$d"; done
 """
+"""The staged data folders into place. Their files are owned as the old folder is and are on
+disk (``sync -f``) before they replace it, and the switch itself is on disk before the old
+folders are removed at the end: a server that loses power after an import comes back with the
+imported files, never with empty ones and no old copy (delayed allocation otherwise leaves
+just-written files empty for up to half a minute)."""
 
 UNSWITCH_SCRIPT = """
 id="$1"; shift
 for d in "$@"; do
   rm -rf -- "$d.pmc-stage-$id"
   if [ -e "$d.pmc-old-$id" ]; then rm -rf -- "$d" && mv -- "$d.pmc-old-$id" "$d"; fi
+  if [ -e "$d" ]; then sync -f -- "$d"; fi
 done
 exit 0
 """
@@ -249,13 +260,6 @@ chmod --reference="$d" -- "$d.pmc-stage-$id"; fi
 done
 """
 
-OWNER_SCRIPT = """
-id="$1"; shift
-for d in "$@"; do
-  if [ -d "$d.pmc-old-$id" ]; then chown -R --reference="$d.pmc-old-$id" -- "$d"; fi
-done
-"""
-
 CLEANUP_SCRIPT = """
 id="$1"; shift
 for d in "$@"; do rm -rf -- "$d.pmc-old-$id" "$d.pmc-stage-$id"; done
@@ -265,7 +269,7 @@ for d in "$@"; do rm -rf -- "$d.pmc-old-$id" "$d.pmc-stage-$id"; done
 async def on_folders(
     connection: Connection, script: str, ident: str, dirs: Sequence[str], *, check: bool = True
 ) -> None:
-    """Run one of the scripts above (stage, switch, owner, unswitch, cleanup) on the data
+    """Run one of the scripts above (stage, switch, unswitch, cleanup) on the data
     folders ``dirs`` of the import ``ident``; nothing to do without folders."""
     if dirs:
         await run(connection, ["sh", "-c", script, "pmc", ident, *dirs], root=True, check=check)

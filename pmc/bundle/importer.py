@@ -69,7 +69,6 @@ from pmc.bundle.import_backup import backup_file, backup_parts, holds, settled
 from pmc.bundle.import_db import TableLoad, target_database
 from pmc.bundle.import_load import (
     CLEANUP_SCRIPT,
-    OWNER_SCRIPT,
     STAGE_SCRIPT,
     SWITCH_SCRIPT,
     UNSWITCH_SCRIPT,
@@ -350,7 +349,6 @@ class BundleImport:
         owned as the old ones were; the config files written atomically with backups."""
         with self.step("Switch to the imported configuration"):
             await on_folders(self.connection, SWITCH_SCRIPT, self.ident, self.dirs)
-            await on_folders(self.connection, OWNER_SCRIPT, self.ident, self.dirs)
             for name, data in self.writes.items():
                 remote = config_path(self.layout, name)
                 written = await files.write_atomic(self.connection, remote, data)

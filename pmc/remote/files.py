@@ -243,9 +243,11 @@ async def download_tree(
 async def upload_tree(
     connection: Connection, remote_dir: str, tar_chunks: AsyncIterable[bytes], *, root: bool = True
 ) -> None:
-    """Unpack a tar stream into ``remote_dir`` (which must exist)."""
+    """Unpack a tar stream into ``remote_dir`` (which must exist); the files are on disk
+    (``sync -f``) when this returns, not only in the server's memory."""
     _check_path(connection, remote_dir)
-    argv = ["tar", "-C", remote_dir, "-xf", "-", "--no-same-owner"]
+    script = 'tar -C "$1" -xf - --no-same-owner && sync -f -- "$1"'
+    argv = ["sh", "-c", script, "pmc-unpack", remote_dir]
     await stream_input(connection, argv, tar_chunks, root=root, what=remote_dir)
 
 

@@ -233,6 +233,53 @@ def test_the_backup_is_taken_while_the_bundle_is_staged_and_holds_the_target_as_
         lab.reset()
 
 
+SYNCS_SEEN = r"""#!/bin/sh
+# Each sync on backup, and what its data folder held at that moment (one line each).
+echo "sync $* | $(ls /opt/playout/data | tr '\n' ' ')" >> /tmp/pmc-syncs
+exec /usr/bin/sync "$@"
+"""
+
+
+def test_the_imported_files_are_on_disk_before_they_replace_the_old_ones(
+    fresh_lab: Any, tmp_path: Path
+) -> None:
+    """A power cut after an import must not leave empty files and no old copy: each staged
+    folder is flushed while the old one is still in place, and the switch is flushed while the
+    old folders still exist (they go only at the end)."""
+    lab: LabCluster = fresh_lab
+    srv = lab.servers["backup"]
+    wrapper = srv.path("/usr/local/sbin/sync")
+    wrapper.write_text(SYNCS_SEEN)
+    wrapper.chmod(0o755)
+    try:
+        _roundtrip(lab, tmp_path, epg=False)
+        calls = [
+            (call.strip(), held.split())
+            for call, _, held in (
+                line.partition(" | ")
+                for line in srv.path("/tmp/pmc-syncs").read_text().splitlines()
+            )
+        ]
+        for key in ("carousel", "av", "ts"):
+            folder = f"/opt/playout/data/{key}"
+            staged = [
+                held for call, held in calls
+                if call.startswith(f"sync -f -- {folder}.pmc-stage-")
+            ]  # fmt: skip
+            assert len(staged) == 1, calls
+            assert key in staged[0] and not any(".pmc-old-" in n for n in staged[0]), calls
+            switched = [held for call, held in calls if call == f"sync -f -- {folder}"]
+            assert switched, calls
+            assert any(n.startswith(f"{key}.pmc-old-") for n in switched[0]), calls
+            assert calls.index((f"sync -f -- {folder}", switched[0])) > calls.index(
+                next(c for c in calls if c[0].startswith(f"sync -f -- {folder}.pmc-stage-"))
+            )
+        assert not [p for p in srv.path("/opt/playout/data").iterdir() if ".pmc-" in p.name]
+    finally:
+        wrapper.unlink()
+        lab.reset()
+
+
 def test_a_backup_that_fails_while_the_bundle_is_staged_leaves_the_target_unchanged(
     fresh_lab: Any, tmp_path: Path
 ) -> None:

@@ -103,6 +103,32 @@ def test_delta_engine_copies_changed_and_removes_extra_files(sync_lab: SyncLab) 
     assert delta(lab, dry_run=True).delta.is_empty
 
 
+SYNCS_SEEN = r"""#!/bin/sh
+echo "sync $* | $(cat /opt/playout/data/carousel/durable.txt 2>&1)" >> /tmp/pmc-syncs
+exec /usr/bin/sync "$@"
+"""
+
+
+def test_copied_files_are_on_disk_when_the_delta_sync_ends(sync_lab: SyncLab) -> None:
+    """backup may be put on air after a power cut: what a sync copied there is flushed to its
+    disk before the sync says it is done, not left to the kernel's next write-back."""
+    lab = sync_lab
+    wrapper = lab.backup.path("/usr/local/sbin/sync")
+    wrapper.write_text(SYNCS_SEEN)
+    wrapper.chmod(0o755)
+    lab.main.run(["sh", "-c", "echo durable > /opt/playout/data/carousel/durable.txt"], check=True)
+    try:
+        delta(lab, dry_run=False)
+        log = lab.backup.path("/tmp/pmc-syncs")
+        seen = log.read_text().splitlines() if log.exists() else []
+        assert "sync -f -- /opt/playout/data/carousel | durable" in seen
+    finally:
+        wrapper.unlink()
+        lab.backup.path("/tmp/pmc-syncs").unlink(missing_ok=True)
+        for srv in (lab.main, lab.backup):
+            srv.run(["rm", "-f", "/opt/playout/data/carousel/durable.txt"], check=True)
+
+
 def test_drift_shows_a_file_changed_on_backup(sync_lab: SyncLab) -> None:
     lab = sync_lab
     delta(lab, dry_run=False)
