@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import tarfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from pmc.bundle import parts
 from pmc.bundle.archive import BLOCK, CHUNK
@@ -14,7 +14,7 @@ from pmc.bundle.import_parts import BigMember, PartSenders, big_members, streams
 from pmc.bundle.pipe import BulkPipe, start_bulk
 from pmc.bundle.preview import Scan
 from pmc.bundle.progress import ByteProgress
-from pmc.remote.commands import run
+from pmc.remote.commands import run, start
 from pmc.remote.connection import Connection
 
 
@@ -155,6 +155,7 @@ async def load_in_one_pass(
             big=much,
         )
     loader = Loader(scan, staging, db, lambda k: tar_pipes[k], progress, executable, senders)
+    flushing = flushed_as_they_arrive(connection, list(staging.values()) if much else [])
 
     def stage() -> None:
         loader.run()
@@ -174,9 +175,10 @@ async def load_in_one_pass(
         if db is not None:
             await connection.in_thread(transfers, db.begin)
         with db.kept_alive() if db is not None else contextlib.nullcontext():
-            await connection.in_thread(transfers, stage)
-            if senders is not None:
-                await senders.settle()
+            async with flushing:
+                await connection.in_thread(transfers, stage)
+                if senders is not None:
+                    await senders.settle()
             if before_swap is not None:
                 await before_swap
         await connection.in_thread(transfers, swap)
@@ -188,6 +190,26 @@ async def load_in_one_pass(
         raise
     if senders is not None:
         await senders.close(failed=False)
+
+
+FLUSH_SCRIPT = 'while sleep 1; do sync -f -- "$@" || exit 0; done'
+
+
+@contextlib.asynccontextmanager
+async def flushed_as_they_arrive(connection: Connection, folders: list[str]) -> AsyncIterator[None]:
+    """While a big staging runs, its folders are flushed to the server's disk each second
+    (:data:`FLUSH_SCRIPT`), so the disk takes the files as they arrive and the switch's own
+    flush (:data:`SWITCH_SCRIPT`) finds little left; nothing for no folders. The loop ends
+    with its channel, closed on the way out whatever happened (no round trip to stop it)."""
+    if not folders:
+        yield
+        return
+    argv = ["sh", "-c", FLUSH_SCRIPT, "pmc-flush", *folders]
+    flusher = await start(connection, argv, root=True, timeout=None)
+    try:
+        yield
+    finally:
+        flusher.close()
 
 
 async def part_senders(

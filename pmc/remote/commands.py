@@ -221,6 +221,13 @@ class RunningCommand:
         if channel is not None:
             self.connection.close_session(channel)
 
+    def close(self) -> None:
+        """Close the channel without waiting for the command: its watch on the channel
+        (:data:`pmc.remote.session_guard.WATCHED`) stops its process group on the server."""
+        self._stopping = True
+        if self._channel is not None:
+            self.connection.close_session(self._channel)
+
     # ---- reader thread ------------------------------------------------------------------
 
     def _read(self, loop: asyncio.AbstractEventLoop, channel: paramiko.Channel) -> None:

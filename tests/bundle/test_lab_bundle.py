@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,7 +14,7 @@ import paramiko
 import psycopg
 import pytest
 
-from pmc.bundle import import_db
+from pmc.bundle import import_db, parts
 from pmc.bundle.archive_reader import BundleReader
 from pmc.bundle.errors import BundleOperationFailed
 from pmc.bundle.export import ExportOptions, export_bundle
@@ -277,6 +278,48 @@ def test_the_imported_files_are_on_disk_before_they_replace_the_old_ones(
         assert not [p for p in srv.path("/opt/playout/data").iterdir() if ".pmc-" in p.name]
     finally:
         wrapper.unlink()
+        lab.reset()
+
+
+SLOW_STAGING = r"""#!/bin/sh
+# The import's staging tars start 3 s late: a big bundle still arriving.
+case "$*" in *pmc-stage-*) sleep 3;; esac
+exec /usr/bin/tar "$@"
+"""
+
+
+def test_a_big_staging_is_flushed_while_it_arrives(
+    fresh_lab: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big import's staged folders are flushed each second while they arrive, so the disk
+    takes them as they come and the switch's own flush finds little left."""
+    lab: LabCluster = fresh_lab
+    monkeypatch.setattr(parts, "MIN_TOTAL", 1)  # the lab's few KB count as a big bundle
+    srv = lab.servers["backup"]
+    wrappers = {"sync": SYNCS_SEEN, "tar": SLOW_STAGING}
+    for name, text in wrappers.items():
+        srv.path(f"/usr/local/sbin/{name}").write_text(text)
+        srv.path(f"/usr/local/sbin/{name}").chmod(0o755)
+    try:
+        _roundtrip(lab, tmp_path, epg=False)
+        calls = [
+            line.partition(" | ")[0] for line in srv.path("/tmp/pmc-syncs").read_text().splitlines()
+        ]
+        staged = [c.split()[3:] for c in calls if c.startswith("sync -f -- ") and "pmc-stage" in c]
+        while_arriving = [folders for folders in staged if len(folders) == 3]
+        assert len(while_arriving) >= 2, calls
+        assert sorted(f.split("/")[-1].split(".")[0] for f in while_arriving[0]) == [
+            "av", "carousel", "ts",
+        ]  # fmt: skip
+        for _ in range(100):  # the loop ends with its channel, closed when staging ended
+            if "pmc-flush" not in srv.run(["ps", "-eo", "args="]).stdout:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the flush loop runs on after the import")
+    finally:
+        for name in wrappers:
+            srv.path(f"/usr/local/sbin/{name}").unlink()
         lab.reset()
 
 
