@@ -381,8 +381,12 @@ def test_abort_stops_the_remote_command_and_ssh(
             assert isinstance(pipe, OpenSshPipe)
             assert pipe.pgid is not None
             assert _group_alive(pipe.pgid)  # the server is this machine
-            assert sshd.running("sleep")
-            await pipe.abort()
+            try:  # the group's leader says its pid, then becomes the command: not at once
+                await wait_until_async(
+                    lambda: sshd.running("sleep"), timeout=20, what="the command to start"
+                )
+            finally:
+                await pipe.abort()
             await wait_until_async(
                 lambda: not _group_alive(pipe.pgid or 0),
                 timeout=20,
