@@ -138,7 +138,7 @@ class _WriteBack:
         self._written = 0
         self._asked = 0  # [0, _asked) has been handed to the disk
         self._forgotten = 0  # [0, _forgotten) has been let go of
-        self._on = sys.platform != "win32" and hasattr(os, "posix_fadvise")
+        self._on = hasattr(os, "posix_fadvise")  # not on Windows
 
     def _advise(self, start: int, length: int) -> None:
         if sys.platform != "win32":

@@ -214,12 +214,10 @@ class RunningCommand:
 
     async def stop(self) -> None:
         """Stop the remote process group (TERM, then KILL after 3 s) and close the channel."""
-        channel, pgid = self._channel, self.pgid
         self._stopping = True
-        if pgid is not None and self.exit_status is None:
-            await kill_group(self.connection, pgid)
-        if channel is not None:
-            self.connection.close_session(channel)
+        if self.pgid is not None and self.exit_status is None:
+            await kill_group(self.connection, self.pgid)
+        self.close()
 
     def close(self) -> None:
         """Close the channel without waiting for the command: its watch on the channel
