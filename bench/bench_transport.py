@@ -138,7 +138,9 @@ def _bench(cluster: LabCluster, work: Path, key: Path, args: argparse.Namespace)
             contenders.append((series, partial(_pmc_parts, loop, conn, total, n)))
         server_side = NETNS_DIR / topology.namespace(cluster.lab_id, "main")
         master_pids = [pid for master in masters.values() if (pid := master.pid())]
-        meter = fair.CpuMeter(lambda: [*fair.namespace_processes(server_side), *master_pids])
+        meter = fair.CpuMeter(
+            lambda: fair.namespace_processes(server_side), here=lambda: master_pids
+        )
         fair.rounds(contenders, args.rounds, flush=args.flush, meter=meter)
         print()
         for series, _ in contenders:

@@ -9,8 +9,8 @@
   that none always runs first (right after the lab wrote its data) or always second.
 - **Several rounds**: the median is the figure, the spread (min–max) and the machine's load
   (1-minute load average, ``uptime``) are printed beside it: the machine is shared.
-- **What the CPU allows**: each run's CPU time on both ends (``CpuMeter``: this process and what
-  it waited for, OpenSSH's master connection, every process of the lab server) is kept beside
+- **What the CPU allows**: each run's CPU time on each end (``CpuMeter``: this process and what
+  it waited for, OpenSSH's master connection; every process of the lab server) is kept beside
   its wall time, so a bench can say how fast any mode costing that much CPU per byte could go
   on this machine's cores — the ceiling a parallel mode meets where both ends share them.
 """
@@ -83,20 +83,46 @@ def namespace_processes(netns: Path) -> list[int]:
     return found
 
 
+@dataclass(frozen=True)
+class Cpu:
+    """CPU time (core-seconds) on each end of a transfer: the operator's machine and the
+    server."""
+
+    here: float
+    server: float
+
+    @property
+    def total(self) -> float:
+        return self.here + self.server
+
+    def __sub__(self, before: Cpu) -> Cpu:
+        return Cpu(self.here - before.here, self.server - before.server)
+
+
 class CpuMeter:
-    """CPU time (core-seconds) spent on both ends of a transfer: this process (all its
-    threads) and the children it waited for, plus the processes ``others()`` names at each
-    sample (with the children they waited for). A process that ends between two samples
-    counts where it was reaped: in this process or in one of ``others``."""
+    """CPU time spent on both ends of a transfer. This end: this process (all its threads),
+    the children it waited for, and the processes ``here()`` names (e.g. an OpenSSH master
+    connection); the server's end: the processes ``server()`` names at each sample, with the
+    children they waited for. A process that ends between two samples counts where it was
+    reaped."""
 
-    def __init__(self, others: Callable[[], Iterable[int]]) -> None:
-        self.others = others
+    def __init__(
+        self,
+        server: Callable[[], Iterable[int]],
+        *,
+        here: Callable[[], Iterable[int]] = lambda: (),
+    ) -> None:
+        self.server = server
+        self.here = here
 
-    def sample(self) -> float:
+    def sample(self) -> Cpu:
         own = resource.getrusage(resource.RUSAGE_SELF)
         waited = resource.getrusage(resource.RUSAGE_CHILDREN)
-        total = own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime
-        return total + sum(process_cpu_seconds(pid) for pid in set(self.others()))
+        mine = own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime
+        return Cpu(
+            here=mine + sum(process_cpu_seconds(pid) for pid in set(self.here())),
+            server=sum(process_cpu_seconds(pid) for pid in set(self.server())),
+        )
 
 
 @dataclass
@@ -107,15 +133,16 @@ class Series:
     name: str
     seconds: list[float] = field(default_factory=list)
     loads: list[float] = field(default_factory=list)
-    cpu: list[float] = field(default_factory=list)
+    cpu: list[Cpu] = field(default_factory=list)
 
     def add(self, seconds: float, load_at_start: float) -> None:
         self.seconds.append(seconds)
         self.loads.append(load_at_start)
 
-    def cpu_per_gb(self, gigabytes: float) -> float:
-        """Median CPU time (core-seconds) per GB moved."""
-        return statistics.median(self.cpu) / gigabytes
+    def cpu_per_gb(self, gigabytes: float, end: Callable[[Cpu], float] | None = None) -> float:
+        """Median CPU time (core-seconds) per GB moved, on both ends or on ``end``."""
+        pick = end or (lambda cpu: cpu.total)
+        return statistics.median(pick(cpu) for cpu in self.cpu) / gigabytes
 
     def ceiling(self, gigabytes: float, baseline: Series) -> float:
         """The most this contender could reach on this machine's cores, as a multiple of the
@@ -140,18 +167,22 @@ class Series:
 
 def cpu_lines(contenders: Sequence[Series], baseline: Series, gigabytes: float) -> list[str]:
     """For each contender that a ``CpuMeter`` watched: its CPU time on both ends per GB (the
-    median), how many of this machine's cores it kept busy, and its ceiling: the most it
-    could reach with all the cores busy at that cost, nothing else running (both ends of
-    the lab share them), as a multiple of the baseline's measured speed."""
+    median) and on each end, how many of this machine's cores it kept busy, and its ceiling:
+    the most it could reach with all the cores busy at that cost, nothing else running (both
+    ends of the lab share them), as a multiple of the baseline's measured speed. Each end's
+    cost says what the lab's shared cores hide: where the server has cores of its own, only
+    this end's cost competes with this machine's other work."""
     lines = []
     for series in contenders:
         if not series.cpu:
             continue
-        busy = statistics.median(series.cpu) / series.median
+        busy = statistics.median(c.total for c in series.cpu) / series.median
+        here = series.cpu_per_gb(gigabytes, lambda c: c.here)
+        server = series.cpu_per_gb(gigabytes, lambda c: c.server)
         lines.append(
-            f"{series.name:<34} {series.cpu_per_gb(gigabytes):5.2f} core-s/GB, {busy:.2f} of "
-            f"{cores()} cores busy; ceiling {series.ceiling(gigabytes, baseline):.2f}x of "
-            f"{baseline.name}"
+            f"{series.name:<34} {series.cpu_per_gb(gigabytes):5.2f} core-s/GB (this end "
+            f"{here:.2f}, the server {server:.2f}), {busy:.2f} of {cores()} cores busy; "
+            f"ceiling {series.ceiling(gigabytes, baseline):.2f}x of {baseline.name}"
         )
     return lines
 
@@ -181,9 +212,9 @@ def rounds(
             if flush:
                 drop_caches()
             at_start = load()
-            cpu_before = meter.sample() if meter else 0.0
+            cpu_before = meter.sample() if meter else None
             series.add(run(), at_start)
-            if meter:
+            if meter is not None and cpu_before is not None:
                 series.cpu.append(meter.sample() - cpu_before)
         print(
             f"  round {index + 1}: "

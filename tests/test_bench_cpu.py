@@ -26,7 +26,8 @@ def test_the_meter_counts_this_process_and_what_it_waited_for() -> None:
     _spin_here(0.3)
     subprocess.run([sys.executable, "-c", SPIN], check=True)
     spent = meter.sample() - before
-    assert 0.65 <= spent < 5.0
+    assert 0.65 <= spent.here < 5.0
+    assert spent.server == 0.0
 
 
 def test_the_meter_counts_another_process_and_the_children_it_reaped() -> None:
@@ -42,9 +43,12 @@ def test_the_meter_counts_another_process_and_the_children_it_reaped() -> None:
         while fair.process_cpu_seconds(shell.pid) < 0.35:  # the spinner ended and was reaped
             assert time.monotonic() < deadline, "the spinner's time never reached its shell"
             time.sleep(0.05)
-        # only the shell's share is the others' part: this process spent nearly nothing
-        others = meter.sample() - fair.CpuMeter(lambda: []).sample()
-        assert 0.35 <= others < 5.0
+        # the shell's time is the server's end; this process spent nearly nothing
+        assert 0.35 <= meter.sample().server < 5.0
+        # named as a process of this end (an OpenSSH master connection), it counts here
+        here = fair.CpuMeter(lambda: [], here=lambda: [shell.pid]).sample()
+        assert here.server == 0.0
+        assert 0.35 <= here.here - fair.CpuMeter(lambda: []).sample().here < 5.0
     finally:
         assert shell.stdin is not None
         shell.stdin.close()
@@ -58,8 +62,19 @@ def test_a_namespace_lists_its_processes() -> None:
 
 
 def test_the_ceiling_is_the_cores_over_the_cost_per_gb() -> None:
-    baseline = fair.Series("OpenSSH", seconds=[2.0], cpu=[3.0])  # 1 GB in 2 s, 1.5 cores busy
-    pmc = fair.Series("PMC", seconds=[2.5], cpu=[4.0])  # 4 core-s per GB
+    # 1 GB in 2 s, 1.5 cores busy
+    baseline = fair.Series("OpenSSH", seconds=[2.0], cpu=[fair.Cpu(here=1.0, server=2.0)])
+    pmc = fair.Series("PMC", seconds=[2.5], cpu=[fair.Cpu(here=2.5, server=1.5)])  # 4 core-s/GB
     # all cores busy at 4 core-s per GB: cores/4 GB/s, against the baseline's 0.5 GB/s
     assert pmc.ceiling(1.0, baseline) == fair.cores() / 4.0 / 0.5
     assert baseline.cpu_per_gb(1.0) == 3.0
+
+
+def test_the_cpu_lines_say_each_ends_share() -> None:
+    baseline = fair.Series("OpenSSH", seconds=[2.0], cpu=[fair.Cpu(here=1.0, server=2.0)])
+    runs = [fair.Cpu(here=h, server=s) for h, s in ((5.0, 1.0), (2.0, 2.0), (3.0, 9.0))]
+    pmc = fair.Series("PMC", seconds=[2.0, 2.0, 2.0], cpu=runs)
+    line = fair.cpu_lines([fair.Series("not watched", seconds=[1.0]), pmc], baseline, 2.0)
+    assert len(line) == 1
+    # medians per end over 2 GB: this end 3 of (5, 2, 3), the server 2 of (1, 2, 9); both 6
+    assert "3.00 core-s/GB (this end 1.50, the server 1.00), 3.00 of" in line[0]
