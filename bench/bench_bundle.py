@@ -28,8 +28,10 @@ where there is one) and, for comparison, with every stream over its own SSH (par
 Each PMC run reports its peak RSS (VmHWM): the goal is at most 150 MB, flat with the size.
 Each run's CPU time on both ends is kept too (this process and what it waited for: PMC's
 child and its ``ssh``, the baseline's ``ssh``; every process of the lab server): printed per
-GB of bundle, with the ceiling that cost puts on this machine's cores (both ends of the lab
-share them; see ``fair.cpu_lines``).
+GB of bundle, on both ends and on each, with the ceiling that cost puts on this machine's
+cores (both ends of the lab share them; see ``fair.cpu_lines``). A PMC child's start-up
+(Python and PMC's imports, before its clock starts) is left out of its CPU time as of its
+seconds.
 Goals on the same cipher: export ≥ 1.0×, import ≥ 0.8× (medians of ``--rounds``).
 
 Run as root: ``.venv/bin/python bench/bench_bundle.py [--data-mb 256 2048] [--rounds 3]``.
@@ -42,12 +44,12 @@ import asyncio
 import base64
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,11 @@ def _peak_rss_mb() -> float:
     return 0.0
 
 
+def _own_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
 def child(args: argparse.Namespace) -> int:
     """Runs one export or import in this (fresh) process; prints JSON with times and RSS."""
     kind, blob = args.host_key.split()[:2]
@@ -97,6 +104,7 @@ def child(args: argparse.Namespace) -> int:
         trust=TrustFingerprints([fp]),
     )
     steps: dict[str, float] = {}
+    start_up = 0.0
 
     def on_event(event: JobEvent) -> None:
         if event.kind is EventKind.STEP_STARTED and event.step:
@@ -105,6 +113,8 @@ def child(args: argparse.Namespace) -> int:
             steps[event.step] += event.time
 
     async def go() -> tuple[float, str]:
+        nonlocal start_up
+        start_up = _own_cpu()  # Python and PMC's imports: not timed, so not counted either
         started = time.monotonic()
         try:
             if args.child == "export":
@@ -131,7 +141,13 @@ def child(args: argparse.Namespace) -> int:
     seconds, cipher = asyncio.run(go())
     print(
         json.dumps(
-            {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "cipher": cipher, "steps": steps}
+            {
+                "seconds": seconds,
+                "start_up_cpu": start_up,
+                "peak_rss_mb": _peak_rss_mb(),
+                "cipher": cipher,
+                "steps": steps,
+            }
         )
     )
     return 0
@@ -195,17 +211,17 @@ class Bench:
         self.results.append(result)
         return result
 
-    def pmc_export(self, streams: int | None = None, bulk: str = "auto") -> float:
+    def pmc_export(self, streams: int | None = None, bulk: str = "auto") -> fair.Timed:
         self.bundle.unlink(missing_ok=True)
-        return float(self.child("export", "main", streams, bulk=bulk)["seconds"])
+        result = self.child("export", "main", streams, bulk=bulk)
+        return fair.Timed(float(result["seconds"]), float(result["start_up_cpu"]))
 
     def pmc_import(
         self, without_data: bool = False, streams: int | None = None, bulk: str = "auto"
-    ) -> float:
+    ) -> fair.Timed:
         result = self.child("import", "backup", streams, without_data=without_data, bulk=bulk)
-        seconds = float(result["seconds"])
         shutil.rmtree(self.work / "backups", ignore_errors=True)
-        return seconds
+        return fair.Timed(float(result["seconds"]), float(result["start_up_cpu"]))
 
     def openssh_export(self, cipher: str | None) -> float:
         self.tar.unlink(missing_ok=True)
@@ -261,7 +277,7 @@ def bench_size(
         )
         ex_pmc = fair.Series("PMC export (streams: auto)")
         ex_own = fair.Series("PMC export, every stream over PMC's own SSH")
-        exports: list[tuple[fair.Series, Callable[[], float]]] = [
+        exports: list[tuple[fair.Series, fair.Run]] = [
             (ex_same, lambda: b.openssh_export(cipher)),
             (ex_default, lambda: b.openssh_export(None)),
             (ex_pmc, b.pmc_export),
@@ -278,7 +294,7 @@ def bench_size(
         im_pmc = fair.Series("PMC import (full backup)")
         im_lean = fair.Series("PMC import (backup without the data folders)")
         im_own = fair.Series("PMC import (backup without the data folders), over PMC's own SSH")
-        imports: list[tuple[fair.Series, Callable[[], float]]] = [
+        imports: list[tuple[fair.Series, fair.Run]] = [
             (im_same, lambda: b.openssh_import(cipher)),
             (im_pmc, b.pmc_import),
             (im_lean, partial(b.pmc_import, True)),

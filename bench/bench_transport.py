@@ -37,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -120,7 +119,7 @@ def _bench(cluster: LabCluster, work: Path, key: Path, args: argparse.Namespace)
         default = fair.Series("OpenSSH, default cipher")
         single = fair.Series("PMC download_tree, 1 stream")
         tar = f"tar -C {DIR} -cf - ."
-        contenders: list[tuple[fair.Series, Callable[[], float]]] = [
+        contenders: list[tuple[fair.Series, fair.Run]] = [
             (same, lambda: _openssh_read(masters["same"].line(tar), total)),
             (default, lambda: _openssh_read(masters["default"].line(tar), total)),
             (single, lambda: loop.run_until_complete(_pmc_read(conn, total))),

@@ -192,8 +192,21 @@ def ratio(baseline: Series, pmc: Series) -> float:
     return baseline.median / pmc.median
 
 
+@dataclass(frozen=True)
+class Timed:
+    """A run's seconds, and the CPU time this end spent outside them: a fresh child process
+    starts Python and imports PMC before it starts its clock, and that start-up is no more
+    part of the transfer's cost than of its time."""
+
+    seconds: float
+    outside: float = 0.0
+
+
+Run = Callable[[], "float | Timed"]
+
+
 def rounds(
-    contenders: Sequence[tuple[Series, Callable[[], float]]],
+    contenders: Sequence[tuple[Series, Run]],
     count: int,
     *,
     flush: bool,
@@ -201,8 +214,9 @@ def rounds(
     meter: CpuMeter | None = None,
 ) -> None:
     """Run every contender ``count`` times, the order rotated each round; each run is timed
-    by the contender itself (it returns its seconds). With ``flush`` the page cache is
-    dropped before every run; with ``meter`` each run's CPU time is kept too."""
+    by the contender itself (it returns its seconds, or a :class:`Timed`). With ``flush`` the
+    page cache is dropped before every run; with ``meter`` each run's CPU time is kept too
+    (less what a :class:`Timed` says was spent outside its seconds)."""
     for index in range(count):
         shift = index % len(contenders)
         order = list(contenders[shift:]) + list(contenders[:shift])
@@ -213,9 +227,11 @@ def rounds(
                 drop_caches()
             at_start = load()
             cpu_before = meter.sample() if meter else None
-            series.add(run(), at_start)
+            got = run()
+            timed = got if isinstance(got, Timed) else Timed(got)
+            series.add(timed.seconds, at_start)
             if meter is not None and cpu_before is not None:
-                series.cpu.append(meter.sample() - cpu_before)
+                series.cpu.append(meter.sample() - cpu_before - Cpu(timed.outside, 0.0))
         print(
             f"  round {index + 1}: "
             + ", ".join(f"{s.name} {s.seconds[-1]:.2f} s" for s, _ in contenders)

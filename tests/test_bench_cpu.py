@@ -78,3 +78,15 @@ def test_the_cpu_lines_say_each_ends_share() -> None:
     assert len(line) == 1
     # medians per end over 2 GB: this end 3 of (5, 2, 3), the server 2 of (1, 2, 9); both 6
     assert "3.00 core-s/GB (this end 1.50, the server 1.00), 3.00 of" in line[0]
+
+
+def test_cpu_spent_outside_a_runs_seconds_is_not_counted() -> None:
+    # a child process's start-up (Python, PMC's imports) comes before its clock starts
+    def run() -> fair.Timed:
+        _spin_here(0.6)
+        return fair.Timed(seconds=0.01, outside=0.4)
+
+    series = fair.Series("PMC")
+    fair.rounds([(series, run)], 1, flush=False, meter=fair.CpuMeter(lambda: []))
+    assert series.seconds == [0.01]
+    assert 0.15 <= series.cpu[0].here < 0.5  # 0.6 spent, 0.4 of it outside the seconds
