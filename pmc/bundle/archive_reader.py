@@ -53,12 +53,42 @@ class Member:
     mtime: int
 
 
-def _reads_straight_through(file: io.BufferedReader | io.FileIO) -> None:
-    """Tell the kernel the bundle is read from start to end: it reads ahead further (a cold
-    2 GB bundle read and hashed in 1.9 s instead of 3.2–3.5 s on the lab machine)."""
-    if sys.platform != "win32":
-        with contextlib.suppress(OSError, io.UnsupportedOperation):
-            os.posix_fadvise(file.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+READ_AHEAD = 64 << 20  # bytes of the bundle file kept asked of the disk ahead of the reader
+ASK = 1 << 20  # bytes asked at a time (Linux reads at most max(io_pages, ra_pages) per ask)
+_SEQUENTIAL: int = getattr(os, "POSIX_FADV_SEQUENTIAL", 0)  # none on Windows
+_WILLNEED: int = getattr(os, "POSIX_FADV_WILLNEED", 0)
+
+
+class _DiskReadAhead:
+    """Keeps the disk reading a bundle file ahead of its reader.
+
+    The kernel is told the file is read from start to end (``POSIX_FADV_SEQUENTIAL``: it
+    reads ahead further), and the next :data:`READ_AHEAD` bytes after the reader are kept
+    asked for (``POSIX_FADV_WILLNEED``, :data:`ASK` bytes at a time, starts reading them
+    without waiting): the disk reads on while PMC hashes and sends, instead of waiting for
+    PMC's next read. A cold 2 GiB bundle verified on the lab machine: 3.23–3.62 s → 1.93–2.00 s.
+    Only a hint: where the system has no ``posix_fadvise`` (Windows) or the file refuses it,
+    nothing happens."""
+
+    def __init__(self, file: io.BufferedReader | io.FileIO) -> None:
+        self._on = hasattr(os, "posix_fadvise")  # not on Windows
+        self._fd = file.fileno() if self._on else -1
+        self._asked = 0  # [.., _asked) has been asked for
+        self._advise(0, 0, _SEQUENTIAL)
+
+    def _advise(self, start: int, length: int, advice: int) -> None:
+        if self._on and sys.platform != "win32":
+            try:
+                os.posix_fadvise(self._fd, start, length, advice)
+            except OSError:
+                self._on = False
+
+    def at(self, position: int) -> None:
+        """The reader is at ``position`` of the file (after a read or a skip)."""
+        self._asked = max(self._asked, position)
+        while self._on and self._asked < position + READ_AHEAD:
+            self._advise(self._asked, ASK, _WILLNEED)
+            self._asked += ASK
 
 
 class _CountingReader:
@@ -66,12 +96,19 @@ class _CountingReader:
         self._raw = raw
         self.count = 0
         self._file = raw if isinstance(raw, io.BufferedReader | io.FileIO) else None
+        self._ahead: _DiskReadAhead | None = None
+        self._start = 0
         if self._file is not None:
-            _reads_straight_through(self._file)
+            with contextlib.suppress(OSError, io.UnsupportedOperation):
+                self._start = self._file.tell()
+                self._ahead = _DiskReadAhead(self._file)
+                self._ahead.at(self._start)
 
     def read(self, size: int = -1, /) -> bytes:
         data = self._raw.read(size)
         self.count += len(data)
+        if self._ahead is not None:
+            self._ahead.at(self._start + self.count)
         return data
 
     def skip(self, size: int, /) -> int | None:

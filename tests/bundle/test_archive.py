@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -9,11 +10,13 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pmc.bundle import errors
+from pmc.bundle import archive_reader, errors
 from pmc.bundle.archive_reader import BundleReader, Limits, verify_file
 from pmc.bundle.archive_writer import WRITE_BACK, BundleWriter, open_for_write
 from pmc.bundle.manifest import Manifest, Source, TableSpec
@@ -114,11 +117,10 @@ def resident_bytes(path: Path) -> int:
     return int(out.stdout)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the page cache of Linux")
-def test_a_written_bundle_is_on_disk_and_not_kept_in_memory() -> None:
-    """A written bundle is handed to the disk as it grows and none of it stays in the page
-    cache once it is in place (a 2 GB export must not push the desktop's own files out)."""
-    # /var/tmp: a disk, where /tmp may be a tmpfs (whose pages are the file itself)
+@contextlib.contextmanager
+def disk_folder() -> Iterator[Path]:
+    """A folder under /var/tmp: a disk, where /tmp may be a tmpfs (whose pages are the file
+    itself and never leave the page cache); skips the test where /var/tmp is a tmpfs too."""
     with tempfile.TemporaryDirectory(dir="/var/tmp") as folder:
         kind = subprocess.run(
             ["stat", "--file-system", "--format", "%T", folder],
@@ -126,7 +128,15 @@ def test_a_written_bundle_is_on_disk_and_not_kept_in_memory() -> None:
         ).stdout.strip()  # fmt: skip
         if kind == "tmpfs":
             pytest.skip("/var/tmp is a tmpfs here: its files are never written to a disk")
-        target = Path(folder) / "big.pmcbundle"
+        yield Path(folder)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the page cache of Linux")
+def test_a_written_bundle_is_on_disk_and_not_kept_in_memory() -> None:
+    """A written bundle is handed to the disk as it grows and none of it stays in the page
+    cache once it is in place (a 2 GB export must not push the desktop's own files out)."""
+    with disk_folder() as folder:
+        target = folder / "big.pmcbundle"
         chunk = os.urandom(1 << 20)
         size = 4 * WRITE_BACK + (3 << 20)
         with open_for_write(target) as out:
@@ -136,6 +146,41 @@ def test_a_written_bundle_is_on_disk_and_not_kept_in_memory() -> None:
         assert resident_bytes(target) == 0
         with target.open("rb") as back:  # and it is all there
             assert all(back.read(1 << 20) == chunk for _ in range(size >> 20))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the page cache of Linux")
+def test_a_bundle_is_asked_of_the_disk_ahead_of_its_reader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While an import hashes and sends what it read, the disk reads on: a bundle being read
+    is asked of the disk a window ahead of the reader — and not all at once."""
+    window = 32 << 20  # above what Linux reads ahead by itself (2 × read_ahead_kb, often 256 KiB)
+    monkeypatch.setattr(archive_reader, "READ_AHEAD", window)
+    with disk_folder() as folder:
+        target = folder / "big.pmcbundle"
+        with open_for_write(target) as out:  # none of it left in the page cache
+            writer = BundleWriter(out)
+            writer.write_manifest(manifest())
+            writer.add_bytes("data/carousel/big.ts", os.urandom(4 * window))
+            writer.finish({})
+        assert resident_bytes(target) == 0
+
+        def read_ahead_to(least: int) -> int:
+            deadline = time.monotonic() + 30  # the disk reads in the background
+            while (resident := resident_bytes(target)) < least:
+                assert time.monotonic() < deadline, f"only {resident} bytes were read ahead"
+                time.sleep(0.05)
+            return resident
+
+        with target.open("rb") as raw:
+            reader = BundleReader(raw, where="big.pmcbundle")
+            member, stream = next(reader.members())
+            assert member.name == "data/carousel/big.ts"
+            assert len(stream.read(1 << 20)) == 1 << 20
+            assert read_ahead_to(window) <= 2 * window  # a window ahead, not the whole file
+            for _ in range(window >> 20):  # the window moves on with the reader
+                assert len(stream.read(1 << 20)) == 1 << 20
+            read_ahead_to(2 * window)
 
 
 def test_not_a_bundle() -> None:
