@@ -9,6 +9,9 @@ before every run where the machine allows it; see ``bench/fair.py``):
 - PMC export: ``export_bundle`` of main (database, config and data) to a file;
 - import baseline: ``ssh root@backup 'tar -xf - && sync -f DIR' < FILE`` into backup's data
   folder (same cipher);
+- verify baseline: ``cat FILE > /dev/null`` (the bundle read from the disk, nothing else: the
+  disk's speed); PMC's ``verify_file`` of it (read, every member hashed and checked against
+  the trailer), in this process;
 - PMC import: ``import_bundle`` of that bundle into backup (verify, automatic backup taken
   while the bundle is staged and loaded, switch, restart, verify), its steps timed — twice:
   with the full automatic backup (the default) and with the data folders left out of it
@@ -59,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import paramiko
 
 from bench import fair
+from pmc.bundle.archive_reader import verify_file
 from pmc.bundle.export import ExportOptions, export_bundle
 from pmc.bundle.importer import ImportOptions, import_bundle
 from pmc.inventory import AuthMethod, Server
@@ -223,6 +227,16 @@ class Bench:
         shutil.rmtree(self.work / "backups", ignore_errors=True)
         return fair.Timed(float(result["seconds"]), float(result["start_up_cpu"]))
 
+    def pmc_verify(self) -> float:
+        started = time.monotonic()
+        verify_file(self.bundle)
+        return time.monotonic() - started
+
+    def read_file(self) -> float:
+        started = time.monotonic()
+        subprocess.run(["sh", "-c", 'cat -- "$0" >/dev/null', str(self.bundle)], check=True)
+        return time.monotonic() - started
+
     def openssh_export(self, cipher: str | None) -> float:
         self.tar.unlink(missing_ok=True)
         remote = f"tar -C /opt/playout/data -cf - {FOLDERS}"
@@ -288,6 +302,9 @@ def bench_size(
         print("export:")
         fair.rounds(exports, rounds, flush=flush, meter=_meter(lab, "main"))
         export_rss = max(r["peak_rss_mb"] for r in b.results)
+        ve_cat, ve_pmc = fair.Series("cat of the bundle (the disk)"), fair.Series("PMC verify")
+        print("verify:")
+        fair.rounds([(ve_cat, b.read_file), (ve_pmc, b.pmc_verify)], rounds, flush=flush)
         b.openssh_export(cipher)  # the tar that the import baseline extracts
         b.results.clear()
         im_same = fair.Series("OpenSSH tar -x, same cipher")
@@ -328,6 +345,8 @@ def bench_size(
             "export_ratio_others": {x.name: fair.ratio(ex_same, x) for x in others},
             "export_ratio_default": fair.ratio(ex_default, ex_pmc),
             "export_peak_rss_mb": export_rss,
+            "verify": [s.line(b.bundle.stat().st_size / 1e6) for s in (ve_cat, ve_pmc)],
+            "verify_ratio": fair.ratio(ve_cat, ve_pmc),
             "import": [
                 s.line(b.bundle.stat().st_size / 1e6)
                 for s in (im_same, im_pmc, im_lean, im_own, *im_others)
@@ -386,6 +405,9 @@ def main() -> int:
         print(f"  export over PMC's own SSH: {r['export_ratio_own']:.2f}x")
         for name, x in r["export_ratio_others"].items():
             print(f"  {name}: {x:.2f}x of OpenSSH on the same cipher")
+        for line in r["verify"]:
+            print("  " + line)
+        print(f"  verify: {r['verify_ratio']:.2f}x of reading the file with cat")
         for line in r["import"]:
             print("  " + line)
         for kind, key in (("full backup", "import"), ("backup without the data", "lean")):
