@@ -15,7 +15,7 @@ from keyring.backend import KeyringBackend
 
 from pmc import redact, secrets
 from pmc.errors import InputError, SecretStoreError
-from tests.fixtures.keyring import SecretServiceSession
+from tests.fixtures.keyring import SECRETS_NAME, SecretServiceSession, ask_bus, secrets_owner
 
 
 class MemoryKeyring(KeyringBackend):
@@ -50,6 +50,19 @@ def test_account_names() -> None:
     assert secrets.account(secrets.SecretKind.KEY_PASSPHRASE, "studio", "main") == (
         "key-passphrase:studio/main"
     )
+
+
+@pytest.mark.keyring
+def test_the_secret_service_is_the_sessions_own_keyring(
+    secret_service: SecretServiceSession,
+) -> None:
+    """Nothing else answers for the keyring: the private bus starts nothing on demand (a
+    standard session bus started the system's gnome-keyring-daemon, with a locked keyring
+    that asks for a password, when a test called before the session's daemon was ready), and
+    the Secret Service name is held by the session's own daemon."""
+    assert ask_bus(secret_service.bus_address, "ListActivatableNames") == ["org.freedesktop.DBus"]
+    assert secrets_owner(secret_service.bus_address) == secret_service.keyring_pid
+    assert SECRETS_NAME in ask_bus(secret_service.bus_address, "ListNames")  # type: ignore[operator]
 
 
 @pytest.mark.keyring
