@@ -210,19 +210,20 @@ def rounds(
     count: int,
     *,
     flush: bool,
-    before: Callable[[], None] | None = None,
+    before: Callable[[Series], None] | None = None,
     meter: CpuMeter | None = None,
 ) -> None:
     """Run every contender ``count`` times, the order rotated each round; each run is timed
-    by the contender itself (it returns its seconds, or a :class:`Timed`). With ``flush`` the
-    page cache is dropped before every run; with ``meter`` each run's CPU time is kept too
-    (less what a :class:`Timed` says was spent outside its seconds)."""
+    by the contender itself (it returns its seconds, or a :class:`Timed`). ``before`` readies
+    the machine for a contender's run, untimed and before the page cache is dropped. With
+    ``flush`` the page cache is dropped before every run; with ``meter`` each run's CPU time
+    is kept too (less what a :class:`Timed` says was spent outside its seconds)."""
     for index in range(count):
         shift = index % len(contenders)
         order = list(contenders[shift:]) + list(contenders[:shift])
         for series, run in order:
             if before is not None:
-                before()
+                before(series)
             if flush:
                 drop_caches()
             at_start = load()

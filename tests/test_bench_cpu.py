@@ -90,3 +90,31 @@ def test_cpu_spent_outside_a_runs_seconds_is_not_counted() -> None:
     fair.rounds([(series, run)], 1, flush=False, meter=fair.CpuMeter(lambda: []))
     assert series.seconds == [0.01]
     assert 0.15 <= series.cpu[0].here < 0.5  # 0.6 spent, 0.4 of it outside the seconds
+
+
+def test_a_contender_is_readied_before_its_run_and_outside_its_cost() -> None:
+    # bench_bundle runs an untimed ``tar -x`` before each timed one (its fastest case)
+    seen: list[str] = []
+    readied = fair.Series("readied")
+    plain = fair.Series("plain")
+
+    def before(series: fair.Series) -> None:
+        seen.append(f"ready {series.name}")
+        if series is readied:
+            _spin_here(0.5)
+
+    def run(series: fair.Series) -> fair.Run:
+        def timed() -> float:
+            seen.append(f"run {series.name}")
+            return 0.01
+
+        return timed
+
+    contenders = [(readied, run(readied)), (plain, run(plain))]
+    fair.rounds(contenders, 2, flush=False, before=before, meter=fair.CpuMeter(lambda: []))
+    assert seen == [
+        "ready readied", "run readied", "ready plain", "run plain",  # round 1
+        "ready plain", "run plain", "ready readied", "run readied",  # round 2: rotated
+    ]  # fmt: skip
+    assert readied.seconds == [0.01, 0.01]
+    assert all(cpu.here < 0.25 for cpu in readied.cpu)  # the 0.5 s of readying not counted
