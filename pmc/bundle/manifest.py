@@ -12,6 +12,7 @@ hashed itself while streaming; an import verifies the whole file before it touch
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -28,6 +29,8 @@ CHECKSUMS_NAME = "checksums.json"
 PART_CONFIG = "config"  # the API config: spoolers.json, replicate.conf
 PART_DATA = "data"  # carousel, av and ts folders
 ALL_PARTS = (PART_DATABASE, PART_EPG, PART_CONFIG, PART_DATA)
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 CONFIG_FILES = ("spoolers.json", "replicate.conf")
 DATA_DIRS = ("carousel", "av", "ts")
@@ -80,10 +83,7 @@ class Manifest:
 
     @classmethod
     def from_json(cls, raw: bytes, *, where: str) -> Manifest:
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise NotABundle(f"its manifest.json is not valid JSON ({exc})", where=where) from exc
+        data = _json(raw, MANIFEST_NAME, where)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise NotABundle("its manifest.json is not a PMC bundle manifest", where=where)
         version = data.get("format_version")
@@ -96,32 +96,92 @@ class Manifest:
                 "Nothing was changed on any server.",
             )
         try:
+            source = _object(data["source"], "source")
             return cls(
-                source=Source(**data["source"]),
-                created=str(data["created"]),
+                source=Source(**{k: _text(v, f"source.{k}") for k, v in source.items()}),
+                created=_text(data["created"], "created"),
                 parts=tuple(_parts(data["parts"])),
-                tables=tuple(
-                    TableSpec(
-                        name=str(t["name"]),
-                        part=str(t["part"]),
-                        columns=tuple((str(c[0]), str(c[1])) for c in t["columns"]),
-                    )
-                    for t in data.get("tables", [])
-                ),
-                fk_cycles=tuple(str(t) for t in data.get("fk_cycles", [])),
-                data_dirs={str(k): str(v) for k, v in data.get("data_dirs", {}).items()},
-                planned_files=int(data.get("planned_files", 0)),
-                planned_bytes=int(data.get("planned_bytes", 0)),
-                pmc_version=str(data.get("pmc_version", "")),
+                tables=tuple(_table(t, i) for i, t in enumerate(_list(data, "tables"))),
+                fk_cycles=tuple(_text(t, "fk_cycles") for t in _list(data, "fk_cycles")),
+                data_dirs={
+                    k: _text(v, f"data_dirs.{k}")
+                    for k, v in _object(data.get("data_dirs", {}), "data_dirs").items()
+                },
+                planned_files=_count(data.get("planned_files", 0), "planned_files"),
+                planned_bytes=_count(data.get("planned_bytes", 0), "planned_bytes"),
+                pmc_version=_text(data.get("pmc_version", ""), "pmc_version"),
                 format=FORMAT,
                 format_version=int(version),
             )
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except ValueError as exc:
+            raise NotABundle(f"its manifest.json is damaged: {exc}", where=where) from exc
+        except (KeyError, TypeError) as exc:
             raise NotABundle(f"its manifest.json is incomplete ({exc!r})", where=where) from exc
 
 
+def _json(raw: bytes, name: str, where: str) -> Any:
+    """``raw`` read as JSON; :class:`NotABundle` naming ``name`` when it does not read."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NotABundle(f"its {name} is not valid JSON ({exc})", where=where) from exc
+    except RecursionError as exc:  # [[[[… deeper than Python's stack: no PMC writes that
+        raise NotABundle(f"its {name} is nested too deeply to be PMC's", where=where) from exc
+
+
+# The JSON of a bundle is checked value by value, as written by PMC: text is text and a count
+# is a whole number of 0 or more (never a float, a bool or a numeric string made into one).
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is not text ({_shown(value)})")
+    return value
+
+
+def _count(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{what} is not a whole number of 0 or more ({_shown(value)})")
+    return value
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not an object ({_shown(value)})")
+    return value
+
+
+def _list(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ValueError(f"{key} is not a list ({_shown(value)})")
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, (str, int, float, bool)) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _table(value: Any, index: int) -> TableSpec:
+    what = f"tables[{index}]"
+    table = _object(value, what)
+    columns = table["columns"]
+    if not isinstance(columns, list) or not all(
+        isinstance(c, list) and len(c) == 2 for c in columns
+    ):
+        raise ValueError(f"{what}.columns is not a list of [name, type] pairs")
+    return TableSpec(
+        name=_text(table["name"], f"{what}.name"),
+        part=_text(table["part"], f"{what}.part"),
+        columns=tuple(
+            (_text(n, f"{what}.columns"), _text(t, f"{what}.columns")) for n, t in columns
+        ),
+    )
+
+
 def _parts(value: Any) -> list[str]:
-    parts = [str(p) for p in value]
+    if not isinstance(value, list):
+        raise ValueError(f"parts is not a list ({_shown(value)})")
+    parts = [_text(p, "parts") for p in value]
     unknown = [p for p in parts if p not in ALL_PARTS]
     if unknown:
         raise ValueError(f"unknown parts {unknown}")
@@ -153,14 +213,21 @@ class Checksums:
 
     @classmethod
     def from_json(cls, raw: bytes, *, where: str) -> Checksums:
+        data = _json(raw, CHECKSUMS_NAME, where)
         try:
-            data = json.loads(raw.decode("utf-8"))
-            return cls(
-                members={
-                    str(k): MemberSum(int(v["size"]), str(v["sha256"]))
-                    for k, v in data["members"].items()
-                },
-                rows={str(k): int(v) for k, v in data.get("rows", {}).items()},
-            )
-        except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            data = _object(data, "the whole file")
+            members = {}
+            for name, value in _object(data["members"], "members").items():
+                entry = _object(value, f"members.{name}")
+                digest = _text(entry["sha256"], f"members.{name}.sha256")
+                if not _SHA256.fullmatch(digest):
+                    raise ValueError(f"members.{name}.sha256 is not a SHA-256 ({_shown(digest)})")
+                members[name] = MemberSum(_count(entry["size"], f"members.{name}.size"), digest)
+            rows = {
+                k: _count(v, f"rows.{k}") for k, v in _object(data.get("rows", {}), "rows").items()
+            }
+        except ValueError as exc:
+            raise NotABundle(f"its checksums.json is damaged: {exc}", where=where) from exc
+        except (KeyError, TypeError) as exc:
             raise NotABundle(f"its checksums.json is unreadable ({exc!r})", where=where) from exc
+        return cls(members=members, rows=rows)
