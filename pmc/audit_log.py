@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import contextvars
 import json
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from pmc.remote.connection import Connection
 FORMAT = 1
 WRITE_SECONDS = 30.0  # at most, per server, to append a line at the end of a job
 READ_LINES = 5000  # the newest lines read from a server's log
+LATEST_EPOCH = 253402300800  # 10000-01-01: a later time is not a date (datetime refuses it)
 
 Log = Callable[[str], None]
 
@@ -123,6 +125,11 @@ class AuditEntry:
         try:
             data = json.loads(line)
             job = data["job"]
+            epoch = data["epoch"]
+            if isinstance(epoch, bool) or not isinstance(epoch, int | float):
+                return None
+            if not math.isfinite(epoch) or not 0 <= epoch < LATEST_EPOCH:
+                return None
             files = tuple(
                 FileChange(str(f["path"]), f.get("before"), f.get("after"))
                 for f in data.get("files", [])
@@ -130,7 +137,7 @@ class AuditEntry:
             known = {"v", "time", "epoch", "cluster", "server", "user", "desktop", "pmc",
                      "job", "action", "result", "message", "files"}  # fmt: skip
             return cls(
-                time=float(data["epoch"]),
+                time=float(epoch),
                 cluster=str(data["cluster"]),
                 server=str(data["server"]),
                 user=str(data["user"]),
@@ -145,8 +152,8 @@ class AuditEntry:
                 files=files,
                 facts={k: v for k, v in data.items() if k not in known},
             )
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return None
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return None  # RecursionError: JSON nested deeper than Python's stack
 
 
 def _redacted(data: Any) -> Any:

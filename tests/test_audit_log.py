@@ -66,3 +66,15 @@ def test_a_secret_that_json_escapes_is_masked_too() -> None:
 def test_lines_that_are_not_entries_are_skipped() -> None:
     for line in ("", "not json", "[1, 2]", '{"v": 1}', '{"epoch": "x", "job": {}}'):
         assert AuditEntry.parse(line) is None
+
+
+def test_a_line_a_colleague_or_the_server_mangled_is_skipped_not_raised() -> None:
+    # the log is on the server: any line may be anything, and history must still open
+    good = json.loads(entry().line())
+    assert AuditEntry.parse(json.dumps(good)) is not None
+    deep = '{"job": ' + "[" * 100_000 + "]" * 100_000 + "}"  # RecursionError in json
+    assert AuditEntry.parse(deep) is None
+    for epoch in ("NaN", "Infinity", "1e300", "true", '"1764000000"', "-5"):
+        line = json.dumps(good).replace(f'"epoch": {good["epoch"]}', f'"epoch": {epoch}')
+        assert line != json.dumps(good)
+        assert AuditEntry.parse(line) is None, epoch  # a time no clock or calendar shows
