@@ -112,13 +112,18 @@ class Holder:
             pid = int(found.get("pid", "0"))
         except ValueError:
             since, pid = 0.0, 0
+        if not 0 < since < audit_log.LATEST_EPOCH:  # NaN too: a time that is not a date
+            since = 0.0
         return cls(
             found["user"], found.get("desktop", "?"), found.get("version", "?"),
             found["job"], since, pid,
         )  # fmt: skip
 
     def __str__(self) -> str:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.since))
+        when = "an unknown time"
+        if self.since > 0:
+            with contextlib.suppress(ValueError, OverflowError, OSError):
+                when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.since))
         return f"{self.user} on {self.desktop} (PMC {self.version}) runs {self.job!r} since {when}"
 
 

@@ -122,3 +122,10 @@ def test_every_refusal_names_the_holder_even_while_it_takes_or_lets_go(tmp_path:
     counts = [tuple(int(x) for x in racer.communicate(timeout=300)[0].split()) for racer in racers]
     assert sum(refused for refused, _ in counts) >= 50, counts
     assert [nobody for _, nobody in counts] == [0, 0], counts
+
+
+@pytest.mark.parametrize("since", ["nan", "inf", "-inf", "1e400", "1e300", "-1e300", "-5"])
+def test_a_lock_file_whose_time_is_not_a_date_still_names_its_holder(since: str) -> None:
+    holder = Holder.parse(f"user=x\ndesktop=d\nversion=1\njob=sync\nsince={since}\npid=7\n")
+    assert holder is not None and holder.since == 0.0
+    assert str(holder) == "x on d (PMC 1) runs 'sync' since an unknown time"
