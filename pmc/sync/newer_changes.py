@@ -68,8 +68,8 @@ class ServerState:
                 {str(k): (int(v[0]), str(v[1])) for k, v in data["tables"].items()},
                 {str(k): (int(v[0]), str(v[1])) for k, v in data["folders"].items()},
             )
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
-            return None
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError):
+            return None  # OverflowError: a count of Infinity or 1e400 in the server's log
 
 
 def folder_digest(listing: Mapping[str, FileEntry]) -> tuple[int, str]:

@@ -3,6 +3,7 @@ server's audit log records with its peer, the recorded state, and folder digests
 
 from __future__ import annotations
 
+import json
 import time
 
 from pmc.audit_log import AuditEntry
@@ -98,3 +99,9 @@ def test_a_folder_digest_follows_paths_sizes_and_whole_seconds() -> None:
     assert folder_digest({**listing, "a.ts": FileEntry(11, 100.25)})[1] != digest
     assert folder_digest({**listing, "a.ts": FileEntry(10, 101.0)})[1] != digest
     assert folder_digest({"b/c.ts": listing["b/c.ts"], "a.ts": listing["a.ts"]}) == (2, digest)
+
+
+def test_a_state_whose_count_is_not_a_number_is_none() -> None:
+    for count in ("Infinity", "-Infinity", "1e400", "NaN"):
+        text = f'{{"tables": {{"x": [{count}, "c"]}}, "folders": {{}}}}'
+        assert ServerState.from_json(json.loads(text)) is None, count
