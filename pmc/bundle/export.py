@@ -118,7 +118,8 @@ async def list_data(connection: Connection, data_dirs: dict[str, str]) -> DataLi
     """How many files and bytes the data folders hold (to plan progress and free space)."""
     script = (
         'for d in "$@"; do if [ -d "$d" ]; then echo "dir $d"; '
-        "find \"$d\" -type f -printf '%s\\n' | awk '{n++; s+=$1} END {print \"sum\", n+0, s+0}'; "
+        "find \"$d\" -type f -printf '%s\\n' | "
+        "awk '{n++; s+=$1} END {printf \"sum %.0f %.0f\\n\", n, s}'; "
         "fi; done"
     )
     result = await run(
@@ -133,7 +134,13 @@ async def list_data(connection: Connection, data_dirs: dict[str, str]) -> DataLi
             if path in by_path:
                 present[by_path[path]] = path
         elif line.startswith("sum "):
-            _, n, s = line.split()
+            _, n, s = [*line.split(), "", ""][:3]  # mawk prints 3e+09 for a print of 3000000000
+            if not (n.isdecimal() and s.isdecimal()):
+                raise BundleOperationFailed(
+                    f"cannot count the files in the data folders: the server said {line!r}",
+                    where=connection.label,
+                    hint="Check that find and awk work on the server, then export again",
+                )
             files += int(n)
             size += int(s)
     return DataListing(files, size, present)
