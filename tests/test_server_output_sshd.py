@@ -4,12 +4,14 @@ the machine's own awk, find and stat): sizes past what an awk prints as a whole 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from pmc.bundle.export import DataListing, list_data
+from pmc.bundle.preview import target_files
 from tests.fixtures.sshd import ThrowawaySshd
 from tests.remote.conftest import trusting_connection
 
@@ -34,3 +36,26 @@ def test_data_folders_over_2_gib_are_counted_whole(sshd: ThrowawaySshd, tmp_path
     listing = asyncio.run(go())
     assert (listing.files, listing.bytes) == (2, (8 << 30) + 7)
     assert listing.present == {"av": str(folder)}
+
+
+def test_a_file_name_with_a_new_line_is_listed_on_the_target(
+    sshd: ThrowawaySshd, tmp_path: Path
+) -> None:
+    """The import preview listed the target's data files one per line: a name with a new line
+    (tar and Playout keep it) failed the preview with ValueError (not enough values)."""
+    folder = tmp_path / "carousel"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "new\nline.ts").write_bytes(b"x" * 5)
+    (folder / "sub" / "tab\there.ts").write_bytes(b"yy")
+    os.utime(folder / "new\nline.ts", (1_700_000_000, 1_700_000_000))
+
+    async def go() -> dict[str, tuple[int, int]]:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            return await target_files(conn, str(folder))
+        finally:
+            await conn.close()
+
+    found = asyncio.run(go())
+    assert found["new\nline.ts"] == (5, 1_700_000_000)
+    assert found["sub/tab\there.ts"][0] == 2 and len(found) == 2

@@ -12,6 +12,7 @@ as unified diffs; and what the import will do with the target's own addresses.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -268,12 +269,14 @@ def config_diff(name: str, ours: bytes | None, theirs: bytes | None) -> str:
 
 async def target_files(connection: Connection, path: str) -> dict[str, tuple[int, int]]:
     """Relative path -> (size, mtime) of every regular file under ``path`` on the server."""
-    script = '[ -d "$1" ] || exit 0; find "$1" -type f -printf \'%s\\t%T@\\t%P\\n\''
+    script = '[ -d "$1" ] || exit 0; find "$1" -type f -printf \'%s\\t%T@\\t%P\\0\''
     result = await run(connection, ["sh", "-c", script, "pmc", path], root=True, check=True)
     out: dict[str, tuple[int, int]] = {}
-    for line in result.stdout.splitlines():
-        size, mtime, rel = line.split("\t", 2)
-        out[rel] = (int(size), int(float(mtime)))
+    for record in result.stdout.split("\0"):  # a name may hold a new line
+        size, _, rest = record.partition("\t")
+        mtime, _, rel = rest.partition("\t")
+        with contextlib.suppress(ValueError, OverflowError):  # the empty end, or garbled
+            out[rel] = (int(size), int(float(mtime)))
     return out
 
 
