@@ -39,6 +39,10 @@ from pmc.remote.sudo import check_sudo
 
 Stream = Literal["stdout", "stderr"]
 _DEFAULT: float = -1.0
+# The most output (stdout and stderr together) one command may send: PMC keeps it all in
+# memory. The largest a server sends in normal work is a data folder's listing, about 100
+# bytes a file: 256 MiB is some 2 million files. A server sending more is stopped.
+OUTPUT_LIMIT = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,9 @@ class RunningCommand:
                 yield item
                 continue
             if isinstance(item, BaseException):
+                if isinstance(item, _TooMuchOutput):
+                    await self.stop()
+                    raise self._too_much() from None
                 raise item
             self._settle(item)
             self._judge()
@@ -243,15 +250,22 @@ class RunningCommand:
             out = _LineSplitter("stdout", self._stdout, emit, first_line=self._got_pgid)
             err = _LineSplitter("stderr", self._stderr, emit, hold_back=self._held_back)
             fd = channel.fileno()
+            left = OUTPUT_LIMIT
             while True:
                 select.select([fd], [], [], 1.0)
-                while channel.recv_stderr_ready():
-                    err.feed(channel.recv_stderr(65536))
-                if channel.recv_ready():
+                while channel.recv_stderr_ready() and left >= 0:
+                    data = channel.recv_stderr(65536)
+                    left -= len(data)
+                    err.feed(data)
+                if channel.recv_ready() and left >= 0:
                     data = channel.recv(65536)
+                    left -= len(data)
                     if data:
                         out.feed(data)
                         continue
+                if left < 0:
+                    emit(_TooMuchOutput())
+                    return
                 if channel.eof_received and not channel.recv_ready():
                     while channel.recv_stderr_ready():
                         err.feed(channel.recv_stderr(65536))
@@ -269,6 +283,16 @@ class RunningCommand:
                 emit(self.connection.lost(exc, f"running {self.command}"))
         finally:
             self.connection.close_session(channel)
+
+    def _too_much(self) -> CommandFailed:
+        return CommandFailed(
+            f"{self.command!r} sent more than {OUTPUT_LIMIT >> 20} MiB of output; it was stopped",
+            server=self.connection.label,
+            exit_status=-1,
+            stderr="".join(self._stderr)[-300:],
+            hint="The server is not answering as Playout does: see what that command prints "
+            "when run there by hand",
+        )
 
     def _exit_status(self, channel: paramiko.Channel) -> int | BaseException:
         while not channel.status_event.wait(0.1):
@@ -294,6 +318,11 @@ class RunningCommand:
             self.pgid = int(text)
             return True
         return False
+
+
+class _TooMuchOutput(Exception):
+    """The reader's word that the command passed :data:`OUTPUT_LIMIT` (raised as
+    :class:`CommandFailed` once the command is stopped)."""
 
 
 class _LineSplitter:

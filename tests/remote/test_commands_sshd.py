@@ -196,3 +196,44 @@ def test_a_session_closed_as_the_line_goes_down_gives_its_slot_back(
             await conn.close()
 
     assert asyncio.run(go()) == 3
+
+
+FLOODS = {
+    "stdout": ("yes pmc-flood", None),
+    "stderr": ("tr '\\0' x </dev/zero >&2", None),  # one line without end
+    # no watch on the channel (it has input); the shell outlives the channel's end
+    "after its input": ("cat >/dev/null; yes pmc-flood; sleep 60", b"input"),
+}
+
+
+@pytest.mark.parametrize("kind", list(FLOODS))
+def test_a_command_that_floods_output_is_stopped(
+    sshd: ThrowawaySshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A server sending output without end fails the command naming it and the server, and
+    stops it there; before, PMC kept every byte until the command's time limit (or the
+    desktop's memory) ran out."""
+    monkeypatch.setattr(commands, "OUTPUT_LIMIT", 1 << 20)
+    flood, data = FLOODS[kind]
+
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            near = (1 << 20) - 64  # the limit less the process group's id (the first line)
+            fits = await commands.run(conn, ["head", "-c", str(near), "/dev/zero"])
+            assert len(fits.stdout) == near
+            with pytest.raises(CommandFailed) as caught:
+                await commands.run(conn, ["sh", "-c", flood], input=data, timeout=60)
+            said = str(caught.value)
+            assert said.startswith(f"main (127.0.0.1:{sshd.port}): ")
+            assert repr(commands.describe(["sh", "-c", flood])) in said
+            assert "sent more than 1 MiB of output; it was stopped" in said
+            await wait_until_async(
+                lambda: not any(map(sshd.running, ("yes", "tr", "sleep"))),
+                timeout=30,
+                what="the flooding command to be stopped on the server",
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
