@@ -59,8 +59,8 @@ def version_tuple(text: str) -> tuple[int, ...] | None:
     """``5.2.1-3`` → (5, 2, 1, 3); None when there is no number to compare."""
     parts: list[int] = []
     for piece in text.replace("-", ".").split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        if not digits:
+        digits = "".join(ch for ch in piece if ch.isdecimal())  # what int() reads: not ²
+        if not digits or len(digits) > 18:  # a longer number is no version
             break
         parts.append(int(digits))
     return tuple(parts) or None

@@ -15,6 +15,7 @@ import pytest
 
 from pmc.bundle import errors
 from pmc.bundle.manifest import CHECKSUMS_NAME, MANIFEST_NAME
+from pmc.bundle.schema import version_tuple
 from tests.bundle.test_archive import manifest, read
 
 DEEP = "[" * 100_000 + "]" * 100_000  # deeper than Python's stack: RecursionError in json
@@ -133,3 +134,22 @@ def test_a_checksum_value_of_the_wrong_kind_is_refused(change: str, value: Any, 
 def test_a_trailer_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(errors.NotABundle, match=r"its checksums\.json is damaged: the whole file"):
         read(bundle(trailer=[1, 2]))
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("5.2.1-3", (5, 2, 1, 3)),
+        ("5.2²", (5, 2)),  # a superscript is a digit to str.isdigit, not to int()
+        ("5.①", (5,)),
+        ("٥.٢", (5, 2)),  # Arabic-Indic digits are whole numbers to int()
+        ("5." + "1" * 5000, (5,)),  # past the longest number int() reads from text
+        ("unknown", None),
+    ],
+)
+def test_a_playout_version_reads_as_numbers_or_none(
+    text: str, numbers: tuple[int, ...] | None
+) -> None:
+    """The version in a bundle's manifest or in the target's version file: whatever it says,
+    numbers to compare or none; before, ``5.2²`` raised ValueError out of the import check."""
+    assert version_tuple(text) == numbers
