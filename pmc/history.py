@@ -74,20 +74,25 @@ def _short(digest: object) -> str:
     return str(digest)[:12] if digest else "absent"
 
 
+def _listed(value: object) -> list[object]:
+    """A fact that should be a list, as one (a server's log may hold anything)."""
+    return value if isinstance(value, list) else []
+
+
 def change_lines(entry: AuditEntry) -> list[str]:
     """What one server's entry says changed there, a line each."""
     where = entry.server
     out = [
         f"{where}: {f.path} {_short(f.before)} → {_short(f.after)}" for f in entry.files
     ]  # fmt: skip
-    for table in entry.facts.get("tables") or []:
+    for table in _listed(entry.facts.get("tables")):
         if isinstance(table, dict):
             out.append(
                 f"{where}: table {table.get('table')}: {table.get('rows_before')} →"
                 f" {table.get('rows_after')} rows ({_short(table.get('before'))} →"
                 f" {_short(table.get('after'))})"
             )
-    for folder in entry.facts.get("data") or []:
+    for folder in _listed(entry.facts.get("data")):
         if isinstance(folder, dict):
             out.append(
                 f"{where}: {folder.get('folder')}: {folder.get('files_before')} →"

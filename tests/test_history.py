@@ -66,3 +66,16 @@ def test_an_import_says_what_it_imported_and_odd_values_do_not_stop_the_history(
     assert change_lines(logged("backup", "j1", 1, facts={"imported": odd})) == [
         "backup: imported b (): 1 row in 1 table"
     ]
+
+
+def test_a_servers_entry_with_tables_or_folders_that_are_no_list_shows_its_other_changes() -> None:
+    """A log line on a server (damaged, or written by something else) whose ``tables`` or
+    ``data`` is a number: before, TypeError (int is not iterable) stopped the history."""
+    line = (
+        '{"v": 1, "epoch": 5, "cluster": "lab", "server": "main", "user": "u", "desktop": "d",'
+        ' "job": {"id": "j"}, "result": "succeeded", "tables": 5, "data": true,'
+        ' "active": {"before": "main", "after": "backup"}}'
+    )
+    entry = AuditEntry.parse(line)
+    assert entry is not None
+    assert change_lines(entry) == ["main: active server main → backup"]
