@@ -78,7 +78,7 @@ def parse_port_lines(text: str, ports: Sequence[int]) -> dict[int, tuple[bool, s
     found: dict[int, tuple[bool, str]] = {}
     for line in text.splitlines():
         words = line.split(maxsplit=2)
-        if len(words) >= 2 and words[0].isdigit():
+        if len(words) >= 2 and words[0].isascii() and words[0].isdigit() and len(words[0]) < 6:
             port = int(words[0])
             ok = words[1] == "up"
             reason = words[2] if len(words) > 2 else ""

@@ -158,6 +158,11 @@ def batch_script(commands: list[str]) -> tuple[str, str]:
     return "sh -c " + shlex.quote(body), token
 
 
+def _small_number(text: str) -> bool:
+    """Whether int() reads ``text`` as a number of a few digits (``str.isdigit`` takes ² too)."""
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 def split_outcomes(
     outcome: CommandOutcome, token: str, count: int
 ) -> list[CommandOutcome | PmcError]:
@@ -167,9 +172,9 @@ def split_outcomes(
     for part in outcome.stdout.split(f"\n{token} o ")[1:]:
         head, _, rest = part.partition("\n")
         words = head.split()
-        if not words or not words[0].isdigit():
+        if not words or not _small_number(words[0]):
             continue
-        status = int(words[1]) if len(words) > 1 and words[1].lstrip("-").isdigit() else 255
+        status = int(words[1]) if len(words) > 1 and _small_number(words[1]) else 255
         out, _, err = rest.partition(f"\n{token} e\n")
         found[int(words[0])] = CommandOutcome(status, out, err)
     missing = PmcError(

@@ -254,3 +254,18 @@ def test_a_batch_whose_callers_are_all_cancelled_is_stopped() -> None:
         assert outcome.stdout == "kept\n"
 
     asyncio.run(main())
+
+
+def test_a_garbled_marker_line_is_a_missing_answer_not_a_crash() -> None:
+    """The index or status on a marker line is a digit int() cannot read (², ①) or thousands
+    of digits: that command's answer is missing; before, ValueError ended the refresh."""
+    _script, token = batch_script(["true", "true", "true"])
+    text = (
+        f"\n{token} o ² 0\nout\n{token} e\n"
+        f"\n{token} o {'1' * 5000} 0\nout\n{token} e\n"
+        f"\n{token} o 1 ①\nout\n{token} e\n"
+        f"\n{token} o 2 {'7' * 5000}\nout\n{token} e\n"
+    )
+    got = split_outcomes(CommandOutcome(0, text), token, 3)
+    assert isinstance(got[0], PmcError)
+    assert got[1:] == [CommandOutcome(255, "out", ""), CommandOutcome(255, "out", "")]

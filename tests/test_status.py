@@ -249,3 +249,13 @@ def test_the_lock_probe_names_a_living_holder_only(run_folder: Path) -> None:
     assert asyncio.run(probe_lock(LocalRunner(), server)) is None
     (run_folder / "cluster.lock").write_text("")
     assert asyncio.run(probe_lock(LocalRunner(), server)) is None
+
+
+def test_port_lines_a_probe_garbled_are_no_answer() -> None:
+    """A port that is a digit int() cannot read (², ①) or thousands of digits long: before,
+    ValueError ended the whole refresh."""
+    out = "² up\n①① up\n" + "9" * 5000 + " up\n22 up\n"
+    assert parse_port_lines(out, [22, 2]) == {
+        22: (True, ""),
+        2: (False, "no answer from the probe"),
+    }
