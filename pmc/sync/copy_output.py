@@ -99,7 +99,7 @@ class Failure:
 
 
 _SCRIPT = re.compile(r"(?:^|(?<=\s))(\S*?[\w.-]+\.sh): ")
-_RETURNED = re.compile(r"^(?P<step>.*?)\.\.\. returned (?P<rc>-?\d+)\s*$")
+_RETURNED = re.compile(r"^(?P<step>.*?)\.\.\. returned (?P<rc>-?\d{1,9})\s*$")
 
 
 def split_messages(line: str) -> list[tuple[str, str]]:

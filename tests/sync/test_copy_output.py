@@ -112,3 +112,14 @@ def test_any_output_is_read_without_error(out: list[str]) -> None:
     progress = parse_output(out, 1)
     assert not progress.succeeded
     assert progress.failure is not None
+
+
+def test_a_return_code_thousands_of_digits_long_is_no_return_code() -> None:
+    """The copy config log (read by every status refresh) with a garbled "… returned N":
+    before, a number past what int() reads from text raised ValueError out of the refresh."""
+    garbled = [
+        line.replace("returned 127", "returned " + "1" * 5000) for line in lines("failure_127.txt")
+    ]
+    progress = parse_output(garbled, 1)
+    assert not progress.succeeded and progress.failure is not None
+    assert progress.failure.kind is FailureKind.UNKNOWN  # its step unknown: the exit status
