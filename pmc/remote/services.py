@@ -26,7 +26,7 @@ from pmc.remote.errors import (
 _UNIT = re.compile(r"^[A-Za-z0-9@._:-]+$")
 _ACTIVE = re.compile(r"^\s*Active:\s*(\S+)(?:\s+\(([^)]*)\))?(?:\s+since\s+(.*?)(?:;.*)?)?\s*$")
 _LOADED = re.compile(r"^\s*Loaded:\s*(\S+)")
-_MAIN_PID = re.compile(r"^\s*Main PID:\s*(\d+)")
+_MAIN_PID = re.compile(r"^\s*Main PID:\s*(\d{1,9})(?!\d)")  # longer: no pid
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,9 @@ def test_status_text_is_parsed() -> None:
     assert (failed.active_state, failed.sub_state) == ("failed", "Result: exit-code")
     missing = parse_status("nope", "Unit nope.service could not be found.\n")
     assert not missing.exists and not missing.is_running
+    # a Main PID thousands of digits long is no pid; before, ValueError out of the status
+    garbled = parse_status("playout-api.service", RUNNING.replace("1234", "1" * 5000))
+    assert garbled.main_pid is None and garbled.is_running
 
 
 def test_tunnel_is_not_usable_by_another_local_user(
