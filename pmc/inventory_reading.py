@@ -270,9 +270,13 @@ class Reader:
             if value is None:
                 return default
             if isinstance(value, int | float) and not isinstance(value, bool):
-                return value
+                if isinstance(value, float) or abs(value) < 2**53:
+                    return value
+                what = f"is a number too large to be minutes ({len(str(abs(value)))} digits)"
+            else:
+                what = f"must be a number of minutes, not {_toml_type(value)}"
             self.problem(
-                f"sync.{name} must be a number of minutes, not {_toml_type(value)}",
+                f"sync.{name} {what}",
                 (*key, name),
                 field_name=f"sync.{name}",
                 **where,

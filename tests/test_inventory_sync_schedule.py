@@ -147,3 +147,17 @@ def test_a_schedule_needs_a_main_and_a_backup() -> None:
     assert {s.role for s in other.servers} == {Role.ADMIN, Role.PLAYER}
     [problem] = [p for p in validate(loaded) if p.cluster == "other"]
     assert str(problem).startswith("inv.toml:38: cluster 'other', sync schedule: a sync copies")
+
+
+def test_a_number_of_minutes_too_large_for_a_float_is_a_problem_at_its_line() -> None:
+    """An editor slip (a key held down) gives a 400-digit number of minutes: TOML reads it as
+    a whole number, which validation used to format with :g (OverflowError out of validate)."""
+    huge = "9" * 400
+    text = BASE.replace("every_minutes = 15", f"every_minutes = {huge}\ncheck_minutes = -{huge}")
+    loaded = parse_inventory(text, "inv.toml")
+    assert [str(p) for p in validate(loaded)] == [
+        "inv.toml:8: sync.every_minutes is a number too large to be minutes (400 digits)",
+        "inv.toml:9: sync.check_minutes is a number too large to be minutes (400 digits)",
+    ]
+    assert loaded.inventory.clusters[0].sync is not None
+    assert loaded.inventory.clusters[0].sync.describe().startswith("on drift (checked every 5 min)")
