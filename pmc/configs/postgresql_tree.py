@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pmc.configs import postgresql_conf
+from pmc.errors import ConfigSyntaxError
 
 MAX_DEPTH = 10  # PostgreSQL's CONF_FILE_MAX_DEPTH
 
@@ -57,7 +58,12 @@ class PostgresqlTree:
         self.files = dict(files)
         self.globs = {k: tuple(v) for k, v in globs.items()}
 
-    def _walk(self, path: str, depth: int, out: list[Assignment], missing: set[str]) -> None:
+    def _walk(
+        self, path: str, chain: tuple[str, ...], out: list[Assignment], missing: set[str]
+    ) -> None:
+        """Read ``path`` into ``out``; ``chain``: the files being read that include it."""
+        chain = (*chain, path)
+        depth = len(chain) - 1
         text = self.files.get(path)
         if text is None:
             if path not in self.files:
@@ -72,18 +78,28 @@ class PostgresqlTree:
                 continue
             pattern = include_pattern(name, value, path)
             if name != "include_dir":
-                self._walk(pattern, depth + 1, out, missing)
+                included_files: Sequence[str] = (pattern,)
             elif pattern in self.globs:
-                for included in self.globs[pattern]:
-                    self._walk(included, depth + 1, out, missing)
+                included_files = self.globs[pattern]
             else:
                 missing.add(pattern)
+                continue
+            for included in included_files:
+                if included in chain:
+                    raise ConfigSyntaxError(
+                        f"this include reads {included} again, which is already being read"
+                        " (an include loop); PostgreSQL refuses to start with it",
+                        path=path,
+                        line=line,
+                        hint="Remove this include line.",
+                    )
+                self._walk(included, chain, out, missing)
 
     def _all(self) -> tuple[list[Assignment], set[str]]:
         out: list[Assignment] = []
         missing: set[str] = set()
-        self._walk(self.main, 0, out, missing)
-        self._walk(self.auto_conf, 0, out, missing)
+        self._walk(self.main, (), out, missing)
+        self._walk(self.auto_conf, (), out, missing)
         return out, missing
 
     def assignments(self) -> list[Assignment]:

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pmc.configs import sshd_config
+from pmc.errors import ConfigSyntaxError
 
 SSH_DIR = "/etc/ssh"
 MAX_DEPTH = 16  # sshd's own limit on nested Includes
@@ -149,8 +150,16 @@ class SshdTree:
         return self._parsed[path]
 
     def _walk(
-        self, path: str, match: Setting | None, depth: int, out: list[Setting], missing: set[str]
+        self,
+        path: str,
+        match: Setting | None,
+        chain: tuple[str, ...],
+        out: list[Setting],
+        missing: set[str],
     ) -> None:
+        """Read ``path`` into ``out``; ``chain``: the files being read that include it."""
+        chain = (*chain, path)
+        depth = len(chain) - 1
         doc = self.document(path)
         if doc is None:
             missing.add(path)
@@ -170,21 +179,23 @@ class SshdTree:
                         missing.add(_absolute(pattern, self.ssh_dir))
                         continue
                     for included in found:
-                        self._walk(included, current, depth + 1, out, missing)
+                        if included in chain:
+                            raise _loop(path, d.line, included, self.main)
+                        self._walk(included, current, chain, out, missing)
                 continue
             out.append(Setting(d.keyword, d.value, path, d.line, current))
 
     def settings(self) -> list[Setting]:
         """Every directive of the tree (Include and Match lines aside), in sshd's order."""
         out: list[Setting] = []
-        self._walk(self.main, None, 0, out, set())
+        self._walk(self.main, None, (), out, set())
         return out
 
     def unread(self) -> tuple[list[str], list[str]]:
         """Include patterns not yet expanded, and files they listed not yet read (observe)."""
         out: list[Setting] = []
         missing: set[str] = set()
-        self._walk(self.main, None, 0, out, missing)
+        self._walk(self.main, None, (), out, missing)
         listed = {p for paths in self.globs.values() for p in paths}
         missing = {p for p in missing if p not in self.files and p not in self.globs}
         return sorted(missing - listed), sorted(missing & listed)
@@ -216,6 +227,17 @@ class SshdTree:
             if path not in paths and glob_matches(pattern, path):
                 globs[pattern] = tuple(sorted((*paths, path), key=lambda p: p.encode()))
         return SshdTree(self.main, files, globs, self.ssh_dir)
+
+
+def _loop(path: str, line: int, included: str, main: str) -> ConfigSyntaxError:
+    return ConfigSyntaxError(
+        f"this Include reads {included} again, which is already being read (an include"
+        " loop); sshd refuses to start with it",
+        path=path,
+        line=line,
+        hint="Remove this Include line"
+        + ("." if path == main else f": only {main} includes the drop-in folder."),
+    )
 
 
 def _pattern_list(value: str, patterns: str, *, addresses: bool = False) -> bool | None:
