@@ -108,9 +108,7 @@ class KnownHosts:
         stamp = self._stamp()
         if stamp == self._seen:
             return
-        keys = paramiko.HostKeys()
-        if stamp is not None:
-            keys.load(str(self.path))
+        keys = _load(self.path) if stamp is not None else paramiko.HostKeys()
         self._keys, self._seen = keys, stamp
 
     def keys_for(self, host: str) -> dict[str, paramiko.PKey]:
@@ -198,6 +196,52 @@ class KnownHosts:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _load(path: Path) -> paramiko.HostKeys:
+    """The keys of the file at ``path``, as :meth:`paramiko.HostKeys.load` reads them (a key of
+    a type paramiko does not know is passed over, as OpenSSH does); a line that cannot be read
+    is an InputError naming it: dropped, it would make its server look new."""
+    keys = paramiko.HostKeys()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(
+            f"cannot read PMC's known hosts file: {exc.strerror or exc}",
+            where=str(path),
+            hint="It should be a file PMC can read and write; move whatever is there aside",
+        ) from None
+    for number, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").split(b"\n"), 1):
+        try:
+            line = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise _damaged(path, number, "it is not UTF-8 text") from None
+        if not line or line.startswith("#"):
+            continue
+        if len(line.split()) < 3:
+            raise _damaged(path, number, "it has no key")
+        try:
+            entry = paramiko.hostkeys.HostKeyEntry.from_line(line, number)
+            if entry is not None:
+                for name in list(entry.hostnames):
+                    if name.startswith("|1|"):  # hashed: its salt must decode
+                        paramiko.HostKeys.hash_host("", name)
+                    if keys.check(name, entry.key):
+                        entry.hostnames.remove(name)
+        except (paramiko.hostkeys.InvalidHostKey, paramiko.SSHException, ValueError):
+            raise _damaged(path, number, "the key is cut short or damaged") from None
+        if entry is not None and entry.hostnames:
+            keys._entries.append(entry)  # type: ignore[attr-defined]
+    return keys
+
+
+def _damaged(path: Path, number: int, why: str) -> InputError:
+    return InputError(
+        f"this line of PMC's known hosts file cannot be read: {why}",
+        where=f"{path}:{number}",
+        hint="Correct or delete that line; PMC then asks you to confirm that server's host key"
+        " again",
+    )
 
 
 @contextlib.contextmanager
