@@ -52,7 +52,7 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.toml_document import TOMLDocument
 
-from pmc.errors import ConfigSyntaxError, InputError
+from pmc.errors import ConfigSyntaxError, InputError, PmcError
 from pmc.inventory import Inventory
 from pmc.inventory_reading import Reader
 from pmc.inventory_writing import render_into
@@ -219,7 +219,14 @@ def save_inventory(inventory: Inventory, path: Path | str) -> None:
             where=str(path),
             hint="Please report this with the file attached.",
         )
-    atomic_write_text(path, "\ufeff" + text if bom else text)
+    try:
+        atomic_write_text(path, "\ufeff" + text if bom else text)
+    except OSError as exc:  # a full disk, a read-only folder
+        raise PmcError(
+            f"cannot write the inventory ({exc.strerror or exc}); the file was left as it was",
+            where=str(path),
+            hint="Free some disk space, or check that its folder can be written to, then try again",
+        ) from None
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pmc.errors import ConfigSyntaxError, InputError
+from pmc.errors import ConfigSyntaxError, InputError, PmcError
 from pmc.inventory import Architecture, AuthMethod, Cluster, Inventory, Role, Server
 from pmc.inventory_file import load_inventory, parse_inventory, save_inventory
 from pmc.toml_lines import scan_lines
@@ -218,7 +218,12 @@ def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(PmcError) as caught:  # not an OSError traceback out of pmc inventory
         save_inventory(Inventory(), path)
+    assert str(caught.value) == (
+        f"{path}: cannot write the inventory (No space left on device); the file was left as"
+        " it was. Free some disk space, or check that its folder can be written to, then try"
+        " again"
+    )
     assert path.read_text(encoding="utf-8") == SEED
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.toml"]
