@@ -231,7 +231,9 @@ def save_inventory(inventory: Inventory, path: Path | str) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8) so that readers see the old or the new file,
-    never a half-written one, even after a crash: temporary file, fsync, rename."""
+    never a half-written one, even after a crash: temporary file, fsync, rename. A symlink
+    stays: the file it points to is replaced."""
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = path.stat().st_mode & 0o777

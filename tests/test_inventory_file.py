@@ -227,3 +227,17 @@ def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     )
     assert path.read_text(encoding="utf-8") == SEED
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.toml"]
+
+
+def test_a_save_through_a_symlink_writes_the_file_it_points_to(tmp_path: Path) -> None:
+    """An inventory kept elsewhere (a shared folder) and linked into PMC's config folder: a
+    save changes that file and keeps the link; before, the link was replaced by a new file and
+    the shared one kept the old inventory."""
+    shared = _write(tmp_path, SEED, name="shared.toml")
+    link = tmp_path / "config" / "inventory.toml"
+    link.parent.mkdir()
+    link.symlink_to(shared)
+    inventory = load_inventory(link).inventory
+    save_inventory(inventory.without_cluster("studio"), link)
+    assert link.is_symlink() and load_inventory(shared).inventory.clusters == ()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config", "shared.toml"]
