@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 
 _STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"')
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+# A character a \uD800–\uDFFF escape gives alone (half of a pair): no UTF-8 file can hold it.
+# The same characters straight in the text are bytes that are not UTF-8, kept as they are.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_HALF_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _LITERALS = {"true": True, "false": False, "null": None}
 _WS = " \t\r\n"
 
@@ -77,8 +81,16 @@ class _Reader:
         match = _NUMBER.match(self.text, self.pos)
         after = self.text[match.end() : match.end() + 1] if match else ""
         if match and (after == "" or after in _WS + ",]}"):
+            try:
+                number = json.loads(match.group())
+            except ValueError:  # more digits than Python reads (4300)
+                digits = sum(c.isdigit() for c in match.group())
+                raise self.fail(
+                    f"a number of {digits} digits where a value was expected",
+                    'Text values are written in double quotes, e.g. "main".',
+                ) from None
             self.pos = match.end()
-            return Node("number", match.start(), match.end(), json.loads(match.group()))
+            return Node("number", match.start(), match.end(), number)
         for word, literal in _LITERALS.items():
             if self.text.startswith(word, self.pos):
                 self.pos += len(word)
@@ -101,8 +113,15 @@ class _Reader:
                 "a text in double quotes contains a character JSON does not allow",
                 "Remove control characters and write a backslash as \\\\.",
             )
+        raw = match.group()
+        half = _HALF_ESCAPE.search(raw)
+        if half and _SURROGATE.search(json.loads(_SURROGATE.sub("", raw))):
+            raise self.fail(
+                f"a text in double quotes contains {half.group()}, half of a character",
+                "Write the character itself, or both halves of its \\u pair.",
+            )
         self.pos = match.end()
-        return Node("string", match.start(), match.end(), json.loads(match.group()))
+        return Node("string", match.start(), match.end(), json.loads(raw))
 
     def opens(self, kind: str) -> Node:
         """The ``kind`` ("array" or "object") whose opening bracket is next (the reader moves

@@ -149,6 +149,11 @@ SEED_MAIN = golden("spoolers-main.json")
         ("[]", 1, 1, "empty"),
         ("", 1, 1, "the file is empty"),
         ('\ufeff[{"name":"m","address":"10.0.0.1","type":"master"}] x', 1, 53, "after the end"),
+        # before: ValueError (Python reads at most 4300 digits) out of the codec
+        ('[{"name":' + "9" * 5000 + "}]", 1, 10, "a number of 5000 digits"),
+        # before: read as an unpaired surrogate that no file can hold (UnicodeEncodeError once
+        # a bundle's file was adapted to the target)
+        ('[{"name":"a\\ud800b","address":"10.0.0.1","type":"master"}]', 1, 10, "\\ud800"),
     ],
 )
 def test_errors_say_what_and_where(text: str, line: int, column: int, words: str) -> None:
