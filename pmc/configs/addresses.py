@@ -79,6 +79,13 @@ def _parse_ipv4(text: str, where: str | None) -> ipaddress.IPv4Address:
             "Write four numbers from 0 to 255 separated by dots, e.g. 192.0.2.10.",
         )
     for part in parts:
+        if len(part) > 9:  # no use reading it (and int() refuses more than 4300 digits)
+            raise _fail(
+                f"the address {text[:20]!r}… has a number of {len(part)} digits",
+                where,
+                "Each of the four numbers of an IPv4 address is between 0 and 255.",
+            )
+    for part in parts:
         if len(part) > 1 and part.startswith("0"):
             plain = ".".join(str(int(p)) for p in parts)
             raise _fail(

@@ -42,6 +42,11 @@ def test_seed_address_outside_the_subnet_is_still_a_valid_address() -> None:
         ("2001:db8:::1", "not a valid IPv6"),
         ("0x7f.0.0.1", "not an IP address"),
         ("١٢٧.0.0.1", "not an IP address"),
+        ("192.1680.1.1", "above 255"),
+        # more digits than Python's int() reads: a ValueError escaped from the codecs before
+        ("192." + "9" * 5000 + ".1.1", "a number of 5000 digits"),
+        ("192.168.1." + "0" * 5000, "a number of 5000 digits"),
+        ("0" * 5000 + ".1.1.1", "a number of 5000 digits"),
     ],
 )
 def test_non_canonical_addresses_are_refused(text: str, words: str) -> None:
