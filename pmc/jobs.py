@@ -26,7 +26,7 @@ from typing import Generic, Literal, TypeVar, cast
 
 from pmc.errors import Cancelled, PmcError
 from pmc.redact import redact
-from pmc.store import Store
+from pmc.store import Store, StoreError
 from pmc.words import plural
 
 log = logging.getLogger(__name__)
@@ -269,9 +269,14 @@ class Job(Generic[T_co]):
         self.state = JobState.RUNNING
         self.started = time.time()
         if self._store:
-            await asyncio.to_thread(
-                self._store.job_started, self.id, self.kind, self.title, self.cluster
-            )
+            try:
+                await asyncio.to_thread(
+                    self._store.job_started, self.id, self.kind, self.title, self.cluster
+                )
+            except StoreError as exc:  # no job PMC cannot record: not started
+                self.error, self.state, self.finished = exc, JobState.FAILED, time.time()
+                self._emit(EventKind.FAILED, str(exc), level="error")
+                raise
         self._emit(EventKind.STARTED, self.title)
         token = _CURRENT.set(self)
         try:
@@ -313,6 +318,13 @@ class Job(Generic[T_co]):
             if self._store:
                 pending, self._pending_log = self._pending_log, []
                 await asyncio.to_thread(self._store_final, state, message, pending)
+        except StoreError as exc:  # the work is done: its outcome is still shown
+            log.warning("job %s: %s", self.title, exc)
+            self._emit(
+                EventKind.LOG,
+                f"the outcome of this job could not be written to PMC's history: {exc}",
+                level="warning",
+            )
         finally:
             self.state = state
             self.finished = finished
@@ -325,8 +337,10 @@ class Job(Generic[T_co]):
         pending: list[tuple[int, float, str, str, str | None, str]],
     ) -> None:
         assert self._store is not None
-        self._store.job_log(self.id, pending)
-        self._store.job_finished(self.id, state.value, message)
+        try:
+            self._store.job_log(self.id, pending)
+        finally:  # the outcome even when the log did not fit (a full disk)
+            self._store.job_finished(self.id, state.value, message)
 
     def _emit(
         self,

@@ -193,14 +193,20 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write, all or nothing; SQLite's refusal (a full disk, a file another PMC kept
+        busy too long) is a :class:`StoreError` naming the file."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:  # SQLite may have rolled back already
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise _not_written(exc, self.path) from exc
 
     # jobs -------------------------------------------------------------------------------
     def job_started(self, job_id: str, kind: str, title: str, cluster: str | None) -> None:
@@ -354,6 +360,21 @@ def _check(db: sqlite3.Connection, where: str) -> None:
     if found != ["ok"]:
         lines = "\n".join(str(f) for f in found).replace("*** in database main ***", "")
         raise _Damage("; ".join(x.strip() for x in lines.splitlines() if x.strip()))
+
+
+def _not_written(exc: sqlite3.Error, path: Path | None) -> StoreError:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL:
+        hint = "Free some disk space; the history goes on once there is room"
+    elif code in _DAMAGE:
+        hint = "To keep it under another name and start a new history, run: pmc history set-aside"
+    else:
+        hint = "If another PMC is busy with it, try again when it has finished"
+    return StoreError(
+        f"cannot write to PMC's history file ({exc}); nothing was written to it",
+        where=str(path or ":memory:"),
+        hint=hint,
+    )
 
 
 def damaged(path: Path, detail: str) -> StoreError:

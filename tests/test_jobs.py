@@ -371,3 +371,36 @@ def test_a_job_followed_to_its_end_leaves_no_error_for_asyncio_to_log(outcome: s
     asyncio.run(follow())
     gc.collect()
     assert reported == []
+
+
+def test_a_history_that_cannot_be_written_fails_the_start_and_never_hides_the_outcome(
+    tmp_path: Path,
+) -> None:
+    """A full disk (SQLite may not grow the file) or a read-only history: before, the raw
+    sqlite3.OperationalError escaped from Job.run, at the end after the work was done too, so
+    a sync that had succeeded ended in a traceback."""
+    store = Store.open(tmp_path / "state.db")
+
+    async def body(ctx: JobContext) -> str:
+        (pages,) = store._db.execute("PRAGMA page_count").fetchone()
+        store._db.execute(f"PRAGMA max_page_count = {pages}")  # full from now on
+        ctx.log("x" * 20000)
+        return "synchronized"
+
+    job: Job[str] = Job("sync", "Sync main to backup", body, store=store)
+    seen: list[JobEvent] = []
+    job.subscribe(seen.append)
+    assert asyncio.run(job.run()) == "synchronized"
+    assert job.state is JobState.SUCCEEDED and seen[-1].kind is EventKind.FINISHED
+    assert seen[-2].level == "warning" and seen[-2].message.startswith(
+        "the outcome of this job could not be written to PMC's history: "
+    )
+    assert "database or disk is full" in seen[-2].message
+    assert [(r.id, r.state) for r in store.jobs()] == [(job.id, "succeeded")]  # not "running"
+
+    store._db.execute("PRAGMA query_only = ON")  # as a history file PMC may not write
+    refused: Job[str] = Job("sync", "Sync again", body, store=store)
+    with pytest.raises(StoreError, match="cannot write to PMC's history file"):
+        asyncio.run(refused.run())
+    assert refused.state is JobState.FAILED and refused.events[-1].kind is EventKind.FAILED
+    store.close()

@@ -10,16 +10,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pmc.inventory import Cluster, Inventory, Role, Server
 from pmc.inventory_file import save_inventory
-from pmc.store import Store
+from pmc.store import Store, StoreError
 
 REPO = Path(__file__).resolve().parents[1]
 
 OPEN_WHEN_TOLD = """
 import sys, time
 from pathlib import Path
-from pmc.store import Store
+from pmc.store import Store, StoreError
 go = Path(sys.argv[2])
 while not go.exists():  # a deliberate spin: the ten start within a millisecond of each other
     time.sleep(0.001)
@@ -129,3 +131,27 @@ def test_export_to_a_folder_that_does_not_exist_is_refused_before_connecting(
                 raise AssertionError("PMC connected before checking the output path")
     finally:
         listener.close()
+
+
+def test_a_full_disk_is_an_error_naming_the_history_file_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    """SQLite's "database or disk is full" (here: the file may not grow, SQLite's own limit)
+    used to escape as sqlite3.OperationalError, a traceback out of any pmc command."""
+    path = tmp_path / "state.db"
+    store = Store.open(path)
+    store.job_started("j1", "sync", "first", "lab")
+    (pages,) = store._db.execute("PRAGMA page_count").fetchone()
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+    rows = [(i, 0.0, "step", "info", None, "x" * 2000) for i in range(50)]
+    with pytest.raises(StoreError) as caught:
+        store.job_log("j1", rows)
+    assert str(caught.value) == (
+        f"{path}: cannot write to PMC's history file (database or disk is full); nothing was"
+        " written to it. Free some disk space; the history goes on once there is room"
+    )
+    assert [job.id for job in store.jobs()] == ["j1"] and store.job_log_of("j1") == []
+    store._db.execute(f"PRAGMA max_page_count = {pages * 100}")
+    store.job_log("j1", rows)  # the file is fine once there is room
+    assert len(store.job_log_of("j1")) == 50
+    store.close()
