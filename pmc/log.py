@@ -16,6 +16,8 @@ WARNING line without the traceback; paramiko below WARNING is not logged at all.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import logging
 import logging.handlers
@@ -113,9 +115,32 @@ class ParamikoNoise(logging.Filter):
 class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """Creates its files readable by the operator only (0600)."""
 
+    _told = False
+
     def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+    def close(self) -> None:
+        # what was left to write, on a full disk (said once by handleError)
+        with contextlib.suppress(OSError):
+            super().close()
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """A file that cannot be written (a full disk): one line on stderr, once, instead of
+        logging's traceback for every message."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            super().handleError(record)
+            return
+        if not self._told:
+            self._told = True
+            hint = "Free some disk space" if exc.errno == errno.ENOSPC else "Check its folder"
+            print(
+                f"pmc: cannot write the log file {self.baseFilename} ({exc.strerror or exc});"
+                f" PMC goes on without it. {hint}",
+                file=sys.stderr,
+            )
 
 
 _paramiko_noise = ParamikoNoise()

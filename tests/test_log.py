@@ -140,3 +140,21 @@ def test_a_chained_paramiko_traceback_is_kept_at_debug_only(
     verbose = disconnect(True)
     assert any("Traceback" in line and " DEBUG " in line for line in verbose)
     assert not any(" ERROR " in line for line in verbose)
+
+
+def test_a_full_disk_under_the_log_file_is_one_line_not_a_traceback_per_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clean_logging: None
+) -> None:
+    """/dev/full answers every write with "No space left on device", as a full disk does;
+    before, logging printed "--- Logging error ---" and a traceback for every message."""
+    path = tmp_path / "logs" / "pmc.log"
+    path.parent.mkdir()
+    path.symlink_to("/dev/full")
+    configure_logging(log_file=path, stderr=False)
+    for n in range(3):
+        logging.getLogger("pmc.test").warning("message %d", n)
+    err = capsys.readouterr().err
+    assert err == (
+        f"pmc: cannot write the log file {path} (No space left on device); PMC goes on"
+        " without it. Free some disk space\n"
+    )
