@@ -157,8 +157,12 @@ class Workspace:
     def save(self, inventory: Inventory, *, refused: str = "the change was refused") -> None:
         """Write ``inventory`` to the file (comments kept, atomically), then read it again.
         Refused, with nothing written, if the file on disk has problems or the change brings
-        new ones (:meth:`check`)."""
+        new ones (:meth:`check`), or if another PMC (or an editor) changed it since this
+        workspace read it: ``inventory`` was made from what it read, and would undo that."""
+        seen = self._loaded
         self.load()
+        if seen is not None and self.inventory != seen.inventory:
+            raise self._changed_elsewhere("the inventory")
         self.check(inventory, refused=refused)
         save_inventory(inventory, self.path)
         self.load()
@@ -186,10 +190,28 @@ class Workspace:
         self.save(merged, refused=f"the clusters of {path} were not added")
         return [c.name for c in loaded.inventory.clusters]
 
+    def _changed_elsewhere(self, what: str) -> InputError:
+        return InputError(
+            f"{what} was changed by another PMC or in an editor since this one read it; your"
+            " change was not saved",
+            where=str(self.path),
+            hint="Look at the inventory as it is now, then make the change again",
+        )
+
+    def _with_cluster(self, cluster: Cluster, replacing: str) -> Inventory:
+        """The inventory as the file has it NOW, with ``cluster`` in place of ``replacing``:
+        what other PMCs changed meanwhile stays, unless they changed that very cluster
+        (refused: ``cluster`` was made from what this workspace read)."""
+        seen = self._current()
+        fresh = self.load()
+        if _named(seen, replacing) != _named(fresh, replacing):
+            raise self._changed_elsewhere(f"cluster {replacing!r}")
+        return fresh.with_cluster(cluster, replacing=replacing)
+
     def replace_cluster(self, cluster: Cluster, *, replacing: str | None = None) -> None:
         """Save the inventory with ``cluster`` in place of the cluster called ``replacing``
         (default: its own name; a rename gives the old one), or added if there is none."""
-        self.save(self._current().with_cluster(cluster, replacing=replacing))
+        self.save(self._with_cluster(cluster, replacing or cluster.name))
 
     def store_server(
         self,
@@ -210,7 +232,7 @@ class Workspace:
         changed = dataclasses.replace(cluster, servers=(*kept, server))
         if old is not None and cluster.active == old.name:  # a renamed active server
             changed = dataclasses.replace(changed, active=server.name)
-        updated = self._current().with_cluster(changed, replacing=cluster.name)
+        updated = self._with_cluster(changed, cluster.name)
         self.check(updated, refused=refused)
         kind = secret_kind(server.auth)
         if forget and old is not None:
@@ -290,3 +312,7 @@ class Workspace:
             await pool.close()
         if store is not None:
             store.close()
+
+
+def _named(inventory: Inventory, name: str) -> Cluster | None:
+    return next((c for c in inventory.clusters if c.name == name), None)

@@ -174,3 +174,32 @@ def test_the_pool_is_made_on_use_and_closed_with_the_workspace(
     asyncio.run(given.close())
     with pytest.raises(RuntimeError, match="no SSH transport"):
         _ = Workspace(inventory).pool
+
+
+def test_an_edit_keeps_what_another_pmc_changed_since_and_refuses_over_the_same_cluster(
+    inventory: Path,
+) -> None:
+    """The app open since the morning, a colleague's `pmc inventory` in a terminal at noon:
+    the app's next edit used to write its whole inventory of the morning, and the colleague's
+    change was gone without a word."""
+    app, terminal = Workspace(inventory), Workspace(inventory)
+    app.load()
+    terminal.replace_cluster(Cluster("added at noon"))
+    app.replace_cluster(dataclasses.replace(STUDIO, name="studio 2"), replacing="studio")
+    names = ["studio 2", "spare", "added at noon"]
+    assert [c.name for c in Workspace(inventory).load().clusters] == names
+    terminal.replace_cluster(dataclasses.replace(SPARE, name="spare 2"), replacing="spare")
+    after = inventory.read_text()
+    with pytest.raises(InputError) as refused:
+        app.replace_cluster(dataclasses.replace(SPARE, name="renamed"), replacing="spare")
+    assert str(refused.value) == (
+        f"{inventory}: cluster 'spare' was changed by another PMC or in an editor since this"
+        " one read it; your change was not saved. Look at the inventory as it is now, then"
+        " make the change again"
+    )
+    assert inventory.read_text() == after
+    assert "spare 2" in [c.name for c in app.inventory.clusters]  # read again
+    terminal.replace_cluster(Cluster("added at one"))
+    with pytest.raises(InputError, match="the inventory was changed by another PMC"):
+        app.save(Inventory())  # the app's whole inventory: it would drop what it did not see
+    assert "added at one" in inventory.read_text()
