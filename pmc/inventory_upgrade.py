@@ -17,6 +17,7 @@ version: the step runs again when an inventory with those clusters is opened.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -129,7 +130,10 @@ def _bool(value: object) -> bool:
 
 
 def _minutes(value: object, default: float) -> float:
-    return float(str(value or default))
+    minutes = float(str(value or default))
+    if not math.isfinite(minutes):  # nan, inf, 1e400: settings edited by hand
+        raise ValueError(f"{value!r} is not a number of minutes")
+    return minutes
 
 
 def old_schedule(settings: OldSettings, cluster: str) -> SyncSchedule | None:

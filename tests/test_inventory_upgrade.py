@@ -114,3 +114,15 @@ def test_steps_run_in_version_order_from_the_version_recorded(
     upgrade = upgrade_inventory(Inventory(), settings)
     upgrade.finish()
     assert ran == [2, 3] and settings.values[VERSION_KEY] == 3
+
+
+def test_an_old_schedule_that_is_not_a_number_of_minutes_is_not_moved() -> None:
+    """Settings edited by hand (nan, inf, 1e400): before, the schedule moved into the
+    inventory as every_minutes = nan, which the inventory's own check then refused."""
+    for every in ("nan", "inf", "1e400", "-inf"):
+        settings = DictSettings({"sync/schedule/studio/every": every})
+        assert inventory_upgrade.old_schedule(settings, "studio") is None, every
+        settings = DictSettings(
+            {"sync/schedule/studio/on_drift": "1", "sync/schedule/studio/check": every}
+        )
+        assert inventory_upgrade.old_schedule(settings, "studio") is None, every
