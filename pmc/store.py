@@ -143,10 +143,11 @@ class Store:
         another name, on the operator's word)."""
         if path is None:
             path = state_db_path()
-            private_dir(path.parent)
+            make_folder = private_dir
         else:
-            ensure_dir(path.parent)
+            make_folder = ensure_dir
         try:
+            make_folder(path.parent)  # OSError: a file in its place, a read-only parent
             _private_file(path)
             db = sqlite3.connect(
                 path, check_same_thread=False, isolation_level=None, timeout=BUSY_SECONDS

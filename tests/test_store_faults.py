@@ -155,3 +155,16 @@ def test_a_full_disk_is_an_error_naming_the_history_file_and_writes_nothing(
     store.job_log("j1", rows)  # the file is fine once there is room
     assert len(store.job_log_of("j1")) == 50
     store.close()
+
+
+def test_a_file_where_pmc_s_data_folder_should_be_is_one_sentence(tmp_path: Path) -> None:
+    """Before: FileExistsError, a traceback, out of every command that opens the history."""
+    data = tmp_path / "data"
+    data.write_text("not a folder")
+    result = _pmc("sync", "history", data=data)
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr
+    assert result.stderr == (
+        f"pmc: {data / 'pmc.sqlite3'}: cannot open PMC's history file ([Errno 17] File exists:"
+        f" '{data}'). Check that the folder exists and is writable\n"
+    )
+    assert data.read_text() == "not a folder"
