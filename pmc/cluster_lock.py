@@ -161,7 +161,8 @@ class LocalLock:
         """Take it and write ``holder``: ``(True, None)``; when it is taken already,
         ``(False, who holds it)`` (None if the holder did not say)."""
         paths.ensure_dir(self.path.parent)
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release
+        # errors="replace": a holder's lines read while written may end inside a letter
+        handle = open(self.path, "a+", encoding="utf-8", errors="replace")  # noqa: SIM115
         try:
             deadline = time.monotonic() + HOLDER_WAIT
             while not _try_lock(handle):

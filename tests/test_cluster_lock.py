@@ -129,3 +129,15 @@ def test_a_lock_file_whose_time_is_not_a_date_still_names_its_holder(since: str)
     holder = Holder.parse(f"user=x\ndesktop=d\nversion=1\njob=sync\nsince={since}\npid=7\n")
     assert holder is not None and holder.since == 0.0
     assert str(holder) == "x on d (PMC 1) runs 'sync' since an unknown time"
+
+
+def test_a_holder_text_cut_inside_a_letter_still_names_the_holder(tmp_path: Path) -> None:
+    """The holder's lines read while they are being written, cut inside a letter of a
+    non-ASCII name: before, UnicodeDecodeError escaped from acquire instead of the refusal."""
+    path = tmp_path / "lab.lock"
+    one, two = LocalLock(path), LocalLock(path)
+    assert one.acquire(Holder("jürgen", "d", "1", "sync", time.time())) == (True, None)
+    path.write_bytes("user=jürgen\njob=sync\ndesktop=Zürich".encode()[:-5])  # "Z\xc3" at the end
+    taken, other = two.acquire(Holder("a", "d", "1", "import", time.time()))
+    assert not taken and other is not None and (other.user, other.job) == ("jürgen", "sync")
+    one.release()
