@@ -14,24 +14,26 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from psycopg import sql
 
-from pmc.bundle.archive_reader import BundleReader, Limits
+from pmc.bundle.archive_reader import BundleReader, Limits, Member
 from pmc.bundle.copy_text import CopyTextCheck
 from pmc.bundle.errors import BadTableData, NotABundle
-from pmc.bundle.manifest import CONFIG_FILES, PART_DATA, Checksums, Manifest
+from pmc.bundle.manifest import CONFIG_FILES, PART_DATA, Checksums, Manifest, TableSpec
 from pmc.bundle.progress import ByteProgress, human_bytes
-from pmc.bundle.schema import copy_columns
-from pmc.catalog import psql_query
+from pmc.bundle.schema import LOCAL, copy_columns
+from pmc.catalog import part_of, psql_query
 from pmc.remote.commands import run
 from pmc.remote.connection import Connection
 from pmc.words import plural
 
 KEEP_TABLES = ("dvb_services", "networks")  # shown row by row in a preview
 SMALL = 64 << 20
+MAX_CONFIG = 16 << 20  # the most of a config file an export reads (export.read_small_file)
 
 
 @dataclass
@@ -105,6 +107,7 @@ def scan_bundle(
     with raw:
         size = path.stat().st_size
         reader = BundleReader(raw, where=str(path), limits=limits)
+        check_parts(reader.manifest.tables, where=str(path))
         files: dict[str, tuple[int, int]] = {}
         dirs: set[str] = set()
         small: dict[str, bytes] = {}
@@ -112,9 +115,17 @@ def scan_bundle(
         specs = {spec.member: spec for spec in reader.manifest.tables}
         tables: dict[str, CopyTextCheck] = {}
         folders: list[str] = []  # data folders in the order their members come
+        inside: dict[str, str] = {}  # each folder a data member is in -> that member
         for member, stream in reader.members():
             if member.name.startswith("data/"):
                 _one_run(folders, member.name.split("/")[1], where=str(path))
+                _fits_tree(member, files, inside, where=str(path))
+            if member.name.startswith("config/") and member.size > MAX_CONFIG:
+                raise NotABundle(
+                    f"its {member.name} holds {human_bytes(member.size)}, more than the "
+                    f"{human_bytes(MAX_CONFIG)} PMC exports of a config file",
+                    where=str(path),
+                )
             if member.is_dir:
                 dirs.add(member.name)
                 continue
@@ -154,6 +165,53 @@ def scan_bundle(
             path, reader.manifest, reader.checksums, size, files, dirs, small,
             frozenset(reader.unhashed),
         )  # fmt: skip
+
+
+def check_parts(tables: tuple[TableSpec, ...], *, where: str) -> None:
+    """:class:`NotABundle` unless each table is in the part its name puts it in: the parts
+    an operator chooses decide what an import replaces, and a per-server table never is."""
+    for spec in tables:
+        belongs = part_of(spec.name)
+        if belongs is None and spec.part != LOCAL:
+            raise NotABundle(
+                f"the bundle's manifest lists table {spec.name} in its {spec.part} part, but "
+                f"each server keeps its own {spec.name}: an import never replaces it",
+                where=where,
+            )
+        if belongs is not None and spec.part != belongs:
+            raise NotABundle(
+                f"the bundle's manifest lists table {spec.name} in its {spec.part} part, but "
+                f"it belongs to the {belongs} part",
+                where=where,
+            )
+
+
+def _fits_tree(
+    member: Member, files: dict[str, tuple[int, int]], inside: dict[str, str], *, where: str
+) -> None:
+    """A data member is a folder or a file of its data folder, never in a file (a target's
+    tar cannot make it) nor a file where a folder is (the data folder itself included)."""
+    name = member.name
+    top = "/".join(name.split("/")[:2])
+    if name == top and not member.is_dir:
+        raise NotABundle(
+            f"member {name} is a file where the {name.split('/')[1]} data folder belongs",
+            where=where,
+        )
+    if not member.is_dir and name in inside:
+        raise NotABundle(
+            f"member {inside[name]} is inside {name}, which the bundle holds as a file",
+            where=where,
+        )
+    parent = posixpath.dirname(name)
+    while parent != "data" and parent not in inside:
+        if parent in files:
+            raise NotABundle(
+                f"member {name} is inside {parent}, which the bundle holds as a file",
+                where=where,
+            )
+        inside[parent] = name
+        parent = posixpath.dirname(parent)
 
 
 def _one_run(folders: list[str], key: str, *, where: str) -> None:

@@ -1,0 +1,131 @@
+"""A crafted bundle whose manifest or members do not fit the target or themselves is refused
+before anything on a server changes, naming the bundle and what is wrong (no server needed:
+the checks are pure)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from pmc.bundle import errors, preview
+from pmc.bundle.archive_writer import BundleWriter
+from pmc.bundle.manifest import Manifest, TableSpec
+from pmc.bundle.preview import scan_bundle
+from tests.bundle.test_archive import manifest
+
+
+def _spec(name: str, part: str) -> TableSpec:
+    return TableSpec(name, part, (("service_id" if name == "dvb_services" else "id", "integer"),))
+
+
+@pytest.mark.parametrize(
+    ("spec", "parts", "said"),
+    [
+        (
+            _spec("ts_outputs", "database"),
+            ("database",),
+            "the bundle's manifest lists table ts_outputs in its database part, but each server "
+            "keeps its own ts_outputs: an import never replaces it",
+        ),
+        (
+            _spec("dvb_services", "config"),
+            ("config",),
+            "the bundle's manifest lists table dvb_services in its config part, but it belongs "
+            "to the database part",
+        ),
+        (
+            _spec("eit_event", "database"),
+            ("database",),
+            "the bundle's manifest lists table eit_event in its database part, but it belongs "
+            "to the epg part",
+        ),
+    ],
+)
+def test_a_table_listed_in_a_part_it_does_not_belong_to_is_refused(
+    spec: TableSpec, parts: tuple[str, ...], said: str, tmp_path: Path
+) -> None:
+    """Before, a per-server table (TS outputs) listed in the database part replaced the
+    target's own, and a table listed in the config part was loaded when only the API config
+    was chosen (its daemons not even restarted)."""
+    path = _bundle(
+        tmp_path,
+        lambda w: w.add_bytes(spec.member, b"1\n"),
+        manifest(parts=parts, tables=(spec,)),
+        {spec.name: 1},
+    )
+    with pytest.raises(errors.NotABundle) as info:
+        scan_bundle(path)
+    assert info.value.what == said
+    assert info.value.where == str(path)
+
+
+def _bundle(
+    tmp: Path, build: object, m: Manifest | None = None, rows: dict[str, int] | None = None
+) -> Path:
+    out = io.BytesIO()
+    w = BundleWriter(out)
+    w.write_manifest(m or manifest(tables=()))
+    build(w)  # type: ignore[operator]
+    w.finish(rows or {})
+    path = tmp / "b.pmcbundle"
+    path.write_bytes(out.getvalue())
+    return path
+
+
+@pytest.mark.parametrize("hash_data", [True, False])
+def test_a_file_where_a_data_folder_belongs_is_refused(tmp_path: Path, hash_data: bool) -> None:
+    """Before, a regular file ``data/av`` was scanned as a data file: alone, the import passed
+    over it without a word; beside files in data/av it went to the target's tar as a file
+    named ``./`` (tar's own error, exit 2, half-way through staging)."""
+
+    def build(w: BundleWriter) -> None:
+        w.add_bytes("data/av", b"not a folder")
+
+    path = _bundle(tmp_path, build)
+    with pytest.raises(errors.NotABundle) as info:
+        scan_bundle(path, hash_data=hash_data)
+    assert info.value.what == "member data/av is a file where the av data folder belongs"
+    assert info.value.where == str(path)
+
+
+@pytest.mark.parametrize("file_first", [True, False])
+def test_a_data_file_with_members_under_it_is_refused(tmp_path: Path, file_first: bool) -> None:
+    """Before, file data/carousel/app and data/carousel/app/index.html (in either order)
+    passed the scan and failed in the target's tar while staging (it cannot make a folder
+    where a file is, nor a file where a folder is)."""
+
+    def build(w: BundleWriter) -> None:
+        w.add_dir("data/carousel")
+        if file_first:
+            w.add_bytes("data/carousel/app", b"a file")
+        w.add_bytes("data/carousel/app/index.html", b"<html>")
+        if not file_first:
+            w.add_bytes("data/carousel/app", b"a file")
+
+    path = _bundle(tmp_path, build)
+    with pytest.raises(errors.NotABundle) as info:
+        scan_bundle(path)
+    assert info.value.what == (
+        "member data/carousel/app/index.html is inside data/carousel/app, which the bundle "
+        "holds as a file"
+    )
+
+
+def test_a_config_file_larger_than_pmc_exports_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, a config member larger than the scan keeps was left out of it silently and the
+    import said the file was not in the bundle (the target's kept) instead of refusing it."""
+    monkeypatch.setattr(preview, "MAX_CONFIG", 1000)
+
+    def build(w: BundleWriter) -> None:
+        w.add_bytes("config/spoolers.json", b" " * 1001)
+
+    path = _bundle(tmp_path, build)
+    with pytest.raises(errors.NotABundle) as info:
+        scan_bundle(path)
+    assert info.value.what == (
+        "its config/spoolers.json holds 1001 B, more than the 1000 B PMC exports of a config file"
+    )
