@@ -336,11 +336,12 @@ class BundleImport:
             progress.report()
 
     def cycles(self) -> bool:
-        """Whether the loaded tables reference each other in a circle (then swapped with
-        the foreign-key triggers off: ``session_replication_role = replica``)."""
+        """Whether the loaded tables reference each other in a circle in the target's catalog
+        (then swapped with the foreign-key triggers off: ``session_replication_role =
+        replica``); never because the bundle's manifest says so (its ``fk_cycles`` is the
+        source's, and a crafted one would load rows whose references do not exist)."""
         loaded = {t.name for t in self.tables}
-        cycles = self.catalog.cycles
-        return bool(self.scan.manifest.fk_cycles) or bool(cycles and loaded & set(cycles))
+        return bool(loaded & set(self.catalog.cycles))
 
     # 4. switch -----------------------------------------------------------------------------
 

@@ -63,7 +63,7 @@ class Manifest:
     created: str
     parts: tuple[str, ...]
     tables: tuple[TableSpec, ...] = ()
-    fk_cycles: tuple[str, ...] = ()  # tables in a foreign-key cycle (loaded with triggers off)
+    fk_cycles: tuple[str, ...] = ()  # the source's FK cycles (an import goes by the target's)
     data_dirs: dict[str, str] = field(default_factory=dict)  # key -> path on the source
     planned_files: int = 0
     planned_bytes: int = 0
