@@ -104,7 +104,7 @@ class Manifest:
                 tables=tuple(_table(t, i) for i, t in enumerate(_list(data, "tables"))),
                 fk_cycles=tuple(_text(t, "fk_cycles") for t in _list(data, "fk_cycles")),
                 data_dirs={
-                    k: _text(v, f"data_dirs.{k}")
+                    _text(k, "data_dirs"): _text(v, f"data_dirs.{k}")
                     for k, v in _object(data.get("data_dirs", {}), "data_dirs").items()
                 },
                 planned_files=_count(data.get("planned_files", 0), "planned_files"),
@@ -131,9 +131,20 @@ def _json(raw: bytes, name: str, where: str) -> Any:
 
 # The JSON of a bundle is checked value by value, as written by PMC: text is text and a count
 # is a whole number of 0 or more (never a float, a bool or a numeric string made into one).
+# Text is shown to the operator (the summary, the import's log and errors) and never holds a
+# control character (a line, a carriage return, a terminal escape, a bidi override) or more
+# than MAX_TEXT characters: no PMC writes those, and they could forge or hide what is shown.
+MAX_TEXT = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _text(value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{what} is not text ({_shown(value)})")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"{what} is longer than {MAX_TEXT} characters")
+    if _CONTROL.search(value):
+        raise ValueError(f"{what} has a control character ({json.dumps(value)[:60]})")
     return value
 
 

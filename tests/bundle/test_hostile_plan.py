@@ -11,7 +11,7 @@ import pytest
 
 from pmc.bundle import errors, preview
 from pmc.bundle.archive_writer import BundleWriter
-from pmc.bundle.manifest import Manifest, TableSpec
+from pmc.bundle.manifest import Manifest, Source, TableSpec
 from pmc.bundle.preview import scan_bundle
 from tests.bundle.test_archive import manifest
 
@@ -129,3 +129,32 @@ def test_a_config_file_larger_than_pmc_exports_is_refused(
     assert info.value.what == (
         "its config/spoolers.json holds 1001 B, more than the 1000 B PMC exports of a config file"
     )
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            {"source": Source("lab", "main\x1b[2J\nimported: 0 errors", "127.168.1.105")},
+            'source.server has a control character ("main\\u001b[2J\\nimported: 0 errors")',
+        ),
+        (
+            {"tables": (TableSpec("networks", "database", (("id\r", "integer"),)),)},
+            'tables[0].columns has a control character ("id\\r")',
+        ),
+        (
+            {"pmc_version": "1" * 2000},
+            "pmc_version is longer than 1000 characters",
+        ),
+    ],
+)
+def test_manifest_text_an_operator_would_read_is_refused_when_it_could_forge_lines(
+    tmp_path: Path, change: dict[str, object], said: str
+) -> None:
+    """Before, the bundle's summary (the CLI's inspect, the import dialog) and the import's log
+    printed the manifest's text as it was: a source name could clear the terminal and add a
+    line of its own, a column name a carriage return, any text megabytes of it."""
+    path = _bundle(tmp_path, lambda w: None, manifest(**{"tables": (), **change}))
+    with pytest.raises(errors.NotABundle) as info:
+        scan_bundle(path).summary()
+    assert info.value.what == f"its manifest.json is damaged: {said}"
