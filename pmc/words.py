@@ -15,6 +15,8 @@ style plurals (use :func:`plural`) and for internal enum values.
 
 from __future__ import annotations
 
+import re
+
 from pmc.inventory import Role
 
 ROLE_NAMES: dict[Role, str] = {
@@ -56,3 +58,21 @@ def server_label(name: str, role: Role) -> str:
     ("studio-a-2 (backup)", but "main", never "main (main)")."""
     word = ROLE_NAMES[role]
     return name if name == word else f"{name} ({word})"
+
+
+_UNSHOWN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8 (read with surrogateescape)
+        code -= 0xDC00
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` from a file someone else wrote (a bundle's names) as it may be shown: each
+    control character (a line break, a terminal escape, a bidi override; a tab stays) and
+    each byte that is not UTF-8 written as ``\\xNN``, so that it can neither forge nor hide
+    a line, nor stop a print."""
+    return _UNSHOWN.sub(_escape, text)

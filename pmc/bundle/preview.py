@@ -29,7 +29,7 @@ from pmc.bundle.schema import LOCAL, copy_columns
 from pmc.catalog import part_of, psql_query
 from pmc.remote.commands import run
 from pmc.remote.connection import Connection
-from pmc.words import plural
+from pmc.words import plural, printable
 
 KEEP_TABLES = ("dvb_services", "networks")  # shown row by row in a preview
 SMALL = 64 << 20
@@ -195,19 +195,22 @@ def _fits_tree(
     top = "/".join(name.split("/")[:2])
     if name == top and not member.is_dir:
         raise NotABundle(
-            f"member {name} is a file where the {name.split('/')[1]} data folder belongs",
+            f"member {printable(name)} is a file where the {name.split('/')[1]} data folder "
+            "belongs",
             where=where,
         )
     if not member.is_dir and name in inside:
         raise NotABundle(
-            f"member {inside[name]} is inside {name}, which the bundle holds as a file",
+            f"member {printable(inside[name])} is inside {printable(name)}, which the bundle "
+            "holds as a file",
             where=where,
         )
     parent = posixpath.dirname(name)
     while parent != "data" and parent not in inside:
         if parent in files:
             raise NotABundle(
-                f"member {name} is inside {parent}, which the bundle holds as a file",
+                f"member {printable(name)} is inside {printable(parent)}, which the bundle "
+                "holds as a file",
                 where=where,
             )
         inside[parent] = name
@@ -277,7 +280,7 @@ class Preview:
             if self.config_diffs.get(name):
                 lines.extend("    " + line for line in self.config_diffs[name].splitlines())
         lines.extend(f"  note: {note}" for note in self.notes)
-        return "\n".join(lines)
+        return "\n".join(printable(line) for line in lines)  # names are the bundle's
 
 
 def _keyed_rows(text: str, columns: list[str]) -> dict[str, tuple[str, str]]:

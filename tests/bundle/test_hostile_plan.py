@@ -11,8 +11,8 @@ import pytest
 
 from pmc.bundle import errors, preview
 from pmc.bundle.archive_writer import BundleWriter
-from pmc.bundle.manifest import Manifest, Source, TableSpec
-from pmc.bundle.preview import scan_bundle
+from pmc.bundle.manifest import Checksums, Manifest, Source, TableSpec
+from pmc.bundle.preview import Preview, Scan, diff_files, diff_rows, scan_bundle
 from tests.bundle.test_archive import manifest
 
 
@@ -158,3 +158,32 @@ def test_manifest_text_an_operator_would_read_is_refused_when_it_could_forge_lin
     with pytest.raises(errors.NotABundle) as info:
         scan_bundle(path).summary()
     assert info.value.what == f"its manifest.json is damaged: {said}"
+
+
+def test_a_preview_shows_the_bundles_names_without_their_control_characters(
+    tmp_path: Path,
+) -> None:
+    """Before, the preview that the CLI prints before it asks "Type yes to import" showed a
+    data file's name and a service's name from the bundle as they were: a terminal escape in
+    either could clear the screen or rewrite what the import would do, and a name that is not
+    UTF-8 stopped the print with UnicodeEncodeError."""
+    scan = Scan(tmp_path / "b.pmcbundle", manifest(), Checksums({}, {}), 0)
+    shown = Preview(scan, "backup")
+    shown.files.append(diff_files("carousel", {"app/\x1b[2J\udcff.html": (1, 1)}, {}))
+    shown.rows.append(diff_rows("dvb_services", ["service_id", "name"], "5\tBBC\x1b]0;\x07\n", ""))
+    text = shown.render()
+    assert "    + app/\\x1b[2J\\xff.html" in text.splitlines()
+    assert "  dvb_services added (1): 5 BBC\\x1b]0;\\x07" in text.splitlines()
+    text.encode("utf-8")  # strict, as a terminal's stdout
+
+
+def test_a_refused_data_member_is_named_without_its_control_characters(tmp_path: Path) -> None:
+    def build(w: BundleWriter) -> None:
+        w.add_bytes("data/ts/\x1b[2J", b"a file")
+        w.add_bytes("data/ts/\x1b[2J/a.ts", b"ts")
+
+    with pytest.raises(errors.NotABundle) as info:
+        scan_bundle(_bundle(tmp_path, build))
+    assert info.value.what == (
+        "member data/ts/\\x1b[2J/a.ts is inside data/ts/\\x1b[2J, which the bundle holds as a file"
+    )
