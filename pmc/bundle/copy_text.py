@@ -8,7 +8,7 @@ what ``COPY … TO STDOUT`` writes for the manifest's columns:
 - rows end with a newline; fields are separated by tabs, exactly one field per column;
 - a field is ``\\N`` (NULL) or text in which a backslash is followed only by one of the
   escapes COPY writes (``\\\\ \\b \\f \\n \\r \\t \\v``) — so no end-of-data marker ``\\.``,
-  no carriage return, no other escape;
+  no carriage return, no NUL byte (PostgreSQL takes none in text), no other escape;
 - the number of rows is the one the bundle's trailer gives.
 
 :class:`CopyTextCheck` is fed the member in chunks of any size and refuses the first line that
@@ -28,7 +28,7 @@ MAX_LINE = 64 << 20  # a longer row is not Playout configuration
 
 # a field: \N, or text whose backslashes each start one of COPY's escapes (the loop unrolled and
 # possessive: each field has one way to match, so a bad line fails in linear time)
-_FIELD = rb"(?:\\N(?=[\t\n]|\Z)|[^\\\t\n\r]*+(?:\\[\\bfnrtv][^\\\t\n\r]*+)*+)"
+_FIELD = rb"(?:\\N(?=[\t\n]|\Z)|[^\\\t\n\r\x00]*+(?:\\[\\bfnrtv][^\\\t\n\r\x00]*+)*+)"
 
 
 def _pattern(columns: int) -> re.Pattern[bytes]:
@@ -101,6 +101,8 @@ def _why(line: bytes) -> str:
         return "an end-of-data marker (\\.) inside the data"
     if b"\r" in line:
         return "a carriage return inside the data"
+    if b"\x00" in line:
+        return "a NUL byte inside the data"
     for match in re.finditer(rb"\\(.?)", line, re.DOTALL):
         escape = match.group(1)
         if escape == b".":

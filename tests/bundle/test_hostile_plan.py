@@ -187,3 +187,19 @@ def test_a_refused_data_member_is_named_without_its_control_characters(tmp_path:
     assert info.value.what == (
         "member data/ts/\\x1b[2J/a.ts is inside data/ts/\\x1b[2J, which the bundle holds as a file"
     )
+
+
+def test_a_nul_byte_in_table_data_is_refused_before_the_import(tmp_path: Path) -> None:
+    """PostgreSQL never takes a NUL byte in COPY text. Before, the scan let it pass and the
+    import found it only once the target's database read the member (after the backup)."""
+
+    def build(w: BundleWriter) -> None:
+        w.add_bytes("db/networks.copy", b"1\n2\x00\n")
+
+    path = _bundle(tmp_path, build, manifest(), {"networks": 2})
+    with pytest.raises(errors.BadTableData) as info:
+        scan_bundle(path)
+    assert info.value.what == (
+        "member db/networks.copy, line 2: a NUL byte inside the data: it is not COPY data of "
+        "the table"
+    )
