@@ -158,8 +158,14 @@ def scan_bundle(
             if parts or (member.name in keep and member.size == 0):
                 small[member.name] = b"".join(parts)
         assert reader.checksums is not None
-        for spec in reader.manifest.tables:  # a table without a member is an empty one
-            found = tables.get(spec.name) or CopyTextCheck(spec.member, 1, where=str(path))
+        for spec in reader.manifest.tables:
+            found = tables.get(spec.name)
+            if found is None:  # else an import would empty the target's table
+                raise NotABundle(
+                    f"the bundle's manifest lists table {spec.name}, but the bundle has no "
+                    f"{spec.member} (PMC writes one for every table, an empty table's included)",
+                    where=str(path),
+                )
             found.finish(reader.checksums.rows.get(spec.name, 0))
         return Scan(
             path, reader.manifest, reader.checksums, size, files, dirs, small,

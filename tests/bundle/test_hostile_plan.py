@@ -203,3 +203,16 @@ def test_a_nul_byte_in_table_data_is_refused_before_the_import(tmp_path: Path) -
         "member db/networks.copy, line 2: a NUL byte inside the data: it is not COPY data of "
         "the table"
     )
+
+
+def test_a_table_the_manifest_lists_without_its_member_is_refused(tmp_path: Path) -> None:
+    """PMC writes a member for every table of the manifest, an empty table's included. Before,
+    a table listed without one was taken as empty: the import emptied the target's table."""
+    path = _bundle(tmp_path, lambda w: None, manifest())
+    with pytest.raises(errors.NotABundle) as info:
+        scan_bundle(path)
+    assert info.value.what == (
+        "the bundle's manifest lists table networks, but the bundle has no db/networks.copy "
+        "(PMC writes one for every table, an empty table's included)"
+    )
+    assert info.value.where == str(path)

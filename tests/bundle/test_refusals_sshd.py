@@ -37,9 +37,11 @@ def rewrite(
     dst: Path,
     manifest: Callable[[Manifest], Manifest] = lambda m: m,
     tables: Callable[[str, bytes], bytes] | None = None,
+    extra: dict[str, bytes] | None = None,
 ) -> Path:
     """A copy of ``src`` with its manifest (and, with ``tables``, the data of each table
-    member) changed; checksums and row counts recomputed: a *valid* bundle."""
+    member) changed, and ``extra`` table members (name: data) added after its own;
+    checksums and row counts recomputed: a *valid* bundle."""
     with src.open("rb") as raw, dst.open("wb") as out:
         reader = BundleReader(raw, where=str(src))
         writer = BundleWriter(out)
@@ -54,6 +56,11 @@ def rewrite(
                 rows[member.name[3:-5]] = data.count(b"\n")
             else:
                 writer.add_stream(member.name, member.size, stream, mode=member.mode)
+            if member.name.startswith("db/") and extra:  # the tables come together
+                for name, data in extra.items():
+                    writer.add_bytes(name, data)
+                    rows[name[3:-5]] = data.count(b"\n")
+                extra = None
         assert reader.checksums is not None
         writer.finish({**reader.checksums.rows, **rows})
     return dst
@@ -156,6 +163,7 @@ def _bad_bundles(good: Path, tmp: Path) -> dict[str, tuple[Path, type[PmcError],
                     source=dataclasses.replace(m.source, playout_version="99.1"),
                     tables=(*m.tables, TableSpec("ott_channels", "database", (("id", "integer"),))),
                 ),
+                extra={"db/ott_channels.copy": b"1\n"},
             ),
             errors.NewerSchema,
             "ott_channels",
