@@ -136,7 +136,7 @@ class TarStream:
                 if "size" in pax:
                     info.size = int(pax["size"])
                 if "mtime" in pax:
-                    info.mtime = int(float(pax["mtime"]))
+                    info.mtime = _time(info.name, float(pax["mtime"]), where=self.where)
             except ValueError as exc:
                 raise NotABundle(f"bad pax header value ({exc})", where=self.where) from exc
             if info.name.endswith("/") and info.type in (tarfile.DIRTYPE, tarfile.REGTYPE):
@@ -186,6 +186,17 @@ class TarStream:
         self._left -= len(data)
         self.offset += len(data)
         return data
+
+
+MAX_TIME = 8**11  # seconds either side of 1970: what a tar header's own time field holds
+
+
+def _time(name: str, mtime: float, *, where: str) -> int:
+    """A pax header's mtime in whole seconds; :class:`NotABundle` when it is no date (inf,
+    NaN, or beyond what a tar header holds: a 300-digit time for the target's tar)."""
+    if not -MAX_TIME < mtime < MAX_TIME:  # NaN is neither
+        raise NotABundle(f"member {name!r} has a time that is not a date ({mtime!r})", where=where)
+    return int(mtime)
 
 
 def _padded(n: int) -> int:

@@ -5,6 +5,7 @@ the checks are pure)."""
 from __future__ import annotations
 
 import io
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,22 @@ def test_a_table_the_manifest_lists_without_its_member_is_refused(tmp_path: Path
         "(PMC writes one for every table, an empty table's included)"
     )
     assert info.value.where == str(path)
+
+
+@pytest.mark.parametrize("mtime", ["inf", "-inf", "nan", "1e300"])
+def test_a_member_time_that_is_no_time_is_refused(tmp_path: Path, mtime: str) -> None:
+    """Before, a pax mtime of inf escaped the reader as OverflowError, and 1e300 became a
+    300-digit time that the target's tar and touch were then given."""
+    out = io.BytesIO()
+    BundleWriter(out).write_manifest(manifest(tables=()))
+    info = tarfile.TarInfo("data/av/x.ts")
+    info.size = 1
+    info.pax_headers = {"mtime": mtime}
+    raw = out.getvalue() + info.tobuf(tarfile.PAX_FORMAT) + b"x" + bytes(511) + bytes(1024)
+    path = tmp_path / "b.pmcbundle"
+    path.write_bytes(raw)
+    with pytest.raises(errors.NotABundle) as found:
+        scan_bundle(path)
+    said = f"member 'data/av/x.ts' has a time that is not a date ({float(mtime)!r})"
+    assert found.value.what == said
+    assert found.value.where == str(path)
