@@ -23,7 +23,7 @@ from psycopg import sql
 from pmc.bundle.archive_reader import BundleReader, Limits, Member
 from pmc.bundle.copy_text import CopyTextCheck
 from pmc.bundle.errors import BadTableData, NotABundle
-from pmc.bundle.manifest import CONFIG_FILES, PART_DATA, Checksums, Manifest, TableSpec
+from pmc.bundle.manifest import CONFIG_FILES, PART_CONFIG, PART_DATA, Checksums, Manifest
 from pmc.bundle.progress import ByteProgress, human_bytes
 from pmc.bundle.schema import LOCAL, copy_columns
 from pmc.catalog import part_of, psql_query
@@ -107,7 +107,7 @@ def scan_bundle(
     with raw:
         size = path.stat().st_size
         reader = BundleReader(raw, where=str(path), limits=limits)
-        check_parts(reader.manifest.tables, where=str(path))
+        check_parts(reader.manifest, where=str(path))
         files: dict[str, tuple[int, int]] = {}
         dirs: set[str] = set()
         small: dict[str, bytes] = {}
@@ -117,6 +117,7 @@ def scan_bundle(
         folders: list[str] = []  # data folders in the order their members come
         inside: dict[str, str] = {}  # each folder a data member is in -> that member
         for member, stream in reader.members():
+            _announced(member.name, reader.manifest, where=str(path))
             if member.name.startswith("data/"):
                 _one_run(folders, member.name.split("/")[1], where=str(path))
                 _fits_tree(member, files, inside, where=str(path))
@@ -173,10 +174,11 @@ def scan_bundle(
         )  # fmt: skip
 
 
-def check_parts(tables: tuple[TableSpec, ...], *, where: str) -> None:
-    """:class:`NotABundle` unless each table is in the part its name puts it in: the parts
-    an operator chooses decide what an import replaces, and a per-server table never is."""
-    for spec in tables:
+def check_parts(manifest: Manifest, *, where: str) -> None:
+    """:class:`NotABundle` unless each table is in the part its name puts it in, one of the
+    bundle's parts: the parts an operator chooses decide what an import replaces, and a
+    per-server table never is."""
+    for spec in manifest.tables:
         belongs = part_of(spec.name)
         if belongs is None and spec.part != LOCAL:
             raise NotABundle(
@@ -190,6 +192,23 @@ def check_parts(tables: tuple[TableSpec, ...], *, where: str) -> None:
                 f"it belongs to the {belongs} part",
                 where=where,
             )
+        if spec.part != LOCAL and spec.part not in manifest.parts:
+            raise NotABundle(
+                f"the bundle's manifest lists table {spec.name} in its {spec.part} part, which "
+                f"it does not list among its parts ({', '.join(manifest.parts) or 'none'})",
+                where=where,
+            )
+
+
+def _announced(name: str, manifest: Manifest, *, where: str) -> None:
+    """A config or data member is of a part the manifest lists (its tables: their specs)."""
+    part = {"config": PART_CONFIG, "data": PART_DATA}.get(name.partition("/")[0])
+    if part is not None and part not in manifest.parts:
+        raise NotABundle(
+            f"member {printable(name)} belongs to the {part} part, which the bundle's manifest "
+            f"does not list (its parts: {', '.join(manifest.parts) or 'none'})",
+            where=where,
+        )
 
 
 def _fits_tree(

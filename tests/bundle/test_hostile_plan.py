@@ -236,3 +236,41 @@ def test_a_member_time_that_is_no_time_is_refused(tmp_path: Path, mtime: str) ->
     said = f"member 'data/av/x.ts' has a time that is not a date ({float(mtime)!r})"
     assert found.value.what == said
     assert found.value.where == str(path)
+
+
+@pytest.mark.parametrize(
+    ("member", "part"), [("config/replicate.conf", "config"), ("data/ts/a.ts", "data")]
+)
+def test_a_member_of_a_part_the_manifest_does_not_list_is_refused(
+    tmp_path: Path, member: str, part: str
+) -> None:
+    """Before, the bundle's summary listed such a member as part of the bundle, and the
+    import passed over it without a word."""
+    path = _bundle(
+        tmp_path,
+        lambda w: (w.add_bytes("db/networks.copy", b"1\n"), w.add_bytes(member, b"x")),
+        manifest(parts=("database",)),
+        {"networks": 1},
+    )
+    with pytest.raises(errors.NotABundle) as info:
+        scan_bundle(path)
+    assert info.value.what == (
+        f"member {member} belongs to the {part} part, which the bundle's manifest does not "
+        "list (its parts: database)"
+    )
+
+
+def test_a_table_of_a_part_the_manifest_does_not_list_is_refused(tmp_path: Path) -> None:
+    spec = TableSpec("eit_event", "epg", (("id", "integer"),))
+    path = _bundle(
+        tmp_path,
+        lambda w: w.add_bytes(spec.member, b"1\n"),
+        manifest(parts=("database", "data"), tables=(spec,)),
+        {"eit_event": 1},
+    )
+    with pytest.raises(errors.NotABundle) as info:
+        scan_bundle(path)
+    assert info.value.what == (
+        "the bundle's manifest lists table eit_event in its epg part, which it does not list "
+        "among its parts (database, data)"
+    )
