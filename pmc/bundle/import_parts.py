@@ -67,14 +67,23 @@ def big_members(
 ) -> list[BigMember]:
     """The data files (bundle name → (size, mtime), in bundle order) of the staged folders
     (key → staging folder) that go in parts, with their mode (``modes``: name → mode); none
-    when they add up to too little to gain."""
+    when they add up to too little to gain. A name that is not UTF-8 (a byte of it read as
+    a surrogate) stays in the tar stream: the parts' command lines cross SSH as UTF-8."""
     found = []
     for name, (size, mtime) in files.items():
         key, _, rel = name.removeprefix("data/").partition("/")
-        if size >= parts.BIG and key in staging and rel:
+        if size >= parts.BIG and key in staging and rel and _utf8(name):
             path = posixpath.join(staging[key], rel)
             found.append(BigMember(name, path, size, modes.get(name, 0o644), mtime))
     return found if sum(f.size for f in found) >= parts.MIN_TOTAL else []
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class PartSenders:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pmc.bundle import errors, preview
+from pmc.bundle import errors, parts, preview
 from pmc.bundle.archive_writer import BundleWriter
+from pmc.bundle.import_parts import big_members
 from pmc.bundle.manifest import Checksums, Manifest, Source, TableSpec
 from pmc.bundle.preview import Preview, Scan, diff_files, diff_rows, scan_bundle
 from tests.bundle.test_archive import manifest
@@ -274,3 +275,19 @@ def test_a_table_of_a_part_the_manifest_does_not_list_is_refused(tmp_path: Path)
         "the bundle's manifest lists table eit_event in its epg part, which it does not list "
         "among its parts (database, data)"
     )
+
+
+def test_a_big_data_file_whose_name_is_not_utf8_goes_through_tar() -> None:
+    """The parts of a big file are written by a command line naming it, which SSH carries
+    as UTF-8 (paramiko raised UnicodeEncodeError on the \\udcff of a name read from a tar
+    byte 0xff, failing the import half-way); tar takes such a name as the bytes it is."""
+    big = parts.BIG
+    files = {"data/av/\udcff.ts": (big, 1), "data/av/b.ts": (big, 1), "data/av/c.ts": (big, 1)}
+    files |= {"data/av/d.ts": (big, 1), "data/av/e.ts": (big, 1)}
+    found = big_members(files, {"av": "/opt/av.pmc-stage-1"}, {})
+    assert [f.name for f in found] == [
+        "data/av/b.ts",
+        "data/av/c.ts",
+        "data/av/d.ts",
+        "data/av/e.ts",
+    ]
