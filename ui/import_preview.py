@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTabWidget, QTreeWidget, QTreeWidgetItem
 
 from pmc.bundle.preview import Preview
+from pmc.words import printable
 
 from .translation import count, tr
 from .wizard.diff_view import DiffView
@@ -70,7 +71,8 @@ class ImportPreview(QTabWidget):
             for changes in found:
                 for verb, items in changes.by_verb():
                     for what in items:
-                        tree.addTopLevelItem(QTreeWidgetItem([changes.name, tr(verb), what]))
+                        shown = printable(what)  # the bundle's name, as the CLI shows it
+                        tree.addTopLevelItem(QTreeWidgetItem([changes.name, tr(verb), shown]))
         if not self.rows.topLevelItemCount():
             self.rows.addTopLevelItem(QTreeWidgetItem(["", tr("no change"), ""]))
         for tree in (self.tables, self.rows, self.files):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QFontMetrics
 
-from pmc.bundle.preview import Preview
+from pmc.bundle.preview import Changes, Preview
 from ui.import_preview import ImportPreview
 
 pytestmark = pytest.mark.gui
@@ -35,3 +35,15 @@ def test_the_table_changes_read_whole(qtbot: Any) -> None:
             shown = tree.visualItemRect(item).intersected(tree.viewport().rect())
             assert metrics.horizontalAdvance(item.text(column)) < tree.columnWidth(column)
             assert shown.right() <= tree.viewport().width()
+
+
+def test_the_bundles_names_are_shown_as_the_cli_shows_them(qtbot: Any) -> None:
+    """Before, a file name that is not UTF-8 lost its byte in the tree (Qt drops the
+    surrogate: two different files read alike) and a control character was kept raw."""
+    files = [Changes("av", added=["x\udcff.ts", "y\x1b[2J.ts"])]
+    preview = Preview(scan=None, target="backup", files=files)  # type: ignore[arg-type]
+    view = ImportPreview()
+    qtbot.addWidget(view)
+    view.show_preview(preview)
+    shown = [view.files.topLevelItem(i).text(2) for i in range(2)]
+    assert shown == ["x\\xff.ts", "y\\x1b[2J.ts"]
