@@ -177,8 +177,20 @@ def scan_bundle(
 def check_parts(manifest: Manifest, *, where: str) -> None:
     """:class:`NotABundle` unless each table is in the part its name puts it in, one of the
     bundle's parts: the parts an operator chooses decide what an import replaces, and a
-    per-server table never is."""
+    per-server table never is; no table or column is listed twice."""
+    seen: set[str] = set()
     for spec in manifest.tables:
+        if spec.name in seen:
+            raise NotABundle(f"the bundle's manifest lists table {spec.name} twice", where=where)
+        seen.add(spec.name)
+        names: set[str] = set()
+        for column, _ in spec.columns:
+            if column in names:
+                raise NotABundle(
+                    f"the bundle's manifest lists column {column} of table {spec.name} twice",
+                    where=where,
+                )
+            names.add(column)
         belongs = part_of(spec.name)
         if belongs is None and spec.part != LOCAL:
             raise NotABundle(

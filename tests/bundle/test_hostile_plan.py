@@ -291,3 +291,33 @@ def test_a_big_data_file_whose_name_is_not_utf8_goes_through_tar() -> None:
         "data/av/d.ts",
         "data/av/e.ts",
     ]
+
+
+@pytest.mark.parametrize(
+    ("tables", "said"),
+    [
+        (
+            (TableSpec("networks", "database", (("id", "integer"),)),) * 2,
+            "the bundle's manifest lists table networks twice",
+        ),
+        (
+            (TableSpec("networks", "database", (("id", "integer"), ("id", "text"))),),
+            "the bundle's manifest lists column id of table networks twice",
+        ),
+    ],
+)
+def test_a_table_or_column_listed_twice_is_refused_naming_the_bundle(
+    tmp_path: Path, tables: tuple[TableSpec, ...], said: str
+) -> None:
+    """Before, the scan (and the bundle's summary) took them, and only the check against a
+    target refused them, naming the target rather than the bundle."""
+    row = b"\t".join([b"1"] * len(tables[0].columns)) + b"\n"
+    path = _bundle(
+        tmp_path,
+        lambda w: w.add_bytes("db/networks.copy", row),
+        manifest(tables=tables),
+        {"networks": 1},
+    )
+    with pytest.raises(errors.NotABundle) as info:
+        scan_bundle(path)
+    assert (info.value.what, info.value.where) == (said, str(path))
