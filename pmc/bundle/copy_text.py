@@ -81,8 +81,8 @@ class CopyTextCheck:
                     continue
                 self._refuse(
                     number,
-                    f"it has {fields} fields but the table has {self.columns} "
-                    f"column{'s' if self.columns != 1 else ''}",
+                    f"it has {plural(fields, 'field')} but the table has "
+                    f"{plural(self.columns, 'column')}",
                 )
             self._refuse(number, _why(line))
         self._refuse(self.rows + 1, "it does not read as COPY text")  # pragma: no cover

@@ -321,3 +321,17 @@ def test_a_table_or_column_listed_twice_is_refused_naming_the_bundle(
     with pytest.raises(errors.NotABundle) as info:
         scan_bundle(path)
     assert (info.value.what, info.value.where) == (said, str(path))
+
+
+def test_a_row_with_too_few_fields_is_refused_in_the_right_plural(tmp_path: Path) -> None:
+    """Before: "it has 1 fields"."""
+    spec = TableSpec("networks", "database", (("id", "integer"), ("name", "text")))
+    path = _bundle(
+        tmp_path, lambda w: w.add_bytes(spec.member, b"1\n"), manifest(tables=(spec,)), {}
+    )
+    with pytest.raises(errors.BadTableData) as info:
+        scan_bundle(path)
+    assert info.value.what == (
+        "member db/networks.copy, line 1: it has 1 field but the table has 2 columns: it is "
+        "not COPY data of the table"
+    )
