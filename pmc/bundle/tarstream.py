@@ -136,9 +136,10 @@ class TarStream:
                 if "size" in pax:
                     info.size = int(pax["size"])
                 if "mtime" in pax:
-                    info.mtime = _time(info.name, float(pax["mtime"]), where=self.where)
+                    info.mtime = float(pax["mtime"])
             except ValueError as exc:
                 raise NotABundle(f"bad pax header value ({exc})", where=self.where) from exc
+            info.mtime = _time(info.name, info.mtime, where=self.where)
             if info.name.endswith("/") and info.type in (tarfile.DIRTYPE, tarfile.REGTYPE):
                 info.name = info.name.rstrip("/")
                 info.type = tarfile.DIRTYPE
@@ -192,8 +193,9 @@ MAX_TIME = 8**11  # seconds either side of 1970: what a tar header's own time fi
 
 
 def _time(name: str, mtime: float, *, where: str) -> int:
-    """A pax header's mtime in whole seconds; :class:`NotABundle` when it is no date (inf,
-    NaN, or beyond what a tar header holds: a 300-digit time for the target's tar)."""
+    """A member's time in whole seconds; :class:`NotABundle` when it is no date (a pax
+    header's inf or NaN, or beyond what a ustar header holds: a pax header's 1e300 or a GNU
+    header's base-256 number would reach the target's tar and touch)."""
     if not -MAX_TIME < mtime < MAX_TIME:  # NaN is neither
         raise NotABundle(f"member {name!r} has a time that is not a date ({mtime!r})", where=where)
     return int(mtime)

@@ -335,3 +335,18 @@ def test_a_row_with_too_few_fields_is_refused_in_the_right_plural(tmp_path: Path
         "member db/networks.copy, line 1: it has 1 field but the table has 2 columns: it is "
         "not COPY data of the table"
     )
+
+
+def test_a_gnu_header_time_beyond_a_tars_own_is_refused(tmp_path: Path) -> None:
+    """A GNU header holds a time of any size (base-256); before, 8**12 seconds passed."""
+    out = io.BytesIO()
+    BundleWriter(out).write_manifest(manifest(tables=()))
+    info = tarfile.TarInfo("data/av/x.ts")
+    info.size = 1
+    info.mtime = 8**12
+    raw = out.getvalue() + info.tobuf(tarfile.GNU_FORMAT) + b"x" + bytes(511) + bytes(1024)
+    path = tmp_path / "b.pmcbundle"
+    path.write_bytes(raw)
+    with pytest.raises(errors.NotABundle) as found:
+        scan_bundle(path)
+    assert found.value.what == f"member 'data/av/x.ts' has a time that is not a date ({8**12})"
