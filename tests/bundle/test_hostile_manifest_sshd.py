@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from pmc.bundle import errors
-from pmc.bundle.manifest import Manifest
+from pmc.bundle.manifest import Manifest, TableSpec
 from tests.bundle.conftest import PlayoutHost
 from tests.bundle.test_refusals_sshd import rewrite
 from tests.bundle.test_untrusted_sshd import ALL_TABLES, _import
@@ -52,3 +52,36 @@ def test_a_manifest_claiming_a_foreign_key_cycle_does_not_switch_the_targets_che
             "SELECT count(*) FROM network_services WHERE service_id = %s", (DANGLING,)
         ).fetchone()
     assert found == (0,)
+
+
+TS_OUTPUTS = (
+    ("id", "integer"), ("name", "text"), ("kind", "text"), ("network_id", "integer"),
+    ("ts_id", "integer"), ("address", "text"), ("port", "integer"), ("asi_card", "integer"),
+    ("asi_port", "integer"), ("bitrate_bps", "bigint"), ("enabled", "boolean"),
+)  # fmt: skip
+
+
+def test_a_per_server_table_slipped_into_the_database_part_is_refused(
+    playout_pair: tuple[PlayoutHost, PlayoutHost], good: Path, tmp_path: Path
+) -> None:
+    """Before, a bundle that listed ts_outputs in its database part (with a member) replaced
+    the target's own TS outputs: an output to 10.0.0.1 appeared on the backup."""
+    _, backup = playout_pair
+    bad = rewrite(
+        good,
+        tmp_path / "bad.pmcbundle",
+        lambda m: dataclasses.replace(
+            m, tables=(*m.tables, TableSpec("ts_outputs", "database", TS_OUTPUTS))
+        ),
+        extra={"db/ts_outputs.copy": b"99\tEVIL\tudp\t1\t1\t10.0.0.1\t1234\t\\N\t\\N\t1000\tt\n"},
+    )
+    before = backup.table_digest(ALL_TABLES)
+    with pytest.raises(errors.NotABundle) as info:
+        _import(backup, tmp_path, bad)
+    assert info.value.what == (
+        "the bundle's manifest lists table ts_outputs in its database part, but each server "
+        "keeps its own ts_outputs: an import never replaces it"
+    )
+    assert info.value.where == str(bad)
+    assert backup.table_digest(ALL_TABLES) == before
+    assert not (tmp_path / "backups").exists()  # refused before the target was touched
