@@ -2,7 +2,10 @@
 
 :func:`scan_bundle` reads the bundle once, verifying everything (manifest, names, member types,
 sizes, checksums, the trailer, every table member as COPY data of its table's columns:
-:mod:`pmc.bundle.copy_text`) — or everything but the data files' checksums, which the import
+:mod:`pmc.bundle.copy_text`; and that the bundle agrees with itself: each table once, in the
+part its name belongs to, with its member; each member of a part the manifest lists; the data
+members a tree a target's tar can make; config files no larger than an export reads) — or
+everything but the data files' checksums, which the import
 checks as it streams them (``hash_data=False``) — and keeping what a preview needs: the file
 list with sizes and times, the small members (config files, the services and networks
 tables). :func:`preview` compares that with a target server: DVB services and networks added,
