@@ -196,6 +196,9 @@ def _parts(value: Any) -> list[str]:
     unknown = [p for p in parts if p not in ALL_PARTS]
     if unknown:
         raise ValueError(f"unknown parts {unknown}")
+    for part in ALL_PARTS:
+        if parts.count(part) > 1:
+            raise ValueError(f"parts lists {part} twice")
     return parts
 
 

@@ -365,3 +365,11 @@ def test_a_deep_data_path_is_checked_in_memory_that_grows_with_its_length(tmp_pa
     finally:
         tracemalloc.stop()
     assert peak < 8 << 20
+
+
+def test_a_part_listed_twice_is_refused(tmp_path: Path) -> None:
+    """Before, the bundle's summary and the import's result said it twice."""
+    path = _bundle(tmp_path, lambda w: None, manifest(tables=(), parts=("config", "config")))
+    with pytest.raises(errors.NotABundle) as info:
+        scan_bundle(path)
+    assert info.value.what == "its manifest.json is damaged: parts lists config twice"
