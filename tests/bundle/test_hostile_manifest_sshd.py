@@ -65,7 +65,7 @@ def test_a_per_server_table_slipped_into_the_database_part_is_refused(
     playout_pair: tuple[PlayoutHost, PlayoutHost], good: Path, tmp_path: Path
 ) -> None:
     """Before, a bundle that listed ts_outputs in its database part (with a member) replaced
-    the target's own TS outputs: an output to 10.0.0.1 appeared on the backup."""
+    the target's own TS outputs: an output to 127.99.0.1 appeared on the backup."""
     _, backup = playout_pair
     bad = rewrite(
         good,
@@ -73,7 +73,7 @@ def test_a_per_server_table_slipped_into_the_database_part_is_refused(
         lambda m: dataclasses.replace(
             m, tables=(*m.tables, TableSpec("ts_outputs", "database", TS_OUTPUTS))
         ),
-        extra={"db/ts_outputs.copy": b"99\tEVIL\tudp\t1\t1\t10.0.0.1\t1234\t\\N\t\\N\t1000\tt\n"},
+        extra={"db/ts_outputs.copy": b"99\tEVIL\tudp\t1\t1\t127.99.0.1\t1234\t\\N\t\\N\t1000\tt\n"},
     )
     before = backup.table_digest(ALL_TABLES)
     with pytest.raises(errors.NotABundle) as info:
