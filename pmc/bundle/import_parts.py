@@ -36,10 +36,22 @@ from pmc.remote.connection import Connection
 QUEUE = 8  # chunks waiting per stream (1 MiB each)
 PUT_WAIT = 0.5  # seconds between looks at the streams' errors while a queue is full
 
+# One part from stdin into "$f" at "$off". dd ends well when its input ends early, so the part
+# must say it got all its "$left" bytes: a stream whose connection was cut stops at the part it
+# was writing; before, it went on through its list, making each folder and an empty file, and
+# those came back after a rollback had removed the staging folder.
+_PART_IN = r"""
+part_in() {
+  r=$(LC_ALL=C dd of="$f" bs=1M iflag=fullblock,count_bytes oflag=seek_bytes seek="$off" \
+    count="$left" conv=notrunc 2>&1) || { printf '%s\n' "$r" >&2; return 1; }
+  case "$r" in *"
+$left byte"*) return 0 ;; esac
+  echo "pmc: the data of $f ended in its part at byte $off" >&2
+  return 1
+}"""
+
 _WRITE_SCRIPT = parts.stream_script(
-    'dd of="$f" bs=1M iflag=fullblock,count_bytes oflag=seek_bytes seek="$off" '
-    'count="$left" conv=notrunc status=none',
-    before='mkdir -p -- "$(dirname -- "$f")" || exit 5',
+    "part_in", before='mkdir -p -- "$(dirname -- "$f")" || exit 5', prelude=_PART_IN
 )
 
 _SETTLE_SCRIPT = r"""

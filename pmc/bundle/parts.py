@@ -68,6 +68,7 @@ done
 
 _STREAM_SCRIPT = r"""
 set -u
+{prelude}
 part=$1; n=$2; k=$3; shift 3
 g=0
 while [ $# -ge 2 ]; do
@@ -86,12 +87,13 @@ done
 """
 
 
-def stream_script(each: str, *, before: str = ":", after: str = ":") -> str:
+def stream_script(each: str, *, before: str = ":", after: str = ":", prelude: str = ":") -> str:
     """The remote script of stream K of N, for the export and the import alike (arguments:
     the part size, N, K, then the size and path of every big file in order): part ``g`` of
     the whole list is stream ``g mod N``'s, and for each of its own parts it runs ``each``
-    with ``$f``, ``$off`` and ``$left`` set (``before`` and ``after`` run once per file)."""
-    return _STREAM_SCRIPT.format(before=before, each=each, after=after)
+    with ``$f``, ``$off`` and ``$left`` set (``before`` and ``after`` run once per file,
+    ``prelude`` once at the start)."""
+    return _STREAM_SCRIPT.format(prelude=prelude, before=before, each=each, after=after)
 
 
 _READ_SCRIPT = stream_script(
