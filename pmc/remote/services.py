@@ -230,6 +230,24 @@ done
 """
 
 
+def parse_df(text: str) -> dict[str, Filesystem]:
+    """The lines of :data:`_DF_SCRIPT` (a path, a tab, ``df -P -B1``'s line for it); a line
+    whose free bytes are not a plain number (``²`` passes ``str.isdigit``, thousands of digits
+    pass it too but not ``int``) tells nothing of its path."""
+    found: dict[str, Filesystem] = {}
+    for line in text.splitlines():
+        path, _, df = line.partition("\t")
+        fields = df.split()
+        if (
+            len(fields) >= 6
+            and fields[3].isascii()
+            and fields[3].isdigit()
+            and len(fields[3]) <= 20
+        ):
+            found[path] = Filesystem(" ".join(fields[5:]), int(fields[3]))
+    return found
+
+
 async def filesystems(connection: Connection, paths: Sequence[str]) -> dict[str, Filesystem]:
     """The filesystem holding each of ``paths`` (or its nearest existing parent), from
     ``df``: its mount point and free bytes. Paths on one filesystem share its mount point."""
@@ -238,12 +256,7 @@ async def filesystems(connection: Connection, paths: Sequence[str]) -> dict[str,
     result = await commands.run(
         connection, ["sh", "-c", _DF_SCRIPT, "pmc-df", *paths], root=True, timeout=60
     )
-    found: dict[str, Filesystem] = {}
-    for line in result.stdout.splitlines():
-        path, _, df = line.partition("\t")
-        fields = df.split()
-        if len(fields) >= 6 and fields[3].isdigit():
-            found[path] = Filesystem(" ".join(fields[5:]), int(fields[3]))
+    found = parse_df(result.stdout)
     missing = [p for p in paths if p not in found]
     if missing:
         said = (result.stderr.strip() or result.stdout.strip())[-300:]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pmc.remote.services import parse_status
+from pmc.remote.services import Filesystem, parse_df, parse_status
 from pmc.remote.tunnels import Tunnel, open_tunnel
 from tests.fixtures.other_user import PYTHON, as_other_user, require_other_user
 from tests.fixtures.sshd import ThrowawaySshd
@@ -130,6 +130,15 @@ FAILED = """\
      Loaded: loaded (/usr/lib/systemd/system/postgresql.service; enabled)
      Active: failed (Result: exit-code) since Wed 2026-11-25 21:30:00 UTC; 5s ago
 """
+
+
+def test_df_lines_whose_free_bytes_are_no_plain_number_tell_nothing() -> None:
+    # the import's space check: a garbled line names no filesystem (then "cannot tell the free
+    # space of …: df said …"), never a Python error out of the check
+    good = "/opt/playout/data\t/dev/vda 264212084 32820688 73570224 31% /\n"
+    assert parse_df(good) == {"/opt/playout/data": Filesystem("/", 73570224)}
+    for free in ("7²", "9" * 5000, "-5", "12.5"):
+        assert parse_df(good.replace("73570224", free)) == {}, free[:10]
 
 
 def test_status_text_is_parsed() -> None:
