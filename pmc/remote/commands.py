@@ -39,9 +39,8 @@ from pmc.remote.sudo import check_sudo
 
 Stream = Literal["stdout", "stderr"]
 _DEFAULT: float = -1.0
-# The most output (stdout and stderr together) one command may send: PMC keeps it all in
-# memory. The largest a server sends in normal work is a data folder's listing, about 100
-# bytes a file: 256 MiB is some 2 million files. A server sending more is stopped.
+# The most output (stdout and stderr) one command may send, all kept in memory: the largest of
+# normal work, a data folder's listing (~100 bytes a file), holds some 2 million files in it.
 OUTPUT_LIMIT = 256 << 20
 
 
@@ -243,10 +242,8 @@ class RunningCommand:
 
         try:
             if self._input is not None:
-                bulk.send_all(channel, self._input)
-                channel.shutdown_write()
-            # without input the channel's input stays open while the command runs: its end
-            # (sshd gone, or the channel closed early) stops the command on the server
+                _send_input(channel, self._input)
+            # without input, the channel's input open while the command runs: its end stops it
             out = _LineSplitter("stdout", self._stdout, emit, first_line=self._got_pgid)
             err = _LineSplitter("stderr", self._stderr, emit, hold_back=self._held_back)
             fd = channel.fileno()
@@ -287,12 +284,9 @@ class RunningCommand:
     def _too_much(self) -> CommandFailed:
         return CommandFailed(
             f"{self.command!r} sent more than {OUTPUT_LIMIT >> 20} MiB of output; it was stopped",
-            server=self.connection.label,
-            exit_status=-1,
-            stderr="".join(self._stderr)[-300:],
-            hint="The server is not answering as Playout does: see what that command prints "
-            "when run there by hand",
-        )
+            server=self.connection.label, exit_status=-1, stderr="".join(self._stderr)[-300:],
+            hint="See what that command prints when run on the server by hand",
+        )  # fmt: skip
 
     def _exit_status(self, channel: paramiko.Channel) -> int | BaseException:
         while not channel.status_event.wait(0.1):
@@ -320,9 +314,20 @@ class RunningCommand:
         return False
 
 
+def _send_input(channel: paramiko.Channel, data: bytes) -> None:
+    """A command's input, then its end; a command that ended before it took it all (sudo's
+    refusal) says why in its exit status and stderr: that is no lost connection."""
+    try:
+        bulk.send_all(channel, data)
+        channel.shutdown_write()
+    except (OSError, EOFError, paramiko.SSHException):
+        transport = channel.get_transport()
+        if transport is None or not transport.is_active():
+            raise
+
+
 class _TooMuchOutput(Exception):
-    """The reader's word that the command passed :data:`OUTPUT_LIMIT` (raised as
-    :class:`CommandFailed` once the command is stopped)."""
+    """The command passed :data:`OUTPUT_LIMIT` (raised as CommandFailed once stopped)."""
 
 
 class _LineSplitter:

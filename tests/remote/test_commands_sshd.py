@@ -237,3 +237,22 @@ def test_a_command_that_floods_output_is_stopped(
             await conn.close()
 
     asyncio.run(go())
+
+
+def test_a_command_that_ends_before_taking_its_input_says_why(
+    sshd: ThrowawaySshd, tmp_path: Path
+) -> None:
+    # sudo's refusal of a write ends the command before it reads its input; seen under load as
+    # "the SSH connection was lost … (Socket is closed)" instead of the command's own words
+    async def go() -> None:
+        conn = trusting_connection(sshd, tmp_path)
+        try:
+            argv = ["sh", "-c", "echo refused here >&2; exit 3"]
+            result = await commands.run(conn, argv, input=bytes(64 << 20))  # > any SSH window
+            assert (result.exit_status, result.stderr) == (3, "refused here\n")
+            again = await commands.run(conn, ["echo", "still connected"], check=True)
+            assert again.stdout == "still connected\n"
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
